@@ -1,0 +1,1 @@
+"""Prompt checks (promptfoo assertion shapes); see docs/internals.md."""
