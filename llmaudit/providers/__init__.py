@@ -1,1 +1,62 @@
-"""providers layer."""
+"""Provider adapters over httpx: one chat call in, a timed ``Completion`` (or a classified
+``ProviderCallError``) out, for the OpenAI, Anthropic and Gemini dialects, every OpenAI-compatible
+server, and the in-process ``sim`` provider. See ``registry`` for endpoints and keys.
+
+Only this package imports httpx; importing it is cheap (the dialect modules load httpx lazily
+through ``get_adapter``/``make_client``).
+"""
+
+from __future__ import annotations
+
+from llmaudit.providers.base import (
+    ERROR_KINDS,
+    Adapter,
+    ChatRequest,
+    Completion,
+    ErrorKind,
+    ProviderCallError,
+    TokenUsage,
+    parse_retry_after,
+)
+from llmaudit.providers.cache import ResponseCache, default_cache_path
+from llmaudit.providers.registry import (
+    BUILTIN_PROVIDERS,
+    ProviderSpec,
+    base_url_env,
+    get_adapter,
+    is_simulated,
+    make_client,
+    provider_spec,
+    split_model,
+)
+
+__all__ = [
+    "BUILTIN_PROVIDERS",
+    "ERROR_KINDS",
+    "SIM_MODELS",
+    "Adapter",
+    "ChatRequest",
+    "Completion",
+    "ErrorKind",
+    "ProviderCallError",
+    "ProviderSpec",
+    "ResponseCache",
+    "TokenUsage",
+    "base_url_env",
+    "default_cache_path",
+    "get_adapter",
+    "is_simulated",
+    "make_client",
+    "parse_retry_after",
+    "provider_spec",
+    "split_model",
+]
+
+
+def __getattr__(name: str) -> object:
+    # SIM_MODELS lives in the sim module, which imports httpx: load it only when asked for.
+    if name == "SIM_MODELS":
+        from llmaudit.providers.sim import SIM_MODELS
+
+        return SIM_MODELS
+    raise AttributeError(name)

@@ -1,0 +1,199 @@
+"""Anthropic Messages (``POST {base_url}/v1/messages``).
+
+Anthropic's ``input_tokens`` EXCLUDES cache reads and writes (formats.md §A3); llmaudit's schema
+counts every prompt token in ``input_tokens``, so the cache fields are added in here, once.
+Streaming usage: ``message_start`` carries the input side, ``message_delta`` cumulative totals.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from llmaudit.providers.base import ChatRequest, Completion, ProviderCallError, TokenUsage
+from llmaudit.providers.exchange import Reply, error_in_body, exchange, load_json
+from llmaudit.providers.sse import SSEEvent
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_MAX_TOKENS",
+    "AnthropicAdapter",
+    "AnthropicStream",
+    "build_request",
+    "parse_response",
+    "parse_stream",
+    "parse_usage",
+]
+
+API_VERSION = "2023-06-01"
+# The Messages API requires max_tokens; prompts that set none get this ceiling.
+DEFAULT_MAX_TOKENS = 4096
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return str(content)
+
+
+def build_request(req: ChatRequest) -> dict[str, Any]:
+    """System messages move to the top-level ``system`` field; the rest pass through."""
+    system = [_text_of(m.get("content")) for m in req.messages if m.get("role") == "system"]
+    messages = [{"role": m["role"], "content": m.get("content", "")} for m in req.messages if m.get("role") != "system"]
+    body: dict[str, Any] = {
+        "model": req.model,
+        "max_tokens": req.max_tokens if req.max_tokens is not None else DEFAULT_MAX_TOKENS,
+        "messages": messages,
+    }
+    if system:
+        body["system"] = "\n\n".join(system)
+    if req.temperature is not None:
+        body["temperature"] = req.temperature
+    if req.stream:
+        body["stream"] = True
+    body.update(req.extra)
+    body.pop("llmaudit_sim", None)
+    return body
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def parse_usage(usage: Any) -> TokenUsage | None:
+    """Anthropic ``usage`` → schema semantics (input includes cache reads and writes)."""
+    if not isinstance(usage, dict) or not usage:
+        return None
+    read = _int(usage.get("cache_read_input_tokens"))
+    write = _int(usage.get("cache_creation_input_tokens"))
+    split = usage.get("cache_creation") or {}
+    tools = usage.get("server_tool_use") or {}
+    details = usage.get("output_tokens_details") or {}
+    return TokenUsage(
+        input_tokens=_int(usage.get("input_tokens")) + read + write,
+        output_tokens=_int(usage.get("output_tokens")),
+        cache_read_tokens=read,
+        cache_write_tokens=write,
+        cache_write_1h_tokens=_int(split.get("ephemeral_1h_input_tokens")) if isinstance(split, dict) else 0,
+        reasoning_tokens=_int(details.get("thinking_tokens")) if isinstance(details, dict) else 0,
+        web_search_requests=_int(tools.get("web_search_requests")) if isinstance(tools, dict) else 0,
+    )
+
+
+def parse_response(data: Any, *, provider: str = "anthropic") -> Reply:
+    err = error_in_body(data, provider) if isinstance(data, dict) and data.get("type") == "error" else None
+    if err is not None:
+        raise err
+    if not isinstance(data, dict) or not isinstance(data.get("content"), list):
+        raise ProviderCallError("malformed", f"{provider}: response has no 'content': {str(data)[:200]}")
+    text = "".join(b.get("text", "") for b in data["content"] if isinstance(b, dict) and b.get("type") == "text")
+    return Reply(
+        text=text,
+        usage=parse_usage(data.get("usage")),
+        request_id=data.get("id"),
+        model=data.get("model"),
+        finish_reason=data.get("stop_reason"),
+    )
+
+
+class AnthropicStream:
+    """Accumulates Messages stream events until ``message_stop``."""
+
+    def __init__(self, provider: str = "anthropic") -> None:
+        self.provider = provider
+        self.done = False
+        self._parts: list[str] = []
+        self._usage: dict[str, Any] = {}
+        self._id: str | None = None
+        self._model: str | None = None
+        self._finish: str | None = None
+
+    def feed(self, event: SSEEvent) -> bool:
+        data = load_json(event.data, self.provider)
+        if not isinstance(data, dict):
+            raise ProviderCallError(
+                "malformed", f"{self.provider}: stream event is not an object: {event.data[:200]!r}"
+            )
+        kind = data.get("type") or event.event
+        if kind == "error":
+            raise error_in_body(data, self.provider) or ProviderCallError("server", f"{self.provider}: stream error")
+        if kind == "message_start":
+            message = data.get("message") or {}
+            self._id = message.get("id")
+            self._model = message.get("model")
+            self._usage.update(message.get("usage") or {})
+        elif kind == "content_block_delta":
+            delta = data.get("delta") or {}
+            if delta.get("type") == "text_delta" and delta.get("text"):
+                self._parts.append(delta["text"])
+                return True
+            # thinking and tool-input deltas are tokens too (they count for time to first token)
+            return bool(delta.get("thinking") or delta.get("partial_json"))
+        elif kind == "message_delta":
+            # Documented as cumulative: later values replace earlier ones, absent ones are kept.
+            self._usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
+            self._finish = (data.get("delta") or {}).get("stop_reason") or self._finish
+        elif kind == "message_stop":
+            self.done = True
+        return False
+
+    def finish(self) -> Reply:
+        if not self.done:
+            raise ProviderCallError("broken_stream", f"{self.provider}: stream ended without 'message_stop'")
+        return Reply(
+            text="".join(self._parts),
+            usage=parse_usage(self._usage),
+            request_id=self._id,
+            model=self._model,
+            finish_reason=self._finish,
+        )
+
+
+def parse_stream(events: list[SSEEvent], *, provider: str = "anthropic") -> Reply:
+    state = AnthropicStream(provider)
+    for event in events:
+        state.feed(event)
+        if state.done:
+            break
+    return state.finish()
+
+
+class AnthropicAdapter:
+    """``POST {base_url}/v1/messages`` with ``x-api-key`` and ``anthropic-version``."""
+
+    def __init__(self, provider: str, base_url: str, api_key: str | None, *, headers: dict[str, str] | None = None):
+        self._provider = provider
+        base = base_url.rstrip("/")
+        # ANTHROPIC_BASE_URL is written without /v1 by the SDK convention; accept it either way.
+        self.base_url = base[:-3] if base.endswith("/v1") else base
+        self._api_key = api_key
+        self.extra_headers = dict(headers or {})
+
+    @property
+    def provider(self) -> str:
+        return self._provider
+
+    def __repr__(self) -> str:
+        return f"AnthropicAdapter({self._provider!r}, {self.base_url!r})"
+
+    def body(self, req: ChatRequest) -> dict[str, Any]:
+        return build_request(req)
+
+    async def complete(self, req: ChatRequest, client: httpx.AsyncClient) -> Completion:
+        headers = {"content-type": "application/json", "anthropic-version": API_VERSION, **self.extra_headers}
+        if self._api_key:
+            headers["x-api-key"] = self._api_key
+        return await exchange(
+            client,
+            f"{self.base_url}/v1/messages",
+            provider=self._provider,
+            headers=headers,
+            body=self.body(req),
+            stream=req.stream,
+            parse_body=lambda data: parse_response(data, provider=self._provider),
+            new_state=lambda: AnthropicStream(self._provider),
+        )

@@ -1,0 +1,225 @@
+"""The types every adapter shares: a chat request in, a completion (or a classified error) out.
+
+Vendor field names end here: a ``TokenUsage`` is already in llmaudit's schema semantics
+(``input_tokens`` counts cached tokens too, ``output_tokens`` counts reasoning too; DESIGN §4.3),
+whatever dialect produced it.
+
+An adapter makes ONE attempt. Failures are raised as ``ProviderCallError`` with a ``kind`` the
+replay runner uses to decide whether (and when) to retry.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from llmaudit.errors import LlmauditError
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "ERROR_KINDS",
+    "Adapter",
+    "ChatRequest",
+    "Completion",
+    "ErrorKind",
+    "ProviderCallError",
+    "TokenUsage",
+    "error_for_status",
+    "parse_retry_after",
+]
+
+ErrorKind = Literal["rate_limited", "server", "timeout", "broken_stream", "client", "auth", "malformed"]
+ERROR_KINDS: tuple[ErrorKind, ...] = (
+    "rate_limited",
+    "server",
+    "timeout",
+    "broken_stream",
+    "client",
+    "auth",
+    "malformed",
+)
+# Worth another attempt: the same request may well succeed later. client/auth/malformed will not.
+_RETRYABLE = frozenset({"rate_limited", "server", "timeout", "broken_stream"})
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One chat call. ``model`` is the provider-native name (``gpt-4o-mini``, not ``openai/gpt-4o-mini``).
+
+    ``extra`` is merged into the request body as-is (vendor parameters such as ``top_p`` or
+    ``reasoning_effort``). ``meta`` is llmaudit's own knowledge about the prompt (``prompt_id``,
+    ``category``, ``expected``, ``assert``, ``repeat``): it is NEVER sent to a real provider; only
+    the ``sim`` provider receives it, as the ``llmaudit_sim`` body field.
+    """
+
+    model: str
+    messages: list[dict[str, Any]]
+    max_tokens: int | None = None
+    temperature: float | None = None
+    stream: bool = True
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TokenUsage:
+    """Token counts as the provider reported them, in schema semantics (subsets, not addends).
+
+    ``cache_read_tokens``/``cache_write_tokens``/``cache_write_1h_tokens`` are part of
+    ``input_tokens``; ``reasoning_tokens`` is part of ``output_tokens``. ``cost_reported`` is the
+    cost the provider itself charged (OpenRouter ``usage.cost``), None when it said nothing.
+    """
+
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    reasoning_tokens: int = 0
+    web_search_requests: int = 0
+    cost_reported: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A successful call. ``usage`` is None when the server reported none: count locally and mark
+    the row ``usage_source=estimated``. Times are milliseconds from sending the request; ``ttft_ms``
+    (first text token) is None for a non-streamed call."""
+
+    text: str
+    usage: TokenUsage | None
+    ttft_ms: float | None
+    latency_ms: float
+    request_id: str | None = None
+    model_reported: str | None = None
+    status_code: int = 200
+    finish_reason: str | None = None
+
+    def output_tokens_per_second(self, output_tokens: int | None = None) -> float | None:
+        """Generation speed after the first token; pass ``output_tokens`` when counted locally."""
+        tokens = output_tokens if output_tokens is not None else (self.usage.output_tokens if self.usage else None)
+        if tokens is None or self.ttft_ms is None:
+            return None
+        gen_ms = self.latency_ms - self.ttft_ms
+        if gen_ms <= 0 or tokens <= 1:
+            return None
+        # The first token arrived at ttft: the remaining tokens were produced in gen_ms.
+        return (tokens - 1) / (gen_ms / 1000.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the response cache stores this)."""
+        data = asdict(self)
+        if self.usage is not None and self.usage.cost_reported is not None:
+            data["usage"]["cost_reported"] = str(self.usage.cost_reported)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Completion:
+        fields = dict(data)
+        usage = fields.get("usage")
+        if usage is not None:
+            usage = dict(usage)
+            if usage.get("cost_reported") is not None:
+                usage["cost_reported"] = Decimal(str(usage["cost_reported"]))
+            fields["usage"] = TokenUsage(**usage)
+        return cls(**fields)
+
+
+class ProviderCallError(LlmauditError):
+    """One failed attempt. ``kind`` is one of ``ERROR_KINDS``; ``retry_after`` is in seconds.
+
+    The message is redacted (``LlmauditError`` scrubs anything key-shaped) and never carries
+    request headers.
+    """
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.kind: ErrorKind = kind
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(message)
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in _RETRYABLE
+
+    def __repr__(self) -> str:
+        return f"ProviderCallError({self.kind!r}, {self.message!r}, status={self.status})"
+
+
+class Adapter(Protocol):
+    """What the replay runner talks to. One instance per provider (not per model)."""
+
+    @property
+    def provider(self) -> str:
+        """The provider name as written in ``provider/model`` (``openai``, ``openrouter``, ``sim``)."""
+        ...
+
+    def body(self, req: ChatRequest) -> dict[str, Any]:
+        """The JSON body this adapter would send (pure; the response cache keys on it)."""
+        ...
+
+    async def complete(self, req: ChatRequest, client: httpx.AsyncClient) -> Completion:
+        """Make one attempt; raise ``ProviderCallError`` on failure."""
+        ...
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds to wait: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(seconds, 0.0) if seconds == seconds else None  # NaN guard
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current = now if now is not None else time.time()
+    return max(when.timestamp() - current, 0.0)
+
+
+def error_for_status(
+    status: int,
+    body_text: str,
+    headers: Mapping[str, str] | None = None,
+    *,
+    provider: str = "",
+) -> ProviderCallError:
+    """Classify a non-2xx HTTP answer."""
+    headers = headers or {}
+    snippet = " ".join(body_text.split())[:300]
+    prefix = f"{provider}: " if provider else ""
+    message = f"{prefix}HTTP {status}" + (f": {snippet}" if snippet else "")
+    retry_after = parse_retry_after(headers.get("retry-after"))
+    if status == 429:
+        return ProviderCallError("rate_limited", message, status=status, retry_after=retry_after)
+    if status in (401, 403):
+        return ProviderCallError("auth", message, status=status)
+    if status == 408:
+        return ProviderCallError("timeout", message, status=status, retry_after=retry_after)
+    # Anthropic's "overloaded" is 529; any 5xx is the server's problem and worth a retry.
+    if status >= 500:
+        return ProviderCallError("server", message, status=status, retry_after=retry_after)
+    return ProviderCallError("client", message, status=status)

@@ -1,0 +1,158 @@
+"""One HTTP exchange, shared by every dialect: send, time, decode, classify failures.
+
+A dialect supplies two pure pieces: ``parse_body(json) -> Reply`` for a whole response and a
+``StreamState`` that is fed SSE events one by one. This module owns the clock (TTFT is the time
+to the first event that carried a token, latency the time to the stream's final event) and turns
+httpx exceptions into ``ProviderCallError`` kinds.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from llmaudit.providers.base import Completion, ProviderCallError, TokenUsage, error_for_status
+from llmaudit.providers.sse import SSEDecoder, SSEEvent
+
+__all__ = ["Reply", "StreamState", "error_in_body", "exchange", "load_json"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a dialect's parser extracts from a response, before timing is attached."""
+
+    text: str
+    usage: TokenUsage | None
+    request_id: str | None = None
+    model: str | None = None
+    finish_reason: str | None = None
+    # (ttft_ms, latency_ms) the simulator reports for its simulated profile; replaces the clock.
+    simulated_timing: tuple[float | None, float] | None = None
+
+
+class StreamState(Protocol):
+    done: bool
+
+    def feed(self, event: SSEEvent) -> bool:
+        """Consume one event; True when it carried a token (text or reasoning)."""
+        ...
+
+    def finish(self) -> Reply:
+        """The reply; raises ``broken_stream`` when the final event never came."""
+        ...
+
+
+def load_json(data: str, provider: str) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        raise ProviderCallError("malformed", f"{provider}: unparseable stream chunk: {data[:200]!r}") from None
+
+
+def _ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+async def exchange(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    provider: str,
+    headers: Mapping[str, str],
+    body: dict[str, Any],
+    stream: bool,
+    parse_body: Callable[[Any], Reply],
+    new_state: Callable[[], StreamState],
+    params: Mapping[str, str] | None = None,
+) -> Completion:
+    """POST ``body`` to ``url`` once and return the timed completion."""
+    start = time.perf_counter()
+    try:
+        async with client.stream("POST", url, json=body, headers=dict(headers), params=params) as resp:
+            if resp.status_code >= 400:
+                raw = await resp.aread()
+                raise error_for_status(
+                    resp.status_code, raw.decode("utf-8", "replace"), resp.headers, provider=provider
+                )
+            content_type = resp.headers.get("content-type", "")
+            # Some servers ignore stream=true and answer with one JSON document: accept it.
+            if not stream or "text/event-stream" not in content_type:
+                raw = await resp.aread()
+                reply = parse_body(load_json(raw.decode("utf-8", "replace"), provider))
+                return _completion(reply, None, _ms_since(start), resp.status_code)
+            state = new_state()
+            decoder = SSEDecoder()
+            ttft: float | None = None
+            async for line in resp.aiter_lines():
+                event = decoder.feed(line)
+                if event is not None and state.feed(event) and ttft is None:
+                    ttft = _ms_since(start)
+                if state.done:
+                    break
+            if not state.done:
+                last = decoder.flush()
+                if last is not None and state.feed(last) and ttft is None:
+                    ttft = _ms_since(start)
+            reply = state.finish()
+            return _completion(reply, ttft, _ms_since(start), resp.status_code)
+    except httpx.TimeoutException as exc:
+        raise ProviderCallError("timeout", f"{provider}: timed out ({type(exc).__name__})") from None
+    except httpx.ConnectError as exc:
+        raise ProviderCallError("server", f"{provider}: cannot connect to {_origin(url)}: {exc}") from None
+    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        raise ProviderCallError("broken_stream", f"{provider}: connection cut mid-response: {exc}") from None
+    except httpx.TransportError as exc:
+        raise ProviderCallError("server", f"{provider}: transport error: {type(exc).__name__}: {exc}") from None
+
+
+def _origin(url: str) -> str:
+    parsed = httpx.URL(url)
+    return f"{parsed.scheme}://{parsed.netloc.decode()}"
+
+
+def _completion(reply: Reply, ttft: float | None, latency: float, status: int) -> Completion:
+    if reply.simulated_timing is not None:
+        ttft, latency = reply.simulated_timing
+    return Completion(
+        text=reply.text,
+        usage=reply.usage,
+        ttft_ms=ttft,
+        latency_ms=latency,
+        request_id=reply.request_id,
+        model_reported=reply.model,
+        status_code=status,
+        finish_reason=reply.finish_reason,
+    )
+
+
+def error_in_body(obj: Any, provider: str) -> ProviderCallError | None:
+    """An ``{"error": {...}}`` object sent with HTTP 200 or inside a stream (OpenRouter, Gemini)."""
+    if not isinstance(obj, dict) or "error" not in obj or not obj["error"]:
+        return None
+    err = obj["error"]
+    if isinstance(err, dict):
+        code = err.get("code") or err.get("status")
+        message = str(err.get("message") or err)
+        kind_hint = str(err.get("type") or err.get("status") or "")
+    else:
+        code, message, kind_hint = None, str(err), ""
+    status = code if isinstance(code, int) else None
+    if status is None and isinstance(code, str) and code.isdigit():
+        status = int(code)
+    if status is not None and status >= 400:
+        return error_for_status(status, message, provider=provider)
+    hint = kind_hint.lower()
+    if "invalid" in hint or "not_found" in hint:
+        return ProviderCallError("client", f"{provider}: {message}")
+    if "rate" in hint or "resource_exhausted" in hint:
+        return ProviderCallError("rate_limited", f"{provider}: {message}")
+    if "overloaded" in hint or "unavailable" in hint or "server" in hint or "api_error" in hint:
+        return ProviderCallError("server", f"{provider}: {message}")
+    if "auth" in hint or "permission" in hint:
+        return ProviderCallError("auth", f"{provider}: {message}")
+    return ProviderCallError("server", f"{provider}: error in response: {message}")

@@ -1,0 +1,251 @@
+"""OpenAI Chat Completions, and every server that speaks it (OpenRouter, Together, Groq, DeepSeek,
+Fireworks, Mistral, xAI, vLLM, llama.cpp, Ollama's /v1, a LiteLLM proxy, and llmaudit's sim).
+
+Usage comes from the stream's last chunk (``stream_options.include_usage``; OpenRouter always
+sends it, with ``usage.cost``). Servers that send no ``usage`` leave ``Completion.usage`` None,
+except that llama.cpp's ``timings`` and Ollama's native counters are read when present.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from llmaudit.providers.base import ChatRequest, Completion, ProviderCallError, TokenUsage
+from llmaudit.providers.exchange import Reply, error_in_body, exchange, load_json
+from llmaudit.providers.sse import SSEEvent
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["OpenAIAdapter", "OpenAIStream", "build_request", "parse_response", "parse_stream", "parse_usage"]
+
+
+def build_request(
+    req: ChatRequest,
+    *,
+    include_usage: bool = True,
+    max_tokens_field: str = "max_tokens",
+    sim: bool = False,
+) -> dict[str, Any]:
+    """The JSON body for ``POST {base_url}/chat/completions``."""
+    body: dict[str, Any] = {"model": req.model, "messages": list(req.messages), "stream": req.stream}
+    if req.max_tokens is not None:
+        body[max_tokens_field] = req.max_tokens
+    if req.temperature is not None:
+        body["temperature"] = req.temperature
+    if req.stream and include_usage:
+        body["stream_options"] = {"include_usage": True}
+    body.update(req.extra)
+    # llmaudit's own metadata only ever goes to the in-process simulator.
+    body.pop("llmaudit_sim", None)
+    if sim:
+        body["llmaudit_sim"] = dict(req.meta)
+    return body
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def parse_usage(usage: Any, *, timings: Any = None, native: Any = None) -> TokenUsage | None:
+    """An OpenAI-shaped ``usage`` object (plus vendor extras) in schema semantics.
+
+    ``prompt_tokens`` already includes cached tokens and ``completion_tokens`` already includes
+    reasoning tokens (formats.md §A1), so the details are subsets, never added on top.
+    """
+    if isinstance(usage, dict) and ("prompt_tokens" in usage or "completion_tokens" in usage):
+        prompt = usage.get("prompt_tokens_details") or {}
+        completion = usage.get("completion_tokens_details") or {}
+        # DeepSeek reports cache hits beside prompt_tokens instead of in prompt_tokens_details.
+        cache_read = _int(prompt.get("cached_tokens")) or _int(usage.get("prompt_cache_hit_tokens"))
+        tool = usage.get("server_tool_use") or {}
+        return TokenUsage(
+            input_tokens=_int(usage.get("prompt_tokens")),
+            output_tokens=_int(usage.get("completion_tokens")),
+            cache_read_tokens=cache_read,
+            cache_write_tokens=_int(prompt.get("cache_write_tokens")),
+            reasoning_tokens=_int(completion.get("reasoning_tokens")),
+            web_search_requests=_int(tool.get("web_search_requests")) if isinstance(tool, dict) else 0,
+            cost_reported=_decimal(usage.get("cost")),  # OpenRouter: the amount actually charged
+        )
+    if isinstance(timings, dict) and "predicted_n" in timings:
+        # llama.cpp: prompt_n counts only tokens evaluated now; cache_n were reused from its cache.
+        cached = _int(timings.get("cache_n"))
+        return TokenUsage(
+            input_tokens=_int(timings.get("prompt_n")) + cached,
+            output_tokens=_int(timings.get("predicted_n")),
+            cache_read_tokens=cached,
+        )
+    if isinstance(native, dict) and "eval_count" in native:
+        return TokenUsage(input_tokens=_int(native.get("prompt_eval_count")), output_tokens=_int(native["eval_count"]))
+    return None
+
+
+def _sim_timing(obj: Any) -> tuple[float | None, float] | None:
+    info = obj.get("llmaudit_sim") if isinstance(obj, dict) else None
+    if not isinstance(info, dict) or not isinstance(info.get("latency_ms"), int | float):
+        return None
+    ttft = info.get("ttft_ms")
+    return (float(ttft) if isinstance(ttft, int | float) else None, float(info["latency_ms"]))
+
+
+def parse_response(data: Any, *, provider: str = "openai", sim: bool = False) -> Reply:
+    """A whole (non-streamed) chat completion."""
+    err = error_in_body(data, provider)
+    if err is not None:
+        raise err
+    if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
+        raise ProviderCallError("malformed", f"{provider}: response has no 'choices': {str(data)[:200]}")
+    text, finish = "", None
+    if data["choices"]:
+        choice = data["choices"][0]
+        message = choice.get("message") or {}
+        text = message.get("content") or ""
+        finish = choice.get("finish_reason")
+    return Reply(
+        text=text,
+        usage=parse_usage(data.get("usage"), timings=data.get("timings"), native=data),
+        request_id=data.get("id"),
+        model=data.get("model"),
+        finish_reason=finish,
+        simulated_timing=_sim_timing(data) if sim else None,
+    )
+
+
+class OpenAIStream:
+    """Accumulates ``chat.completion.chunk`` events until ``data: [DONE]``."""
+
+    def __init__(self, provider: str = "openai", *, sim: bool = False) -> None:
+        self.provider = provider
+        self.sim = sim
+        self._sim_timing: tuple[float | None, float] | None = None
+        self.done = False
+        self._parts: list[str] = []
+        self._usage: Any = None
+        self._timings: Any = None
+        self._native: Any = None
+        self._id: str | None = None
+        self._model: str | None = None
+        self._finish: str | None = None
+
+    def feed(self, event: SSEEvent) -> bool:
+        if event.data.strip() == "[DONE]":
+            self.done = True
+            return False
+        chunk = load_json(event.data, self.provider)
+        err = error_in_body(chunk, self.provider)
+        if err is not None:
+            raise err
+        if not isinstance(chunk, dict):
+            raise ProviderCallError(
+                "malformed", f"{self.provider}: stream chunk is not an object: {event.data[:200]!r}"
+            )
+        self._id = self._id or chunk.get("id")
+        self._model = self._model or chunk.get("model")
+        if chunk.get("usage"):
+            self._usage = chunk["usage"]  # vLLM's continuous_usage_stats repeats it: the last one wins
+        if chunk.get("timings"):
+            self._timings = chunk["timings"]
+        if "eval_count" in chunk:
+            self._native = chunk
+        if self.sim and self._sim_timing is None:
+            self._sim_timing = _sim_timing(chunk)
+        token = False
+        for choice in chunk.get("choices") or []:
+            if choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            content = delta.get("content")
+            if content:
+                self._parts.append(content)
+                token = True
+            # DeepSeek/OpenRouter/vLLM stream reasoning separately: it is a token, not answer text.
+            if delta.get("reasoning_content") or delta.get("reasoning"):
+                token = True
+            if choice.get("finish_reason"):
+                self._finish = choice["finish_reason"]
+        return token
+
+    def finish(self) -> Reply:
+        if not self.done:
+            raise ProviderCallError("broken_stream", f"{self.provider}: stream ended without 'data: [DONE]'")
+        return Reply(
+            text="".join(self._parts),
+            usage=parse_usage(self._usage, timings=self._timings, native=self._native),
+            request_id=self._id,
+            model=self._model,
+            finish_reason=self._finish,
+            simulated_timing=self._sim_timing,
+        )
+
+
+def parse_stream(events: list[SSEEvent], *, provider: str = "openai") -> Reply:
+    """A whole captured stream (pure; the adapter feeds events as they arrive instead)."""
+    state = OpenAIStream(provider)
+    for event in events:
+        state.feed(event)
+        if state.done:
+            break
+    return state.finish()
+
+
+class OpenAIAdapter:
+    """``POST {base_url}/chat/completions`` with a bearer key (none for keyless local servers)."""
+
+    def __init__(
+        self,
+        provider: str,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        include_usage: bool = True,
+        max_tokens_field: str = "max_tokens",
+        headers: dict[str, str] | None = None,
+        sim: bool = False,
+    ) -> None:
+        self._provider = provider
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self.include_usage = include_usage
+        self.max_tokens_field = max_tokens_field
+        self.extra_headers = dict(headers or {})
+        self.sim = sim
+
+    @property
+    def provider(self) -> str:
+        return self._provider
+
+    def __repr__(self) -> str:  # never show the key
+        return f"OpenAIAdapter({self._provider!r}, {self.base_url!r})"
+
+    def body(self, req: ChatRequest) -> dict[str, Any]:
+        return build_request(
+            req, include_usage=self.include_usage, max_tokens_field=self.max_tokens_field, sim=self.sim
+        )
+
+    async def complete(self, req: ChatRequest, client: httpx.AsyncClient) -> Completion:
+        headers = {"content-type": "application/json", **self.extra_headers}
+        if self._api_key:
+            headers["authorization"] = f"Bearer {self._api_key}"
+        if req.stream:
+            headers["accept"] = "text/event-stream"
+        return await exchange(
+            client,
+            f"{self.base_url}/chat/completions",
+            provider=self._provider,
+            headers=headers,
+            body=self.body(req),
+            stream=req.stream,
+            parse_body=lambda data: parse_response(data, provider=self._provider, sim=self.sim),
+            new_state=lambda: OpenAIStream(self._provider, sim=self.sim),
+        )

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import httpx
+import pytest
+from faultserver import Fault, run_fault_server
+
+from llmaudit.providers import ChatRequest, ProviderCallError
+from llmaudit.providers.openai import OpenAIAdapter
+
+REQ = ChatRequest("local-model", [{"role": "user", "content": "say hello"}])
+
+
+async def call(server, req: ChatRequest = REQ, timeout: float = 5.0):
+    adapter = OpenAIAdapter("local", server.base_url, "sk-local-test-0000")
+    async with httpx.AsyncClient(timeout=timeout) as client:
+        return await adapter.complete(req, client)
+
+
+async def test_scripted_faults_over_real_http() -> None:
+    script = [
+        "429",
+        Fault("429", retry_after="Wed, 21 Oct 2037 07:28:00 GMT"),
+        "500",
+        "503",
+        "401",
+        "cut",
+        "no_done",
+        "malformed",
+        "no_usage",
+        "ok",
+    ]
+    kinds = []
+    with run_fault_server(script) as server:
+        for _ in range(len(script) - 2):
+            with pytest.raises(ProviderCallError) as err:
+                await call(server)
+            kinds.append((err.value.kind, err.value.retry_after))
+        no_usage = await call(server)
+        ok = await call(server)
+        plain = await call(server, ChatRequest("m", REQ.messages, stream=False))
+    assert [k for k, _ in kinds] == [
+        "rate_limited",
+        "rate_limited",
+        "server",
+        "server",
+        "auth",
+        "broken_stream",
+        "broken_stream",
+        "malformed",
+    ]
+    assert kinds[0][1] == 1.0 and kinds[1][1] is not None and kinds[1][1] > 1e6
+    assert no_usage.text == "Hello from the fault server." and no_usage.usage is None
+    assert ok.usage is not None and ok.usage.output_tokens == 5 and ok.ttft_ms is not None
+    assert plain.usage is not None and plain.ttft_ms is None
+    assert len(server.requests) == 11 and server.requests[0]["path"] == "/v1/chat/completions"
+    assert server.requests[0]["body"]["stream_options"] == {"include_usage": True}
+    assert server.usage_sent[-2] == {"prompt_tokens": 6, "completion_tokens": 5, "total_tokens": 11}
+    assert server.usage_sent[0] is None
+
+
+async def test_slow_first_byte_times_out() -> None:
+    with run_fault_server([Fault("slow", delay_s=0.5)]) as server:
+        with pytest.raises(ProviderCallError) as err:
+            await call(server, timeout=0.1)
+    assert err.value.kind == "timeout"
+
+
+async def test_callable_script_sees_the_body() -> None:
+    with run_fault_server(lambda i, body: Fault(text=f"echo {body['model']} {i}")) as server:
+        comp = await call(server)
+    assert comp.text == "echo local-model 0"
