@@ -149,4 +149,3 @@ def build_failover(table: Any, m: Matrix, chains: Sequence[Sequence[str]] | None
         chains = built
     report.chains = [chain_availability(m, list(c), rates) for c in chains]
     return report
-

@@ -60,6 +60,13 @@ class RoutingReport:
     categories: dict[str, dict[str, float]] = field(default_factory=dict)  # category -> model -> pass rate
     latency_hist: dict[str, Any] = field(default_factory=dict)  # shared bins, counts per model
     catalog_as_of: str | None = None
+    failed_prompts: list[dict[str, Any]] = field(default_factory=list)  # no model passed (first 20)
+    failed_prompts_total: int = 0
+
+    @property
+    def simulated(self) -> bool:
+        """Any sim/* model: every output must say the numbers come from the offline simulator."""
+        return any(r.provider == "sim" or r.model.startswith("sim/") for r in self.models)
 
     @property
     def baselines(self) -> list[StrategyResult]:
@@ -87,6 +94,7 @@ class RoutingReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "simulated": self.simulated,
             "prompts": self.prompts,
             "incomplete_prompts": self.incomplete_prompts,
             "unchecked_prompts": self.unchecked_prompts,
@@ -106,6 +114,8 @@ class RoutingReport:
             "failover": self.failover.as_dict(),
             "savings": self.savings.as_dict() if self.savings else None,
             "categories": self.categories,
+            "failed_prompts_total": self.failed_prompts_total,
+            "failed_prompts": self.failed_prompts,
         }
 
 
@@ -124,6 +134,41 @@ def _latency_hist(df: Any, models: list[str], bins: int = 24) -> dict[str, Any]:
         values = lat.loc[lat["model"].astype(str) == model, "latency_ms"].to_numpy(dtype=float)
         counts[model] = np.histogram(values, bins=edges)[0].astype(int).tolist()
     return {"edges": [float(e) for e in edges], "counts": counts}
+
+
+def _failed_prompts(df: Any, m: Matrix, limit: int = 20, excerpt: int = 240) -> tuple[int, list[dict[str, Any]]]:
+    """Prompts no model passed, with the best model's answer (or error) as an excerpt."""
+    from llmaudit.analysis.quality import output_column
+
+    if not m.n_prompts:
+        return 0, []
+    failing = [i for i in range(m.n_prompts) if not m.success[i].any()]
+    best = max(range(len(m.models)), key=lambda j: float(m.success[:, j].mean()))
+    model = m.models[best]
+    text_col = output_column(df.columns)
+    prompt_col = next((c for c in ("prompt", "prompt_text") if c in df.columns), None)
+    sub = df[df["model"].astype(str) == model].drop_duplicates("prompt_id").set_index("prompt_id")
+    out = []
+    for i in failing[:limit]:
+        pid = m.prompts[i]
+        row = sub.loc[pid] if pid in sub.index else None
+        answer = None
+        if row is not None:
+            if str(row.get("status")) != "ok":
+                answer = f"error: {row.get('error')}"
+            elif text_col is not None and isinstance(row.get(text_col), str):
+                answer = row.get(text_col)
+        prompt = row.get(prompt_col) if row is not None and prompt_col else None
+        out.append(
+            {
+                "prompt_id": pid,
+                "category": m.categories[i],
+                "prompt": prompt[:excerpt] if isinstance(prompt, str) else None,
+                "model": model,
+                "answer": answer[:excerpt] if isinstance(answer, str) else None,
+            }
+        )
+    return len(failing), out
 
 
 def _token_sum(df: Any, column: str) -> int:
@@ -176,9 +221,7 @@ def build_routing(results: Any, catalog: Any = None, options: RoutingOptions | N
         )
     priced = set(m.priced_models())
     excluded = {
-        model: "unpriced: routing compares priced models only"
-        for j, model in enumerate(m.models)
-        if j not in priced
+        model: "unpriced: routing compares priced models only" for j, model in enumerate(m.models) if j not in priced
     }
 
     failover = build_failover(df, m)
@@ -206,6 +249,7 @@ def build_routing(results: Any, catalog: Any = None, options: RoutingOptions | N
         mask = cats == cat
         categories[cat] = {model: float(m.success[mask, j].mean()) for j, model in enumerate(m.models)}
 
+    failed_total, failed = _failed_prompts(df, m)
     unchecked = int((~m.checked.any(axis=1)).sum()) if m.n_prompts else 0
     as_of = getattr(catalog, "as_of", None)
     return RoutingReport(
@@ -222,4 +266,6 @@ def build_routing(results: Any, catalog: Any = None, options: RoutingOptions | N
         categories=categories,
         latency_hist=_latency_hist(df, m.models) if "latency_ms" in df else {},
         catalog_as_of=str(as_of) if as_of is not None else None,
+        failed_prompts=failed,
+        failed_prompts_total=failed_total,
     )

@@ -170,13 +170,22 @@ def single_model(m: Matrix, model: str) -> StrategyResult:
     n = m.n_prompts
     final = np.full(n, j)
     return _result(
-        m, model, "model", f"every prompt to {model}", [model], final,
-        m.cost[:, j].copy(), m.success[:, j].copy(), m.latency[:, j].copy(), np.ones(n),
+        m,
+        model,
+        "model",
+        f"every prompt to {model}",
+        [model],
+        final,
+        m.cost[:, j].copy(),
+        m.success[:, j].copy(),
+        m.latency[:, j].copy(),
+        np.ones(n),
     )
 
 
 def _best_model(m: Matrix, candidates: Sequence[int]) -> int:
     """Highest pass rate; ties go to the cheaper model (unpriced last), then the name."""
+
     def key(j: int) -> tuple[float, float, str]:
         col = m.cost[:, j]
         mean_cost = float(col.mean()) if col.size and not np.isnan(col).any() else float("inf")
@@ -207,8 +216,16 @@ def oracle(m: Matrix, candidates: Sequence[int] | None = None) -> StrategyResult
     rows = np.arange(n)
     names = [m.models[j] for j in cand]
     return _result(
-        m, "oracle", "oracle", "the cheapest model that passed, per prompt (upper bound, not realizable)",
-        names, final, m.cost[rows, final], m.success[rows, final], m.latency[rows, final], np.ones(n),
+        m,
+        "oracle",
+        "oracle",
+        "the cheapest model that passed, per prompt (upper bound, not realizable)",
+        names,
+        final,
+        m.cost[rows, final],
+        m.success[rows, final],
+        m.latency[rows, final],
+        np.ones(n),
         realizable=False,
     )
 
@@ -274,8 +291,8 @@ def category_router(
             # One prompt in all: nothing to learn from, so route to the overall cheapest model.
             train_mask = np.zeros(n, dtype=bool)
         choice: dict[str, int] = {}
-        fallback_choice = _choose(m, train_mask, cand, threshold) if train_mask.any() else min(
-            cand, key=lambda j: m.models[j]
+        fallback_choice = (
+            _choose(m, train_mask, cand, threshold) if train_mask.any() else min(cand, key=lambda j: m.models[j])
         )
         for cat in sorted(set(cats[test_mask])):
             in_cat = train_mask & (cats == cat)
@@ -297,8 +314,7 @@ def category_router(
         m,
         f"category router (≥{threshold:.0%})",
         "category",
-        f"cheapest model reaching a {threshold:.0%} pass rate in the prompt's category; "
-        f"{n_folds}-fold cross-validated",
+        f"cheapest model reaching a {threshold:.0%} pass rate in the prompt's category; {n_folds}-fold cross-validated",
         [m.models[j] for j in cand],
         final,
         m.cost[rows, final],
@@ -341,9 +357,16 @@ def cascade(m: Matrix, chain: Sequence[str]) -> StrategyResult:
     idx = [m.model_index(x) for x in chain]
     final, cost, success, latency, attempts = _chain(m, idx, lambda i, j: not m.success[i, j])
     return _result(
-        m, "cascade: " + " → ".join(chain), "cascade",
+        m,
+        "cascade: " + " → ".join(chain),
+        "cascade",
         "cheapest first; escalate when the call errors or its check fails; every attempt is paid",
-        list(chain), final, cost, success, latency, attempts,
+        list(chain),
+        final,
+        cost,
+        success,
+        latency,
+        attempts,
     )
 
 
@@ -351,9 +374,16 @@ def fallback(m: Matrix, chain: Sequence[str]) -> StrategyResult:
     idx = [m.model_index(x) for x in chain]
     final, cost, success, latency, attempts = _chain(m, idx, lambda i, j: not m.ok[i, j])
     return _result(
-        m, "fallback: " + " → ".join(chain), "fallback",
+        m,
+        "fallback: " + " → ".join(chain),
+        "fallback",
         "primary model; the next one only when the call errors",
-        list(chain), final, cost, success, latency, attempts,
+        list(chain),
+        final,
+        cost,
+        success,
+        latency,
+        attempts,
     )
 
 

@@ -1,0 +1,271 @@
+"""Rendering of the routing report (terminal tables, Markdown, JSON). No arithmetic: it formats
+what :func:`llmaudit.analysis.routing.build_routing` computed.
+
+Unknown is never zero: an unpriced strategy shows ``unpriced``, a saving that would compare a
+worse strategy with a better baseline shows ``lower quality``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from llmaudit.analysis.routing import RoutingReport
+from llmaudit.analysis.strategies import StrategyResult
+from llmaudit.render.formats import ms, pct, usd
+
+__all__ = [
+    "SIM_NOTICE",
+    "headline",
+    "routing_json",
+    "routing_markdown",
+    "routing_renderables",
+    "savings_cell",
+]
+
+SIM_NOTICE = "SIMULATED: sim/* models are the offline simulator, not real providers"
+
+
+def _money(value: float | Decimal | None, places: int = 4) -> str:
+    return usd(value, places=places)
+
+
+def savings_cell(value: float | None) -> str:
+    return "lower quality" if value is None else pct(value)
+
+
+def _ci(row: Any) -> str:
+    q = row.quality
+    if q.pass_rate is None:
+        return "no checks"
+    return f"{pct(q.pass_rate)} [{pct(q.ci_low, 0)}–{pct(q.ci_high, 0)}]"
+
+
+def headline(report: RoutingReport) -> list[str]:
+    """The summary sentences shared by every format."""
+    lines = [f"{report.prompts} prompts × {len(report.models)} models"]
+    if report.simulated:
+        lines.insert(0, SIM_NOTICE)
+    best = report.best_saving()
+    if best:
+        s, base, value = best
+        lines.append(
+            f"{s.name}: {pct(value)} cheaper than {base.name} at equal or better pass rate "
+            f"({pct(s.pass_rate)} vs {pct(base.pass_rate)})"
+        )
+    orc = next((s for s in report.strategies if s.kind == "oracle"), None)
+    if orc is not None:
+        lines.append(f"oracle (upper bound): {_money(orc.cost_total)} for {pct(orc.pass_rate)} passing")
+    if report.unchecked_prompts:
+        lines.append(f"{report.unchecked_prompts} prompts have no check: they count as passing when the call succeeded")
+    if report.incomplete_prompts:
+        lines.append(f"{len(report.incomplete_prompts)} prompts left out: not every model has a result for them")
+    for model, why in report.excluded_models.items():
+        lines.append(f"{model} excluded from routing: {why}")
+    return lines
+
+
+def _models_table(report: RoutingReport) -> Table:
+    t = Table(title="Models", title_justify="left")
+    for col in ("Model", "Pass rate [95% CI]", "Errors", "Cost", "$/prompt", "p50", "p95"):
+        t.add_column(col, justify="left" if col == "Model" else "right")
+    for row in report.models:
+        cost = _money(row.cost_total)
+        if row.unpriced_calls:
+            cost = f"unpriced ({row.unpriced_calls})"
+        t.add_row(
+            row.model,
+            _ci(row),
+            pct(row.error_rate),
+            cost,
+            _money(row.cost_per_prompt),
+            ms(row.latency_p50),
+            ms(row.latency_p95),
+        )
+    return t
+
+
+def _strategies_table(report: RoutingReport) -> Table:
+    best_base = max(report.baselines, key=lambda b: (b.pass_rate, -(b.cost_total or 0.0)), default=None)
+    t = Table(title="Routing strategies", title_justify="left")
+    cols = ["Strategy", "Cost", "$/prompt", "Pass rate", "p50", "p95", "Attempts"]
+    if best_base:
+        cols.append(f"Saving vs {best_base.name}")
+    cols.append("Frontier")
+    for col in cols:
+        t.add_column(col, justify="left" if col == "Strategy" else "right")
+    for s in report.strategies:
+        name = s.name + ("" if s.realizable else " *")
+        cells = [
+            name,
+            _money(s.cost_total),
+            _money(s.cost_per_prompt),
+            pct(s.pass_rate),
+            ms(s.latency_p50),
+            ms(s.latency_p95),
+            f"{s.attempts_mean:.2f}",
+        ]
+        if best_base:
+            cells.append("—" if s.name == best_base.name else savings_cell(s.savings.get(best_base.name)))
+        cells.append("yes" if s.on_frontier else "")
+        t.add_row(*cells)
+    t.caption = "* the oracle knows every answer in advance: an upper bound, not a router you can run"
+    return t
+
+
+def _savings_table(report: RoutingReport) -> Table | None:
+    sv = report.savings
+    if sv is None:
+        return None
+    t = Table(
+        title=f"Savings at {sv.volume.text} (≈{int(sv.monthly_requests):,} requests/month; "
+        f"platform fee {sv.fee_pct}% on routed spend)",
+        title_justify="left",
+    )
+    for col in (
+        "Baseline",
+        "Single /month",
+        "Routed with",
+        "Routed /month",
+        "Saved /month",
+        "Saved /year",
+        "%",
+        "Oracle /month",
+    ):
+        t.add_column(col, justify="left" if col in ("Baseline", "Routed with") else "right")
+    for r in sv.rows:
+        t.add_row(
+            f"{r.baseline} ({pct(r.baseline_pass_rate)})",
+            _money(r.monthly_single, 2),
+            (f"{r.routed} ({pct(r.routed_pass_rate)})" if r.routed else r.note),
+            _money(r.monthly_routed, 2) if r.routed else "—",
+            _money(r.monthly_savings, 2) if r.routed else "—",
+            _money(r.annual_savings, 2) if r.routed else "—",
+            pct(r.savings_pct) if r.routed else "—",
+            _money(r.oracle_monthly, 2) if r.oracle_monthly is not None else "—",
+        )
+    return t
+
+
+def _failover_table(report: RoutingReport) -> Table | None:
+    fo = report.failover
+    if not fo.chains:
+        return None
+    t = Table(title="Failover (composite availability assumes independent failures)", title_justify="left")
+    for col in ("Chain", "Providers", "Expected", "Observed", "Fell over", "Cost", "Extra cost"):
+        t.add_column(col, justify="left" if col in ("Chain", "Providers") else "right")
+    for c in fo.chains:
+        extra = "—" if len(c.chain) == 1 else f"{_money(c.extra_cost)} ({pct(c.extra_cost_pct)})"
+        t.add_row(
+            " → ".join(c.chain),
+            "multi" if c.multi_provider else "single",
+            pct(c.availability_expected, 2),
+            pct(c.availability_observed, 2),
+            str(c.fell_over),
+            _money(c.cost_total),
+            extra,
+        )
+    return t
+
+
+def _metrics_line(report: RoutingReport) -> str:
+    m = report.metrics
+    parts = []
+    if m.aiq_router is not None:
+        parts.append(f"AIQ category router {m.aiq_router:.3f} vs single models {m.aiq_models or 0:.3f}")
+    if m.apgr is not None:
+        cpt = ", ".join(f"CPT({k}) {pct(v) if v is not None else 'n/a'}" for k, v in m.cpt.items())
+        parts.append(f"APGR {m.apgr:.3f} ({m.weak} → {m.strong}); {cpt}")
+    if m.note:
+        parts.append(m.note)
+    return "; ".join(parts)
+
+
+def routing_renderables(report: RoutingReport) -> list[RenderableType]:
+    """What ``llmaudit report RUN_DIR`` prints for routing, in order."""
+    items: list[RenderableType] = [Text(line) for line in headline(report)]
+    items += [_models_table(report), _strategies_table(report)]
+    for extra in (_savings_table(report), _failover_table(report)):
+        if extra is not None:
+            items.append(extra)
+    line = _metrics_line(report)
+    if line:
+        items.append(Text(line))
+    return items
+
+
+def routing_json(report: RoutingReport) -> str:
+    payload = report.as_dict()
+    if report.simulated:
+        payload = {"notice": SIM_NOTICE, **payload}
+    return json.dumps(payload, indent=2, default=str)
+
+
+def _md_row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
+def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    return [_md_row(headers), _md_row(["---"] * len(headers)), *(_md_row(r) for r in rows)]
+
+
+def _strategy_md(s: StrategyResult, base: StrategyResult | None) -> list[str]:
+    saving = "—" if base is None or s.name == base.name else savings_cell(s.savings.get(base.name))
+    return [
+        s.name + ("" if s.realizable else " (upper bound)"),
+        _money(s.cost_total),
+        pct(s.pass_rate),
+        ms(s.latency_p50),
+        ms(s.latency_p95),
+        saving,
+        "yes" if s.on_frontier else "",
+    ]
+
+
+def routing_markdown(report: RoutingReport) -> str:
+    lines = ["## Routing", ""]
+    lines += [f"- {h}" for h in headline(report)] + [""]
+    lines += _md_table(
+        ["Model", "Pass rate [95% CI]", "Errors", "Cost", "p50", "p95"],
+        [
+            [
+                r.model,
+                _ci(r),
+                pct(r.error_rate),
+                f"unpriced ({r.unpriced_calls})" if r.unpriced_calls else _money(r.cost_total),
+                ms(r.latency_p50),
+                ms(r.latency_p95),
+            ]
+            for r in report.models
+        ],
+    )
+    base = max(report.baselines, key=lambda b: (b.pass_rate, -(b.cost_total or 0.0)), default=None)
+    headers = ["Strategy", "Cost", "Pass rate", "p50", "p95", f"Saving vs {base.name if base else 'best'}", "Frontier"]
+    lines += ["", *_md_table(headers, [_strategy_md(s, base) for s in report.strategies])]
+    if report.savings:
+        sv = report.savings
+        lines += ["", f"### Savings at {sv.volume.text} (platform fee {sv.fee_pct}% on routed spend)", ""]
+        lines += _md_table(
+            ["Baseline", "Single /month", "Routed with", "Routed /month", "Saved /year", "%"],
+            [
+                [
+                    r.baseline,
+                    _money(r.monthly_single, 2),
+                    r.routed or r.note,
+                    _money(r.monthly_routed, 2) if r.routed else "—",
+                    _money(r.annual_savings, 2) if r.routed else "—",
+                    pct(r.savings_pct) if r.routed else "—",
+                ]
+                for r in sv.rows
+            ],
+        )
+    metrics = _metrics_line(report)
+    if metrics:
+        lines += ["", metrics]
+    return "\n".join(lines) + "\n"
