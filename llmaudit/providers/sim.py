@@ -197,7 +197,8 @@ def _core_answers(meta: Mapping[str, Any]) -> tuple[list[str], list[str]]:
 
 
 def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.4g}"
+    value = round(float(value), 6)  # shortest faithful spelling: 1157.63, not 1157.6299999999999
+    return str(int(value)) if value.is_integer() else repr(value)
 
 
 def _example_for_schema(schema: Any) -> Any:
@@ -235,7 +236,14 @@ def _wrapped(core: str, verbosity: int) -> list[str]:
     return options
 
 
-def _answer(model: str, meta: Mapping[str, Any], correct: bool, messages: list[dict[str, Any]], seed: int) -> str:
+def _answer(
+    model: str,
+    meta: Mapping[str, Any],
+    correct: bool,
+    messages: list[dict[str, Any]],
+    seed: int,
+    limit: int | None = None,
+) -> str:
     from llmaudit.assertions import evaluate
 
     asserts = meta.get("assert") if isinstance(meta.get("assert"), list) else None
@@ -247,6 +255,8 @@ def _answer(model: str, meta: Mapping[str, Any], correct: bool, messages: list[d
     pool = good if correct else bad + good
     for core in pool:
         for text in _wrapped(core, verbosity):
+            if limit is not None and count_tokens(text) > limit and text != core:
+                continue  # a chattier phrasing would be cut off by max_tokens: say it plainly
             result = evaluate(asserts, text, expected=expected)
             if result is None or result.passed == correct:
                 return text
@@ -319,11 +329,12 @@ def _plan(model: str, body: dict[str, Any], seed: int) -> dict[str, Any]:
     seed = int(meta.get("seed", seed))
     has_check = bool(meta.get("assert")) or meta.get("expected") is not None
     correct = _unit(seed, prompt_key, repeat) < success_probability(model, meta.get("category"))
-    text = _answer(model, meta, correct, messages, seed)
+    limit = body.get("max_tokens") or body.get("max_completion_tokens")
+    limit = limit if isinstance(limit, int) and limit > 0 else None
+    text = _answer(model, meta, correct, messages, seed, limit)
     out_tokens = count_tokens(text)
     finish = "stop"
-    limit = body.get("max_tokens") or body.get("max_completion_tokens")
-    if isinstance(limit, int) and 0 < limit < out_tokens:
+    if limit is not None and limit < out_tokens:
         words = text.split(" ")
         while words and count_tokens(" ".join(words)) > limit:
             words.pop()
