@@ -1,0 +1,297 @@
+"""Drivers shared by the readers: JSONL / JSON documents and CSV, read in bounded chunks.
+
+A reader supplies one function, ``normalize(record, line, ctx)``, that maps one vendor record to
+zero or more row dicts (``RowError`` → reject with the reason). The drivers own everything else:
+chunked reading (a file larger than memory is fine), exact 1-based line numbers, JSON and CSV
+errors as rejects with the raw line, row validation, and turning rows into Arrow batches.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, BinaryIO
+
+import orjson
+import pyarrow as pa
+
+from llmaudit.ingest.rows import RowError, check_row, finish_table, rows_to_table
+from llmaudit.ingest.source import Source
+from llmaudit.ingest.summary import ReadContext
+
+__all__ = [
+    "BATCH_ROWS",
+    "CHUNK_BYTES",
+    "Normalize",
+    "RowBatcher",
+    "first_json_record",
+    "iter_chunks",
+    "iter_csv",
+    "iter_json_values",
+    "read_csv_rows",
+    "read_json_records",
+]
+
+CHUNK_BYTES = 32 << 20   # bytes per read; bounded memory regardless of file size
+BATCH_ROWS = 65_536      # rows per yielded Arrow batch on the per-record path
+
+Row = dict[str, Any]
+Normalize = Callable[[Any, int, ReadContext], "Row | list[Row] | None"]
+
+
+def iter_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[bytes, int]]:
+    """Yield ``(chunk, first_line_number)``; every chunk ends at a newline except maybe the last."""
+    line = 1
+    carry = b""
+    while True:
+        data = stream.read(chunk_bytes)
+        if not data:
+            if carry:
+                yield carry, line
+            return
+        buf = carry + data if carry else data
+        cut = buf.rfind(b"\n")
+        if cut == -1:
+            carry = buf
+            continue
+        chunk, carry = buf[: cut + 1], buf[cut + 1 :]
+        yield chunk, line
+        line += chunk.count(b"\n")
+
+
+def _json_error(exc: Exception, line_bytes: bytes, at_eof_unterminated: bool) -> str:
+    msg = str(exc).split("\n")[0]
+    if at_eof_unterminated or "end of data" in msg.lower() or "EOF" in msg:
+        return f"truncated line: not a complete JSON value ({msg})"
+    return f"not valid JSON ({msg})"
+
+
+class RowBatcher:
+    """Collects validated row dicts and emits conforming Arrow tables of ``BATCH_ROWS`` rows."""
+
+    def __init__(self, ctx: ReadContext, *, batch_rows: int = BATCH_ROWS) -> None:
+        self.ctx = ctx
+        self.rows: list[Row] = []
+        self.batch_rows = batch_rows
+
+    def add(self, produced: Row | list[Row] | None, line: int, raw: bytes | str) -> None:
+        if produced is None:
+            return
+        items = produced if isinstance(produced, list) else [produced]
+        for row in items:
+            item_raw = row.pop("_raw", None)
+            try:
+                check_row(row)
+            except RowError as exc:
+                self.ctx.reject(row.get("source_line", line), str(exc), item_raw if item_raw is not None else raw)
+                continue
+            if row.get("source_line") is None:
+                row["source_line"] = line
+            self.ctx.file.rows_read += 1
+            self.rows.append(row)
+
+    def ready(self) -> bool:
+        return len(self.rows) >= self.batch_rows
+
+    def flush(self) -> pa.Table | None:
+        if not self.rows:
+            return None
+        table = rows_to_table(self.rows)
+        self.rows = []
+        return finish_table(table, source_format=self.ctx.reader, source_file=self.ctx.path)
+
+
+def _apply(normalize: Normalize, record: Any, line: int, raw: bytes | str, ctx: ReadContext,
+           batcher: RowBatcher) -> None:
+    try:
+        produced = normalize(record, line, ctx)
+    except RowError as exc:
+        ctx.reject(line, str(exc), raw)
+        return
+    batcher.add(produced, line, raw)
+
+
+def iter_json_lines(chunk: bytes, first_line: int, ctx: ReadContext, *, final: bool
+                    ) -> Iterator[tuple[Any, int, bytes]]:
+    """Parse one chunk line by line; unparsable lines become rejects here."""
+    lines = chunk.split(b"\n")
+    last = len(lines) - 1
+    for i, raw in enumerate(lines):
+        stripped = raw.strip()
+        if not stripped:
+            continue
+        line = first_line + i
+        try:
+            value = orjson.loads(stripped)
+        except orjson.JSONDecodeError as exc:
+            ctx.reject(line, _json_error(exc, raw, final and i == last), raw)
+            continue
+        yield value, line, raw
+
+
+def _is_json_document(head: bytes) -> bool:
+    """True when the content is one JSON document (array, or an object spanning several lines)."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"["):
+        return True
+    if not text.startswith(b"{"):
+        return False
+    first = text.split(b"\n", 1)[0]
+    try:
+        orjson.loads(first)
+    except orjson.JSONDecodeError:
+        return True   # a pretty-printed object (or a truncated first line: the doc parse says which)
+    return False
+
+
+def iter_json_values(source: Source, ctx: ReadContext) -> Iterator[tuple[Any, int, bytes]]:
+    """``(value, line, raw)`` for each JSONL line, or for each top-level element of a JSON document.
+
+    For a document, ``line`` is the 1-based element index (its position in the array) and ``raw``
+    the element re-serialized; documents (API pages, exports) are loaded whole.
+    """
+    stream = source.open()
+    try:
+        if _is_json_document(source.head):
+            data = stream.read()
+            try:
+                doc = orjson.loads(data.lstrip(b"\xef\xbb\xbf"))
+            except orjson.JSONDecodeError as exc:
+                # Maybe it is JSONL after all (first line is a multi-line object) - try that.
+                if data.count(b"\n") > 1 and not data.lstrip().startswith(b"["):
+                    yield from _iter_jsonl(io.BytesIO(data), ctx)
+                    return
+                ctx.reject(1, _json_error(exc, data, True) + " - the file is one JSON document", data[:2000])
+                return
+            items = doc if isinstance(doc, list) else [doc]
+            for i, item in enumerate(items, start=1):
+                yield item, i, orjson.dumps(item)
+            return
+        yield from _iter_jsonl(stream, ctx)
+    finally:
+        stream.close()
+
+
+def _iter_jsonl(stream: BinaryIO, ctx: ReadContext) -> Iterator[tuple[Any, int, bytes]]:
+    for chunk, first_line in iter_chunks(stream):
+        yield from iter_json_lines(chunk, first_line, ctx, final=not chunk.endswith(b"\n"))
+
+
+def read_json_records(source: Source, ctx: ReadContext, normalize: Normalize,
+                      *, unwrap: Callable[[Any], Iterable[Any]] | None = None) -> Iterator[pa.Table]:
+    """Per-record path for JSONL / JSON readers.
+
+    ``unwrap`` turns a top-level value into records (e.g. ``{"data": [...]}`` → its items); by
+    default a list document's elements and JSONL lines are the records.
+    """
+    batcher = RowBatcher(ctx)
+    for value, line, raw in iter_json_values(source, ctx):
+        records = unwrap(value) if unwrap is not None else [value]
+        for record in records:
+            if not isinstance(record, dict):
+                ctx.reject(line, f"expected a JSON object, got {type(record).__name__}", raw)
+                continue
+            _apply(normalize, record, line, raw, ctx, batcher)
+        if batcher.ready():
+            table = batcher.flush()
+            if table is not None:
+                yield table
+    table = batcher.flush()
+    if table is not None:
+        yield table
+
+
+def first_json_record(head: bytes) -> Any:
+    """The first JSON value of a head (first JSONL line or a whole small document), or None."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not text:
+        return None
+    first = text.split(b"\n", 1)[0]
+    try:
+        return orjson.loads(first)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------- CSV
+
+def iter_csv(source: Source, ctx: ReadContext) -> Iterator[tuple[dict[str, str], int, str]]:
+    """``(row_by_header_name, line, raw)`` for each CSV data row; malformed rows are rejected here.
+
+    Columns are matched by header name, never by position (exports drift). ``line`` is the 1-based
+    physical line where the row starts (the header is line 1).
+    """
+    csv.field_size_limit(sys.maxsize)
+    stream = source.open()
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+    try:
+        reader = csv.reader(text)
+        try:
+            header = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            ctx.reject(1, f"unreadable CSV header ({exc})", "")
+            return
+        names = [h.strip() for h in header]
+        width = len(names)
+        start = reader.line_num + 1
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                ctx.reject(start, f"malformed CSV row ({exc})", "")
+                start = reader.line_num + 1
+                continue
+            line = start
+            start = reader.line_num + 1
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue
+            raw = _csv_raw(cells)
+            if len(cells) != width:
+                what = "truncated row" if len(cells) < width else "row has extra fields"
+                ctx.reject(line, f"{what}: {len(cells)} fields, header has {width}", raw)
+                continue
+            yield dict(zip(names, cells, strict=True)), line, raw
+    finally:
+        text.close()
+
+
+def _csv_raw(cells: list[str]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(cells)
+    return buf.getvalue()
+
+
+def read_csv_rows(source: Source, ctx: ReadContext, normalize: Normalize) -> Iterator[pa.Table]:
+    batcher = RowBatcher(ctx)
+    for row, line, raw in iter_csv(source, ctx):
+        _apply(normalize, row, line, raw, ctx, batcher)
+        if batcher.ready():
+            table = batcher.flush()
+            if table is not None:
+                yield table
+    table = batcher.flush()
+    if table is not None:
+        yield table
+
+
+def csv_header(head: bytes) -> set[str]:
+    """Header names of a CSV head (empty when it does not look like CSV)."""
+    text = head.lstrip(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
+    first = text.split("\n", 1)[0].strip("\r")
+    if not first or first.lstrip().startswith(("{", "[")) or "," not in first:
+        return set()
+    try:
+        cells = next(csv.reader([first]))
+    except (csv.Error, StopIteration):
+        return set()
+    return {c.strip() for c in cells}

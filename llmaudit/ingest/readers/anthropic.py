@@ -1,0 +1,248 @@
+"""Anthropic: Messages request logs, the Admin API usage report and the cost report.
+
+Token semantics (formats.md A3): Anthropic's ``input_tokens`` is the UNCACHED input only; "total
+input tokens in a request is the summation of ``input_tokens``, ``cache_creation_input_tokens``,
+and ``cache_read_input_tokens``". The schema counts all prompt tokens in ``input_tokens``, so these
+readers add cache reads and writes in. ``cache_creation.ephemeral_1h_input_tokens`` is the 1-hour
+subset of the writes; ``output_tokens`` already includes thinking.
+
+A Messages object carries no timestamp, so a request log must wrap it (see ``envelope``) or the
+row is rejected with that reason. ``service_tier: "batch"`` marks batch-priced rows.
+
+Usage report (``/v1/organizations/usage_report/messages``, C3): one row per bucket result,
+timestamp = bucket ``starting_at``, ``requests`` null (the report has no request count).
+A report not grouped by model has ``model: null``; such rows are kept with the model
+``(not grouped by model)``, so their tokens count and show as unpriced rather than vanishing.
+
+Cost report (``/v1/organizations/cost_report``): money without tokens. Each result becomes a row
+with all token counts 0, ``requests`` 0 and ``billed_cost_usd`` = ``amount`` / 100 (the amount
+is a decimal string in cents: "123.45" is $1.23, converted with Decimal). Because its token counts
+are 0, ingesting it next to the usage report never double counts tokens; the tag
+``cost-report`` and ``requests == 0`` identify these rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from llmaudit.ingest.envelope import split_envelope
+from llmaudit.ingest.lines import first_json_record, read_json_records
+from llmaudit.ingest.rows import (
+    RowError,
+    get_path,
+    guess_provider,
+    opt_decimal,
+    opt_int,
+    opt_str,
+    parse_timestamp,
+)
+from llmaudit.ingest.source import Source
+from llmaudit.ingest.summary import ReadContext
+
+__all__ = [
+    "NOT_GROUPED",
+    "anthropic_usage",
+    "read_cost",
+    "read_messages",
+    "read_usage",
+    "sniff_cost",
+    "sniff_messages",
+    "sniff_usage",
+]
+
+NOT_GROUPED = "(not grouped by model)"
+OneResult = Callable[[dict[str, Any]], dict[str, Any]]
+_USAGE_KEY = re.compile(rb'"uncached_input_tokens"\s*:')
+
+
+def anthropic_usage(usage: Any, where: str = "usage") -> dict[str, Any]:
+    """Anthropic ``usage`` → schema token columns (input made inclusive of cache reads/writes)."""
+    if usage is None:
+        raise RowError(f"no {where} object")
+    if not isinstance(usage, dict):
+        raise RowError(f"{where} is {type(usage).__name__}, expected an object")
+    if usage.get("input_tokens") is None and usage.get("output_tokens") is None:
+        raise RowError(f"{where} has no input_tokens or output_tokens")
+    uncached = opt_int(usage.get("input_tokens"), f"{where}.input_tokens") or 0
+    read = opt_int(usage.get("cache_read_input_tokens"), f"{where}.cache_read_input_tokens") or 0
+    write = opt_int(usage.get("cache_creation_input_tokens"), f"{where}.cache_creation_input_tokens")
+    w5 = opt_int(get_path(usage, "cache_creation", "ephemeral_5m_input_tokens"),
+                 f"{where}.cache_creation.ephemeral_5m_input_tokens")
+    w1h = opt_int(get_path(usage, "cache_creation", "ephemeral_1h_input_tokens"),
+                  f"{where}.cache_creation.ephemeral_1h_input_tokens")
+    if write is None:
+        write = (w5 or 0) + (w1h or 0)
+    out = opt_int(usage.get("output_tokens"), f"{where}.output_tokens") or 0
+    thinking = opt_int(get_path(usage, "output_tokens_details", "thinking_tokens"),
+                       f"{where}.output_tokens_details.thinking_tokens")
+    searches = opt_int(get_path(usage, "server_tool_use", "web_search_requests"),
+                       f"{where}.server_tool_use.web_search_requests")
+    row: dict[str, Any] = {
+        "input_tokens": uncached + read + write,
+        "cache_read_tokens": read,
+        "cache_write_tokens": write,
+        "cache_write_1h_tokens": w1h or 0,
+        "output_tokens": out,
+        "reasoning_tokens": thinking or 0,
+        "web_search_requests": searches,
+    }
+    if usage.get("service_tier") == "batch":
+        row["batch"] = True
+    return row
+
+
+# ------------------------------------------------------------------------------ Messages request logs
+
+def _looks_like_message(obj: dict[str, Any]) -> bool:
+    if obj.get("type") == "message":
+        return True
+    usage = obj.get("usage")
+    return isinstance(usage, dict) and (
+        "cache_creation_input_tokens" in usage or "cache_read_input_tokens" in usage
+    ) and "prompt_tokens" not in usage
+
+
+def sniff_messages(head: bytes, path: str) -> bool:
+    rec = first_json_record(head)
+    if not isinstance(rec, dict) or "sessionId" in rec:
+        return False
+    inner, _ = split_envelope(rec, _looks_like_message)
+    return _looks_like_message(inner)
+
+
+def _normalize_message(obj: Any, line: int, ctx: ReadContext) -> dict[str, Any]:
+    msg, env = split_envelope(obj, _looks_like_message)
+    row: dict[str, Any] = dict(env.fields)
+    model = opt_str(msg.get("model"))
+    if model is None:
+        raise RowError("model is missing")
+    row.update(anthropic_usage(msg.get("usage")))
+    row["model_raw"] = model
+    row["provider"] = row.get("provider") or guess_provider(model, "anthropic")
+    if env.timestamp is None:
+        raise RowError(
+            "no timestamp: an Anthropic Message object carries none; wrap each logged response as "
+            '{"timestamp": "...", "response": {...}}'
+        )
+    row["timestamp"] = parse_timestamp(env.timestamp)
+    row.setdefault("request_id", opt_str(msg.get("id")))
+    row.setdefault("status", "ok")
+    row["requests"] = 1
+    row["source_line"] = line
+    return row
+
+
+def read_messages(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
+    yield from read_json_records(source, ctx, _normalize_message)
+
+
+# ------------------------------------------------------------------------------ Admin API reports
+
+def _buckets(value: Any) -> list[Any]:
+    """A page ``{"data": [bucket…]}``, a bucket, or a list of either → buckets."""
+    if isinstance(value, dict) and isinstance(value.get("data"), list):
+        return list(value["data"])
+    return [value]
+
+
+def _bucket_results(bucket: Any, line: int, ctx: ReadContext, one: OneResult) -> list[dict[str, Any]]:
+    if not isinstance(bucket, dict):
+        raise RowError(f"expected a bucket object, got {type(bucket).__name__}")
+    start = bucket.get("starting_at")
+    results = bucket.get("results")
+    if not isinstance(results, list):
+        raise RowError("bucket has no results list")
+    rows: list[dict[str, Any]] = []
+    for j, result in enumerate(results):
+        raw = orjson.dumps(result).decode()
+        try:
+            if not isinstance(result, dict):
+                raise RowError(f"result is {type(result).__name__}, expected an object")
+            row = one(result)
+            row["timestamp"] = parse_timestamp(start, "bucket starting_at")
+        except RowError as exc:
+            ctx.reject(line, f"results[{j}]: {exc}", raw)
+            continue
+        row["source_line"] = line
+        row["_raw"] = raw
+        rows.append(row)
+    return rows
+
+
+def _common(result: dict[str, Any]) -> dict[str, Any]:
+    tags = [f"{k}:{result[k]}" for k in ("service_tier", "context_window", "inference_geo", "speed")
+            if result.get(k) is not None]
+    return {
+        "provider": "anthropic",
+        "project": opt_str(result.get("workspace_id")),
+        "api_key": opt_str(result.get("api_key_id")),
+        "tags": tags or None,
+        "batch": result.get("service_tier") == "batch",
+    }
+
+
+def _usage_result(result: dict[str, Any]) -> dict[str, Any]:
+    uncached = opt_int(result.get("uncached_input_tokens"), "uncached_input_tokens")
+    if uncached is None and result.get("output_tokens") is None:
+        raise RowError("result has no uncached_input_tokens or output_tokens")
+    usage = {
+        "input_tokens": uncached or 0,
+        "cache_read_input_tokens": result.get("cache_read_input_tokens"),
+        "cache_creation": result.get("cache_creation"),
+        "output_tokens": result.get("output_tokens"),
+        "server_tool_use": result.get("server_tool_use"),
+    }
+    row = anthropic_usage(usage, "result")
+    row.update(_common(result))
+    row["model_raw"] = opt_str(result.get("model")) or NOT_GROUPED
+    row["requests"] = None
+    return row
+
+
+def _cost_result(result: dict[str, Any]) -> dict[str, Any]:
+    currency = opt_str(result.get("currency")) or "USD"
+    if currency.upper() != "USD":
+        raise RowError(f"currency is {currency}; only USD amounts are supported")
+    cents = opt_decimal(result.get("amount"), "amount")
+    if cents is None:
+        raise RowError("amount is missing")
+    row = _common(result)
+    cost_type = opt_str(result.get("cost_type"))
+    row["model_raw"] = opt_str(result.get("model")) or f"({cost_type or 'all costs'})"
+    row["billed_cost_usd"] = float(cents / Decimal(100))
+    row["requests"] = 0
+    tags = list(row["tags"] or [])
+    tags.append("cost-report")
+    for key in ("cost_type", "token_type", "description"):
+        if result.get(key) is not None:
+            tags.append(f"{key}:{result[key]}")
+    row["tags"] = tags
+    return row
+
+
+def _report_reader(one: OneResult) -> Callable[[Source, ReadContext], Iterator[pa.Table]]:
+    def normalize(bucket: Any, line: int, ctx: ReadContext) -> list[dict[str, Any]]:
+        return _bucket_results(bucket, line, ctx, one)
+
+    def read(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
+        yield from read_json_records(source, ctx, normalize, unwrap=_buckets)
+
+    return read
+
+
+read_usage = _report_reader(_usage_result)
+read_cost = _report_reader(_cost_result)
+
+
+def sniff_usage(head: bytes, path: str) -> bool:
+    return _USAGE_KEY.search(head) is not None and b'"starting_at"' in head
+
+
+def sniff_cost(head: bytes, path: str) -> bool:
+    return b'"starting_at"' in head and (b'"cost_type"' in head or (b'"amount"' in head and b'"currency"' in head))

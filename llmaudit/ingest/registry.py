@@ -1,0 +1,47 @@
+"""All readers by name, and the order in which ``--format auto`` tries them.
+
+Order matters where formats overlap: specific shapes (Claude Code lines, OpenAI Batch lines, API
+report pages, gateway exports) are tried before the generic response-object readers.
+"""
+
+from __future__ import annotations
+
+from llmaudit.ingest.reader import Reader
+from llmaudit.ingest.readers import anthropic, claude_code, gemini, openai, openai_api
+
+__all__ = ["READERS", "SNIFF_ORDER"]
+
+_ALL = [
+    Reader("openai", "OpenAI Chat Completions / Responses request log (JSONL, bare or wrapped)",
+           openai.sniff, openai.read),
+    Reader("openai-batch", "OpenAI Batch output / error file (JSONL; batch rates)",
+           openai_api.sniff_batch, openai_api.read_batch),
+    Reader("openai-usage", "OpenAI Usage API completions buckets (JSON pages)",
+           openai_api.sniff_usage, openai_api.read_usage),
+    Reader("openai-costs", "OpenAI Costs API buckets (JSON pages; money, no tokens)",
+           openai_api.sniff_costs, openai_api.read_costs),
+    Reader("anthropic", "Anthropic Messages request log (JSONL, wrapped with a timestamp)",
+           anthropic.sniff_messages, anthropic.read_messages),
+    Reader("anthropic-usage", "Anthropic Admin API usage_report/messages (JSON pages)",
+           anthropic.sniff_usage, anthropic.read_usage),
+    Reader("anthropic-cost", "Anthropic Admin API cost_report (JSON pages; cents; money, no tokens)",
+           anthropic.sniff_cost, anthropic.read_cost),
+    Reader("gemini", "Gemini generateContent response log (JSONL, usageMetadata)",
+           gemini.sniff, gemini.read),
+    Reader("claude-code", "Claude Code transcripts (~/.claude/projects/**/*.jsonl)",
+           claude_code.sniff, claude_code.read),
+]
+
+READERS: dict[str, Reader] = {r.name: r for r in _ALL}
+
+SNIFF_ORDER = [
+    "claude-code",
+    "openai-batch",
+    "openai-usage",
+    "openai-costs",
+    "anthropic-cost",
+    "anthropic-usage",
+    "gemini",
+    "anthropic",
+    "openai",
+]

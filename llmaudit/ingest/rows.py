@@ -1,0 +1,300 @@
+"""Row-level building blocks shared by the readers: field coercion, validation, row → Arrow.
+
+A reader's per-record function turns one vendor record into a plain ``dict`` keyed by
+``USAGE_SCHEMA`` column names, raising ``RowError`` with a message the user can act on when the
+record is unusable. ``check_row`` enforces the token invariants of ``llmaudit.schema`` so a bad
+row is rejected (and counted) at the reader instead of failing the whole table later.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pyarrow as pa
+
+from llmaudit.schema import USAGE_SCHEMA
+
+__all__ = [
+    "ROW_SCHEMA",
+    "TOKEN_FIELDS",
+    "RowError",
+    "check_row",
+    "finish_table",
+    "get_path",
+    "guess_provider",
+    "opt_float",
+    "opt_int",
+    "opt_str",
+    "parse_bool",
+    "parse_timestamp",
+    "req_int",
+    "rows_to_table",
+]
+
+# Columns a reader may fill; the rest (cost_usd, price_status) belong to pricing.
+ROW_SCHEMA = pa.schema([f for f in USAGE_SCHEMA if f.name not in ("cost_usd", "price_status")])
+TOKEN_FIELDS = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
+_ZERO_DEFAULTS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+                  "output_tokens", "reasoning_tokens")
+
+
+class RowError(ValueError):
+    """One record cannot be used; the message says why (it becomes the reject reason)."""
+
+
+def get_path(obj: Any, *keys: str) -> Any:
+    """``obj[k1][k2]…`` or None when any step is missing or not an object."""
+    for key in keys:
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def opt_int(value: Any, name: str) -> int | None:
+    """An optional non-negative integer count: None/"" → None; 12, 12.0, "12" → 12."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise RowError(f"{name} is a boolean ({value}), expected an integer")
+    if isinstance(value, int):
+        result = value
+    elif isinstance(value, float):
+        if not math.isfinite(value) or value != int(value):
+            raise RowError(f"{name} is {_describe(value)}, expected a whole number")
+        result = int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            result = int(text)
+        except ValueError:
+            try:
+                as_float = float(text)
+            except ValueError:
+                raise RowError(f"{name} is {_describe(value)}, expected an integer") from None
+            if not math.isfinite(as_float) or as_float != int(as_float):
+                raise RowError(f"{name} is {_describe(value)}, expected a whole number") from None
+            result = int(as_float)
+    else:
+        raise RowError(f"{name} is {type(value).__name__} {_describe(value)}, expected an integer")
+    if result < 0:
+        raise RowError(f"{name} is negative ({result})")
+    return result
+
+
+def req_int(value: Any, name: str) -> int:
+    result = opt_int(value, name)
+    if result is None:
+        raise RowError(f"{name} is missing")
+    return result
+
+
+def opt_float(value: Any, name: str) -> float | None:
+    """An optional number (latency, cost): None/"" → None; strings are parsed."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise RowError(f"{name} is a boolean ({value}), expected a number")
+    if isinstance(value, int | float):
+        result = float(value)
+    elif isinstance(value, str):
+        try:
+            result = float(value.strip())
+        except ValueError:
+            raise RowError(f"{name} is {_describe(value)}, expected a number") from None
+    else:
+        raise RowError(f"{name} is {type(value).__name__} {_describe(value)}, expected a number")
+    if not math.isfinite(result):
+        raise RowError(f"{name} is {_describe(value)}, expected a finite number")
+    return result
+
+
+def opt_decimal(value: Any, name: str) -> Decimal | None:
+    """Money as an exact Decimal (strings stay exact; floats via their repr)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise RowError(f"{name} is a boolean ({value}), expected an amount")
+    try:
+        result = Decimal(value.strip()) if isinstance(value, str) else Decimal(repr(value))
+    except (InvalidOperation, TypeError, AttributeError):
+        raise RowError(f"{name} is {_describe(value)}, expected an amount") from None
+    if not result.is_finite():
+        raise RowError(f"{name} is {_describe(value)}, expected a finite amount")
+    return result
+
+
+def opt_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value if value != "" else None
+    return str(value)
+
+
+def parse_bool(value: Any) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "t"):
+        return True
+    if text in ("false", "0", "no", "f", "none", "null"):
+        return False
+    return None
+
+
+_EPOCH_MS_LIMIT = 10**11  # unix seconds stay below this until the year 5138
+
+
+def parse_timestamp(value: Any, name: str = "timestamp") -> datetime:
+    """ISO 8601 (with or without zone; naive means UTC), or unix seconds/milliseconds → aware UTC."""
+    if value is None or value == "":
+        raise RowError(f"{name} is missing")
+    if isinstance(value, bool):
+        raise RowError(f"{name} is a boolean, expected a date-time")
+    if isinstance(value, int | float):
+        seconds = float(value)
+        if not math.isfinite(seconds) or seconds < 0:
+            raise RowError(f"{name} is {_describe(value)}, expected a date-time")
+        if seconds >= _EPOCH_MS_LIMIT:
+            seconds /= 1000.0
+        try:
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise RowError(f"{name} is {_describe(value)}, out of range") from None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.replace(".", "", 1).isdigit():
+            return parse_timestamp(float(text), name)
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise RowError(f"{name} is {_describe(value)}, not an ISO 8601 date-time") from None
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    raise RowError(f"{name} is {type(value).__name__} {_describe(value)}, expected a date-time")
+
+
+# Model-name prefixes and families → provider, for sources that do not say (pricing canonicalizes
+# later; this is only the best guess the issue asks for).
+_PREFIX_PROVIDERS = {
+    "openai": "openai", "anthropic": "anthropic", "google": "google", "gemini": "google",
+    "vertex_ai": "google", "google-vertex": "google", "mistralai": "mistral", "mistral": "mistral",
+    "meta-llama": "meta", "deepseek": "deepseek", "x-ai": "xai", "xai": "xai", "cohere": "cohere",
+    "qwen": "qwen", "bedrock": "bedrock", "azure": "azure", "groq": "groq", "together_ai": "together",
+    "openrouter": "openrouter", "fireworks_ai": "fireworks", "ollama": "ollama",
+}
+_FAMILY_PROVIDERS = (
+    (("gpt-", "o1", "o3", "o4", "chatgpt", "text-embedding", "davinci", "babbage", "ft:gpt",
+      "codex", "computer-use"), "openai"),
+    (("claude",), "anthropic"),
+    (("gemini", "gemma", "models/gemini"), "google"),
+    (("mistral", "mixtral", "codestral", "magistral", "ministral"), "mistral"),
+    (("deepseek",), "deepseek"),
+    (("grok",), "xai"),
+    (("llama", "meta-llama"), "meta"),
+    (("command",), "cohere"),
+)
+
+
+def guess_provider(model: str | None, default: str | None = None) -> str | None:
+    """Provider named by a ``vendor/model`` prefix, else by the model family, else ``default``."""
+    if not model:
+        return default
+    name = model.lower()
+    if "/" in name:
+        prefix = name.split("/", 1)[0]
+        if prefix in _PREFIX_PROVIDERS:
+            return _PREFIX_PROVIDERS[prefix]
+    for geo in ("us.", "eu.", "apac.", "global.", "jp.", "au."):
+        if name.startswith(geo + "anthropic."):
+            return "anthropic"
+    if name.startswith("anthropic."):
+        return "anthropic"
+    bare = name.rsplit("/", 1)[-1]
+    for prefixes, provider in _FAMILY_PROVIDERS:
+        if bare.startswith(prefixes):
+            return provider
+    return default
+
+
+def check_row(row: dict[str, Any]) -> None:
+    """Reject a normalized row that breaks the schema's invariants (message names the field)."""
+    model = row.get("model_raw")
+    if not model or not isinstance(model, str):
+        raise RowError("model is missing")
+    if row.get("timestamp") is None:
+        raise RowError("timestamp is missing")
+    for name in TOKEN_FIELDS:
+        value = row.get(name)
+        if value is not None and value < 0:
+            raise RowError(f"{name} is negative ({value})")
+    inp = row.get("input_tokens") or 0
+    read = row.get("cache_read_tokens") or 0
+    write = row.get("cache_write_tokens") or 0
+    if read + write > inp:
+        raise RowError(f"cache tokens ({read} read + {write} written) exceed input tokens ({inp})")
+    if (row.get("cache_write_1h_tokens") or 0) > write:
+        raise RowError("1-hour cache writes exceed cache writes")
+    if (row.get("reasoning_tokens") or 0) > (row.get("output_tokens") or 0):
+        raise RowError(
+            f"reasoning tokens ({row.get('reasoning_tokens')}) exceed output tokens ({row.get('output_tokens')})"
+        )
+    cost = row.get("billed_cost_usd")
+    if cost is not None and cost < 0:
+        raise RowError(f"billed cost is negative ({cost})")
+
+
+def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Plain row dicts (ROW_SCHEMA names, missing keys = null) → an Arrow table."""
+    return pa.Table.from_pylist(rows, schema=ROW_SCHEMA)
+
+
+def finish_table(table: pa.Table, *, source_format: str, source_file: str) -> pa.Table:
+    """Fill the columns every ingested row shares and conform to ``USAGE_SCHEMA``.
+
+    Token counts a source did not report are 0 (they did not happen); ``requests`` defaults to 1
+    only where a reader left it null for a per-request log; cost is left to pricing.
+    """
+    import pyarrow.compute as pc
+
+    n = table.num_rows
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {}
+    for field in USAGE_SCHEMA:
+        name = field.name
+        col = table.column(name) if name in table.column_names else pa.nulls(n, field.type)
+        if col.type != field.type:
+            col = col.cast(field.type)
+        if name in _ZERO_DEFAULTS:
+            col = pc.fill_null(col, 0)
+        elif name in ("batch", "usage_estimated"):
+            col = pc.fill_null(col, False)
+        elif name == "price_status":
+            col = pa.array(["unpriced"] * n, pa.string()) if n else pa.array([], pa.string())
+        elif name == "source_format":
+            col = pa.array([source_format] * n, pa.string()) if n else pa.array([], pa.string())
+        elif name == "source_file":
+            col = pc.fill_null(col, source_file) if col.null_count else col
+        elif name == "model":
+            col = pc.coalesce(col, table.column("model_raw")) if "model_raw" in table.column_names else col
+        columns[name] = col
+    return pa.Table.from_pydict(columns, schema=USAGE_SCHEMA)

@@ -1,0 +1,226 @@
+"""Input sources: files, directories, globs, ``.gz`` (sniffed by magic bytes), and ``-`` for stdin.
+
+A ``Source`` opens a binary stream whose first bytes were already read for sniffing (``head``), so
+stdin and gzip streams are read once. Bytes read from the underlying file (compressed bytes for
+``.gz``) are reported through the progress callback, so a progress bar can run against file sizes.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import io
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from llmaudit.errors import InputError
+
+__all__ = ["HEAD_BYTES", "Source", "expand_inputs"]
+
+HEAD_BYTES = 65_536
+_GZIP_MAGIC = b"\x1f\x8b"
+# Extensions picked up when walking a directory (after stripping .gz).
+_DIR_EXTENSIONS = (".jsonl", ".ndjson", ".json", ".csv", ".parquet", ".log")
+
+
+class _CountingRaw(io.RawIOBase):
+    """Reports bytes as they are read from the real file."""
+
+    def __init__(self, raw: BinaryIO, progress: Callable[[int], None] | None, tally: list[int]) -> None:
+        self._raw = raw
+        self._progress = progress
+        self._tally = tally
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        if n:
+            self._tally[0] += n
+            if self._progress is not None:
+                self._progress(n)
+        return n
+
+    def close(self) -> None:
+        if self._raw is not sys.stdin.buffer:
+            self._raw.close()
+        super().close()
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream that replays ``head`` and then continues with ``rest``."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if len(self._head):
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._rest.close()
+        super().close()
+
+
+@dataclass
+class Source:
+    """One input. ``path`` is what the user sees in messages ("-" shows as "<stdin>")."""
+
+    path: str
+    size: int | None = None                  # bytes on disk; None for stdin
+    head: bytes = b""                        # first HEAD_BYTES of the decompressed content
+    compressed: bool = False
+    _stream: BinaryIO | None = field(default=None, repr=False)
+    _tally: list[int] = field(default_factory=lambda: [0], repr=False)
+    _progress: Callable[[int], None] | None = field(default=None, repr=False)
+
+    @property
+    def display(self) -> str:
+        return "<stdin>" if self.path == "-" else self.path
+
+    @property
+    def is_stdin(self) -> bool:
+        return self.path == "-"
+
+    @property
+    def bytes_read(self) -> int:
+        return self._tally[0]
+
+    @property
+    def suffix(self) -> str:
+        name = self.path.lower()
+        if name.endswith(".gz"):
+            name = name[:-3]
+        return os.path.splitext(name)[1]
+
+    def prepare(self, progress: Callable[[int], None] | None = None) -> None:
+        """Read the head (for sniffing). Files are closed again (a corpus may hold thousands of
+        files); stdin keeps its stream, which replays the head when opened."""
+        # A file's head is read again by open(), so only stdin reports these bytes as progress.
+        self._progress = progress if self.is_stdin else None
+        stream = self._open_decompressed()
+        try:
+            self.head = _read_up_to(stream, HEAD_BYTES)
+        except (OSError, EOFError) as exc:
+            stream.close()
+            raise InputError(f"cannot read: {exc}", path=self.display) from None
+        if self.is_stdin:
+            self._stream = io.BufferedReader(_Prefixed(self.head, stream), buffer_size=1 << 20)  # type: ignore[arg-type]
+        else:
+            stream.close()
+            self._tally[0] = 0
+        self._progress = progress
+
+    def _open_decompressed(self) -> BinaryIO:
+        try:
+            raw: BinaryIO = sys.stdin.buffer if self.is_stdin else open(self.path, "rb")
+        except OSError as exc:
+            raise InputError(f"cannot open: {exc.strerror or exc}", path=self.display) from None
+        counting = io.BufferedReader(_CountingRaw(raw, self._progress, self._tally), buffer_size=1 << 20)
+        if counting.peek(2)[:2] == _GZIP_MAGIC:
+            self.compressed = True
+            return gzip.GzipFile(fileobj=counting, mode="rb")  # type: ignore[return-value]
+        return counting  # type: ignore[return-value]
+
+    def open(self) -> BinaryIO:
+        """The full (decompressed) content as a binary stream. Use once."""
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            return stream
+        if self.is_stdin and self.head:
+            raise InputError("stdin was already read", path=self.display)
+        return self._open_decompressed()
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+
+def _read_up_to(stream: BinaryIO, n: int) -> bytes:
+    parts: list[bytes] = []
+    remaining = n
+    while remaining > 0:
+        data = stream.read(remaining)
+        if not data:
+            break
+        parts.append(data)
+        remaining -= len(data)
+    return b"".join(parts)
+
+
+def _walk(directory: Path) -> Iterator[Path]:
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            lower = name.lower()
+            if lower.endswith(".gz"):
+                lower = lower[:-3]
+            if lower.endswith(_DIR_EXTENSIONS):
+                yield Path(root) / name
+
+
+def expand_inputs(paths: list[str]) -> list[Source]:
+    """Files, directories (walked recursively for known extensions), globs and ``-``."""
+    if not paths:
+        raise InputError("no input given (pass files, directories, globs or - for stdin)")
+    sources: list[Source] = []
+    seen: set[str] = set()
+
+    def add(p: Path) -> None:
+        key = str(p)
+        if key in seen:
+            return
+        seen.add(key)
+        try:
+            size = p.stat().st_size
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror or exc}", path=key) from None
+        sources.append(Source(path=key, size=size))
+
+    for raw in paths:
+        if raw == "-":
+            if "-" not in seen:
+                seen.add("-")
+                sources.append(Source(path="-"))
+            continue
+        p = Path(raw).expanduser()
+        if p.is_dir():
+            found = list(_walk(p))
+            if not found:
+                raise InputError(
+                    f"directory has no log files ({', '.join(_DIR_EXTENSIONS)}, optionally .gz)", path=raw
+                )
+            for f in found:
+                add(f)
+        elif p.exists():
+            add(p)
+        elif glob.has_magic(raw):
+            matches = sorted(glob.glob(os.path.expanduser(raw), recursive=True))
+            files = [Path(m) for m in matches if Path(m).is_file()]
+            if not files:
+                raise InputError("glob matched no files", path=raw)
+            for f in files:
+                add(f)
+        else:
+            raise InputError("no such file or directory", path=raw)
+    return sources

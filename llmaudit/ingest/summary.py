@@ -1,0 +1,142 @@
+"""What an ingest did, file by file: rows read, kept, rejected (with reasons), duplicates, skipped.
+
+Accounting identity, per file and in total::
+
+    rows_read == rows_kept + rows_rejected + duplicates
+
+``skipped`` counts lines that are not usage records by design (a Claude Code user turn, a
+``<synthetic>`` placeholder, an OpenAI Batch error line for a request that never ran, a Langfuse
+span): they are not rows, but they are counted by reason so nothing disappears silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+__all__ = [
+    "MAX_RAW_CHARS",
+    "MAX_STORED",
+    "Duplicate",
+    "FileSummary",
+    "IngestSummary",
+    "ReadContext",
+    "Reject",
+]
+
+MAX_STORED = 100_000   # rejects / duplicates kept in memory; the counts stay exact beyond it
+MAX_RAW_CHARS = 65_536  # a reject keeps at most this much of its raw line
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A row that could not be used. ``line`` is 1-based (JSONL line, CSV row, record index)."""
+
+    path: str
+    line: int | None
+    reason: str
+    raw: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"path": self.path, "line": self.line, "reason": self.reason, "raw": self.raw}
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A row whose request id was already seen in this scan; it is counted once."""
+
+    path: str
+    line: int | None
+    request_id: str
+
+
+@dataclass
+class FileSummary:
+    path: str
+    reader: str
+    rows_read: int = 0
+    rows_kept: int = 0
+    rows_rejected: int = 0
+    duplicates: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    bytes_read: int = 0
+    done: bool = False
+
+    @property
+    def rows_skipped(self) -> int:
+        return sum(self.skipped.values())
+
+
+@dataclass
+class IngestSummary:
+    files: list[FileSummary] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    rejects_not_stored: int = 0     # beyond MAX_STORED (still counted per file)
+    duplicates_not_stored: int = 0
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.files)
+
+    @property
+    def rows_kept(self) -> int:
+        return sum(f.rows_kept for f in self.files)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rows_rejected for f in self.files)
+
+    @property
+    def duplicate_count(self) -> int:
+        return sum(f.duplicates for f in self.files)
+
+    @property
+    def rows_skipped(self) -> int:
+        return sum(f.rows_skipped for f in self.files)
+
+    def by_reader(self) -> dict[str, list[str]]:
+        """reader name → files it read (the "which reader read which file" line)."""
+        out: dict[str, list[str]] = {}
+        for f in self.files:
+            out.setdefault(f.reader, []).append(f.path)
+        return out
+
+
+class ReadContext:
+    """Handed to a reader for one file: where rejects and skips go."""
+
+    def __init__(
+        self,
+        path: str,
+        reader: str,
+        file_summary: FileSummary,
+        summary: IngestSummary,
+        *,
+        mapping: dict[str, str] | None = None,
+        on_reject: Callable[[Reject], None] | None = None,
+    ) -> None:
+        self.path = path
+        self.reader = reader
+        self.file = file_summary
+        self.summary = summary
+        self.mapping = mapping or {}
+        self._on_reject = on_reject
+
+    def reject(self, line: int | None, reason: str, raw: str | bytes) -> None:
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", errors="replace")
+        if len(raw) > MAX_RAW_CHARS:
+            raw = raw[:MAX_RAW_CHARS]
+        rej = Reject(self.path, line, reason, raw.rstrip("\r\n"))
+        self.file.rows_read += 1
+        self.file.rows_rejected += 1
+        if self._on_reject is not None:
+            self._on_reject(rej)
+        if len(self.summary.rejects) < MAX_STORED:
+            self.summary.rejects.append(rej)
+        else:
+            self.summary.rejects_not_stored += 1
+
+    def skip(self, reason: str, count: int = 1) -> None:
+        self.file.skipped[reason] = self.file.skipped.get(reason, 0) + count

@@ -1,0 +1,157 @@
+"""Every reader on its hand-written fixture (real field names, formats.md): exact counts and totals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow.compute as pc
+import pytest
+
+from llmaudit.ingest import scan
+from llmaudit.schema import USAGE_SCHEMA, validate
+
+FIX = Path(__file__).parent / "fixtures"
+
+
+def _totals(table: Any) -> dict[str, Any]:
+    def s(name: str) -> Any:
+        return pc.sum(table[name]).as_py() or 0
+
+    return {
+        "rows": table.num_rows,
+        "input": s("input_tokens"),
+        "output": s("output_tokens"),
+        "cache_read": s("cache_read_tokens"),
+        "cache_write": s("cache_write_tokens"),
+        "cache_write_1h": s("cache_write_1h_tokens"),
+        "reasoning": s("reasoning_tokens"),
+    }
+
+
+# (fixture, reader, read, kept, rejected, duplicates, totals)
+CASES = [
+    ("openai_chat.jsonl", "openai", 5, 4, 0, 1,
+     {"input": 9420, "output": 4445, "cache_read": 5120, "cache_write": 0, "reasoning": 3164}),
+    ("anthropic_messages.jsonl", "anthropic", 3, 2, 1, 0,
+     # 412+2048+18310 + 100+1000+0: Anthropic input is made inclusive of cache reads and writes
+     {"input": 21870, "output": 690, "cache_read": 18310, "cache_write": 3048, "cache_write_1h": 1000,
+      "reasoning": 20}),
+    ("gemini.jsonl", "gemini", 2, 2, 0, 0,
+     # output = candidates + thoughts; input = prompt + toolUsePrompt
+     {"input": 22015 + 1200 + 50, "output": 378 + 1102 + 300, "cache_read": 16000, "reasoning": 1102}),
+    ("openai_batch_output.jsonl", "openai-batch", 2, 2, 0, 0, {"input": 42, "output": 11}),
+    ("openai_batch_errors.jsonl", "openai-batch", 0, 0, 0, 0, {"rows": 0}),
+    ("openai_usage.json", "openai-usage", 2, 2, 0, 0, {"input": 191201, "output": 11756, "cache_read": 10000}),
+    ("openai_costs.json", "openai-costs", 2, 2, 0, 0, {"input": 0, "output": 0}),
+    ("anthropic_usage_report.json", "anthropic-usage", 2, 2, 0, 0,
+     {"input": 1500 + 1000 + 500 + 200 + 300, "output": 600, "cache_read": 200, "cache_write": 1500,
+      "cache_write_1h": 1000}),
+    ("anthropic_cost_report.json", "anthropic-cost", 2, 2, 0, 0, {"input": 0, "output": 0}),
+    ("claude", "claude-code", 5, 3, 0, 2,
+     {"input": 147759 + 2010 + 150, "output": 412 + 100 + 20, "cache_read": 147449 + 100,
+      "cache_write": 306 + 2000, "cache_write_1h": 2000}),
+]
+
+
+@pytest.mark.parametrize(("fixture", "reader", "read", "kept", "rejected", "dups", "totals"), CASES,
+                         ids=[c[0] for c in CASES])
+def test_fixture(fixture: str, reader: str, read: int, kept: int, rejected: int, dups: int,
+                 totals: dict[str, int]) -> None:
+    s = scan([str(FIX / fixture)])
+    table = s.table()
+    summary = s.summary
+    assert {f.reader for f in summary.files} == {reader}
+    assert (summary.rows_read, summary.rows_kept, summary.rows_rejected, summary.duplicate_count) == (
+        read, kept, rejected, dups)
+    assert summary.rows_read == summary.rows_kept + summary.rows_rejected + summary.duplicate_count
+    assert table.num_rows == kept
+    got = _totals(table)
+    for key, value in totals.items():
+        assert got[key] == value, key
+    # Conforming, valid, unpriced.
+    assert table.schema.names[: len(USAGE_SCHEMA)] == USAGE_SCHEMA.names
+    validate(table)
+    if table.num_rows:
+        assert set(table["price_status"].to_pylist()) == {"unpriced"}
+        assert table["cost_usd"].null_count == table.num_rows
+        assert set(table["source_format"].to_pylist()) == {reader}
+        assert table["timestamp"].null_count == 0
+        assert all(line >= 1 for line in table["source_line"].to_pylist())
+
+
+def test_openai_fields() -> None:
+    t = scan([str(FIX / "openai_chat.jsonl")]).table()
+    rows = {r["request_id"]: r for r in t.to_pylist()}
+    assert rows["chatcmpl-AAA1"]["timestamp"].isoformat() == "2026-01-01T00:00:00+00:00"
+    assert rows["chatcmpl-AAA1"]["provider"] == "openai"
+    assert rows["chatcmpl-AAA1"]["model"] == rows["chatcmpl-AAA1"]["model_raw"] == "gpt-4o-mini-2024-07-18"
+    assert rows["resp_67ccd2bed1ec8190"]["web_search_requests"] == 1
+    wrapped = rows["chatcmpl-AAA4"]
+    assert wrapped["timestamp"].isoformat() == "2026-01-01T02:00:00+00:00"
+    assert wrapped["tags"] == ["search", "prod"]
+    assert (wrapped["latency_ms"], wrapped["ttft_ms"]) == (812.5, 140)
+    assert (wrapped["user"], wrapped["project"]) == ("u42", "web")
+    assert all(r["requests"] == 1 and r["batch"] is False for r in rows.values())
+
+
+def test_duplicates_reported() -> None:
+    s = scan([str(FIX / "openai_chat.jsonl")])
+    s.table()
+    [dup] = s.summary.duplicates
+    assert (dup.request_id, dup.line) == ("chatcmpl-AAA1", 5)
+
+
+def test_anthropic_fields() -> None:
+    t = scan([str(FIX / "anthropic_messages.jsonl")]).table()
+    first, second = t.to_pylist()
+    assert first["request_id"] == "req_011CT9uFRGTsw9xDwb2qqehZ"
+    assert first["web_search_requests"] == 1 and first["provider"] == "anthropic"
+    assert second["batch"] is True and second["cache_write_1h_tokens"] == 1000
+    assert second["timestamp"].isoformat() == "2026-01-02T10:00:00+00:00"
+
+
+def test_batch_rows_are_batch_priced_and_errors_skipped() -> None:
+    s = scan([str(FIX / "openai_batch_output.jsonl"), str(FIX / "openai_batch_errors.jsonl")])
+    t = s.table()
+    assert t["batch"].to_pylist() == [True, True]
+    assert t["request_id"].to_pylist() == ["req_123", "req_789"]
+    assert s.summary.files[1].skipped == {"batch request not executed (batch_expired), not billed": 1}
+
+
+def test_usage_buckets() -> None:
+    t = scan([str(FIX / "openai_usage.json")]).table()
+    a, b = t.to_pylist()
+    assert a["requests"] == 470 and a["model_raw"] == "(not grouped by model)"
+    assert a["timestamp"].isoformat() == "2025-01-11T17:31:00+00:00"
+    assert b["batch"] is True and b["project"] == "proj_abc" and b["api_key"] == "key_abc"
+    t = scan([str(FIX / "anthropic_usage_report.json")]).table()
+    a, b = t.to_pylist()
+    assert a["requests"] is None and a["web_search_requests"] == 10
+    assert a["project"] == "wrkspc_01JwQvzr7rXLA5AGx3HKfFUJ"
+    assert a["timestamp"].isoformat() == "2025-08-01T00:00:00+00:00"
+
+
+def test_cost_reports_money_without_tokens() -> None:
+    t = scan([str(FIX / "anthropic_cost_report.json")]).table()
+    # "123.78912" cents = $1.2378912; "10" cents = $0.10
+    assert t["billed_cost_usd"].to_pylist() == [pytest.approx(1.2378912), pytest.approx(0.10)]
+    assert t["requests"].to_pylist() == [0, 0]
+    assert t["model_raw"].to_pylist() == ["claude-sonnet-4-20250514", "(web_search)"]
+    assert all("cost-report" in tags for tags in t["tags"].to_pylist())
+    t = scan([str(FIX / "openai_costs.json")]).table()
+    assert t["billed_cost_usd"].to_pylist() == [0.06, 1.25]
+    assert t["model_raw"].to_pylist() == ["(all line items)", "gpt-4o-mini"]
+
+
+def test_claude_code_dedup_and_skips() -> None:
+    s = scan([str(FIX / "claude")])
+    t = s.table()
+    a, b = s.summary.files
+    assert a.skipped == {"not an assistant message with usage": 2, "<synthetic> placeholder (API error)": 1}
+    assert a.duplicates == 1 and b.duplicates == 1   # same message on 2 lines; replay in another session
+    rows = {r["request_id"]: r for r in t.to_pylist()}
+    assert rows["req_011CT9uFRGTsw9xDwb2qqehZ"]["output_tokens"] == 412   # larger of the two lines kept
+    assert rows["req_011CTBBB"]["web_search_requests"] == 2
+    assert rows["req_011CTCCC"]["billed_cost_usd"] == 0.00031
+    assert {r["project"] for r in rows.values()} == {"-home-dev-shop"}

@@ -1,0 +1,86 @@
+"""scan(): inputs (files, dirs, globs, .gz, stdin), sniffing, summary bookkeeping, progress."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from llmaudit.errors import InputError, UnknownFormatError, UsageError
+from llmaudit.ingest import READERS, scan
+
+FIX = Path(__file__).parent / "fixtures"
+
+
+def test_gz_glob_and_directory(tmp_path: Path) -> None:
+    data = (FIX / "openai_chat.jsonl").read_bytes()
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(data))
+    (tmp_path / "sub").mkdir()
+    shutil.copy(FIX / "gemini.jsonl", tmp_path / "sub" / "g.jsonl")
+    s = scan([str(tmp_path)])
+    s.table()
+    assert [(Path(f.path).name, f.reader) for f in s.summary.files] == [("a.jsonl.gz", "openai"), ("g.jsonl", "gemini")]
+    assert s.summary.rows_kept == 6
+    s = scan([str(tmp_path / "*.gz")])
+    assert s.table().num_rows == 4
+    assert s.summary.by_reader() == {"openai": [str(tmp_path / "a.jsonl.gz")]}
+
+
+def test_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = (FIX / "openai_chat.jsonl").read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(gzip.compress(data))))
+    s = scan(["-"])
+    assert s.table().num_rows == 4
+    assert s.summary.files[0].path == "<stdin>"
+    assert s.total_bytes is None
+
+
+def test_progress_counts_bytes(tmp_path: Path) -> None:
+    seen: list[int] = []
+    s = scan([str(FIX / "openai_chat.jsonl"), str(FIX / "gemini.jsonl")], progress=seen.append)
+    s.table()
+    assert sum(seen) == s.total_bytes
+    assert s.total_bytes == (FIX / "openai_chat.jsonl").stat().st_size + (FIX / "gemini.jsonl").stat().st_size
+
+
+def test_unknown_format_lists_readers(tmp_path: Path) -> None:
+    p = tmp_path / "x.jsonl"
+    p.write_text('{"hello": "world"}\n')
+    with pytest.raises(UnknownFormatError) as err:
+        scan([str(p)])
+    msg = str(err.value)
+    assert str(p) in msg and "--format" in msg
+    assert all(name in msg for name in READERS)
+
+
+def test_bad_inputs(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        scan([str(tmp_path / "missing.jsonl")])
+    with pytest.raises(InputError, match="glob matched no files"):
+        scan([str(tmp_path / "*.csv")])
+    with pytest.raises(UsageError, match="unknown format"):
+        scan([str(FIX / "gemini.jsonl")], fmt="nope")
+
+
+def test_empty_file_is_counted_not_an_error(tmp_path: Path) -> None:
+    p = tmp_path / "empty.jsonl"
+    p.write_text("")
+    s = scan([str(p)])
+    assert s.table().num_rows == 0
+    assert s.summary.files[0].reader == "empty"
+
+
+def test_forced_format(tmp_path: Path) -> None:
+    s = scan([str(FIX / "openai_chat.jsonl")], fmt="openai")
+    assert s.table().num_rows == 4
+
+
+def test_on_reject_streams(tmp_path: Path) -> None:
+    got = []
+    s = scan([str(FIX / "anthropic_messages.jsonl")], on_reject=got.append)
+    s.table()
+    assert got == s.summary.rejects and got[0].line == 3 and '"msg_03"' in got[0].raw
