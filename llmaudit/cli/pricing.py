@@ -1,7 +1,219 @@
-"""`llmaudit pricing ...` (being built; see the issue tracker)."""
+"""`llmaudit pricing list|show|cost|import|diff|update`: inspect and maintain the price catalog."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
 
+from llmaudit.cli._output import out
+from llmaudit.errors import UsageError
+
+if TYPE_CHECKING:
+    from llmaudit.pricing.catalog import Catalog, Resolution
+
 app = typer.Typer(help="Inspect and maintain the price catalog.", no_args_is_help=True)
+import_app = typer.Typer(help="Add prices from a LiteLLM or OpenRouter file as a dated user overlay.",
+                         no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class ShowFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+AT_HELP = "Price in force on this date (YYYY-MM-DD); default: the latest."
+CONFIG_HELP = "Config file with [pricing] overrides/discounts (default: llmaudit.toml, $LLMAUDIT_HOME/config.toml)."
+
+
+def _date(value: str | None, flag: str = "--at") -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise UsageError(f"{flag} {value!r}: expected a date like 2025-03-01") from None
+
+
+def _catalog(config_path: Path | None) -> Catalog:
+    from llmaudit.config import load_config
+    from llmaudit.pricing import load_catalog
+
+    return load_catalog(load_config(config_path))
+
+
+def _resolve(catalog: Catalog, model: str) -> Resolution:
+    import difflib
+
+    hit = catalog.resolve(model)
+    if hit is None:
+        names = [e.id for e in catalog.entries]
+        close = difflib.get_close_matches(model, names, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; see `llmaudit pricing list`"
+        raise UsageError(f"unknown model {model!r}: not in the price catalog ({len(catalog)} models){hint}")
+    return hit
+
+
+@app.command("list")
+def list_(
+    provider: str = typer.Option(None, "--provider", "-p", help="Only this provider (e.g. openai, anthropic)."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", "-f", help="Output format."),
+    at: str = typer.Option(None, "--at", help=AT_HELP),
+    config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
+) -> None:
+    """List the models in the catalog with their prices (USD per 1M tokens)."""
+    from llmaudit.render import pricing as view
+
+    catalog = _catalog(config)
+    day = _date(at)
+    entries = sorted(catalog.entries, key=lambda e: e.id.lower())
+    if provider:
+        entries = [e for e in entries if e.provider == provider.lower()]
+        if not entries:
+            raise UsageError(f"--provider {provider!r}: no such provider; known: {', '.join(catalog.providers)}")
+    rows = [(e, e.price_at(day)) for e in entries]
+    if fmt is ListFormat.json:
+        out.json(view.list_json(rows, day, catalog.as_of))
+    elif fmt is ListFormat.csv:
+        out.data(view.list_csv(rows))
+    else:
+        out.table(view.list_table(rows, catalog.as_of))
+
+
+@app.command()
+def show(
+    model: str = typer.Argument(..., help="Model name in any spelling (gpt-4o, anthropic/claude-3.5-sonnet, ...)."),
+    at: str = typer.Option(None, "--at", help=AT_HELP),
+    fmt: ShowFormat = typer.Option(ShowFormat.table, "--format", "-f"),
+    config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
+) -> None:
+    """Show one model: how the name resolved, its prices, tiers and dated history."""
+    from llmaudit.render import pricing as view
+
+    catalog = _catalog(config)
+    hit = _resolve(catalog, model)
+    day = _date(at)
+    if fmt is ShowFormat.json:
+        out.json(view.show_json(hit, model, day))
+    else:
+        for table in view.show_table(hit, model, day):
+            out.table(table)
+
+
+@app.command()
+def cost(
+    model: str = typer.Argument(..., help="Model name in any spelling."),
+    input_tokens: int = typer.Option(..., "--input-tokens", min=0, help="ALL prompt tokens, cached ones included."),
+    output_tokens: int = typer.Option(..., "--output-tokens", min=0, help="ALL output tokens, reasoning included."),
+    cache_read_tokens: int = typer.Option(0, "--cache-read-tokens", min=0, help="Part of input read from cache."),
+    cache_write_tokens: int = typer.Option(0, "--cache-write-tokens", min=0, help="Part of input written to cache."),
+    cache_write_1h_tokens: int = typer.Option(0, "--cache-write-1h-tokens", min=0,
+                                              help="Part of the cache writes with the 1-hour TTL."),
+    reasoning_tokens: int = typer.Option(0, "--reasoning-tokens", min=0, help="Part of output spent reasoning."),
+    web_searches: int = typer.Option(0, "--web-searches", min=0, help="Server-side web searches."),
+    requests: int = typer.Option(1, "--requests", min=1, help="Requests these tokens stand for."),
+    batch: bool = typer.Option(False, "--batch", help="Bill at batch rates."),
+    at: str = typer.Option(None, "--at", help=AT_HELP),
+    fmt: ShowFormat = typer.Option(ShowFormat.table, "--format", "-f"),
+    config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
+) -> None:
+    """Exact cost of one request (or N), broken down by token type."""
+    from llmaudit.pricing import Usage, cost_breakdown
+    from llmaudit.render import pricing as view
+
+    usage = Usage(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
+                  reasoning_tokens, requests, web_searches)
+    problem = usage.validate()
+    if problem:
+        raise UsageError(f"inconsistent token counts: {problem} (cache and reasoning counts are parts of the totals)")
+    catalog = _catalog(config)
+    hit = _resolve(catalog, model)
+    result = cost_breakdown(catalog, hit.entry.id, usage, at=_date(at), batch=batch)
+    result = dataclasses.replace(result, model=model, matched_by=hit.matched_by)
+    if fmt is ShowFormat.json:
+        out.json(view.cost_json(result))
+    else:
+        out.table(view.cost_table(result))
+    if result.total is None:
+        out.warning(f"{model}: cost unknown ({result.status}: no rate for {', '.join(result.missing)})")
+
+
+@app.command()
+def diff(
+    a: str = typer.Argument(..., help="A date (YYYY-MM-DD) or a catalog file/folder."),
+    b: str = typer.Argument(None, help="A date or a catalog file/folder (default: the current catalog)."),
+    provider: str = typer.Option(None, "--provider", "-p", help="Only this provider."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", "-f"),
+    config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
+) -> None:
+    """Prices that changed between two dates of the catalog, or between two catalogs."""
+    from llmaudit.pricing.diff import diff_catalogs
+    from llmaudit.pricing.overlay import open_catalog_arg
+    from llmaudit.render import pricing as view
+
+    current = _catalog(config)
+    cat_a, day_a = open_catalog_arg(a, current)
+    cat_b, day_b = open_catalog_arg(b, current) if b else (current, None)
+    result = diff_catalogs(cat_a, cat_b, at_a=day_a, at_b=day_b, label_a=a, label_b=b or "current")
+    if provider:
+        result.changes = [c for c in result.changes if c.id.split("/", 1)[0] == provider.lower()]
+    if fmt is ListFormat.json:
+        out.json(view.diff_json(result))
+    elif fmt is ListFormat.csv:
+        out.data(view.diff_csv(result))
+    else:
+        out.table(view.diff_table(result))
+
+
+def _import(kind: str, file: Path, at: str | None) -> None:
+    from llmaudit.pricing.overlay import import_file
+
+    summary = import_file(kind, file, effective=_date(at, "--effective") or date.today())
+    out.info(f"imported {summary.models} models from {file} as {kind} prices effective {summary.effective}; "
+             f"{summary.changed} differ from the catalog")
+    out.hint(f"stored in {summary.path}; remove that file to undo")
+
+
+@import_app.command("litellm")
+def import_litellm(
+    file: Path = typer.Argument(..., help="LiteLLM model_prices_and_context_window.json"),
+    effective: str = typer.Option(None, "--effective", help="Date the prices took effect (default: today)."),
+) -> None:
+    """Import a LiteLLM price JSON as a dated overlay on the shipped catalog."""
+    _import("litellm", file, effective)
+
+
+@import_app.command("openrouter")
+def import_openrouter(
+    file: Path = typer.Argument(..., help="Saved JSON of https://openrouter.ai/api/v1/models"),
+    effective: str = typer.Option(None, "--effective", help="Date the prices took effect (default: today)."),
+) -> None:
+    """Import an OpenRouter /api/v1/models listing as a dated overlay."""
+    _import("openrouter", file, effective)
+
+
+@app.command()
+def update(
+    timeout: float = typer.Option(20.0, "--timeout", help="Seconds to wait for each download."),
+) -> None:
+    """Fetch OpenRouter's and LiteLLM's current prices into a dated user overlay (needs network)."""
+    from llmaudit.pricing.overlay import update_overlay
+
+    report = update_overlay(timeout=timeout)
+    for line in report.fetched:
+        out.info(line)
+    for line in report.failed:
+        out.warning(line)
+    if not report.fetched:
+        raise UsageError("could not fetch any price source; the shipped catalog is unchanged and works offline")

@@ -1,1 +1,37 @@
-"""pricing layer."""
+"""The dated price catalog, model-name resolution and the cost engine (docs/internals.md).
+
+Heavy imports (pyarrow, numpy) happen only when ``price_table`` is used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmaudit.pricing.catalog import Catalog, Resolution, load_catalog
+from llmaudit.pricing.cost import CostBreakdown, Usage, cost_breakdown, effective_rates
+from llmaudit.pricing.model import ModelEntry, PricePoint, Rates, Tier
+from llmaudit.pricing.overrides import Fees, fees
+
+__all__ = [
+    "Catalog",
+    "CostBreakdown",
+    "Fees",
+    "ModelEntry",
+    "PricePoint",
+    "Rates",
+    "Resolution",
+    "Tier",
+    "Usage",
+    "cost_breakdown",
+    "effective_rates",
+    "fees",
+    "load_catalog",
+    "price_table",
+]
+
+
+def price_table(table: Any, catalog: Catalog) -> Any:
+    """See ``llmaudit.pricing.table.price_table``."""
+    from llmaudit.pricing.table import price_table as _price_table
+
+    return _price_table(table, catalog)

@@ -1,0 +1,234 @@
+"""The price catalog: shipped data files, the user's dated overlay, config overrides; name lookup.
+
+Files (``pricing_data/<provider>.json`` and ``$LLMAUDIT_HOME/pricing/*.json``) share one shape::
+
+    {"schema": "llmaudit-prices/1", "provider": "openai",
+     "sources": {"litellm-1.55.0": {"date": "2024-12-13", "url": "..."}},
+     "models": {"gpt-4o": {"aliases": [...], "context_window": 128000, "max_output_tokens": 16384,
+                           "prices": [{"effective_from": "2024-12-13", "as_of": "2025-08-13",
+                                       "source": "litellm-1.55.0", "input": "2.5", ...}]}}}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from llmaudit.config import Config, data_path, home_dir
+from llmaudit.errors import PricingError
+from llmaudit.pricing.model import ModelEntry, PricePoint
+from llmaudit.pricing.names import MAKERS, PLATFORMS, PROVIDER_PRIORITY, variants
+
+__all__ = [
+    "SCHEMA",
+    "Catalog",
+    "Resolution",
+    "load_catalog",
+    "merge_entries",
+    "overlay_dir",
+    "read_catalog_file",
+    "read_catalog_files",
+    "write_catalog_files",
+]
+
+SCHEMA = "llmaudit-prices/1"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    entry: ModelEntry
+    matched_by: str
+
+
+def _priority(provider: str) -> int:
+    try:
+        return PROVIDER_PRIORITY.index(provider)
+    except ValueError:
+        return len(PROVIDER_PRIORITY) + (1 if provider in PLATFORMS else 0)
+
+
+@dataclass
+class Catalog:
+    entries: list[ModelEntry]
+    as_of: date
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    origin: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._by_id: dict[str, ModelEntry] = {}
+        self._by_alias: dict[str, ModelEntry] = {}
+        self._by_name: dict[str, list[ModelEntry]] = {}
+        self._cache: dict[tuple[str, str | None], Resolution | None] = {}
+        for entry in self.entries:
+            self._by_id[entry.id.lower()] = entry
+        for entry in self.entries:
+            for alias in entry.aliases:
+                # An id always beats someone else's alias; first alias claim wins.
+                self._by_alias.setdefault(alias.lower(), entry)
+            self._by_name.setdefault(entry.name.lower(), []).append(entry)
+        for same in self._by_name.values():
+            same.sort(key=lambda e: (_priority(e.provider), e.id))
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def get(self, model_id: str) -> ModelEntry | None:
+        return self._by_id.get(model_id.lower())
+
+    @property
+    def providers(self) -> list[str]:
+        return sorted({e.provider for e in self.entries})
+
+    def resolve(self, name: str, provider: str | None = None, *, fuzzy: bool = True) -> Resolution | None:
+        """The catalog entry for a model name as a log spelled it, or None.
+
+        ``provider`` (when the log names one) is tried first. ``fuzzy=False`` stops before the
+        dated-snapshot and ``-latest`` fallbacks (used when building the catalog).
+        """
+        if not name or not name.strip():
+            return None
+        key = (name, provider if fuzzy else f"{provider}\0strict")
+        if key in self._cache:
+            return self._cache[key]
+        found = self._resolve(name, provider.lower() if provider else None, fuzzy)
+        self._cache[key] = found
+        return found
+
+    def _resolve(self, name: str, provider: str | None, fuzzy: bool) -> Resolution | None:
+        candidates = [v for v in variants(name, provider)
+                      if fuzzy or v.step not in ("dated-snapshot", "latest-alias")]
+        # Pass 1: ids, aliases, and bare names of the named provider or a model maker.
+        for var in candidates:
+            low = var.name.lower()
+            if var.provider:
+                hit = self._by_id.get(f"{var.provider}/{low}")
+                if hit is not None:
+                    return Resolution(hit, var.step)
+            hit = self._by_id.get(low)
+            if hit is not None:
+                return Resolution(hit, var.step)
+            hit = self._by_alias.get(low)
+            if hit is not None:
+                return Resolution(hit, "alias" if var.step == "exact" else var.step)
+            for entry in self._by_name.get(low, ()):
+                if entry.provider == var.provider or (var.provider is None and entry.provider in MAKERS):
+                    return Resolution(entry, var.step)
+        # Pass 2: a bare name any provider serves (priority order), e.g. groq's llama builds.
+        for var in candidates:
+            same = self._by_name.get(var.name.lower())
+            if same:
+                return Resolution(same[0], "name" if var.step == "exact" else var.step)
+        return None
+
+
+def merge_entries(base: ModelEntry | None, extra: ModelEntry) -> ModelEntry:
+    """Add ``extra``'s price points to ``base``'s history, keeping only real changes."""
+    if base is None:
+        return extra
+    points = sorted([*base.prices, *extra.prices], key=lambda p: (p.effective_from, p.source))
+    merged: list[PricePoint] = []
+    for point in points:
+        if merged and merged[-1].same_prices(point):
+            last = merged[-1]
+            if point.as_of > last.as_of:
+                merged[-1] = PricePoint(last.effective_from, last.source, point.as_of, last.rates,
+                                        last.long_context, last.note)
+            continue
+        if merged and merged[-1].effective_from == point.effective_from:
+            merged[-1] = point  # same day: the later layer wins
+            continue
+        merged.append(point)
+    aliases = tuple(dict.fromkeys([*base.aliases, *extra.aliases]))
+    return ModelEntry(
+        id=base.id, provider=base.provider, name=base.name, prices=tuple(merged), aliases=aliases,
+        context_window=extra.context_window or base.context_window,
+        max_output_tokens=extra.max_output_tokens or base.max_output_tokens,
+        mode=extra.mode or base.mode,
+    )
+
+
+def read_catalog_file(path: Path) -> tuple[list[ModelEntry], dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise PricingError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except OSError as exc:
+        raise PricingError(f"{path}: cannot read: {exc.strerror}") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("models"), dict):
+        raise PricingError(f"{path}: not an llmaudit price file (expected \"schema\": \"{SCHEMA}\")")
+    provider = str(data.get("provider", ""))
+    entries = []
+    for name, spec in data["models"].items():
+        model_id = name if "/" in name and not provider else f"{provider}/{name}"
+        try:
+            entries.append(ModelEntry.from_json(model_id, spec))
+        except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
+            raise PricingError(f"{path}: model {name!r}: bad price data ({exc})") from None
+    return entries, dict(data.get("sources", {}))
+
+
+def read_catalog_files(paths: Iterable[Path]) -> tuple[dict[str, ModelEntry], dict[str, Any]]:
+    by_id: dict[str, ModelEntry] = {}
+    sources: dict[str, Any] = {}
+    for path in paths:
+        entries, file_sources = read_catalog_file(path)
+        sources.update(file_sources)
+        for entry in entries:
+            by_id[entry.id] = merge_entries(by_id.get(entry.id), entry)
+    return by_id, sources
+
+
+def write_catalog_files(entries: Iterable[ModelEntry], directory: Path, sources: dict[str, Any],
+                        *, prefix: str = "") -> list[Path]:
+    """One reviewable JSON file per provider, models sorted by name."""
+    by_provider: dict[str, list[ModelEntry]] = {}
+    for entry in entries:
+        by_provider.setdefault(entry.provider, []).append(entry)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for provider, group in sorted(by_provider.items()):
+        used = sorted({p.source for e in group for p in e.prices})
+        payload = {
+            "schema": SCHEMA,
+            "provider": provider,
+            "sources": {s: sources[s] for s in used if s in sources},
+            "models": {e.name: e.to_json() for e in sorted(group, key=lambda e: e.name.lower())},
+        }
+        path = directory / f"{prefix}{provider}.json"
+        path.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def overlay_dir() -> Path:
+    """Where ``pricing update`` / ``pricing import`` keep the user's dated overlays."""
+    return home_dir() / "pricing"
+
+
+def _shipped_files() -> list[Path]:
+    folder = data_path("pricing_data")
+    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not files:
+        raise PricingError(f"{folder}: no price catalog files found (is the package installed correctly?)")
+    return files
+
+
+def load_catalog(config: Config | None = None, *, shipped: bool = True, overlay: bool = True,
+                 extra_files: Iterable[Path] = ()) -> Catalog:
+    """Shipped catalog + the user's overlay (``$LLMAUDIT_HOME/pricing``) + config overrides."""
+    from llmaudit.pricing.overrides import apply_overrides
+
+    files = _shipped_files() if shipped else []
+    if overlay and overlay_dir().is_dir():
+        files += sorted(overlay_dir().glob("*.json"))
+    files += list(extra_files)
+    by_id, sources = read_catalog_files(files)
+    entries = list(by_id.values())
+    if config is not None:
+        entries = apply_overrides(entries, config)
+    as_of = max((p.as_of for e in entries for p in e.prices), default=date.today())
+    return Catalog(entries, as_of, sources, [str(f) for f in files])

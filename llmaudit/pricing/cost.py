@@ -1,0 +1,214 @@
+"""Exact cost of one usage record (formats.md §B9), in ``Decimal``.
+
+Token semantics are the schema's: ``input_tokens`` includes cache reads and writes,
+``cache_write_1h_tokens`` is part of ``cache_write_tokens``, ``output_tokens`` includes
+``reasoning_tokens``. So the billed parts are::
+
+    uncached input = input - cache_read - cache_write           at input
+    cache reads                                                  at cache_read     (absent → input)
+    5-minute writes = cache_write - cache_write_1h               at cache_write_5m (absent → input)
+    1-hour writes                                                at cache_write_1h (absent → 5m rate)
+    output - reasoning                                           at output
+    reasoning                                                    at reasoning      (absent → output)
+    requests × per_request + web searches × per_search
+
+Absent cache rates bill as input, as LiteLLM does (a provider that publishes no cache price bills
+cached tokens as ordinary input; an explicit 0 stays 0). A missing input or output rate with
+tokens to bill makes the cost unknown (``missing_rate``), never 0. When the prompt passes a
+long-context threshold every token type of the request is billed at that tier's rates (the tier
+falls back to the base rate for a type it does not list). Batch rows use the ``*_batch`` rates;
+a batch row on a model with no published batch input/output rate is ``missing_rate``; absent
+batch cache rates fall back to the non-batch cache rate scaled by the batch/standard input ratio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from llmaudit.pricing.model import ModelEntry, PricePoint, Rates
+
+__all__ = [
+    "COMPONENTS",
+    "CostBreakdown",
+    "EffectiveRates",
+    "Usage",
+    "cost_breakdown",
+    "effective_rates",
+]
+
+MILLION = Decimal(1_000_000)
+# Per-token components, in display order, with the rate name each one uses.
+COMPONENTS = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "reasoning",
+              "per_request", "per_search")
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    reasoning_tokens: int = 0
+    requests: int = 1
+    web_search_requests: int = 0
+
+    def quantities(self) -> dict[str, int]:
+        """Billable quantity per component (see the module docstring)."""
+        return {
+            "input": self.input_tokens - self.cache_read_tokens - self.cache_write_tokens,
+            "cache_read": self.cache_read_tokens,
+            "cache_write_5m": self.cache_write_tokens - self.cache_write_1h_tokens,
+            "cache_write_1h": self.cache_write_1h_tokens,
+            "output": self.output_tokens - self.reasoning_tokens,
+            "reasoning": self.reasoning_tokens,
+            "per_request": self.requests,
+            "per_search": self.web_search_requests,
+        }
+
+    def validate(self) -> str | None:
+        """A reason the counts are inconsistent, or None."""
+        for name, value in vars(self).items():
+            if value < 0:
+                return f"{name} is negative"
+        if self.cache_read_tokens + self.cache_write_tokens > self.input_tokens:
+            return "cache_read_tokens + cache_write_tokens exceed input_tokens"
+        if self.cache_write_1h_tokens > self.cache_write_tokens:
+            return "cache_write_1h_tokens exceed cache_write_tokens"
+        if self.reasoning_tokens > self.output_tokens:
+            return "reasoning_tokens exceed output_tokens"
+        return None
+
+
+@dataclass(frozen=True)
+class EffectiveRates:
+    """Per-component rates (USD per 1M tokens; per call for per_request/per_search) after fallbacks.
+
+    ``None`` = no rate, which only matters when the component has a non-zero quantity.
+    """
+
+    rates: dict[str, Decimal | None]
+    tier_threshold: int | None
+    batch: bool
+
+
+def _pick(rates: Rates, tier: Rates | None, name: str) -> Decimal | None:
+    if tier is not None and getattr(tier, name) is not None:
+        return getattr(tier, name)  # type: ignore[no-any-return]
+    return getattr(rates, name)  # type: ignore[no-any-return]
+
+
+def effective_rates(point: PricePoint, *, batch: bool = False, prompt_tokens: int = 0) -> EffectiveRates:
+    tier = None
+    for candidate in point.long_context:
+        if prompt_tokens > candidate.threshold_tokens:
+            tier = candidate
+    tier_rates = tier.rates if tier else None
+    base = point.rates
+
+    def std(name: str) -> Decimal | None:
+        return _pick(base, tier_rates, name)
+
+    inp, out = std("input"), std("output")
+    cache_read = std("cache_read")
+    cache_5m = std("cache_write_5m")
+    cache_1h = std("cache_write_1h")
+    reasoning = std("reasoning")
+    if batch:
+        b_in, b_out = std("input_batch"), std("output_batch")
+        ratio = (b_in / inp) if (b_in is not None and inp) else None
+        cr_b, cw_b = std("cache_read_batch"), std("cache_write_batch")
+
+        def scaled(rate: Decimal | None) -> Decimal | None:
+            return None if rate is None or ratio is None else rate * ratio
+
+        cache_read = cr_b if cr_b is not None else scaled(cache_read)
+        # A published batch write rate is the 5-minute one; 1-hour writes scale with the ratio.
+        cache_1h_b = scaled(cache_1h)
+        cache_5m = cw_b if cw_b is not None else scaled(cache_5m)
+        cache_1h = cache_1h_b
+        reasoning = scaled(reasoning)
+        inp, out = b_in, b_out
+    # LiteLLM fallbacks: absent cache rates bill as input; absent 1h write as the 5m write.
+    if cache_read is None:
+        cache_read = inp
+    if cache_5m is None:
+        cache_5m = inp
+    if cache_1h is None:
+        cache_1h = cache_5m
+    if reasoning is None:
+        reasoning = out
+    rates: dict[str, Decimal | None] = {
+        "input": inp,
+        "cache_read": cache_read,
+        "cache_write_5m": cache_5m,
+        "cache_write_1h": cache_1h,
+        "output": out,
+        "reasoning": reasoning,
+        "per_request": base.per_request if base.per_request is not None else Decimal(0),
+        "per_search": base.per_search,
+    }
+    return EffectiveRates(rates, tier.threshold_tokens if tier else None, batch)
+
+
+@dataclass(frozen=True)
+class CostBreakdown:
+    model: str
+    model_id: str | None
+    matched_by: str | None
+    usage: Usage
+    batch: bool
+    at: date | None
+    price: PricePoint | None
+    tier_threshold: int | None
+    # component → (quantity, rate, cost); rate/cost None when unknown
+    lines: tuple[tuple[str, int, Decimal | None, Decimal | None], ...]
+    total: Decimal | None
+    status: str  # priced | unknown_model | missing_rate
+    missing: tuple[str, ...] = ()
+
+
+def _line_cost(component: str, quantity: int, rate: Decimal | None) -> Decimal | None:
+    if quantity == 0:
+        return Decimal(0)
+    if rate is None:
+        return None
+    if component in ("per_request", "per_search"):
+        return quantity * rate
+    return quantity * rate / MILLION
+
+
+def price_usage(entry: ModelEntry, usage: Usage, *, at: date | datetime | None = None,
+                batch: bool = False) -> tuple[PricePoint | None, EffectiveRates | None,
+                                              list[tuple[str, int, Decimal | None, Decimal | None]]]:
+    point = entry.price_at(at)
+    if point is None:
+        return None, None, []
+    eff = effective_rates(point, batch=batch, prompt_tokens=usage.input_tokens)
+    lines = []
+    for component, quantity in usage.quantities().items():
+        rate = eff.rates[component]
+        lines.append((component, quantity, rate, _line_cost(component, quantity, rate)))
+    return point, eff, lines
+
+
+def cost_breakdown(catalog: object, model: str, usage: Usage, *, at: date | datetime | None = None,
+                   batch: bool = False, provider: str | None = None) -> CostBreakdown:
+    """Exact cost of ``usage`` on ``model`` at ``at``; unknown model or rate → ``total`` None."""
+    from llmaudit.pricing.catalog import Catalog
+
+    assert isinstance(catalog, Catalog)
+    day = at.date() if isinstance(at, datetime) else at
+    hit = catalog.resolve(model, provider)
+    if hit is None:
+        return CostBreakdown(model, None, None, usage, batch, day, None, None, (), None, "unknown_model")
+    point, eff, lines = price_usage(hit.entry, usage, at=at, batch=batch)
+    if point is None or eff is None:
+        return CostBreakdown(model, hit.entry.id, hit.matched_by, usage, batch, day, None, None, (), None,
+                             "missing_rate", ("input", "output"))
+    missing = tuple(c for c, q, _r, cost in lines if cost is None)
+    total = None if missing else sum((c for _n, _q, _r, c in lines if c is not None), Decimal(0))
+    return CostBreakdown(model, hit.entry.id, hit.matched_by, usage, batch, day, point, eff.tier_threshold,
+                         tuple(lines), total, "missing_rate" if missing else "priced", missing)

@@ -1,0 +1,190 @@
+"""Vectorized pricing of a usage table: every row priced at the price in force on its timestamp.
+
+No Python loop runs per row. Each distinct (provider, model name) pair is resolved once; each
+(price point, batch, long-context tier) combination gets its effective rates computed once, in
+``Decimal`` by the same ``effective_rates`` the exact path uses; rows then pick their combination
+with numpy index arithmetic. Results agree with ``cost_breakdown`` to float precision (≈1e-15
+relative), well inside the 1e-9 the tests demand.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from llmaudit.pricing.cost import COMPONENTS, MILLION, effective_rates
+from llmaudit.pricing.model import ModelEntry, PricePoint
+
+if TYPE_CHECKING:
+    from llmaudit.pricing.catalog import Catalog
+
+__all__ = ["price_table"]
+
+_DAY_SPAN = 1 << 20  # days are < 2**20 (year 4840), so entry * span + day sorts by entry, then day
+_LATEST_DAY = _DAY_SPAN - 1
+
+
+def _column(table: pa.Table, name: str, dtype: pa.DataType) -> pa.ChunkedArray:
+    """The column cast to ``dtype``; all-null when absent (pandas frames may hold null-typed columns)."""
+    if name not in table.column_names:
+        return pa.chunked_array([pa.nulls(table.num_rows, dtype)], type=dtype)
+    col = table.column(name)
+    if col.type == dtype:
+        return col
+    if pa.types.is_null(col.type):
+        return pa.chunked_array([pa.nulls(table.num_rows, dtype)], type=dtype)
+    return col.cast(dtype)
+
+
+def _ints(table: pa.Table, name: str, default: int) -> np.ndarray:
+    col = pc.fill_null(_column(table, name, pa.int64()), default)
+    return np.asarray(col.to_numpy(), dtype=np.int64)
+
+
+def _strings(table: pa.Table, name: str) -> pa.ChunkedArray:
+    return _column(table, name, pa.string())
+
+
+def _resolve_rows(table: pa.Table, catalog: Catalog) -> tuple[np.ndarray, list[ModelEntry]]:
+    """Entry index per row (-1 = unknown model) and the entries used."""
+    raw = pc.coalesce(_strings(table, "model_raw"), _strings(table, "model"))
+    provider = pc.fill_null(_strings(table, "provider"), "")
+    key = pc.binary_join_element_wise(provider, pc.fill_null(raw, ""), "\x00")
+    encoded = pc.dictionary_encode(key).combine_chunks()
+    entries: list[ModelEntry] = []
+    positions: dict[str, int] = {}
+    lookup = np.full(len(encoded.dictionary), -1, dtype=np.int64)
+    for i, text in enumerate(encoded.dictionary.to_pylist()):
+        prov, _, name = text.partition("\x00")
+        hit = catalog.resolve(name, prov or None) if name else None
+        if hit is None and name and prov:
+            hit = catalog.resolve(name)
+        if hit is not None:
+            if hit.entry.id not in positions:
+                positions[hit.entry.id] = len(entries)
+                entries.append(hit.entry)
+            lookup[i] = positions[hit.entry.id]
+    indices = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return lookup[indices] if len(indices) else indices, entries
+
+
+def _days(table: pa.Table) -> np.ndarray:
+    col = table.column("timestamp") if "timestamp" in table.column_names else None
+    if col is None or pa.types.is_null(col.type):
+        return np.full(table.num_rows, _LATEST_DAY, dtype=np.int64)
+    if pa.types.is_timestamp(col.type) and col.type.tz is not None:
+        col = pc.cast(col, pa.timestamp(col.type.unit, "UTC"))
+    days = pc.cast(pc.cast(col, pa.date32()), pa.int32())
+    return np.asarray(pc.fill_null(days, _LATEST_DAY).to_numpy(), dtype=np.int64)
+
+
+def price_table(table: Any, catalog: Catalog) -> Any:
+    """Price every row; returns the same kind of table (Arrow or pandas) with the priced columns.
+
+    Sets ``model``/``provider`` to the canonical id when resolved (``model_raw`` keeps the source's
+    spelling), ``cost_usd`` (null when unknown, never 0) and ``price_status``.
+    """
+    is_pandas = not isinstance(table, pa.Table)
+    if is_pandas:
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    table = table.combine_chunks()  # many tiny chunks make every compute call slow
+    n = table.num_rows
+    entry_of, entries = _resolve_rows(table, catalog)
+    days = _days(table)
+
+    # Flatten every used entry's price points: one global index per point.
+    flat_keys: list[int] = []
+    offsets = np.zeros(max(len(entries), 1), dtype=np.int64)
+    points: list[PricePoint] = []
+    for j, entry in enumerate(entries):
+        offsets[j] = len(points)
+        for point in entry.prices:
+            flat_keys.append(j * _DAY_SPAN + point.effective_from.toordinal() - 719163)
+            points.append(point)
+    known = entry_of >= 0
+    safe_entry = np.where(known, entry_of, 0)
+    if points:
+        row_keys = safe_entry * _DAY_SPAN + np.clip(days, 0, _LATEST_DAY)
+        pos = np.searchsorted(np.asarray(flat_keys, dtype=np.int64), row_keys, side="right") - 1
+        pos = np.maximum(pos, offsets[safe_entry])  # before the oldest price → the oldest
+    else:
+        pos = np.zeros(n, dtype=np.int64)
+
+    tiers = max((len(p.long_context) for p in points), default=0)
+    thresholds = np.full((max(len(points), 1), max(tiers, 1)), np.iinfo(np.int64).max, dtype=np.int64)
+    for g, point in enumerate(points):
+        for k, tier in enumerate(point.long_context):
+            thresholds[g, k] = tier.threshold_tokens
+
+    inp = _ints(table, "input_tokens", 0)
+    batch = np.asarray(pc.fill_null(_column(table, "batch", pa.bool_()), False).to_numpy(zero_copy_only=False),
+                       dtype=bool)
+    tier_idx = (inp[:, None] > thresholds[pos]).sum(axis=1) if tiers else np.zeros(n, dtype=np.int64)
+
+    # Rate table over (point, batch, tier) combinations, NaN = no rate.
+    width = tiers + 1
+    rate_table = np.full((max(len(points), 1) * 2 * width, len(COMPONENTS)), np.nan)
+    for g, point in enumerate(points):
+        for b in (0, 1):
+            for t in range(width):
+                prompt = 0 if t == 0 else point.long_context[t - 1].threshold_tokens + 1 \
+                    if t <= len(point.long_context) else 0
+                if t > len(point.long_context):
+                    continue
+                eff = effective_rates(point, batch=bool(b), prompt_tokens=prompt)
+                row = (g * 2 + b) * width + t
+                for c, component in enumerate(COMPONENTS):
+                    rate = eff.rates[component]
+                    if rate is None:
+                        continue
+                    per_unit = rate if component in ("per_request", "per_search") else rate / MILLION
+                    rate_table[row, c] = float(per_unit)
+    combo = (pos * 2 + batch.astype(np.int64)) * width + tier_idx
+
+    cr = _ints(table, "cache_read_tokens", 0)
+    cw = _ints(table, "cache_write_tokens", 0)
+    cw1h = _ints(table, "cache_write_1h_tokens", 0)
+    out = _ints(table, "output_tokens", 0)
+    reasoning = _ints(table, "reasoning_tokens", 0)
+    quantities = np.stack([
+        inp - cr - cw, cr, cw - cw1h, cw1h, out - reasoning, reasoning,
+        _ints(table, "requests", 1), _ints(table, "web_search_requests", 0),
+    ], axis=1).astype(np.float64)
+    rates = rate_table[combo]
+    needed = quantities != 0
+    missing = (needed & np.isnan(rates)).any(axis=1)
+    cost = np.where(needed, quantities * np.nan_to_num(rates, nan=0.0), 0.0).sum(axis=1)
+
+    # Strings are built through dictionary arrays: no per-row Python objects.
+    status_code = np.where(~known, 0, np.where(missing, 1, 2)).astype(np.int32)
+    statuses = pa.array(["unknown_model", "missing_rate", "priced"])
+    status = pa.DictionaryArray.from_arrays(pa.array(status_code), statuses).cast(pa.string())
+    valid = known & ~missing
+    cost_arr = pa.array(cost, type=pa.float64(), mask=~valid)
+
+    pick = pa.array(np.where(known, entry_of, 0).astype(np.int32))
+    ids = pa.array([e.id for e in entries] or [""], type=pa.string())
+    provs = pa.array([e.provider for e in entries] or [""], type=pa.string())
+    known_arr = pa.array(known)
+    old_model = _strings(table, "model").combine_chunks()
+    old_provider = _strings(table, "provider").combine_chunks()
+    raw = pc.coalesce(_strings(table, "model_raw"), _strings(table, "model"))
+    new_model = pc.if_else(known_arr, pa.DictionaryArray.from_arrays(pick, ids).cast(pa.string()), old_model)
+    new_provider = pc.if_else(known_arr, pa.DictionaryArray.from_arrays(pick, provs).cast(pa.string()),
+                              old_provider)
+    replacements = {
+        "model": new_model,
+        "provider": new_provider,
+        "model_raw": raw,
+        "cost_usd": cost_arr,
+        "price_status": status,
+    }
+    for name, values in replacements.items():
+        if name in table.column_names:
+            table = table.set_column(table.column_names.index(name), name, values)
+        else:
+            table = table.append_column(name, values)
+    return table.to_pandas() if is_pandas else table

@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""Rebuild pricing_data/*.json from dated price snapshots.
+
+    python scripts/build_catalog.py /tmp/wheels/litellm-*/*.whl /tmp/wheels/tokencost/*.whl \
+        [--openrouter pricing_sources/openrouter-2026-11.json=2026-11-20] [--out pricing_data]
+
+Inputs are LiteLLM wheels (the price JSON inside is
+``litellm/model_prices_and_context_window_backup.json``), the tokencost wheel (its
+``tokencost/model_prices.json`` is LiteLLM's copy of 2025-08), plain LiteLLM price JSON files
+(``FILE=YYYY-MM-DD``) and OpenRouter ``/api/v1/models`` JSON files (``--openrouter FILE=DATE``).
+Each snapshot's date is its release date; a model's history only records real changes, each
+price with the snapshot it came from and the last snapshot that confirmed it. Re-running with the
+same inputs gives the same files. CI does not run this script (it needs the downloads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import zipfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from llmaudit.pricing import litellm, openrouter
+from llmaudit.pricing.catalog import Catalog, write_catalog_files
+from llmaudit.pricing.model import ModelEntry, PricePoint, Rates
+from llmaudit.pricing.names import MAKERS, PLATFORMS
+
+# PyPI release dates of the snapshots we build from. Wheels carry 1980 timestamps, so the dates
+# are kept here; `check_date` verifies each against the newest dated model key in the file (a
+# release cannot predate a model it lists).
+RELEASE_DATES = {
+    "litellm-1.55.0": "2024-12-13",
+    "litellm-1.60.0": "2025-02-01",
+    "litellm-1.65.0": "2025-03-29",
+    "litellm-1.70.0": "2025-05-17",
+    "litellm-1.74.0": "2025-07-05",
+    "tokencost-0.1.26": "2025-08-13",  # wheel file timestamps: 2025-08-13 06:28
+    "litellm-1.76.0": "2025-08-23",
+    "litellm-1.80.0": "2025-11-15",
+    "litellm-1.110.2": "2026-10-06",
+}
+_WHEEL = re.compile(r"^(?P<dist>litellm|tokencost)-(?P<ver>[^-]+)-")
+_MEMBERS = {
+    "litellm": "litellm/model_prices_and_context_window_backup.json",
+    "tokencost": "tokencost/model_prices.json",
+}
+_DATED_KEY = re.compile(r"(20[2-3]\d)-?([01]\d)-?([0-3]\d)(?!\d)")
+
+
+@dataclass
+class Snapshot:
+    label: str
+    day: date
+    meta: dict[str, str]
+    records: list[litellm.Record]
+
+
+def check_date(label: str, day: date, data: dict[str, object]) -> None:
+    newest = None
+    for key, spec in data.items():
+        if isinstance(spec, dict) and spec.get("mode") not in (None, "chat", "completion", "responses"):
+            continue
+        for m in _DATED_KEY.finditer(key):
+            try:
+                found = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                continue
+            newest = found if newest is None or found > newest else newest
+    if newest is not None and newest > day:
+        print(f"warning: {label}: release date {day} precedes dated model key {newest}", file=sys.stderr)
+
+
+def load_input(arg: str) -> Snapshot:
+    path_text, _, day_text = arg.partition("=")
+    path = Path(path_text)
+    m = _WHEEL.match(path.name)
+    if m and path.suffix == ".whl":
+        label = f"{m.group('dist')}-{m.group('ver')}"
+        member = _MEMBERS[m.group("dist")]
+        with zipfile.ZipFile(path) as zf:
+            data = json.loads(zf.read(member))
+        url = f"https://pypi.org/project/{m.group('dist')}/{m.group('ver')}/"
+        origin = f"{url} ({member})"
+    else:
+        label = path.stem
+        data = json.loads(path.read_text())
+        origin = str(path.name)
+    day_text = day_text or RELEASE_DATES.get(label, "")
+    if not day_text:
+        raise SystemExit(f"{arg}: no release date known for {label}; pass FILE=YYYY-MM-DD")
+    day = date.fromisoformat(day_text)
+    check_date(label, day, data)
+    meta = {"date": day.isoformat(), "origin": origin, "kind": "litellm price JSON",
+            "date_basis": "release date of the package (snapshot date)"}
+    return Snapshot(label, day, meta, litellm.convert(data))
+
+
+def load_openrouter(arg: str) -> Snapshot:
+    path_text, _, day_text = arg.partition("=")
+    path = Path(path_text)
+    if not day_text:
+        raise SystemExit(f"{arg}: pass the capture date as FILE=YYYY-MM-DD")
+    day = date.fromisoformat(day_text)
+    records = openrouter.convert(json.loads(path.read_text()), str(path))
+    meta = {"date": day.isoformat(), "origin": path.name, "kind": "OpenRouter /api/v1/models",
+            "date_basis": "capture date"}
+    return Snapshot(f"openrouter-{path.stem}", day, meta, records)
+
+
+def build(snapshots: list[Snapshot]) -> tuple[list[ModelEntry], dict[str, dict[str, str]]]:
+    snapshots.sort(key=lambda s: (s.day, s.label))
+    oldest = snapshots[0].day
+    # First-party ids come from every snapshot, so a platform spelling maps the same way in all.
+    first_party: dict[str, litellm.Record] = {}
+    for snap in snapshots:
+        for rec in snap.records:
+            if rec.provider in MAKERS:
+                first_party.setdefault(rec.id, rec)
+    aliases: dict[str, set[str]] = {}
+    for snap in snapshots:
+        for rec in snap.records:
+            if rec.provider not in PLATFORMS:
+                aliases.setdefault(rec.id, set()).add(rec.key)
+    stub = PricePoint(oldest, "stub", oldest, Rates())
+    probe = Catalog([ModelEntry(i, r.provider, r.name, (stub,), tuple(sorted(aliases[i])))
+                     for i, r in first_party.items()], oldest)
+
+    target_of: dict[str, str] = {}
+    histories: dict[str, list[tuple[Snapshot, litellm.Record]]] = {}
+    meta: dict[str, litellm.Record] = {}
+    for snap in snapshots:
+        chosen: dict[str, litellm.Record] = {}
+        for rec in snap.records:
+            target = rec.id
+            if rec.provider in PLATFORMS:
+                if rec.key not in target_of:
+                    # A dated name never falls back to an undated price at build time.
+                    hit = probe.resolve(rec.key)
+                    ok = hit is not None and hit.matched_by not in ("dated-snapshot", "name")
+                    target_of[rec.key] = hit.entry.id if hit is not None and ok else rec.id
+                target = target_of[rec.key]
+            aliases.setdefault(target, set()).add(rec.key)
+            if target != rec.id:
+                continue  # a platform spelling of a first-party model: an alias, not a price
+            best = chosen.get(target)
+            if best is None or (rec.rank, len(rec.key), rec.key) < (best.rank, len(best.key), best.key):
+                chosen[target] = rec
+        for target, rec in chosen.items():
+            histories.setdefault(target, []).append((snap, rec))
+            meta[target] = rec
+
+    entries = []
+    for model_id, seen in sorted(histories.items()):
+        points: list[PricePoint] = []
+        previous: Snapshot | None = None
+        for snap, rec in seen:
+            point = PricePoint(snap.day, snap.label, snap.day, rec.rates, rec.tiers)
+            if points and points[-1].same_prices(point):
+                last = points[-1]
+                points[-1] = PricePoint(last.effective_from, last.source, snap.day, last.rates,
+                                        last.long_context, last.note)
+            else:
+                if not points:
+                    note = ("oldest snapshot: in force on or before this date" if snap.day == oldest
+                            else f"first listed in {snap.label}")
+                else:
+                    assert previous is not None
+                    note = f"changed between {previous.label} ({previous.day}) and {snap.label}"
+                points.append(PricePoint(snap.day, snap.label, snap.day, rec.rates, rec.tiers, note))
+            previous = snap
+        rec = meta[model_id]
+        names = {model_id.lower(), rec.name.lower()}
+        alias_list = tuple(sorted(a for a in aliases.get(model_id, ()) if a.lower() not in names))
+        entries.append(ModelEntry(model_id, rec.provider, rec.name, tuple(points), alias_list,
+                                  rec.context_window, rec.max_output_tokens, rec.mode))
+    sources = {s.label: s.meta for s in snapshots}
+    return entries, sources
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("inputs", nargs="+", help="litellm/tokencost wheels or LiteLLM JSON files (FILE=DATE)")
+    parser.add_argument("--openrouter", action="append", default=[], help="OpenRouter models JSON: FILE=DATE")
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "pricing_data"))
+    args = parser.parse_args(argv)
+    snapshots = [load_input(a) for a in args.inputs] + [load_openrouter(a) for a in args.openrouter]
+    entries, sources = build(snapshots)
+    out = Path(args.out)
+    for old in out.glob("*.json"):
+        old.unlink()
+    written = write_catalog_files(entries, out, sources)
+    providers = {e.provider for e in entries}
+    print(f"{len(entries)} models from {len(providers)} providers in {len(written)} files under {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
