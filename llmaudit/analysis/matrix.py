@@ -85,6 +85,7 @@ def build_matrix(table: Any, models: list[str] | None = None) -> Matrix:
     checked = passed.notna()
     passed_bool = passed.fillna(False).astype(bool)
     df["_cost"] = cost.astype(float)
+    df["_cost_missing"] = df["_cost"].isna().astype(int)
     df["_ok"] = ok.astype(float)
     df["_checked"] = checked.astype(float)
     df["_success"] = (ok & (passed_bool | ~checked)).astype(float)
@@ -92,17 +93,23 @@ def build_matrix(table: Any, models: list[str] | None = None) -> Matrix:
     df["_lat"] = pd.to_numeric(lat, errors="coerce").astype(float)
 
     grouped = df.groupby(["prompt_id", "model"], sort=False).agg(
-        _cost=("_cost", lambda s: s.mean() if s.notna().all() else np.nan),
+        _cost=("_cost", "mean"),
+        _cost_missing=("_cost_missing", "sum"),
         _ok=("_ok", "mean"),
         _checked=("_checked", "max"),
         _success=("_success", "mean"),
         _lat=("_lat", "mean"),
     )
+    # A cell with any unpriced repeat is unpriced as a whole (mean() would skip the NaN).
+    grouped.loc[grouped["_cost_missing"] > 0, "_cost"] = np.nan
     all_models = list(dict.fromkeys(df["model"].astype(str))) if models is None else list(models)
     prompt_order = list(dict.fromkeys(df["prompt_id"]))
-    counts = grouped.reset_index().groupby("prompt_id")["model"].apply(lambda s: set(s) >= set(all_models))
-    complete = [p for p in prompt_order if bool(counts.get(p, False))]
-    incomplete = [p for p in prompt_order if not bool(counts.get(p, False))]
+    cells = grouped.reset_index()
+    cells = cells[cells["model"].isin(all_models)]
+    have = cells.groupby("prompt_id")["model"].nunique()
+    full = set(have.index[have == len(all_models)])
+    complete = [p for p in prompt_order if p in full]
+    incomplete = [p for p in prompt_order if p not in full]
 
     def pivot(col: str) -> np.ndarray:
         wide = grouped[col].unstack("model")

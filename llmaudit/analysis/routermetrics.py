@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from llmaudit.analysis.matrix import Matrix
-from llmaudit.analysis.strategies import _choose, fold_assignment
+from llmaudit.analysis.strategies import cv_routes
 
 __all__ = ["RouterMetrics", "aiq", "router_metrics", "upper_hull"]
 
@@ -92,24 +92,6 @@ def _trapz(y: np.ndarray, x: np.ndarray) -> float:
 THRESHOLDS = tuple(round(x, 2) for x in np.linspace(0.0, 1.0, 11))
 
 
-def _cv_routes(m: Matrix, cand: Sequence[int], threshold: float, k: int, seed: int) -> np.ndarray:
-    """The cross-validated category router's choice per prompt (same rule as the strategy)."""
-    folds = fold_assignment(m, k, seed)
-    cats = np.array(m.categories, dtype=object)
-    final = np.zeros(m.n_prompts, dtype=int)
-    for f in set(folds):
-        test = np.array([x == f for x in folds])
-        train = ~test
-        if not train.any():
-            final[test] = min(cand, key=lambda j: float(np.nanmean(m.cost[:, j])))
-            continue
-        overall = _choose(m, train, cand, threshold)
-        for i in np.flatnonzero(test):
-            in_cat = train & (cats == cats[i])
-            final[i] = _choose(m, in_cat, cand, threshold) if in_cat.any() else overall
-    return final
-
-
 def router_metrics(m: Matrix, k: int = 5, seed: int = 0) -> RouterMetrics:
     cand = m.priced_models()
     res = RouterMetrics()
@@ -123,7 +105,7 @@ def router_metrics(m: Matrix, k: int = 5, seed: int = 0) -> RouterMetrics:
     # AIQ: category router swept over thresholds vs the single models, on one cost range.
     sweep = []
     for t in THRESHOLDS:
-        final = _cv_routes(m, cand, t, k, seed)
+        final = cv_routes(m, cand, t, k, seed)
         sweep.append((t, float(m.cost[rows, final].sum()), float(m.success[rows, final].mean())))
     res.sweep = sweep
     model_pts = [(cost[j], rate[j]) for j in cand]
@@ -144,7 +126,7 @@ def router_metrics(m: Matrix, k: int = 5, seed: int = 0) -> RouterMetrics:
     pair = [weak, strong]
     curve = {(0.0, q_weak), (1.0, q_strong)}
     for t in THRESHOLDS:
-        final = _cv_routes(m, pair, t, k, seed)
+        final = cv_routes(m, pair, t, k, seed)
         curve.add((float((final == strong).mean()), float(m.success[rows, final].mean())))
     pts = sorted(curve)
     # One point per strong share: keep the best quality reached at that share.

@@ -88,7 +88,7 @@ class RoutingReport:
             if s.kind in ("model", "provider", "oracle") or not s.realizable:
                 continue
             value = s.savings.get(top.name)
-            if value is not None and (best is None or value > best[2]):
+            if value is not None and value > 0 and (best is None or value > best[2]):
                 best = (s, top, value)
         return best
 

@@ -36,6 +36,7 @@ __all__ = [
     "StrategyResult",
     "cascade",
     "category_router",
+    "cv_routes",
     "fallback",
     "fold_assignment",
     "oracle",
@@ -270,6 +271,49 @@ def _choose(m: Matrix, train: np.ndarray, cand: Sequence[int], threshold: float)
     return min(cand, key=lambda j: (-rates[j], costs[j], m.models[j]))
 
 
+def cv_routes(
+    m: Matrix,
+    cand: Sequence[int],
+    threshold: float,
+    k: int,
+    seed: int = 0,
+    on_fold: Callable[[CategoryFold], None] | None = None,
+) -> np.ndarray:
+    """The model index the cross-validated category router picks for each prompt.
+
+    Prompts are split into k folds (stratified by category); each fold is routed by a
+    category → model table fitted on the other folds only.
+    """
+    n = m.n_prompts
+    folds = np.array(fold_assignment(m, k, seed), dtype=int)
+    cats = np.array(m.categories, dtype=object)
+    final = np.zeros(n, dtype=int)
+    for f in sorted(set(folds.tolist())):
+        test_mask = folds == f
+        train_mask = ~test_mask
+        if train_mask.any():
+            overall = _choose(m, train_mask, cand, threshold)
+        else:
+            # One prompt in all: nothing to learn from, so take the cheapest model by name order.
+            overall = min(cand, key=lambda j: m.models[j])
+        choice: dict[str, int] = {}
+        for cat in sorted(set(cats[test_mask].tolist())):
+            in_cat = train_mask & (cats == cat)
+            # A category unseen in training is routed by the pass rates over all training prompts.
+            choice[cat] = _choose(m, in_cat, cand, threshold) if in_cat.any() else overall
+            final[test_mask & (cats == cat)] = choice[cat]
+        if on_fold is not None:
+            on_fold(
+                CategoryFold(
+                    fold=f,
+                    train=frozenset(m.prompts[i] for i in np.flatnonzero(train_mask)),
+                    test=frozenset(m.prompts[i] for i in np.flatnonzero(test_mask)),
+                    choice={c: m.models[j] for c, j in choice.items()},
+                )
+            )
+    return final
+
+
 def category_router(
     m: Matrix,
     threshold: float = 0.9,
@@ -280,35 +324,8 @@ def category_router(
 ) -> StrategyResult:
     cand = list(candidates) if candidates is not None else m.priced_models()
     n = m.n_prompts
-    folds = fold_assignment(m, k, seed)
-    n_folds = max(folds) + 1 if folds else 0
-    cats = np.array(m.categories, dtype=object)
-    final = np.zeros(n, dtype=int)
-    for f in range(n_folds):
-        test_mask = np.array([x == f for x in folds])
-        train_mask = ~test_mask
-        if not train_mask.any():
-            # One prompt in all: nothing to learn from, so route to the overall cheapest model.
-            train_mask = np.zeros(n, dtype=bool)
-        choice: dict[str, int] = {}
-        fallback_choice = (
-            _choose(m, train_mask, cand, threshold) if train_mask.any() else min(cand, key=lambda j: m.models[j])
-        )
-        for cat in sorted(set(cats[test_mask])):
-            in_cat = train_mask & (cats == cat)
-            # A category unseen in training is routed by the pass rates over all training prompts.
-            choice[cat] = _choose(m, in_cat, cand, threshold) if in_cat.any() else fallback_choice
-        for i in np.flatnonzero(test_mask):
-            final[i] = choice[cats[i]]
-        if on_fold is not None:
-            on_fold(
-                CategoryFold(
-                    fold=f,
-                    train=frozenset(m.prompts[i] for i in np.flatnonzero(train_mask)),
-                    test=frozenset(m.prompts[i] for i in np.flatnonzero(test_mask)),
-                    choice={c: m.models[j] for c, j in choice.items()},
-                )
-            )
+    final = cv_routes(m, cand, threshold, k, seed, on_fold)
+    n_folds = max(1, min(k, n))
     rows = np.arange(n)
     return _result(
         m,

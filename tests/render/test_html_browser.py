@@ -1,0 +1,285 @@
+"""The HTML report in a real browser: headless chromium driven over the DevTools protocol.
+
+It renders, the console has no errors, every chart was built, and payloads planted in prompts,
+outputs, categories and model names do not execute. A screenshot is saved (to
+``$LLMAUDIT_SCREENSHOT_DIR`` when set, else the test's tmp dir) so a person can look at it.
+
+The DevTools client is a few lines of stdlib WebSocket (RFC 6455) so the test needs no extra
+package. Only 127.0.0.1 is contacted; the browser runs with networking features off.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chrome")
+
+
+def _browser() -> str | None:
+    for name in BROWSERS:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(_browser() is None, reason="no chromium installed"),
+]
+
+
+class DevTools:
+    """Minimal CDP client over a stdlib WebSocket: send commands, collect events."""
+
+    def __init__(self, ws_url: str) -> None:
+        match = re.match(r"ws://([^:/]+):(\d+)(/.*)", ws_url)
+        assert match, ws_url
+        host, port, path = match[1], int(match[2]), match[3]
+        self.sock = socket.create_connection((host, port), timeout=20)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(
+            (
+                f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(1)
+            assert chunk, "devtools closed during handshake"
+            head += chunk
+        assert b" 101 " in head.split(b"\r\n", 1)[0], head
+        self.next_id = 0
+        self.events: list[dict[str, Any]] = []
+
+    def _send(self, payload: bytes) -> None:
+        header = bytearray([0x81])
+        n = len(payload)
+        if n < 126:
+            header.append(0x80 | n)
+        elif n < 65536:
+            header += bytes([0x80 | 126]) + struct.pack(">H", n)
+        else:
+            header += bytes([0x80 | 127]) + struct.pack(">Q", n)
+        mask = os.urandom(4)
+        header += mask
+        self.sock.sendall(bytes(header) + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+    def _exact(self, n: int) -> bytes:
+        buf = b""
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            assert chunk, "devtools connection closed"
+            buf += chunk
+        return buf
+
+    def _recv(self) -> dict[str, Any]:
+        message = b""
+        while True:
+            b0, b1 = self._exact(2)
+            n = b1 & 0x7F
+            if n == 126:
+                n = struct.unpack(">H", self._exact(2))[0]
+            elif n == 127:
+                n = struct.unpack(">Q", self._exact(8))[0]
+            data = self._exact(n)
+            opcode = b0 & 0x0F
+            if opcode == 0x8:
+                raise AssertionError("devtools closed the connection")
+            if opcode in (0x9, 0xA):  # ping/pong: ignore
+                continue
+            message += data
+            if b0 & 0x80:
+                return json.loads(message)
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        self.next_id += 1
+        my_id = self.next_id
+        self._send(json.dumps({"id": my_id, "method": method, "params": params}).encode())
+        while True:
+            msg = self._recv()
+            if msg.get("id") == my_id:
+                assert "error" not in msg, msg
+                return msg.get("result", {})
+            self.events.append(msg)
+
+    def wait_for(self, method: str, timeout: float = 20) -> dict[str, Any]:
+        deadline = time.time() + timeout
+        for ev in self.events:
+            if ev.get("method") == method:
+                return ev
+        while time.time() < deadline:
+            msg = self._recv()
+            self.events.append(msg)
+            if msg.get("method") == method:
+                return msg
+        raise AssertionError(f"timed out waiting for {method}")
+
+    def evaluate(self, expression: str) -> Any:
+        res = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        assert "exceptionDetails" not in res, res
+        return res["result"].get("value")
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def browser(tmp_path: Path):  # type: ignore[no-untyped-def]
+    exe = _browser()
+    assert exe
+    profile = tmp_path / "profile"
+    proc = subprocess.Popen(
+        [
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={profile}",
+            "--remote-debugging-address=127.0.0.1",
+            "--remote-debugging-port=0",
+            "--window-size=1280,2000",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    port_file = profile / "DevToolsActivePort"
+    deadline = time.time() + 30
+    while time.time() < deadline and not (port_file.exists() and port_file.read_text().strip()):
+        if proc.poll() is not None:
+            pytest.fail(f"chromium exited with {proc.returncode}")
+        time.sleep(0.1)
+    port = int(port_file.read_text().split()[0])
+    try:
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _page(port: int) -> DevTools:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as resp:
+        targets = json.loads(resp.read())
+    page = next(t for t in targets if t.get("type") == "page")
+    return DevTools(page["webSocketDebuggerUrl"])
+
+
+def open_report(port: int, html: Path, shot: Path) -> tuple[DevTools, list[str]]:
+    dt = _page(port)
+    dt.call("Runtime.enable")
+    dt.call("Log.enable")
+    dt.call("Page.enable")
+    dt.call("Page.navigate", url=html.as_uri())
+    dt.wait_for("Page.loadEventFired")
+    # Charts are built on DOMContentLoaded; give the renderer one frame to paint.
+    dt.evaluate("new Promise(r => requestAnimationFrame(() => setTimeout(r, 200)))")
+    png = base64.b64decode(dt.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"])
+    shot.write_bytes(png)
+    errors = []
+    for ev in dt.events:
+        method, params = ev.get("method"), ev.get("params", {})
+        if method == "Runtime.exceptionThrown":
+            errors.append(json.dumps(params.get("exceptionDetails", {}))[:500])
+        elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+            errors.append(json.dumps(params.get("args", []))[:500])
+        elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
+            errors.append(params["entry"].get("text", "")[:500])
+    return dt, errors
+
+
+PAYLOADS = {
+    "script": "<script>window.__pwned = 'script'</script>",
+    "img": "<img src=x onerror=\"window.__pwned = 'img'\">",
+    "close": "</script><script>window.__pwned = 'close'</script>",
+    "sep": "line\u2028sep\u2029<!--",
+}
+
+
+def hostile_table() -> Any:
+    import pyarrow as pa
+
+    rows = []
+    models = {"a/cheap": 0.001, "b/<b>mid</b>": 0.01, "c/exp": 0.1}
+    for i, (name, payload) in enumerate(PAYLOADS.items()):
+        for j, (model, cost) in enumerate(models.items()):
+            rows.append(
+                {
+                    "prompt_id": f"{name}-{payload}",
+                    "model": model,
+                    "provider": model.split("/")[0],
+                    "status": "ok",
+                    "cost_usd": cost,
+                    "passed": (i + j) % 3 == 2 and name != "script",  # "script" fails everywhere
+                    "latency_ms": 100.0 * (j + 1) + i,
+                    "category": payload if i % 2 else "plain",
+                    "output": f"answer {payload}",
+                    "prompt": f"question {payload}",
+                    "input_tokens": 10,
+                    "output_tokens": 5,
+                }
+            )
+    return pa.Table.from_pylist(rows)
+
+
+def test_report_renders_with_charts_and_no_console_errors(browser: int, tmp_path: Path) -> None:
+    from llmaudit.analysis.routing import RoutingOptions, build_routing
+    from llmaudit.analysis.savings import parse_volume
+    from llmaudit.render.html import render_run_html
+
+    report = build_routing(hostile_table(), None, RoutingOptions(volume=parse_volume("2M-requests/month")))
+    html = tmp_path / "routing.html"
+    html.write_text(render_run_html(report, meta={"run": PAYLOADS["img"]}), encoding="utf-8")
+    shot_dir = Path(os.environ.get("LLMAUDIT_SCREENSHOT_DIR", tmp_path))
+    shot = shot_dir / "routing-report.png"
+    dt, errors = open_report(browser, html, shot)
+    try:
+        assert errors == []
+        assert dt.evaluate("document.body.getAttribute('data-charts-ready')") == "4"
+        built = dt.evaluate("Array.from(document.querySelectorAll('canvas[data-spec]')).map(c => !!c.chart)")
+        assert built == [True, True, True, True]
+        # Nothing planted executed or became markup.
+        assert dt.evaluate("typeof window.__pwned") == "undefined"
+        assert dt.evaluate("document.querySelectorAll('img').length") == 0
+        assert dt.evaluate("document.querySelectorAll('script:not([type])').length") == 2  # Chart.js + renderer
+        assert dt.evaluate("document.querySelectorAll('td b, th b').length") == 0
+        text = dt.evaluate("document.body.innerText")
+        assert "<script>window.__pwned = 'script'</script>" in text
+        assert "b/<b>mid</b>" in text
+        # The chart data survived the escaping intact (labels come back as the original strings).
+        labels = dt.evaluate("document.getElementById('chart-cost-model').chart.data.labels")
+        assert labels == ["a/cheap", "b/<b>mid</b>", "c/exp"]
+        # Sorting a table by clicking its header reorders the rows.
+        first = dt.evaluate(
+            "(() => { const t = document.querySelector('#strategies table');"
+            " t.tHead.rows[0].cells[1].click(); return t.tBodies[0].rows[0].cells[0].textContent.trim(); })()"
+        )
+        assert first == "a/cheap"
+    finally:
+        dt.close()
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
