@@ -215,7 +215,8 @@ def error_for_status(
     retry_after = parse_retry_after(headers.get("retry-after"))
     if status == 429:
         return ProviderCallError("rate_limited", message, status=status, retry_after=retry_after)
-    if status in (401, 403):
+    # Gemini answers a bad key with 400 INVALID_ARGUMENT / API_KEY_INVALID rather than 401.
+    if status in (401, 403) or (status == 400 and "API_KEY_INVALID" in body_text):
         return ProviderCallError("auth", message, status=status)
     if status == 408:
         return ProviderCallError("timeout", message, status=status, retry_after=retry_after)

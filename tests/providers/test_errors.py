@@ -97,3 +97,11 @@ async def test_non_json_body_is_malformed() -> None:
 def test_error_for_status_snippet_is_bounded() -> None:
     err = error_for_status(500, "x" * 5000, provider="p")
     assert len(str(err)) < 400 and str(err).startswith("p: HTTP 500")
+
+
+def test_gemini_invalid_key_is_auth() -> None:
+    body = (
+        '{"error": {"code": 400, "message": "API key not valid.", "status": "INVALID_ARGUMENT", '
+        '"details": [{"reason": "API_KEY_INVALID"}]}}'
+    )
+    assert error_for_status(400, body).kind == "auth"
