@@ -154,6 +154,8 @@ class OpenAIStream:
         self._model = self._model or chunk.get("model")
         if chunk.get("usage"):
             self._usage = chunk["usage"]  # vLLM's continuous_usage_stats repeats it: the last one wins
+        elif isinstance(chunk.get("x_groq"), dict) and chunk["x_groq"].get("usage") and self._usage is None:
+            self._usage = chunk["x_groq"]["usage"]  # Groq's own place for it on the final content chunk
         if chunk.get("timings"):
             self._timings = chunk["timings"]
         if "eval_count" in chunk:

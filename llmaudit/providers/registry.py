@@ -76,7 +76,8 @@ BUILTIN_PROVIDERS: dict[str, ProviderSpec] = {
         _spec("groq", "openai", "https://api.groq.com/openai/v1", "GROQ_API_KEY"),
         _spec("deepseek", "openai", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY"),
         _spec("fireworks", "openai", "https://api.fireworks.ai/inference/v1", "FIREWORKS_API_KEY"),
-        _spec("mistral", "openai", "https://api.mistral.ai/v1", "MISTRAL_API_KEY"),
+        # Mistral rejects stream_options (422 extra_forbidden) and sends usage in its last chunk anyway.
+        _spec("mistral", "openai", "https://api.mistral.ai/v1", "MISTRAL_API_KEY", include_usage=False),
         _spec("xai", "openai", "https://api.x.ai/v1", "XAI_API_KEY"),
         # Local servers: a key is sent when the variable is set, never required.
         _spec("ollama", "openai", "http://localhost:11434/v1", "OLLAMA_API_KEY", key_required=False),

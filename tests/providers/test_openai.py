@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from provider_mock import Recorder, sse
 
+from llmaudit.providers import get_adapter
 from llmaudit.providers.base import ChatRequest, ProviderCallError
 from llmaudit.providers.openai import OpenAIAdapter, build_request, parse_stream
 from llmaudit.providers.sse import iter_events
@@ -199,3 +200,15 @@ def test_meta_never_sent_to_real_providers() -> None:
 
 def test_adapter_repr_hides_key() -> None:
     assert "sk-" not in repr(OpenAIAdapter("openai", "https://x.test/v1", "sk-secret-123456789"))
+
+
+def test_groq_x_groq_usage_and_mistral_default_usage(monkeypatch: pytest.MonkeyPatch) -> None:
+    groq_last = chunk(finish="stop", x_groq={"id": "req_1", "usage": {"prompt_tokens": 9, "completion_tokens": 2}})
+    reply = parse_stream(list(iter_events([sse(chunk("ok"), groq_last, done=True).decode()])), provider="groq")
+    assert reply.usage is not None and (reply.usage.input_tokens, reply.usage.output_tokens) == (9, 2)
+    # Mistral answers 422 to stream_options but puts usage on its last chunk unasked.
+    monkeypatch.setenv("MISTRAL_API_KEY", "test")
+    assert "stream_options" not in get_adapter("mistral").body(ChatRequest("mistral-small-latest", MSGS))
+    mistral_last = chunk(finish="stop", usage={"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11})
+    reply = parse_stream(list(iter_events([sse(chunk("ok"), mistral_last, done=True).decode()])), provider="mistral")
+    assert reply.usage is not None and reply.usage.input_tokens == 10
