@@ -1,9 +1,145 @@
-"""`llmaudit replay` (being built; see the issue tracker)."""
+"""`llmaudit replay PROMPTS.jsonl --models P/M[,P/M...]`: run a prompt set against many models."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from llmaudit.cli._output import out
+from llmaudit.errors import UsageError
+
+_FORMATS = ("table", "json", "csv", "markdown")
+
+
+def _pairs(values: list[str], flag: str) -> dict[str, float]:
+    """``--provider-rpm openai=500`` (repeatable, or comma-separated) → {"openai": 500.0}."""
+    result: dict[str, float] = {}
+    for value in values:
+        for item in value.split(","):
+            name, sep, number = item.partition("=")
+            try:
+                parsed = float(number)
+            except ValueError:
+                parsed = -1
+            if not sep or not name.strip() or parsed <= 0:
+                raise UsageError(f"{flag}: expected PROVIDER=NUMBER (e.g. openai=4), got {item!r}")
+            result[name.strip().lower()] = parsed
+    return result
+
+
+def _money(value: str | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value.strip().lstrip("$"))
+    except InvalidOperation:
+        raise UsageError(f"--max-cost: {value!r} is not an amount in USD") from None
+    if not amount.is_finite() or amount <= 0:
+        raise UsageError("--max-cost must be a positive amount in USD")
+    return amount
+
+
+def replay(
+    prompts: Path = typer.Argument(..., help="Prompt set (JSONL; our shape or OpenAI Batch input lines)."),
+    models: list[str] = typer.Option(..., "--models", "-m", help="provider/model[,provider/model...] (repeatable)."),
+    out_dir: Path | None = typer.Option(None, "--out", "-o", help="Run directory (default runs/replay-<time>)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a run in --out; finished requests are not resent."),
+    retry_errors: bool = typer.Option(False, "--retry-errors", help="With --resume: send failed requests again."),
+    max_cost: str | None = typer.Option(None, "--max-cost", help="Stop sending before spend would pass USD."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print tokens and estimated cost per model; send nothing."),
+    concurrency: int | None = typer.Option(None, "--concurrency", "-j", help="Requests in flight at once (8)."),
+    provider_concurrency: list[str] = typer.Option([], "--provider-concurrency", help="PROVIDER=N in-flight cap."),
+    rpm: float | None = typer.Option(None, "--rpm", help="Requests per minute, all providers together."),
+    provider_rpm: list[str] = typer.Option([], "--provider-rpm", help="PROVIDER=N requests per minute."),
+    repeats: int = typer.Option(1, "--repeats", help="Send every prompt N times per model (noise measurement)."),
+    timeout: float | None = typer.Option(None, "--timeout", help="Seconds allowed per request attempt (180)."),
+    max_attempts: int | None = typer.Option(None, "--max-attempts", help="Attempts per request incl. retries (5)."),
+    default_output: int = typer.Option(256, "--default-output-tokens", help="Output assumed without max_tokens."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the response cache."),
+    offline: bool = typer.Option(False, "--offline", help="Answer from the response cache only; a miss is an error."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv | markdown."),
+    config_path: Path | None = typer.Option(None, "--config", help="Config file (TOML)."),
+) -> None:
+    """Replay a prompt set against many models: cost, latency, tokens/s and pass rate per model."""
+    from llmaudit.config import load_config
+    from llmaudit.replay import ReplayOptions, load_prompts
+    from llmaudit.replay.limits import RetryPolicy
+
+    if fmt not in _FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(_FORMATS)}")
+    if no_cache and offline:
+        raise UsageError("--offline answers from the cache; it cannot be combined with --no-cache")
+    if retry_errors and not resume:
+        raise UsageError("--retry-errors only makes sense with --resume")
+    config = load_config(config_path)
+    section: dict[str, Any] = config.section("replay")
+    loaded = load_prompts(prompts)
+    if dry_run:
+        _dry_run(loaded, models, config, repeats, default_output, fmt)
+        return
+    if out_dir is None:
+        if resume:
+            raise UsageError("--resume needs --out RUN_DIR (the run to continue)")
+        out_dir = Path("runs") / datetime.now(UTC).strftime("replay-%Y%m%d-%H%M%S")
+    options = ReplayOptions(
+        concurrency=concurrency or int(section.get("concurrency", 8)),
+        provider_concurrency={k: int(v) for k, v in {**section.get("provider_concurrency", {}),
+                                                     **_pairs(provider_concurrency, "--provider-concurrency")}.items()},
+        rpm=rpm if rpm is not None else section.get("rpm"),
+        provider_rpm={**section.get("provider_rpm", {}), **_pairs(provider_rpm, "--provider-rpm")},
+        repeats=repeats,
+        timeout_s=timeout if timeout is not None else float(section.get("timeout", 180)),
+        retry=RetryPolicy(max_attempts=max_attempts or int(section.get("max_attempts", 5))),
+        max_cost_usd=_money(max_cost),
+        use_cache=not no_cache,
+        offline=offline,
+        resume=resume,
+        retry_errors=retry_errors,
+        default_output_tokens=default_output,
+        prompts_path=str(prompts),
+        config=config,
+    )
+    summary = _run(loaded, models, out_dir, options)
+    for line in _summary_lines(summary):
+        out.info(line)
+    from llmaudit.cli.report_run import report_run
+
+    report_run(str(out_dir), fmt, None)
+
+
+def _run(prompts: list[Any], models: list[str], out_dir: Path, options: Any) -> Any:
+    from llmaudit.render.run import ReplayProgress
+    from llmaudit.replay import parse_models, run_replay
+
+    simulated = any(s.simulated for s in parse_models(models))
+    out.info(f"replaying {len(prompts)} prompts against {', '.join(models)} into {out_dir}")
+    with ReplayProgress(out.stderr, simulated=simulated) as progress:
+        options.progress = progress.update
+        return run_replay(prompts, models, out_dir, options)
+
+
+def _summary_lines(summary: Any) -> list[str]:
+    from llmaudit.render.run import summary_lines
+
+    return summary_lines(summary)
+
+
+def _dry_run(prompts: list[Any], models: list[str], config: Any, repeats: int, default_output: int, fmt: str) -> None:
+    from llmaudit.pricing import load_catalog
+    from llmaudit.render.run import render_estimate
+    from llmaudit.replay.estimate import estimate, summarize_estimate
+
+    table = estimate(prompts, models, load_catalog(config), repeats=repeats, default_output_tokens=default_output)
+    rendered = render_estimate(summarize_estimate(table, default_output), fmt)
+    if isinstance(rendered, str):
+        out.data(rendered)
+    else:
+        out.table(rendered)
 
 
 def register(app: typer.Typer) -> None:
-    """Add the command to the root app (filled in by the issue that builds it)."""
+    app.command("replay")(replay)

@@ -1,0 +1,66 @@
+"""`llmaudit report RUN_DIR`: the per-model report of a replay run (called from cli/report.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from llmaudit.cli._output import out
+from llmaudit.errors import InputError, UsageError
+
+_FORMATS = ("table", "json", "csv", "markdown")
+
+
+def report_run(
+    run_dir: str | Path, fmt: str = "table", html: str | Path | None = None, *, format: str | None = None
+) -> None:
+    """Print the run report in ``fmt``; with ``html``, also write the HTML report (with routing) there.
+
+    ``format`` is accepted as an alias of ``fmt`` for callers that use the flag's name.
+    """
+    from llmaudit.analysis.runstats import build_runstats
+    from llmaudit.render.run import render_run
+    from llmaudit.replay import is_run_dir, read_manifest, read_results
+
+    fmt = format or fmt
+    run_dir = str(run_dir)
+    if fmt not in _FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(_FORMATS)}")
+    if not is_run_dir(run_dir):
+        raise InputError("not a replay run directory (no manifest.json or results)", path=run_dir)
+    table = read_results(run_dir)
+    manifest = read_manifest(run_dir)
+    stats = build_runstats(table, manifest, run_dir)
+    rendered = render_run(stats, fmt)
+    if isinstance(rendered, str):
+        out.data(rendered)
+    else:
+        out.table(rendered)
+    if html is not None:
+        _write_html(table, manifest, run_dir, Path(html))
+
+
+def _write_html(table: Any, manifest: dict[str, Any], run_dir: str, path: Path) -> None:
+    try:
+        from llmaudit.render.html import render_run_html
+    except ImportError:
+        raise UsageError("HTML for run reports arrives with the routing report") from None
+    from llmaudit.analysis.routing import build_routing
+    from llmaudit.config import load_config
+    from llmaudit.pricing import load_catalog
+
+    if table.num_rows == 0:
+        raise InputError("the run has no results yet; nothing to put in an HTML report", path=run_dir)
+    report = build_routing(table, load_catalog(load_config()))
+    meta = {
+        "Run directory": run_dir,
+        "Status": manifest.get("status", "unknown"),
+        "Created": manifest.get("created_at", ""),
+        "Prices as of": manifest.get("catalog_as_of", ""),
+        "Prompt set": manifest.get("prompts", {}).get("path", ""),
+    }
+    try:
+        path.write_text(render_run_html(report, meta=meta), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--html: cannot write {path}: {exc.strerror}") from None
+    out.info(f"wrote {path}")

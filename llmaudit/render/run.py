@@ -1,0 +1,295 @@
+"""Rendering of replay runs: the per-model report, the dry-run estimate, the end-of-run summary
+and the live progress display. Reads typed results only; does no arithmetic beyond formatting.
+
+Every output that contains simulated results says SIMULATED (table caption, a JSON ``notice``,
+a CSV ``notice`` column, a Markdown banner).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+from typing import Any
+
+from rich import box
+from rich.console import Console, Group
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from llmaudit.analysis.runstats import ModelStats, RunStats
+from llmaudit.render.formats import count, ms, pct, usd
+from llmaudit.replay.estimate import EstimateSummary
+from llmaudit.replay.runner import Progress as RunProgress
+from llmaudit.replay.runner import RunSummary
+
+__all__ = [
+    "ReplayProgress",
+    "render_estimate",
+    "render_run",
+    "run_csv",
+    "run_markdown",
+    "run_table",
+    "summary_lines",
+]
+
+SIM_BANNER = "SIMULATED: sim/* models are the offline simulator, not real providers"
+_COLUMNS = [
+    ("model", "Model"),
+    ("requests", "Requests"),
+    ("error_rate", "Errors"),
+    ("pass_rate", "Pass"),
+    ("input_tokens", "Input tok"),
+    ("output_tokens", "Output tok"),
+    ("cost_per_request", "$/request"),
+    ("cost_per_1k_requests", "$/1k requests"),
+    ("latency_p50_ms", "p50 latency"),
+    ("latency_p95_ms", "p95 latency"),
+    ("ttft_p50_ms", "p50 TTFT"),
+    ("tokens_per_s", "Output tok/s"),
+]
+
+
+def _money(value: Decimal | None, unpriced: int) -> str:
+    if value is None:
+        return f"unpriced ({unpriced})" if unpriced else "n/a"
+    return usd(value, places=4)
+
+
+def _cell(m: ModelStats, key: str) -> str:
+    if key == "model":
+        return m.model  # sim models are named sim/...; titles and notes say SIMULATED
+    if key == "requests":
+        return count(m.requests)
+    if key == "error_rate":
+        return pct(m.error_rate) if m.errors else "0"
+    if key == "pass_rate":
+        return pct(m.pass_rate) if m.pass_rate is not None else "no checks"
+    if key in ("input_tokens", "output_tokens"):
+        text = count(getattr(m, key))
+        return text + "*" if m.estimated_usage else text
+    if key in ("cost_per_request", "cost_per_1k_requests"):
+        value = getattr(m, key)
+        if value is None:
+            return _money(None, m.unpriced)
+        return usd(value, places=6 if key == "cost_per_request" else 2)
+    if key in ("latency_p50_ms", "latency_p95_ms", "ttft_p50_ms"):
+        return ms(getattr(m, key))
+    if key == "tokens_per_s":
+        return f"{m.tokens_per_s:,.1f}" if m.tokens_per_s is not None else "n/a"
+    raise KeyError(key)
+
+
+def _heading(stats: RunStats) -> str:
+    parts = [("SIMULATED replay run " if stats.simulated else "Replay run ") + stats.run_dir, f"status {stats.status}"]
+    if stats.prompts is not None:
+        parts.append(f"{stats.prompts} prompts")
+    parts.append(f"{stats.rows} results" + (f" of {stats.planned}" if stats.planned is not None else ""))
+    if stats.catalog_as_of:
+        parts.append(f"prices as of {stats.catalog_as_of}")
+    return " · ".join(parts)
+
+
+_SHORT = {"requests": "Req", "error_rate": "Err", "input_tokens": "In tok", "output_tokens": "Out tok",
+          "cost_per_request": "$/req", "cost_per_1k_requests": "$/1k req", "latency_p50_ms": "p50",
+          "latency_p95_ms": "p95", "ttft_p50_ms": "p50 TTFT", "tokens_per_s": "Out tok/s"}
+_COST_KEYS = ("model", "requests", "error_rate", "pass_rate", "input_tokens", "output_tokens", "cost_per_request",
+              "cost_per_1k_requests")
+_SPEED_KEYS = ("model", "latency_p50_ms", "latency_p95_ms", "ttft_p50_ms", "tokens_per_s")
+
+
+def _subtable(stats: RunStats, keys: tuple[str, ...], title: str) -> Table:
+    labels = {**dict(_COLUMNS), **_SHORT}
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for key in keys:
+        if key == "model":
+            table.add_column(labels[key], justify="left", overflow="fold")
+        else:
+            table.add_column(labels[key], justify="right", no_wrap=True)
+    for m in stats.models:
+        table.add_row(*(_cell(m, key) for key in keys))
+    return table
+
+
+def run_table(stats: RunStats) -> Group:
+    """Two narrow tables (cost & quality, then speed) so the report fits an 80-column terminal."""
+    cost = _subtable(stats, _COST_KEYS, _heading(stats))
+    speed = _subtable(stats, _SPEED_KEYS, "Latency (answered requests that were sent; cached ones left out)")
+    notes = [*stats.warnings]
+    if any(m.estimated_usage for m in stats.models):
+        notes.append("* includes locally estimated token counts")
+    parts: list[Any] = [cost, speed]
+    if notes:
+        parts.append(Text("\n".join(notes)))
+    return Group(*parts)
+
+
+def run_json(stats: RunStats) -> str:
+    return json.dumps(stats.to_json(), indent=2, default=str)
+
+
+def run_csv(stats: RunStats) -> str:
+    buf = io.StringIO()
+    fields = [
+        "model", "provider", "notice", "requests", "ok", "errors", "error_rate", "checked", "passed", "pass_rate",
+        "input_tokens", "output_tokens", "cost_usd", "unpriced", "cost_per_request", "cost_per_1k_requests",
+        "latency_p50_ms", "latency_p95_ms", "ttft_p50_ms", "tokens_per_s", "timed", "cached", "estimated_usage",
+    ]
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for m in stats.models:
+        row: dict[str, Any] = {k: getattr(m, k) for k in fields if k != "notice"}
+        notes = []
+        if m.simulated:
+            notes.append("SIMULATED")
+        if m.unpriced:
+            notes.append(f"unpriced: {m.unpriced} requests")
+        if m.estimated_usage:
+            notes.append(f"estimated tokens: {m.estimated_usage} requests")
+        row["notice"] = "; ".join(notes)
+        for key in ("cost_usd", "cost_per_request", "cost_per_1k_requests"):
+            if row[key] is None:
+                row[key] = "unpriced" if m.unpriced else ""
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return buf.getvalue()
+
+
+def run_markdown(stats: RunStats) -> str:
+    lines = [f"## {_heading(stats)}", ""]
+    if stats.simulated:
+        lines += [f"> **{SIM_BANNER}**", ""]
+    lines.append("| " + " | ".join(label for _, label in _COLUMNS) + " |")
+    lines.append("|" + "|".join(":--" if key == "model" else "--:" for key, _ in _COLUMNS) + "|")
+    for m in stats.models:
+        lines.append("| " + " | ".join(_cell(m, key).replace("|", "\\|") for key, _ in _COLUMNS) + " |")
+    notes = [w for w in stats.warnings if not w.startswith("SIMULATED")]
+    if any(m.estimated_usage for m in stats.models):
+        notes.append("\\* includes locally estimated token counts")
+    if notes:
+        lines.append("")
+        lines.extend(f"- {note}" for note in notes)
+    return "\n".join(lines) + "\n"
+
+
+def render_run(stats: RunStats, fmt: str) -> str | Group:
+    """The report in ``fmt`` (table → a rich Table, the others → text for stdout)."""
+    if fmt == "table":
+        return run_table(stats)
+    if fmt == "json":
+        return run_json(stats)
+    if fmt == "csv":
+        return run_csv(stats)
+    if fmt == "markdown":
+        return run_markdown(stats)
+    raise ValueError(fmt)
+
+
+def render_estimate(summary: EstimateSummary, fmt: str) -> str | Table:
+    """``replay --dry-run``: tokens and estimated cost per model, with the output assumption."""
+    if fmt == "json":
+        return json.dumps(summary.to_json(), indent=2)
+    assumption = (
+        f"output = each prompt's max_tokens, or {summary.default_output_tokens} tokens when it has none "
+        "(an upper bound for most chat answers); nothing was sent"
+    )
+    rows = []
+    for m in summary.models:
+        rows.append({
+            "model": f"{m.model} (SIMULATED)" if m.simulated else m.model,
+            "requests": count(m.requests),
+            "input": count(m.input_tokens) + ("" if m.input_exact else " (est.)"),
+            "output": count(m.output_tokens) + (f" ({m.output_from_default} assumed)" if m.output_from_default else ""),
+            "cost": usd(m.cost_usd, places=4) if m.cost_usd is not None else f"unpriced ({m.price_status})",
+        })
+    total = usd(summary.total_usd, places=4) if summary.total_usd is not None else "unpriced (a model has no price)"
+    labels = {"model": "Model", "requests": "Requests", "input": "Input tokens", "output": "Output tokens",
+              "cost": "Estimated cost"}
+    if fmt in ("markdown", "csv"):
+        if fmt == "csv":
+            buf = io.StringIO()
+            writer = csv.DictWriter(buf, fieldnames=[*labels, "notice"], lineterminator="\n")
+            writer.writeheader()
+            for m, row in zip(summary.models, rows, strict=True):
+                writer.writerow({**row, "model": m.model, "notice": "SIMULATED" if m.simulated else ""})
+            return buf.getvalue()
+        lines = ["## Replay estimate (dry run)", ""]
+        if summary.simulated:
+            lines += [f"> **{SIM_BANNER}**", ""]
+        lines.append("| " + " | ".join(labels.values()) + " |")
+        lines.append("|:--|--:|--:|--:|--:|")
+        lines.extend("| " + " | ".join(r.values()) + " |" for r in rows)
+        lines += ["", f"Total: {total}. Assumption: {assumption}."]
+        return "\n".join(lines) + "\n"
+    table = Table(title="Replay estimate (dry run)", title_justify="left")
+    for key, label in labels.items():
+        table.add_column(label, justify="left" if key == "model" else "right")
+    for row in rows:
+        table.add_row(*row.values())
+    caption = [f"Total: {total}", f"Assumption: {assumption}"]
+    if summary.simulated:
+        caption.insert(0, SIM_BANNER)
+    table.caption = "\n".join(caption)
+    table.caption_justify = "left"
+    return table
+
+
+def summary_lines(summary: RunSummary) -> list[str]:
+    """End-of-run lines for stderr."""
+    lines = []
+    if summary.simulated:
+        lines.append(SIM_BANNER)
+    lines.append(
+        f"{summary.ok + summary.errors} results written to {summary.run_dir} "
+        f"({summary.ok} ok, {summary.errors} errors, {summary.cached} from cache"
+        + (f", {summary.already_done} done earlier" if summary.already_done else "")
+        + f") in {summary.elapsed_s:.1f} s; spent {usd(summary.spent_usd, places=4)}"
+    )
+    if summary.unpriced_ok:
+        lines.append(f"{summary.unpriced_ok} answered requests have no price: their cost is unknown, not zero")
+    if summary.stopped == "budget":
+        lines.append(
+            f"stopped by --max-cost: {summary.not_sent} requests not sent "
+            "(raise the budget and pass --resume to send them)"
+        )
+    elif summary.not_sent:
+        lines.append(f"{summary.not_sent} requests not sent; --resume sends them")
+    for sample in summary.error_samples:
+        lines.append(f"error: {sample}")
+    return lines
+
+
+class ReplayProgress:
+    """A rich progress bar on stderr: done/total, errors, spend so far, ETA."""
+
+    def __init__(self, console: Console, simulated: bool = False) -> None:
+        label = "replay (SIMULATED)" if simulated else "replay"
+        self._progress = Progress(
+            TextColumn(label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[errors]} errors · {task.fields[cached]} cached · spent {task.fields[spent]}"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self._task: Any = None
+
+    def __enter__(self) -> ReplayProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def update(self, p: RunProgress) -> None:
+        spent = usd(p.spent_usd, places=4)
+        if self._task is None:
+            self._task = self._progress.add_task(
+                "replay", total=p.total, completed=p.done, errors=p.errors, cached=p.cached, spent=spent
+            )
+        else:
+            self._progress.update(
+                self._task, total=p.total, completed=p.done, errors=p.errors, cached=p.cached, spent=spent
+            )

@@ -1,0 +1,193 @@
+"""The run directory (DESIGN §4.4): an append-only journal, the results table, the manifest.
+
+``results.jsonl`` is the source of truth. Each finished request is one JSON line, written and
+fsync'd before the request counts as finished, so a SIGKILL loses only requests that had not
+finished, and ``--resume`` knows exactly which ones to send. ``results.parquet`` is rewritten from
+the journal now and then and at the end (written to a temporary file, then renamed, so a reader
+never sees half a file). ``read_results`` reads the journal when there is one, so rows journaled
+before a kill are included even if the parquet file is stale.
+
+A key (prompt_id, model, repeat) appears once in the table; if the journal holds it twice (an
+error row retried with ``--retry-errors``) the later line wins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from llmaudit.errors import InputError
+from llmaudit.schema import USAGE_SCHEMA, conform
+
+__all__ = [
+    "JOURNAL",
+    "MANIFEST",
+    "REPLAY_FIELDS",
+    "RESULTS",
+    "Journal",
+    "is_run_dir",
+    "read_journal",
+    "read_manifest",
+    "read_results",
+    "results_table",
+    "write_manifest",
+    "write_results",
+]
+
+JOURNAL = "results.jsonl"
+RESULTS = "results.parquet"
+MANIFEST = "manifest.json"
+
+# Columns the replay adds after the usage-record columns (schema.conform keeps extras).
+REPLAY_FIELDS: list[pa.Field] = [
+    pa.field("prompt_id", pa.string()),
+    pa.field("category", pa.string()),
+    pa.field("repeat", pa.int64()),
+    pa.field("error", pa.string()),
+    pa.field("error_kind", pa.string()),
+    pa.field("http_status", pa.int64()),
+    pa.field("attempts", pa.int64()),
+    pa.field("cached", pa.bool_()),
+    pa.field("usage_source", pa.string()),
+    pa.field("passed", pa.bool_()),
+    pa.field("check_reason", pa.string()),
+    pa.field("output_text", pa.string()),
+    pa.field("tokens_per_s", pa.float64()),
+    pa.field("simulated", pa.bool_()),
+]
+_TYPES: dict[str, pa.DataType] = {f.name: f.type for f in [*USAGE_SCHEMA, *REPLAY_FIELDS]}
+RESULTS_SCHEMA = pa.schema([*USAGE_SCHEMA, *REPLAY_FIELDS], metadata=USAGE_SCHEMA.metadata)
+
+
+def is_run_dir(path: str | Path) -> bool:
+    p = Path(path)
+    return p.is_dir() and ((p / MANIFEST).exists() or (p / JOURNAL).exists() or (p / RESULTS).exists())
+
+
+def row_key(row: dict[str, Any]) -> tuple[str, str, int]:
+    return (str(row["prompt_id"]), str(row["model"]), int(row.get("repeat") or 0))
+
+
+class Journal:
+    """Append-only, fsync'd JSON lines; one line per finished request."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / JOURNAL
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self._repair_tail()
+        self._fh = self.path.open("a", encoding="utf-8")
+
+    def _repair_tail(self) -> None:
+        # A kill in the middle of a write leaves a torn last line; that request had not finished
+        # (it is not fsync'd as a whole), so cut it off rather than append after garbage.
+        if not self.path.exists():
+            return
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            cut = data.rfind(b"\n") + 1
+            with self.path.open("r+b") as fh:
+                fh.truncate(cut)
+
+    def append(self, row: dict[str, Any]) -> None:
+        self._fh.write(json.dumps(_jsonable(row), ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in row.items():
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[key] = value
+    return out
+
+
+def read_journal(run_dir: str | Path) -> list[dict[str, Any]]:
+    """Rows of the journal, last line per key winning; a torn final line is ignored."""
+    path = Path(run_dir) / JOURNAL
+    if not path.exists():
+        return []
+    rows: dict[tuple[str, str, int], dict[str, Any]] = {}
+    lines = path.read_bytes().split(b"\n")
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            if number == len(lines):  # torn last line: a request killed mid-write, not finished
+                continue
+            raise InputError("corrupt journal line", path=str(path), line=number) from None
+        if not isinstance(row, dict) or "prompt_id" not in row or "model" not in row:
+            raise InputError("journal line is not a result row", path=str(path), line=number)
+        rows.pop(row_key(row), None)  # re-insert so the table keeps the order results arrived in
+        rows[row_key(row)] = row
+    return list(rows.values())
+
+
+def results_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Rows (journal dicts) → a table: usage-record columns first, then ``REPLAY_FIELDS``."""
+    columns: dict[str, list[Any]] = {name: [] for name in RESULTS_SCHEMA.names}
+    for row in rows:
+        for name in columns:
+            value = row.get(name)
+            if name == "timestamp" and isinstance(value, str):
+                value = datetime.fromisoformat(value)
+            columns[name].append(value)
+    arrays = [pa.array(columns[f.name], type=f.type) for f in RESULTS_SCHEMA]
+    table = pa.Table.from_arrays(arrays, schema=RESULTS_SCHEMA)
+    return conform(table)
+
+
+def write_results(run_dir: Path, rows: list[dict[str, Any]]) -> None:
+    tmp = run_dir / (RESULTS + ".tmp")
+    pq.write_table(results_table(rows), tmp)
+    os.replace(tmp, run_dir / RESULTS)
+
+
+def read_results(run_dir: str | Path) -> pa.Table:
+    """The results table of a run, including rows journaled before a kill."""
+    p = Path(run_dir)
+    if not p.is_dir():
+        raise InputError("not a run directory", path=str(run_dir))
+    if (p / JOURNAL).exists():
+        return results_table(read_journal(p))
+    if (p / RESULTS).exists():
+        try:
+            table = pq.read_table(p / RESULTS)
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise InputError(f"unreadable results table: {exc}", path=str(p / RESULTS)) from None
+        return conform(table)
+    raise InputError(f"no {JOURNAL} or {RESULTS} here; is this a replay run directory?", path=str(run_dir))
+
+
+def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
+    manifest = {**manifest, "updated_at": datetime.now(UTC).isoformat()}
+    tmp = run_dir / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, run_dir / MANIFEST)
+
+
+def read_manifest(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / MANIFEST
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"corrupt manifest: {exc}", path=str(path)) from None
+    if not isinstance(data, dict):
+        raise InputError("manifest is not a JSON object", path=str(path))
+    return data

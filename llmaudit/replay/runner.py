@@ -1,0 +1,592 @@
+"""The replay runner: every prompt × model (× repeat) sent once, each ending as exactly one row.
+
+Concurrency is bounded globally and per provider (semaphores), request starts are paced to the
+requests-per-minute limits, and a retryable failure (429, 5xx, timeout, broken stream) is tried
+again after an exponential, jittered backoff that honours ``Retry-After``. A request that still
+fails becomes a row with ``status=error`` and the error text; nothing a provider does ends the
+run. Configuration problems (unknown provider, missing key, unpriced model under ``--max-cost``)
+raise before anything is sent.
+
+Each finished request is journaled (fsync'd) before it counts as done, which is what makes
+``--resume`` exact: finished keys are skipped, everything else is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from llmaudit import __version__
+from llmaudit.assertions import evaluate
+from llmaudit.config import Config, load_config
+from llmaudit.errors import UsageError
+from llmaudit.pricing import Catalog, load_catalog
+from llmaudit.providers import ChatRequest, Completion, ProviderCallError
+from llmaudit.replay.budget import Budget
+from llmaudit.replay.costing import DEFAULT_OUTPUT_TOKENS, RequestEstimate, estimate_request, price_usage
+from llmaudit.replay.limits import Pacer, RetryPolicy
+from llmaudit.replay.models import ModelSpec, parse_models
+from llmaudit.replay.prompts import Prompt, prompts_digest
+from llmaudit.replay.rundir import (
+    JOURNAL,
+    Journal,
+    read_journal,
+    read_manifest,
+    row_key,
+    write_manifest,
+    write_results,
+)
+from llmaudit.tokens import count_messages, count_text
+
+__all__ = ["Progress", "ReplayOptions", "RunSummary", "run_replay"]
+
+
+# A stream that turns to garbage mid-way is a broken stream as far as retrying goes: the same
+# request usually succeeds next time. (The providers layer files it as "malformed".)
+_ALSO_RETRIED = frozenset({"malformed"})
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot for the progress display, sent after every finished request."""
+
+    total: int
+    done: int
+    errors: int
+    cached: int
+    spent_usd: Decimal
+    stopped: str | None = None
+
+
+@dataclass
+class ReplayOptions:
+    concurrency: int = 8
+    provider_concurrency: dict[str, int] = field(default_factory=dict)
+    rpm: float | None = None
+    provider_rpm: dict[str, float] = field(default_factory=dict)
+    repeats: int = 1
+    timeout_s: float = 120.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    max_cost_usd: Decimal | None = None
+    use_cache: bool = True
+    offline: bool = False
+    resume: bool = False
+    retry_errors: bool = False
+    default_output_tokens: int = DEFAULT_OUTPUT_TOKENS
+    prompts_path: str | None = None
+    config: Config | None = None
+    catalog: Catalog | None = None
+    cache_path: Path | None = None
+    checkpoint_s: float = 5.0
+    progress: Callable[[Progress], None] | None = None
+
+    def settings(self) -> dict[str, Any]:
+        """What goes into manifest.json (never a key: options hold none)."""
+        return {
+            "concurrency": self.concurrency,
+            "provider_concurrency": self.provider_concurrency,
+            "rpm": self.rpm,
+            "provider_rpm": self.provider_rpm,
+            "repeats": self.repeats,
+            "timeout_s": self.timeout_s,
+            "max_attempts": self.retry.max_attempts,
+            "max_cost_usd": str(self.max_cost_usd) if self.max_cost_usd is not None else None,
+            "cache": self.use_cache and not self.offline,
+            "offline": self.offline,
+            "default_output_tokens": self.default_output_tokens,
+        }
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_dir: Path
+    planned: int  # prompt × model × repeat
+    already_done: int  # finished in an earlier (resumed) run, not sent again
+    sent: int  # requests that reached a provider (retries not counted twice)
+    ok: int
+    errors: int
+    cached: int
+    not_sent: int  # stopped by --max-cost or an interruption; --resume sends them
+    spent_usd: Decimal  # priced cost of requests actually sent in this session
+    unpriced_ok: int  # ok rows without a price (their cost is unknown, not zero)
+    stopped: str | None  # "budget" | "interrupted" | None
+    simulated: bool
+    elapsed_s: float
+    error_samples: tuple[str, ...] = ()
+
+
+@dataclass
+class _Job:
+    prompt: Prompt
+    spec: ModelSpec
+    repeat: int
+    estimate: RequestEstimate
+
+
+@dataclass
+class _State:
+    total: int
+    done: int = 0
+    errors: int = 0
+    cached: int = 0
+    sent: int = 0
+    ok: int = 0
+    unpriced_ok: int = 0
+    not_sent: int = 0
+    stopped: str | None = None
+    error_samples: list[str] = field(default_factory=list)
+
+
+def run_replay(
+    prompts: list[Prompt],
+    models: list[str],
+    run_dir: str | Path,
+    options: ReplayOptions | None = None,
+    *,
+    client_factory: Callable[[str], Any] | None = None,
+    adapters: dict[str, Any] | None = None,
+) -> RunSummary:
+    """Replay ``prompts`` against ``models`` into ``run_dir``; see the module docstring.
+
+    ``client_factory(provider)`` returns the ``httpx.AsyncClient`` for a provider (tests hand in
+    clients bound to a local server); by default ``providers.make_client`` builds them.
+    ``adapters`` (provider → adapter) replaces ``providers.get_adapter`` in tests.
+    """
+    opts = options or ReplayOptions()
+    if opts.repeats < 1:
+        raise UsageError("--repeats must be at least 1")
+    if opts.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    if opts.timeout_s <= 0:
+        raise UsageError("--timeout must be positive")
+    specs = parse_models(models)
+    config = opts.config or load_config()
+    catalog = opts.catalog or load_catalog(config)
+    directory = Path(run_dir)
+    previous = _prepare_dir(directory, opts)
+
+    jobs: list[_Job] = []
+    for repeat in range(opts.repeats):
+        for prompt in prompts:
+            for spec in specs:
+                est = estimate_request(prompt, spec.id, catalog, default_output_tokens=opts.default_output_tokens,
+                                       price_id=spec.price_id, exact_tokenizer=not spec.simulated)
+                jobs.append(_Job(prompt, spec, repeat, est))
+    done_keys = {row_key(r) for r in previous if r.get("status") == "ok" or not opts.retry_errors}
+    todo = [j for j in jobs if (j.prompt.id, j.spec.id, j.repeat) not in done_keys]
+    if opts.max_cost_usd is not None:
+        unpriced = sorted({j.spec.id for j in todo if j.estimate.cost_usd is None})
+        if unpriced:
+            raise UsageError(
+                f"--max-cost needs a price for every model; no price for {', '.join(unpriced)} "
+                "(add one with the [pricing.overrides] config section)"
+            )
+    adapters = adapters if adapters is not None else _adapters(specs, config, offline=opts.offline)
+    manifest = _manifest(prompts, specs, opts, catalog, directory, read_manifest(directory) if opts.resume else {})
+    write_manifest(directory, {**manifest, "status": "running"})
+    write_results(directory, previous)  # results.parquet exists from the start, even if killed early
+
+    started = time.monotonic()
+    state = _State(total=len(jobs), done=len(jobs) - len(todo))
+    budget = Budget(opts.max_cost_usd)
+    journal = Journal(directory)
+    runner = _Runner(adapters, opts, catalog, journal, state, budget, directory, client_factory, config)
+    try:
+        asyncio.run(runner.run(todo))
+    except KeyboardInterrupt:
+        state.stopped = "interrupted"
+        raise
+    finally:
+        journal.close()
+        final_rows = read_journal(directory)
+        write_results(directory, final_rows)
+        finished = {row_key(r) for r in final_rows}
+        state.not_sent = sum(1 for j in jobs if (j.prompt.id, j.spec.id, j.repeat) not in finished)
+        summary = RunSummary(
+            run_dir=directory,
+            planned=len(jobs),
+            already_done=len(jobs) - len(todo),
+            sent=state.sent,
+            ok=state.ok,
+            errors=state.errors,
+            cached=state.cached,
+            not_sent=state.not_sent,
+            spent_usd=budget.spent,
+            unpriced_ok=state.unpriced_ok,
+            stopped=state.stopped,
+            simulated=any(s.simulated for s in specs),
+            elapsed_s=time.monotonic() - started,
+            error_samples=tuple(state.error_samples),
+        )
+        status = "complete" if state.not_sent == 0 else (state.stopped or "incomplete")
+        write_manifest(directory, {**manifest, "status": status, "finished_at": datetime.now(UTC).isoformat(),
+                                   "totals": _totals(final_rows, len(jobs), state.not_sent)})
+    return summary
+
+
+def _prepare_dir(directory: Path, opts: ReplayOptions) -> list[dict[str, Any]]:
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"--out {directory} exists and is not a directory")
+    has_run = (directory / JOURNAL).exists()
+    if has_run and not opts.resume:
+        raise UsageError(f"{directory} already holds a run; pass --resume to continue it, or choose another --out")
+    directory.mkdir(parents=True, exist_ok=True)
+    if not opts.resume:
+        return []
+    old = read_manifest(directory)
+    digest = old.get("prompts", {}).get("sha256")
+    if digest and opts.prompts_path and digest != prompts_digest(opts.prompts_path):
+        raise UsageError(
+            f"{opts.prompts_path} changed since this run started; resume with the same prompt set or start a new --out"
+        )
+    return read_journal(directory)
+
+
+def _adapters(specs: list[ModelSpec], config: Config, *, offline: bool = False) -> dict[str, Any]:
+    from llmaudit.errors import MissingCredentialsError
+    from llmaudit.providers import get_adapter
+
+    adapters: dict[str, Any] = {}
+    for spec in specs:
+        if spec.provider in adapters:
+            continue
+        try:
+            adapters[spec.provider] = get_adapter(spec.provider, config)
+        except MissingCredentialsError:
+            if not offline:
+                raise
+            # --offline never sends a request, so it needs no key: the adapter is only used to
+            # build the request body the cache is keyed on.
+            adapters[spec.provider] = _keyless_adapter(spec.provider, config)
+    return adapters
+
+
+def _keyless_adapter(provider: str, config: Config) -> Any:
+    import os
+
+    from llmaudit.providers import get_adapter, provider_spec
+
+    env = provider_spec(provider, config).api_key_env
+    assert env is not None
+    saved = os.environ.get(env)
+    os.environ[env] = "offline-no-key"  # never sent: offline mode makes no request
+    try:
+        return get_adapter(provider, config)
+    finally:
+        if saved is None:
+            del os.environ[env]
+        else:
+            os.environ[env] = saved
+
+
+def _manifest(
+    prompts: list[Prompt], specs: list[ModelSpec], opts: ReplayOptions, catalog: Catalog, directory: Path,
+    previous: dict[str, Any],
+) -> dict[str, Any]:
+    models = list(dict.fromkeys([*previous.get("models", []), *(s.id for s in specs)]))
+    prompts_info: dict[str, Any] = {"count": len(prompts)}
+    if opts.prompts_path:
+        prompts_info["path"] = str(opts.prompts_path)
+        prompts_info["sha256"] = prompts_digest(opts.prompts_path)
+    return {
+        "kind": "llmaudit-replay",
+        "llmaudit_version": __version__,
+        "created_at": previous.get("created_at", datetime.now(UTC).isoformat()),
+        "resumed": bool(previous),
+        "prompts": prompts_info,
+        "categories": sorted({p.category for p in prompts if p.category}),
+        "checked_prompts": sum(1 for p in prompts if p.has_check),
+        "models": models,
+        "simulated_models": [m for m in models if m.split("/", 1)[0] == "sim"],
+        "catalog_as_of": str(catalog.as_of),
+        "settings": opts.settings(),
+    }
+
+
+def _totals(rows: list[dict[str, Any]], planned: int, not_sent: int) -> dict[str, Any]:
+    ok = [r for r in rows if r.get("status") == "ok"]
+    priced = [Decimal(str(r["cost_usd"])) for r in ok if r.get("cost_usd") is not None]
+    spent = [Decimal(str(r["cost_usd"])) for r in ok if r.get("cost_usd") is not None and not r.get("cached")]
+    return {
+        "planned": planned,
+        "rows": len(rows),
+        "ok": len(ok),
+        "errors": sum(1 for r in rows if r.get("status") == "error"),
+        "cached": sum(1 for r in rows if r.get("cached")),
+        "not_sent": not_sent,
+        "cost_usd": str(sum(priced, Decimal(0))),
+        "spent_usd": str(sum(spent, Decimal(0))),
+        "unpriced_ok_rows": len(ok) - len(priced),
+        "input_tokens": sum(int(r.get("input_tokens") or 0) for r in ok),
+        "output_tokens": sum(int(r.get("output_tokens") or 0) for r in ok),
+    }
+
+
+class _Runner:
+    def __init__(
+        self,
+        adapters: dict[str, Any],
+        opts: ReplayOptions,
+        catalog: Catalog,
+        journal: Journal,
+        state: _State,
+        budget: Budget,
+        directory: Path,
+        client_factory: Callable[[str], Any] | None,
+        config: Config,
+    ) -> None:
+        self.adapters = adapters
+        self.opts = opts
+        self.catalog = catalog
+        self.journal = journal
+        self.state = state
+        self.budget = budget
+        self.directory = directory
+        self.client_factory = client_factory
+        self.config = config
+        self.global_sem = asyncio.Semaphore(opts.concurrency)
+        self.provider_sem = {
+            p: asyncio.Semaphore(opts.provider_concurrency.get(p, opts.concurrency)) for p in adapters
+        }
+        self.global_pacer = Pacer(opts.rpm) if opts.rpm else None
+        self.provider_pacer = {p: Pacer(r) for p, r in opts.provider_rpm.items() if p in adapters and r}
+        self.clients: dict[str, Any] = {}
+        self.cache: Any = None
+        self._last_checkpoint = time.monotonic()
+
+    async def run(self, jobs: list[_Job]) -> None:
+        if self.opts.use_cache or self.opts.offline:
+            from llmaudit.providers import ResponseCache
+
+            self.cache = ResponseCache(self.opts.cache_path)
+        try:
+            self._report()
+            await asyncio.gather(*(self._job(job) for job in jobs))
+        finally:
+            for client in self.clients.values():
+                await client.aclose()
+            if self.cache is not None and hasattr(self.cache, "close"):
+                self.cache.close()
+
+    def _client(self, provider: str) -> Any:
+        client = self.clients.get(provider)
+        if client is None:
+            if self.client_factory is not None:
+                client = self.client_factory(provider)
+            else:
+                from llmaudit.providers import make_client
+
+                client = make_client(provider, self.config, timeout_s=self.opts.timeout_s)
+            self.clients[provider] = client
+        return client
+
+    def _request(self, job: _Job) -> ChatRequest:
+        max_tokens = job.prompt.max_tokens
+        if max_tokens is None and self.opts.max_cost_usd is not None:
+            # A budget needs an upper bound on every request's cost: cap output at the estimate.
+            max_tokens = job.estimate.output_tokens
+        meta = {
+            "prompt_id": job.prompt.id,
+            "category": job.prompt.category,
+            "expected": job.prompt.expected,
+            "assert": job.prompt.asserts,
+            "repeat": job.repeat,
+        }
+        return ChatRequest(
+            model=job.spec.native,
+            messages=job.prompt.messages,
+            max_tokens=max_tokens,
+            temperature=job.prompt.temperature,
+            stream=True,
+            meta=meta,
+        )
+
+    async def _job(self, job: _Job) -> None:
+        if self.state.stopped:
+            return
+        adapter = self.adapters[job.spec.provider]
+        req = self._request(job)
+        cache_key = None
+        started_at = datetime.now(UTC)
+        if self.cache is not None:
+            body = adapter.body(req)
+            # Repeats measure variation: each repeat is its own cache entry, not a copy of the first.
+            if job.repeat:
+                body = {**body, "llmaudit_repeat": job.repeat}
+            cache_key = self.cache.key_for(job.spec.provider, job.spec.native, body)
+            hit = self.cache.get(cache_key)
+            if hit is not None:
+                self._finish(job, self._ok_row(job, hit, started_at, attempts=0, cached=True))
+                return
+        if self.opts.offline:
+            self._finish(job, self._error_row(job, started_at, "offline", "offline: no cached response", None, 0))
+            return
+        async with self.global_sem, self.provider_sem[job.spec.provider]:
+            if self.state.stopped:
+                return
+            reserve = job.estimate.budget_usd or Decimal(0)
+            if not self.budget.try_reserve(reserve):
+                self.state.stopped = "budget"
+                self._report()
+                return
+            self.state.sent += 1
+            attempts = 0
+            started_at = datetime.now(UTC)
+            client = self._client(job.spec.provider)
+            while True:
+                attempts += 1
+                await self._pace(job.spec.provider)
+                error = await self._attempt(adapter, req, client)
+                if isinstance(error, Completion):
+                    completion = error
+                    if self.cache is not None and cache_key is not None and self.opts.use_cache:
+                        self.cache.put(cache_key, completion, provider=job.spec.provider, model=job.spec.native)
+                    row = self._ok_row(job, completion, started_at, attempts=attempts, cached=False)
+                    cost = Decimal(str(row["cost_usd"])) if row["cost_usd"] is not None else None
+                    self.budget.settle(reserve, cost)
+                    self._finish(job, row)
+                    return
+                retryable = error.retryable or error.kind in _ALSO_RETRIED
+                delay = self.opts.retry.delay(attempts, error.retry_after) if retryable else None
+                if delay is None:
+                    self.budget.settle(reserve, None)
+                    message = str(error)
+                    if retryable and attempts >= self.opts.retry.max_attempts:
+                        message = f"{message} (gave up after {attempts} attempts)"
+                    elif retryable:
+                        message = f"{message} (Retry-After {error.retry_after:g} s is too long to wait)"
+                    self._finish(job, self._error_row(job, started_at, error.kind, message, error.status, attempts))
+                    return
+                await asyncio.sleep(delay)
+
+    async def _pace(self, provider: str) -> None:
+        if self.global_pacer is not None:
+            await self.global_pacer.wait()
+        pacer = self.provider_pacer.get(provider)
+        if pacer is not None:
+            await pacer.wait()
+
+    async def _attempt(self, adapter: Any, req: ChatRequest, client: Any) -> Completion | ProviderCallError:
+        """One attempt: the Completion, or the ProviderCallError it ended with."""
+        try:
+            return await asyncio.wait_for(adapter.complete(req, client), self.opts.timeout_s)
+        except ProviderCallError as exc:
+            return exc
+        except TimeoutError:
+            return ProviderCallError("timeout", f"no complete response within {self.opts.timeout_s:g} s")
+
+    def _base_row(self, job: _Job, started_at: datetime) -> dict[str, Any]:
+        return {
+            "timestamp": started_at,
+            "provider": job.spec.provider,
+            "model": job.spec.id,
+            "model_raw": job.spec.native,
+            "requests": 1,
+            "source_format": "replay",
+            "batch": False,
+            "tags": list(job.prompt.tags),
+            "source_file": job.prompt.path,
+            "source_line": job.prompt.line,
+            "prompt_id": job.prompt.id,
+            "category": job.prompt.category,
+            "repeat": job.repeat,
+            "simulated": job.spec.simulated,
+        }
+
+    def _error_row(
+        self, job: _Job, started_at: datetime, kind: str, message: str, status: int | None, attempts: int
+    ) -> dict[str, Any]:
+        return {
+            **self._base_row(job, started_at),
+            "status": "error",
+            "error": message,
+            "error_kind": kind,
+            "http_status": status,
+            "attempts": attempts,
+            "cached": False,
+            "price_status": "unpriced",
+        }
+
+    def _ok_row(self, job: _Job, comp: Any, started_at: datetime, *, attempts: int, cached: bool) -> dict[str, Any]:
+        usage = comp.usage
+        if usage is not None:
+            tokens = {
+                "input_tokens": usage.input_tokens,
+                "cache_read_tokens": usage.cache_read_tokens,
+                "cache_write_tokens": usage.cache_write_tokens,
+                "cache_write_1h_tokens": usage.cache_write_1h_tokens,
+                "output_tokens": usage.output_tokens,
+                "reasoning_tokens": usage.reasoning_tokens,
+                "web_search_requests": usage.web_search_requests,
+            }
+            billed = float(usage.cost_reported) if usage.cost_reported is not None else None
+            source = "reported"
+        else:
+            # The server reported no usage (some local servers): count offline and say so.
+            tokens = {
+                "input_tokens": count_messages(job.prompt.messages, job.spec.price_id).tokens,
+                "cache_read_tokens": 0,
+                "cache_write_tokens": 0,
+                "cache_write_1h_tokens": 0,
+                "output_tokens": count_text(comp.text, job.spec.price_id).tokens,
+                "reasoning_tokens": 0,
+                "web_search_requests": 0,
+            }
+            billed = None
+            source = "estimated"
+        cost, price_status = price_usage(self.catalog, job.spec.price_id, tokens)
+        check = evaluate(job.prompt.asserts, comp.text, expected=job.prompt.expected)
+        tps = comp.output_tokens_per_second(tokens["output_tokens"])
+        return {
+            **self._base_row(job, started_at),
+            **tokens,
+            "model_raw": comp.model_reported or job.spec.native,
+            "cost_usd": float(cost) if cost is not None else None,
+            "billed_cost_usd": billed,
+            "price_status": price_status,
+            "request_id": comp.request_id,
+            # A cached answer took no time to fetch; its stored timing is not a measurement.
+            "latency_ms": None if cached else comp.latency_ms,
+            "ttft_ms": None if cached else comp.ttft_ms,
+            "tokens_per_s": None if cached else tps,
+            "status": "ok",
+            "http_status": comp.status_code,
+            "usage_estimated": source == "estimated",
+            "usage_source": source,
+            "attempts": attempts,
+            "cached": cached,
+            "passed": check.passed if check is not None else None,
+            "check_reason": (check.reason if not check.passed else None) if check is not None else None,
+            "output_text": comp.text,
+        }
+
+    def _finish(self, job: _Job, row: dict[str, Any]) -> None:
+        self.journal.append(row)
+        st = self.state
+        st.done += 1
+        if row["status"] == "ok":
+            st.ok += 1
+            if row["cost_usd"] is None:
+                st.unpriced_ok += 1
+        else:
+            st.errors += 1
+            if len(st.error_samples) < 5:
+                st.error_samples.append(f"{job.prompt.id} × {job.spec.id}: {row['error']}")
+        if row.get("cached"):
+            st.cached += 1
+        now = time.monotonic()
+        if now - self._last_checkpoint >= self.opts.checkpoint_s:
+            self._last_checkpoint = now
+            write_results(self.directory, read_journal(self.directory))
+        self._report()
+
+    def _report(self) -> None:
+        if self.opts.progress is not None:
+            st = self.state
+            self.opts.progress(Progress(st.total, st.done, st.errors, st.cached, self.budget.spent, st.stopped))

@@ -1,0 +1,124 @@
+"""The runner against a real fault-injecting HTTP server on 127.0.0.1 (acceptance tests)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from conftest import local_config, prompt_id_of, write_prompts
+from faultserver import Fault, _usage, run_fault_server
+
+from llmaudit.replay import ReplayOptions, load_prompts, read_results, run_replay
+from llmaudit.replay.limits import RetryPolicy
+
+# What each prompt meets on its successive attempts (then "ok").
+PLAN: dict[str, list[Fault | str]] = {
+    "p0": [Fault("429", retry_after="0.3")],
+    "p1": ["500", "503"],
+    "p2": [Fault("slow", delay_s=0.8)],
+    "p3": ["cut"],
+    "p4": ["malformed"],
+    "p5": ["401"],  # not retryable: an error row
+    "p6": ["503"] * 10,  # never recovers: an error row after max attempts
+    "p7": [Fault("no_usage", text="answer for p7 without usage")],  # tokens estimated locally
+    "p8": ["no_done"],
+    "p9": [],
+}
+
+
+def _script(served: dict[tuple[str, str], list[tuple[str, dict | None]]]):
+    """Serve PLAN; record per (prompt, model) each response kind and the usage it carries."""
+    lock = threading.Lock()
+
+    def script(index: int, body: dict) -> Fault | str:
+        key = (prompt_id_of(body), body["model"])
+        with lock:
+            attempt = len(served[key])
+            plan = PLAN[key[0]]
+            item = plan[attempt] if attempt < len(plan) else Fault("ok", text=f"answer for {key[0]} from {key[1]}")
+            fault = item if isinstance(item, Fault) else Fault(item)
+            usage = _usage(body, fault.text) if fault.kind == "ok" else None
+            served[key].append((fault.kind, usage))
+        return fault
+
+    return script
+
+
+def test_every_prompt_model_ends_with_exactly_one_row(tmp_path: Path) -> None:
+    prompts = load_prompts(write_prompts(tmp_path / "p.jsonl", len(PLAN)))
+    served: dict[tuple[str, str], list[tuple[str, dict | None]]] = defaultdict(list)
+    with run_fault_server(_script(served)) as server:
+        options = ReplayOptions(
+            concurrency=6,
+            timeout_s=0.4,
+            retry=RetryPolicy(max_attempts=4, base_s=0.01, max_s=0.05),
+            config=local_config(server.base_url),
+            use_cache=False,
+            checkpoint_s=0,
+        )
+        summary = run_replay(prompts, ["local/a", "local/b"], tmp_path / "run", options)
+    rows = read_results(tmp_path / "run").to_pylist()
+    assert len(rows) == 20 and summary.planned == 20 and summary.not_sent == 0
+    keys = Counter((r["prompt_id"], r["model"]) for r in rows)
+    assert keys == {(p, m): 1 for p in PLAN for m in ("local/a", "local/b")}
+    by = {(r["prompt_id"], r["model"]): r for r in rows}
+
+    for model in ("a", "b"):
+        for pid in PLAN:
+            row = by[(pid, f"local/{model}")]
+            kinds = [k for k, _ in served[(pid, model)]]
+            successes = [k for k in kinds if k in ("ok", "no_usage")]
+            assert len(successes) <= 1, (pid, kinds)  # nothing answered twice
+            assert row["attempts"] == len(kinds), (pid, kinds, row)
+            if pid in ("p5", "p6"):
+                assert row["status"] == "error" and row["error"] and row["cost_usd"] is None
+                assert row["output_tokens"] is None
+                continue
+            assert row["status"] == "ok", (pid, row["error"])
+            assert row["output_text"] == (f"answer for {pid} from {model}" if pid != "p7" else
+                                          "answer for p7 without usage")
+            usage = served[(pid, model)][-1][1]
+            if pid == "p7":
+                assert usage is None and row["usage_source"] == "estimated" and row["usage_estimated"]
+                assert row["output_tokens"] > 0
+            else:
+                assert row["usage_source"] == "reported"
+                assert row["input_tokens"] == usage["prompt_tokens"]
+                assert row["output_tokens"] == usage["completion_tokens"]
+            assert row["cached"] is False and row["latency_ms"] > 0 and row["ttft_ms"] is not None
+    assert by[("p5", "local/a")]["error_kind"] == "auth" and by[("p5", "local/a")]["attempts"] == 1
+    p6 = by[("p6", "local/a")]
+    assert p6["error_kind"] == "server" and "gave up after 4 attempts" in p6["error"]
+    assert by[("p2", "local/a")]["attempts"] == 2  # the slow first byte timed out once
+    assert by[("p0", "local/a")]["attempts"] == 2
+    # Retry-After: 0.3 s was honoured between the 429 and the retry.
+    times = [r["time"] for r in server.requests if prompt_id_of(r["body"]) == "p0" and r["body"]["model"] == "a"]
+    assert times[1] - times[0] >= 0.29
+    # The journal and the parquet file agree.
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(tmp_path / "run" / "results.parquet").num_rows == 20
+
+
+def test_cache_offline_and_no_cache(tmp_path: Path) -> None:
+    prompts = load_prompts(write_prompts(tmp_path / "p.jsonl", 3))
+    with run_fault_server(lambda i, body: Fault(text=f"cached answer {prompt_id_of(body)}")) as server:
+        config = local_config(server.base_url)
+        base = {"config": config, "cache_path": tmp_path / "cache.db", "retry": RetryPolicy(base_s=0.01)}
+        run_replay(prompts, ["local/a"], tmp_path / "r1", ReplayOptions(**base))
+        assert len(server.requests) == 3
+        run_replay(prompts, ["local/a"], tmp_path / "r2", ReplayOptions(**base))
+        assert len(server.requests) == 3  # all answered from the cache
+        run_replay(prompts, ["local/a"], tmp_path / "r3", ReplayOptions(**base, use_cache=False))
+        assert len(server.requests) == 6
+    cached = read_results(tmp_path / "r2").to_pylist()
+    assert all(r["cached"] and r["status"] == "ok" and r["latency_ms"] is None for r in cached)
+    assert all(r["cost_usd"] is None and r["price_status"] == "unknown_model" for r in cached)
+    assert cached[0]["output_text"].startswith("cached answer p")
+    # Offline: hits come from the cache, a miss is an error row; nothing is sent (no server now).
+    more = load_prompts(write_prompts(tmp_path / "p4.jsonl", 4))
+    s = run_replay(more, ["local/a"], tmp_path / "r4", ReplayOptions(**base, offline=True))
+    rows = {r["prompt_id"]: r for r in read_results(tmp_path / "r4").to_pylist()}
+    assert s.cached == 3 and s.errors == 1 and s.sent == 0
+    assert rows["p3"]["status"] == "error" and "offline" in rows["p3"]["error"]
