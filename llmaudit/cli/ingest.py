@@ -1,9 +1,74 @@
-"""`llmaudit ingest` (being built; see the issue tracker)."""
+"""`llmaudit ingest PATH... --out FILE.parquet`: normalize and price usage logs into one parquet."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from llmaudit.cli._output import out
+from llmaudit.errors import UsageError
+
+__all__ = ["parse_map", "register"]
+
+
+def parse_map(text: str | None) -> dict[str, str] | None:
+    """``input_tokens=prompt_toks,output_tokens=completion_toks`` → dict (schema column → source column)."""
+    if not text:
+        return None
+    mapping: dict[str, str] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        column, sep, source = part.partition("=")
+        if not sep or not column.strip() or not source.strip():
+            raise UsageError(f"--map: {part!r} is not COLUMN=SOURCE_FIELD")
+        mapping[column.strip()] = source.strip()
+    return mapping
+
+
+def ingest(
+    paths: list[str] = typer.Argument(..., help="Log files, directories or globs ('-' for stdin)."),
+    out_file: Path = typer.Option(..., "--out", "-o", help="Parquet file to write."),
+    fmt: str = typer.Option("auto", "--format", help="Log format: auto (sniff each file) or a reader name."),
+    mapping: str | None = typer.Option(None, "--map", help="Column mapping for --format generic: col=field,..."),
+    rejects: Path | None = typer.Option(None, "--rejects", help="Write every rejected row to this JSONL file."),
+    config: Path | None = typer.Option(None, "--config", help="Config file (default: ./llmaudit.toml)."),
+) -> None:
+    """Normalize usage logs to the llmaudit schema, price every row, write one parquet file."""
+    import json
+
+    from llmaudit.analysis.records import open_records, write_parquet
+    from llmaudit.config import load_config
+    from llmaudit.errors import redact
+    from llmaudit.pricing import load_catalog
+    from llmaudit.render.ingest import ReadProgress, render_ingest_summary
+
+    if out_file.suffix.lower() != ".parquet":
+        raise UsageError(f"--out {out_file}: the output is parquet; name it FILE.parquet")
+    catalog = load_catalog(load_config(config))
+    reject_fh = rejects.open("w", encoding="utf-8") if rejects is not None else None
+    try:
+        def on_reject(r: object) -> None:
+            if reject_fh is not None:
+                row = r.as_dict()  # type: ignore[attr-defined]
+                row["raw"] = redact(str(row.get("raw", "")))
+                reject_fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+        with ReadProgress(None, "ingesting", out.stderr) as bar:
+            records = open_records(paths, fmt=fmt, mapping=parse_map(mapping), progress=bar.advance,
+                                   on_reject=on_reject)
+            bar.total = records.total_bytes
+            result = write_parquet(records, catalog, out_file)
+    finally:
+        if reject_fh is not None:
+            reject_fh.close()
+    if records.summary is not None:
+        out.stderr.print(render_ingest_summary(records.summary, unpriced=result.unpriced, out_path=str(out_file),
+                                               rows_written=result.rows))
+    else:
+        out.info(f"wrote {result.rows:,} priced rows to {out_file}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add the command to the root app (filled in by the issue that builds it)."""
+    app.command("ingest")(ingest)

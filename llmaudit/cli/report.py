@@ -1,9 +1,121 @@
-"""`llmaudit report` (being built; see the issue tracker)."""
+"""`llmaudit report`: the spend audit (`--spend PATH...`) or a replay run's report (`RUN_DIR`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from llmaudit.cli._output import out
+from llmaudit.errors import UsageError
+
+__all__ = ["register"]
+
+_FORMATS = ("table", "json", "csv", "markdown")
+
+
+def report(
+    paths: list[str] = typer.Argument(..., help="Usage logs / llmaudit parquet (with --spend), or a RUN_DIR."),
+    spend: bool = typer.Option(False, "--spend", help="Audit spend from usage logs or an ingested parquet."),
+    by: str | None = typer.Option(None, "--by", help="Breakdowns: model,provider,day,week,month,tag,user,"
+                                  "project,key,source; join with + to cross them (model+day)."),
+    since: str | None = typer.Option(None, "--since", help="From this date/time (inclusive; --timezone)."),
+    until: str | None = typer.Option(None, "--until", help="Up to this date/time (exclusive; --timezone)."),
+    timezone: str = typer.Option("UTC", "--timezone", help="IANA timezone for day boundaries."),
+    currency: str = typer.Option("USD", "--currency", help="Report currency (needs --fx-rate unless USD)."),
+    fx_rate: str | None = typer.Option(None, "--fx-rate", help="Units of --currency per USD, e.g. 0.92."),
+    fmt: str = typer.Option("table", "--format", help="table | json | csv | markdown"),
+    html: Path | None = typer.Option(None, "--html", help="Also write a self-contained HTML report."),
+    whatif: bool = typer.Option(True, "--whatif/--no-whatif", help="Include the provider / routing what-if."),
+    byok: bool = typer.Option(False, "--byok", help="Routed what-if with the BYOK fee instead of the platform fee."),
+    top: int = typer.Option(20, "--top", help="Billed-vs-recomputed differences to list (all are counted)."),
+    tolerance: float = typer.Option(1.0, "--tolerance", help="Percent difference that counts as a mismatch."),
+    log_format: str = typer.Option("auto", "--log-format", help="Reader for raw logs: auto or a reader name."),
+    mapping: str | None = typer.Option(None, "--map", help="Column mapping for --log-format generic."),
+    now: str | None = typer.Option(None, "--now", help="Treat this ISO time as now (projection; reproducible)."),
+    config: Path | None = typer.Option(None, "--config", help="Config file (default: ./llmaudit.toml)."),
+) -> None:
+    """Spend by model, provider, day…, billed vs list price, month-end projection and routing what-if."""
+    if fmt not in _FORMATS:
+        raise UsageError(f"--format {fmt!r}: choose one of {', '.join(_FORMATS)}")
+    if not spend:
+        _run_report(paths, fmt, html)
+        return
+    from decimal import Decimal, InvalidOperation
+
+    from llmaudit.analysis.records import open_records
+    from llmaudit.analysis.spend import SpendOptions, build_spend, parse_by, parse_when, resolve_timezone
+    from llmaudit.cli.ingest import parse_map
+    from llmaudit.config import load_config
+    from llmaudit.pricing import load_catalog
+    from llmaudit.render.ingest import ReadProgress
+
+    resolve_timezone(timezone)
+    try:
+        rate = Decimal(fx_rate) if fx_rate is not None else Decimal(1)
+    except InvalidOperation:
+        raise UsageError(f"--fx-rate {fx_rate!r} is not a number") from None
+    if currency.upper() != "USD" and fx_rate is None:
+        raise UsageError(f"--currency {currency} needs --fx-rate (units of {currency} per USD)")
+    if rate <= 0:
+        raise UsageError("--fx-rate must be positive")
+    options = SpendOptions(
+        by=parse_by(by),
+        since=parse_when(since, timezone, "--since") if since else None,
+        until=parse_when(until, timezone, "--until") if until else None,
+        timezone=timezone, currency=currency.upper(), fx_rate=rate,
+        now=parse_when(now, timezone, "--now") if now else None,
+        tolerance=Decimal(str(tolerance)) / 100, max_listed=max(top, 0), whatif=whatif, byok=byok,
+    )
+    cfg = load_config(config)
+    catalog = load_catalog(cfg)
+    with ReadProgress(None, "reading", out.stderr) as bar:
+        records = open_records(paths, fmt=log_format, mapping=parse_map(mapping), progress=bar.advance)
+        bar.total = records.total_bytes
+        result = build_spend(records.batches(), catalog, options, config=cfg, inputs=paths)
+    _emit(result, fmt, whatif, html, records.summary)
+
+
+def _emit(result: object, fmt: str, whatif: bool, html: Path | None, summary: object) -> None:
+    from llmaudit.analysis.spend import SpendReport
+    from llmaudit.render import spend as render
+
+    assert isinstance(result, SpendReport)
+    if fmt == "json":
+        import json
+
+        out.data(json.dumps(result.to_dict(), indent=2))
+    elif fmt == "csv":
+        out.data(render.render_csv(result, whatif=whatif))
+    elif fmt == "markdown":
+        out.data(render.render_markdown(result, whatif=whatif))
+    else:
+        out.table(render.render_table(result, whatif=whatif))
+    if summary is not None:
+        rejected = sum(f.rows_rejected for f in summary.files)  # type: ignore[attr-defined]
+        if rejected:
+            out.warning(f"{rejected:,} log rows were rejected (see `llmaudit ingest ... --rejects FILE.jsonl`)")
+    if fmt != "json":
+        for warning in result.warnings:
+            out.warning(warning)
+    if html is not None:
+        from llmaudit.render.spend_html import render_spend_html
+
+        try:
+            html.write_text(render_spend_html(result), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--html {html}: cannot write: {exc.strerror}") from None
+        out.info(f"wrote {html}")
+
+
+def _run_report(paths: list[str], fmt: str, html: Path | None) -> None:
+    if len(paths) != 1 or not (Path(paths[0]) / "results.parquet").is_file():
+        raise UsageError(f"{paths[0] if paths else 'PATH'} is not a replay run directory (no results.parquet). "
+                         "To audit usage logs, use `llmaudit report --spend PATH...`")
+    from llmaudit.cli.report_run import report_run
+
+    report_run(Path(paths[0]), fmt, html)
 
 
 def register(app: typer.Typer) -> None:
-    """Add the command to the root app (filled in by the issue that builds it)."""
+    app.command("report")(report)

@@ -1,0 +1,152 @@
+"""Usage records from PATHs: raw logs (through ``ingest.scan``) and llmaudit parquet, batch by batch.
+
+``report --spend`` accepts both: a parquet file written by ``llmaudit ingest`` is read in row-group
+batches (already priced), everything else goes through the ingest readers. Either way the caller
+sees one stream of schema-conforming tables and one byte count for a progress bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from llmaudit.errors import InputError
+
+__all__ = ["Records", "WriteResult", "open_records", "write_parquet"]
+
+_BATCH_ROWS = 65_536
+
+
+class Records:
+    def __init__(self, parquet: list[Path], scan: Any | None, progress: Callable[[int], None] | None) -> None:
+        self.parquet = parquet
+        self.scan = scan
+        self._progress = progress
+
+    @property
+    def summary(self) -> Any | None:
+        """The ingest summary (files, readers, rows read/kept/rejected) for the raw logs, if any."""
+        return self.scan.summary if self.scan is not None else None
+
+    @property
+    def total_bytes(self) -> int | None:
+        size = sum(p.stat().st_size for p in self.parquet)
+        if self.scan is None:
+            return size
+        raw = self.scan.total_bytes
+        return None if raw is None else raw + size
+
+    def batches(self) -> Iterator[pa.Table]:
+        for path in self.parquet:
+            yield from _read_parquet(path, self._progress)
+        if self.scan is not None:
+            yield from self.scan.batches()
+
+
+def _read_parquet(path: Path, progress: Callable[[int], None] | None) -> Iterator[pa.Table]:
+    import pyarrow.parquet as pq
+
+    from llmaudit.schema import REQUIRED, conform
+
+    try:
+        pf = pq.ParquetFile(path)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise InputError(f"not a readable parquet file: {exc}", path=str(path)) from None
+    missing = [c for c in REQUIRED if c not in pf.schema_arrow.names]
+    if missing:
+        raise InputError(f"not an llmaudit usage parquet (missing columns: {', '.join(missing)}); "
+                         "write one with `llmaudit ingest LOGS --out FILE.parquet`", path=str(path))
+    size = path.stat().st_size
+    rows = max(pf.metadata.num_rows, 1)
+    try:
+        for batch in pf.iter_batches(batch_size=_BATCH_ROWS):
+            if progress is not None:
+                progress(size * batch.num_rows // rows)
+            yield conform(pa.Table.from_batches([batch]))
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise InputError(f"parquet read failed: {exc}", path=str(path)) from None
+
+
+def _split(paths: list[str]) -> tuple[list[Path], list[str]]:
+    """Parquet files (given directly or found in a directory) apart from everything else."""
+    parquet: list[Path] = []
+    raw: list[str] = []
+    for text in paths:
+        p = Path(text)
+        if p.is_file() and p.suffix.lower() == ".parquet":
+            parquet.append(p)
+        elif p.is_dir():
+            found = sorted(q for q in p.rglob("*.parquet") if not _hidden(q, p))
+            if not found:
+                raw.append(text)
+                continue
+            parquet.extend(found)
+            raw.extend(str(q) for q in sorted(p.rglob("*"))
+                       if q.is_file() and q.suffix.lower() != ".parquet" and not _hidden(q, p))
+        else:
+            raw.append(text)
+    return parquet, raw
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def open_records(paths: list[str], *, fmt: str = "auto", mapping: dict[str, str] | None = None,
+                 progress: Callable[[int], None] | None = None,
+                 on_reject: Callable[[Any], None] | None = None) -> Records:
+    """Plan a read of ``paths``; unknown formats and missing files fail here, before any reading."""
+    from llmaudit.ingest import scan
+
+    parquet, raw = _split(paths)
+    missing = [p for p in raw if p != "-" and not any(c in p for c in "*?[") and not Path(p).exists()]
+    if missing:
+        raise InputError("no such file or directory", path=missing[0])
+    plan = scan(raw, fmt, mapping, progress=progress, on_reject=on_reject) if raw else None
+    return Records(parquet, plan, progress)
+
+
+class WriteResult:
+    """What ``write_parquet`` wrote: rows, and the unpriced rows by (model, status)."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.unpriced_rows = 0
+        self.unpriced: dict[tuple[str, str], int] = {}
+
+
+def write_parquet(records: Records, catalog: Any, out: Path) -> WriteResult:
+    """Price every batch and stream it into ``out`` (written to a temp file, renamed when complete)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from llmaudit.pricing import price_table
+    from llmaudit.schema import USAGE_SCHEMA, conform
+
+    result = WriteResult()
+    tmp = out.with_name(f".{out.name}.part")
+    try:
+        with pq.ParquetWriter(tmp, USAGE_SCHEMA) as writer:
+            for batch in records.batches():
+                priced = conform(price_table(batch, catalog)).select(USAGE_SCHEMA.names)
+                priced = priced.cast(USAGE_SCHEMA)
+                writer.write_table(priced)
+                result.rows += priced.num_rows
+                unpriced = pc.is_null(priced.column("cost_usd"))
+                if pc.any(unpriced).as_py():
+                    sub = priced.filter(unpriced)
+                    result.unpriced_rows += sub.num_rows
+                    grouped = sub.group_by(["model", "price_status"]).aggregate([("model", "count")])
+                    for row in grouped.to_pylist():
+                        key = (str(row["model"]), str(row["price_status"]))
+                        result.unpriced[key] = result.unpriced.get(key, 0) + int(row["model_count"])
+        tmp.replace(out)
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror or exc}", path=str(out)) from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return result

@@ -1,0 +1,787 @@
+"""Spend audit: aggregate priced usage records into a ``SpendReport``, batch by batch.
+
+``build_spend`` is the one compute entry point for ``llmaudit report --spend``. It takes an
+iterable of usage-record tables (``ingest.scan(...).batches()`` or parquet batches), prices any
+batch that is not priced yet, and folds each batch into small accumulators keyed by the requested
+breakdowns, so memory is bounded by the number of groups, not the number of rows.
+
+Money is summed exactly: each row's float cost is rounded to 1e-12 USD (which recovers the exact
+``tokens × rate`` product for any catalog rate with up to six decimals per million tokens) and then
+summed as ``decimal128``. Unknown is never zero: rows without a recomputed cost are counted apart
+(``unpriced_requests``, ``unpriced_tokens``) and listed by model; totals never fold them in as 0.
+
+The result is a tree of frozen dataclasses; renderers read it and ``SpendReport.to_dict()`` is the
+JSON (machine output comes from the result, not from the view).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from llmaudit.errors import UsageError
+
+if TYPE_CHECKING:
+    from llmaudit.analysis.whatif import WhatIf, WhatIfAccumulator
+
+__all__ = [
+    "DIMENSIONS",
+    "Breakdown",
+    "Discrepancy",
+    "GroupRow",
+    "Projection",
+    "Reconciliation",
+    "SpendOptions",
+    "SpendReport",
+    "UnpricedModel",
+    "build_spend",
+    "parse_by",
+    "parse_when",
+    "resolve_timezone",
+]
+
+# Breakdown dimensions a user can ask for with ``--by``; ``key`` is the api-key alias column.
+DIMENSIONS = ("model", "provider", "day", "week", "month", "tag", "user", "project", "key", "source")
+# Shown without ``--by``: the first three always, the rest only when the source carries them.
+DEFAULT_BY = ("model", "provider", "day")
+OPTIONAL_BY = ("tag", "user", "project", "key")
+NONE_LABEL = "(none)"
+UNTAGGED_LABEL = "(untagged)"
+
+_MONEY_TYPE = pa.decimal128(38, 12)
+_MONEY_PLACES = 12
+_INT_COLUMNS = (
+    "rows",
+    "requests",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "unpriced_requests",
+    "unpriced_tokens",
+    "billed_rows",
+)
+_MONEY_COLUMNS = ("cost", "billed")
+_DIM_COLUMNS = {"key": "api_key", "source": "source_format"}
+
+
+# --------------------------------------------------------------------------------------- options
+@dataclass(frozen=True)
+class SpendOptions:
+    """What to aggregate and how. ``since`` is inclusive, ``until`` exclusive (both UTC-aware)."""
+
+    by: tuple[tuple[str, ...], ...] = ()  # each breakdown is a tuple of dimensions, e.g. ("model", "day")
+    since: datetime | None = None
+    until: datetime | None = None
+    timezone: str = "UTC"
+    currency: str = "USD"
+    fx_rate: Decimal = Decimal(1)  # report currency per USD
+    now: datetime | None = None  # injected by tests; defaults to the wall clock
+    tolerance: Decimal = Decimal("0.01")  # billed vs recomputed: relative difference that counts
+    max_listed: int = 20  # discrepancy rows listed (all are counted and summed)
+    whatif: bool = True
+    byok: bool = False  # aggregator fee at the BYOK rate instead of the credit-purchase rate
+
+
+def resolve_timezone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"unknown timezone {name!r} (use an IANA name such as Europe/Berlin or UTC)") from None
+
+
+def parse_by(text: str | None) -> tuple[tuple[str, ...], ...]:
+    """``"model,day,model+day"`` → ``(("model",), ("day",), ("model", "day"))``."""
+    if not text:
+        return ()
+    out: list[tuple[str, ...]] = []
+    for part in text.split(","):
+        dims = tuple(d.strip().lower() for d in part.split("+") if d.strip())
+        if not dims:
+            continue
+        for dim in dims:
+            if dim not in DIMENSIONS:
+                raise UsageError(f"--by: unknown dimension {dim!r} (choose from {', '.join(DIMENSIONS)})")
+        if dims not in out:
+            out.append(dims)
+    return tuple(out)
+
+
+def parse_when(text: str, tz: str, flag: str) -> datetime:
+    """A ``--since``/``--until`` value: a date (midnight in ``tz``) or an ISO datetime (``tz`` if naive)."""
+    zone = resolve_timezone(tz)
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(0), zone).astimezone(UTC)
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{flag}: {text!r} is not a date (YYYY-MM-DD) or ISO datetime") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    return value.astimezone(UTC)
+
+
+# --------------------------------------------------------------------------------------- result
+@dataclass(frozen=True)
+class GroupRow:
+    """Usage and spend of one group. ``cost`` covers priced rows only, in the report currency."""
+
+    key: tuple[str, ...]
+    rows: int
+    requests: int
+    input_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    output_tokens: int
+    reasoning_tokens: int
+    cost: Decimal | None  # None when no request of the group could be priced (never a fake 0)
+    unpriced_requests: int
+    unpriced_tokens: int
+    billed: Decimal | None  # what the source reported, None when no row of the group had a cost
+    billed_rows: int
+    share: float | None = None  # of the priced total
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def to_dict(self, dims: tuple[str, ...]) -> dict[str, Any]:
+        out: dict[str, Any] = dict(zip(dims, self.key, strict=True))
+        out.update(
+            requests=self.requests,
+            rows=self.rows,
+            input_tokens=self.input_tokens,
+            cache_read_tokens=self.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens,
+            output_tokens=self.output_tokens,
+            reasoning_tokens=self.reasoning_tokens,
+            cost=money(self.cost),
+            unpriced_requests=self.unpriced_requests,
+            unpriced_tokens=self.unpriced_tokens,
+            billed=money(self.billed),
+            billed_rows=self.billed_rows,
+            share=None if self.share is None else round(self.share, 6),
+        )
+        return out
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    dimensions: tuple[str, ...]
+    rows: tuple[GroupRow, ...]
+    note: str | None = None
+
+    @property
+    def name(self) -> str:
+        return "+".join(self.dimensions)
+
+
+@dataclass(frozen=True)
+class UnpricedModel:
+    """A model we could not price: how much traffic it carried (never counted as $0)."""
+
+    model: str
+    provider: str
+    status: str  # unknown_model | missing_rate | unpriced
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    billed: Decimal | None  # what the source said it cost, when it said so
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    timestamp: datetime
+    model: str
+    request_id: str | None
+    source: str | None  # file:line
+    billed: Decimal
+    recomputed: Decimal
+    difference: Decimal  # billed - recomputed
+    relative: float | None  # difference / recomputed; None when recomputed is 0
+
+
+@dataclass(frozen=True)
+class ModelDiscrepancy:
+    model: str
+    rows: int
+    billed: Decimal
+    recomputed: Decimal
+    difference: Decimal
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """Billed (as the source reported) vs recomputed (list price) where the source has a cost."""
+
+    tolerance: Decimal
+    compared_rows: int  # rows with both a billed and a recomputed cost
+    billed: Decimal
+    recomputed: Decimal
+    differing_rows: int  # |billed - recomputed| > tolerance × recomputed
+    differing_billed: Decimal
+    differing_recomputed: Decimal
+    billed_unpriced_rows: int  # billed by the source but no list price to compare with
+    billed_unpriced: Decimal
+    by_model: tuple[ModelDiscrepancy, ...]
+    listed: tuple[Discrepancy, ...]  # the largest differences, up to SpendOptions.max_listed
+
+    @property
+    def differing_difference(self) -> Decimal:
+        return self.differing_billed - self.differing_recomputed
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Current month: spend to date and a month-end figure from the recent daily run rate."""
+
+    month: str  # YYYY-MM in the report timezone
+    now: datetime
+    to_date: Decimal
+    run_rate: Decimal | None  # per day, mean of the last ``basis_days`` complete days
+    basis_days: int
+    projected: Decimal | None
+    unpriced_requests: int  # this month's requests missing from the figures above
+
+
+@dataclass(frozen=True)
+class SpendReport:
+    generated_at: datetime
+    inputs: tuple[str, ...]
+    catalog_as_of: date | None
+    timezone: str
+    currency: str
+    fx_rate: Decimal
+    since: datetime | None
+    until: datetime | None
+    first_seen: datetime | None
+    last_seen: datetime | None
+    rows_read: int
+    rows_outside_window: int
+    totals: GroupRow
+    breakdowns: tuple[Breakdown, ...]
+    unpriced: tuple[UnpricedModel, ...]
+    reconciliation: Reconciliation
+    projection: Projection | None
+    whatif: WhatIf | None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def unpriced_requests(self) -> int:
+        return self.totals.unpriced_requests
+
+    def to_dict(self) -> dict[str, Any]:
+        rec = self.reconciliation
+        return {
+            "report": "spend",
+            "generated_at": self.generated_at.isoformat(),
+            "inputs": list(self.inputs),
+            "catalog_as_of": self.catalog_as_of.isoformat() if self.catalog_as_of else None,
+            "timezone": self.timezone,
+            "currency": self.currency,
+            "fx_rate": float(self.fx_rate),
+            "since": _iso(self.since),
+            "until": _iso(self.until),
+            "first_seen": _iso(self.first_seen),
+            "last_seen": _iso(self.last_seen),
+            "rows_read": self.rows_read,
+            "rows_outside_window": self.rows_outside_window,
+            "totals": self.totals.to_dict(()),
+            "breakdowns": {
+                b.name: {"dimensions": list(b.dimensions), "note": b.note,
+                         "rows": [r.to_dict(b.dimensions) for r in b.rows]}
+                for b in self.breakdowns
+            },
+            "unpriced": [
+                {"model": u.model, "provider": u.provider, "status": u.status, "requests": u.requests,
+                 "input_tokens": u.input_tokens, "output_tokens": u.output_tokens, "billed": money(u.billed)}
+                for u in self.unpriced
+            ],
+            "billed_vs_recomputed": {
+                "tolerance": float(rec.tolerance),
+                "compared_rows": rec.compared_rows,
+                "billed": money(rec.billed),
+                "recomputed": money(rec.recomputed),
+                "differing_rows": rec.differing_rows,
+                "differing_billed": money(rec.differing_billed),
+                "differing_recomputed": money(rec.differing_recomputed),
+                "differing_difference": money(rec.differing_difference),
+                "billed_unpriced_rows": rec.billed_unpriced_rows,
+                "billed_unpriced": money(rec.billed_unpriced),
+                "by_model": [
+                    {"model": m.model, "rows": m.rows, "billed": money(m.billed),
+                     "recomputed": money(m.recomputed), "difference": money(m.difference)}
+                    for m in rec.by_model
+                ],
+                "listed": [
+                    {"timestamp": d.timestamp.isoformat(), "model": d.model, "request_id": d.request_id,
+                     "source": d.source, "billed": money(d.billed), "recomputed": money(d.recomputed),
+                     "difference": money(d.difference),
+                     "relative": None if d.relative is None else round(d.relative, 6)}
+                    for d in rec.listed
+                ],
+            },
+            "projection": None if self.projection is None else {
+                "month": self.projection.month,
+                "now": self.projection.now.isoformat(),
+                "to_date": money(self.projection.to_date),
+                "run_rate_per_day": money(self.projection.run_rate),
+                "basis_days": self.projection.basis_days,
+                "projected_month_end": money(self.projection.projected),
+                "unpriced_requests": self.projection.unpriced_requests,
+            },
+            "whatif": None if self.whatif is None else self.whatif.to_dict(),
+            "warnings": list(self.warnings),
+        }
+
+
+def money(value: Decimal | None) -> float | None:
+    """JSON money: a number with at most 10 decimals (its repr is exactly those digits), or null."""
+    if value is None:
+        return None
+    return float(value.quantize(Decimal("1e-10")))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# --------------------------------------------------------------------------------------- compute
+class _Groups:
+    """Running sums per group key: ints and exact Decimals."""
+
+    def __init__(self) -> None:
+        self.data: dict[tuple[str, ...], list[Any]] = {}
+        self.billed_seen: set[tuple[str, ...]] = set()
+
+    def add(self, table: pa.Table, dims: tuple[str, ...]) -> None:
+        if table.num_rows == 0:
+            return
+        aggs = [(c, "sum") for c in (*_INT_COLUMNS, *_MONEY_COLUMNS)]
+        grouped = table.group_by(list(dims)).aggregate(aggs) if dims else _total(table)
+        for row in grouped.to_pylist():
+            key = tuple(row[d] for d in dims)
+            acc = self.data.get(key)
+            if acc is None:
+                acc = self.data[key] = [0] * len(_INT_COLUMNS) + [Decimal(0), Decimal(0)]
+            for i, name in enumerate(_INT_COLUMNS):
+                acc[i] += int(row[f"{name}_sum"] or 0)
+            for j, name in enumerate(_MONEY_COLUMNS):
+                acc[len(_INT_COLUMNS) + j] += row[f"{name}_sum"] or Decimal(0)
+
+    def rows(self, fx: Decimal) -> list[GroupRow]:
+        out = []
+        for key, acc in self.data.items():
+            values = dict(zip(_INT_COLUMNS, acc, strict=False))
+            cost, billed = acc[len(_INT_COLUMNS)], acc[len(_INT_COLUMNS) + 1]
+            priced = values["unpriced_requests"] < values["requests"] or values["requests"] == 0
+            out.append(GroupRow(
+                key=key,
+                cost=cost * fx if priced else None,
+                billed=billed * fx if values["billed_rows"] else None,
+                **values,
+            ))
+        return out
+
+
+def _total(table: pa.Table) -> pa.Table:
+    sums = {f"{c}_sum": [pc.sum(table.column(c)).as_py()] for c in (*_INT_COLUMNS, *_MONEY_COLUMNS)}
+    return pa.table(sums)
+
+
+def _dec(col: Any) -> Any:
+    return pc.cast(pc.round(col, _MONEY_PLACES), _MONEY_TYPE)
+
+
+def _zero(table: pa.Table, name: str) -> Any:
+    return pc.fill_null(table.column(name), 0)
+
+
+def _label(col: Any, placeholder: str = NONE_LABEL) -> Any:
+    col = pc.cast(col, pa.string())
+    return pc.fill_null(pc.if_else(pc.equal(col, ""), None, col), placeholder)
+
+
+def _needs_pricing(table: pa.Table) -> bool:
+    status = table.column("price_status")
+    if status.null_count:
+        return True
+    return bool(pc.any(pc.equal(status, "unpriced")).as_py())
+
+
+class _Builder:
+    def __init__(self, catalog: Any, options: SpendOptions, config: Any) -> None:
+        self.catalog = catalog
+        self.options = options
+        self.zone = resolve_timezone(options.timezone)
+        self.rows_read = 0
+        self.rows_outside = 0
+        self.first: datetime | None = None
+        self.last: datetime | None = None
+        self.totals = _Groups()
+        self.daily = _Groups()
+        self.months_unpriced: dict[str, int] = {}
+        self.breakdowns = {dims: _Groups() for dims in self._wanted()}
+        self.unpriced: dict[tuple[str, str, str], list[Any]] = {}
+        self.present: set[str] = set()
+        self.rec_ints = [0, 0, 0]  # compared, differing, billed_unpriced
+        self.rec_money = [Decimal(0)] * 5  # billed, recomputed, diff_billed, diff_recomputed, billed_unpriced
+        self.rec_models: dict[str, list[Any]] = {}
+        self.listed: list[tuple[Decimal, int, Discrepancy]] = []
+        self._seq = 0
+        self.whatif: WhatIfAccumulator | None = None
+        if options.whatif:
+            from llmaudit.analysis.whatif import WhatIfAccumulator
+
+            self.whatif = WhatIfAccumulator(catalog, config=config, byok=options.byok)
+
+    def _wanted(self) -> list[tuple[str, ...]]:
+        if self.options.by:
+            return list(self.options.by)
+        return [(d,) for d in (*DEFAULT_BY, *OPTIONAL_BY)]
+
+    # one batch ------------------------------------------------------------------------------
+    def add(self, table: pa.Table) -> None:
+        from llmaudit.schema import conform
+
+        if table.num_rows == 0:
+            return
+        table = conform(table)
+        self.rows_read += table.num_rows
+        if _needs_pricing(table):
+            from llmaudit.pricing import price_table
+
+            table = price_table(table, self.catalog)
+        table = self._window(table)
+        if table.num_rows == 0:
+            return
+        ts = table.column("timestamp")
+        lo, hi = pc.min(ts).as_py(), pc.max(ts).as_py()
+        self.first = lo if self.first is None or lo < self.first else self.first
+        self.last = hi if self.last is None or hi > self.last else self.last
+        work = self._work(table)
+        self.totals.add(work, ())
+        self.daily.add(work, ("day",))
+        for dims, groups in self.breakdowns.items():
+            groups.add(_explode_tags(work, table) if "tag" in dims else work, dims)
+        self._note_present(work)
+        self._unpriced(work)
+        self._reconcile(table, work)
+        if self.whatif is not None:
+            self.whatif.add(table, work.column("day"))
+
+    def _window(self, table: pa.Table) -> pa.Table:
+        opts = self.options
+        if opts.since is None and opts.until is None:
+            return table
+        ts = table.column("timestamp")
+        mask = pa.chunked_array([pa.array([True] * table.num_rows)])
+        if opts.since is not None:
+            mask = pc.and_(mask, pc.greater_equal(ts, pa.scalar(opts.since, ts.type)))
+        if opts.until is not None:
+            mask = pc.and_(mask, pc.less(ts, pa.scalar(opts.until, ts.type)))
+        kept = table.filter(mask)
+        self.rows_outside += table.num_rows - kept.num_rows
+        return kept
+
+    def _work(self, table: pa.Table) -> pa.Table:
+        local = pc.local_timestamp(table.column("timestamp").cast(pa.timestamp("us", tz=self.options.timezone)))
+        cost = table.column("cost_usd")
+        unpriced = pc.is_null(cost)
+        requests = pc.fill_null(table.column("requests"), 1)
+        tokens = pc.add(_zero(table, "input_tokens"), _zero(table, "output_tokens"))
+        billed = table.column("billed_cost_usd")
+        cols: dict[str, Any] = {
+            "model": _label(table.column("model")),
+            "provider": _label(table.column("provider")),
+            "day": pc.strftime(local, "%Y-%m-%d"),
+            "week": pc.strftime(local, "%G-W%V"),
+            "month": pc.strftime(local, "%Y-%m"),
+            "user": _label(table.column("user")),
+            "project": _label(table.column("project")),
+            "key": _label(table.column("api_key")),
+            "source": _label(table.column("source_format")),
+            "price_status": _label(table.column("price_status"), "unpriced"),
+            "rows": pa.chunked_array([pa.array([1] * table.num_rows, pa.int64())]),
+            "requests": requests,
+            "input_tokens": _zero(table, "input_tokens"),
+            "cache_read_tokens": _zero(table, "cache_read_tokens"),
+            "cache_write_tokens": _zero(table, "cache_write_tokens"),
+            "output_tokens": _zero(table, "output_tokens"),
+            "reasoning_tokens": _zero(table, "reasoning_tokens"),
+            "unpriced_requests": pc.if_else(unpriced, requests, 0),
+            "unpriced_tokens": pc.if_else(unpriced, tokens, 0),
+            "billed_rows": pc.cast(pc.is_valid(billed), pa.int64()),
+            "cost": _dec(cost),
+            "billed": _dec(billed),
+        }
+        return pa.table(cols)
+
+    def _note_present(self, work: pa.Table) -> None:
+        for dim in ("user", "project", "key"):
+            if dim not in self.present and pc.any(pc.not_equal(work.column(dim), NONE_LABEL)).as_py():
+                self.present.add(dim)
+
+    def _unpriced(self, work: pa.Table) -> None:
+        mask = pc.greater(work.column("unpriced_requests"), 0)
+        if not pc.any(mask).as_py():
+            return
+        sub = work.filter(mask)
+        grouped = sub.group_by(["model", "provider", "price_status"]).aggregate(
+            [("requests", "sum"), ("input_tokens", "sum"), ("output_tokens", "sum"), ("billed", "sum"),
+             ("billed_rows", "sum")]
+        )
+        for row in grouped.to_pylist():
+            key = (row["model"], row["provider"], row["price_status"])
+            acc = self.unpriced.setdefault(key, [0, 0, 0, Decimal(0), 0])
+            acc[0] += row["requests_sum"]
+            acc[1] += row["input_tokens_sum"]
+            acc[2] += row["output_tokens_sum"]
+            acc[3] += row["billed_sum"] or Decimal(0)
+            acc[4] += row["billed_rows_sum"]
+        by_month = sub.group_by(["month"]).aggregate([("requests", "sum")])
+        for row in by_month.to_pylist():
+            self.months_unpriced[row["month"]] = self.months_unpriced.get(row["month"], 0) + row["requests_sum"]
+
+    def _reconcile(self, table: pa.Table, work: pa.Table) -> None:
+        billed_f = table.column("billed_cost_usd")
+        if billed_f.null_count == table.num_rows:
+            return
+        cost_f = table.column("cost_usd")
+        has_billed = pc.is_valid(billed_f)
+        both = pc.and_(has_billed, pc.is_valid(cost_f))
+        billed_only = pc.and_(has_billed, pc.is_null(cost_f))
+        self.rec_ints[2] += pc.sum(pc.cast(billed_only, pa.int64())).as_py() or 0
+        self.rec_money[4] += pc.sum(pc.filter(work.column("billed"), billed_only)).as_py() or Decimal(0)
+        if not pc.any(both).as_py():
+            return
+        self.rec_ints[0] += pc.sum(pc.cast(both, pa.int64())).as_py() or 0
+        self.rec_money[0] += pc.sum(pc.filter(work.column("billed"), both)).as_py() or Decimal(0)
+        self.rec_money[1] += pc.sum(pc.filter(work.column("cost"), both)).as_py() or Decimal(0)
+        diff_f = pc.subtract(billed_f, cost_f)
+        limit = pc.multiply(cost_f, float(self.options.tolerance))
+        # A tiny absolute floor keeps float noise on sub-micro-dollar rows from counting as a difference.
+        differs = pc.and_(both, pc.greater(pc.abs(diff_f), pc.max_element_wise(limit, 1e-9)))
+        differs = pc.fill_null(differs, False)
+        if not pc.any(differs).as_py():
+            return
+        sub_work = work.filter(differs)
+        sub = table.filter(differs)
+        n = sub.num_rows
+        self.rec_ints[1] += n
+        self.rec_money[2] += pc.sum(sub_work.column("billed")).as_py() or Decimal(0)
+        self.rec_money[3] += pc.sum(sub_work.column("cost")).as_py() or Decimal(0)
+        per_model = sub_work.group_by(["model"]).aggregate([("billed", "sum"), ("cost", "sum"), ("rows", "sum")])
+        for row in per_model.to_pylist():
+            acc = self.rec_models.setdefault(row["model"], [0, Decimal(0), Decimal(0)])
+            acc[0] += row["rows_sum"]
+            acc[1] += row["billed_sum"]
+            acc[2] += row["cost_sum"]
+        # Keep only the largest differences of this batch: bounded memory however many rows differ.
+        absdiff = pc.abs(pc.filter(diff_f, differs))
+        top = pc.select_k_unstable(pa.table({"d": absdiff}), k=min(self.options.max_listed, n),
+                                   sort_keys=[("d", "descending")])
+        for i in top.to_pylist():
+            self._list(sub, sub_work, i)
+
+    def _list(self, sub: pa.Table, sub_work: pa.Table, i: int) -> None:
+        billed = sub_work.column("billed")[i].as_py()
+        cost = sub_work.column("cost")[i].as_py()
+        diff = billed - cost
+        path = sub.column("source_file")[i].as_py()
+        line = sub.column("source_line")[i].as_py()
+        source = None if path is None else (f"{path}:{line}" if line is not None else path)
+        item = Discrepancy(
+            timestamp=sub.column("timestamp")[i].as_py(),
+            model=sub_work.column("model")[i].as_py(),
+            request_id=sub.column("request_id")[i].as_py(),
+            source=source,
+            billed=billed,
+            recomputed=cost,
+            difference=diff,
+            relative=float(diff / cost) if cost else None,
+        )
+        self._seq += 1
+        entry = (abs(diff), -self._seq, item)
+        if len(self.listed) < self.options.max_listed:
+            heapq.heappush(self.listed, entry)  # type: ignore[misc]
+        elif self.options.max_listed and entry[:2] > self.listed[0][:2]:
+            heapq.heapreplace(self.listed, entry)  # type: ignore[misc]
+
+    # result ---------------------------------------------------------------------------------
+    def result(self, inputs: tuple[str, ...], tags_present: bool, warnings: list[str]) -> SpendReport:
+        opts = self.options
+        fx = opts.fx_rate
+        now = opts.now or datetime.now(UTC)
+        totals = self.totals.rows(fx)
+        total = totals[0] if totals else _empty_row()
+        priced_total = total.cost
+        breakdowns: list[Breakdown] = []
+        for dims, groups in self.breakdowns.items():
+            if not opts.by and dims[0] in OPTIONAL_BY:
+                present = tags_present if dims[0] == "tag" else dims[0] in self.present
+                if not present:
+                    continue
+            rows = [replace(r, share=_share(r.cost, priced_total)) for r in groups.rows(fx)]
+            rows.sort(key=_sort_key(dims))
+            note = "a request with several tags counts under each of them" if "tag" in dims else None
+            breakdowns.append(Breakdown(dims, tuple(rows), note))
+        unpriced = [
+            UnpricedModel(model=k[0], provider=k[1], status=k[2], requests=v[0], input_tokens=v[1],
+                          output_tokens=v[2], billed=v[3] * fx if v[4] else None)
+            for k, v in self.unpriced.items()
+        ]
+        unpriced.sort(key=lambda u: (-u.requests, u.model))
+        rec = Reconciliation(
+            tolerance=opts.tolerance,
+            compared_rows=self.rec_ints[0],
+            billed=self.rec_money[0] * fx,
+            recomputed=self.rec_money[1] * fx,
+            differing_rows=self.rec_ints[1],
+            differing_billed=self.rec_money[2] * fx,
+            differing_recomputed=self.rec_money[3] * fx,
+            billed_unpriced_rows=self.rec_ints[2],
+            billed_unpriced=self.rec_money[4] * fx,
+            by_model=tuple(sorted(
+                (ModelDiscrepancy(m, v[0], v[1] * fx, v[2] * fx, (v[1] - v[2]) * fx)
+                 for m, v in self.rec_models.items()),
+                key=lambda m: (-abs(m.difference), m.model),
+            )),
+            listed=tuple(_scale(e[2], fx) for e in sorted(self.listed, reverse=True)),
+        )
+        whatif = self.whatif.result(fx=fx, currency=opts.currency) if self.whatif is not None else None
+        if total.unpriced_requests:
+            models = ", ".join(sorted({u.model for u in unpriced}))
+            warnings.append(f"{total.unpriced_requests:,} requests could not be priced ({models}); "
+                            "they are listed apart and not counted as $0")
+        if self.rows_outside:
+            warnings.append(f"{self.rows_outside:,} rows fell outside --since/--until and were left out")
+        return SpendReport(
+            generated_at=now,
+            inputs=inputs,
+            catalog_as_of=getattr(self.catalog, "as_of", None),
+            timezone=opts.timezone,
+            currency=opts.currency,
+            fx_rate=fx,
+            since=opts.since,
+            until=opts.until,
+            first_seen=self.first,
+            last_seen=self.last,
+            rows_read=self.rows_read,
+            rows_outside_window=self.rows_outside,
+            totals=total,
+            breakdowns=tuple(breakdowns),
+            unpriced=tuple(unpriced),
+            reconciliation=rec,
+            projection=self._projection(now, fx),
+            whatif=whatif,
+            warnings=tuple(warnings),
+        )
+
+    def _projection(self, now: datetime, fx: Decimal) -> Projection | None:
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
+        local_now = now.astimezone(self.zone)
+        today = local_now.date()
+        month = today.strftime("%Y-%m")
+        daily = {key[0]: row for key, row in ((r.key, r) for r in self.daily.rows(fx))}
+        if not any(day.startswith(month) and day <= today.isoformat() for day in daily):
+            return None
+        to_date = sum((r.cost or Decimal(0) for d, r in daily.items()
+                       if d.startswith(month) and d <= today.isoformat()), Decimal(0))
+        # Run rate: the mean of the last (up to) seven complete days, counting days with no traffic as
+        # zero but not days before the log begins.
+        first_day = min(daily)
+        basis = [today - timedelta(days=i) for i in range(7, 0, -1)]
+        basis = [d for d in basis if d.isoformat() >= first_day]
+        run_rate: Decimal | None = None
+        projected: Decimal | None = None
+        if basis:
+            seen = [daily[d.isoformat()].cost or Decimal(0) for d in basis if d.isoformat() in daily]
+            run_rate = sum(seen, Decimal(0)) / len(basis)
+            next_month = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+            month_end = datetime.combine(next_month, time(0), self.zone)
+            remaining = Decimal(str((month_end - local_now).total_seconds())) / Decimal(86400)
+            projected = to_date + run_rate * remaining
+        return Projection(
+            month=month,
+            now=now,
+            to_date=to_date,
+            run_rate=run_rate,
+            basis_days=len(basis),
+            projected=projected,
+            unpriced_requests=self.months_unpriced.get(month, 0),
+        )
+
+
+def _scale(d: Discrepancy, fx: Decimal) -> Discrepancy:
+    return replace(d, billed=d.billed * fx, recomputed=d.recomputed * fx, difference=d.difference * fx)
+
+
+def _share(cost: Decimal | None, total: Decimal | None) -> float | None:
+    return float(cost / total) if total and cost is not None else None
+
+
+def _sort_key(dims: tuple[str, ...]) -> Callable[[GroupRow], Any]:
+    if all(d in ("day", "week", "month") for d in dims):
+        return lambda r: r.key
+    # Biggest spend first; unpriced traffic sorts by its volume right after the priced groups.
+    return lambda r: (-(r.cost or 0), r.cost is None, -r.unpriced_tokens, r.key)
+
+
+def _empty_row() -> GroupRow:
+    return GroupRow(key=(), rows=0, requests=0, input_tokens=0, cache_read_tokens=0, cache_write_tokens=0,
+                    output_tokens=0, reasoning_tokens=0, cost=Decimal(0), unpriced_requests=0, unpriced_tokens=0,
+                    billed=None, billed_rows=0)
+
+
+def _explode_tags(work: pa.Table, table: pa.Table) -> pa.Table:
+    tags = table.column("tags").combine_chunks()
+    empty = pc.fill_null(pc.equal(pc.list_value_length(tags), 0), True)
+    placeholder = pa.array([[UNTAGGED_LABEL]] * len(tags), pa.list_(pa.string()))
+    fixed = pc.if_else(empty, placeholder, tags)
+    flat = pc.list_flatten(fixed)
+    parents = pc.list_parent_indices(fixed)
+    out = work.combine_chunks().take(parents)
+    return out.append_column("tag", _label(flat, UNTAGGED_LABEL))
+
+
+def _tags_present(table: pa.Table) -> bool:
+    tags = table.column("tags")
+    if tags.null_count == table.num_rows:
+        return False
+    return bool(pc.any(pc.greater(pc.fill_null(pc.list_value_length(tags), 0), 0)).as_py())
+
+
+def build_spend(
+    tables: Iterable[pa.Table],
+    catalog: Any,
+    options: SpendOptions | None = None,
+    *,
+    config: Any = None,
+    inputs: Iterable[str] = (),
+) -> SpendReport:
+    """Aggregate usage-record tables (any number of batches) into a ``SpendReport``.
+
+    ``catalog`` is a ``llmaudit.pricing.Catalog``: batches whose rows are not priced yet are priced
+    with it; already priced rows (an ``ingest`` parquet) keep their figures.
+    """
+    options = options or SpendOptions()
+    builder = _Builder(catalog, options, config)
+    tags_present = False
+    for table in tables:
+        builder.add(table)
+        if not tags_present and table.num_rows:
+            from llmaudit.schema import conform
+
+            tags_present = _tags_present(conform(table))
+    return builder.result(tuple(inputs), tags_present, [])

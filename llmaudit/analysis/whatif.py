@@ -1,0 +1,548 @@
+"""What-if on logged traffic: the same requests on other providers, and routed per request.
+
+Two scenarios, computed batch by batch from the priced usage records:
+
+* **single provider** — every request moved to one provider's equivalent model: the cheapest model
+  of that provider whose capability tier is equal or better and whose context window fits the
+  request (input + output tokens). Requests no model of the provider can take stay where they are
+  and are counted as not covered.
+* **routed** — every request sent to the cheapest model, across all providers, of equal or better
+  tier that fits its context, plus the aggregator fee (``pricing.fees(config)``: 5.5% on credit
+  purchases by default, 5% for BYOK).
+
+Both sides are priced at *today's* list price (the latest catalog price point), so a price change
+since the log was written does not show up as a routing saving. Cache reads and writes keep their
+volumes on the new model (the same prompts would hit the same caches); a model without a cache rate
+bills those tokens as ordinary input. Requests of a model with no known tier are not re-routed.
+
+Savings are scaled to a month (× 30.4375 / days observed) and a year (× 365.25 / days observed).
+The annual range is documented in ``SavingsRow``: low = tier-*equal* routing (never move a request
+up a tier) minus one standard error of the daily savings; high = tier-equal-or-*better* routing
+plus one standard error. With a single observed day the range collapses to the point estimates.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from llmaudit.analysis.tiers import TierTable, load_tiers
+
+__all__ = [
+    "Candidate",
+    "ProviderScenario",
+    "RoutedScenario",
+    "SavingsRow",
+    "WhatIf",
+    "WhatIfAccumulator",
+    "whatif_from_tables",
+]
+
+DAYS_PER_MONTH = Decimal("30.4375")
+DAYS_PER_YEAR = Decimal("365.25")
+_MILLION = 1_000_000.0
+
+
+# --------------------------------------------------------------------------------------- result
+@dataclass(frozen=True)
+class Candidate:
+    model: str
+    provider: str
+    tier: int
+    context_window: int | None
+
+
+@dataclass(frozen=True)
+class SavingsRow:
+    """One current model's traffic and what routing it would save (money in report currency)."""
+
+    model: str
+    tier: int | None
+    tier_label: str
+    requests: int
+    monthly_tokens: int
+    avg_per_million: Decimal | None  # current spend per 1M tokens (input + output)
+    monthly_spend: Decimal
+    routed_monthly_spend: Decimal  # tier-equal-or-better routing, fee included
+    annual_savings: Decimal  # point estimate, tier-equal-or-better
+    annual_savings_low: Decimal
+    annual_savings_high: Decimal
+    routes_to: tuple[tuple[str, int], ...]  # (model, requests) the router picked, most used first
+    failover: tuple[str, ...]  # equivalent models on other providers, cheapest first
+
+
+@dataclass(frozen=True)
+class ProviderScenario:
+    provider: str
+    cost: Decimal  # over the observed window, today's prices
+    monthly_spend: Decimal
+    delta: Decimal  # cost - current (negative = cheaper)
+    covered_requests: int
+    uncovered_requests: int
+    mapping: tuple[tuple[str, str, int], ...]  # (from model, to model, requests)
+
+
+@dataclass(frozen=True)
+class RoutedScenario:
+    fee_pct: Decimal
+    byok: bool
+    cost_before_fee: Decimal
+    fee: Decimal
+    cost: Decimal
+    monthly_spend: Decimal
+    annual_savings: Decimal
+    annual_savings_low: Decimal
+    annual_savings_high: Decimal
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    currency: str
+    days_observed: int
+    tiers_as_of: date | None
+    tier_method: str
+    current_cost: Decimal  # observed window, today's list prices
+    current_monthly: Decimal
+    requests: int
+    excluded_unpriced_requests: int
+    untiered_requests: int  # stayed on their model: no tier known
+    untiered_models: tuple[str, ...]
+    routed: RoutedScenario
+    providers: tuple[ProviderScenario, ...]
+    savings: tuple[SavingsRow, ...]
+    candidates: tuple[Candidate, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        from llmaudit.analysis.spend import money
+
+        r = self.routed
+        return {
+            "method": "today's list prices; routed = cheapest model of equal-or-better tier that fits the "
+                      "request's context, plus aggregator fee; range = tier-equal minus / tier-or-better plus "
+                      "one standard error of daily savings",
+            "days_observed": self.days_observed,
+            "tiers_as_of": self.tiers_as_of.isoformat() if self.tiers_as_of else None,
+            "tier_method": self.tier_method,
+            "requests": self.requests,
+            "excluded_unpriced_requests": self.excluded_unpriced_requests,
+            "untiered_requests": self.untiered_requests,
+            "untiered_models": list(self.untiered_models),
+            "current_cost": money(self.current_cost),
+            "current_monthly": money(self.current_monthly),
+            "routed": {
+                "fee_pct": float(r.fee_pct), "byok": r.byok, "cost_before_fee": money(r.cost_before_fee),
+                "fee": money(r.fee), "cost": money(r.cost), "monthly_spend": money(r.monthly_spend),
+                "annual_savings": money(r.annual_savings), "annual_savings_low": money(r.annual_savings_low),
+                "annual_savings_high": money(r.annual_savings_high),
+            },
+            "single_provider": [
+                {"provider": p.provider, "cost": money(p.cost), "monthly_spend": money(p.monthly_spend),
+                 "delta": money(p.delta), "covered_requests": p.covered_requests,
+                 "uncovered_requests": p.uncovered_requests,
+                 "mapping": [{"from": a, "to": b, "requests": n} for a, b, n in p.mapping]}
+                for p in self.providers
+            ],
+            "savings": [
+                {"model": s.model, "tier": s.tier, "tier_label": s.tier_label, "requests": s.requests,
+                 "monthly_tokens": s.monthly_tokens, "avg_per_million": money(s.avg_per_million),
+                 "monthly_spend": money(s.monthly_spend), "routed_monthly_spend": money(s.routed_monthly_spend),
+                 "annual_savings": money(s.annual_savings), "annual_savings_low": money(s.annual_savings_low),
+                 "annual_savings_high": money(s.annual_savings_high),
+                 "routes_to": [{"model": m, "requests": n} for m, n in s.routes_to],
+                 "failover": list(s.failover)}
+                for s in self.savings
+            ],
+        }
+
+
+# --------------------------------------------------------------------------------------- pricing
+_RATE_NAMES = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h",
+               "input_batch", "output_batch", "cache_read_batch", "cache_write_batch", "per_request", "per_search")
+
+
+def _get(obj: Any, name: str) -> Any:
+    rates = getattr(obj, "rates", None)
+    if rates is not None:
+        value = rates.get(name) if isinstance(rates, dict) else getattr(rates, name, None)
+        if value is not None:
+            return value
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def _f(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class _Rates:
+    """Float rates of one price point (USD per 1M tokens; per call for request/search)."""
+
+    input: float
+    output: float
+    cache_read: float
+    cache_write_5m: float
+    cache_write_1h: float
+    batch: tuple[float, float, float, float] | None
+    per_request: float
+    per_search: float
+    long_context: tuple[tuple[int, _Rates], ...]
+
+    @staticmethod
+    def of(point: Any) -> _Rates | None:
+        r = {n: _f(_get(point, n)) for n in _RATE_NAMES}
+        if r["input"] is None or r["output"] is None:
+            return None
+        inp, out = r["input"], r["output"]
+        assert inp is not None and out is not None
+        read = r["cache_read"] if r["cache_read"] is not None else inp
+        w5 = r["cache_write_5m"] if r["cache_write_5m"] is not None else inp
+        w1h = r["cache_write_1h"] if r["cache_write_1h"] is not None else w5
+        batch = None
+        if r["input_batch"] is not None and r["output_batch"] is not None:
+            batch = (r["input_batch"], r["output_batch"],
+                     r["cache_read_batch"] if r["cache_read_batch"] is not None else r["input_batch"],
+                     r["cache_write_batch"] if r["cache_write_batch"] is not None else r["input_batch"])
+        tiers: list[tuple[int, _Rates]] = []
+        for tier in getattr(point, "long_context", None) or getattr(getattr(point, "rates", None),
+                                                                     "long_context", None) or ():
+            sub = _Rates.of(tier)
+            threshold = getattr(tier, "threshold_tokens", None)
+            if sub is not None and threshold is not None:
+                tiers.append((int(threshold), sub))
+        return _Rates(inp, out, read, w5, w1h, batch, r["per_request"] or 0.0, r["per_search"] or 0.0,
+                      tuple(sorted(tiers, key=lambda t: t[0])))
+
+    def cost(self, u: dict[str, np.ndarray]) -> np.ndarray:
+        """Per-row cost in USD of the usage arrays ``u`` (schema token semantics)."""
+        base = self._plain(u, self.input, self.output, self.cache_read, self.cache_write_5m, self.cache_write_1h)
+        if self.batch is not None:
+            bi, bo, br, bw = self.batch
+            base = np.where(u["batch"], self._plain(u, bi, bo, br, bw, bw), base)
+        for threshold, tier in self.long_context:
+            # Past the threshold the provider reprices the whole request (formats.md §B3).
+            base = np.where(u["input_tokens"] > threshold, tier.cost(u) - tier._extras(u) + self._extras(u), base)
+        return base
+
+    def _plain(self, u: dict[str, np.ndarray], inp: float, out: float, read: float, w5: float,
+               w1h: float) -> np.ndarray:
+        uncached = np.maximum(u["input_tokens"] - u["cache_read_tokens"] - u["cache_write_tokens"], 0)
+        w5_tokens = u["cache_write_tokens"] - u["cache_write_1h_tokens"]
+        tokens = (uncached * inp + u["cache_read_tokens"] * read + w5_tokens * w5
+                  + u["cache_write_1h_tokens"] * w1h + u["output_tokens"] * out) / _MILLION
+        return tokens + self._extras(u)
+
+    def _extras(self, u: dict[str, np.ndarray]) -> np.ndarray:
+        return u["requests"] * self.per_request + u["web_search_requests"] * self.per_search
+
+
+def _usage(table: pa.Table) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for name in ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+                 "output_tokens", "web_search_requests"):
+        out[name] = pc.fill_null(table.column(name), 0).to_numpy().astype(np.float64)
+    out["requests"] = pc.fill_null(table.column("requests"), 1).to_numpy().astype(np.float64)
+    out["batch"] = pc.fill_null(table.column("batch"), False).to_numpy(zero_copy_only=False).astype(bool)
+    return out
+
+
+# --------------------------------------------------------------------------------------- compute
+@dataclass
+class _Model:
+    """Per current model, per day: [requests, tokens, current, best, equal] plus pick counts."""
+
+    days: dict[str, list[float]]
+    picks: dict[str, int]
+    alt_cost: np.ndarray  # per candidate: cost of all this model's rows on it
+    alt_misfit: np.ndarray  # per candidate: rows that would not fit
+
+
+class WhatIfAccumulator:
+    def __init__(self, catalog: Any, *, config: Any = None, byok: bool = False,
+                 tiers: TierTable | None = None) -> None:
+        from llmaudit.pricing import fees
+
+        self.catalog = catalog
+        self.byok = byok
+        fee = fees(config)
+        self.fee_pct = Decimal(str(fee.byok_pct if byok else fee.platform_pct))
+        self.tiers = tiers if tiers is not None else load_tiers(config)
+        self._tier_ids: dict[str, int] = {}
+        self._tier_families: dict[str, int] = {}
+        for name, info in self.tiers.models.items():
+            res = catalog.resolve(name)
+            entry_id = res.entry.id if res is not None else name
+            self._tier_ids[entry_id] = info.tier
+            self._tier_families.setdefault(_family(entry_id), info.tier)
+        self.tier_of: dict[str, int | None] = {}
+        self._rates_cache: dict[str, _Rates | None] = {}
+        cands: list[Candidate] = []
+        rates: list[_Rates] = []
+        for entry in catalog.entries:
+            tier = self._tier_ids.get(entry.id)
+            r = self._rates(entry.id)
+            if tier is None or r is None:
+                continue
+            cands.append(Candidate(entry.id, entry.provider, tier, getattr(entry, "context_window", None)))
+            rates.append(r)
+        self.candidates = tuple(cands)
+        self.cand_rates = tuple(rates)
+        self.cand_tier = np.array([c.tier for c in cands], dtype=np.int64)
+        self.cand_ctx = np.array([c.context_window or 0 for c in cands], dtype=np.float64)
+        self.providers = sorted({c.provider for c in cands})
+        self.models: dict[str, _Model] = {}
+        self.prov: dict[str, dict[str, Any]] = {p: {"cost": 0.0, "covered": 0, "uncovered": 0, "map": {}}
+                                                for p in self.providers}
+        self.excluded_unpriced = 0
+        self.untiered: dict[str, int] = {}
+
+    def tier(self, model: str) -> int | None:
+        """A model's tier: its own entry, else its family (dated snapshots and ``-latest`` aliases)."""
+        if model not in self.tier_of:
+            tier = self._tier_ids.get(model)
+            if tier is None:
+                tier = self._tier_families.get(_family(model))
+            if tier is None:
+                res = self.catalog.resolve(model)
+                if res is not None:
+                    tier = self._tier_ids.get(res.entry.id, self._tier_families.get(_family(res.entry.id)))
+            self.tier_of[model] = tier
+        return self.tier_of[model]
+
+    def _rates(self, model: str) -> _Rates | None:
+        if model not in self._rates_cache:
+            res = self.catalog.resolve(model)
+            point = res.entry.price_at(None) if res is not None else None
+            self._rates_cache[model] = _Rates.of(point) if point is not None else None
+        return self._rates_cache[model]
+
+    def add(self, table: pa.Table, day: Any) -> None:
+        """Fold one priced batch in; ``day`` is the batch's local-day label column."""
+        priced = pc.is_valid(table.column("cost_usd"))
+        self.excluded_unpriced += int(pc.sum(pc.if_else(priced, 0, pc.fill_null(table.column("requests"), 1)))
+                                      .as_py() or 0)
+        table = table.append_column("_day", day).filter(priced)
+        if table.num_rows == 0:
+            return
+        models = table.column("model").to_numpy(zero_copy_only=False)
+        for name in np.unique(models):
+            self._add_model(str(name), table.filter(pc.equal(table.column("model"), name)))
+
+    def _add_model(self, model: str, rows: pa.Table) -> None:
+        u = _usage(rows)
+        n = rows.num_rows
+        own = self._rates(model)
+        current = own.cost(u) if own is not None else rows.column("cost_usd").to_numpy()
+        tier = self.tier(model)
+        context = u["input_tokens"] + u["output_tokens"]
+        k = len(self.candidates)
+        cost = np.vstack([r.cost(u) for r in self.cand_rates]) if k else np.zeros((0, n))
+        fits = (self.cand_ctx[:, None] >= context[None, :]) if k else np.zeros((0, n), dtype=bool)
+        acc = self.models.get(model)
+        if acc is None:
+            acc = self.models[model] = _Model({}, {}, np.zeros(k), np.zeros(k))
+        acc.alt_cost += cost.sum(axis=1)
+        acc.alt_misfit += (~fits).sum(axis=1)
+        requests = u["requests"]
+        if tier is None:
+            best = equal = current
+            best_pick = np.full(n, -1)
+            self.untiered[model] = self.untiered.get(model, 0) + int(requests.sum())
+        else:
+            best, best_pick = _cheapest(cost, fits & (self.cand_tier <= tier)[:, None], current)
+            equal, _ = _cheapest(cost, fits & (self.cand_tier == tier)[:, None], current)
+        for idx in np.unique(best_pick):
+            name = model if idx < 0 else self.candidates[idx].model
+            acc.picks[name] = acc.picks.get(name, 0) + int(requests[best_pick == idx].sum())
+        days = rows.column("_day").to_numpy(zero_copy_only=False)
+        tokens = context
+        for d in np.unique(days):
+            m = days == d
+            slot = acc.days.setdefault(str(d), [0.0, 0.0, 0.0, 0.0, 0.0])
+            slot[0] += float(requests[m].sum())
+            slot[1] += float(tokens[m].sum())
+            slot[2] += float(current[m].sum())
+            slot[3] += float(best[m].sum())
+            slot[4] += float(equal[m].sum())
+        own_provider = model.split("/", 1)[0] if "/" in model else ""
+        for p in self.providers:
+            in_p = np.array([c.provider == p for c in self.candidates], dtype=bool)
+            allowed = fits & in_p[:, None]
+            if tier is not None:
+                allowed &= (self.cand_tier <= tier)[:, None]
+            elif own_provider != p:
+                allowed &= False
+            stay = current if own_provider == p or tier is None else np.full(n, np.inf)
+            chosen, pick = _cheapest(cost, allowed, stay)
+            covered = np.isfinite(chosen)
+            state = self.prov[p]
+            state["cost"] += float(np.where(covered, chosen, current).sum())
+            state["covered"] += int(requests[covered].sum())
+            state["uncovered"] += int(requests[~covered].sum())
+            for idx in np.unique(pick[covered]):
+                to = model if idx < 0 else self.candidates[idx].model
+                key = (model, to)
+                state["map"][key] = state["map"].get(key, 0) + int(requests[covered & (pick == idx)].sum())
+
+    # result ---------------------------------------------------------------------------------
+    def result(self, *, fx: Decimal = Decimal(1), currency: str = "USD") -> WhatIf:
+        all_days = sorted({d for m in self.models.values() for d in m.days})
+        span = _span_days(all_days)
+        month = DAYS_PER_MONTH / span
+        year = DAYS_PER_YEAR / span
+        fee_mult = 1 + self.fee_pct / 100
+        rows: list[SavingsRow] = []
+        tot_cur = tot_best = tot_eq = Decimal(0)
+        daily_best: dict[str, float] = dict.fromkeys(all_days, 0.0)
+        daily_eq: dict[str, float] = dict.fromkeys(all_days, 0.0)
+        requests_total = 0
+        for model, acc in self.models.items():
+            req = sum(int(v[0]) for v in acc.days.values())
+            tokens = sum(int(v[1]) for v in acc.days.values())
+            cur = _d(sum(v[2] for v in acc.days.values()))
+            best = _d(sum(v[3] for v in acc.days.values())) * fee_mult
+            eq = _d(sum(v[4] for v in acc.days.values())) * fee_mult
+            requests_total += req
+            tot_cur += cur
+            tot_best += best
+            tot_eq += eq
+            s_best = [float(_d(acc.days[d][2]) - _d(acc.days[d][3]) * fee_mult) if d in acc.days else 0.0
+                      for d in all_days]
+            s_eq = [float(_d(acc.days[d][2]) - _d(acc.days[d][4]) * fee_mult) if d in acc.days else 0.0
+                    for d in all_days]
+            for d, vb, ve in zip(all_days, s_best, s_eq, strict=True):
+                daily_best[d] += vb
+                daily_eq[d] += ve
+            low, high = _range(s_eq, s_best, span)
+            tier = self.tier(model)
+            rows.append(SavingsRow(
+                model=model,
+                tier=tier,
+                tier_label=self.tiers.label(tier),
+                requests=req,
+                monthly_tokens=int(Decimal(tokens) * month),
+                avg_per_million=(cur / tokens * 1_000_000 * fx) if tokens else None,
+                monthly_spend=cur * month * fx,
+                routed_monthly_spend=best * month * fx,
+                annual_savings=(cur - best) * year * fx,
+                annual_savings_low=low * fx,
+                annual_savings_high=high * fx,
+                routes_to=tuple(sorted(acc.picks.items(), key=lambda kv: (-kv[1], kv[0]))),
+                failover=self._failover(model, acc),
+            ))
+        rows.sort(key=lambda r: (-r.monthly_spend, r.model))
+        low, high = _range(list(daily_eq.values()), list(daily_best.values()), span)
+        before_fee = tot_best / fee_mult if fee_mult else tot_best
+        routed = RoutedScenario(
+            fee_pct=self.fee_pct,
+            byok=self.byok,
+            cost_before_fee=before_fee * fx,
+            fee=(tot_best - before_fee) * fx,
+            cost=tot_best * fx,
+            monthly_spend=tot_best * month * fx,
+            annual_savings=(tot_cur - tot_best) * year * fx,
+            annual_savings_low=low * fx,
+            annual_savings_high=high * fx,
+        )
+        providers = []
+        for p in self.providers:
+            state = self.prov[p]
+            c = _d(state["cost"])
+            mapping = tuple(sorted(((a, b, n) for (a, b), n in state["map"].items()), key=lambda t: (-t[2], t[0])))
+            providers.append(ProviderScenario(p, c * fx, c * month * fx, (c - tot_cur) * fx, state["covered"],
+                                              state["uncovered"], mapping))
+        providers.sort(key=lambda p: (p.uncovered_requests > 0, p.cost, p.provider))
+        return WhatIf(
+            currency=currency,
+            days_observed=span,
+            tiers_as_of=self.tiers.as_of,
+            tier_method=self.tiers.method,
+            current_cost=tot_cur * fx,
+            current_monthly=tot_cur * month * fx,
+            requests=requests_total,
+            excluded_unpriced_requests=self.excluded_unpriced,
+            untiered_requests=sum(self.untiered.values()),
+            untiered_models=tuple(sorted(self.untiered)),
+            routed=routed,
+            providers=tuple(providers),
+            savings=tuple(rows),
+            candidates=self.candidates,
+        )
+
+    def _failover(self, model: str, acc: _Model) -> tuple[str, ...]:
+        tier = self.tier(model)
+        if tier is None:
+            return ()
+        own_provider = model.split("/", 1)[0]
+        options = [
+            (acc.alt_cost[i], c.model) for i, c in enumerate(self.candidates)
+            if c.tier == tier and c.provider != own_provider and acc.alt_misfit[i] == 0
+        ]
+        best_per_provider: dict[str, tuple[float, str]] = {}
+        for cost, name in sorted(options):
+            best_per_provider.setdefault(name.split("/", 1)[0], (cost, name))
+        return tuple(name for _, name in sorted(best_per_provider.values())[:3])
+
+
+_SNAPSHOT = re.compile(r"(-\d{4}-\d{2}-\d{2}|-\d{8}|-latest|@\d{8})$")
+
+
+def _family(model_id: str) -> str:
+    """``openai/gpt-4o-2024-08-06`` → ``openai/gpt-4o``; ``…-20250929`` and ``…-latest`` likewise."""
+    return _SNAPSHOT.sub("", model_id.lower())
+
+
+def _cheapest(cost: np.ndarray, allowed: np.ndarray, stay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: min of ``stay`` and the allowed candidates' cost; pick index (-1 = stay)."""
+    if cost.shape[0] == 0:
+        return stay, np.full(stay.shape[0], -1)
+    masked = np.where(allowed, cost, np.inf)
+    idx = np.argmin(masked, axis=0)
+    best = masked[idx, np.arange(masked.shape[1])]
+    take = best < stay
+    return np.where(take, best, stay), np.where(take, idx, -1)
+
+
+def _d(value: float) -> Decimal:
+    return Decimal(repr(round(float(value), 10)))
+
+
+def _span_days(days: list[str]) -> int:
+    if not days:
+        return 1
+    return (date.fromisoformat(days[-1]) - date.fromisoformat(days[0])).days + 1
+
+
+def _range(eq: list[float], best: list[float], span: int) -> tuple[Decimal, Decimal]:
+    """Annual savings range: tier-equal − 1 s.e. … tier-or-better + 1 s.e. of the daily mean."""
+    def stats(values: list[float]) -> tuple[float, float]:
+        values = values + [0.0] * (span - len(values))
+        mean = sum(values) / span
+        if span < 2:
+            return mean, 0.0
+        var = sum((v - mean) ** 2 for v in values) / (span - 1)
+        return mean, math.sqrt(var / span)
+
+    m_eq, se_eq = stats(eq)
+    m_best, se_best = stats(best)
+    low = _d((m_eq - se_eq) * float(DAYS_PER_YEAR))
+    high = _d((m_best + se_best) * float(DAYS_PER_YEAR))
+    return min(low, high), max(low, high)
+
+
+def whatif_from_tables(tables: Iterable[pa.Table], catalog: Any, *, config: Any = None, byok: bool = False,
+                       timezone: str = "UTC") -> WhatIf:
+    """Stand-alone what-if over priced record tables (the spend report builds it alongside)."""
+    acc = WhatIfAccumulator(catalog, config=config, byok=byok)
+    for table in tables:
+        local = pc.local_timestamp(table.column("timestamp").cast(pa.timestamp("us", tz=timezone)))
+        acc.add(table, pc.strftime(local, "%Y-%m-%d"))
+    return acc.result()

@@ -1,0 +1,388 @@
+"""Render a ``SpendReport``: rich tables for the terminal, Markdown, and sectioned CSV.
+
+Renderers only format what ``analysis.spend`` computed; no arithmetic happens here. Unknown is
+never zero: a group with no priced request shows ``unpriced`` and its token volume, and totals say
+"plus N unpriced requests" in every format. JSON is ``SpendReport.to_dict()``, not produced here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from llmaudit.analysis.spend import Breakdown, GroupRow, SpendReport
+from llmaudit.analysis.whatif import WhatIf
+from llmaudit.render.formats import count, pct, usd
+
+__all__ = ["currency_symbol", "render_csv", "render_markdown", "render_table", "totals_line"]
+
+MAX_TABLE_ROWS = 40
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
+_HEADERS = {"model": "Model", "provider": "Provider", "day": "Day", "week": "Week", "month": "Month",
+            "tag": "Tag", "user": "User", "project": "Project", "key": "API key", "source": "Source format"}
+
+
+def currency_symbol(code: str) -> str:
+    return _SYMBOLS.get(code.upper(), f"{code.upper()} ")
+
+
+class _Fmt:
+    def __init__(self, report: SpendReport) -> None:
+        self.symbol = currency_symbol(report.currency)
+
+    def money(self, value: Decimal | None, places: int = 2) -> str:
+        return usd(value, places, symbol=self.symbol)
+
+
+def totals_line(report: SpendReport) -> str:
+    f = _Fmt(report)
+    t = report.totals
+    priced = t.requests - t.unpriced_requests
+    text = f"{f.money(t.cost)} over {count(priced)} priced requests"
+    if t.unpriced_requests:
+        text += f", plus {count(t.unpriced_requests)} unpriced requests ({count(t.unpriced_tokens)} tokens)"
+    return text
+
+
+def _cost_cell(f: _Fmt, row: GroupRow) -> str:
+    text = f.money(row.cost)
+    if row.unpriced_requests and row.cost is not None:
+        text += f" + {count(row.unpriced_requests)} unpriced"
+    return text
+
+
+def _window(report: SpendReport) -> str:
+    first = report.first_seen.astimezone().date().isoformat() if report.first_seen else "-"
+    last = report.last_seen.astimezone().date().isoformat() if report.last_seen else "-"
+    return f"{first} … {last}"
+
+
+# --------------------------------------------------------------------------------------- table
+def render_table(report: SpendReport, *, whatif: bool = True) -> RenderableType:
+    f = _Fmt(report)
+    parts: list[RenderableType] = []
+    head = Text()
+    head.append("Spend audit", style="bold")
+    head.append(f"  {_window(report)} ({report.timezone})  ·  {count(report.totals.requests)} requests  ·  "
+                f"catalog as of {report.catalog_as_of or 'n/a'}")
+    if report.currency != "USD":
+        head.append(f"  ·  {report.currency} at {report.fx_rate} per USD")
+    parts.append(head)
+    parts.append(Text("Total: ", style="bold").append(totals_line(report), style="bold green"))
+    for b in report.breakdowns:
+        parts.append(_breakdown_table(f, b))
+    if report.unpriced:
+        parts.append(_unpriced_table(report, f))
+    parts.append(_reconciliation(report, f))
+    if report.projection is not None:
+        parts.append(_projection(report, f))
+    if whatif and report.whatif is not None:
+        parts.extend(_whatif_tables(report.whatif, f))
+    return Group(*_spaced(parts))
+
+
+def _spaced(parts: list[RenderableType]) -> Iterable[RenderableType]:
+    for i, p in enumerate(parts):
+        if i > 1:
+            yield Text("")
+        yield p
+
+
+def _breakdown_table(f: _Fmt, b: Breakdown) -> Table:
+    table = Table(title=f"Spend by {' × '.join(b.dimensions)}", title_justify="left", caption=b.note)
+    for d in b.dimensions:
+        table.add_column(_HEADERS.get(d, d), overflow="fold", min_width=10)
+    billed = any(r.billed is not None for r in b.rows)
+    unpriced = any(r.unpriced_requests for r in b.rows)
+    names = ["Requests", "Input tok", "Output tok", "Cost", "Share"]
+    names += ["Unpriced"] if unpriced else []
+    names += ["Billed"] if billed else []
+    for name in names:
+        table.add_column(name, justify="right", no_wrap=True)
+    for row in b.rows[:MAX_TABLE_ROWS]:
+        cells = [*row.key, count(row.requests), count(row.input_tokens), count(row.output_tokens),
+                 f.money(row.cost), pct(row.share)]
+        if unpriced:
+            cells.append(count(row.unpriced_requests) if row.unpriced_requests else "-")
+        if billed:
+            cells.append(f.money(row.billed) if row.billed is not None else "-")
+        table.add_row(*cells)
+    if len(b.rows) > MAX_TABLE_ROWS:
+        more = len(b.rows) - MAX_TABLE_ROWS
+        table.add_row(f"… {more} more (all rows in --format csv/json)", *[""] * (len(b.dimensions) + len(names) - 1))
+    return table
+
+
+def _unpriced_table(report: SpendReport, f: _Fmt) -> Table:
+    table = Table(title="Unpriced (no list price: not counted in the totals, never as $0)", title_justify="left")
+    for name, just in (("Model", "left"), ("Provider", "left"), ("Why", "left"), ("Requests", "right"),
+                       ("Input tok", "right"), ("Output tok", "right"), ("Billed by source", "right")):
+        table.add_column(name, justify=just)  # type: ignore[arg-type]
+    for u in report.unpriced:
+        table.add_row(u.model, u.provider, u.status.replace("_", " "), count(u.requests), count(u.input_tokens),
+                      count(u.output_tokens), f.money(u.billed) if u.billed is not None else "-")
+    return table
+
+
+def _reconciliation(report: SpendReport, f: _Fmt) -> RenderableType:
+    rec = report.reconciliation
+    title = Text("Billed vs recomputed", style="bold")
+    if not rec.compared_rows and not rec.billed_unpriced_rows:
+        return Group(title, Text("The source reports no cost of its own: nothing to reconcile."))
+    lines: list[RenderableType] = [title, Text(
+        f"{count(rec.compared_rows)} requests carry a billed cost: billed {f.money(rec.billed)} vs list price "
+        f"{f.money(rec.recomputed)}. {count(rec.differing_rows)} differ by more than {pct(float(rec.tolerance), 0)}: "
+        f"billed {f.money(rec.differing_billed)} vs {f.money(rec.differing_recomputed)} "
+        f"(difference {f.money(rec.differing_difference)})."
+    )]
+    if rec.billed_unpriced_rows:
+        lines.append(Text(f"{count(rec.billed_unpriced_rows)} billed requests have no list price to compare "
+                          f"(billed {f.money(rec.billed_unpriced)})."))
+    if rec.by_model:
+        t = Table(title="Differences by model", title_justify="left")
+        for name in ("Model", "Rows", "Billed", "Recomputed", "Difference"):
+            t.add_column(name, justify="left" if name == "Model" else "right")
+        for m in rec.by_model:
+            t.add_row(m.model, count(m.rows), f.money(m.billed, 4), f.money(m.recomputed, 4), f.money(m.difference, 4))
+        lines.append(t)
+    if rec.listed:
+        t = Table(title=f"Largest differences (top {len(rec.listed)} of {count(rec.differing_rows)})",
+                  title_justify="left")
+        for name in ("Time (UTC)", "Model", "Request", "Where", "Billed", "Recomputed", "Diff", "Diff %"):
+            t.add_column(name, justify="right" if name in ("Billed", "Recomputed", "Diff", "Diff %") else "left")
+        for d in rec.listed:
+            t.add_row(d.timestamp.strftime("%Y-%m-%d %H:%M"), d.model, d.request_id or "-", d.source or "-",
+                      f.money(d.billed, 6), f.money(d.recomputed, 6), f.money(d.difference, 6), pct(d.relative))
+        lines.append(t)
+    return Group(*lines)
+
+
+def _projection(report: SpendReport, f: _Fmt) -> RenderableType:
+    p = report.projection
+    assert p is not None
+    text = Text()
+    text.append(f"This month ({p.month})", style="bold")
+    text.append(f": {f.money(p.to_date)} to date")
+    if p.projected is not None and p.run_rate is not None:
+        text.append(f"; at {f.money(p.run_rate)}/day (mean of the last {p.basis_days} complete days) "
+                    f"the month ends near {f.money(p.projected)}")
+    else:
+        text.append("; no complete day yet to project from")
+    if p.unpriced_requests:
+        text.append(f"; plus {count(p.unpriced_requests)} unpriced requests")
+    return text
+
+
+def _whatif_tables(w: WhatIf, f: _Fmt) -> list[RenderableType]:
+    out: list[RenderableType] = []
+    t = Table(title=f"What-if: the same traffic on one provider (today's list prices, {w.days_observed} days)",
+              title_justify="left")
+    for name in ("Provider", "Cost", "Per month", "vs now", "Covered", "Moves"):
+        t.add_column(name, justify="left" if name in ("Provider", "Moves") else "right")
+    t.add_row("(current)", f.money(w.current_cost), f.money(w.current_monthly), "-", count(w.requests), "")
+    for p in w.providers:
+        moves = ", ".join(f"{a.split('/', 1)[-1]}→{b.split('/', 1)[-1]}" for a, b, _ in p.mapping[:3])
+        covered = count(p.covered_requests) + (f" ({count(p.uncovered_requests)} stay)" if p.uncovered_requests else "")
+        t.add_row(p.provider, f.money(p.cost), f.money(p.monthly_spend), f.money(p.delta), covered, moves)
+    out.append(t)
+    r = w.routed
+    s = Table(title=f"Routing savings: cheapest model of equal-or-better tier that fits, "
+                    f"+{r.fee_pct}% {'BYOK' if r.byok else 'platform'} fee", title_justify="left",
+              caption="annual range: tier-equal routing − 1 s.e. … tier-or-better + 1 s.e. of daily savings")
+    for name in ("Model", "Tier", "Tokens/month", "$/M tok", "Spend/month", "Routed/month", "Annual savings",
+                 "Routes to", "Failover"):
+        s.add_column(name, justify="right" if name not in ("Model", "Tier", "Routes to", "Failover") else "left")
+    for row in w.savings:
+        dest = ", ".join(f"{m.split('/', 1)[-1]} ({count(n)})" for m, n in row.routes_to[:2])
+        s.add_row(row.model, row.tier_label, count(row.monthly_tokens), f.money(row.avg_per_million),
+                  f.money(row.monthly_spend), f.money(row.routed_monthly_spend),
+                  f"{f.money(row.annual_savings)} ({f.money(row.annual_savings_low)}…"
+                  f"{f.money(row.annual_savings_high)})",
+                  dest, ", ".join(row.failover) or "-")
+    s.add_row("Total", "", "", "", f.money(w.current_monthly), f.money(r.monthly_spend),
+              f"{f.money(r.annual_savings)} ({f.money(r.annual_savings_low)}…{f.money(r.annual_savings_high)})",
+              f"fee {f.money(r.fee)}", "", style="bold")
+    out.append(s)
+    notes = []
+    if w.excluded_unpriced_requests:
+        notes.append(f"{count(w.excluded_unpriced_requests)} unpriced requests are left out of the what-if")
+    if w.untiered_requests:
+        notes.append(f"{count(w.untiered_requests)} requests of models without a capability tier stay where "
+                     f"they are ({', '.join(w.untiered_models)}); add them under [tiers] in llmaudit.toml")
+    if notes:
+        out.append(Text("; ".join(notes) + ".", style="dim"))
+    return out
+
+
+# --------------------------------------------------------------------------------------- markdown
+def _md_table(headers: list[str], rows: Iterable[Iterable[Any]]) -> str:
+    def cell(v: Any) -> str:
+        return str(v).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render_markdown(report: SpendReport, *, whatif: bool = True) -> str:
+    f = _Fmt(report)
+    out = [f"# Spend audit ({_window(report)}, {report.timezone})", "",
+           f"**Total:** {totals_line(report)}  ", f"Catalog as of {report.catalog_as_of or 'n/a'}; "
+           f"currency {report.currency}" + (f" at {report.fx_rate} per USD" if report.currency != "USD" else ""), ""]
+    for b in report.breakdowns:
+        out += [f"## Spend by {' × '.join(b.dimensions)}", ""]
+        out.append(_md_table(
+            [_HEADERS.get(d, d) for d in b.dimensions] + ["Requests", "Input tok", "Output tok", "Cost", "Share",
+                                                           "Billed"],
+            ([*r.key, count(r.requests), count(r.input_tokens), count(r.output_tokens), _cost_cell(f, r),
+              pct(r.share), f.money(r.billed) if r.billed is not None else "-"] for r in b.rows)))
+        out += (["", f"_{b.note}_"] if b.note else []) + [""]
+    if report.unpriced:
+        out += ["## Unpriced", "", "No list price: not counted in the totals, never as $0.", ""]
+        out.append(_md_table(["Model", "Provider", "Why", "Requests", "Input tok", "Output tok", "Billed by source"],
+                             ([u.model, u.provider, u.status, count(u.requests), count(u.input_tokens),
+                               count(u.output_tokens), f.money(u.billed) if u.billed is not None else "-"]
+                              for u in report.unpriced)))
+        out.append("")
+    rec = report.reconciliation
+    out += ["## Billed vs recomputed", ""]
+    if rec.compared_rows or rec.billed_unpriced_rows:
+        out.append(f"{count(rec.compared_rows)} requests carry a billed cost: billed {f.money(rec.billed)} vs list "
+                   f"price {f.money(rec.recomputed)}. **{count(rec.differing_rows)} differ by more than "
+                   f"{pct(float(rec.tolerance), 0)}**: billed {f.money(rec.differing_billed)} vs "
+                   f"{f.money(rec.differing_recomputed)} (difference {f.money(rec.differing_difference)}).")
+        if rec.billed_unpriced_rows:
+            out.append(f"{count(rec.billed_unpriced_rows)} billed requests have no list price to compare "
+                       f"(billed {f.money(rec.billed_unpriced)}).")
+        if rec.listed:
+            out += ["", _md_table(["Time (UTC)", "Model", "Request", "Where", "Billed", "Recomputed", "Diff", "Diff %"],
+                                  ([d.timestamp.strftime("%Y-%m-%d %H:%M"), d.model, d.request_id or "-",
+                                    d.source or "-", f.money(d.billed, 6), f.money(d.recomputed, 6),
+                                    f.money(d.difference, 6), pct(d.relative)] for d in rec.listed))]
+    else:
+        out.append("The source reports no cost of its own: nothing to reconcile.")
+    out.append("")
+    p = report.projection
+    if p is not None:
+        line = f"## This month ({p.month})\n\n{f.money(p.to_date)} to date"
+        if p.projected is not None and p.run_rate is not None:
+            line += (f"; at {f.money(p.run_rate)}/day (last {p.basis_days} complete days) the month ends near "
+                     f"**{f.money(p.projected)}**")
+        if p.unpriced_requests:
+            line += f"; plus {count(p.unpriced_requests)} unpriced requests"
+        out += [line + ".", ""]
+    if whatif and report.whatif is not None:
+        w = report.whatif
+        r = w.routed
+        out += [f"## What-if: one provider ({w.days_observed} days, today's list prices)", ""]
+        out.append(_md_table(["Provider", "Cost", "Per month", "vs now", "Covered requests", "Not covered"],
+                             [["(current)", f.money(w.current_cost), f.money(w.current_monthly), "-",
+                               count(w.requests), "0"]] +
+                             [[p.provider, f.money(p.cost), f.money(p.monthly_spend), f.money(p.delta),
+                               count(p.covered_requests), count(p.uncovered_requests)] for p in w.providers]))
+        out += ["", f"## Routing savings (+{r.fee_pct}% {'BYOK' if r.byok else 'platform'} fee)", ""]
+        out.append(_md_table(
+            ["Model", "Tier", "Tokens/month", "$/M tok", "Spend/month", "Routed/month", "Annual savings",
+             "Range", "Routes to", "Failover"],
+            [[s.model, s.tier_label, count(s.monthly_tokens), f.money(s.avg_per_million), f.money(s.monthly_spend),
+              f.money(s.routed_monthly_spend), f.money(s.annual_savings),
+              f"{f.money(s.annual_savings_low)} … {f.money(s.annual_savings_high)}",
+              ", ".join(m for m, _ in s.routes_to[:2]), ", ".join(s.failover) or "-"] for s in w.savings]
+            + [["**Total**", "", "", "", f.money(w.current_monthly), f.money(r.monthly_spend),
+                f.money(r.annual_savings), f"{f.money(r.annual_savings_low)} … {f.money(r.annual_savings_high)}",
+                f"fee {f.money(r.fee)}", ""]]))
+        out += ["", "_Range: tier-equal routing minus one standard error of daily savings … tier-or-better routing "
+                "plus one standard error._"]
+        if w.excluded_unpriced_requests:
+            out.append(f"_{count(w.excluded_unpriced_requests)} unpriced requests are left out of the what-if._")
+        if w.untiered_requests:
+            out.append(f"_{count(w.untiered_requests)} requests of models without a tier stay where they are "
+                       f"({', '.join(w.untiered_models)})._")
+        out.append("")
+    for warning in report.warnings:
+        out.append(f"> warning: {warning}")
+    return "\n".join(out).rstrip() + "\n"
+
+
+# --------------------------------------------------------------------------------------- csv
+def _num(value: Decimal | float | int | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value.quantize(Decimal("1e-10")).normalize(), "f")
+    return str(value)
+
+
+def render_csv(report: SpendReport, *, whatif: bool = True) -> str:
+    """Sectioned CSV: every row starts with its section name; each section has its own header row.
+
+    Cost cells of unpriced groups are empty and ``price_status`` says ``unpriced`` (never 0).
+    """
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["section", "dimension", "key", "requests", "input_tokens", "output_tokens", "cache_read_tokens",
+                "cost", "currency", "price_status", "unpriced_requests", "unpriced_tokens", "billed", "share"])
+
+    def group(section: str, dim: str, key: str, r: GroupRow) -> None:
+        status = "priced" if not r.unpriced_requests else ("unpriced" if r.cost is None else "partly_priced")
+        w.writerow([section, dim, key, r.requests, r.input_tokens, r.output_tokens, r.cache_read_tokens,
+                    _num(r.cost), report.currency, status, r.unpriced_requests, r.unpriced_tokens, _num(r.billed),
+                    "" if r.share is None else round(r.share, 6)])
+
+    group("total", "", "", report.totals)
+    for b in report.breakdowns:
+        for r in b.rows:
+            group("breakdown", b.name, "|".join(r.key), r)
+    if report.unpriced:
+        w.writerow(["section", "model", "provider", "status", "requests", "input_tokens", "output_tokens", "billed"])
+        for u in report.unpriced:
+            w.writerow(["unpriced", u.model, u.provider, u.status, u.requests, u.input_tokens, u.output_tokens,
+                        _num(u.billed)])
+    rec = report.reconciliation
+    w.writerow(["section", "compared_rows", "billed", "recomputed", "differing_rows", "differing_billed",
+                "differing_recomputed", "differing_difference", "billed_unpriced_rows", "billed_unpriced",
+                "tolerance"])
+    w.writerow(["reconciliation", rec.compared_rows, _num(rec.billed), _num(rec.recomputed), rec.differing_rows,
+                _num(rec.differing_billed), _num(rec.differing_recomputed), _num(rec.differing_difference),
+                rec.billed_unpriced_rows, _num(rec.billed_unpriced), _num(rec.tolerance)])
+    if rec.listed:
+        w.writerow(["section", "timestamp", "model", "request_id", "source", "billed", "recomputed", "difference",
+                    "relative"])
+        for d in rec.listed:
+            w.writerow(["discrepancy", d.timestamp.isoformat(), d.model, d.request_id or "", d.source or "",
+                        _num(d.billed), _num(d.recomputed), _num(d.difference),
+                        "" if d.relative is None else round(d.relative, 6)])
+    p = report.projection
+    if p is not None:
+        w.writerow(["section", "month", "to_date", "run_rate_per_day", "basis_days", "projected_month_end",
+                    "unpriced_requests"])
+        w.writerow(["projection", p.month, _num(p.to_date), _num(p.run_rate), p.basis_days, _num(p.projected),
+                    p.unpriced_requests])
+    if whatif and report.whatif is not None:
+        wi = report.whatif
+        w.writerow(["section", "provider", "cost", "monthly_spend", "delta", "covered_requests", "uncovered_requests"])
+        w.writerow(["whatif_provider", "(current)", _num(wi.current_cost), _num(wi.current_monthly), "", wi.requests,
+                    0])
+        for pr in wi.providers:
+            w.writerow(["whatif_provider", pr.provider, _num(pr.cost), _num(pr.monthly_spend), _num(pr.delta),
+                        pr.covered_requests, pr.uncovered_requests])
+        w.writerow(["section", "model", "tier", "requests", "monthly_tokens", "avg_per_million", "monthly_spend",
+                    "routed_monthly_spend", "annual_savings", "annual_savings_low", "annual_savings_high",
+                    "routes_to", "failover"])
+        for s in wi.savings:
+            w.writerow(["savings", s.model, s.tier_label, s.requests, s.monthly_tokens, _num(s.avg_per_million),
+                        _num(s.monthly_spend), _num(s.routed_monthly_spend), _num(s.annual_savings),
+                        _num(s.annual_savings_low), _num(s.annual_savings_high),
+                        ";".join(m for m, _ in s.routes_to), ";".join(s.failover)])
+        routed = wi.routed
+        w.writerow(["savings", "TOTAL", "", wi.requests, "", "", _num(wi.current_monthly),
+                    _num(routed.monthly_spend), _num(routed.annual_savings), _num(routed.annual_savings_low),
+                    _num(routed.annual_savings_high), f"fee_pct={routed.fee_pct}", ""])
+    return buf.getvalue()
