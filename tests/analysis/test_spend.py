@@ -14,13 +14,14 @@ from llmaudit.schema import from_pylist
 
 
 def _row(ts: datetime, model: str, cost: float | None, **kw: Any) -> dict[str, Any]:
-    row: dict[str, Any] = dict(
-        timestamp=ts, provider=model.split("/")[0], model=model, model_raw=model.split("/")[-1],
-        input_tokens=1000, cache_read_tokens=0, cache_write_tokens=0, output_tokens=100, reasoning_tokens=0,
-        requests=1, cost_usd=cost, billed_cost_usd=None,
-        price_status="priced" if cost is not None else "unknown_model", source_format="test",
-        source_file="log.jsonl", source_line=1,
-    )
+    row: dict[str, Any] = {
+        "timestamp": ts, "provider": model.split("/")[0], "model": model, "model_raw": model.split("/")[-1],
+        "input_tokens": 1000, "cache_read_tokens": 0, "cache_write_tokens": 0, "output_tokens": 100,
+        "reasoning_tokens": 0,
+        "requests": 1, "cost_usd": cost, "billed_cost_usd": None,
+        "price_status": "priced" if cost is not None else "unknown_model", "source_format": "test",
+        "source_file": "log.jsonl", "source_line": 1,
+    }
     row.update(kw)
     return row
 
@@ -104,7 +105,8 @@ def test_timezone_moves_day_boundaries() -> None:
 def test_since_until_window_counts_what_it_leaves_out() -> None:
     rows = [_row(datetime(2026, 10, 31, 23, tzinfo=UTC), "m/a", 1.0), _row(T0, "m/a", 2.0),
             _row(datetime(2026, 11, 5, tzinfo=UTC), "m/a", 4.0)]
-    r = _report(rows, since=parse_when("2026-11-01", "UTC", "--since"), until=parse_when("2026-11-05", "UTC", "--until"))
+    since, until = parse_when("2026-11-01", "UTC", "--since"), parse_when("2026-11-05", "UTC", "--until")
+    r = _report(rows, since=since, until=until)
     assert r.totals.cost == Decimal(2)
     assert r.rows_outside_window == 2 and r.rows_read == 3
     assert any("outside --since/--until" in w for w in r.warnings)
