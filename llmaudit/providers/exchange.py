@@ -74,6 +74,13 @@ async def exchange(
     start = time.perf_counter()
     try:
         async with client.stream("POST", url, json=body, headers=dict(headers), params=params) as resp:
+            if 300 <= resp.status_code < 400:
+                target = resp.headers.get("location", "?")
+                raise ProviderCallError(
+                    "client",
+                    f"{provider}: HTTP {resp.status_code} redirect to {target}; check the base URL",
+                    status=resp.status_code,
+                )
             if resp.status_code >= 400:
                 raw = await resp.aread()
                 raise error_for_status(
@@ -106,8 +113,13 @@ async def exchange(
         raise ProviderCallError("server", f"{provider}: cannot connect to {_origin(url)}: {exc}") from None
     except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
         raise ProviderCallError("broken_stream", f"{provider}: connection cut mid-response: {exc}") from None
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        # A mistyped base URL will not fix itself: not worth a retry.
+        raise ProviderCallError("client", f"{provider}: bad URL {url!r}: {exc}") from None
     except httpx.TransportError as exc:
         raise ProviderCallError("server", f"{provider}: transport error: {type(exc).__name__}: {exc}") from None
+    except httpx.DecodingError as exc:
+        raise ProviderCallError("malformed", f"{provider}: undecodable response body: {exc}") from None
 
 
 def _origin(url: str) -> str:

@@ -105,3 +105,17 @@ def test_gemini_invalid_key_is_auth() -> None:
         '"details": [{"reason": "API_KEY_INVALID"}]}}'
     )
     assert error_for_status(400, body).kind == "auth"
+
+
+async def test_redirect_and_bad_url_are_client_errors() -> None:
+    def moved(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(301, headers={"location": "https://elsewhere.test/v1/chat/completions"})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(moved)) as client:
+        with pytest.raises(ProviderCallError) as err:
+            await OpenAIAdapter("openai", "https://x.test/v1", KEY).complete(REQ, client)
+    assert err.value.kind == "client" and "elsewhere.test" in str(err.value)
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(ProviderCallError) as err:
+            await OpenAIAdapter("local", "localhost:8080/v1").complete(REQ, client)
+    assert err.value.kind == "client" and "bad URL" in str(err.value)

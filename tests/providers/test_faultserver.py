@@ -10,10 +10,12 @@ from llmaudit.providers.openai import OpenAIAdapter
 REQ = ChatRequest("local-model", [{"role": "user", "content": "say hello"}])
 
 
-async def call(server, req: ChatRequest = REQ, timeout: float = 5.0):
+async def call(server, req: ChatRequest = REQ, timeout: float = 5.0, client: httpx.AsyncClient | None = None):
     adapter = OpenAIAdapter("local", server.base_url, "sk-local-test-0000")
-    async with httpx.AsyncClient(timeout=timeout) as client:
+    if client is not None:
         return await adapter.complete(req, client)
+    async with httpx.AsyncClient(timeout=timeout) as own:
+        return await adapter.complete(req, own)
 
 
 async def test_scripted_faults_over_real_http() -> None:
@@ -31,13 +33,14 @@ async def test_scripted_faults_over_real_http() -> None:
     ]
     kinds = []
     with run_fault_server(script) as server:
-        for _ in range(len(script) - 2):
-            with pytest.raises(ProviderCallError) as err:
-                await call(server)
-            kinds.append((err.value.kind, err.value.retry_after))
-        no_usage = await call(server)
-        ok = await call(server)
-        plain = await call(server, ChatRequest("m", REQ.messages, stream=False))
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            for _ in range(len(script) - 2):
+                with pytest.raises(ProviderCallError) as err:
+                    await call(server, client=client)
+                kinds.append((err.value.kind, err.value.retry_after))
+            no_usage = await call(server, client=client)
+            ok = await call(server, client=client)
+            plain = await call(server, ChatRequest("m", REQ.messages, stream=False), client=client)
     assert [k for k, _ in kinds] == [
         "rate_limited",
         "rate_limited",
