@@ -1,9 +1,209 @@
-"""`llmaudit check` (being built; see the issue tracker)."""
+"""`llmaudit check`: fail a build when cost, tokens, latency or pass rate regress against a baseline.
+
+Three ways to measure (the comparison is the same): ``--estimate`` counts a prompt set's tokens
+locally and prices them (no key, no network); ``--offline`` replays the prompt set from the
+response cache; a replay run directory is measured as it is. Without either flag a prompt set is
+replayed live (keys needed, or ``sim/*`` models).
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import typer
+
+from llmaudit.cli._output import out
+from llmaudit.errors import CheckFailed, UsageError
+
+if TYPE_CHECKING:
+    from llmaudit.analysis.regression import Measurement
+    from llmaudit.config import Config
+
+DEFAULT_BASELINE = "llmaudit-baseline.json"
+
+
+class Fmt(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
 
 
 def register(app: typer.Typer) -> None:
-    """Add the command to the root app (filled in by the issue that builds it)."""
+    app.command(
+        "check",
+        help="Compare cost, tokens, p95 latency and pass rate with a committed baseline; exit 1 on a regression.",
+        no_args_is_help=True,
+    )(check)
+
+
+def check(
+    target: str = typer.Argument(..., help="A prompt set (JSONL) or a replay run directory.", show_default=False),
+    models: list[str] = typer.Option(None, "--models", "-m", help="provider/model, comma-separated or repeated."),
+    estimate: bool = typer.Option(False, "--estimate", help="Count tokens locally and price them: no API call."),
+    offline: bool = typer.Option(False, "--offline", help="Replay from the response cache only: no API call."),
+    baseline: str = typer.Option(None, "--baseline", "-b", help=f"Baseline JSON [default: {DEFAULT_BASELINE}]."),
+    write_baseline: bool = typer.Option(False, "--write-baseline", help="Create or update the baseline and exit 0."),
+    volume: str = typer.Option(None, "--volume", help="Requests per month for the cost/month line, e.g. 10M."),
+    max_cost_increase: str = typer.Option(None, help="Fail above this cost/request increase, e.g. 5%."),
+    warn_cost_increase: str = typer.Option(None, help="Warn above this cost/request increase."),
+    max_token_increase: str = typer.Option(None, help="Fail above this input/output tokens increase."),
+    warn_token_increase: str = typer.Option(None, help="Warn above this tokens increase."),
+    max_p95_increase: str = typer.Option(None, help="Fail above this p95 latency increase."),
+    warn_p95_increase: str = typer.Option(None, help="Warn above this p95 latency increase."),
+    min_pass_rate: str = typer.Option(None, help="Fail when the pass rate is surely below this, e.g. 90%."),
+    warn_pass_rate: str = typer.Option(None, help="Warn when the pass rate is below this."),
+    max_pass_rate_drop: str = typer.Option(None, help="Fail when the pass rate drops more than this (points)."),
+    max_monthly_increase: str = typer.Option(None, help="Fail when cost/month grows by more than this, e.g. $500."),
+    warn_monthly_increase: str = typer.Option(None, help="Warn when cost/month grows by more than this."),
+    repeats: int = typer.Option(1, "--repeats", help="Replay each prompt N times (noise bands for latency, tokens)."),
+    run_dir: Path = typer.Option(None, "--run-dir", help="Keep the replay run here (default: a temporary dir)."),
+    fmt: Fmt = typer.Option(Fmt.table, "--format", "-f", help="Output format."),
+    junit: Path = typer.Option(None, "--junit", help="Also write JUnit XML to this file."),
+    config_path: Path = typer.Option(None, "--config", help="Config file (TOML) with a [check] section."),
+) -> None:
+    from llmaudit import __version__
+    from llmaudit.analysis.regression import compare, parse_volume, read_baseline, thresholds_from
+    from llmaudit.analysis.regression import write_baseline as save
+    from llmaudit.config import load_config
+    from llmaudit.render import check as view
+
+    config = load_config(config_path)
+    section = config.section("check")
+    flags = {
+        "max_cost_increase": max_cost_increase, "warn_cost_increase": warn_cost_increase,
+        "max_token_increase": max_token_increase, "warn_token_increase": warn_token_increase,
+        "max_p95_increase": max_p95_increase, "warn_p95_increase": warn_p95_increase,
+        "min_pass_rate": min_pass_rate, "warn_pass_rate": warn_pass_rate, "max_pass_rate_drop": max_pass_rate_drop,
+        "max_monthly_increase": max_monthly_increase, "warn_monthly_increase": warn_monthly_increase,
+    }  # fmt: skip
+    thresholds = thresholds_from(section, flags, f"{config.path or 'config'} [check]")
+    declared = volume if volume is not None else section.get("volume")
+    vol = parse_volume(declared, "--volume" if volume is not None else "[check] volume") if declared else None
+    model_list = models or _config_models(section)
+    base_path = baseline or str(section.get("baseline", DEFAULT_BASELINE))
+
+    current = _measure(target, model_list, estimate, offline, repeats, run_dir, vol, config, __version__)
+    old = None
+    if write_baseline:
+        if Path(base_path).exists():
+            try:
+                old = read_baseline(base_path)
+            except Exception:  # an unreadable old baseline is exactly what --write-baseline replaces
+                old = None
+        if old is not None and old.mode == current.mode:
+            _emit(compare(old, current, thresholds, volume=vol, baseline_path=base_path), fmt, junit, view)
+        elif fmt is Fmt.json:
+            out.json(current.to_dict())
+        elif fmt is Fmt.markdown:
+            out.data(view.render_measurement_markdown(current))
+        else:
+            out.table(view.render_measurement_table(current))
+        save(current, base_path)
+        out.info(f"wrote baseline {base_path}: {len(current.models)} model(s), mode {current.mode}; commit it")
+        return
+
+    report = compare(read_baseline(base_path), current, thresholds, volume=vol, baseline_path=base_path)
+    _emit(report, fmt, junit, view)
+    if report.status == "fail":
+        n = len(report.failures)
+        raise CheckFailed(
+            f"cost regression: {n} check{'s' if n != 1 else ''} failed; "
+            f"if the change is intended, accept it with --write-baseline and commit {base_path}"
+        )
+
+
+def _emit(report: Any, fmt: Fmt, junit: Path | None, view: Any) -> None:
+    if fmt is Fmt.json:
+        out.json(report.to_dict())
+    elif fmt is Fmt.markdown:
+        out.data(view.render_markdown(report))
+    else:
+        out.table(view.render_table(report))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        try:
+            with open(summary, "a", encoding="utf-8") as fh:
+                fh.write(view.render_markdown(report) + "\n")
+        except OSError as exc:
+            out.warning(f"cannot append to $GITHUB_STEP_SUMMARY ({summary}): {exc.strerror}")
+    if junit is not None:
+        try:
+            junit.write_text(view.render_junit(report), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--junit {junit}: cannot write: {exc.strerror}") from None
+
+
+def _config_models(section: dict[str, Any]) -> list[str]:
+    value = section.get("models", [])
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise UsageError("[check] models must be a list of provider/model strings")
+    return value
+
+
+def _measure(
+    target: str, models: list[str], estimate: bool, offline: bool, repeats: int, run_dir: Path | None,
+    volume: int | None, config: Config, version: str,
+) -> Measurement:
+    """Build the current measurement from a prompt set (estimate, offline or live) or a run dir."""
+    from llmaudit.analysis.regression import measure
+    from llmaudit.replay import is_run_dir, load_prompts, read_manifest, read_results
+
+    if estimate and offline:
+        raise UsageError("--estimate and --offline are exclusive: --estimate sends nothing and reads no cache")
+    if is_run_dir(target):
+        if estimate or offline:
+            raise UsageError(f"{target} is a run directory; --estimate/--offline apply to a prompt set")
+        table = read_results(target)
+        if models:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            from llmaudit.replay import parse_models
+
+            wanted = pa.array([s.id for s in parse_models(models)])
+            table = table.filter(pc.is_in(table.column("model"), value_set=wanted))
+        manifest = read_manifest(target)
+        return measure(table, mode="measured", source=str(target), catalog_as_of=manifest.get("catalog_as_of"),
+                       volume=volume, llmaudit_version=version)  # fmt: skip
+    if not models:
+        raise UsageError("--models is required with a prompt set (or set models in the [check] config section)")
+    prompts = load_prompts(target)
+    from llmaudit.pricing import load_catalog
+
+    catalog = load_catalog(config)
+    if estimate:
+        from llmaudit.replay.estimate import estimate as estimate_rows
+
+        table = estimate_rows(prompts, models, catalog, repeats=1)
+        return measure(table, mode="estimate", source=str(target), catalog_as_of=str(catalog.as_of), volume=volume,
+                       llmaudit_version=version)  # fmt: skip
+    return _replay(target, prompts, models, offline, repeats, run_dir, volume, config, catalog, version)
+
+
+def _replay(
+    target: str, prompts: list[Any], models: list[str], offline: bool, repeats: int, run_dir: Path | None,
+    volume: int | None, config: Config, catalog: Any, version: str,
+) -> Measurement:
+    from llmaudit.analysis.regression import measure
+    from llmaudit.replay import ReplayOptions, read_results, run_replay
+
+    with tempfile.TemporaryDirectory(prefix="llmaudit-check-") as tmp:
+        directory = run_dir if run_dir is not None else Path(tmp) / "run"
+        opts = ReplayOptions(repeats=repeats, offline=offline, prompts_path=target, config=config, catalog=catalog)
+        summary = run_replay(prompts, models, directory, opts)
+        table = read_results(directory)
+    if offline and summary.errors:
+        out.warning(
+            f"{summary.errors} request(s) had no cached response and count as errors; "
+            "fill the cache with one `llmaudit replay` run using the same prompts and models"
+        )
+    elif summary.errors:
+        out.warning(f"{summary.errors} request(s) failed; they are counted as errors, not as cost")
+    return measure(table, mode="measured", source=str(target), catalog_as_of=str(catalog.as_of), volume=volume,
+                   llmaudit_version=version)  # fmt: skip
