@@ -125,10 +125,17 @@ def build_matrix(table: Any, models: list[str] | None = None) -> Matrix:
 
     providers: dict[str, str] = {}
     if "provider" in df:
+        from llmaudit.providers.sim import mirror_of
+
+        def label(model: str, value: Any) -> str:
+            name = str(value) if value is not None and value == value and str(value) else provider_of(model)
+            mirror = mirror_of(model) if name == "sim" else None
+            # Simulated models stand in for real ones: group them by the provider they mirror.
+            return f"{provider_of(mirror)} (sim)" if mirror else name
+
         prov = df.groupby("model", sort=False)["provider"].first()
         for m in all_models:
-            value = prov.get(m)
-            providers[m] = str(value) if value is not None and value == value and str(value) else provider_of(m)
+            providers[m] = label(m, prov.get(m))
     else:
         providers = {m: provider_of(m) for m in all_models}
 

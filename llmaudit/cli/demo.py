@@ -1,9 +1,150 @@
-"""`llmaudit demo` (being built; see the issue tracker)."""
+"""`llmaudit demo`: the whole pipeline, offline, on the bundled data, in well under a minute.
+
+1. the bundled month of usage logs (``examples/logs``) → spend report: spend.html, spend.md, spend.json;
+2. the bundled prompt set (``examples/prompts.jsonl``) → replay on the ``sim`` models → OUT/run/;
+3. the routing report on that run: routing.html, routing.md, routing.json.
+
+Everything calls the library directly (no subprocesses). The sim models are an in-process
+simulator — every report says SIMULATED — so no key and no network are needed.
+"""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from llmaudit.cli._output import out
+from llmaudit.errors import UsageError
+
+__all__ = ["DEMO_MODELS", "DEMO_VOLUME", "register", "run_demo"]
+
+# Cheap → premium across four provider families, so routing and failover have something to choose.
+DEMO_MODELS = (
+    "sim/gpt-4.1-nano",
+    "sim/gpt-4o-mini",
+    "sim/gpt-4o",
+    "sim/claude-haiku-4-5",
+    "sim/claude-sonnet-4-5",
+    "sim/gemini-2.5-flash",
+    "sim/gemini-2.5-pro",
+    "sim/deepseek-chat",
+)
+DEMO_VOLUME = "2M-requests/month"
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write: {exc.strerror}") from None
+
+
+def _spend(examples: Path, out_dir: Path, catalog: Any, config: Any) -> Any:
+    import json
+
+    from llmaudit.analysis.records import open_records
+    from llmaudit.analysis.spend import SpendOptions, build_spend, parse_by
+    from llmaudit.render.spend import render_markdown
+
+    logs = sorted(str(p) for p in (examples / "logs").glob("*.jsonl"))
+    if not logs:
+        raise UsageError(f"{examples / 'logs'}: the bundled usage logs are missing from this installation")
+    records = open_records(logs)
+    report = build_spend(
+        records.batches(), catalog, SpendOptions(by=parse_by("model,provider,day")), config=config, inputs=logs
+    )
+    try:
+        from llmaudit.render.spend_html import render_spend_html
+    except ImportError:  # the spend HTML renderer ships separately; say so rather than fail the demo
+        out.warning("this build has no spend HTML renderer; spend.html not written")
+    else:
+        _write(out_dir / "spend.html", render_spend_html(report))
+    _write(out_dir / "spend.md", render_markdown(report))
+    _write(out_dir / "spend.json", json.dumps(report.to_dict(), indent=2))
+    return report
+
+
+def _replay(examples: Path, run_dir: Path, catalog: Any, config: Any) -> Any:
+    from llmaudit.replay import ReplayOptions, load_prompts, read_results, run_replay
+
+    if run_dir.exists():
+        shutil.rmtree(run_dir)  # our own previous demo run (checked by run_demo): start afresh
+    prompts = load_prompts(str(examples / "prompts.jsonl"))
+    options = ReplayOptions(concurrency=16, use_cache=False, config=config, catalog=catalog)
+    summary = run_replay(prompts, list(DEMO_MODELS), run_dir, options)
+    return summary, read_results(run_dir)
+
+
+def _routing(table: Any, out_dir: Path, run_dir: Path, catalog: Any, config: Any) -> Any:
+    from llmaudit.analysis.routing import RoutingOptions, build_routing
+    from llmaudit.analysis.savings import parse_volume
+    from llmaudit.pricing import fees
+    from llmaudit.render.html import render_run_html
+    from llmaudit.render.routing import routing_json, routing_markdown
+    from llmaudit.replay import read_manifest
+
+    options = RoutingOptions(volume=parse_volume(DEMO_VOLUME), fee_pct=fees(config).platform_pct)
+    report = build_routing(table, catalog, options)
+    manifest = read_manifest(run_dir)
+    meta = {
+        "Run directory": str(run_dir),
+        "Prompt set": "bundled examples/prompts.jsonl",
+        "Run status": str(manifest.get("status", "unknown")),
+        "Volume": DEMO_VOLUME,
+    }
+    _write(out_dir / "routing.html", render_run_html(report, title="llmaudit demo: replay and routing", meta=meta))
+    _write(out_dir / "routing.md", routing_markdown(report))
+    _write(out_dir / "routing.json", routing_json(report))
+    return report
+
+
+def run_demo(out_dir: Path) -> dict[str, Any]:
+    """Run the pipeline into ``out_dir``; returns what was written and the headline figures."""
+    from llmaudit.config import data_path, load_config
+    from llmaudit.pricing import load_catalog
+    from llmaudit.render.routing import headline
+
+    from llmaudit.replay import is_run_dir
+
+    examples = data_path("examples")
+    run_dir = out_dir / "run"
+    if run_dir.exists() and not is_run_dir(run_dir):
+        raise UsageError(f"{run_dir} exists and is not a replay run directory; choose another --out")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out_dir}: cannot create: {exc.strerror}") from None
+    config = load_config()
+    catalog = load_catalog(config)
+    out.info("1/3 spend report on the bundled month of usage logs …")
+    spend = _spend(examples, out_dir, catalog, config)
+    out.info(f"2/3 replaying {examples / 'prompts.jsonl'} on {len(DEMO_MODELS)} simulated models …")
+    summary, table = _replay(examples, run_dir, catalog, config)
+    out.info("3/3 routing report …")
+    routing = _routing(table, out_dir, run_dir, catalog, config)
+    return {"spend": spend, "replay": summary, "routing": routing, "headline": headline(routing), "run_dir": run_dir}
+
+
+def demo(
+    out_dir: Path = typer.Option(Path("llmaudit-demo"), "--out", help="Where to write the reports."),
+) -> None:
+    """The whole pipeline offline: spend audit of bundled logs, replay on simulated models, routing savings."""
+    from llmaudit.render.formats import usd
+
+    result = run_demo(out_dir)
+    totals = getattr(result["spend"], "totals", None)
+    spend_total = getattr(totals, "cost", None)
+    for line in result["headline"]:
+        out.info(line)
+    if spend_total is not None:
+        out.info(f"bundled logs: {usd(spend_total)} recomputed spend")
+    out.data(f"spend report:   {out_dir / 'spend.html'}  (also spend.md, spend.json)")
+    out.data(f"routing report: {out_dir / 'routing.html'}  (also routing.md, routing.json)")
+    out.data(f"replay run:     {result['run_dir']}  (try: llmaudit report {result['run_dir']})")
 
 
 def register(app: typer.Typer) -> None:
-    """Add the command to the root app (filled in by the issue that builds it)."""
+    app.command("demo")(demo)

@@ -1,0 +1,48 @@
+"""`llmaudit demo`: the whole pipeline offline, through the real CLI entry point."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunCli
+
+
+@pytest.mark.slow
+def test_demo_writes_both_reports(run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMAUDIT_SIM_TIME_SCALE", "0")
+    out = tmp_path / "demo"
+    res = run_cli(["demo", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert f"{out / 'routing.html'}" in res.stdout
+    assert f"{out / 'spend.html'}" in res.stdout
+    html = (out / "routing.html").read_text()
+    assert "SIMULATED" in html and "chart-cost-quality" in html
+    routing = json.loads((out / "routing.json").read_text())
+    assert routing["simulated"] is True
+    assert routing["prompts"] == 50 and len(routing["models"]) == 8
+    kinds = {s["kind"] for s in routing["strategies"]}
+    assert {"model", "provider", "oracle", "category", "cascade", "fallback"} <= kinds
+    assert routing["savings"]["platform_fee_pct"] == "5.5"
+    assert (out / "spend.md").read_text().strip()
+    assert json.loads((out / "spend.json").read_text())
+    if importlib.util.find_spec("llmaudit.render.spend_html") is not None:
+        assert "<html" in (out / "spend.html").read_text().lower()
+    assert (out / "run" / "results.parquet").is_file()
+
+    # A second run replaces its own previous run directory.
+    again = run_cli(["demo", "--out", str(out)])
+    assert again.exit_code == 0, again.output
+
+
+def test_demo_refuses_to_delete_a_foreign_directory(run_cli: RunCli, tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    (out / "run").mkdir(parents=True)
+    (out / "run" / "precious.txt").write_text("keep me")
+    res = run_cli(["demo", "--out", str(out)])
+    assert res.exit_code == 2
+    assert "not a replay run directory" in res.stderr
+    assert (out / "run" / "precious.txt").read_text() == "keep me"
