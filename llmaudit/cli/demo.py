@@ -106,7 +106,6 @@ def run_demo(out_dir: Path) -> dict[str, Any]:
     from llmaudit.config import data_path, load_config
     from llmaudit.pricing import load_catalog
     from llmaudit.render.routing import headline
-
     from llmaudit.replay import is_run_dir
 
     examples = data_path("examples")
