@@ -19,6 +19,10 @@ actually sleeps ``time_scale`` × those delays so concurrency is exercised witho
 ``LLMAUDIT_SIM_TIME_SCALE`` (default 0.02; 0 = no sleeping, 1 = real time). ``LLMAUDIT_SIM_SEED``
 (default 0) changes which prompts each model gets right.
 
+Faults. ``LLMAUDIT_SIM_FAULT_RATE`` (default 0) is the share of requests whose FIRST attempt fails
+transiently (alternately 429 with ``Retry-After: 0`` and 503), so retries can be watched offline;
+the next attempt of the same request succeeds.
+
 Token usage is a deterministic count (≈ one token per 4 characters of each word, plus one per
 punctuation mark and 4 per message of chat framing): reproducible, not a real tokenizer.
 """
@@ -286,10 +290,14 @@ def _env_float(name: str, default: float) -> float:
 class SimTransport(httpx.AsyncBaseTransport):
     """Answers ``POST /v1/chat/completions`` in-process; everything else is a 404."""
 
-    def __init__(self, *, seed: int | None = None, time_scale: float | None = None) -> None:
+    def __init__(
+        self, *, seed: int | None = None, time_scale: float | None = None, fault_rate: float | None = None
+    ) -> None:
         self.seed = seed if seed is not None else int(_env_float("LLMAUDIT_SIM_SEED", 0))
         self.time_scale = time_scale if time_scale is not None else _env_float("LLMAUDIT_SIM_TIME_SCALE", 0.02)
+        self.fault_rate = fault_rate if fault_rate is not None else _env_float("LLMAUDIT_SIM_FAULT_RATE", 0.0)
         self.requests = 0
+        self._failed: set[str] = set()  # requests whose one transient failure has been served
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
@@ -307,6 +315,13 @@ class SimTransport(httpx.AsyncBaseTransport):
         if not isinstance(messages, list) or not messages:
             return _error(400, "messages must be a non-empty list")
         plan = _plan(model, body, self.seed)
+        if self.fault_rate > 0 and plan["id"] not in self._failed and plan["fault_draw"] < self.fault_rate:
+            self._failed.add(plan["id"])
+            if plan["fault_draw"] < self.fault_rate / 2:
+                return httpx.Response(
+                    429, headers={"retry-after": "0"}, json={"error": {"message": "sim: rate limited", "code": 429}}
+                )
+            return httpx.Response(503, json={"error": {"message": "sim: overloaded", "code": 503}})
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             stream = _SimStream(_chunks(plan, include_usage), plan, self.time_scale)
@@ -355,6 +370,7 @@ def _plan(model: str, body: dict[str, Any], seed: int) -> dict[str, Any]:
         "latency_ms": round(latency, 3),
         "stream": bool(body.get("stream")),
         "correct": correct if has_check else None,
+        "fault_draw": _unit(seed, model, prompt_key, repeat, "fault"),
     }
 
 

@@ -133,3 +133,17 @@ async def test_make_client_serves_sim_in_process() -> None:
     async with make_client("sim") as c:
         comp = await get_adapter("sim").complete(request("mistral-small-latest", "q1"), c)
     assert comp.text
+
+
+async def test_fault_rate_fails_first_attempts_only() -> None:
+    adapter = get_adapter("sim")
+    kinds = []
+    async with client(fault_rate=0.5) as c:
+        for i in range(20):
+            try:
+                await adapter.complete(request("gpt-4o-mini", f"q{i}"), c)
+            except ProviderCallError as exc:
+                kinds.append(exc.kind)
+                assert exc.retryable
+                await adapter.complete(request("gpt-4o-mini", f"q{i}"), c)  # the retry succeeds
+    assert 3 <= len(kinds) <= 17 and set(kinds) == {"rate_limited", "server"}
