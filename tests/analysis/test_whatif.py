@@ -1,0 +1,109 @@
+"""Routed and single-provider what-if on a tiny hand-built catalog and tier table."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from llmaudit.analysis.tiers import TierInfo, TierTable
+from llmaudit.analysis.whatif import WhatIfAccumulator, whatif_from_tables
+from llmaudit.pricing import Catalog, ModelEntry, PricePoint, Rates
+from llmaudit.schema import from_pylist
+
+
+def _entry(model_id: str, inp: str, out: str, ctx: int) -> ModelEntry:
+    provider, _, name = model_id.partition("/")
+    point = PricePoint(date(2026, 1, 1), "test", date(2026, 1, 1), Rates(input=Decimal(inp), output=Decimal(out)))
+    return ModelEntry(id=model_id, provider=provider, name=name, prices=(point,), context_window=ctx)
+
+
+CATALOG = Catalog(
+    [
+        _entry("alpha/big", "10", "30", 200_000),      # tier 1, expensive
+        _entry("beta/big-cheap", "2", "4", 100_000),   # tier 1, cheap, smaller context
+        _entry("beta/mid", "1", "2", 8_000),           # tier 2
+        _entry("gamma/small", "0.1", "0.2", 32_000),   # tier 3
+        _entry("gamma/untiered", "5", "5", 32_000),    # no tier
+    ],
+    date(2026, 1, 1),
+)
+TIERS = TierTable(
+    as_of=date(2026, 11, 1), scale={1: "frontier", 2: "strong", 3: "efficient"}, method="test",
+    models={m: TierInfo(m, t, "test") for m, t in
+            [("alpha/big", 1), ("beta/big-cheap", 1), ("beta/mid", 2), ("gamma/small", 3)]},
+)
+
+
+def _row(day: int, model: str, inp: int, out: int) -> dict[str, Any]:
+    return {"timestamp": datetime(2026, 11, day, 12, tzinfo=UTC), "provider": model.split("/")[0], "model": model,
+            "model_raw": model, "input_tokens": inp, "cache_read_tokens": 0, "cache_write_tokens": 0,
+            "output_tokens": out, "reasoning_tokens": 0, "requests": 1, "cost_usd": 1.0, "billed_cost_usd": None,
+            "price_status": "priced", "source_format": "test"}
+
+
+def _run(rows: list[dict[str, Any]], byok: bool = False) -> Any:
+    acc = WhatIfAccumulator(CATALOG, byok=byok, tiers=TIERS)
+    import pyarrow.compute as pc
+
+    table = from_pylist(rows)
+    acc.add(table, pc.strftime(table.column("timestamp"), "%Y-%m-%d"))
+    return acc.result()
+
+
+def test_routes_to_cheapest_equal_or_better_tier_that_fits() -> None:
+    rows = [
+        _row(1, "alpha/big", 50_000, 0),       # fits beta/big-cheap (tier 1): $0.10 instead of $0.50
+        _row(1, "alpha/big", 150_000, 0),      # too long for big-cheap (100k): stays, $1.50
+        _row(1, "beta/mid", 1_000, 1_000),     # tier 2: big-cheap is tier 1 but dearer; stays at $0.003
+    ]
+    w = _run(rows)
+    routed_before_fee = Decimal("0.1") + Decimal("1.5") + Decimal("0.003")
+    assert w.current_cost == Decimal("0.5") + Decimal("1.5") + Decimal("0.003")
+    assert w.routed.cost_before_fee == routed_before_fee
+    assert w.routed.cost == routed_before_fee * Decimal("1.055")  # default 5.5% platform fee
+    assert w.routed.fee == routed_before_fee * Decimal("0.055")
+    big = next(s for s in w.savings if s.model == "alpha/big")
+    assert dict(big.routes_to) == {"beta/big-cheap": 1, "alpha/big": 1}
+    assert big.failover == ()  # a failover must take all of the traffic; the 150k request fits no other model
+
+
+def test_byok_fee_and_untiered_models_stay() -> None:
+    w = _run([_row(1, "gamma/untiered", 1_000_000, 0)], byok=True)
+    assert w.routed.fee_pct == Decimal(5)
+    assert w.untiered_requests == 1 and w.untiered_models == ("gamma/untiered",)
+    assert w.routed.cost_before_fee == w.current_cost == Decimal(5)
+
+
+def test_single_provider_moves_to_equivalent_model_and_counts_coverage() -> None:
+    rows = [_row(1, "alpha/big", 50_000, 0), _row(1, "beta/mid", 1_000, 1_000)]
+    w = _run(rows)
+    by = {p.provider: p for p in w.providers}
+    # gamma has no tier-1/2 model: nothing moves, both requests stay where they are.
+    assert by["gamma"].covered_requests == 0 and by["gamma"].uncovered_requests == 2
+    assert by["beta"].covered_requests == 2
+    assert by["beta"].cost == Decimal("0.1") + Decimal("0.003")
+    assert by["alpha"].cost == Decimal("0.54")
+    assert w.savings[0].failover == ("beta/big-cheap",)  # beta/mid moves up to alpha/big: $0.04
+
+
+def test_savings_scale_to_month_and_year_with_a_range() -> None:
+    rows = [_row(d, "alpha/big", 50_000, 0) for d in (1, 2, 3, 4)] + [_row(2, "alpha/big", 50_000, 0)]
+    w = _run(rows)
+    assert w.days_observed == 4
+    s = w.savings[0]
+    assert s.monthly_spend == Decimal("2.5") * Decimal("30.4375") / 4
+    saving = Decimal("0.5") - Decimal("0.1") * Decimal("1.055")
+    assert s.annual_savings == pytest.approx(saving * 5 * Decimal("365.25") / 4)
+    assert s.annual_savings_low <= s.annual_savings <= s.annual_savings_high
+    assert s.avg_per_million == Decimal(10)
+
+
+def test_unpriced_rows_are_left_out_and_counted() -> None:
+    row = _row(1, "alpha/big", 1000, 0)
+    row.update(cost_usd=None, price_status="unknown_model")
+    w = whatif_from_tables([from_pylist([row, _row(1, "alpha/big", 1000, 0)])], CATALOG)
+    assert w.excluded_unpriced_requests == 1
+    assert w.requests == 1
