@@ -193,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     entries, sources = build(snapshots)
     out = Path(args.out)
     for old in out.glob("*.json"):
-        old.unlink()
+        # Only the per-provider price files this script writes; other data (tiers.json) stays.
+        if "provider" in json.loads(old.read_text()):
+            old.unlink()
     written = write_catalog_files(entries, out, sources)
     providers = {e.provider for e in entries}
     print(f"{len(entries)} models from {len(providers)} providers in {len(written)} files under {out}")

@@ -74,7 +74,8 @@ def convert(data: Any, where: str = "openrouter") -> list[Record]:
         for k, over in enumerate(pricing.get("overrides") or model.get("pricing_overrides") or ()):
             if not isinstance(over, dict) or "min_prompt_tokens" not in over:
                 continue
-            threshold = int(_dec(over["min_prompt_tokens"], f"{item}.pricing.overrides[{k}]"))
+            # "min_prompt_tokens": N applies from N on; catalog tiers apply above their threshold.
+            threshold = int(_dec(over["min_prompt_tokens"], f"{item}.pricing.overrides[{k}]")) - 1
             tiers.append(Tier(threshold, Rates(**_rates(over, f"{item}.pricing.overrides[{k}]", discount))))
         top_value = model.get("top_provider")
         top: dict[str, Any] = top_value if isinstance(top_value, dict) else {}

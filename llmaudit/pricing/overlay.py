@@ -23,7 +23,7 @@ from llmaudit.pricing import litellm, openrouter
 from llmaudit.pricing.catalog import SCHEMA, Catalog, load_catalog, overlay_dir, read_catalog_files
 from llmaudit.pricing.litellm import Record
 from llmaudit.pricing.model import ModelEntry, PricePoint
-from llmaudit.pricing.names import PLATFORMS
+from llmaudit.pricing.names import MAKERS, PLATFORMS, split_provider
 
 __all__ = [
     "LITELLM_URL",
@@ -73,6 +73,11 @@ def build_overlay(records: list[Record], catalog: Catalog, source: str, effectiv
             target = hit.entry.id
             # A cloud's or gateway's copy of a first-party model is an alias, not its price.
             name_only = rec.provider in PLATFORMS and hit.entry.provider not in PLATFORMS
+        elif rec.provider == "openrouter":
+            # OpenRouter passes makers' prices through: a model the catalog lacks is the maker's.
+            maker, rest = split_provider(rec.name)
+            if maker in MAKERS:
+                target = f"{maker}/{rest}"
         aliases.setdefault(target, set()).add(rec.key)
         if name_only:
             continue

@@ -78,9 +78,9 @@ def list_csv(rows: list[tuple[ModelEntry, PricePoint | None]]) -> str:
 
 def list_table(rows: list[tuple[ModelEntry, PricePoint | None]], as_of: date) -> Table:
     table = Table(title=f"Price catalog ({len(rows)} models, USD per 1M tokens, as of {as_of})")
-    for column in ("model", "input", "output", "cache read", "cache write 5m/1h", "batch in/out",
-                   "context", "since"):
-        table.add_column(column, justify="left" if column == "model" else "right")
+    table.add_column("model", no_wrap=True)
+    for column in ("input", "output", "cache read", "cache write 5m/1h", "batch in/out", "context", "since"):
+        table.add_column(column, justify="right")
     for entry, point in rows:
         if point is None:
             table.add_row(entry.id, NA, NA, NA, NA, NA, count(entry.context_window), NA)
@@ -219,7 +219,8 @@ def diff_csv(diff: CatalogDiff) -> str:
 
 def diff_table(diff: CatalogDiff) -> Table:
     table = Table(title=f"Price changes: {diff.a} → {diff.b} ({len(diff.changes)} changes)")
-    for column in ("model", "change", "rate", "old", "new", "Δ"):
+    table.add_column("model", no_wrap=True)
+    for column in ("change", "rate", "old", "new", "Δ"):
         table.add_column(column, justify="right" if column in ("old", "new", "Δ") else "left")
     for change in diff.changes:
         table.add_row(change.id, change.kind, change.rate or "", _rate(change.old_dec),
