@@ -197,13 +197,17 @@ def render_estimate(summary: EstimateSummary, fmt: str) -> str | Table:
     rows = []
     for m in summary.models:
         rows.append({
-            "model": f"{m.model} (SIMULATED)" if m.simulated else m.model,
+            "model": m.model,
             "requests": count(m.requests),
             "input": count(m.input_tokens) + ("" if m.input_exact else " (est.)"),
             "output": count(m.output_tokens) + (f" ({m.output_from_default} assumed)" if m.output_from_default else ""),
             "cost": usd(m.cost_usd, places=4) if m.cost_usd is not None else f"unpriced ({m.price_status})",
         })
-    total = usd(summary.total_usd, places=4) if summary.total_usd is not None else "unpriced (a model has no price)"
+    if summary.total_usd is not None:
+        total = usd(summary.total_usd, places=4)
+    else:
+        total = (f"{usd(summary.priced_total_usd, places=4)} for the priced models, plus "
+                 f"{', '.join(summary.unpriced_models)} unpriced (unknown, not zero)")
     labels = {"model": "Model", "requests": "Requests", "input": "Input tokens", "output": "Output tokens",
               "cost": "Estimated cost"}
     if fmt in ("markdown", "csv"):
@@ -222,9 +226,9 @@ def render_estimate(summary: EstimateSummary, fmt: str) -> str | Table:
         lines.extend("| " + " | ".join(r.values()) + " |" for r in rows)
         lines += ["", f"Total: {total}. Assumption: {assumption}."]
         return "\n".join(lines) + "\n"
-    table = Table(title="Replay estimate (dry run)", title_justify="left")
+    table = Table(title="Replay estimate (dry run)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for key, label in labels.items():
-        table.add_column(label, justify="left" if key == "model" else "right")
+        table.add_column(label, justify="left" if key == "model" else "right", no_wrap=key == "model")
     for row in rows:
         table.add_row(*row.values())
     caption = [f"Total: {total}", f"Assumption: {assumption}"]

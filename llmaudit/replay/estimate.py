@@ -96,6 +96,14 @@ class EstimateSummary:
         return None if any(c is None for c in costs) else sum((c for c in costs if c is not None), Decimal(0))
 
     @property
+    def priced_total_usd(self) -> Decimal:
+        return sum((m.cost_usd for m in self.models if m.cost_usd is not None), Decimal(0))
+
+    @property
+    def unpriced_models(self) -> list[str]:
+        return [m.model for m in self.models if m.cost_usd is None]
+
+    @property
     def simulated(self) -> bool:
         return any(m.simulated for m in self.models)
 
@@ -103,6 +111,8 @@ class EstimateSummary:
         data: dict[str, Any] = {
             "default_output_tokens": self.default_output_tokens,
             "total_usd": str(self.total_usd) if self.total_usd is not None else None,
+            "priced_total_usd": str(self.priced_total_usd),
+            "unpriced_models": self.unpriced_models,
             "models": [
                 {**m.__dict__, "cost_usd": str(m.cost_usd) if m.cost_usd is not None else None} for m in self.models
             ],
