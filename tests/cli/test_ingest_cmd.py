@@ -1,0 +1,61 @@
+"""`llmaudit ingest PATH... --out FILE.parquet`: normalized, priced rows and an honest summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from tests.conftest import REPO, RunCli
+
+LOGS = REPO / "examples" / "logs"
+
+
+def test_ingest_writes_priced_parquet_and_summary(run_cli: RunCli, tmp_path: Path) -> None:
+    out = tmp_path / "usage.parquet"
+    r = run_cli(["ingest", str(LOGS), "--out", str(out)], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == ""  # the summary is for people: stderr
+    table = pq.read_table(out)
+    assert table.num_rows == 3000
+    assert table.schema.metadata[b"llmaudit.schema"] == b"usage/1"
+    status = table.column("price_status").to_pylist()
+    assert set(status) == {"priced", "unknown_model"}
+    assert pc.sum(pc.is_null(table.column("cost_usd"))).as_py() == status.count("unknown_model") == 58
+    for name in ("openai-app.jsonl", "anthropic-app.jsonl", "openrouter-gateway.jsonl"):
+        assert name in r.stderr
+    assert "anthropic" in r.stderr and "openai" in r.stderr  # which reader read each file
+    assert "58 rows unpriced" in r.stderr and "acme/acme-chat-7b" in r.stderr
+    assert "wrote 3,000 priced rows" in r.stderr
+
+
+def test_rejects_are_counted_and_written(run_cli: RunCli, tmp_path: Path) -> None:
+    good = (LOGS / "openai-app.jsonl").read_text().splitlines()[:3]
+    log = tmp_path / "app.jsonl"
+    log.write_text("\n".join([good[0], '{"timestamp": "2026-11-01T00:00:00Z", "response": {"object": '
+                              '"chat.completion", "usage": {"prompt_tokens": 5}}}', good[1], good[2]]) + "\n")
+    rejects = tmp_path / "rejects.jsonl"
+    r = run_cli(["ingest", str(log), "--out", str(tmp_path / "u.parquet"), "--rejects", str(rejects)],
+                env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.stderr
+    assert pq.read_table(tmp_path / "u.parquet").num_rows == 3
+    lines = [json.loads(x) for x in rejects.read_text().splitlines()]
+    assert len(lines) == 1 and lines[0]["line"] == 2 and lines[0]["reason"]
+    assert "rejected" in r.stderr
+
+
+def test_bad_input_exits_2(run_cli: RunCli, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello\n")
+    for args, needle in (
+        (["ingest", "nope.jsonl", "--out", "x.parquet"], "nope.jsonl"),
+        (["ingest", str(tmp_path / "notes.txt"), "--out", "x.parquet"], "notes.txt"),
+        (["ingest", str(LOGS), "--out", "x.csv"], "parquet"),
+        (["ingest", str(LOGS), "--out", "x.parquet", "--format", "nosuch"], "nosuch"),
+        (["ingest", str(LOGS), "--out", "x.parquet", "--map", "oops"], "--map"),
+    ):
+        r = run_cli(args)
+        assert r.exit_code == 2, (args, r.output)
+        assert needle in r.stderr and "Traceback" not in r.output
+    assert not (tmp_path / "x.parquet").exists()

@@ -1,0 +1,129 @@
+"""`llmaudit report --spend` end to end on the bundled demo logs and on bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, RunCli
+
+LOGS = REPO / "examples" / "logs"
+NOW = "2026-11-20T12:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def expected() -> dict[str, object]:
+    """Independent totals: ingest + price_table + exact Decimal sums, no llmaudit.analysis."""
+    import pyarrow.compute as pc
+
+    from llmaudit.ingest import scan
+    from llmaudit.pricing import load_catalog, price_table
+
+    table = price_table(scan([str(LOGS)]).table(), load_catalog())
+    costs = [c for c in table.column("cost_usd").to_pylist() if c is not None]
+    unpriced = table.filter(pc.is_null(table.column("cost_usd")))
+    return {
+        "requests": table.num_rows,
+        "cost": sum((Decimal(repr(round(c, 12))) for c in costs), Decimal(0)),
+        "unpriced": unpriced.num_rows,
+        "unpriced_models": sorted(set(unpriced.column("model").to_pylist())),
+    }
+
+
+def test_json_totals_match_an_independent_sum(run_cli: RunCli, expected: dict[str, object]) -> None:
+    r = run_cli(["report", "--spend", str(LOGS), "--format", "json", "--now", NOW])
+    assert r.exit_code == 0, r.stderr
+    data = json.loads(r.stdout)  # stdout is JSON and nothing else
+    t = data["totals"]
+    assert t["requests"] == expected["requests"] == 3000
+    assert Decimal(str(t["cost"])) == Decimal(expected["cost"]).quantize(Decimal("1e-10"))  # type: ignore[arg-type]
+    assert t["unpriced_requests"] == expected["unpriced"] > 0
+    assert [u["model"] for u in data["unpriced"]] == expected["unpriced_models"] == ["acme/acme-chat-7b"]
+    models = data["breakdowns"]["model"]["rows"]
+    assert sum(Decimal(str(m["cost"])) for m in models if m["cost"] is not None) == Decimal(str(t["cost"]))
+    acme = next(m for m in models if m["model"] == "acme/acme-chat-7b")
+    assert acme["cost"] is None and acme["unpriced_tokens"] > 0
+    rec = data["billed_vs_recomputed"]
+    assert rec["compared_rows"] > 0 and 0 < rec["differing_rows"] < rec["compared_rows"]
+    assert rec["listed"] and all(abs(d["relative"]) > 0.01 for d in rec["listed"])
+    assert set(data["breakdowns"]) >= {"model", "provider", "day", "user", "project", "tag"}
+    assert data["projection"]["month"] == "2026-11" and data["projection"]["projected_month_end"] > 0
+    w = data["whatif"]
+    assert w["routed"]["fee_pct"] == 5.5 and w["savings"] and w["single_provider"]
+    assert w["excluded_unpriced_requests"] == expected["unpriced"]
+
+
+def test_table_output_says_plus_unpriced(run_cli: RunCli) -> None:
+    r = run_cli(["report", "--spend", str(LOGS), "--now", NOW, "--by", "model"], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.stderr
+    assert "plus 58 unpriced requests" in r.stdout
+    assert "acme/acme-chat-7b" in r.stdout and "Billed vs recomputed" in r.stdout
+    assert "Routing savings" in r.stdout
+    assert "could not be priced" in r.stderr
+
+
+def test_markdown_and_csv_show_unpriced(run_cli: RunCli) -> None:
+    md = run_cli(["report", "--spend", str(LOGS), "--format", "markdown", "--now", NOW])
+    assert md.exit_code == 0, md.stderr
+    assert "## Unpriced" in md.stdout and "acme/acme-chat-7b" in md.stdout
+    assert "plus 58 unpriced requests" in md.stdout
+    out = run_cli(["report", "--spend", str(LOGS), "--format", "csv", "--now", NOW])
+    assert out.exit_code == 0, out.stderr
+    rows = list(csv.reader(io.StringIO(out.stdout)))
+    acme = [r for r in rows if r[0] == "breakdown" and r[1] == "model" and r[2] == "acme/acme-chat-7b"]
+    assert acme and acme[0][7] == "" and acme[0][9] == "unpriced"  # empty cost, never 0
+    assert any(r[0] == "unpriced" and r[1] == "acme/acme-chat-7b" for r in rows)
+    assert any(r[0] == "discrepancy" for r in rows) and any(r[0] == "savings" for r in rows)
+
+
+def test_currency_and_window(run_cli: RunCli) -> None:
+    usd = json.loads(run_cli(["report", "--spend", str(LOGS), "--format", "json", "--no-whatif"]).stdout)
+    eur = json.loads(run_cli(["report", "--spend", str(LOGS), "--format", "json", "--no-whatif",
+                              "--currency", "EUR", "--fx-rate", "0.92"]).stdout)
+    assert eur["currency"] == "EUR"
+    assert Decimal(str(eur["totals"]["cost"])) == (Decimal(str(usd["totals"]["cost"])) * Decimal("0.92")).quantize(
+        Decimal("1e-10"))
+    week = json.loads(run_cli(["report", "--spend", str(LOGS), "--format", "json", "--no-whatif",
+                               "--since", "2026-11-02", "--until", "2026-11-09", "--by", "day"]).stdout)
+    days = [r["day"] for r in week["breakdowns"]["day"]["rows"]]
+    assert days == [f"2026-11-0{d}" for d in range(2, 9)]
+    assert week["rows_outside_window"] + week["totals"]["rows"] == 3000
+
+
+def test_ingested_parquet_reports_the_same(run_cli: RunCli, tmp_path: Path) -> None:
+    parquet = tmp_path / "usage.parquet"
+    assert run_cli(["ingest", str(LOGS), "--out", str(parquet)]).exit_code == 0
+    a = json.loads(run_cli(["report", "--spend", str(LOGS), "--format", "json", "--no-whatif"]).stdout)
+    b = json.loads(run_cli(["report", "--spend", str(parquet), "--format", "json", "--no-whatif"]).stdout)
+    assert a["totals"] == b["totals"]
+    assert a["billed_vs_recomputed"]["differing_rows"] == b["billed_vs_recomputed"]["differing_rows"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["report", "--spend", "missing.jsonl"], "missing.jsonl"),
+        (["report", "--spend", "garbage.txt"], "garbage.txt"),
+        (["report", "--spend", "bad.parquet"], "bad.parquet"),
+        (["report", "--spend", "LOGS", "--currency", "EUR"], "--fx-rate"),
+        (["report", "--spend", "LOGS", "--by", "colour"], "colour"),
+        (["report", "--spend", "LOGS", "--since", "yesterday"], "--since"),
+        (["report", "--spend", "LOGS", "--timezone", "Mars/Base"], "timezone"),
+        (["report", "--spend", "LOGS", "--format", "yaml"], "yaml"),
+        (["report", "not-a-run-dir"], "--spend"),
+    ],
+)
+def test_bad_input_exits_2_without_traceback(run_cli: RunCli, tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "garbage.txt").write_text("this is not a log\nat all\n")
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
+    (tmp_path / "not-a-run-dir").mkdir()
+    args = [str(LOGS) if a == "LOGS" else a for a in args]
+    r = run_cli(args)
+    assert r.exit_code == 2, r.output
+    assert message in r.stderr
+    assert "Traceback" not in r.output and r.stdout == ""
