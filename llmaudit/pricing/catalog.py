@@ -171,6 +171,23 @@ def read_catalog_file(path: Path) -> tuple[list[ModelEntry], dict[str, Any]]:
     return entries, dict(data.get("sources", {}))
 
 
+_PARSED: dict[tuple[tuple[str, int, int], ...], tuple[dict[str, ModelEntry], dict[str, Any]]] = {}
+
+
+def _read_cached(paths: list[Path]) -> tuple[dict[str, ModelEntry], dict[str, Any]]:
+    """Parsed files, reused while no file changed (entries are immutable, so sharing is safe)."""
+    try:
+        key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    except OSError:
+        return read_catalog_files(paths)
+    if key not in _PARSED:
+        if len(_PARSED) > 8:
+            _PARSED.clear()
+        _PARSED[key] = read_catalog_files(paths)
+    by_id, sources = _PARSED[key]
+    return dict(by_id), dict(sources)
+
+
 def read_catalog_files(paths: Iterable[Path]) -> tuple[dict[str, ModelEntry], dict[str, Any]]:
     by_id: dict[str, ModelEntry] = {}
     sources: dict[str, Any] = {}
@@ -226,7 +243,7 @@ def load_catalog(config: Config | None = None, *, shipped: bool = True, overlay:
     if overlay and overlay_dir().is_dir():
         files += sorted(overlay_dir().glob("*.json"))
     files += list(extra_files)
-    by_id, sources = read_catalog_files(files)
+    by_id, sources = _read_cached(files)
     entries = list(by_id.values())
     if config is not None:
         entries = apply_overrides(entries, config)

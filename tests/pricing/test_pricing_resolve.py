@@ -1,0 +1,94 @@
+"""Model-name resolution (formats.md §D) and the catalog's shape and provenance."""
+
+from __future__ import annotations
+
+import pickle
+import re
+import time
+from datetime import date
+
+import pytest
+
+from llmaudit.config import data_path
+from llmaudit.pricing import load_catalog
+from llmaudit.pricing.catalog import read_catalog_file
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog()
+
+
+@pytest.mark.parametrize(("raw", "expected", "how"), [
+    ("gpt-4o", "openai/gpt-4o", "exact"),
+    ("GPT-4O", "openai/gpt-4o", "exact"),
+    ("openai/gpt-4o-mini", "openai/gpt-4o-mini", "exact"),
+    ("gpt-4o-2024-08-06", "openai/gpt-4o-2024-08-06", "exact"),
+    ("gpt-4o-2024-05-13", "openai/gpt-4o-2024-05-13", "exact"),
+    ("gpt-4o-2099-01-01", "openai/gpt-4o", "dated-snapshot"),
+    ("azure/gpt-4o", "openai/gpt-4o", "alias"),
+    ("openrouter/openai/gpt-4o", "openai/gpt-4o", "alias"),
+    ("claude-sonnet-4-5", "anthropic/claude-sonnet-4-5", "exact"),
+    ("anthropic/claude-sonnet-4-5", "anthropic/claude-sonnet-4-5", "exact"),
+    ("claude-sonnet-4-5@20250929", "anthropic/claude-sonnet-4-5-20250929", "vertex"),
+    ("vertex_ai/claude-sonnet-4-5@20250929", "anthropic/claude-sonnet-4-5-20250929", "alias"),
+    ("us.anthropic.claude-sonnet-4-20250514-v1:0", "anthropic/claude-sonnet-4-20250514", "alias"),
+    ("bedrock/us-west-2/us.anthropic.claude-sonnet-4-20250514-v1:0", "anthropic/claude-sonnet-4-20250514", "bedrock"),
+    ("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-sonnet-20241022-v2:0",
+     "anthropic/claude-3-5-sonnet-20241022", "bedrock"),
+    ("anthropic/claude-3.5-sonnet", "anthropic/claude-3-5-sonnet-latest", "latest-alias"),
+    ("openrouter/anthropic/claude-3.5-sonnet", "anthropic/claude-3-5-sonnet-latest", "alias"),
+    ("anthropic/claude-3.5-sonnet:beta", "anthropic/claude-3-5-sonnet-latest", "latest-alias"),
+    ("anthropic/claude-4.5-sonnet-20250929", "anthropic/claude-sonnet-4-5-20250929", "alias"),
+    ("claude-3-5-sonnet-20241022", "anthropic/claude-3-5-sonnet-20241022", "exact"),
+    ("gemini-2.5-pro", "google/gemini-2.5-pro", "exact"),
+    ("gemini/gemini-2.5-pro", "google/gemini-2.5-pro", "alias"),
+    ("google/gemini-2.5-flash", "google/gemini-2.5-flash", "exact"),
+    ("models/gemini-2.0-flash-001", "google/gemini-2.0-flash-001", "prefix"),
+    ("x-ai/grok-4", "xai/grok-4", "exact"),
+    ("deepseek-chat", "deepseek/deepseek-chat", "exact"),
+])
+def test_spellings_resolve(catalog, raw: str, expected: str, how: str) -> None:
+    hit = catalog.resolve(raw)
+    assert hit is not None, raw
+    assert (hit.entry.id, hit.matched_by) == (expected, how)
+
+
+def test_provider_hint_prefers_that_provider(catalog) -> None:
+    assert catalog.resolve("llama-3.1-8b-instant", "groq").entry.provider == "groq"
+
+
+def test_unknown(catalog) -> None:
+    assert catalog.resolve("acme-9000") is None
+    assert catalog.resolve("") is None
+
+
+def test_dated_snapshots_keep_their_own_price(catalog) -> None:
+    old = catalog.resolve("gpt-4o-2024-05-13").entry.price_at(date(2025, 1, 1))
+    new = catalog.resolve("gpt-4o-2024-08-06").entry.price_at(date(2025, 1, 1))
+    assert (str(old.input), str(new.input)) != ("2.5", "2.5")
+    assert old.input == 5
+
+
+def test_catalog_size_provenance_and_speed() -> None:
+    start = time.perf_counter()
+    catalog = load_catalog()
+    assert time.perf_counter() - start < 0.5
+    assert len(catalog) >= 1000
+    assert len(catalog.providers) >= 30
+    for entry in catalog.entries:
+        assert entry.prices, entry.id
+        for point in entry.prices:
+            assert point.source and point.as_of >= point.effective_from, entry.id
+            assert point.source in catalog.sources or point.source.startswith("config"), point.source
+    pickle.loads(pickle.dumps(catalog))  # the distributed engine ships the catalog to workers
+
+
+def test_price_files_are_reviewable() -> None:
+    files = [p for p in sorted(data_path("pricing_data").glob("*.json")) if p.name != "tiers.json"]
+    assert len(files) >= 30
+    entries, sources = read_catalog_file(data_path("pricing_data") / "anthropic.json")
+    assert sources and all("date" in s for s in sources.values())
+    text = (data_path("pricing_data") / "openai.json").read_text()
+    assert '"input": "2.5"' in text
+    assert not re.search(r'": "?[0-9.]+[eE][-+]?[0-9]', text)  # decimal strings, never exponent floats
