@@ -989,30 +989,32 @@ def _pass_rate(b: GroupMetrics, c: GroupMetrics, t: Thresholds) -> Finding:
 
 
 def _headlines(findings: list[Finding], volume: int | None) -> list[str]:
-    """One sentence per model whose cost or tokens warn or fail, with the money at volume."""
+    """One sentence per model whose cost or tokens warn or fail, with the money at volume, and
+    one per prompt category that fails (a category can regress while the model's mean holds)."""
     lines: list[str] = []
-    by_model: dict[str, dict[str, Finding]] = defaultdict(dict)
+    groups: dict[tuple[str, str], dict[str, Finding]] = defaultdict(dict)
     for f in findings:
-        if f.category == ALL:
-            by_model[f.model][f.metric] = f
-    for model, fs in by_model.items():
-        for metric in ("model",):
-            if metric in fs and fs[metric].status in ("new", "removed"):
-                lines.append(f"{model}: {fs[metric].status} ({fs[metric].note})")
+        if not f.derived or f.metric == "monthly_cost":
+            groups[(f.model, f.category)][f.metric] = f
+    for (model, category), fs in groups.items():
+        for kind in ("model", "category"):
+            if kind in fs and fs[kind].status in ("new", "removed") and category == ALL:
+                lines.append(f"{model}: {fs[kind].status} ({fs[kind].note})")
+        bad = ("warn", "fail") if category == ALL else ("fail",)
         drivers = [fs[m] for m in ("input_tokens", "output_tokens", "cost_per_request", "p95_latency_ms", "pass_rate")
-                   if m in fs and fs[m].status in ("warn", "fail")]  # fmt: skip
+                   if m in fs and fs[m].status in bad]  # fmt: skip
+        monthly = fs.get("monthly_cost")
+        if monthly is not None and monthly.status in bad and not monthly.derived and monthly not in drivers:
+            drivers.append(monthly)
         if not drivers:
             continue
-        parts = []
-        for f in drivers:
-            parts.append(_change_text(f))
-        line = f"{model}: " + ", ".join(parts)
-        monthly = fs.get("monthly_cost")
+        where = model if category == ALL else f"{model} [{category}]"
+        line = f"{where}: " + ", ".join(_change_text(f) for f in drivers if f.metric != "monthly_cost")
         if monthly is not None and monthly.delta is not None and volume is not None:
             sign = "+" if monthly.delta >= 0 else "-"
             line += f" → {sign}{_money(abs(monthly.delta))}/month at {_volume_text(volume)} requests/month"
-        worst = "FAIL" if any(f.status == "fail" for f in drivers) or (monthly and monthly.status == "fail") else "warn"
-        lines.append(f"{worst}: {line}")
+        worst = "FAIL" if any(f.status == "fail" for f in drivers) else "warn"
+        lines.append(f"{worst}: {line.replace(': →', ': cost/month →')}")
     return lines
 
 

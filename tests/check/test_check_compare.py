@@ -58,7 +58,9 @@ def test_large_increase_fails_with_dollars_at_volume() -> None:
     assert monthly.baseline == pytest.approx(10_000) and monthly.current == pytest.approx(12_000)
     assert monthly.delta == pytest.approx(2_000)
     assert report.headlines == [
-        "FAIL: openai/gpt-4o-mini: +18.0% input tokens, +20.0% cost per request → +$2,000/month at 10M requests/month"
+        "FAIL: openai/gpt-4o-mini: +18.0% input tokens, +20.0% cost per request → +$2,000/month at 10M requests/month",
+        "FAIL: openai/gpt-4o-mini [math]: +18.0% input tokens, +20.0% cost per request",
+        "FAIL: openai/gpt-4o-mini [support]: +18.0% input tokens, +20.0% cost per request",
     ]
     # the derived monthly row is shown but not counted twice
     assert len([f for f in report.failures if f.category == ALL]) == 2
