@@ -88,6 +88,7 @@ def test_price_files_are_reviewable() -> None:
     files = [p for p in sorted(data_path("pricing_data").glob("*.json")) if p.name != "tiers.json"]
     assert len(files) >= 30
     entries, sources = read_catalog_file(data_path("pricing_data") / "anthropic.json")
+    assert any(e.id == "anthropic/claude-sonnet-4-5" for e in entries)
     assert sources and all("date" in s for s in sources.values())
     text = (data_path("pricing_data") / "openai.json").read_text()
     assert '"input": "2.5"' in text
