@@ -29,6 +29,7 @@ from llmaudit.providers.registry import (
     provider_spec,
     split_model,
 )
+from llmaudit.providers.sim.profiles import SIM_MODELS
 
 __all__ = [
     "BUILTIN_PROVIDERS",
@@ -51,12 +52,3 @@ __all__ = [
     "provider_spec",
     "split_model",
 ]
-
-
-def __getattr__(name: str) -> object:
-    # SIM_MODELS lives in the sim module, which imports httpx: load it only when asked for.
-    if name == "SIM_MODELS":
-        from llmaudit.providers.sim import SIM_MODELS
-
-        return SIM_MODELS
-    raise AttributeError(name)

@@ -1,0 +1,194 @@
+"""The in-process OpenAI-compatible endpoint: plans each reply deterministically, then streams it."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from llmaudit.providers.sim.answers import answer
+from llmaudit.providers.sim.profiles import (
+    SIM_MODELS,
+    SIM_PROFILES,
+    count_tokens,
+    prompt_tokens,
+    success_probability,
+    unit,
+)
+
+__all__ = ["SimTransport"]
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+class SimTransport(httpx.AsyncBaseTransport):
+    """Answers ``POST /v1/chat/completions`` in-process; everything else is a 404."""
+
+    def __init__(
+        self, *, seed: int | None = None, time_scale: float | None = None, fault_rate: float | None = None
+    ) -> None:
+        self.seed = seed if seed is not None else int(_env_float("LLMAUDIT_SIM_SEED", 0))
+        self.time_scale = time_scale if time_scale is not None else _env_float("LLMAUDIT_SIM_TIME_SCALE", 0.02)
+        self.fault_rate = fault_rate if fault_rate is not None else _env_float("LLMAUDIT_SIM_FAULT_RATE", 0.0)
+        self.requests = 0
+        self._failed: set[str] = set()  # requests whose one transient failure has been served
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        if request.method != "POST" or not request.url.path.endswith("/chat/completions"):
+            return _error(404, f"sim serves POST /v1/chat/completions only, not {request.method} {request.url.path}")
+        try:
+            body = json.loads(await request.aread())
+        except ValueError:
+            return _error(400, "request body is not JSON")
+        model = str(body.get("model", "")).removeprefix("sim/")
+        if model not in SIM_PROFILES:
+            known = ", ".join(sorted(SIM_MODELS))
+            return _error(404, f"sim has no model {model!r}; sim models: {known}", code="model_not_found")
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return _error(400, "messages must be a non-empty list")
+        plan = _plan(model, body, self.seed)
+        if self.fault_rate > 0 and plan["id"] not in self._failed and plan["fault_draw"] < self.fault_rate:
+            self._failed.add(plan["id"])
+            if plan["fault_draw"] < self.fault_rate / 2:
+                return httpx.Response(
+                    429, headers={"retry-after": "0"}, json={"error": {"message": "sim: rate limited", "code": 429}}
+                )
+            return httpx.Response(503, json={"error": {"message": "sim: overloaded", "code": 503}})
+        if body.get("stream"):
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            stream = _SimStream(_chunks(plan, include_usage), plan, self.time_scale)
+            return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=stream)
+        await asyncio.sleep(plan["latency_ms"] / 1000 * self.time_scale)
+        return httpx.Response(200, json=_whole(plan))
+
+
+def _error(status: int, message: str, *, code: str | None = None) -> httpx.Response:
+    kind = "invalid_request_error"
+    return httpx.Response(status, json={"error": {"message": message, "type": kind, "code": code}})
+
+
+def _plan(model: str, body: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Everything about the reply, decided up front and deterministically."""
+    meta = body.get("llmaudit_sim") or {}
+    messages = body["messages"]
+    prompt_key = meta.get("prompt_id") or hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
+    repeat = meta.get("repeat", 0)
+    seed = int(meta.get("seed", seed))
+    has_check = bool(meta.get("assert")) or meta.get("expected") is not None
+    correct = unit(seed, prompt_key, repeat) < success_probability(model, meta.get("category"))
+    limit = body.get("max_tokens") or body.get("max_completion_tokens")
+    limit = limit if isinstance(limit, int) and limit > 0 else None
+    text = answer(model, meta, correct, messages, seed, limit)
+    out_tokens = count_tokens(text)
+    finish = "stop"
+    if limit is not None and limit < out_tokens:
+        words = text.split(" ")
+        while words and count_tokens(" ".join(words)) > limit:
+            words.pop()
+        text, out_tokens, finish = " ".join(words), count_tokens(" ".join(words)), "length"
+    profile = SIM_PROFILES[model]
+    jitter = 0.8 + 0.5 * unit(seed, model, prompt_key, repeat, "latency")
+    ttft = profile.ttft_ms * jitter
+    latency = ttft + max(out_tokens - 1, 0) / (profile.tokens_per_s * (0.9 + 0.2 * jitter)) * 1000
+    rid = hashlib.sha256(f"{seed}|{model}|{prompt_key}|{repeat}".encode()).hexdigest()[:24]
+    return {
+        "id": f"chatcmpl-sim-{rid}",
+        "model": model,
+        "text": text,
+        "finish": finish,
+        "prompt_tokens": prompt_tokens(messages),
+        "completion_tokens": out_tokens,
+        "ttft_ms": round(ttft, 3),
+        "latency_ms": round(latency, 3),
+        "stream": bool(body.get("stream")),
+        "correct": correct if has_check else None,
+        "fault_draw": unit(seed, model, prompt_key, repeat, "fault"),
+    }
+
+
+def _usage(plan: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "prompt_tokens": plan["prompt_tokens"],
+        "completion_tokens": plan["completion_tokens"],
+        "total_tokens": plan["prompt_tokens"] + plan["completion_tokens"],
+    }
+
+
+def _timing(plan: dict[str, Any]) -> dict[str, Any]:
+    return {"ttft_ms": plan["ttft_ms"] if plan["stream"] else None, "latency_ms": plan["latency_ms"]}
+
+
+def _whole(plan: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": plan["id"],
+        "object": "chat.completion",
+        "model": plan["model"],
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": plan["text"]}, "finish_reason": plan["finish"]}
+        ],
+        "usage": _usage(plan),
+        "llmaudit_sim": _timing(plan),
+    }
+
+
+def _chunks(plan: dict[str, Any], include_usage: bool) -> list[dict[str, Any]]:
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {
+            "id": plan["id"],
+            "object": "chat.completion.chunk",
+            "model": plan["model"],
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+
+    words = plan["text"].split(" ")
+    step = max(1, math.ceil(len(words) / 8))  # at most ~8 content chunks: cheap, still a real stream
+    pieces = [
+        " ".join(words[i : i + step]) + (" " if i + step < len(words) else "") for i in range(0, len(words), step)
+    ]
+    out = [chunk({"role": "assistant", "content": ""})]
+    out.extend(chunk({"content": piece}) for piece in pieces if piece)
+    final = chunk({}, plan["finish"])
+    final["llmaudit_sim"] = _timing(plan)
+    out.append(final)
+    if include_usage:
+        out.append(
+            {
+                "id": plan["id"],
+                "object": "chat.completion.chunk",
+                "model": plan["model"],
+                "choices": [],
+                "usage": _usage(plan),
+            }
+        )
+    return out
+
+
+class _SimStream(httpx.AsyncByteStream):
+    def __init__(self, chunks: list[dict[str, Any]], plan: dict[str, Any], time_scale: float) -> None:
+        self._chunks = chunks
+        self._plan = plan
+        self._scale = time_scale
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        ttft_s = self._plan["ttft_ms"] / 1000 * self._scale
+        rest_s = (self._plan["latency_ms"] - self._plan["ttft_ms"]) / 1000 * self._scale
+        for i, data in enumerate(self._chunks):
+            if i == 1 and ttft_s > 0:
+                await asyncio.sleep(ttft_s)
+            elif i == len(self._chunks) - 1 and rest_s > 0:
+                await asyncio.sleep(rest_s)
+            yield f"data: {json.dumps(data)}\n\n".encode()
+        yield b"data: [DONE]\n\n"
