@@ -118,7 +118,8 @@ def spend_view(report: SpendReport) -> dict[str, Any]:
                          ", ".join(f"{m} ({count(n)})" for m, n in s.routes_to[:3]), ", ".join(s.failover) or "-"]
                         for s in w.savings],
             "total": ["Total", "", "", "", f.money(w.current_monthly), f.money(ro.monthly_spend),
-                      f.money(ro.annual_savings), f"{f.money(ro.annual_savings_low)} … {f.money(ro.annual_savings_high)}",
+                      f.money(ro.annual_savings),
+                      f"{f.money(ro.annual_savings_low)} … {f.money(ro.annual_savings_high)}",
                       f"fee {f.money(ro.fee)}", ""],
             "notes": ([f"{count(w.excluded_unpriced_requests)} unpriced requests are left out of the what-if."]
                       if w.excluded_unpriced_requests else [])
