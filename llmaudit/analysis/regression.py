@@ -298,6 +298,9 @@ def measure(
         category = cols["category"][i] or "(none)"
         rows_by_group[(model, ALL)].append(i)
         rows_by_group[(model, category)].append(i)
+    if not any(status in (None, "ok") for status in cols["status"]):
+        # A gate that measured nothing must not pass quietly.
+        raise UsageError(f"{source}: none of the {table.num_rows} requests succeeded; nothing to measure")
     groups = {key: _rounded(_group(key, idx, cols)) for key, idx in rows_by_group.items()}
     # A category breakdown with a single category repeats the overall row; drop it.
     for model in {m for m, _ in groups}:
@@ -867,6 +870,9 @@ def compare(
         )
     if any(not f.exact for f in findings if f.metric in ("input_tokens", "cost_per_request", "monthly_cost")):
         notes.append("~ marks figures that rest on estimated token counts (no offline tokenizer for that model)")
+    simulated = sorted({m for m, _ in current.groups if m.startswith("sim/")})
+    if simulated:
+        notes.append(f"SIMULATED: {', '.join(simulated)} are the offline simulator, not real providers")
     if current.mode == "estimate":
         notes.append(
             "estimate mode: input tokens counted locally, output tokens assumed (max_tokens or the default); "

@@ -95,6 +95,7 @@ def check(
             except Exception:  # an unreadable old baseline is exactly what --write-baseline replaces
                 old = None
         if old is not None and old.mode == current.mode:
+            out.info(f"changes against the previous {base_path}, accepted into the new baseline:")
             _emit(compare(old, current, thresholds, volume=vol, baseline_path=base_path), fmt, junit, view)
         elif fmt is Fmt.json:
             out.json(current.to_dict())
@@ -169,6 +170,8 @@ def _measure(
             wanted = pa.array([s.id for s in parse_models(models)])
             table = table.filter(pc.is_in(table.column("model"), value_set=wanted))
         manifest = read_manifest(target)
+        if manifest.get("status") not in (None, "complete"):
+            out.warning(f"{target}: the run is {manifest.get('status')}; measuring the requests that finished")
         return measure(table, mode="measured", source=str(target), catalog_as_of=manifest.get("catalog_as_of"),
                        volume=volume, llmaudit_version=version)  # fmt: skip
     if not models:

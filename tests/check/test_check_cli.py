@@ -244,5 +244,11 @@ def test_run_dir_and_offline_replay(run_cli, no_internet: None, monkeypatch: pyt
     assert by_metric["input_tokens"]["status"] == "pass"
     assert by_metric["p95_latency_ms"]["status"] == "n/a"  # cached answers carry no latency
 
+    assert any(n.startswith("SIMULATED: sim/gpt-4o-mini") for n in rep["notes"])
+
+    uncached = run_cli(["check", "prompts.jsonl", "-m", "sim/gpt-4o", "--offline", "-b", "run-base.json"])
+    assert uncached.exit_code == 2, uncached.output
+    assert "none of the 3 requests succeeded" in uncached.stderr
+
     estimate_vs_run = run_cli(["check", "prompts.jsonl", "-m", "sim/gpt-4o-mini", "--estimate", "-b", "run-base.json"])
     assert estimate_vs_run.exit_code == 2 and "compare like with like" in estimate_vs_run.stderr
