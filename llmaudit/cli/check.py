@@ -41,29 +41,51 @@ def register(app: typer.Typer) -> None:
 
 
 def check(
-    target: str = typer.Argument(..., help="A prompt set (JSONL) or a replay run directory.", show_default=False),
-    models: list[str] = typer.Option(None, "--models", "-m", help="provider/model, comma-separated or repeated."),
+    target: str = typer.Argument(
+        ..., help="A prompt set (JSONL) or a replay run directory.", show_default=False, metavar="PROMPTS.jsonl|RUN_DIR"
+    ),
+    models: list[str] = typer.Option(
+        None, "--models", "-m", metavar="P/M[,P/M]", help="provider/model, comma-separated or repeated."
+    ),
     estimate: bool = typer.Option(False, "--estimate", help="Count tokens locally and price them: no API call."),
     offline: bool = typer.Option(False, "--offline", help="Replay from the response cache only: no API call."),
-    baseline: str = typer.Option(None, "--baseline", "-b", help=f"Baseline JSON [default: {DEFAULT_BASELINE}]."),
+    baseline: str = typer.Option(
+        None, "--baseline", "-b", metavar="FILE", help=f"Baseline JSON [default: {DEFAULT_BASELINE}]."
+    ),
     write_baseline: bool = typer.Option(False, "--write-baseline", help="Create or update the baseline and exit 0."),
-    volume: str = typer.Option(None, "--volume", help="Requests per month for the cost/month line, e.g. 10M."),
-    max_cost_increase: str = typer.Option(None, help="Fail above this cost/request increase, e.g. 5%."),
-    warn_cost_increase: str = typer.Option(None, help="Warn above this cost/request increase."),
-    max_token_increase: str = typer.Option(None, help="Fail above this input/output tokens increase."),
-    warn_token_increase: str = typer.Option(None, help="Warn above this tokens increase."),
-    max_p95_increase: str = typer.Option(None, help="Fail above this p95 latency increase."),
-    warn_p95_increase: str = typer.Option(None, help="Warn above this p95 latency increase."),
-    min_pass_rate: str = typer.Option(None, help="Fail when the pass rate is surely below this, e.g. 90%."),
-    warn_pass_rate: str = typer.Option(None, help="Warn when the pass rate is below this."),
-    max_pass_rate_drop: str = typer.Option(None, help="Fail when the pass rate drops more than this (points)."),
-    max_monthly_increase: str = typer.Option(None, help="Fail when cost/month grows by more than this, e.g. $500."),
-    warn_monthly_increase: str = typer.Option(None, help="Warn when cost/month grows by more than this."),
-    repeats: int = typer.Option(1, "--repeats", help="Replay each prompt N times (noise bands for latency, tokens)."),
-    run_dir: Path = typer.Option(None, "--run-dir", help="Keep the replay run here (default: a temporary dir)."),
+    volume: str = typer.Option(
+        None, "--volume", metavar="N", help="Requests per month for the cost/month line, e.g. 10M."
+    ),
+    max_cost_increase: str = typer.Option(None, metavar="PCT", help="Fail above this cost/request increase, e.g. 5%."),
+    warn_cost_increase: str = typer.Option(None, metavar="PCT", help="Warn above this cost/request increase."),
+    max_token_increase: str = typer.Option(None, metavar="PCT", help="Fail above this input/output tokens increase."),
+    warn_token_increase: str = typer.Option(None, metavar="PCT", help="Warn above this tokens increase."),
+    max_p95_increase: str = typer.Option(None, metavar="PCT", help="Fail above this p95 latency increase."),
+    warn_p95_increase: str = typer.Option(None, metavar="PCT", help="Warn above this p95 latency increase."),
+    min_pass_rate: str = typer.Option(
+        None, metavar="PCT", help="Fail when the pass rate is surely below this, e.g. 90%."
+    ),
+    warn_pass_rate: str = typer.Option(None, metavar="PCT", help="Warn when the pass rate is below this."),
+    max_pass_rate_drop: str = typer.Option(
+        None, metavar="PCT", help="Fail when the pass rate drops more than this (points)."
+    ),
+    max_monthly_increase: str = typer.Option(
+        None, metavar="USD", help="Fail when cost/month grows by more than this, e.g. $500."
+    ),
+    warn_monthly_increase: str = typer.Option(
+        None, metavar="USD", help="Warn when cost/month grows by more than this."
+    ),
+    repeats: int = typer.Option(
+        1, "--repeats", metavar="N", help="Replay each prompt N times (noise bands for latency, tokens)."
+    ),
+    run_dir: Path = typer.Option(
+        None, "--run-dir", metavar="DIR", help="Keep the replay run here (default: a temporary dir)."
+    ),
     fmt: Fmt = typer.Option(Fmt.table, "--format", "-f", help="Output format."),
-    junit: Path = typer.Option(None, "--junit", help="Also write JUnit XML to this file."),
-    config_path: Path = typer.Option(None, "--config", help="Config file (TOML) with a [check] section."),
+    junit: Path = typer.Option(None, "--junit", metavar="FILE", help="Also write JUnit XML to this file."),
+    config_path: Path = typer.Option(
+        None, "--config", metavar="FILE", help="Config file (TOML) with a [check] section."
+    ),
 ) -> None:
     from llmaudit import __version__
     from llmaudit.analysis.regression import compare, parse_volume, read_baseline, thresholds_from
@@ -148,8 +170,15 @@ def _config_models(section: dict[str, Any]) -> list[str]:
 
 
 def _measure(
-    target: str, models: list[str], estimate: bool, offline: bool, repeats: int, run_dir: Path | None,
-    volume: int | None, config: Config, version: str,
+    target: str,
+    models: list[str],
+    estimate: bool,
+    offline: bool,
+    repeats: int,
+    run_dir: Path | None,
+    volume: int | None,
+    config: Config,
+    version: str,
 ) -> Measurement:
     """Build the current measurement from a prompt set (estimate, offline or live) or a run dir."""
     from llmaudit.analysis.regression import measure
@@ -190,8 +219,16 @@ def _measure(
 
 
 def _replay(
-    target: str, prompts: list[Any], models: list[str], offline: bool, repeats: int, run_dir: Path | None,
-    volume: int | None, config: Config, catalog: Any, version: str,
+    target: str,
+    prompts: list[Any],
+    models: list[str],
+    offline: bool,
+    repeats: int,
+    run_dir: Path | None,
+    volume: int | None,
+    config: Config,
+    catalog: Any,
+    version: str,
 ) -> Measurement:
     from llmaudit.analysis.regression import measure
     from llmaudit.replay import ReplayOptions, read_results, run_replay
