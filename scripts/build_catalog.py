@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from llmaudit.pricing import litellm, openrouter
 from llmaudit.pricing.catalog import Catalog, write_catalog_files
-from llmaudit.pricing.model import ModelEntry, PricePoint, Rates
+from llmaudit.pricing.model import ModelEntry, PricePoint, Rates, dec_str
 from llmaudit.pricing.names import MAKERS, PLATFORMS
 
 # PyPI release dates of the snapshots we build from. Wheels carry 1980 timestamps, so the dates
@@ -113,6 +113,17 @@ def load_openrouter(arg: str) -> Snapshot:
     return Snapshot(f"openrouter-{path.stem}", day, meta, records)
 
 
+def correct(model_id: str, rates: Rates) -> tuple[Rates, str | None]:
+    """Known upstream data errors, fixed with a cited rule (the note on the price says so)."""
+    if (model_id.startswith("anthropic/") and rates.input and rates.cache_write_1h is not None
+            and rates.cache_write_1h != 2 * rates.input):
+        # Anthropic: 1-hour cache writes cost 2x base input (pricing page; formats.md B1). LiteLLM
+        # 1.80+ lists 6e-06 for every Claude 3.x model, whatever its input price.
+        fixed = rates.patched(cache_write_1h=2 * rates.input)
+        return fixed, f"cache_write_1h corrected to 2x input (source listed {dec_str(rates.cache_write_1h)})"
+    return rates, None
+
+
 def build(snapshots: list[Snapshot]) -> tuple[list[ModelEntry], dict[str, dict[str, str]]]:
     snapshots.sort(key=lambda s: (s.day, s.label))
     oldest = snapshots[0].day
@@ -160,7 +171,8 @@ def build(snapshots: list[Snapshot]) -> tuple[list[ModelEntry], dict[str, dict[s
         points: list[PricePoint] = []
         previous: Snapshot | None = None
         for snap, rec in seen:
-            point = PricePoint(snap.day, snap.label, snap.day, rec.rates, rec.tiers)
+            rates, fix = correct(model_id, rec.rates)
+            point = PricePoint(snap.day, snap.label, snap.day, rates, rec.tiers)
             if points and points[-1].same_prices(point):
                 last = points[-1]
                 points[-1] = PricePoint(last.effective_from, last.source, snap.day, last.rates,
@@ -172,7 +184,9 @@ def build(snapshots: list[Snapshot]) -> tuple[list[ModelEntry], dict[str, dict[s
                 else:
                     assert previous is not None
                     note = f"changed between {previous.label} ({previous.day}) and {snap.label}"
-                points.append(PricePoint(snap.day, snap.label, snap.day, rec.rates, rec.tiers, note))
+                if fix:
+                    note = f"{note}; {fix}"
+                points.append(PricePoint(snap.day, snap.label, snap.day, rates, rec.tiers, note))
             previous = snap
         rec = meta[model_id]
         names = {model_id.lower(), rec.name.lower()}
