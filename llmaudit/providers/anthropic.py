@@ -105,6 +105,7 @@ class AnthropicStream:
 
     def __init__(self, provider: str = "anthropic") -> None:
         self.provider = provider
+        self.stop_when_done = True
         self.done = False
         self._parts: list[str] = []
         self._usage: dict[str, Any] = {}

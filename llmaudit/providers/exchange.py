@@ -36,7 +36,10 @@ class Reply:
 
 
 class StreamState(Protocol):
-    done: bool
+    done: bool  # the dialect's final event arrived
+    # Stop reading at that event (OpenAI's [DONE], Anthropic's message_stop), or read on to the
+    # end of the body (Gemini, whose "final" chunk is only recognisable by its finishReason).
+    stop_when_done: bool
 
     def feed(self, event: SSEEvent) -> bool:
         """Consume one event; True when it carried a token (text or reasoning)."""
@@ -99,7 +102,7 @@ async def exchange(
                 event = decoder.feed(line)
                 if event is not None and state.feed(event) and ttft is None:
                     ttft = _ms_since(start)
-                if state.done:
+                if state.done and state.stop_when_done:
                     break
             if not state.done:
                 last = decoder.flush()

@@ -49,7 +49,12 @@ def build_request(req: ChatRequest) -> dict[str, Any]:
         config["temperature"] = req.temperature
     if config:
         body["generationConfig"] = config
-    body.update(req.extra)
+    for key, value in req.extra.items():
+        # generationConfig is merged, so extra={"generationConfig": {"topP": 0.9}} keeps maxOutputTokens
+        if key == "generationConfig" and isinstance(value, dict):
+            body["generationConfig"] = {**body.get("generationConfig", {}), **value}
+        else:
+            body[key] = value
     body.pop("llmaudit_sim", None)
     return body
 
@@ -76,6 +81,7 @@ class GeminiStream:
 
     def __init__(self, provider: str = "google") -> None:
         self.provider = provider
+        self.stop_when_done = False
         self.done = False
         self._parts: list[str] = []
         self._usage: Any = None

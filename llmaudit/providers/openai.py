@@ -127,6 +127,7 @@ class OpenAIStream:
 
     def __init__(self, provider: str = "openai", *, sim: bool = False) -> None:
         self.provider = provider
+        self.stop_when_done = True
         self.sim = sim
         self._sim_timing: tuple[float | None, float] | None = None
         self.done = False

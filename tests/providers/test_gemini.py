@@ -92,3 +92,17 @@ async def test_resource_exhausted_is_rate_limited() -> None:
         with pytest.raises(ProviderCallError) as err:
             await GeminiAdapter("google", "https://gl.test/v1beta", "k").complete(ChatRequest("m", MSGS), client)
     assert err.value.kind == "rate_limited" and err.value.retry_after == 7.0
+
+
+async def test_usage_after_the_finish_chunk_is_still_read() -> None:
+    rec = Recorder(body=sse(chunk("Paris", finish="STOP"), {"usageMetadata": USAGE}))
+    async with rec.client() as client:
+        comp = await GeminiAdapter("google", "https://gl.test/v1beta", "k").complete(ChatRequest("m", MSGS), client)
+    assert comp.usage is not None and comp.usage.input_tokens == 22015
+
+
+def test_generation_config_from_extra_is_merged() -> None:
+    from llmaudit.providers.gemini import build_request
+
+    body = build_request(ChatRequest("m", MSGS, max_tokens=10, extra={"generationConfig": {"topP": 0.5}}))
+    assert body["generationConfig"] == {"maxOutputTokens": 10, "topP": 0.5}
