@@ -192,6 +192,7 @@ class AnthropicAdapter:
             client,
             f"{self.base_url}/v1/messages",
             provider=self._provider,
+            secret=self._api_key,
             headers=headers,
             body=self.body(req),
             stream=req.stream,

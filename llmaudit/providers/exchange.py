@@ -72,8 +72,33 @@ async def exchange(
     parse_body: Callable[[Any], Reply],
     new_state: Callable[[], StreamState],
     params: Mapping[str, str] | None = None,
+    secret: str | None = None,
 ) -> Completion:
-    """POST ``body`` to ``url`` once and return the timed completion."""
+    """POST ``body`` to ``url`` once and return the timed completion.
+
+    ``secret`` (the API key) is scrubbed from any error message, whatever its shape: ``redact``
+    knows the common key formats, this catches a server that echoes an unusual one back.
+    """
+    try:
+        return await _exchange(client, url, provider, headers, body, stream, parse_body, new_state, params)
+    except ProviderCallError as exc:
+        if secret and secret in exc.message:
+            scrubbed = exc.message.replace(secret, "***")
+            raise ProviderCallError(exc.kind, scrubbed, status=exc.status, retry_after=exc.retry_after) from None
+        raise
+
+
+async def _exchange(
+    client: httpx.AsyncClient,
+    url: str,
+    provider: str,
+    headers: Mapping[str, str],
+    body: dict[str, Any],
+    stream: bool,
+    parse_body: Callable[[Any], Reply],
+    new_state: Callable[[], StreamState],
+    params: Mapping[str, str] | None,
+) -> Completion:
     start = time.perf_counter()
     try:
         async with client.stream("POST", url, json=body, headers=dict(headers), params=params) as resp:

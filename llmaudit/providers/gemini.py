@@ -185,6 +185,7 @@ class GeminiAdapter:
             client,
             f"{self.base_url}/models/{model}:{method}",
             provider=self._provider,
+            secret=self._api_key,
             headers=headers,
             body=self.body(req),
             stream=req.stream,

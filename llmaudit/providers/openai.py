@@ -246,6 +246,7 @@ class OpenAIAdapter:
             client,
             f"{self.base_url}/chat/completions",
             provider=self._provider,
+            secret=self._api_key,
             headers=headers,
             body=self.body(req),
             stream=req.stream,

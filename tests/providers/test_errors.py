@@ -119,3 +119,15 @@ async def test_redirect_and_bad_url_are_client_errors() -> None:
         with pytest.raises(ProviderCallError) as err:
             await OpenAIAdapter("local", "localhost:8080/v1").complete(REQ, client)
     assert err.value.kind == "client" and "bad URL" in str(err.value)
+
+
+async def test_an_unusually_shaped_key_echoed_back_is_scrubbed() -> None:
+    key = "gsk_ODDSHAPEDKEY0123456789"  # no pattern in redact() knows this shape
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, text=f"bad request from {request.headers['authorization'].split()[-1]}")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(echo)) as client:
+        with pytest.raises(ProviderCallError) as err:
+            await OpenAIAdapter("groq", "https://x.test/v1", key).complete(REQ, client)
+    assert "ODDSHAPED" not in str(err.value) and err.value.kind == "client"
