@@ -110,7 +110,7 @@ def parse_response(data: Any, *, provider: str = "openai", sim: bool = False) ->
     if data["choices"]:
         choice = data["choices"][0]
         message = choice.get("message") or {}
-        text = message.get("content") or ""
+        text = message.get("content") or message.get("refusal") or ""
         finish = choice.get("finish_reason")
     return Reply(
         text=text,
@@ -168,12 +168,13 @@ class OpenAIStream:
             if choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") or {}
-            content = delta.get("content")
+            # A refusal is the model's answer too (it will fail the checks, as it should).
+            content = delta.get("content") or delta.get("refusal")
             if content:
                 self._parts.append(content)
                 token = True
-            # DeepSeek/OpenRouter/vLLM stream reasoning separately: it is a token, not answer text.
-            if delta.get("reasoning_content") or delta.get("reasoning"):
+            # Reasoning (DeepSeek/OpenRouter/vLLM) and tool-call arguments are tokens, not answer text.
+            if delta.get("reasoning_content") or delta.get("reasoning") or delta.get("tool_calls"):
                 token = True
             if choice.get("finish_reason"):
                 self._finish = choice["finish_reason"]
