@@ -54,7 +54,7 @@ def load_json(data: str, provider: str) -> Any:
     try:
         return json.loads(data)
     except ValueError:
-        raise ProviderCallError("malformed", f"{provider}: unparseable stream chunk: {data[:200]!r}") from None
+        raise ProviderCallError("malformed", f"{provider}: unparseable JSON in the response: {data[:200]!r}") from None
 
 
 def _ms_since(start: float) -> float:
@@ -129,8 +129,8 @@ async def _exchange(
                     ttft = _ms_since(start)
                 if state.done and state.stop_when_done:
                     break
-            if not state.done:
-                last = decoder.flush()
+            if not (state.done and state.stop_when_done):
+                last = decoder.flush()  # a final event not followed by a blank line
                 if last is not None and state.feed(last) and ttft is None:
                     ttft = _ms_since(start)
             reply = state.finish()
