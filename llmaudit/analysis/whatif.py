@@ -298,6 +298,8 @@ class WhatIfAccumulator:
         self.cand_tier = np.array([c.tier for c in cands], dtype=np.int64)
         self.cand_ctx = np.array([c.context_window or 0 for c in cands], dtype=np.float64)
         self.providers = sorted({c.provider for c in cands})
+        self.by_provider = {p: np.array([i for i, c in enumerate(cands) if c.provider == p], dtype=np.int64)
+                            for p in self.providers}
         self.models: dict[str, _Model] = {}
         self.prov: dict[str, dict[str, Any]] = {p: {"cost": 0.0, "covered": 0, "uncovered": 0, "map": {}}
                                                 for p in self.providers}
@@ -374,23 +376,24 @@ class WhatIfAccumulator:
             slot[4] += float(equal[m].sum())
         own_provider = model.split("/", 1)[0] if "/" in model else ""
         for p in self.providers:
-            in_p = np.array([c.provider == p for c in self.candidates], dtype=bool)
-            allowed = fits & in_p[:, None]
+            idx = self.by_provider[p]
+            # Only this provider's candidates: a slice of the cost matrix, not a mask over all of it.
+            allowed = fits[idx]
             if tier is not None:
-                allowed &= (self.cand_tier <= tier)[:, None]
+                allowed = allowed & (self.cand_tier[idx] <= tier)[:, None]
             elif own_provider != p:
-                allowed &= False
+                allowed = np.zeros_like(allowed)
             stay = current if own_provider == p or tier is None else np.full(n, np.inf)
-            chosen, pick = _cheapest(cost, allowed, stay)
+            chosen, pick = _cheapest(cost[idx], allowed, stay)
             covered = np.isfinite(chosen)
             state = self.prov[p]
             state["cost"] += float(np.where(covered, chosen, current).sum())
             state["covered"] += int(requests[covered].sum())
             state["uncovered"] += int(requests[~covered].sum())
-            for idx in np.unique(pick[covered]):
-                to = model if idx < 0 else self.candidates[idx].model
+            for j in np.unique(pick[covered]):
+                to = model if j < 0 else self.candidates[idx[j]].model
                 key = (model, to)
-                state["map"][key] = state["map"].get(key, 0) + int(requests[covered & (pick == idx)].sum())
+                state["map"][key] = state["map"].get(key, 0) + int(requests[covered & (pick == j)].sum())
 
     # result ---------------------------------------------------------------------------------
     def result(self, *, fx: Decimal = Decimal(1), currency: str = "USD") -> WhatIf:
