@@ -296,6 +296,8 @@ def measure(
         if model is None:
             raise UsageError(f"{source}: result row {i + 1} has no model")
         category = cols["category"][i] or "(none)"
+        if category == ALL:  # a category literally named "*" must not merge into the overall row
+            category = "'*'"
         rows_by_group[(model, ALL)].append(i)
         rows_by_group[(model, category)].append(i)
     if not any(status in (None, "ok") for status in cols["status"]):
@@ -366,9 +368,7 @@ def _group(key: tuple[str, str], idx: list[int], cols: dict[str, list[Any]]) -> 
         cols["input_exact"][i] is not False and (cols["input_exact"][i] is True or not cols["usage_estimated"][i])
         for i in ok
     )
-    output_assumed = any(cols["output_estimate"][i] is not None for i in ok) or any(
-        cols["usage_source"][i] == "estimated" for i in ok
-    )
+    output_assumed = any(cols["output_estimate"][i] is not None for i in ok)
     return GroupMetrics(
         model=model,
         category=category,
@@ -1038,6 +1038,8 @@ def _change_text(f: Finding) -> str:
             return f"{short} {f.current:.0%}" if f.current is not None else short
         return f"{short} {f.delta * 100:+.1f} points"
     if f.delta_pct is None:
+        if f.delta is not None and f.baseline == 0:
+            return f"{prefix}{short} up from 0"
         return f"{short} {f.note}".strip()
     return f"{prefix}{f.delta_pct * 100:+.1f}% {short}"
 

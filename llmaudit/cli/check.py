@@ -89,7 +89,6 @@ def check(
 ) -> None:
     from llmaudit import __version__
     from llmaudit.analysis.regression import compare, parse_volume, read_baseline, thresholds_from
-    from llmaudit.analysis.regression import write_baseline as save
     from llmaudit.config import load_config
     from llmaudit.render import check as view
 
@@ -109,24 +108,8 @@ def check(
     base_path = baseline or str(section.get("baseline", DEFAULT_BASELINE))
 
     current = _measure(target, model_list, estimate, offline, repeats, run_dir, vol, config, __version__)
-    old = None
     if write_baseline:
-        if Path(base_path).exists():
-            try:
-                old = read_baseline(base_path)
-            except Exception:  # an unreadable old baseline is exactly what --write-baseline replaces
-                old = None
-        if old is not None and old.mode == current.mode:
-            out.info(f"changes against the previous {base_path}, accepted into the new baseline:")
-            _emit(compare(old, current, thresholds, volume=vol, baseline_path=base_path), fmt, junit, view)
-        elif fmt is Fmt.json:
-            out.json(current.to_dict())
-        elif fmt is Fmt.markdown:
-            out.data(view.render_measurement_markdown(current))
-        else:
-            out.table(view.render_measurement_table(current))
-        save(current, base_path)
-        out.info(f"wrote baseline {base_path}: {len(current.models)} model(s), mode {current.mode}; commit it")
+        _write_baseline(current, base_path, thresholds, vol, fmt, junit, view)
         return
 
     report = compare(read_baseline(base_path), current, thresholds, volume=vol, baseline_path=base_path)
@@ -137,6 +120,32 @@ def check(
             f"cost regression: {n} check{'s' if n != 1 else ''} failed; "
             f"if the change is intended, accept it with --write-baseline and commit {base_path}"
         )
+
+
+def _write_baseline(
+    current: Measurement, path: str, thresholds: Any, volume: int | None, fmt: Fmt, junit: Path | None, view: Any
+) -> None:
+    """Save ``current`` as the baseline; people see what changes they accept, JSON gets the baseline."""
+    from llmaudit.analysis.regression import compare, read_baseline, write_baseline
+    from llmaudit.errors import BaselineError
+
+    old = None
+    if Path(path).exists():
+        try:
+            old = read_baseline(path)
+        except BaselineError:  # an unreadable old baseline is exactly what --write-baseline replaces
+            old = None
+    if fmt is Fmt.json:
+        out.json(current.to_dict())
+    elif old is not None and old.mode == current.mode:
+        out.info(f"changes against the previous {path}, accepted into the new baseline:")
+        _emit(compare(old, current, thresholds, volume=volume, baseline_path=path), fmt, junit, view)
+    elif fmt is Fmt.markdown:
+        out.data(view.render_measurement_markdown(current))
+    else:
+        out.table(view.render_measurement_table(current))
+    write_baseline(current, path)
+    out.info(f"wrote baseline {path}: {len(current.models)} model(s), mode {current.mode}; commit it")
 
 
 def _emit(report: Any, fmt: Fmt, junit: Path | None, view: Any) -> None:

@@ -124,6 +124,15 @@ def test_bloated_system_prompt_fails_with_the_right_delta(run_cli, no_network: N
     assert by_key[("openai/gpt-4o-mini", "math", "input_tokens")]["status"] == "pass"
     assert by_key[("openai/gpt-4o-mini", "support", "input_tokens")]["status"] == "fail"
 
+    # accepting the change: --write-baseline shows what is accepted, exits 0, and the check passes again
+    accept = run_cli(["check", "prompts.jsonl", "-m", MODELS, "--estimate", "--volume", "10M", "--write-baseline"])
+    assert accept.exit_code == 0, accept.output
+    assert "changes against the previous llmaudit-baseline.json" in accept.stderr
+    assert "FAIL: openai/gpt-4o-mini: " + pct in accept.stdout
+    as_json = run_cli(["check", "prompts.jsonl", "-m", MODELS, "--estimate", "--write-baseline", "-f", "json"])
+    assert json.loads(as_json.stdout)["llmaudit_baseline"] == 1
+    assert run_cli(["check", "prompts.jsonl", "-m", MODELS, "--estimate", "--volume", "10M"]).exit_code == 0
+
 
 def test_table_markdown_junit_and_step_summary(run_cli, no_network: None, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     write_prompts(Path("prompts.jsonl"))
