@@ -121,7 +121,9 @@ class Catalog:
         for var in candidates:
             same = self._by_name.get(var.name.lower())
             if same:
-                return Resolution(same[0], "name" if var.step == "exact" else var.step)
+                # "vendor/model" is OpenRouter's spelling: its listing wins over other hosts'.
+                routed = [e for e in same if e.provider == "openrouter"] if "/" in var.name else []
+                return Resolution((routed or same)[0], "name" if var.step == "exact" else var.step)
         return None
 
 
