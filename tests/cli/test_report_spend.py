@@ -127,3 +127,35 @@ def test_bad_input_exits_2_without_traceback(run_cli: RunCli, tmp_path: Path, ar
     assert r.exit_code == 2, r.output
     assert message in r.stderr
     assert "Traceback" not in r.output and r.stdout == ""
+
+
+def test_run_directory_goes_to_the_run_report(run_cli: RunCli, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import llmaudit.cli.report_run as report_run
+
+    calls: list[tuple[object, ...]] = []
+    monkeypatch.setattr(report_run, "report_run", lambda *a, **kw: calls.append((*a, *kw.values())))
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "results.parquet").write_bytes(b"")
+    r = run_cli(["report", str(run_dir), "--format", "markdown", "--html", str(tmp_path / "r.html")])
+    assert r.exit_code == 0, r.output
+    assert calls == [(run_dir, "markdown", tmp_path / "r.html")]
+
+
+def test_progress_bar_only_for_slow_reads_off_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from llmaudit.render import ingest as ingest_render
+
+    clock = [100.0]
+    monkeypatch.setattr(ingest_render.time, "monotonic", lambda: clock[0])
+    console = Console(file=io.StringIO(), force_terminal=False)
+    with ingest_render.ReadProgress(1000, console=console) as bar:
+        bar.advance(10)
+        assert bar._progress is None  # fast so far: nothing shown
+        clock[0] += 2.0
+        bar.advance(10)
+        assert bar._progress is not None and bar.done == 20
