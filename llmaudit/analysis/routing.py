@@ -62,6 +62,8 @@ class RoutingReport:
     catalog_as_of: str | None = None
     failed_prompts: list[dict[str, Any]] = field(default_factory=list)  # no model passed (first 20)
     failed_prompts_total: int = 0
+    quality_sources: dict[str, int] = field(default_factory=dict)  # check | reference | judge -> rows
+    judge: Any = None  # judge.JudgeSummary when --judge graded the unchecked answers
 
     @property
     def simulated(self) -> bool:
@@ -116,6 +118,8 @@ class RoutingReport:
             "categories": self.categories,
             "failed_prompts_total": self.failed_prompts_total,
             "failed_prompts": self.failed_prompts,
+            "quality_sources": self.quality_sources,
+            "judge": self.judge.as_dict() if self.judge is not None else None,
         }
 
 
@@ -179,8 +183,15 @@ def _token_sum(df: Any, column: str) -> int:
     return int(pd.to_numeric(df[column], errors="coerce").fillna(0).sum())
 
 
-def build_routing(results: Any, catalog: Any = None, options: RoutingOptions | None = None) -> RoutingReport:
-    """Everything the routing report shows, from a results table (pyarrow or pandas)."""
+def build_routing(
+    results: Any, catalog: Any = None, options: RoutingOptions | None = None, *, judge: Any = None
+) -> RoutingReport:
+    """Everything the routing report shows, from a results table (pyarrow or pandas).
+
+    ``options.reference`` fills unchecked answers by agreement with that model; to use an LLM judge,
+    grade the table first with :func:`llmaudit.analysis.judge.judge_results` and pass its summary
+    as ``judge`` so the report says where the verdicts came from.
+    """
     import pandas as pd
 
     options = options or RoutingOptions()
@@ -250,6 +261,11 @@ def build_routing(results: Any, catalog: Any = None, options: RoutingOptions | N
         categories[cat] = {model: float(m.success[mask, j].mean()) for j, model in enumerate(m.models)}
 
     failed_total, failed = _failed_prompts(df, m)
+    sources: dict[str, int] = {}
+    if "quality_source" in df:
+        sources = {str(k): int(v) for k, v in df["quality_source"].dropna().value_counts().items()}
+    elif "passed" in df:
+        sources = {"check": int(df["passed"].notna().sum())}
     unchecked = int((~m.checked.any(axis=1)).sum()) if m.n_prompts else 0
     as_of = getattr(catalog, "as_of", None)
     return RoutingReport(
@@ -268,4 +284,6 @@ def build_routing(results: Any, catalog: Any = None, options: RoutingOptions | N
         catalog_as_of=str(as_of) if as_of is not None else None,
         failed_prompts=failed,
         failed_prompts_total=failed_total,
+        quality_sources=sources,
+        judge=judge,
     )

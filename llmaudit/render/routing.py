@@ -62,6 +62,16 @@ def headline(report: RoutingReport) -> list[str]:
     orc = next((s for s in report.strategies if s.kind == "oracle"), None)
     if orc is not None:
         lines.append(f"oracle (upper bound): {_money(orc.cost_total)} for {pct(orc.pass_rate)} passing")
+    if report.quality_sources:
+        parts = ", ".join(f"{n:,} by {src}" for src, n in report.quality_sources.items())
+        lines.append(f"verdicts: {parts}")
+    if report.judge is not None:
+        j = report.judge
+        cost = _money(j.cost_usd) if j.cost_usd is not None else f"unpriced ({j.unpriced_calls} calls)"
+        lines.append(
+            f"LLM judge {j.model}: graded {j.judged:,} answers ({j.passed:,} passed, {j.failed_calls:,} ungraded); "
+            f"judge cost {cost}"
+        )
     if report.unchecked_prompts:
         lines.append(f"{report.unchecked_prompts} prompts have no check: they count as passing when the call succeeded")
     if report.incomplete_prompts:

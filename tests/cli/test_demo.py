@@ -23,7 +23,12 @@ def test_demo_writes_both_reports(run_cli: RunCli, tmp_path: Path, monkeypatch: 
     assert "SIMULATED" in html and "chart-cost-quality" in html
     routing = json.loads((out / "routing.json").read_text())
     assert routing["simulated"] is True
-    assert routing["prompts"] == 50 and len(routing["models"]) == 8
+    from llmaudit.cli.demo import DEMO_MODELS
+    from llmaudit.config import data_path
+
+    bundled = [line for line in (data_path("examples") / "prompts.jsonl").read_text().splitlines() if line.strip()]
+    assert routing["prompts"] + len(routing["incomplete_prompts"]) == len(bundled), res.output
+    assert len(routing["models"]) == len(DEMO_MODELS)
     kinds = {s["kind"] for s in routing["strategies"]}
     assert {"model", "provider", "oracle", "category", "cascade", "fallback"} <= kinds
     assert routing["savings"]["platform_fee_pct"] == "5.5"
