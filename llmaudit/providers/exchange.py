@@ -8,9 +8,10 @@ httpx exceptions into ``ProviderCallError`` kinds.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -123,18 +124,23 @@ async def _exchange(
             state = new_state()
             decoder = SSEDecoder()
             ttft: float | None = None
-            async for line in resp.aiter_lines():
+            lines = resp.aiter_lines()
+            async for line in lines:
                 event = decoder.feed(line)
                 if event is not None and state.feed(event) and ttft is None:
                     ttft = _ms_since(start)
                 if state.done and state.stop_when_done:
                     break
-            if not (state.done and state.stop_when_done):
+            if state.done and state.stop_when_done:
+                latency = _ms_since(start)
+                await _drain(lines)
+            else:
                 last = decoder.flush()  # a final event not followed by a blank line
                 if last is not None and state.feed(last) and ttft is None:
                     ttft = _ms_since(start)
+                latency = _ms_since(start)
             reply = state.finish()
-            return _completion(reply, ttft, _ms_since(start), resp.status_code)
+            return _completion(reply, ttft, latency, resp.status_code)
     except httpx.TimeoutException as exc:
         raise ProviderCallError("timeout", f"{provider}: timed out ({type(exc).__name__})") from None
     except httpx.ConnectError as exc:
@@ -148,6 +154,21 @@ async def _exchange(
         raise ProviderCallError("server", f"{provider}: transport error: {type(exc).__name__}: {exc}") from None
     except httpx.DecodingError as exc:
         raise ProviderCallError("malformed", f"{provider}: undecodable response body: {exc}") from None
+
+
+async def _drain(lines: AsyncIterator[str], timeout_s: float = 1.0) -> None:
+    """Read what follows the final event (normally just the end of the body) so the connection
+    goes back to the pool: a closed connection would make the NEXT call pay a new TLS handshake
+    inside its measured time to first token. A server that keeps talking is cut off."""
+
+    async def consume() -> None:
+        async for _ in lines:
+            pass
+
+    try:
+        await asyncio.wait_for(consume(), timeout_s)
+    except (TimeoutError, httpx.HTTPError):
+        pass
 
 
 def _origin(url: str) -> str:

@@ -109,7 +109,13 @@ def _handler(server: FaultServer) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw or b"{}")
             except ValueError:
                 body = {}
-            record = {"path": self.path, "headers": dict(self.headers.items()), "body": body, "time": time.time()}
+            record = {
+                "path": self.path,
+                "headers": dict(self.headers.items()),
+                "body": body,
+                "time": time.time(),
+                "client_port": self.client_address[1],  # same port = the connection was reused
+            }
             fault = server.next_fault(body, record)
             kind = fault.kind
             if kind in ("429", "500", "503", "401", "400"):

@@ -72,3 +72,12 @@ async def test_callable_script_sees_the_body() -> None:
     with run_fault_server(lambda i, body: Fault(text=f"echo {body['model']} {i}")) as server:
         comp = await call(server)
     assert comp.text == "echo local-model 0"
+
+
+async def test_connection_is_reused_after_a_complete_stream() -> None:
+    # A dropped connection would put the next call's TLS/TCP setup inside its measured TTFT.
+    with run_fault_server() as server:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            for _ in range(3):
+                await call(server, client=client)
+    assert len({r["client_port"] for r in server.requests}) == 1
