@@ -113,11 +113,8 @@ def judge_results(
         df["quality_source"] = source
     provider, native = split_model(options.model)
     adapter = get_adapter(provider, config)  # MissingCredentialsError names the env var, before any call
-    todo = [
-        i
-        for i in df.index
-        if df.at[i, "passed"] is None or df.at[i, "passed"] != df.at[i, "passed"]  # None or NaN: no verdict yet
-    ]
+    unjudged = df["passed"].isna()  # None or NaN: no verdict yet
+    todo = [i for i in df.index[unjudged]]
     todo = [i for i in todo if str(df.at[i, "status"]) == "ok" and isinstance(df.at[i, col], str)]
 
     verdicts: dict[Any, bool | None] = {}
