@@ -41,12 +41,14 @@ def norm_tags(value: Any) -> list[str] | None:
     if value is None or value == "":
         return None
     if isinstance(value, str):
-        return [t.strip() for t in value.split(",") if t.strip()]
-    if isinstance(value, Mapping):
-        return [f"{k}:{v}" for k, v in value.items() if v is not None]
-    if isinstance(value, list | tuple):
-        return [str(t) for t in value if t is not None]
-    raise RowError(f"tags is {type(value).__name__}, expected a list of strings")
+        tags = [t.strip() for t in value.split(",") if t.strip()]
+    elif isinstance(value, Mapping):
+        tags = [f"{k}:{v}" for k, v in value.items() if v is not None]
+    elif isinstance(value, list | tuple):
+        tags = [str(t) for t in value if t is not None]
+    else:
+        raise RowError(f"tags is {type(value).__name__}, expected a list of strings")
+    return tags or None
 
 
 def safe_key_label(value: Any) -> str | None:
@@ -82,7 +84,7 @@ def _envelope(obj: dict[str, Any]) -> Envelope:
     fields["ttft_ms"] = opt_float(obj.get("ttft_ms"), "ttft_ms")
     status = opt_str(obj.get("status"))
     if status is not None:
-        fields["status"] = "error" if status.lower() in ("error", "failed", "failure") else "ok"
+        fields["status"] = "error" if status.lower() in ("error", "failed", "failure", "cancelled") else "ok"
     fields["user"] = opt_str(obj.get("user"))
     fields["project"] = opt_str(obj.get("project"))
     fields["api_key"] = safe_key_label(obj.get("api_key") or obj.get("api_key_alias"))

@@ -41,24 +41,47 @@ Row = dict[str, Any]
 Normalize = Callable[[Any, int, ReadContext], "Row | list[Row] | None"]
 
 
-def iter_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[bytes, int]]:
-    """Yield ``(chunk, first_line_number)``; every chunk ends at a newline except maybe the last."""
+def iter_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[memoryview, int, int]]:
+    """Yield ``(chunk, first_line_number, newline_count)``; every chunk ends at a newline except
+    maybe the last.
+
+    ``chunk`` is a memoryview of the start of a reused ``bytearray`` (``chunk.obj``). One buffer
+    is reused for the whole file (allocating a fresh 32 MiB object per read costs more than
+    parsing it), so a chunk is only valid until the next one is requested: copy with
+    ``bytes(chunk)`` to keep it. A line longer than the buffer grows the buffer.
+    """
+    buf = bytearray(chunk_bytes)
+    filled = 0
     line = 1
-    carry = b""
-    while True:
-        data = stream.read(chunk_bytes)
-        if not data:
-            if carry:
-                yield carry, line
+    eof = False
+    while not eof:
+        view = memoryview(buf)
+        n = stream.readinto(view[filled:])  # type: ignore[attr-defined]
+        if not n:
+            eof = True
+        else:
+            filled += n
+            if filled < len(buf):
+                view.release()
+                continue   # short read (pipes, gzip): keep filling before cutting
+        if filled == 0:
+            view.release()
             return
-        buf = carry + data if carry else data
-        cut = buf.rfind(b"\n")
+        cut = buf.rfind(b"\n", 0, filled) if not eof else filled - 1
         if cut == -1:
-            carry = buf
+            view.release()
+            buf.extend(bytearray(len(buf)))   # one line longer than the buffer
             continue
-        chunk, carry = buf[: cut + 1], buf[cut + 1 :]
-        yield chunk, line
-        line += chunk.count(b"\n")
+        newlines = buf.count(b"\n", 0, cut + 1)
+        chunk = view[: cut + 1]
+        yield chunk, line, newlines
+        line += newlines
+        chunk.release()
+        view.release()
+        tail = filled - (cut + 1)
+        if tail:
+            buf[:tail] = buf[cut + 1 : filled]
+        filled = tail
 
 
 def _json_error(exc: Exception, line_bytes: bytes, at_eof_unterminated: bool) -> str:
@@ -175,7 +198,9 @@ def iter_json_values(source: Source, ctx: ReadContext) -> Iterator[tuple[Any, in
 
 
 def _iter_jsonl(stream: BinaryIO, ctx: ReadContext) -> Iterator[tuple[Any, int, bytes]]:
-    for chunk, first_line in iter_chunks(stream):
+    for view, first_line, _ in iter_chunks(stream):
+        chunk = bytes(view)
+        view.release()
         yield from iter_json_lines(chunk, first_line, ctx, final=not chunk.endswith(b"\n"))
 
 

@@ -7,7 +7,7 @@ report pages, gateway exports) are tried before the generic response-object read
 from __future__ import annotations
 
 from llmaudit.ingest.reader import Reader
-from llmaudit.ingest.readers import anthropic, claude_code, gemini, openai, openai_api
+from llmaudit.ingest.readers import anthropic, claude_code, gateways, gemini, generic, openai, openai_api, parquet
 
 __all__ = ["READERS", "SNIFF_ORDER"]
 
@@ -30,12 +30,32 @@ _ALL = [
            gemini.sniff, gemini.read),
     Reader("claude-code", "Claude Code transcripts (~/.claude/projects/**/*.jsonl)",
            claude_code.sniff, claude_code.read),
+    Reader("openrouter", "OpenRouter activity export (CSV)",
+           gateways.sniff_openrouter, gateways.read_openrouter),
+    Reader("litellm", "LiteLLM proxy SpendLogs dump (CSV or JSON)",
+           gateways.sniff_litellm, gateways.read_litellm),
+    Reader("langfuse", "Langfuse observations / generations export (JSON or JSONL)",
+           gateways.sniff_langfuse, gateways.read_langfuse),
+    Reader("helicone", "Helicone request export (CSV)",
+           gateways.sniff_helicone, gateways.read_helicone),
+    Reader("portkey", "Portkey logs export (JSONL, JSON or CSV)",
+           gateways.sniff_portkey, gateways.read_portkey),
+    Reader("generic", "any CSV or JSONL with a column mapping (--map input_tokens=COL,...)",
+           generic.sniff, generic.read, needs_mapping=True),
+    Reader("parquet", "llmaudit's own Parquet (ingest --out)",
+           parquet.sniff, parquet.read),
 ]
 
 READERS: dict[str, Reader] = {r.name: r for r in _ALL}
 
 SNIFF_ORDER = [
+    "parquet",
     "claude-code",
+    "openrouter",
+    "litellm",
+    "helicone",
+    "portkey",
+    "langfuse",
     "openai-batch",
     "openai-usage",
     "openai-costs",

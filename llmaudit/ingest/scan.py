@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from llmaudit.errors import InputError, UnknownFormatError, UsageError
 from llmaudit.ingest.reader import Reader
+from llmaudit.ingest.readers.generic import check_mapping
 from llmaudit.ingest.registry import READERS, SNIFF_ORDER
 from llmaudit.ingest.source import Source, expand_inputs
 from llmaudit.ingest.summary import MAX_STORED, Duplicate, FileSummary, IngestSummary, ReadContext, Reject
@@ -105,9 +106,15 @@ class Scan:
         if ids.null_count == table.num_rows:
             return table
         seen = self._seen_ids
+        values = ids.to_pylist()
+        batch_ids = set(values)
+        batch_ids.discard(None)
+        if len(batch_ids) == len(values) - ids.null_count and seen.isdisjoint(batch_ids):
+            seen |= batch_ids   # the common case, all in C: no duplicate in this batch
+            return table
         keep: list[bool] = []
         dup_at: list[int] = []
-        for i, rid in enumerate(ids.to_pylist()):
+        for i, rid in enumerate(values):
             if rid is None:
                 keep.append(True)
             elif rid in seen:
@@ -116,13 +123,11 @@ class Scan:
             else:
                 seen.add(rid)
                 keep.append(True)
-        if not dup_at:
-            return table
         fsum.duplicates += len(dup_at)
         lines = table.column("source_line")
         for i in dup_at:
             if len(self.summary.duplicates) < MAX_STORED:
-                self.summary.duplicates.append(Duplicate(fsum.path, lines[i].as_py(), ids[i].as_py()))
+                self.summary.duplicates.append(Duplicate(fsum.path, lines[i].as_py(), values[i]))
             else:
                 self.summary.duplicates_not_stored += 1
         return table.filter(pa.array(keep, pa.bool_()))
@@ -143,6 +148,10 @@ def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = N
         raise UsageError(f"unknown format {fmt!r}; known formats: auto, {', '.join(READERS)}")
     if fmt == "generic" and not mapping:
         raise UsageError("--format generic needs a column mapping, e.g. --map input_tokens=prompt_toks,...")
+    if mapping:
+        if fmt not in ("auto", "generic"):
+            raise UsageError(f"--map applies to --format generic, not {fmt}")
+        check_mapping(mapping)
     sources = expand_inputs(paths)
     planned: list[_Planned] = []
     for source in sources:

@@ -39,9 +39,7 @@ class _CountingRaw(io.RawIOBase):
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self._raw.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
+        n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
         if n:
             self._tally[0] += n
             if self._progress is not None:
@@ -130,7 +128,7 @@ class Source:
 
     def _open_decompressed(self) -> BinaryIO:
         try:
-            raw: BinaryIO = sys.stdin.buffer if self.is_stdin else open(self.path, "rb")
+            raw: BinaryIO = sys.stdin.buffer if self.is_stdin else open(self.path, "rb", buffering=0)
         except OSError as exc:
             raise InputError(f"cannot open: {exc.strerror or exc}", path=self.display) from None
         counting = io.BufferedReader(_CountingRaw(raw, self._progress, self._tally), buffer_size=1 << 20)
@@ -147,6 +145,12 @@ class Source:
         if self.is_stdin and self.head:
             raise InputError("stdin was already read", path=self.display)
         return self._open_decompressed()
+
+    def report_read(self, n: int) -> None:
+        """For readers that read the file by path (Parquet): report ``n`` bytes as read."""
+        self._tally[0] += n
+        if self._progress is not None and n:
+            self._progress(n)
 
     def close(self) -> None:
         if self._stream is not None:

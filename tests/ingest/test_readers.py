@@ -48,6 +48,19 @@ CASES = [
      {"input": 1500 + 1000 + 500 + 200 + 300, "output": 600, "cache_read": 200, "cache_write": 1500,
       "cache_write_1h": 1000}),
     ("anthropic_cost_report.json", "anthropic-cost", 2, 2, 0, 0, {"input": 0, "output": 0}),
+    ("openrouter_activity.csv", "openrouter", 3, 3, 0, 0,
+     {"input": 21700, "output": 1350, "cache_read": 15200, "reasoning": 100}),
+    ("openrouter_activity_2025.csv", "openrouter", 1, 1, 0, 0, {"input": 1000, "output": 100}),
+    # prompt_tokens already include cache tokens (LiteLLM); the cache hit row counts 0 tokens
+    ("litellm_spendlogs.csv", "litellm", 4, 4, 0, 0,
+     {"input": 1500 + 20770, "output": 50 + 640, "cache_read": 1024 + 18310, "cache_write": 2048}),
+    ("litellm_spendlogs.json", "litellm", 2, 2, 0, 0, {"input": 1300, "output": 130}),
+    ("langfuse_observations.json", "langfuse", 3, 3, 0, 0,
+     {"input": 1000 + 20770 + 1000, "output": 250 + 640 + 400, "cache_read": 100 + 18310 + 200,
+      "cache_write": 2048, "reasoning": 50 + 100}),
+    ("helicone_export.csv", "helicone", 3, 3, 0, 0, {"input": 2120, "output": 530}),
+    ("helicone_export_cost_usd.csv", "helicone", 1, 1, 0, 0, {"input": 1000, "output": 100}),
+    ("portkey_logs.jsonl", "portkey", 2, 2, 0, 0, {"input": 1500, "output": 200, "cache_read": 500}),
     ("claude", "claude-code", 5, 3, 0, 2,
      {"input": 147759 + 2010 + 150, "output": 412 + 100 + 20, "cache_read": 147449 + 100,
       "cache_write": 306 + 2000, "cache_write_1h": 2000}),
@@ -155,3 +168,42 @@ def test_claude_code_dedup_and_skips() -> None:
     assert rows["req_011CTBBB"]["web_search_requests"] == 2
     assert rows["req_011CTCCC"]["billed_cost_usd"] == 0.00031
     assert {r["project"] for r in rows.values()} == {"-home-dev-shop"}
+
+
+def _billed(fixture: str) -> list[float | None]:
+    return scan([str(FIX / fixture)]).table()["billed_cost_usd"].to_pylist()
+
+
+def test_gateway_fields() -> None:
+    t = scan([str(FIX / "openrouter_activity.csv")]).table()
+    rows = t.to_pylist()
+    assert [r["provider"] for r in rows] == ["openai", "deepseek", "anthropic"]
+    assert rows[0]["model_raw"] == "openai/gpt-4.1-2025-04-14"
+    assert rows[0]["timestamp"].isoformat() == "2026-06-28T03:46:57.713000+00:00"
+    assert (rows[0]["latency_ms"], rows[0]["ttft_ms"], rows[0]["api_key"]) == (2300, 410, "prod-key")
+    assert rows[2]["status"] == "error" and "cancelled" in rows[2]["tags"]
+    assert _billed("openrouter_activity.csv") == [0.0042, 0.0, 0.125]
+
+    rows = scan([str(FIX / "litellm_spendlogs.csv")]).table().to_pylist()
+    assert [r["provider"] for r in rows] == ["openai", "bedrock", "openai", "openai"]
+    assert rows[0]["api_key"] == "prod" and rows[0]["project"] == "team-a" and rows[0]["tags"] == ["checkout"]
+    assert rows[0]["ttft_ms"] == pytest.approx(296) and rows[0]["latency_ms"] == 800
+    assert rows[2]["tags"] == ["cache-hit"] and rows[2]["input_tokens"] == 0
+    assert rows[3]["status"] == "error"
+    rows = scan([str(FIX / "litellm_spendlogs.json")]).table().to_pylist()
+    assert rows[0]["provider"] == "google" and rows[0]["user"] == "cust-9" and rows[0]["api_key"] == "batch-jobs"
+
+    rows = scan([str(FIX / "langfuse_observations.json")]).table().to_pylist()
+    assert [r["request_id"] for r in rows] == ["obs-1", "obs-2", "obs-4"]
+    assert (rows[0]["latency_ms"], rows[0]["ttft_ms"]) == (2500, 400)
+    assert rows[2]["status"] == "error"
+    assert _billed("langfuse_observations.json") == [0.00485, 0.024009, None]
+
+    rows = scan([str(FIX / "helicone_export.csv")]).table().to_pylist()
+    assert rows[0]["tags"] == ["environment:prod", "feature:search"] and rows[0]["user"] == "user-42"
+    assert [r["status"] for r in rows] == ["ok", "error", "ok"]
+    assert _billed("helicone_export_cost_usd.csv") == [0.0035]
+
+    rows = scan([str(FIX / "portkey_logs.jsonl")]).table().to_pylist()
+    assert rows[0]["billed_cost_usd"] == pytest.approx(0.005125)   # cents → USD
+    assert rows[0]["user"] == "user-5" and rows[1]["status"] == "error"

@@ -1,0 +1,425 @@
+"""Gateway and observability exports: OpenRouter, LiteLLM SpendLogs, Langfuse, Helicone, Portkey.
+
+All are parsed by column/key NAME, never by position (exports drift between versions).
+
+OpenRouter activity CSV (formats.md C1): ``tokens_prompt`` (cached included, OpenAI convention),
+``tokens_completion`` (reasoning included), ``tokens_reasoning``, ``tokens_cached``; ``cost_total``
+is what OpenRouter charged (kept as billed cost); model = ``model_permaslug`` and the provider its
+``vendor/`` prefix; ``created_at`` (``2026-02-06 18:54:30.040``, no zone) is read as UTC.
+
+LiteLLM ``LiteLLM_SpendLogs`` (C4), CSV or JSON: ``prompt_tokens`` already includes cache reads
+and writes (LiteLLM normalizes Anthropic usage), so it is taken as is; the cache split comes from
+``metadata.usage_object`` when present. ``spend`` is the billed cost; ``custom_llm_provider`` the
+provider. A proxy cache hit (``cache_hit`` True) never reached a provider: its token counts are set
+to 0 and the row is tagged ``cache-hit`` (it is still one request).
+
+Langfuse observations (C5), JSON pages / arrays / JSONL: only ``GENERATION`` observations are
+rows (spans and events are skipped and counted). Tokens come from ``usageDetails`` with Langfuse's
+own rule — its SDKs store disjoint buckets, so keys containing ``input`` (or ``cache``) sum to
+the input and keys containing ``output`` to the output; Gemini's raw keys (``promptTokenCount``
+…) are mapped as in the Gemini reader. Falls back to the deprecated ``usage{input,output}``.
+Billed cost = ``costDetails.total`` | ``calculatedTotalCost`` | ``totalCost``.
+
+Helicone export CSV (C6): ``prompt_tokens``, ``completion_tokens``, ``cost`` or ``cost_usd`` (USD),
+``latency`` (ms), ``request_properties`` (JSON object → ``key:value`` tags; the exporter's doubled
+quotes are tolerated).
+
+Portkey log export (C9), JSONL / JSON / CSV: ``req_units`` / ``res_units`` are the prompt /
+completion tokens, ``ai_model`` / ``ai_org`` the model / provider, ``response_time`` ms. ``cost``
+is read as CENTS (the documented assumption in formats.md C9, unverified) unless
+``cost_currency`` says otherwise; non-USD currencies are rejected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from llmaudit.ingest.envelope import norm_tags, safe_key_label
+from llmaudit.ingest.lines import csv_header, first_json_record, read_csv_rows, read_json_records
+from llmaudit.ingest.rows import (
+    RowError,
+    get_path,
+    guess_provider,
+    opt_decimal,
+    opt_float,
+    opt_int,
+    opt_str,
+    parse_bool,
+    parse_timestamp,
+)
+from llmaudit.ingest.source import Source
+from llmaudit.ingest.summary import ReadContext
+
+__all__ = [
+    "read_helicone",
+    "read_langfuse",
+    "read_litellm",
+    "read_openrouter",
+    "read_portkey",
+    "sniff_helicone",
+    "sniff_langfuse",
+    "sniff_litellm",
+    "sniff_openrouter",
+    "sniff_portkey",
+]
+
+
+def _maybe_json(value: Any) -> Any:
+    """A JSON-encoded cell (CSV exports stringify objects) → the object; otherwise unchanged."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            try:   # exporters that double-escape quotes (Helicone): "" → "
+                return orjson.loads(value.replace('""', '"'))
+            except orjson.JSONDecodeError:
+                return None
+    return value
+
+
+def _tokens_present(*values: Any) -> bool:
+    return any(v not in (None, "") for v in values)
+
+
+def _ms_between(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    ms = (end - start).total_seconds() * 1000.0
+    return ms if ms >= 0 else None
+
+
+def _records(value: Any) -> list[Any]:
+    """A page ``{"data": [...]}`` or a record → records."""
+    if isinstance(value, dict) and isinstance(value.get("data"), list):
+        return list(value["data"])
+    return [value]
+
+
+def _is_json(head: bytes) -> bool:
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[")
+
+
+def _first_record(head: bytes) -> dict[str, Any] | None:
+    rec = first_json_record(head)
+    if isinstance(rec, list):
+        rec = rec[0] if rec else None
+    if isinstance(rec, dict) and isinstance(rec.get("data"), list):
+        rec = rec["data"][0] if rec["data"] else None
+    return rec if isinstance(rec, dict) else None
+
+
+# -------------------------------------------------------------------------------------- OpenRouter
+
+def sniff_openrouter(head: bytes, path: str) -> bool:
+    cols = csv_header(head)
+    return "generation_id" in cols and "tokens_prompt" in cols
+
+
+def _openrouter(row: dict[str, str], line: int, ctx: ReadContext) -> dict[str, Any]:
+    model = opt_str(row.get("model_permaslug")) or opt_str(row.get("model"))
+    if model is None:
+        raise RowError("model_permaslug is empty")
+    if not _tokens_present(row.get("tokens_prompt"), row.get("tokens_completion")):
+        raise RowError("no token counts (tokens_prompt and tokens_completion are empty)")
+    tags = []
+    for key in ("variant", "provider_name", "finish_reason_normalized"):
+        if opt_str(row.get(key)):
+            tags.append(f"{key}:{row[key]}")
+    if (opt_float(row.get("byok_usage_inference"), "byok_usage_inference") or 0) > 0:
+        tags.append("byok")
+    cancelled = parse_bool(row.get("cancelled")) is True
+    if cancelled:
+        tags.append("cancelled")
+    error = cancelled or (row.get("finish_reason_normalized") or "").lower() == "error"
+    return {
+        "timestamp": parse_timestamp(row.get("created_at"), "created_at"),
+        "model_raw": model,
+        "provider": guess_provider(model, "openrouter"),
+        "input_tokens": opt_int(row.get("tokens_prompt"), "tokens_prompt") or 0,
+        "cache_read_tokens": opt_int(row.get("tokens_cached"), "tokens_cached"),
+        "output_tokens": opt_int(row.get("tokens_completion"), "tokens_completion") or 0,
+        "reasoning_tokens": opt_int(row.get("tokens_reasoning"), "tokens_reasoning"),
+        "billed_cost_usd": opt_float(row.get("cost_total"), "cost_total"),
+        "request_id": opt_str(row.get("generation_id")),
+        "latency_ms": opt_float(row.get("generation_time_ms"), "generation_time_ms"),
+        "ttft_ms": opt_float(row.get("time_to_first_token_ms"), "time_to_first_token_ms"),
+        "user": opt_str(row.get("user")),
+        "api_key": safe_key_label(row.get("api_key_name")),
+        "project": opt_str(row.get("app_name")),
+        "status": "error" if error else "ok",
+        "tags": tags or None,
+        "requests": 1,
+    }
+
+
+def read_openrouter(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
+    yield from read_csv_rows(source, ctx, _openrouter)
+
+
+# ----------------------------------------------------------------------------------------- LiteLLM
+
+_LITELLM_PROVIDERS = {"gemini": "google"}
+
+
+def sniff_litellm(head: bytes, path: str) -> bool:
+    cols = csv_header(head)
+    if cols:
+        return "request_id" in cols and "spend" in cols and "prompt_tokens" in cols
+    rec = _first_record(head) if _is_json(head) else None
+    return rec is not None and "spend" in rec and "prompt_tokens" in rec and (
+        "startTime" in rec or "call_type" in rec
+    )
+
+
+def _litellm(rec: dict[str, Any], line: int, ctx: ReadContext) -> dict[str, Any]:
+    model = opt_str(rec.get("model")) or opt_str(rec.get("model_group"))
+    if model is None:
+        raise RowError("model is empty")
+    if not _tokens_present(rec.get("prompt_tokens"), rec.get("completion_tokens")):
+        raise RowError("no token counts (prompt_tokens and completion_tokens are empty)")
+    metadata = _maybe_json(rec.get("metadata"))
+    usage = get_path(metadata, "usage_object") if isinstance(metadata, dict) else None
+    start = parse_timestamp(rec.get("startTime"), "startTime")
+    end = parse_timestamp(rec["endTime"], "endTime") if opt_str(rec.get("endTime")) else None
+    first = (parse_timestamp(rec["completionStartTime"], "completionStartTime")
+             if opt_str(rec.get("completionStartTime")) else None)
+    latency = opt_float(rec.get("request_duration_ms"), "request_duration_ms")
+    if latency is None:
+        latency = _ms_between(start, end)
+    ttft = _ms_between(start, first) if first is not None and first != end else None
+    named = (opt_str(rec.get("custom_llm_provider")) or "").lower()
+    provider = _LITELLM_PROVIDERS.get(named, named) or guess_provider(model, "unknown")
+    status = (opt_str(rec.get("status")) or "success").lower()
+    tags = norm_tags(_maybe_json(rec.get("request_tags"))) or []
+    row: dict[str, Any] = {
+        "timestamp": start,
+        "model_raw": model,
+        "provider": provider,
+        "input_tokens": opt_int(rec.get("prompt_tokens"), "prompt_tokens") or 0,
+        "output_tokens": opt_int(rec.get("completion_tokens"), "completion_tokens") or 0,
+        "billed_cost_usd": opt_float(rec.get("spend"), "spend"),
+        "request_id": opt_str(rec.get("request_id")),
+        "latency_ms": latency,
+        "ttft_ms": ttft,
+        "status": "error" if status in ("failure", "error", "failed") else "ok",
+        "user": opt_str(rec.get("user")) or opt_str(rec.get("end_user")),
+        "project": opt_str(rec.get("team_id")),
+        "api_key": safe_key_label(get_path(metadata, "user_api_key_alias") if isinstance(metadata, dict) else None)
+        or opt_str(rec.get("api_key")),
+        "requests": 1,
+    }
+    if isinstance(usage, dict):
+        row["cache_read_tokens"] = opt_int(
+            get_path(usage, "prompt_tokens_details", "cached_tokens") or usage.get("cache_read_input_tokens"),
+            "metadata.usage_object cached tokens")
+        row["cache_write_tokens"] = opt_int(
+            usage.get("cache_creation_input_tokens")
+            or get_path(usage, "prompt_tokens_details", "cache_creation_tokens"),
+            "metadata.usage_object cache creation tokens")
+        row["reasoning_tokens"] = opt_int(get_path(usage, "completion_tokens_details", "reasoning_tokens"),
+                                          "metadata.usage_object reasoning tokens")
+    if parse_bool(rec.get("cache_hit")) is True:
+        # Served from the proxy cache: no provider call, nothing billed by the provider.
+        for key in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens"):
+            row[key] = 0
+        tags.append("cache-hit")
+    row["tags"] = tags or None
+    return row
+
+
+def read_litellm(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
+    if _is_json(source.head):
+        yield from read_json_records(source, ctx, _litellm, unwrap=_records)
+    else:
+        yield from read_csv_rows(source, ctx, _litellm)
+
+
+# ---------------------------------------------------------------------------------------- Langfuse
+
+def sniff_langfuse(head: bytes, path: str) -> bool:
+    rec = _first_record(head) if _is_json(head) else None
+    if rec is None:
+        return False
+    return "traceId" in rec and ("usageDetails" in rec or "usage" in rec or rec.get("type") == "GENERATION")
+
+
+_GEMINI_KEYS = ("promptTokenCount", "prompt_token_count")
+
+
+def _langfuse_tokens(details: dict[str, Any]) -> dict[str, int]:
+    def n(key: str) -> int:
+        return opt_int(details.get(key), f"usageDetails.{key}") or 0
+
+    if any(k in details for k in _GEMINI_KEYS):
+        prompt = n("promptTokenCount") + n("prompt_token_count") + n("toolUsePromptTokenCount")
+        cached = n("cachedContentTokenCount") + n("cached_content_token_count")
+        thoughts = n("thoughtsTokenCount") + n("thoughts_token_count") + n("output_reasoning")
+        out = n("candidatesTokenCount") + n("candidates_token_count") + n("output") + thoughts
+        return {"input_tokens": prompt, "cache_read_tokens": cached, "output_tokens": out,
+                "reasoning_tokens": thoughts, "cache_write_tokens": 0, "cache_write_1h_tokens": 0}
+    tok = {"input_tokens": 0, "cache_read_tokens": 0, "cache_write_tokens": 0, "cache_write_1h_tokens": 0,
+           "output_tokens": 0, "reasoning_tokens": 0}
+    for key, value in details.items():
+        k = key.lower()
+        if k == "total" or "total" in k or isinstance(value, dict | list):
+            continue
+        count = opt_int(value, f"usageDetails.{key}") or 0
+        if "input" in k or "cache" in k or "prompt" in k:
+            tok["input_tokens"] += count
+            if "cache_read" in k or "cached" in k:
+                tok["cache_read_tokens"] += count
+            elif "cache_creation" in k or "cache_write" in k:
+                tok["cache_write_tokens"] += count
+                if "1h" in k:
+                    tok["cache_write_1h_tokens"] += count
+        elif "output" in k or "completion" in k or "reasoning" in k:
+            tok["output_tokens"] += count
+            if "reasoning" in k or "thought" in k:
+                tok["reasoning_tokens"] += count
+    return tok
+
+
+def _langfuse(rec: dict[str, Any], line: int, ctx: ReadContext) -> dict[str, Any] | None:
+    kind = rec.get("type")
+    if kind is not None and kind != "GENERATION":
+        ctx.skip(f"Langfuse {kind} observation (not a generation)")
+        return None
+    model = opt_str(rec.get("model")) or opt_str(rec.get("providedModelName"))
+    if model is None:
+        raise RowError("model is missing")
+    details = rec.get("usageDetails")
+    if isinstance(details, dict) and details:
+        tokens = _langfuse_tokens(details)
+    elif isinstance(rec.get("usage"), dict) and _tokens_present(rec["usage"].get("input"), rec["usage"].get("output")):
+        tokens = {"input_tokens": opt_int(rec["usage"].get("input"), "usage.input") or 0,
+                  "output_tokens": opt_int(rec["usage"].get("output"), "usage.output") or 0}
+    else:
+        raise RowError("no usage (usageDetails is empty or missing)")
+    start = parse_timestamp(rec.get("startTime"), "startTime")
+    end = parse_timestamp(rec["endTime"], "endTime") if rec.get("endTime") else None
+    first = (parse_timestamp(rec["completionStartTime"], "completionStartTime")
+             if rec.get("completionStartTime") else None)
+    latency = _ms_between(start, end)
+    if latency is None and rec.get("latency") is not None:
+        latency = (opt_float(rec.get("latency"), "latency") or 0) * 1000.0   # seconds (assumed)
+    cost = get_path(rec, "costDetails", "total")
+    if cost is None:
+        cost = rec.get("calculatedTotalCost", rec.get("totalCost"))
+    level = opt_str(rec.get("level"))
+    row: dict[str, Any] = {
+        **tokens,
+        "timestamp": start,
+        "model_raw": model,
+        "provider": guess_provider(model, "unknown"),
+        "billed_cost_usd": opt_float(cost, "costDetails.total"),
+        "request_id": opt_str(rec.get("id")),
+        "latency_ms": latency,
+        "ttft_ms": _ms_between(start, first),
+        "status": "error" if level == "ERROR" else "ok",
+        "user": opt_str(rec.get("userId")),
+        "project": opt_str(rec.get("projectId")),
+        "tags": norm_tags(rec.get("tags")),
+        "requests": 1,
+    }
+    return row
+
+
+def read_langfuse(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
+    yield from read_json_records(source, ctx, _langfuse, unwrap=_records)
+
+
+# ---------------------------------------------------------------------------------------- Helicone
+
+def sniff_helicone(head: bytes, path: str) -> bool:
+    cols = csv_header(head)
+    return "response_id" in cols and "prompt_tokens" in cols and (
+        "request_created_at" in cols or "response_created_at" in cols
+    )
+
+
+def _helicone(row: dict[str, str], line: int, ctx: ReadContext) -> dict[str, Any]:
+    model = opt_str(row.get("model"))
+    if model is None:
+        raise RowError("model is empty")
+    if not _tokens_present(row.get("prompt_tokens"), row.get("completion_tokens")):
+        raise RowError("no token counts (prompt_tokens and completion_tokens are empty)")
+    status = opt_int(row.get("response_status"), "response_status")
+    props = _maybe_json(row.get("request_properties"))
+    cost = row.get("cost") if opt_str(row.get("cost")) is not None else row.get("cost_usd")
+    ts = row.get("request_created_at") or row.get("response_created_at")
+    return {
+        "timestamp": parse_timestamp(ts, "request_created_at"),
+        "model_raw": model,
+        "provider": guess_provider(model, "unknown"),
+        "input_tokens": opt_int(row.get("prompt_tokens"), "prompt_tokens") or 0,
+        "output_tokens": opt_int(row.get("completion_tokens"), "completion_tokens") or 0,
+        "billed_cost_usd": opt_float(cost, "cost"),
+        "request_id": opt_str(row.get("response_id")),
+        "latency_ms": opt_float(row.get("latency"), "latency"),
+        "status": "error" if status is not None and not 200 <= status < 300 else "ok",
+        "user": opt_str(row.get("request_user_id")),
+        "tags": norm_tags(props) if isinstance(props, dict) else None,
+        "requests": 1,
+    }
+
+
+def read_helicone(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
+    yield from read_csv_rows(source, ctx, _helicone)
+
+
+# ----------------------------------------------------------------------------------------- Portkey
+
+def sniff_portkey(head: bytes, path: str) -> bool:
+    cols = csv_header(head)
+    if cols:
+        return "ai_model" in cols and "req_units" in cols
+    rec = _first_record(head) if _is_json(head) else None
+    return rec is not None and "ai_model" in rec and "req_units" in rec
+
+
+def _portkey(rec: dict[str, Any], line: int, ctx: ReadContext) -> dict[str, Any]:
+    model = opt_str(rec.get("ai_model"))
+    if model is None:
+        raise RowError("ai_model is empty")
+    if not _tokens_present(rec.get("req_units"), rec.get("res_units")):
+        raise RowError("no token counts (req_units and res_units are empty)")
+    currency = (opt_str(rec.get("cost_currency")) or "USD").upper()
+    cents = opt_decimal(rec.get("cost"), "cost")
+    if cents is not None and currency != "USD":
+        raise RowError(f"cost_currency is {currency}; only USD amounts are supported")
+    response = _maybe_json(rec.get("response"))
+    cached = get_path(response, "usage", "prompt_tokens_details", "cached_tokens")
+    code = opt_int(rec.get("response_status_code"), "response_status_code")
+    ok = parse_bool(rec.get("is_success"))
+    error = ok is False or (code is not None and code >= 400)
+    metadata = _maybe_json(rec.get("metadata"))
+    provider = (opt_str(rec.get("ai_org")) or "").lower() or guess_provider(model, "unknown") or "unknown"
+    return {
+        "timestamp": parse_timestamp(rec.get("created_at"), "created_at"),
+        "model_raw": model,
+        "provider": _LITELLM_PROVIDERS.get(provider, provider),
+        "input_tokens": opt_int(rec.get("req_units"), "req_units") or 0,
+        "output_tokens": opt_int(rec.get("res_units"), "res_units") or 0,
+        "cache_read_tokens": opt_int(cached, "response.usage.prompt_tokens_details.cached_tokens"),
+        "billed_cost_usd": float(cents / Decimal(100)) if cents is not None else None,
+        "request_id": opt_str(rec.get("id")),
+        "latency_ms": opt_float(rec.get("response_time"), "response_time"),
+        "status": "error" if error else "ok",
+        "user": opt_str(get_path(metadata, "_user")) if isinstance(metadata, dict) else None,
+        "tags": norm_tags({k: v for k, v in metadata.items() if k != "_user" and not isinstance(v, dict | list)})
+        if isinstance(metadata, dict) else None,
+        "requests": 1,
+    }
+
+
+def read_portkey(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
+    if _is_json(source.head):
+        yield from read_json_records(source, ctx, _portkey, unwrap=_records)
+    else:
+        yield from read_csv_rows(source, ctx, _portkey)
