@@ -114,7 +114,7 @@ def judge_results(
     provider, native = split_model(options.model)
     adapter = get_adapter(provider, config)  # MissingCredentialsError names the env var, before any call
     unjudged = df["passed"].isna()  # None or NaN: no verdict yet
-    todo = [i for i in df.index[unjudged]]
+    todo = list(df.index[unjudged])
     todo = [i for i in todo if str(df.at[i, "status"]) == "ok" and isinstance(df.at[i, col], str)]
 
     verdicts: dict[Any, bool | None] = {}
