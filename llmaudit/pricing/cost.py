@@ -17,8 +17,10 @@ cached tokens as ordinary input; an explicit 0 stays 0). A missing input or outp
 tokens to bill makes the cost unknown (``missing_rate``), never 0. When the prompt passes a
 long-context threshold every token type of the request is billed at that tier's rates (the tier
 falls back to the base rate for a type it does not list). Batch rows use the ``*_batch`` rates;
-a batch row on a model with no published batch input/output rate is ``missing_rate``; absent
-batch cache rates fall back to the non-batch cache rate scaled by the batch/standard input ratio.
+a batch row on a model with no published batch input/output rate is ``missing_rate``; a rate with
+no published batch price (cache writes, 1-hour writes, reasoning, a long-context tier) is the
+standard rate times the model's own batch discount (batch/standard input, or output for output
+types).
 """
 
 from __future__ import annotations
@@ -117,20 +119,29 @@ def effective_rates(point: PricePoint, *, batch: bool = False, prompt_tokens: in
     cache_1h = std("cache_write_1h")
     reasoning = std("reasoning")
     if batch:
-        b_in, b_out = std("input_batch"), std("output_batch")
-        ratio = (b_in / inp) if (b_in is not None and inp) else None
-        cr_b, cw_b = std("cache_read_batch"), std("cache_write_batch")
+        def ratio(batch_rate: Decimal | None, rate: Decimal | None) -> Decimal | None:
+            return batch_rate / rate if batch_rate is not None and rate else None
 
-        def scaled(rate: Decimal | None) -> Decimal | None:
-            return None if rate is None or ratio is None else rate * ratio
+        r_in = ratio(base.input_batch, base.input)
+        r_out = ratio(base.output_batch, base.output)
 
-        cache_read = cr_b if cr_b is not None else scaled(cache_read)
-        # A published batch write rate is the 5-minute one; 1-hour writes scale with the ratio.
-        cache_1h_b = scaled(cache_1h)
-        cache_5m = cw_b if cw_b is not None else scaled(cache_5m)
-        cache_1h = cache_1h_b
-        reasoning = scaled(reasoning)
-        inp, out = b_in, b_out
+        def batched(std_name: str, batch_name: str | None, factor: Decimal | None) -> Decimal | None:
+            # A published batch rate wins (the tier's, then the base's when the tier does not
+            # reprice this type); otherwise the standard rate times the model's batch discount.
+            if batch_name and tier_rates is not None and getattr(tier_rates, batch_name) is not None:
+                return getattr(tier_rates, batch_name)  # type: ignore[no-any-return]
+            tier_std = getattr(tier_rates, std_name) if tier_rates is not None else None
+            if batch_name and tier_std is None and getattr(base, batch_name) is not None:
+                return getattr(base, batch_name)  # type: ignore[no-any-return]
+            rate = std(std_name)
+            return None if rate is None or factor is None else rate * factor
+
+        inp = batched("input", "input_batch", r_in)
+        out = batched("output", "output_batch", r_out)
+        cache_read = batched("cache_read", "cache_read_batch", r_in) if cache_read is not None else None
+        cache_5m = batched("cache_write_5m", "cache_write_batch", r_in) if cache_5m is not None else None
+        cache_1h = batched("cache_write_1h", None, r_in) if cache_1h is not None else None
+        reasoning = batched("reasoning", None, r_out) if reasoning is not None else None
     # LiteLLM fallbacks: absent cache rates bill as input; absent 1h write as the 5m write.
     if cache_read is None:
         cache_read = inp

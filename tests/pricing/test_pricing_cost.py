@@ -81,3 +81,20 @@ def test_reasoning_is_inside_output(catalog) -> None:
     usage = Usage(input_tokens=0, output_tokens=1000, reasoning_tokens=800)
     # gpt-4o has no separate reasoning rate: all 1000 output tokens at $10/M
     assert cost_breakdown(catalog, "gpt-4o", usage).total == Decimal("0.01")
+
+
+def test_batch_with_long_context_tier_without_batch_rates() -> None:
+    from llmaudit.pricing import Catalog, ModelEntry, PricePoint, Rates, Tier
+
+    d = Decimal
+    point = PricePoint(date(2025, 1, 1), "test", date(2025, 1, 1),
+                       Rates(input=d(2), output=d(10), cache_read=d("0.2"), input_batch=d(1), output_batch=d(5)),
+                       (Tier(100_000, Rates(input=d(4), output=d(20))),))
+    catalog = Catalog([ModelEntry("acme/lc", "acme", "lc", (point,))], date(2025, 1, 1))
+    usage = Usage(input_tokens=200_000, output_tokens=100_000, cache_read_tokens=100_000)
+    result = cost_breakdown(catalog, "acme/lc", usage, batch=True)
+    # tier rates × the model's batch discount (½): 100k×2 + 100k×0.1 (cache read: base, ½) + 100k×10, per 1M
+    assert result.total == d("0.2") + d("0.01") + d("1.0")
+    assert result.tier_threshold == 100_000
+    plain = cost_breakdown(catalog, "acme/lc", Usage(input_tokens=1000, output_tokens=0), batch=True)
+    assert plain.total == d("0.001")
