@@ -126,7 +126,7 @@ class _Job:
     prompt: Prompt
     spec: ModelSpec
     repeat: int
-    estimate: RequestEstimate
+    estimate: RequestEstimate | None  # only computed under --max-cost
 
 
 @dataclass
@@ -172,16 +172,23 @@ def run_replay(
     previous = _prepare_dir(directory, opts)
 
     jobs: list[_Job] = []
+    estimates: dict[tuple[str, str], RequestEstimate] = {}
+    for spec in specs:
+        for prompt in prompts:
+            # Counting tokens for every request costs time; only a budget needs the estimates.
+            if opts.max_cost_usd is not None:
+                estimates[(prompt.id, spec.id)] = estimate_request(
+                    prompt, spec.id, catalog, default_output_tokens=opts.default_output_tokens,
+                    price_id=spec.price_id, exact_tokenizer=not spec.simulated,
+                )
     for repeat in range(opts.repeats):
         for prompt in prompts:
             for spec in specs:
-                est = estimate_request(prompt, spec.id, catalog, default_output_tokens=opts.default_output_tokens,
-                                       price_id=spec.price_id, exact_tokenizer=not spec.simulated)
-                jobs.append(_Job(prompt, spec, repeat, est))
+                jobs.append(_Job(prompt, spec, repeat, estimates.get((prompt.id, spec.id))))
     done_keys = {row_key(r) for r in previous if r.get("status") == "ok" or not opts.retry_errors}
     todo = [j for j in jobs if (j.prompt.id, j.spec.id, j.repeat) not in done_keys]
     if opts.max_cost_usd is not None:
-        unpriced = sorted({j.spec.id for j in todo if j.estimate.cost_usd is None})
+        unpriced = sorted({j.spec.id for j in todo if j.estimate is None or j.estimate.cost_usd is None})
         if unpriced:
             raise UsageError(
                 f"--max-cost needs a price for every model; no price for {', '.join(unpriced)} "
@@ -388,7 +395,7 @@ class _Runner:
 
     def _request(self, job: _Job) -> ChatRequest:
         max_tokens = job.prompt.max_tokens
-        if max_tokens is None and self.opts.max_cost_usd is not None:
+        if max_tokens is None and job.estimate is not None:
             # A budget needs an upper bound on every request's cost: cap output at the estimate.
             max_tokens = job.estimate.output_tokens
         meta = {
@@ -430,7 +437,7 @@ class _Runner:
         async with self.global_sem, self.provider_sem[job.spec.provider]:
             if self.state.stopped:
                 return
-            reserve = job.estimate.budget_usd or Decimal(0)
+            reserve = (job.estimate.budget_usd if job.estimate else None) or Decimal(0)
             if not self.budget.try_reserve(reserve):
                 self.state.stopped = "budget"
                 self._report()
@@ -446,7 +453,10 @@ class _Runner:
                 if isinstance(error, Completion):
                     completion = error
                     if self.cache is not None and cache_key is not None and self.opts.use_cache:
-                        self.cache.put(cache_key, completion, provider=job.spec.provider, model=job.spec.native)
+                        # A sqlite commit can take milliseconds; keep it off the event loop.
+                        await asyncio.to_thread(
+                            self.cache.put, cache_key, completion, provider=job.spec.provider, model=job.spec.native
+                        )
                     row = self._ok_row(job, completion, started_at, attempts=attempts, cached=False)
                     cost = Decimal(str(row["cost_usd"])) if row["cost_usd"] is not None else None
                     self.budget.settle(reserve, cost)
