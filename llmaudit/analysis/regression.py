@@ -855,9 +855,15 @@ def compare(
             continue
         if b is None and c is not None:
             what = "model" if key[1] == ALL else "category"
+            if c.cost_per_request is not None:
+                now = f"now ${c.cost_per_request.value:.6g}/request"
+            elif c.unpriced:
+                now = f"unpriced: {c.price_status}"
+            else:
+                now = "no successful request"
             findings.append(
                 Finding(key[0], key[1], "model" if key[1] == ALL else "category", None, None, None, None, "new",
-                        f"{what} is not in the baseline; rewrite the baseline to start tracking it")
+                        f"{what} is not in the baseline; {now}; rewrite the baseline to start tracking it")
             )  # fmt: skip
             continue
         assert b is not None and c is not None
@@ -1005,7 +1011,7 @@ def _headlines(findings: list[Finding], volume: int | None) -> list[str]:
     for (model, category), fs in groups.items():
         for kind in ("model", "category"):
             if kind in fs and fs[kind].status in ("new", "removed") and category == ALL:
-                lines.append(f"{model}: {fs[kind].status} ({fs[kind].note})")
+                lines.append(f"{model}: {fs[kind].status} — {fs[kind].note}")
         bad = ("warn", "fail") if category == ALL else ("fail",)
         drivers = [fs[m] for m in ("input_tokens", "output_tokens", "cost_per_request", "p95_latency_ms", "pass_rate")
                    if m in fs and fs[m].status in bad]  # fmt: skip
