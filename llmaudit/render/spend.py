@@ -24,6 +24,7 @@ from llmaudit.render.formats import count, pct, usd
 __all__ = ["currency_symbol", "render_csv", "render_markdown", "render_table", "totals_line"]
 
 MAX_TABLE_ROWS = 40
+_EMPTY = "No usage records in the input (or in the --since/--until window)."
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
 _HEADERS = {"model": "Model", "provider": "Provider", "day": "Day", "week": "Week", "month": "Month",
             "tag": "Tag", "user": "User", "project": "Project", "key": "API key", "source": "Source format"}
@@ -59,8 +60,11 @@ def _cost_cell(f: _Fmt, row: GroupRow) -> str:
 
 
 def _window(report: SpendReport) -> str:
-    first = report.first_seen.astimezone().date().isoformat() if report.first_seen else "-"
-    last = report.last_seen.astimezone().date().isoformat() if report.last_seen else "-"
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(report.timezone)
+    first = report.first_seen.astimezone(zone).date().isoformat() if report.first_seen else "-"
+    last = report.last_seen.astimezone(zone).date().isoformat() if report.last_seen else "-"
     return f"{first} … {last}"
 
 
@@ -76,6 +80,9 @@ def render_table(report: SpendReport, *, whatif: bool = True) -> RenderableType:
         head.append(f"  ·  {report.currency} at {report.fx_rate} per USD")
     parts.append(head)
     parts.append(Text("Total: ", style="bold").append(totals_line(report), style="bold green"))
+    if report.totals.rows == 0:
+        parts.append(Text(_EMPTY, style="yellow"))
+        return Group(*_spaced(parts))
     for b in report.breakdowns:
         parts.append(_breakdown_table(f, b))
     if report.unpriced:
@@ -83,7 +90,7 @@ def render_table(report: SpendReport, *, whatif: bool = True) -> RenderableType:
     parts.append(_reconciliation(report, f))
     if report.projection is not None:
         parts.append(_projection(report, f))
-    if whatif and report.whatif is not None:
+    if whatif and report.whatif is not None and report.whatif.requests:
         parts.extend(_whatif_tables(report.whatif, f))
     return Group(*_spaced(parts))
 
@@ -234,8 +241,10 @@ def _md_table(headers: list[str], rows: Iterable[Iterable[Any]]) -> str:
 def render_markdown(report: SpendReport, *, whatif: bool = True) -> str:
     f = _Fmt(report)
     out = [f"# Spend audit ({_window(report)}, {report.timezone})", "",
-           f"**Total:** {totals_line(report)}  ", f"Catalog as of {report.catalog_as_of or 'n/a'}; "
+           f"**Total:** {totals_line(report)}", "", f"Catalog as of {report.catalog_as_of or 'n/a'}; "
            f"currency {report.currency}" + (f" at {report.fx_rate} per USD" if report.currency != "USD" else ""), ""]
+    if report.totals.rows == 0:
+        return "\n".join([*out, _EMPTY]) + "\n"
     for b in report.breakdowns:
         out += [f"## Spend by {' × '.join(b.dimensions)}", ""]
         out.append(_md_table(
@@ -278,7 +287,7 @@ def render_markdown(report: SpendReport, *, whatif: bool = True) -> str:
         if p.unpriced_requests:
             line += f"; plus {count(p.unpriced_requests)} unpriced requests"
         out += [line + ".", ""]
-    if whatif and report.whatif is not None:
+    if whatif and report.whatif is not None and report.whatif.requests:
         w = report.whatif
         r = w.routed
         out += [f"## What-if: one provider ({w.days_observed} days, today's list prices)", ""]

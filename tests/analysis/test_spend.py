@@ -160,3 +160,55 @@ def test_bad_by_and_dates_are_usage_errors() -> None:
         parse_when("last tuesday", "UTC", "--since")
     with pytest.raises(UsageError, match="timezone"):
         parse_when("2026-11-01", "Mars/Olympus", "--since")
+
+
+def test_markdown_snapshot_for_a_small_report() -> None:
+    from llmaudit.render.spend import render_markdown
+
+    rows = [_row(T0, "openai/gpt-4o", 0.25, billed_cost_usd=0.3, request_id="r1", user="ana"),
+            _row(T0, "acme/x", None, user="ben")]
+    r = _report(rows, now=datetime(2026, 11, 3, tzinfo=UTC), by=parse_by("model,user"))
+    assert render_markdown(r) == """\
+# Spend audit (2026-11-02 … 2026-11-02, UTC)
+
+**Total:** $0.25 over 1 priced requests, plus 1 unpriced requests (1,100 tokens)
+
+Catalog as of n/a; currency USD
+
+## Spend by model
+
+| Model | Requests | Input tok | Output tok | Cost | Share | Billed |
+|---|---|---|---|---|---|---|
+| openai/gpt-4o | 1 | 1,000 | 100 | $0.25 | 100.0% | $0.30 |
+| acme/x | 1 | 1,000 | 100 | unpriced | n/a | - |
+
+## Spend by user
+
+| User | Requests | Input tok | Output tok | Cost | Share | Billed |
+|---|---|---|---|---|---|---|
+| ana | 1 | 1,000 | 100 | $0.25 | 100.0% | $0.30 |
+| ben | 1 | 1,000 | 100 | unpriced | n/a | - |
+
+## Unpriced
+
+No list price: not counted in the totals, never as $0.
+
+| Model | Provider | Why | Requests | Input tok | Output tok | Billed by source |
+|---|---|---|---|---|---|---|
+| acme/x | acme | unknown_model | 1 | 1,000 | 100 | - |
+
+## Billed vs recomputed
+
+1 requests carry a billed cost: billed $0.30 vs list price $0.25. **1 differ by more than 1%**: billed $0.30 vs \
+$0.25 (difference $0.05).
+
+| Time (UTC) | Model | Request | Where | Billed | Recomputed | Diff | Diff % |
+|---|---|---|---|---|---|---|---|
+| 2026-11-02 15:00 | openai/gpt-4o | r1 | log.jsonl:1 | $0.300000 | $0.250000 | $0.050000 | 20.0% |
+
+## This month (2026-11)
+
+$0.25 to date; at $0.25/day (last 1 complete days) the month ends near **$7.25**; plus 1 unpriced requests.
+
+> warning: 1 requests could not be priced (acme/x); they are listed apart and not counted as $0
+"""
