@@ -96,11 +96,11 @@ class CheckFailed(LlmauditError):
     exit_code = 1
 
 
-# Shapes of provider keys: OpenAI/Anthropic/OpenRouter "sk-...", Google "AIza...", bearer headers,
+# Shapes of provider keys: OpenAI/Anthropic/OpenRouter "sk-...", xAI "xai-", Groq "gsk_", Fireworks "fw_", Google "AIza...", bearer headers,
 # and generic long key=value secrets. Redaction is deliberately greedy: a false positive costs a
 # few characters of a message, a false negative leaks a credential.
 _SECRET_PATTERNS = [
-    re.compile(r"sk-[A-Za-z0-9_\-]{8,}"),
+    re.compile(r"\b(?:sk|xai|gsk|fw|pplx|csk|nvapi)[-_][A-Za-z0-9_\-]{8,}"),
     re.compile(r"AIza[0-9A-Za-z_\-]{20,}"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}"),
     re.compile(r"(?i)((?:api[_-]?key|x-api-key|x-goog-api-key|authorization)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]{6,}"),

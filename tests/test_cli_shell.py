@@ -19,3 +19,9 @@ def test_redact_scrubs_keys():
     text = redact("Authorization: Bearer sk-proj-abcdefghijklmnop and key=AIzaSyA1234567890abcdefghijk")
     assert "abcdefghijklmnop" not in text
     assert "AIzaSyA1234567890" not in text
+
+
+def test_redact_knows_other_providers_key_shapes():
+    text = redact("gsk_abcdefghijkl1234 xai-abcdefghijklmnop fw_abcdefgh12345 sk-ant-api03-abcdefghij")
+    for secret in ("abcdefghijkl1234", "abcdefghijklmnop", "abcdefgh12345", "api03-abcdefghij"):
+        assert secret not in text
