@@ -96,7 +96,8 @@ class CheckFailed(LlmauditError):
     exit_code = 1
 
 
-# Shapes of provider keys: OpenAI/Anthropic/OpenRouter "sk-...", xAI "xai-", Groq "gsk_", Fireworks "fw_", Google "AIza...", bearer headers,
+# Shapes of provider keys: OpenAI/Anthropic/OpenRouter "sk-...", xAI "xai-", Groq "gsk_",
+# Fireworks "fw_", Google "AIza...", bearer headers,
 # and generic long key=value secrets. Redaction is deliberately greedy: a false positive costs a
 # few characters of a message, a false negative leaks a credential.
 _SECRET_PATTERNS = [
