@@ -48,6 +48,7 @@ def _spend(examples: Path, out_dir: Path, catalog: Any, config: Any) -> Any:
     from llmaudit.analysis.records import open_records
     from llmaudit.analysis.spend import SpendOptions, build_spend, parse_by
     from llmaudit.render.spend import render_markdown
+    from llmaudit.render.spend_html import render_spend_html
 
     logs = sorted(str(p) for p in (examples / "logs").glob("*.jsonl"))
     if not logs:
@@ -56,12 +57,7 @@ def _spend(examples: Path, out_dir: Path, catalog: Any, config: Any) -> Any:
     report = build_spend(
         records.batches(), catalog, SpendOptions(by=parse_by("model,provider,day")), config=config, inputs=logs
     )
-    try:
-        from llmaudit.render.spend_html import render_spend_html
-    except ImportError:  # the spend HTML renderer ships separately; say so rather than fail the demo
-        out.warning("this build has no spend HTML renderer; spend.html not written")
-    else:
-        _write(out_dir / "spend.html", render_spend_html(report))
+    _write(out_dir / "spend.html", render_spend_html(report))
     _write(out_dir / "spend.md", render_markdown(report))
     _write(out_dir / "spend.json", json.dumps(report.to_dict(), indent=2))
     return report

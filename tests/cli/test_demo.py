@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -34,8 +33,8 @@ def test_demo_writes_both_reports(run_cli: RunCli, tmp_path: Path, monkeypatch: 
     assert routing["savings"]["platform_fee_pct"] == "5.5"
     assert (out / "spend.md").read_text().strip()
     assert json.loads((out / "spend.json").read_text())
-    if importlib.util.find_spec("llmaudit.render.spend_html") is not None:
-        assert "<html" in (out / "spend.html").read_text().lower()
+    spend_html = (out / "spend.html").read_text()
+    assert "<html" in spend_html.lower() and "Chart.js v4" in spend_html
     assert (out / "run" / "results.parquet").is_file()
 
     # A second run replaces its own previous run directory.

@@ -283,3 +283,27 @@ def test_report_renders_with_charts_and_no_console_errors(browser: int, tmp_path
     finally:
         dt.close()
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+@pytest.mark.slow
+def test_demo_reports_render_in_the_browser(browser: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both files `llmaudit demo` writes open cleanly: no console errors, every chart built."""
+    from llmaudit.cli.demo import run_demo
+
+    monkeypatch.setenv("LLMAUDIT_SIM_TIME_SCALE", "0")
+    out = tmp_path / "demo"
+    run_demo(out)
+    shot_dir = Path(os.environ.get("LLMAUDIT_SCREENSHOT_DIR", tmp_path))
+    for name in ("spend", "routing"):
+        dt, errors = open_report(browser, out / f"{name}.html", shot_dir / f"demo-{name}.png")
+        try:
+            assert errors == [], name
+            canvases = dt.evaluate("Array.from(document.querySelectorAll('canvas[data-spec]')).map(c => !!c.chart)")
+            assert canvases and all(canvases), (name, canvases)
+            drawn = dt.evaluate(
+                "Array.from(document.querySelectorAll('canvas[data-spec]'))"
+                ".every(c => c.chart.data.datasets.some(d => d.data.length > 0))"
+            )
+            assert drawn, name
+        finally:
+            dt.close()
