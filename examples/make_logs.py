@@ -15,6 +15,10 @@ usage objects, docs: shared/reference/formats.md §A):
 * ``openrouter-gateway.jsonl`` — OpenAI-compatible responses through OpenRouter, whose ``usage.cost``
   is what the account was charged (§A5). Most charges equal the list price; a few are higher (a
   pricier upstream endpoint), and one model (``acme/acme-chat-7b``) is in no price catalog.
+* ``openrouter-activity.csv`` — an OpenRouter activity export (§C1: the real header, parsed by name;
+  ``created_at`` as ``YYYY-MM-DD HH:MM:SS.fff``; ``model_permaslug`` dated slugs; ``cost_total`` the
+  charge), for a second team that uses OpenRouter's web export. A few rows were charged more than
+  the list price (a pricier upstream).
 
 Billed costs are computed with llmaudit's own catalog at generation time so that, by construction,
 only the deliberately perturbed rows disagree with the list price.
@@ -191,6 +195,64 @@ def openrouter_lines(rng: random.Random, n: int) -> list[dict]:
     return lines
 
 
+OPENROUTER_CSV = [
+    ("anthropic/claude-4.5-sonnet-20250929", "Anthropic", 0.35, (3000, 30000), (200, 2000)),
+    ("openai/gpt-4.1-2025-04-14", "OpenAI", 0.25, (1000, 20000), (100, 1200)),
+    ("x-ai/grok-3-mini", "xAI", 0.15, (500, 6000), (100, 900)),
+    ("mistralai/mistral-small-3.2-24b-instruct", "Mistral", 0.25, (300, 5000), (50, 600)),
+]
+CSV_HEADER = ("generation_id,created_at,cost_total,cost_web_search,cost_cache,cost_file_processing,"
+              "byok_usage_inference,tokens_prompt,tokens_completion,tokens_reasoning,tokens_cached,model_permaslug,"
+              "provider_name,variant,cancelled,streamed,user,finish_reason_raw,finish_reason_normalized,"
+              "generation_time_ms,time_to_first_token_ms,api_key_disabled,api_key_name,app_name").split(",")
+
+
+def openrouter_csv_rows(rng: random.Random, n: int) -> list[dict]:
+    from llmaudit.pricing import Usage, cost_breakdown, load_catalog
+
+    catalog = load_catalog()
+    rows = []
+    for _ in range(n):
+        weights = [m[2] for m in OPENROUTER_CSV]
+        model, provider, _, (plo, phi), (olo, ohi) = rng.choices(OPENROUTER_CSV, weights=weights)[0]
+        ts = _when(rng)
+        prompt = rng.randint(plo, phi)
+        cached = int(prompt * rng.uniform(0.3, 0.8)) if rng.random() < 0.3 else 0
+        completion = rng.randint(olo, ohi)
+        reasoning = int(completion * rng.uniform(0.3, 0.7)) if "grok-3-mini" in model else 0
+        cost = cost_breakdown(catalog, model, Usage(prompt, completion, cache_read_tokens=cached,
+                                                    reasoning_tokens=reasoning), at=ts).total
+        assert cost is not None, model
+        if rng.random() < 0.08:
+            cost *= Decimal(str(round(rng.uniform(1.03, 1.4), 2)))
+        byok = False  # a BYOK row is billed only the 5% fee: real, but it would crowd the demo's mismatch list
+        gen_ms = rng.randint(400, 12000)
+        rows.append({
+            "generation_id": f"gen-{int(ts.timestamp())}-{rng.randrange(36**12):012x}{rng.randrange(16**8):08x}",
+            "created_at": ts.strftime("%Y-%m-%d %H:%M:%S.") + f"{ts.microsecond // 1000:03d}",
+            "cost_total": f"{cost.quantize(Decimal('1e-9')) * (Decimal('0.05') if byok else 1):f}",
+            "cost_web_search": "0", "cost_cache": "0", "cost_file_processing": "0",
+            "byok_usage_inference": f"{cost.quantize(Decimal('1e-9')):f}" if byok else "0",
+            "tokens_prompt": prompt, "tokens_completion": completion, "tokens_reasoning": reasoning,
+            "tokens_cached": cached, "model_permaslug": model, "provider_name": provider, "variant": "standard",
+            "cancelled": "false", "streamed": "true", "user": rng.choice(USERS), "finish_reason_raw": "stop",
+            "finish_reason_normalized": "stop", "generation_time_ms": gen_ms,
+            "time_to_first_token_ms": rng.randint(150, min(gen_ms, 2500)), "api_key_disabled": "false",
+            "api_key_name": rng.choice(["research-team", "prod-agents"]), "app_name": "research",
+        })
+    return rows
+
+
+def _write_csv(name: str, rows: list[dict]) -> None:
+    import csv
+
+    rows.sort(key=lambda r: r["created_at"])
+    with (OUT / name).open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=CSV_HEADER, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def _write(name: str, lines: list[dict]) -> None:
     lines.sort(key=lambda d: d["timestamp"])
     with (OUT / name).open("w", encoding="utf-8") as fh:
@@ -204,6 +266,7 @@ def main() -> None:
     _write("openai-app.jsonl", openai_lines(rng, 1400))
     _write("anthropic-app.jsonl", anthropic_lines(rng, 900))
     _write("openrouter-gateway.jsonl", openrouter_lines(rng, 700))
+    _write_csv("openrouter-activity.csv", openrouter_csv_rows(rng, 400))
 
 
 if __name__ == "__main__":

@@ -19,16 +19,17 @@ def test_ingest_writes_priced_parquet_and_summary(run_cli: RunCli, tmp_path: Pat
     assert r.exit_code == 0, r.stderr
     assert r.stdout == ""  # the summary is for people: stderr
     table = pq.read_table(out)
-    assert table.num_rows == 3000
+    assert table.num_rows == 3400
     assert table.schema.metadata[b"llmaudit.schema"] == b"usage/1"
     status = table.column("price_status").to_pylist()
     assert set(status) == {"priced", "unknown_model"}
     assert pc.sum(pc.is_null(table.column("cost_usd"))).as_py() == status.count("unknown_model") == 58
-    for name in ("openai-app.jsonl", "anthropic-app.jsonl", "openrouter-gateway.jsonl"):
+    for name in ("openai-app.jsonl", "anthropic-app.jsonl", "openrouter-gateway.jsonl", "openrouter-activity.csv"):
         assert name in r.stderr
-    assert "anthropic" in r.stderr and "openai" in r.stderr  # which reader read each file
+    for reader in ("anthropic", "openai", "openrouter"):  # which reader read each file
+        assert f" {reader} " in r.stderr
     assert "58 rows unpriced" in r.stderr and "acme/acme-chat-7b" in r.stderr
-    assert "wrote 3,000 priced rows" in r.stderr
+    assert "wrote 3,400 priced rows" in r.stderr
 
 
 def test_rejects_are_counted_and_written(run_cli: RunCli, tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ def test_json_totals_match_an_independent_sum(run_cli: RunCli, expected: dict[st
     assert r.exit_code == 0, r.stderr
     data = json.loads(r.stdout)  # stdout is JSON and nothing else
     t = data["totals"]
-    assert t["requests"] == expected["requests"] == 3000
+    assert t["requests"] == expected["requests"] == 3400
     assert Decimal(str(t["cost"])) == Decimal(expected["cost"]).quantize(Decimal("1e-10"))  # type: ignore[arg-type]
     assert t["unpriced_requests"] == expected["unpriced"] > 0
     assert [u["model"] for u in data["unpriced"]] == expected["unpriced_models"] == ["acme/acme-chat-7b"]
@@ -92,7 +92,7 @@ def test_currency_and_window(run_cli: RunCli) -> None:
                                "--since", "2026-11-02", "--until", "2026-11-09", "--by", "day"]).stdout)
     days = [r["day"] for r in week["breakdowns"]["day"]["rows"]]
     assert days == [f"2026-11-0{d}" for d in range(2, 9)]
-    assert week["rows_outside_window"] + week["totals"]["rows"] == 3000
+    assert week["rows_outside_window"] + week["totals"]["rows"] == 3400
 
 
 def test_ingested_parquet_reports_the_same(run_cli: RunCli, tmp_path: Path) -> None:
