@@ -879,6 +879,11 @@ def compare(
     simulated = sorted({m for m, _ in current.groups if m.startswith("sim/")})
     if simulated:
         notes.append(f"SIMULATED: {', '.join(simulated)} are the offline simulator, not real providers")
+    if current.mode == "measured" and not any(g.noise_known for g in current.groups.values()):
+        notes.append(
+            "no repeated prompts: token and cost changes are taken at face value; replay with --repeats 3 "
+            "to measure sampling noise"
+        )
     if current.mode == "estimate":
         notes.append(
             "estimate mode: input tokens counted locally, output tokens assumed (max_tokens or the default); "
