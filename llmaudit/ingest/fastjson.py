@@ -238,7 +238,7 @@ def _redo_rows(chunk: bytes, first_line: int, rows: np.ndarray, ctx: ReadContext
 
 
 def read_openai(source: Source, ctx: ReadContext, normalize: Normalize,
-                *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[pa.Table]:
+                *, chunk_bytes: int | None = None) -> Iterator[pa.Table]:
     schema = None if _is_json_document(source.head) else _plan(source.head)
     if schema is None:
         yield from read_json_records(source, ctx, normalize)
@@ -248,7 +248,7 @@ def read_openai(source: Source, ctx: ReadContext, normalize: Normalize,
     stream = source.open()
     batcher = RowBatcher(ctx)
     try:
-        for view, first_line, newlines in iter_chunks(stream, chunk_bytes):
+        for view, first_line, newlines in iter_chunks(stream, chunk_bytes or CHUNK_BYTES):
             final = view[len(view) - 1] != 0x0A
             n_lines = newlines + (1 if final else 0)
             table = None
