@@ -185,9 +185,9 @@ def render_markdown(report: CheckReport) -> str:
         lines.extend(_md_table(per_cat, with_category=True))
         lines += ["", "</details>"]
     lines.append("")
-    for n in report.notes:
-        lines.append(f"> {_md(n)}")
     if report.notes:
+        # one quoted paragraph per note (consecutive "> " lines would merge into one)
+        lines.append("\n>\n".join(f"> {_md(n)}" for n in report.notes))
         lines.append("")
     lines.append(
         f"<sub>{_md(summary_line(report))} · catalog {report.current.catalog_as_of or 'unknown'} · "
@@ -309,5 +309,5 @@ def render_measurement_markdown(m: Measurement) -> str:
         for row in _measurement_rows(m, model):
             lines.append(f"| `{_md(model)}` | " + " | ".join(_md(c) for c in row) + " |")
     lines.append("")
-    lines.extend(f"> {_md(n)}" for n in _measurement_notes(m))
+    lines.append("\n>\n".join(f"> {_md(n)}" for n in _measurement_notes(m)))
     return "\n".join(lines) + "\n"
