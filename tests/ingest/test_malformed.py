@@ -271,7 +271,7 @@ def test_unreadable_parquet_is_an_input_error(tmp_path: Path) -> None:
     path = tmp_path / "broken.parquet"
     path.write_bytes(b"PAR1" + b"\x00" * 20)
     s = scan([str(path)])
-    with pytest.raises(InputError, match="broken.parquet"):
+    with pytest.raises(InputError, match=r"broken\.parquet"):
         s.table()
 
 
