@@ -78,13 +78,18 @@ class RoutingReport:
     def frontier(self) -> list[StrategyResult]:
         return sorted((s for s in self.strategies if s.on_frontier), key=lambda s: s.cost_total or 0.0)
 
+    @property
+    def top_baseline(self) -> StrategyResult | None:
+        """The priced baseline with the best pass rate (the cheaper one on a tie): what savings headline against."""
+        base = [b for b in self.baselines if b.cost_total is not None]
+        return max(base, key=lambda b: (b.pass_rate, -(b.cost_total or 0.0)), default=None)
+
     def best_saving(self) -> tuple[StrategyResult, StrategyResult, float] | None:
         """(strategy, baseline, fraction): the largest realizable saving at equal or better quality
         against the best-quality baseline."""
-        base = [b for b in self.baselines if b.cost_total is not None]
-        if not base:
+        top = self.top_baseline
+        if top is None:
             return None
-        top = max(base, key=lambda b: (b.pass_rate, -(b.cost_total or 0.0)))
         best: tuple[StrategyResult, StrategyResult, float] | None = None
         for s in self.strategies:
             if s.kind in ("model", "provider", "oracle") or not s.realizable:

@@ -250,7 +250,7 @@ def render_run_html(
     for key, spec in (("chart-latency", _latency_spec(report)), ("chart-category", _category_spec(report))):
         if spec is not None:
             charts[key] = spec
-    base = max(report.baselines, key=lambda b: (b.pass_rate, -(b.cost_total or 0.0)), default=None)
+    base = report.top_baseline
     template = environment().get_template("routing.html.j2")
     return template.render(
         title=title,

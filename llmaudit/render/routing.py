@@ -102,7 +102,7 @@ def _models_table(report: RoutingReport) -> Table:
 
 
 def _strategies_table(report: RoutingReport) -> Table:
-    best_base = max(report.baselines, key=lambda b: (b.pass_rate, -(b.cost_total or 0.0)), default=None)
+    best_base = report.top_baseline
     t = Table(title="Routing strategies", title_justify="left")
     cols = ["Strategy", "Cost", "$/prompt", "Pass rate", "p50", "p95", "Attempts"]
     if best_base:
@@ -255,7 +255,7 @@ def routing_markdown(report: RoutingReport) -> str:
             for r in report.models
         ],
     )
-    base = max(report.baselines, key=lambda b: (b.pass_rate, -(b.cost_total or 0.0)), default=None)
+    base = report.top_baseline
     headers = ["Strategy", "Cost", "Pass rate", "p50", "p95", f"Saving vs {base.name if base else 'best'}", "Frontier"]
     lines += ["", *_md_table(headers, [_strategy_md(s, base) for s in report.strategies])]
     if report.savings:

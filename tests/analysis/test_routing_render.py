@@ -1,0 +1,76 @@
+"""The routing report's terminal tables, Markdown and JSON (fixed width, known figures)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pyarrow as pa
+from rich.console import Console
+
+from llmaudit.analysis.routing import RoutingOptions, build_routing
+from llmaudit.analysis.savings import parse_volume
+from llmaudit.render.routing import routing_json, routing_markdown, routing_renderables
+
+COST = {"a/cheap": 0.001, "b/mid": 0.01, "c/exp": 0.1}
+PASSES = {"a/cheap": {"p1"}, "b/mid": {"p1", "p2"}, "c/exp": {"p1", "p2", "p3"}}
+
+
+def ladder() -> pa.Table:
+    rows = [
+        {"prompt_id": p, "model": m, "status": "ok", "cost_usd": c, "passed": p in PASSES[m], "latency_ms": 100.0}
+        for p in ("p1", "p2", "p3")
+        for m, c in COST.items()
+    ]
+    rows.append(
+        {"prompt_id": "p1", "model": "z/unknown", "status": "ok", "cost_usd": None, "passed": True, "latency_ms": 100.0}
+    )
+    rows += [
+        {"prompt_id": p, "model": "z/unknown", "status": "ok", "cost_usd": None, "passed": True, "latency_ms": 100.0}
+        for p in ("p2", "p3")
+    ]
+    return pa.Table.from_pylist(rows)
+
+
+def report():  # type: ignore[no-untyped-def]
+    return build_routing(
+        ladder(), None, RoutingOptions(cascade=("a/cheap", "b/mid", "c/exp"), volume=parse_volume("1M-requests/month"))
+    )
+
+
+def test_terminal_tables() -> None:
+    buf = io.StringIO()
+    console = Console(file=buf, width=200, color_system=None)
+    for item in routing_renderables(report()):
+        console.print(item)
+    text = buf.getvalue()
+    assert "cascade: a/cheap → b/mid → c/exp: 59.0% cheaper than c/exp" in text
+    assert "z/unknown excluded from routing: unpriced" in text
+    assert "unpriced (3)" in text  # the unknown model's cost is shown as unpriced, not $0
+    assert "lower quality" in text
+    assert "Savings at 1M-requests/month" in text
+    assert "$100,000.00" in text  # c/exp alone: 10 cents × 1M requests
+    assert "$43,255.00" in text  # cascade 4.1 cents × 1M + 5.5% platform fee
+    assert "$56,745.00" in text  # saved per month
+
+
+def test_markdown_and_json() -> None:
+    r = report()
+    md = routing_markdown(r)
+    assert md.startswith("## Routing")
+    assert "| cascade: a/cheap → b/mid → c/exp | $0.1230 | 100.0% |" in md
+    data = json.loads(routing_json(r))
+    assert data["excluded_models"] == {"z/unknown": "unpriced: routing compares priced models only"}
+    casc = next(s for s in data["strategies"] if s["kind"] == "cascade")
+    assert abs(casc["cost_total_usd"] - 0.123) < 1e-12
+    row = next(x for x in data["savings"]["rows"] if x["baseline"] == "c/exp")
+    assert row["monthly_routed"] == "43255.00" and row["platform_fee"] == "2255.00"
+    unknown = next(m for m in data["models"] if m["model"] == "z/unknown")
+    assert unknown["cost_total"] is None and unknown["unpriced_calls"] == 3
+
+
+def test_savings_column_is_against_the_best_priced_baseline() -> None:
+    r = report()
+    assert r.top_baseline is not None and r.top_baseline.name == "c/exp"
+    md = routing_markdown(r)
+    assert "Saving vs c/exp" in md
