@@ -16,6 +16,7 @@ same inputs gives the same files. CI does not run this script (it needs the down
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
@@ -138,30 +139,63 @@ def build(snapshots: list[Snapshot]) -> tuple[list[ModelEntry], dict[str, dict[s
         for rec in snap.records:
             if rec.provider not in PLATFORMS:
                 aliases.setdefault(rec.id, set()).add(rec.key)
+    adopted: dict[tuple[str, str], str] = {}
     stub = PricePoint(oldest, "stub", oldest, Rates())
     probe = Catalog([ModelEntry(i, r.provider, r.name, (stub,), tuple(sorted(aliases[i])))
                      for i, r in first_party.items()], oldest)
 
-    target_of: dict[str, str] = {}
-    histories: dict[str, list[tuple[Snapshot, litellm.Record]]] = {}
-    meta: dict[str, litellm.Record] = {}
+    def better(rec: litellm.Record, best: litellm.Record | None) -> bool:
+        return best is None or (rec.rank, len(rec.key), rec.key) < (best.rank, len(best.key), best.key)
+
+    def same_base(a: litellm.Record, b: litellm.Record) -> bool:
+        return a.rates.input == b.rates.input and a.rates.output == b.rates.output
+
+    # The maker's own record of each model, per snapshot.
+    direct: list[dict[str, litellm.Record]] = []
     for snap in snapshots:
         chosen: dict[str, litellm.Record] = {}
         for rec in snap.records:
+            if rec.provider not in PLATFORMS and better(rec, chosen.get(rec.id)):
+                chosen[rec.id] = rec
+        direct.append(chosen)
+
+    # A cloud's or gateway's spelling of a maker's model is an alias of the maker's entry when it
+    # charges the same base price in the latest snapshot that lists both; otherwise (e.g. Bedrock's
+    # regional uplift) it keeps an entry of its own. A dated name never maps to an undated price.
+    candidate: dict[str, str] = {}
+    compatible: dict[str, bool] = {}
+    for snap, chosen in zip(snapshots, direct, strict=True):
+        for rec in snap.records:
+            if rec.provider not in PLATFORMS:
+                continue
+            if rec.key not in candidate:
+                hit = probe.resolve(rec.key)
+                ok = hit is not None and hit.matched_by not in ("dated-snapshot", "name")
+                candidate[rec.key] = hit.entry.id if hit is not None and ok else rec.id
+            maker = chosen.get(candidate[rec.key])
+            if maker is not None and candidate[rec.key] != rec.id:
+                compatible[rec.key] = same_base(rec, maker)  # snapshots run oldest first: latest wins
+
+    histories: dict[str, list[tuple[Snapshot, litellm.Record]]] = {}
+    meta: dict[str, litellm.Record] = {}
+    for snap, chosen in zip(snapshots, direct, strict=True):
+        donors: dict[str, litellm.Record] = {}
+        for rec in snap.records:
             target = rec.id
             if rec.provider in PLATFORMS:
-                if rec.key not in target_of:
-                    # A dated name never falls back to an undated price at build time.
-                    hit = probe.resolve(rec.key)
-                    ok = hit is not None and hit.matched_by not in ("dated-snapshot", "name")
-                    target_of[rec.key] = hit.entry.id if hit is not None and ok else rec.id
-                target = target_of[rec.key]
+                target = candidate[rec.key] if compatible.get(rec.key, True) else rec.id
+                if target == rec.id:
+                    if better(rec, chosen.get(target)):
+                        chosen[target] = rec
+                elif rec.tiers and target in chosen and not chosen[target].tiers \
+                        and same_base(rec, chosen[target]) and better(rec, donors.get(target)):
+                    # The maker's entry lacks a long-context tier that a same-priced cloud
+                    # listing of the model carries (Anthropic's Sonnet 4/4.5 200k tier).
+                    donors[target] = rec
             aliases.setdefault(target, set()).add(rec.key)
-            if target != rec.id:
-                continue  # a platform spelling of a first-party model: an alias, not a price
-            best = chosen.get(target)
-            if best is None or (rec.rank, len(rec.key), rec.key) < (best.rank, len(best.key), best.key):
-                chosen[target] = rec
+        for target, donor in donors.items():
+            chosen[target] = dataclasses.replace(chosen[target], tiers=donor.tiers)
+            adopted[(snap.label, target)] = donor.key
         for target, rec in chosen.items():
             histories.setdefault(target, []).append((snap, rec))
             meta[target] = rec
@@ -186,6 +220,8 @@ def build(snapshots: list[Snapshot]) -> tuple[list[ModelEntry], dict[str, dict[s
                     note = f"changed between {previous.label} ({previous.day}) and {snap.label}"
                 if fix:
                     note = f"{note}; {fix}"
+                if (snap.label, model_id) in adopted:
+                    note = f"{note}; long-context tier from LiteLLM's {adopted[(snap.label, model_id)]}"
                 points.append(PricePoint(snap.day, snap.label, snap.day, rates, rec.tiers, note))
             previous = snap
         rec = meta[model_id]

@@ -114,9 +114,13 @@ class Catalog:
             hit = self._by_alias.get(low)
             if hit is not None:
                 return Resolution(hit, "alias" if var.step == "exact" else var.step)
-            for entry in self._by_name.get(low, ()):
+            same = self._by_name.get(low, ())
+            for entry in same:
                 if entry.provider == var.provider or (var.provider is None and entry.provider in MAKERS):
                     return Resolution(entry, var.step)
+            if var.step == "exact" and len(same) == 1 and same[0].provider in PLATFORMS:
+                # A cloud's own spelling with a price of its own (e.g. a Bedrock regional uplift).
+                return Resolution(same[0], "name")
         # Pass 2: a bare name any provider serves (priority order), e.g. groq's llama builds.
         for var in candidates:
             same = self._by_name.get(var.name.lower())

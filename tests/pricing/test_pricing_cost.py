@@ -26,11 +26,19 @@ def test_anthropic_probe_exact(catalog) -> None:
 
 
 def test_one_hour_writes_bill_at_2x(catalog) -> None:
-    usage = Usage(input_tokens=1_000_000, output_tokens=0, cache_write_tokens=1_000_000,
-                  cache_write_1h_tokens=400_000)
+    usage = Usage(input_tokens=100_000, output_tokens=0, cache_write_tokens=100_000,
+                  cache_write_1h_tokens=40_000)
     result = cost_breakdown(catalog, "anthropic/claude-sonnet-4-5", usage)
-    # 600k at $3.75/M + 400k at $6/M
-    assert result.total == Decimal("2.25") + Decimal("2.4")
+    # 60k at $3.75/M + 40k at $6/M
+    assert result.total == Decimal("0.225") + Decimal("0.24")
+
+
+def test_anthropic_long_context_tier(catalog) -> None:
+    # Sonnet 4.5 above 200k prompt tokens: $6 in / $22.50 out for the whole request (formats.md §B3)
+    usage = Usage(input_tokens=250_000, output_tokens=1_000, cache_read_tokens=50_000)
+    result = cost_breakdown(catalog, "claude-sonnet-4-5", usage, at=date(2026, 11, 1))
+    assert result.tier_threshold == 200_000
+    assert result.total == Decimal("1.2") + Decimal("0.03") + Decimal("0.0225")
 
 
 def test_gemini_long_context_reprices_whole_request(catalog) -> None:

@@ -45,9 +45,10 @@ def test_absent_cache_rate_bills_as_input_and_missing_output_is_null() -> None:
 def test_most_specific_discount_wins() -> None:
     config = Config({"pricing": {"discounts": {"anthropic/*": 10, "anthropic/claude-sonnet-4-5": 20}}})
     catalog = load_catalog(config)
-    assert cost_breakdown(catalog, "claude-sonnet-4-5", MILLION_IN_OUT).total == Decimal("14.4")
-    assert cost_breakdown(catalog, "claude-opus-4-1", MILLION_IN_OUT).total == Decimal("81")
-    assert cost_breakdown(catalog, "gpt-4o", MILLION_IN_OUT).total == Decimal("12.5")
+    small = Usage(input_tokens=100_000, output_tokens=100_000)
+    assert cost_breakdown(catalog, "claude-sonnet-4-5", small).total == Decimal("1.44")
+    assert cost_breakdown(catalog, "claude-opus-4-1", small).total == Decimal("8.1")
+    assert cost_breakdown(catalog, "gpt-4o", small).total == Decimal("1.25")
 
 
 def test_fees() -> None:

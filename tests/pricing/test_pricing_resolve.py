@@ -36,6 +36,8 @@ def catalog():
     ("bedrock/us-west-2/us.anthropic.claude-sonnet-4-20250514-v1:0", "anthropic/claude-sonnet-4-20250514", "bedrock"),
     ("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-sonnet-20241022-v2:0",
      "anthropic/claude-3-5-sonnet-20241022", "bedrock"),
+    # Bedrock's US cross-region profile of Sonnet 4.5 costs 10% more: it keeps its own entry.
+    ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0", "name"),
     ("anthropic/claude-3.5-sonnet", "anthropic/claude-3-5-sonnet-latest", "latest-alias"),
     ("openrouter/anthropic/claude-3.5-sonnet", "anthropic/claude-3-5-sonnet-latest", "alias"),
     ("anthropic/claude-3.5-sonnet:beta", "anthropic/claude-3-5-sonnet-latest", "latest-alias"),

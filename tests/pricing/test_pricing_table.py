@@ -106,10 +106,10 @@ def test_effective_dating_in_tables(catalog) -> None:
 
 def test_batch_and_provider_hint(catalog) -> None:
     when = dt.datetime(2026, 11, 1, tzinfo=UTC)
-    row = _row("claude-sonnet-4-5", when, input_tokens=1_000_000, output_tokens=1_000_000, batch=True)
+    row = _row("claude-sonnet-4-5", when, input_tokens=100_000, output_tokens=100_000, batch=True)
     row["provider"] = "anthropic"
     cost = price_table(from_pylist([row]), catalog).column("cost_usd")[0].as_py()
-    assert cost == pytest.approx(1.5 + 7.5)
+    assert cost == pytest.approx(0.15 + 0.75)
 
 
 def test_pandas_in_pandas_out(catalog) -> None:
