@@ -114,7 +114,7 @@ class Catalog:
             hit = self._by_alias.get(low)
             if hit is not None:
                 return Resolution(hit, "alias" if var.step == "exact" else var.step)
-            same = self._by_name.get(low, ())
+            same: list[ModelEntry] = self._by_name.get(low, [])
             for entry in same:
                 if entry.provider == var.provider or (var.provider is None and entry.provider in MAKERS):
                     return Resolution(entry, var.step)
@@ -123,11 +123,11 @@ class Catalog:
                 return Resolution(same[0], "name")
         # Pass 2: a bare name any provider serves (priority order), e.g. groq's llama builds.
         for var in candidates:
-            same = self._by_name.get(var.name.lower())
-            if same:
+            hosts = self._by_name.get(var.name.lower())
+            if hosts:
                 # "vendor/model" is OpenRouter's spelling: its listing wins over other hosts'.
-                routed = [e for e in same if e.provider == "openrouter"] if "/" in var.name else []
-                return Resolution((routed or same)[0], "name" if var.step == "exact" else var.step)
+                routed = [e for e in hosts if e.provider == "openrouter"] if "/" in var.name else []
+                return Resolution((routed or hosts)[0], "name" if var.step == "exact" else var.step)
         return None
 
 
