@@ -76,6 +76,11 @@ def headline(report: RoutingReport) -> list[str]:
         lines.append(f"{report.unchecked_prompts} prompts have no check: they count as passing when the call succeeded")
     if report.incomplete_prompts:
         lines.append(f"{len(report.incomplete_prompts)} prompts left out: not every model has a result for them")
+    estimated = sum(r.estimated_usage for r in report.models)
+    if estimated:
+        lines.append(
+            f"{estimated:,} calls have estimated token counts (the provider reported none): their costs are estimates"
+        )
     for model, why in report.excluded_models.items():
         lines.append(f"{model} excluded from routing: {why}")
     return lines

@@ -74,3 +74,26 @@ def test_savings_column_is_against_the_best_priced_baseline() -> None:
     assert r.top_baseline is not None and r.top_baseline.name == "c/exp"
     md = routing_markdown(r)
     assert "Saving vs c/exp" in md
+
+
+def test_estimated_usage_is_said() -> None:
+    rows = [
+        {
+            "prompt_id": "p1",
+            "model": "a/x",
+            "status": "ok",
+            "cost_usd": 0.01,
+            "passed": True,
+            "usage_source": "estimated",
+        },
+        {
+            "prompt_id": "p1",
+            "model": "b/y",
+            "status": "ok",
+            "cost_usd": 0.02,
+            "passed": True,
+            "usage_source": "reported",
+        },
+    ]
+    md = routing_markdown(build_routing(pa.Table.from_pylist(rows)))
+    assert "1 calls have estimated token counts" in md
