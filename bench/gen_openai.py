@@ -41,8 +41,10 @@ _LINE = (
 )
 
 
-def generate(out: Path, rows: int | None = None, gb: float | None = None, seed: int = 11) -> dict[str, int]:
-    """Write the log; stops after ``rows`` lines or once ``gb`` GiB are written."""
+def generate(out: Path, rows: int | None = None, gb: float | None = None, seed: int = 11,
+             id_offset: int = 0) -> dict[str, int]:
+    """Write the log; stops after ``rows`` lines or once ``gb`` GiB are written. Response ids are
+    ``chatcmpl-<hex of id_offset + row>``: give each partition of a dataset its own range."""
     rng = np.random.default_rng(seed)
     names = [m for m, _, _ in MODELS]
     probs = np.array([p for _, p, _ in MODELS])
@@ -64,7 +66,7 @@ def generate(out: Path, rows: int | None = None, gb: float | None = None, seed: 
             created = START + rng.integers(0, DAYS * 86400, size=size)
             ti = rng.integers(0, len(texts), size=size)
             buf = "".join(
-                _LINE.format(id=n + i, created=created[i], model=names[mi[i]], text=texts[ti[i]],
+                _LINE.format(id=id_offset + n + i, created=created[i], model=names[mi[i]], text=texts[ti[i]],
                              p=prompt[i], c=completion[i], t=prompt[i] + completion[i], cached=cached[i],
                              r=reason[i], fp=ti[i])
                 for i in range(size)
