@@ -122,3 +122,27 @@ def test_cache_offline_and_no_cache(tmp_path: Path) -> None:
     rows = {r["prompt_id"]: r for r in read_results(tmp_path / "r4").to_pylist()}
     assert s.cached == 3 and s.errors == 1 and s.sent == 0
     assert rows["p3"]["status"] == "error" and "offline" in rows["p3"]["error"]
+
+
+def test_repeats_and_retry_errors_on_resume(tmp_path: Path, fast_env: None) -> None:
+    prompts = load_prompts(write_prompts(tmp_path / "p.jsonl", 3))
+    summary = run_replay(prompts, ["sim/gpt-4o-mini"], tmp_path / "rep", ReplayOptions(repeats=3, use_cache=False))
+    rows = read_results(tmp_path / "rep").to_pylist()
+    assert summary.planned == 9 and len(rows) == 9
+    assert Counter((r["prompt_id"], r["repeat"]) for r in rows) == {(f"p{i}", k): 1 for i in range(3) for k in range(3)}
+    assert all(r["simulated"] for r in rows)
+
+    bad = {"p1"}
+    with run_fault_server(lambda i, body: "401" if prompt_id_of(body) in bad else "ok") as server:
+        options = ReplayOptions(config=local_config(server.base_url), use_cache=False)
+        first = run_replay(prompts, ["local/a"], tmp_path / "run", options)
+        assert first.errors == 1 and len(server.requests) == 3
+        options.resume = True
+        again = run_replay(prompts, ["local/a"], tmp_path / "run", options)
+        assert again.sent == 0 and len(server.requests) == 3  # an error row is finished too
+        bad.clear()
+        options.retry_errors = True
+        fixed = run_replay(prompts, ["local/a"], tmp_path / "run", options)
+        assert fixed.sent == 1 and len(server.requests) == 4
+    rows = read_results(tmp_path / "run").to_pylist()
+    assert len(rows) == 3 and all(r["status"] == "ok" for r in rows)
