@@ -23,6 +23,8 @@ from llmaudit.render.formats import ms, pct, usd
 __all__ = [
     "SIM_NOTICE",
     "headline",
+    "render_routing",
+    "routing_csv",
     "routing_json",
     "routing_markdown",
     "routing_renderables",
@@ -284,3 +286,61 @@ def routing_markdown(report: RoutingReport) -> str:
     if metrics:
         lines += ["", metrics]
     return "\n".join(lines) + "\n"
+
+
+def routing_csv(report: RoutingReport) -> str:
+    """One row per strategy; unknown cost is the word ``unpriced``, never 0."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    base = report.top_baseline
+    header = [
+        "notice",
+        "strategy",
+        "kind",
+        "cost_usd",
+        "cost_per_prompt_usd",
+        "pass_rate",
+        "latency_p50_ms",
+        "latency_p95_ms",
+        "attempts_mean",
+        "error_rate",
+        "on_frontier",
+        "realizable",
+    ]
+    header.append(f"saving_vs_{base.name}" if base else "saving")
+    writer.writerow(header)
+    notice = SIM_NOTICE if report.simulated else ""
+    for s in report.strategies:
+        saving = s.savings.get(base.name) if base and s.name != base.name else None
+        writer.writerow(
+            [
+                notice,
+                s.name,
+                s.kind,
+                "unpriced" if s.cost_total is None else repr(s.cost_total),
+                "unpriced" if s.cost_per_prompt is None else repr(s.cost_per_prompt),
+                s.pass_rate,
+                s.latency_p50 if s.latency_p50 is not None else "",
+                s.latency_p95 if s.latency_p95 is not None else "",
+                s.attempts_mean,
+                s.error_rate,
+                s.on_frontier,
+                s.realizable,
+                "" if saving is None else saving,
+            ]
+        )
+    return buf.getvalue()
+
+
+def render_routing(report: RoutingReport, fmt: str) -> str | list[RenderableType]:
+    """``table`` → rich renderables (print each); ``json`` | ``csv`` | ``markdown`` → text."""
+    if fmt == "json":
+        return routing_json(report)
+    if fmt == "csv":
+        return routing_csv(report)
+    if fmt == "markdown":
+        return routing_markdown(report)
+    return routing_renderables(report)

@@ -97,3 +97,16 @@ def test_estimated_usage_is_said() -> None:
     ]
     md = routing_markdown(build_routing(pa.Table.from_pylist(rows)))
     assert "1 calls have estimated token counts" in md
+
+
+def test_render_routing_formats() -> None:
+    from llmaudit.render.routing import render_routing
+
+    r = report()
+    csv_text = render_routing(r, "csv")
+    assert isinstance(csv_text, str)
+    lines = csv_text.splitlines()
+    assert lines[0].endswith("saving_vs_c/exp")
+    assert any(line.split(",")[1] == "z/unknown" and ",unpriced,unpriced," in line for line in lines)
+    assert isinstance(render_routing(r, "table"), list)
+    assert json.loads(render_routing(r, "json"))["prompts"] == 3  # type: ignore[arg-type]
