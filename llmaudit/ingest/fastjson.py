@@ -248,7 +248,8 @@ def read_openai(source: Source, ctx: ReadContext, normalize: Normalize,
     stream = source.open()
     batcher = RowBatcher(ctx)
     try:
-        for view, first_line, newlines in iter_chunks(stream, chunk_bytes or CHUNK_BYTES):
+        for view, first_line, newlines in iter_chunks(
+                stream, chunk_bytes or CHUNK_BYTES, None if source.compressed else source.size):
             final = view[len(view) - 1] != 0x0A
             n_lines = newlines + (1 if final else 0)
             table = None

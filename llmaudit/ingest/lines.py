@@ -41,7 +41,8 @@ Row = dict[str, Any]
 Normalize = Callable[[Any, int, ReadContext], "Row | list[Row] | None"]
 
 
-def iter_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[memoryview, int, int]]:
+def iter_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES,
+                size_hint: int | None = None) -> Iterator[tuple[memoryview, int, int]]:
     """Yield ``(chunk, first_line_number, newline_count)``; every chunk ends at a newline except
     maybe the last.
 
@@ -50,7 +51,10 @@ def iter_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tu
     parsing it), so a chunk is only valid until the next one is requested: copy with
     ``bytes(chunk)`` to keep it. A line longer than the buffer grows the buffer.
     """
-    buf = bytearray(chunk_bytes)
+    # A small file gets a small buffer (a corpus of thousands of small transcripts must not
+    # allocate 32 MiB each); the buffer grows if the hint was low (gzip).
+    size = chunk_bytes if size_hint is None else min(chunk_bytes, max(1 << 16, size_hint + 1))
+    buf = bytearray(size)
     filled = 0
     line = 1
     eof = False
@@ -71,6 +75,11 @@ def iter_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tu
         if cut == -1:
             view.release()
             buf.extend(bytearray(len(buf)))   # one line longer than the buffer
+            continue
+        if not eof and len(buf) < chunk_bytes and cut < len(buf) // 2:
+            # Mostly one long partial line: grow (up to chunk_bytes) rather than yield tiny chunks.
+            view.release()
+            buf.extend(bytearray(min(len(buf), chunk_bytes - len(buf))))
             continue
         newlines = buf.count(b"\n", 0, cut + 1)
         chunk = view[: cut + 1]
@@ -192,13 +201,14 @@ def iter_json_values(source: Source, ctx: ReadContext) -> Iterator[tuple[Any, in
             for i, item in enumerate(items, start=1):
                 yield item, i, orjson.dumps(item)
             return
-        yield from _iter_jsonl(stream, ctx)
+        yield from _iter_jsonl(stream, ctx, None if source.compressed else source.size)
     finally:
         stream.close()
 
 
-def _iter_jsonl(stream: BinaryIO, ctx: ReadContext) -> Iterator[tuple[Any, int, bytes]]:
-    for view, first_line, _ in iter_chunks(stream):
+def _iter_jsonl(stream: BinaryIO, ctx: ReadContext, size_hint: int | None = None
+                ) -> Iterator[tuple[Any, int, bytes]]:
+    for view, first_line, _ in iter_chunks(stream, size_hint=size_hint):
         chunk = bytes(view)
         view.release()
         yield from iter_json_lines(chunk, first_line, ctx, final=not chunk.endswith(b"\n"))

@@ -84,3 +84,17 @@ def test_on_reject_streams(tmp_path: Path) -> None:
     s = scan([str(FIX / "anthropic_messages.jsonl")], on_reject=got.append)
     s.table()
     assert got == s.summary.rejects and got[0].line == 3 and '"msg_03"' in got[0].raw
+
+
+def test_chunking_long_lines_and_line_numbers() -> None:
+    from llmaudit.ingest.lines import iter_chunks
+
+    lines = [b"a" * n for n in (3, 50, 1, 200, 7, 0, 9)]
+    data = b"\n".join(lines) + b"\nlast-without-newline"
+    got: list[tuple[int, bytes]] = []
+    for chunk, first, newlines in iter_chunks(io.BytesIO(data), chunk_bytes=16):
+        part = bytes(chunk)
+        assert newlines == part.count(b"\n")
+        for i, text in enumerate(part.split(b"\n")[: newlines + (0 if part.endswith(b"\n") else 1)]):
+            got.append((first + i, text))
+    assert got == [(i + 1, t) for i, t in enumerate([*lines, b"last-without-newline"])]

@@ -35,7 +35,6 @@ from llmaudit.ingest.envelope import split_envelope
 from llmaudit.ingest.lines import first_json_record, read_json_records
 from llmaudit.ingest.rows import (
     RowError,
-    get_path,
     guess_provider,
     opt_decimal,
     opt_int,
@@ -67,34 +66,43 @@ def anthropic_usage(usage: Any, where: str = "usage") -> dict[str, Any]:
         raise RowError(f"no {where} object")
     if not isinstance(usage, dict):
         raise RowError(f"{where} is {type(usage).__name__}, expected an object")
-    if usage.get("input_tokens") is None and usage.get("output_tokens") is None:
+    get = usage.get
+    if get("input_tokens") is None and get("output_tokens") is None:
         raise RowError(f"{where} has no input_tokens or output_tokens")
-    uncached = opt_int(usage.get("input_tokens"), f"{where}.input_tokens") or 0
-    read = opt_int(usage.get("cache_read_input_tokens"), f"{where}.cache_read_input_tokens") or 0
-    write = opt_int(usage.get("cache_creation_input_tokens"), f"{where}.cache_creation_input_tokens")
-    w5 = opt_int(get_path(usage, "cache_creation", "ephemeral_5m_input_tokens"),
-                 f"{where}.cache_creation.ephemeral_5m_input_tokens")
-    w1h = opt_int(get_path(usage, "cache_creation", "ephemeral_1h_input_tokens"),
-                  f"{where}.cache_creation.ephemeral_1h_input_tokens")
-    if write is None:
-        write = (w5 or 0) + (w1h or 0)
-    out = opt_int(usage.get("output_tokens"), f"{where}.output_tokens") or 0
-    thinking = opt_int(get_path(usage, "output_tokens_details", "thinking_tokens"),
-                       f"{where}.output_tokens_details.thinking_tokens")
-    searches = opt_int(get_path(usage, "server_tool_use", "web_search_requests"),
-                       f"{where}.server_tool_use.web_search_requests")
+    uncached = _count(get("input_tokens"), where, "input_tokens")
+    read = _count(get("cache_read_input_tokens"), where, "cache_read_input_tokens")
+    creation = get("cache_creation")
+    w5 = w1h = 0
+    if isinstance(creation, dict):
+        w5 = _count(creation.get("ephemeral_5m_input_tokens"), where, "cache_creation.ephemeral_5m_input_tokens")
+        w1h = _count(creation.get("ephemeral_1h_input_tokens"), where, "cache_creation.ephemeral_1h_input_tokens")
+    write_raw = get("cache_creation_input_tokens")
+    write = w5 + w1h if write_raw is None else _count(write_raw, where, "cache_creation_input_tokens")
+    out = _count(get("output_tokens"), where, "output_tokens")
+    details = get("output_tokens_details")
+    thinking = _count(details.get("thinking_tokens"), where, "output_tokens_details.thinking_tokens") \
+        if isinstance(details, dict) else 0
+    tools = get("server_tool_use")
+    searches = opt_int(tools.get("web_search_requests"), f"{where}.server_tool_use.web_search_requests") \
+        if isinstance(tools, dict) else None
     row: dict[str, Any] = {
         "input_tokens": uncached + read + write,
         "cache_read_tokens": read,
         "cache_write_tokens": write,
-        "cache_write_1h_tokens": w1h or 0,
+        "cache_write_1h_tokens": w1h,
         "output_tokens": out,
-        "reasoning_tokens": thinking or 0,
+        "reasoning_tokens": thinking,
         "web_search_requests": searches,
     }
-    if usage.get("service_tier") == "batch":
+    if get("service_tier") == "batch":
         row["batch"] = True
     return row
+
+
+def _count(value: Any, where: str, name: str) -> int:
+    if type(value) is int and value >= 0:   # the common case, without the generic checks
+        return value
+    return opt_int(value, f"{where}.{name}") or 0
 
 
 # ------------------------------------------------------------------------------ Messages request logs
