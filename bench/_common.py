@@ -26,6 +26,7 @@ WORK = Path(os.environ.get("LLMAUDIT_BENCH_WORK", BENCH / "_work"))
 RESULTS = WORK / "results"
 NPM_DIR = WORK / "npm"
 LITELLM_VENV = WORK / "litellm-venv"
+_LOAD_AT_START = os.getloadavg()  # other jobs on a shared machine skew timings: record how busy it was
 
 
 def work(*parts: str) -> Path:
@@ -107,7 +108,7 @@ def machine() -> dict[str, object]:
         mem_gb = round(psutil.virtual_memory().total / 2**30, 1)
     except ImportError:
         pass
-    load = os.getloadavg()
+    load = _LOAD_AT_START
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -130,6 +131,8 @@ class Report:
     def save(self) -> Path:
         RESULTS.mkdir(parents=True, exist_ok=True)
         data = asdict(self)
+        data["command"] = self.command.replace(str(REPO) + "/", "")
+        data["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
         data["date"] = datetime.now(UTC).isoformat(timespec="seconds")
         data["machine"] = machine()
         path = RESULTS / f"{self.name}.json"
