@@ -21,7 +21,7 @@ from typing import Any
 from llmaudit.config import Config, data_path, home_dir
 from llmaudit.errors import PricingError
 from llmaudit.pricing.model import ModelEntry, PricePoint
-from llmaudit.pricing.names import MAKERS, PLATFORMS, PROVIDER_PRIORITY, variants
+from llmaudit.pricing.names import MAKERS, PLATFORMS, PROVIDER_PRIORITY, canonical_provider, variants
 
 __all__ = [
     "SCHEMA",
@@ -94,7 +94,8 @@ class Catalog:
         key = (name, provider if fuzzy else f"{provider}\0strict")
         if key in self._cache:
             return self._cache[key]
-        found = self._resolve(name, provider.lower() if provider else None, fuzzy)
+        hint = (canonical_provider(provider) or provider.lower()) if provider else None
+        found = self._resolve(name, hint, fuzzy)
         self._cache[key] = found
         return found
 

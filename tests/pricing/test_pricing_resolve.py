@@ -58,6 +58,9 @@ def test_spellings_resolve(catalog, raw: str, expected: str, how: str) -> None:
 
 def test_provider_hint_prefers_that_provider(catalog) -> None:
     assert catalog.resolve("llama-3.1-8b-instant", "groq").entry.provider == "groq"
+    assert catalog.resolve("gemini-2.5-pro", "gemini").entry.id == "google/gemini-2.5-pro"
+    assert catalog.resolve("claude-sonnet-4-5", "Anthropic").matched_by == "exact"
+    assert catalog.resolve("gpt-4o", "azure").entry.id == "openai/gpt-4o"
 
 
 def test_unknown(catalog) -> None:
