@@ -39,6 +39,7 @@ __all__ = [
     "GroupRow",
     "Projection",
     "Reconciliation",
+    "SourceFile",
     "SpendOptions",
     "SpendReport",
     "UnpricedModel",
@@ -254,6 +255,19 @@ class Projection:
 
 
 @dataclass(frozen=True)
+class SourceFile:
+    """How one input was read: rows read == kept + rejected + duplicates (skipped lines are not rows)."""
+
+    path: str
+    reader: str
+    rows_read: int
+    rows_kept: int
+    rows_rejected: int
+    duplicates: int
+    skipped: int
+
+
+@dataclass(frozen=True)
 class SpendReport:
     generated_at: datetime
     inputs: tuple[str, ...]
@@ -274,6 +288,7 @@ class SpendReport:
     projection: Projection | None
     whatif: WhatIf | None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    sources: tuple[SourceFile, ...] = ()  # raw-log accounting from the ingest summary, when there was one
 
     @property
     def unpriced_requests(self) -> int:
@@ -295,6 +310,11 @@ class SpendReport:
             "last_seen": _iso(self.last_seen),
             "rows_read": self.rows_read,
             "rows_outside_window": self.rows_outside_window,
+            "sources": [
+                {"path": f.path, "reader": f.reader, "rows_read": f.rows_read, "rows_kept": f.rows_kept,
+                 "rows_rejected": f.rows_rejected, "duplicates": f.duplicates, "skipped": f.skipped}
+                for f in self.sources
+            ],
             "totals": self.totals.to_dict(()),
             "breakdowns": {
                 b.name: {"dimensions": list(b.dimensions), "note": b.note,
@@ -772,11 +792,13 @@ def build_spend(
     *,
     config: Any = None,
     inputs: Iterable[str] = (),
+    ingest_summary: Any = None,
 ) -> SpendReport:
     """Aggregate usage-record tables (any number of batches) into a ``SpendReport``.
 
     ``catalog`` is a ``llmaudit.pricing.Catalog``: batches whose rows are not priced yet are priced
-    with it; already priced rows (an ``ingest`` parquet) keep their figures.
+    with it; already priced rows (an ``ingest`` parquet) keep their figures. ``ingest_summary``
+    (``Records.summary``) puts the per-file read accounting into the report.
     """
     options = options or SpendOptions()
     builder = _Builder(catalog, options, config)
@@ -787,4 +809,21 @@ def build_spend(
             from llmaudit.schema import conform
 
             tags_present = _tags_present(conform(table))
-    return builder.result(tuple(inputs), tags_present, [])
+    report = builder.result(tuple(inputs), tags_present, [])
+    if ingest_summary is None:
+        return report
+    # The summary is complete once every batch has been consumed, i.e. now.
+    sources = tuple(
+        SourceFile(f.path, f.reader, f.rows_read, f.rows_kept, f.rows_rejected, f.duplicates,
+                   sum(getattr(f, "skipped", {}).values()))
+        for f in ingest_summary.files
+    )
+    warnings = list(report.warnings)
+    rejected = sum(f.rows_rejected for f in sources)
+    if rejected:
+        warnings.append(f"{rejected:,} log rows were rejected and are not in these figures "
+                        "(`llmaudit ingest ... --rejects FILE.jsonl` lists them with file, line and reason)")
+    dups = sum(f.duplicates for f in sources)
+    if dups:
+        warnings.append(f"{dups:,} duplicate request ids were counted once")
+    return replace(report, sources=sources, warnings=tuple(warnings))

@@ -72,11 +72,12 @@ def report(
     with ReadProgress(None, "reading", out.stderr) as bar:
         records = open_records(paths, fmt=log_format, mapping=parse_map(mapping), progress=bar.advance)
         bar.total = records.total_bytes
-        result = build_spend(records.batches(), catalog, options, config=cfg, inputs=paths)
-    _emit(result, fmt, whatif, html, records.summary)
+        result = build_spend(records.batches(), catalog, options, config=cfg, inputs=paths,
+                             ingest_summary=records.summary)
+    _emit(result, fmt, whatif, html)
 
 
-def _emit(result: object, fmt: str, whatif: bool, html: Path | None, summary: object) -> None:
+def _emit(result: object, fmt: str, whatif: bool, html: Path | None) -> None:
     from llmaudit.analysis.spend import SpendReport
     from llmaudit.render import spend as render
 
@@ -91,10 +92,6 @@ def _emit(result: object, fmt: str, whatif: bool, html: Path | None, summary: ob
         out.data(render.render_markdown(result, whatif=whatif))
     else:
         out.table(render.render_table(result, whatif=whatif))
-    if summary is not None:
-        rejected = sum(f.rows_rejected for f in summary.files)  # type: ignore[attr-defined]
-        if rejected:
-            out.warning(f"{rejected:,} log rows were rejected (see `llmaudit ingest ... --rejects FILE.jsonl`)")
     if fmt != "json":
         for warning in result.warnings:
             out.warning(warning)

@@ -21,7 +21,7 @@ from llmaudit.analysis.spend import Breakdown, GroupRow, SpendReport
 from llmaudit.analysis.whatif import WhatIf
 from llmaudit.render.formats import count, pct, usd
 
-__all__ = ["currency_symbol", "render_csv", "render_markdown", "render_table", "totals_line"]
+__all__ = ["currency_symbol", "render_csv", "render_markdown", "render_table", "sources_line", "totals_line"]
 
 MAX_TABLE_ROWS = 40
 _EMPTY = "No usage records in the input (or in the --since/--until window)."
@@ -52,6 +52,17 @@ def totals_line(report: SpendReport) -> str:
     return text
 
 
+def sources_line(report: SpendReport) -> str | None:
+    """``Read 4 files (anthropic, openai, openrouter): 3,400 rows, 3,400 kept, 0 rejected, 0 duplicates``."""
+    if not report.sources:
+        return None
+    s = report.sources
+    readers = ", ".join(sorted({f.reader for f in s}))
+    return (f"Read {len(s)} file{'s' if len(s) != 1 else ''} ({readers}): {count(sum(f.rows_read for f in s))} rows, "
+            f"{count(sum(f.rows_kept for f in s))} kept, {count(sum(f.rows_rejected for f in s))} rejected, "
+            f"{count(sum(f.duplicates for f in s))} duplicates")
+
+
 def _cost_cell(f: _Fmt, row: GroupRow) -> str:
     text = f.money(row.cost)
     if row.unpriced_requests and row.cost is not None:
@@ -79,7 +90,10 @@ def render_table(report: SpendReport, *, whatif: bool = True) -> RenderableType:
     if report.currency != "USD":
         head.append(f"  ·  {report.currency} at {report.fx_rate} per USD")
     parts.append(head)
-    parts.append(Text("Total: ", style="bold").append(totals_line(report), style="bold green"))
+    total = Text("Total: ", style="bold").append(totals_line(report), style="bold green")
+    if (read := sources_line(report)) is not None:
+        total.append("\n" + read, style="dim")
+    parts.append(total)
     if report.totals.rows == 0:
         parts.append(Text(_EMPTY, style="yellow"))
         return Group(*_spaced(parts))
@@ -243,6 +257,11 @@ def render_markdown(report: SpendReport, *, whatif: bool = True) -> str:
     out = [f"# Spend audit ({_window(report)}, {report.timezone})", "",
            f"**Total:** {totals_line(report)}", "", f"Catalog as of {report.catalog_as_of or 'n/a'}; "
            f"currency {report.currency}" + (f" at {report.fx_rate} per USD" if report.currency != "USD" else ""), ""]
+    if report.sources:
+        out += ["## Inputs", "", _md_table(
+            ["File", "Reader", "Rows read", "Kept", "Rejected", "Duplicates", "Skipped"],
+            ([f.path, f.reader, count(f.rows_read), count(f.rows_kept), count(f.rows_rejected), count(f.duplicates),
+              count(f.skipped)] for f in report.sources)), ""]
     if report.totals.rows == 0:
         return "\n".join([*out, _EMPTY]) + "\n"
     for b in report.breakdowns:
@@ -346,6 +365,11 @@ def render_csv(report: SpendReport, *, whatif: bool = True) -> str:
                     "" if r.share is None else round(r.share, 6)])
 
     group("total", "", "", report.totals)
+    if report.sources:
+        w.writerow(["section", "path", "reader", "rows_read", "rows_kept", "rows_rejected", "duplicates", "skipped"])
+        for src in report.sources:
+            w.writerow(["source", src.path, src.reader, src.rows_read, src.rows_kept, src.rows_rejected,
+                        src.duplicates, src.skipped])
     for b in report.breakdowns:
         for r in b.rows:
             group("breakdown", b.name, "|".join(r.key), r)

@@ -68,6 +68,8 @@ def spend_view(report: SpendReport) -> dict[str, Any]:
         "total": f.money(t.cost),
         "total_line": totals_line(report),
         "warnings": list(report.warnings),
+        "sources": [[f.path, f.reader, count(f.rows_read), count(f.rows_kept), count(f.rows_rejected),
+                     count(f.duplicates), count(f.skipped)] for f in report.sources],
         "breakdowns": breakdowns,
         "unpriced": [[u.model, u.provider, u.status.replace("_", " "), count(u.requests), count(u.input_tokens),
                       count(u.output_tokens), f.money(u.billed) if u.billed is not None else "-"]

@@ -159,3 +159,18 @@ def test_progress_bar_only_for_slow_reads_off_terminal(monkeypatch: pytest.Monke
         clock[0] += 2.0
         bar.advance(10)
         assert bar._progress is not None and bar.done == 20
+
+
+def test_rejected_rows_are_accounted_in_every_format(run_cli: RunCli, tmp_path: Path) -> None:
+    good = (LOGS / "openai-app.jsonl").read_text().splitlines()[:2]
+    log = tmp_path / "app.jsonl"
+    log.write_text("\n".join([good[0], '{"timestamp": "2026-11-01T00:00:00Z", "response": {"object": '
+                              '"chat.completion", "usage": {"prompt_tokens": 5}}}', good[1]]) + "\n")
+    data = json.loads(run_cli(["report", "--spend", str(log), "--format", "json"]).stdout)
+    assert data["sources"] == [{"path": str(log), "reader": "openai", "rows_read": 3, "rows_kept": 2,
+                                "rows_rejected": 1, "duplicates": 0, "skipped": 0}]
+    assert any("1 log rows were rejected" in w for w in data["warnings"])
+    table = run_cli(["report", "--spend", str(log)], env={"COLUMNS": "200"})
+    assert "3 rows, 2 kept, 1 rejected" in table.stdout and "rejected" in table.stderr
+    csv_out = run_cli(["report", "--spend", str(log), "--format", "csv"]).stdout
+    assert f"source,{log},openai,3,2,1,0,0" in csv_out
