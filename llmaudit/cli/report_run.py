@@ -14,7 +14,9 @@ _FORMATS = ("table", "json", "csv", "markdown")
 def report_run(
     run_dir: str | Path, fmt: str = "table", html: str | Path | None = None, *, format: str | None = None
 ) -> None:
-    """Print the run report in ``fmt``; with ``html``, also write the HTML report (with routing) there.
+    """Print the run report in ``fmt`` (per-model figures, then the routing analysis when two or
+    more models answered; CSV carries the per-model table only); with ``html``, also write the
+    HTML report there.
 
     ``format`` is accepted as an alias of ``fmt`` for callers that use the flag's name.
     """
@@ -31,27 +33,52 @@ def report_run(
     table = read_results(run_dir)
     manifest = read_manifest(run_dir)
     stats = build_runstats(table, manifest, run_dir)
+    # Routing compares models prompt by prompt: it needs at least two models with answers.
+    routing = _routing(table) if sum(1 for m in stats.models if m.ok) >= 2 else None
     rendered = render_run(stats, fmt)
-    if isinstance(rendered, str):
+    if fmt == "json":
+        import json
+
+        data = json.loads(str(rendered))
+        if routing is not None:
+            from llmaudit.render.routing import routing_json
+
+            data["routing"] = json.loads(routing_json(routing))
+        out.json(data)
+    elif isinstance(rendered, str):
         out.data(rendered)
+        if routing is not None and fmt == "markdown":
+            from llmaudit.render.routing import routing_markdown
+
+            out.data(routing_markdown(routing))
     else:
         out.table(rendered)
+        if routing is not None:
+            from llmaudit.render.routing import routing_renderables
+
+            for part in routing_renderables(routing):
+                out.table(part)
     if html is not None:
-        _write_html(table, manifest, run_dir, Path(html))
+        _write_html(table, routing, manifest, run_dir, Path(html))
 
 
-def _write_html(table: Any, manifest: dict[str, Any], run_dir: str, path: Path) -> None:
-    try:
-        from llmaudit.render.html import render_run_html
-    except ImportError:
-        raise UsageError("HTML for run reports arrives with the routing report") from None
+def _routing(table: Any) -> Any:
     from llmaudit.analysis.routing import build_routing
     from llmaudit.config import load_config
     from llmaudit.pricing import load_catalog
 
+    return build_routing(table, load_catalog(load_config()))
+
+
+def _write_html(table: Any, routing: Any, manifest: dict[str, Any], run_dir: str, path: Path) -> None:
+    try:
+        from llmaudit.render.html import render_run_html
+    except ImportError:
+        raise UsageError("HTML for run reports arrives with the routing report") from None
+
     if table.num_rows == 0:
         raise InputError("the run has no results yet; nothing to put in an HTML report", path=run_dir)
-    report = build_routing(table, load_catalog(load_config()))
+    report = routing if routing is not None else _routing(table)
     meta = {
         "Run directory": run_dir,
         "Status": manifest.get("status", "unknown"),

@@ -28,6 +28,7 @@ def test_replay_sim_models_and_report_every_format(run_cli, tmp_path: Path) -> N
     assert first["requests"] == 50 and first["errors"] == 0 and first["checked"] == 50
     assert 0 < first["pass_rate"] <= 1 and first["cost_usd"] is not None and first["latency_p50_ms"] > 0
     assert "SIMULATED" in res.stderr and "100 results written" in res.stderr
+    assert data["routing"]["prompts"] == 50  # two models answered: the routing analysis follows
     run = tmp_path / "run1"
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["totals"]["ok"] == 100
