@@ -153,7 +153,7 @@ def test_claude_code_malformed(tmp_path: Path) -> None:
     fs = s.summary.files[0]
     # A line without usage is not a usage row (skipped and counted), as ccusage treats it.
     assert (fs.rows_read, fs.rows_kept, fs.rows_rejected) == (5, 2, 3)
-    assert fs.skipped == {"not an assistant message with usage": 2}
+    assert fs.skipped == {"not a usage line": 2}
     assert "acme-llm-9000" in t["model_raw"].to_pylist()
     reasons = {r.line: r.reason for r in s.summary.rejects}
     assert set(reasons) == {3, 4, 6}

@@ -161,7 +161,7 @@ def test_claude_code_dedup_and_skips() -> None:
     s = scan([str(FIX / "claude")])
     t = s.table()
     a, b = s.summary.files
-    assert a.skipped == {"not an assistant message with usage": 2, "<synthetic> placeholder (API error)": 1}
+    assert a.skipped == {"not a usage line": 2, "<synthetic> placeholder (API error)": 1}
     assert a.duplicates == 1 and b.duplicates == 1   # same message on 2 lines; replay in another session
     rows = {r["request_id"]: r for r in t.to_pylist()}
     assert rows["req_011CT9uFRGTsw9xDwb2qqehZ"]["output_tokens"] == 412   # larger of the two lines kept

@@ -85,7 +85,7 @@ def read(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
             ctx.reject(line, f"expected a JSON object, got {type(obj).__name__}", raw)
             continue
         if get_path(obj, "message", "usage") is None:
-            ctx.skip("not an assistant message with usage")
+            ctx.skip("not a usage line")
             continue
         if get_path(obj, "message", "model") == SYNTHETIC:
             ctx.skip("<synthetic> placeholder (API error)")
