@@ -68,6 +68,7 @@ class SavingsRow:
     model: str
     tier: int | None
     tier_label: str
+    tier_source: str | None
     requests: int
     monthly_tokens: int
     avg_per_million: Decimal | None  # current spend per 1M tokens (input + output)
@@ -152,7 +153,8 @@ class WhatIf:
                 for p in self.providers
             ],
             "savings": [
-                {"model": s.model, "tier": s.tier, "tier_label": s.tier_label, "requests": s.requests,
+                {"model": s.model, "tier": s.tier, "tier_label": s.tier_label, "tier_source": s.tier_source,
+                 "requests": s.requests,
                  "monthly_tokens": s.monthly_tokens, "avg_per_million": money(s.avg_per_million),
                  "monthly_spend": money(s.monthly_spend), "routed_monthly_spend": money(s.routed_monthly_spend),
                  "annual_savings": money(s.annual_savings), "annual_savings_low": money(s.annual_savings_low),
@@ -277,11 +279,13 @@ class WhatIfAccumulator:
         self.tiers = tiers if tiers is not None else load_tiers(config)
         self._tier_ids: dict[str, int] = {}
         self._tier_families: dict[str, int] = {}
+        self._sources: dict[int | str, str] = {}
         for name, info in self.tiers.models.items():
             res = catalog.resolve(name)
             entry_id = res.entry.id if res is not None else name
             self._tier_ids[entry_id] = info.tier
             self._tier_families.setdefault(_family(entry_id), info.tier)
+            self._sources[entry_id] = self._sources[_family(entry_id)] = info.source
         self.tier_of: dict[str, int | None] = {}
         self._rates_cache: dict[str, _Rates | None] = {}
         cands: list[Candidate] = []
@@ -318,6 +322,14 @@ class WhatIfAccumulator:
                     tier = self._tier_ids.get(res.entry.id, self._tier_families.get(_family(res.entry.id)))
             self.tier_of[model] = tier
         return self.tier_of[model]
+
+    def tier_source(self, model: str) -> str | None:
+        """Where a model's tier comes from (the tiers.json / config entry it matched)."""
+        if self.tier(model) is None:
+            return None
+        res = self.catalog.resolve(model)
+        ids = [model, _family(model)] + ([res.entry.id, _family(res.entry.id)] if res is not None else [])
+        return next((self._sources[i] for i in ids if i in self._sources), None)
 
     def _rates(self, model: str) -> _Rates | None:
         if model not in self._rates_cache:
@@ -430,6 +442,7 @@ class WhatIfAccumulator:
                 model=model,
                 tier=tier,
                 tier_label=self.tiers.label(tier),
+                tier_source=self.tier_source(model),
                 requests=req,
                 monthly_tokens=int(Decimal(tokens) * month),
                 avg_per_million=(cur / tokens * 1_000_000 * fx) if tokens else None,
