@@ -67,9 +67,10 @@ def render_ingest_summary(summary: Any, *, unpriced: dict[tuple[str, str], int] 
                           out_path: str | None = None, rows_written: int | None = None) -> RenderableType:
     """The per-file table and the totals line (and, for ``ingest``, unpriced models and the output)."""
     table = Table(title="Ingest", title_justify="left")
-    for name, just in (("File", "left"), ("Reader", "left"), ("Read", "right"), ("Kept", "right"),
+    table.add_column("File", overflow="fold")
+    for name, just in (("Reader", "left"), ("Read", "right"), ("Kept", "right"),
                        ("Rejected", "right"), ("Duplicates", "right"), ("Skipped", "right")):
-        table.add_column(name, justify=just)  # type: ignore[arg-type]
+        table.add_column(name, justify=just, no_wrap=True)  # type: ignore[arg-type]
     read = kept = rejected = dups = skipped = 0
     for f in summary.files:
         skipped_n = sum(f.skipped.values()) if getattr(f, "skipped", None) else 0
