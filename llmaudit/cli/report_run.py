@@ -63,11 +63,12 @@ def report_run(
 
 
 def _routing(table: Any) -> Any:
-    from llmaudit.analysis.routing import build_routing
+    from llmaudit.analysis.routing import RoutingOptions, build_routing
     from llmaudit.config import load_config
-    from llmaudit.pricing import load_catalog
+    from llmaudit.pricing import fees, load_catalog
 
-    return build_routing(table, load_catalog(load_config()))
+    config = load_config()
+    return build_routing(table, load_catalog(config), RoutingOptions(fee_pct=fees(config).platform_pct))
 
 
 def _write_html(table: Any, routing: Any, manifest: dict[str, Any], run_dir: str, path: Path) -> None:
