@@ -174,3 +174,16 @@ def test_rejected_rows_are_accounted_in_every_format(run_cli: RunCli, tmp_path: 
     assert "3 rows, 2 kept, 1 rejected" in table.stdout and "rejected" in table.stderr
     csv_out = run_cli(["report", "--spend", str(log), "--format", "csv"]).stdout
     assert f"source,{log},openai,3,2,1,0,0" in csv_out
+
+
+def test_config_overrides_fees_and_tiers(run_cli: RunCli, tmp_path: Path) -> None:
+    (tmp_path / "llmaudit.toml").write_text(
+        '[fees]\nplatform_pct = 10\n\n[tiers]\n"openai/gpt-4.1-nano" = { tier = 1, source = "our eval" }\n')
+    data = json.loads(run_cli(["report", "--spend", str(LOGS), "--format", "json"]).stdout)
+    assert data["whatif"]["routed"]["fee_pct"] == 10
+    nano = next(s for s in data["whatif"]["savings"] if s["model"].startswith("openai/gpt-4.1-nano"))
+    assert nano["tier"] == 1 and nano["tier_source"] == "our eval"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[tiers]\n"openai/gpt-4o" = "high"\n')
+    r = run_cli(["report", "--spend", str(LOGS), "--config", str(bad)])
+    assert r.exit_code == 2 and "tier" in r.stderr and "Traceback" not in r.output
