@@ -41,8 +41,16 @@ import pyarrow as pa
 from llmaudit import errors
 from llmaudit.errors import LlmauditError, UsageError
 
-__all__ = ["DistributedRecords", "PartitionResult", "connect", "open_records_distributed", "plan_partitions",
-           "read_partition"]
+__all__ = [
+    "ENGINES",
+    "DistributedRecords",
+    "PartitionResult",
+    "connect",
+    "open_records_distributed",
+    "open_records_with",
+    "plan_partitions",
+    "read_partition",
+]
 
 
 # ------------------------------------------------------------------------------- worker side
@@ -341,3 +349,26 @@ def open_records_distributed(paths: list[str], *, fmt: str = "auto", mapping: di
         catalog = load_catalog(config)
     return DistributedRecords(parts, has_raw, fmt, mapping, catalog, scheduler=scheduler, client=client,
                               window=window, progress=progress, on_reject=on_reject)
+
+
+ENGINES = ("local", "dask")
+
+
+def open_records_with(engine: str, paths: list[str], *, scheduler: str | None = None, fmt: str = "auto",
+                      mapping: dict[str, str] | None = None, progress: Callable[[int], None] | None = None,
+                      on_reject: Callable[[Any], None] | None = None, catalog: Any = None) -> Any:
+    """``--engine local|dask`` in one call: ``open_records`` or ``open_records_distributed``.
+
+    Both results have ``batches()`` / ``summary`` / ``total_bytes`` and feed ``build_spend`` and
+    ``write_parquet`` alike. ``scheduler`` is only meaningful with the dask engine.
+    """
+    if engine not in ENGINES:
+        raise UsageError(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
+    if engine == "local":
+        if scheduler:
+            raise UsageError("--scheduler needs --engine dask")
+        from llmaudit.analysis.records import open_records
+
+        return open_records(paths, fmt=fmt, mapping=mapping, progress=progress, on_reject=on_reject)
+    return open_records_distributed(paths, fmt=fmt, mapping=mapping, progress=progress, on_reject=on_reject,
+                                    catalog=catalog, scheduler=scheduler)

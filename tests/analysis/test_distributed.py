@@ -161,3 +161,32 @@ def test_read_partition_prices_rows(logs: Path) -> None:
     assert result.error is None
     statuses = {s for t in result.tables for s in t.column("price_status").to_pylist()}
     assert "unpriced" not in statuses and "priced" in statuses
+
+
+def test_engine_switch(logs: Path) -> None:
+    from llmaudit.analysis.distributed import open_records_with
+    from llmaudit.analysis.records import Records
+    from llmaudit.errors import UsageError
+
+    assert isinstance(open_records_with("local", [str(logs / "openai")]), Records)
+    with pytest.raises(UsageError, match="--engine"):
+        open_records_with("spark", [str(logs)])
+    with pytest.raises(UsageError, match="--scheduler needs --engine dask"):
+        open_records_with("local", [str(logs)], scheduler="tcp://127.0.0.1:8786")
+
+
+def test_cli_report_and_ingest_with_engine_dask(logs: Path, tmp_path: Path, client, run_cli) -> None:
+    if "--engine" not in run_cli(["report", "--help"]).stdout:
+        pytest.skip("report --engine not wired in the CLI yet (bench/engine-cli.patch)")
+    src = str(logs / "openai")
+    common = ["report", "--spend", src, "--format", "json", "--now", "2025-11-01T00:00:00Z"]
+    local = run_cli(common)
+    dist = run_cli([*common, "--engine", "dask", "--scheduler", client.scheduler.address])
+    assert local.exit_code == dist.exit_code == 0, dist.stderr
+    a, b = json.loads(local.stdout), json.loads(dist.stdout)
+    a.pop("generated_at"), b.pop("generated_at")
+    assert a == b
+    out = tmp_path / "d.parquet"
+    r = run_cli(["ingest", src, "--out", str(out), "--engine", "dask", "--scheduler", client.scheduler.address])
+    assert r.exit_code == 0, r.stderr
+    assert run_cli(["report", "--spend", src, "--engine", "spark"]).exit_code == 2
