@@ -34,7 +34,7 @@ def report_run(
     manifest = read_manifest(run_dir)
     stats = build_runstats(table, manifest, run_dir)
     # Routing compares models prompt by prompt: it needs at least two models with answers.
-    routing = _routing(table) if sum(1 for m in stats.models if m.ok) >= 2 else None
+    routing = _routing(table, manifest) if sum(1 for m in stats.models if m.ok) >= 2 else None
     rendered = render_run(stats, fmt)
     if fmt == "json":
         import json
@@ -62,13 +62,17 @@ def report_run(
         _write_html(table, routing, manifest, run_dir, Path(html))
 
 
-def _routing(table: Any) -> Any:
+def _routing(table: Any, manifest: dict[str, Any]) -> Any:
+    from types import SimpleNamespace
+
     from llmaudit.analysis.routing import RoutingOptions, build_routing
     from llmaudit.config import load_config
-    from llmaudit.pricing import fees, load_catalog
+    from llmaudit.pricing import fees
 
-    config = load_config()
-    return build_routing(table, load_catalog(config), RoutingOptions(fee_pct=fees(config).platform_pct))
+    # The rows were priced when the run was made; the report names that catalog date, not today's.
+    priced_with = SimpleNamespace(as_of=manifest.get("catalog_as_of"))
+    options = RoutingOptions(fee_pct=fees(load_config()).platform_pct)
+    return build_routing(table, priced_with, options)
 
 
 def _write_html(table: Any, routing: Any, manifest: dict[str, Any], run_dir: str, path: Path) -> None:
@@ -79,7 +83,7 @@ def _write_html(table: Any, routing: Any, manifest: dict[str, Any], run_dir: str
 
     if table.num_rows == 0:
         raise InputError("the run has no results yet; nothing to put in an HTML report", path=run_dir)
-    report = routing if routing is not None else _routing(table)
+    report = routing if routing is not None else _routing(table, manifest)
     meta = {
         "Run directory": run_dir,
         "Status": manifest.get("status", "unknown"),
