@@ -32,19 +32,27 @@ from llmaudit.pricing.catalog import Catalog, write_catalog_files
 from llmaudit.pricing.model import ModelEntry, PricePoint, Rates, dec_str
 from llmaudit.pricing.names import MAKERS, PLATFORMS
 
-# PyPI release dates of the snapshots we build from. Wheels carry 1980 timestamps, so the dates
-# are kept here; `check_date` verifies each against the newest dated model key in the file (a
-# release cannot predate a model it lists).
-RELEASE_DATES = {
-    "litellm-1.55.0": "2024-12-13",
-    "litellm-1.60.0": "2025-02-01",
-    "litellm-1.65.0": "2025-03-29",
-    "litellm-1.70.0": "2025-05-17",
-    "litellm-1.74.0": "2025-07-05",
-    "tokencost-0.1.26": "2025-08-13",  # wheel file timestamps: 2025-08-13 06:28
-    "litellm-1.76.0": "2025-08-23",
-    "litellm-1.80.0": "2025-11-15",
-    "litellm-1.110.2": "2026-10-06",
+# Release dates of the snapshots we build from (wheels carry 1980 timestamps, so the dates are kept
+# here, with how each is known). `check_date` verifies each against the newest dated model key in
+# the file (a release cannot predate a model it lists).
+_NOTES = "LiteLLM release notes (docs.litellm.ai/release_notes)"
+_APPROX = "approximate PyPI release date; consistent with the newest dated model key in the file"
+RELEASE_DATES: dict[str, tuple[str, str]] = {
+    "litellm-1.55.0": ("2024-12-13", _APPROX),
+    "litellm-1.60.0": ("2025-02-01", _APPROX),
+    "litellm-1.65.0": ("2025-03-29", _APPROX),
+    "litellm-1.70.0": ("2025-05-17", _APPROX),
+    "litellm-1.74.0": ("2025-07-05", _APPROX),
+    "tokencost-0.1.26": ("2025-08-13", "wheel file timestamps (2025-08-13 06:28)"),
+    "litellm-1.76.0": ("2025-08-23", _APPROX),
+    "litellm-1.80.0": ("2025-11-15", _NOTES),
+    "litellm-1.84.0": ("2026-05-14", _NOTES),
+    "litellm-1.90.0": ("2026-06-26", _NOTES),
+    "litellm-1.96.0": ("2026-08-09", _NOTES),
+    "litellm-1.102.0": ("2026-09-19", _NOTES),
+    "litellm-1.106.0": ("2026-10-17", "estimated: weekly release line between v1.105.0-rc.1 (2026-10-03) "
+                                      "and v1.109.0 (2026-11-11)"),
+    "litellm-1.110.2": ("2026-11-20", "estimated: patch of the release line after v1.109.0 (2026-11-11)"),
 }
 _WHEEL = re.compile(r"^(?P<dist>litellm|tokencost)-(?P<ver>[^-]+)-")
 _MEMBERS = {
@@ -92,13 +100,15 @@ def load_input(arg: str) -> Snapshot:
         label = path.stem
         data = json.loads(path.read_text())
         origin = str(path.name)
-    day_text = day_text or RELEASE_DATES.get(label, "")
+    known = RELEASE_DATES.get(label)
+    basis = "given on the command line" if day_text else (known[1] if known else "")
+    day_text = day_text or (known[0] if known else "")
     if not day_text:
         raise SystemExit(f"{arg}: no release date known for {label}; pass FILE=YYYY-MM-DD")
     day = date.fromisoformat(day_text)
     check_date(label, day, data)
     meta = {"date": day.isoformat(), "origin": origin, "kind": "litellm price JSON",
-            "date_basis": "release date of the package (snapshot date)"}
+            "date_basis": f"release date of the package: {basis}"}
     return Snapshot(label, day, meta, litellm.convert(data))
 
 

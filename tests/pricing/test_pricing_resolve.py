@@ -47,7 +47,10 @@ def catalog():
     ("gemini/gemini-2.5-pro", "google/gemini-2.5-pro", "alias"),
     ("google/gemini-2.5-flash", "google/gemini-2.5-flash", "exact"),
     ("models/gemini-2.0-flash-001", "google/gemini-2.0-flash-001", "prefix"),
-    ("x-ai/grok-4", "xai/grok-4", "exact"),
+    ("x-ai/grok-3-mini", "xai/grok-3-mini", "exact"),
+    ("xai/grok-4", "xai/grok-4", "exact"),
+    # OpenRouter's listing of grok-4 kept $3/$15 after xAI cut it: its own spelling keeps its own price.
+    ("x-ai/grok-4", "openrouter/x-ai/grok-4", "name"),
     ("deepseek-chat", "deepseek/deepseek-chat", "exact"),
 ])
 def test_spellings_resolve(catalog, raw: str, expected: str, how: str) -> None:
