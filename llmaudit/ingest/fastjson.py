@@ -122,7 +122,11 @@ def _web_searches(output: pa.Array) -> pa.Array:
 def _to_timestamp(arr: Any) -> Any:
     ts_type = ROW_SCHEMA.field("timestamp").type
     if pa.types.is_string(arr.type):
-        return pc.cast(arr, ts_type)
+        try:
+            return pc.cast(arr, ts_type)
+        except pa.ArrowInvalid:
+            # No zone offset: naive times are UTC (as in rows.parse_timestamp).
+            return pc.cast(pc.cast(arr, pa.timestamp("us")), ts_type)
     seconds = pc.cast(arr, pa.float64())
     # Unix seconds, or milliseconds when too large to be seconds (same rule as parse_timestamp).
     seconds = pc.if_else(pc.greater_equal(seconds, 1e11), pc.divide(seconds, 1000.0), seconds)

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 import orjson
 import pyarrow as pa
 
-from llmaudit.ingest.rows import RowError, check_row, finish_table, rows_to_table
+from llmaudit.ingest.rows import SHAPE_ERRORS, check_row, finish_table, rows_to_table, shape_reason
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
 
@@ -116,8 +116,9 @@ class RowBatcher:
             item_raw = row.pop("_raw", None)
             try:
                 check_row(row)
-            except RowError as exc:
-                self.ctx.reject(row.get("source_line", line), str(exc), item_raw if item_raw is not None else raw)
+            except SHAPE_ERRORS as exc:
+                self.ctx.reject(row.get("source_line", line), shape_reason(exc),
+                                item_raw if item_raw is not None else raw)
                 continue
             if row.get("source_line") is None:
                 row["source_line"] = line
@@ -139,8 +140,8 @@ def _apply(normalize: Normalize, record: Any, line: int, raw: bytes | str, ctx: 
            batcher: RowBatcher) -> None:
     try:
         produced = normalize(record, line, ctx)
-    except RowError as exc:
-        ctx.reject(line, str(exc), raw)
+    except SHAPE_ERRORS as exc:
+        ctx.reject(line, shape_reason(exc), raw)
         return
     batcher.add(produced, line, raw)
 

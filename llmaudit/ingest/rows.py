@@ -20,6 +20,7 @@ from llmaudit.schema import USAGE_SCHEMA
 
 __all__ = [
     "ROW_SCHEMA",
+    "SHAPE_ERRORS",
     "TOKEN_FIELDS",
     "RowError",
     "check_row",
@@ -33,6 +34,7 @@ __all__ = [
     "parse_timestamp",
     "req_int",
     "rows_to_table",
+    "shape_reason",
 ]
 
 # Columns a reader may fill; the rest (cost_usd, price_status) belong to pricing.
@@ -51,6 +53,17 @@ _ZERO_DEFAULTS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "ca
 
 class RowError(ValueError):
     """One record cannot be used; the message says why (it becomes the reject reason)."""
+
+
+# What a reader's per-record code may raise on a record of an unexpected shape (a list where an
+# object belongs, ...). Callers turn these into rejects too: bad input never becomes a traceback.
+SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError, OverflowError)
+
+
+def shape_reason(exc: BaseException) -> str:
+    if isinstance(exc, RowError):
+        return str(exc)
+    return f"unexpected record shape ({type(exc).__name__}: {exc})"
 
 
 def get_path(obj: Any, *keys: str) -> Any:
@@ -95,7 +108,12 @@ def opt_int(value: Any, name: str) -> int | None:
         raise RowError(f"{name} is {type(value).__name__} {_describe(value)}, expected an integer")
     if result < 0:
         raise RowError(f"{name} is negative ({result})")
+    if result > _MAX_COUNT:
+        raise RowError(f"{name} is implausibly large ({result})")
     return result
+
+
+_MAX_COUNT = 2**53   # beyond any real token count; keeps sums far from int64 overflow
 
 
 def req_int(value: Any, name: str) -> int:

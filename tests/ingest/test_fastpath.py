@@ -50,7 +50,7 @@ def test_iso_wrapped_and_mixed_bad_lines(tmp_path: Path, monkeypatch: pytest.Mon
     for i in range(30):
         rec = json.loads(json.dumps(base))
         rec["response"]["id"] = f"chatcmpl-{i}"
-        rec["timestamp"] = f"2026-01-01T02:{i:02d}:00.5+01:00"
+        rec["timestamp"] = f"2026-01-01T02:{i:02d}:00.5+01:00" if i < 15 else f"2026-01-01 02:{i:02d}:00"
         rec["api_key"] = "sk-proj-abcdefghijklmnop" if i == 3 else "team-key"
         if i == 5:
             rec["response"]["usage"]["prompt_tokens"] = -1
@@ -93,3 +93,18 @@ def test_vectorized_path_is_taken(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     path.write_text("\n".join(gen_line(i, rng, False) for i in range(20)) + "\n")
     assert scan([str(path)]).table().num_rows == 20
     assert sum(calls) == 20
+
+
+def test_naive_iso_timestamps_are_utc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = json.loads((FIX / "openai_chat.jsonl").read_text().splitlines()[3])
+    lines = []
+    for i in range(10):
+        rec = json.loads(json.dumps(base))
+        rec["response"]["id"] = f"c-{i}"
+        rec["timestamp"] = f"2026-01-01 02:{i:02d}:00.250"
+        lines.append(json.dumps(rec))
+    path = tmp_path / "naive.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    fast, slow, _, _ = _both(path, monkeypatch, chunk=1 << 20)
+    assert _sorted(fast).equals(_sorted(slow))
+    assert fast.sort_by("source_line")["timestamp"][0].as_py().isoformat() == "2026-01-01T02:00:00.250000+00:00"

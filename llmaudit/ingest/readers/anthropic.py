@@ -34,12 +34,14 @@ import pyarrow as pa
 from llmaudit.ingest.envelope import split_envelope
 from llmaudit.ingest.lines import first_json_record, read_json_records
 from llmaudit.ingest.rows import (
+    SHAPE_ERRORS,
     RowError,
     guess_provider,
     opt_decimal,
     opt_int,
     opt_str,
     parse_timestamp,
+    shape_reason,
 )
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
@@ -174,8 +176,8 @@ def _bucket_results(bucket: Any, line: int, ctx: ReadContext, one: OneResult) ->
                 raise RowError(f"result is {type(result).__name__}, expected an object")
             row = one(result)
             row["timestamp"] = parse_timestamp(start, "bucket starting_at")
-        except RowError as exc:
-            ctx.reject(line, f"results[{j}]: {exc}", raw)
+        except SHAPE_ERRORS as exc:
+            ctx.reject(line, f"results[{j}]: {shape_reason(exc)}", raw)
             continue
         row["source_line"] = line
         row["_raw"] = raw

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from llmaudit.ingest.lines import RowBatcher, iter_json_values
 from llmaudit.ingest.readers.anthropic import anthropic_usage
-from llmaudit.ingest.rows import RowError, get_path, opt_float, opt_str, parse_timestamp
+from llmaudit.ingest.rows import SHAPE_ERRORS, RowError, get_path, opt_float, opt_str, parse_timestamp, shape_reason
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
 
@@ -92,8 +92,8 @@ def read(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
             continue
         try:
             row = _normalize(obj, line, project)
-        except RowError as exc:
-            ctx.reject(line, str(exc), raw)
+        except SHAPE_ERRORS as exc:
+            ctx.reject(line, shape_reason(exc), raw)
             continue
         msg_id = opt_str(get_path(obj, "message", "id"))
         req_id = row["request_id"]

@@ -27,7 +27,16 @@ import pyarrow as pa
 from llmaudit.ingest.lines import first_json_record, read_json_records
 from llmaudit.ingest.readers import openai as openai_log
 from llmaudit.ingest.readers.anthropic import NOT_GROUPED
-from llmaudit.ingest.rows import RowError, get_path, opt_decimal, opt_int, opt_str, parse_timestamp
+from llmaudit.ingest.rows import (
+    SHAPE_ERRORS,
+    RowError,
+    get_path,
+    opt_decimal,
+    opt_int,
+    opt_str,
+    parse_timestamp,
+    shape_reason,
+)
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
 
@@ -99,8 +108,8 @@ def _per_result(one: Callable[[dict[str, Any]], dict[str, Any]]) -> ReadFn:
                     raise RowError(f"result is {type(result).__name__}, expected an object")
                 row = one(result)
                 row["timestamp"] = parse_timestamp(bucket.get("start_time"), "bucket start_time")
-            except RowError as exc:
-                ctx.reject(line, f"results[{j}]: {exc}", raw)
+            except SHAPE_ERRORS as exc:
+                ctx.reject(line, f"results[{j}]: {shape_reason(exc)}", raw)
                 continue
             row["source_line"] = line
             row["_raw"] = raw
