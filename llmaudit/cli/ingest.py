@@ -34,11 +34,16 @@ def ingest(
     mapping: str | None = typer.Option(None, "--map", help="Column mapping for --format generic: col=field,..."),
     rejects: Path | None = typer.Option(None, "--rejects", help="Write every rejected row to this JSONL file."),
     config: Path | None = typer.Option(None, "--config", help="Config file (default: ./llmaudit.toml)."),
+    engine: str = typer.Option("local", "--engine", help="local | dask: read and price the input files on dask "
+                               "workers (same output)."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="dask scheduler address, e.g. "
+                                         "tcp://10.0.0.5:8786 (default: a LocalCluster on this machine)."),
 ) -> None:
     """Normalize usage logs to the llmaudit schema, price every row, write one parquet file."""
     import json
 
-    from llmaudit.analysis.records import open_records, write_parquet
+    from llmaudit.analysis.distributed import open_records_with
+    from llmaudit.analysis.records import write_parquet
     from llmaudit.config import load_config
     from llmaudit.errors import redact
     from llmaudit.pricing import load_catalog
@@ -56,8 +61,8 @@ def ingest(
                 reject_fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
         with ReadProgress(None, "ingesting", out.stderr) as bar:
-            records = open_records(paths, fmt=fmt, mapping=parse_map(mapping), progress=bar.advance,
-                                   on_reject=on_reject)
+            records = open_records_with(engine, paths, scheduler=scheduler, fmt=fmt, mapping=parse_map(mapping),
+                                        progress=bar.advance, on_reject=on_reject, catalog=catalog)
             bar.total = records.total_bytes
             result = write_parquet(records, catalog, out_file)
     finally:

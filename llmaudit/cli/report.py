@@ -34,6 +34,10 @@ def report(
     mapping: str | None = typer.Option(None, "--map", help="Column mapping for --log-format generic."),
     now: str | None = typer.Option(None, "--now", help="Treat this ISO time as now (projection; reproducible)."),
     config: Path | None = typer.Option(None, "--config", help="Config file (default: ./llmaudit.toml)."),
+    engine: str = typer.Option("local", "--engine", help="local | dask: read and price the input files on dask "
+                               "workers (same numbers)."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="dask scheduler address, e.g. "
+                                         "tcp://10.0.0.5:8786 (default: a LocalCluster on this machine)."),
 ) -> None:
     """Spend by model, provider, day…, billed vs list price, month-end projection and routing what-if."""
     if fmt not in _FORMATS:
@@ -43,7 +47,7 @@ def report(
         return
     from decimal import Decimal, InvalidOperation
 
-    from llmaudit.analysis.records import open_records
+    from llmaudit.analysis.distributed import open_records_with
     from llmaudit.analysis.spend import SpendOptions, build_spend, parse_by, parse_when, resolve_timezone
     from llmaudit.cli.ingest import parse_map
     from llmaudit.config import load_config
@@ -70,7 +74,8 @@ def report(
     cfg = load_config(config)
     catalog = load_catalog(cfg)
     with ReadProgress(None, "reading", out.stderr) as bar:
-        records = open_records(paths, fmt=log_format, mapping=parse_map(mapping), progress=bar.advance)
+        records = open_records_with(engine, paths, scheduler=scheduler, fmt=log_format, mapping=parse_map(mapping),
+                                    progress=bar.advance, catalog=catalog)
         bar.total = records.total_bytes
         result = build_spend(records.batches(), catalog, options, config=cfg, inputs=paths,
                              ingest_summary=records.summary)
