@@ -66,8 +66,8 @@ def replay(
 ) -> None:
     """Replay a prompt set against many models: cost, latency, tokens/s and pass rate per model."""
     from llmaudit.config import load_config
-    from llmaudit.replay import ReplayOptions, load_prompts
-    from llmaudit.replay.limits import RetryPolicy
+    from llmaudit.replay import load_prompts
+    from llmaudit.replay.settings import options_from_config
 
     if fmt not in _FORMATS:
         raise UsageError(f"--format must be one of {', '.join(_FORMATS)}")
@@ -76,24 +76,23 @@ def replay(
     if retry_errors and not resume:
         raise UsageError("--retry-errors only makes sense with --resume")
     config = load_config(config_path)
-    section: dict[str, Any] = config.section("replay")
     loaded = load_prompts(prompts)
     if dry_run:
-        _dry_run(loaded, models, config, repeats, default_output, fmt)
+        _dry_run(loaded, models, config, repeats, default_output, fmt, _money(max_cost))
         return
     if out_dir is None:
         if resume:
             raise UsageError("--resume needs --out RUN_DIR (the run to continue)")
         out_dir = Path("runs") / datetime.now(UTC).strftime("replay-%Y%m%d-%H%M%S")
-    options = ReplayOptions(
-        concurrency=concurrency or int(section.get("concurrency", 8)),
-        provider_concurrency={k: int(v) for k, v in {**section.get("provider_concurrency", {}),
-                                                     **_pairs(provider_concurrency, "--provider-concurrency")}.items()},
-        rpm=rpm if rpm is not None else section.get("rpm"),
-        provider_rpm={**section.get("provider_rpm", {}), **_pairs(provider_rpm, "--provider-rpm")},
+    options = options_from_config(
+        config,
+        concurrency=concurrency,
+        provider_concurrency=_pairs(provider_concurrency, "--provider-concurrency"),
+        rpm=rpm,
+        provider_rpm=_pairs(provider_rpm, "--provider-rpm"),
+        timeout_s=timeout,
+        max_attempts=max_attempts,
         repeats=repeats,
-        timeout_s=timeout if timeout is not None else float(section.get("timeout", 180)),
-        retry=RetryPolicy(max_attempts=max_attempts or int(section.get("max_attempts", 5))),
         max_cost_usd=_money(max_cost),
         use_cache=not no_cache,
         offline=offline,
@@ -101,7 +100,6 @@ def replay(
         retry_errors=retry_errors,
         default_output_tokens=default_output,
         prompts_path=str(prompts),
-        config=config,
     )
     summary = _run(loaded, models, out_dir, options)
     for line in _summary_lines(summary):
@@ -117,9 +115,13 @@ def _run(prompts: list[Any], models: list[str], out_dir: Path, options: Any) -> 
 
     simulated = any(s.simulated for s in parse_models(models))
     out.info(f"replaying {len(prompts)} prompts against {', '.join(models)} into {out_dir}")
-    with ReplayProgress(out.stderr, simulated=simulated) as progress:
-        options.progress = progress.update
-        return run_replay(prompts, models, out_dir, options)
+    try:
+        with ReplayProgress(out.stderr, simulated=simulated) as progress:
+            options.progress = progress.update
+            return run_replay(prompts, models, out_dir, options)
+    except KeyboardInterrupt:
+        out.warning(f"finished results are kept in {out_dir}; add --resume --out {out_dir} to continue the run")
+        raise
 
 
 def _summary_lines(summary: Any) -> list[str]:
@@ -128,17 +130,30 @@ def _summary_lines(summary: Any) -> list[str]:
     return summary_lines(summary)
 
 
-def _dry_run(prompts: list[Any], models: list[str], config: Any, repeats: int, default_output: int, fmt: str) -> None:
+def _dry_run(
+    prompts: list[Any], models: list[str], config: Any, repeats: int, default_output: int, fmt: str,
+    max_cost: Decimal | None,
+) -> None:
     from llmaudit.pricing import load_catalog
+    from llmaudit.render.formats import usd
     from llmaudit.render.run import render_estimate
     from llmaudit.replay.estimate import estimate, summarize_estimate
 
     table = estimate(prompts, models, load_catalog(config), repeats=repeats, default_output_tokens=default_output)
-    rendered = render_estimate(summarize_estimate(table, default_output), fmt)
+    summary = summarize_estimate(table, default_output)
+    rendered = render_estimate(summary, fmt)
     if isinstance(rendered, str):
         out.data(rendered)
     else:
         out.table(rendered)
+    if max_cost is not None:
+        if summary.total_usd is None:
+            out.warning(f"--max-cost cannot be enforced: no price for {', '.join(summary.unpriced_models)}")
+        elif summary.total_usd > max_cost:
+            out.warning(f"the estimate {usd(summary.total_usd, places=4)} is above --max-cost {usd(max_cost)}: "
+                        "the run would stop before sending everything")
+        else:
+            out.info(f"the estimate fits within --max-cost {usd(max_cost)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -117,3 +117,23 @@ def test_report_rejects_a_non_run_dir(run_cli, tmp_path: Path) -> None:
         report_run(str(tmp_path), "table", None)
     with pytest.raises(UsageError, match="--format"):
         report_run(str(tmp_path), "xml", None)
+
+
+def test_dry_run_compares_with_max_cost(run_cli) -> None:
+    res = run_cli(["replay", PROMPTS, "--models", "openai/gpt-4o", "--dry-run", "--max-cost", "0.001"])
+    assert res.exit_code == 0 and "above --max-cost $0.00" in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("toml", "needle"),
+    [
+        ('[replay]\nconcurrency = "many"\n', "[replay] concurrency must be a positive integer"),
+        ("[replay]\nconcurency = 4\n", "unknown key(s) concurency"),
+        ("[replay]\nprovider_rpm = {sim = -1}\n", "provider_rpm.sim must be a positive number"),
+    ],
+)
+def test_bad_replay_config_is_a_clear_error(run_cli, tmp_path: Path, toml: str, needle: str) -> None:
+    (tmp_path / "llmaudit.toml").write_text(toml)
+    res = run_cli(["replay", PROMPTS, "--models", "sim/gpt-4o-mini", "--out", "r"])
+    assert res.exit_code == 2 and needle in res.stderr, res.stderr
+    assert not (tmp_path / "r").exists()
