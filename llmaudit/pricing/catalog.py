@@ -109,6 +109,9 @@ class Catalog:
                 hit = self._by_id.get(f"{var.provider}/{low}")
                 if hit is not None:
                     return Resolution(hit, var.step)
+                hit = self._by_alias.get(f"{var.provider}/{low}")
+                if hit is not None:
+                    return Resolution(hit, "alias" if var.step == "exact" else var.step)
             hit = self._by_id.get(low)
             if hit is not None:
                 return Resolution(hit, var.step)

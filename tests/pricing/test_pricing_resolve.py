@@ -64,6 +64,9 @@ def test_provider_hint_prefers_that_provider(catalog) -> None:
     assert catalog.resolve("gemini-2.5-pro", "gemini").entry.id == "google/gemini-2.5-pro"
     assert catalog.resolve("claude-sonnet-4-5", "Anthropic").matched_by == "exact"
     assert catalog.resolve("gpt-4o", "azure").entry.id == "openai/gpt-4o"
+    # an OpenRouter log names the provider apart from the model id
+    hit = catalog.resolve("anthropic/claude-3.5-sonnet", "openrouter")
+    assert (hit.entry.id, hit.matched_by) == ("anthropic/claude-3-5-sonnet-latest", "alias")
 
 
 def test_unknown(catalog) -> None:
