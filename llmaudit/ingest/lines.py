@@ -27,6 +27,7 @@ __all__ = [
     "Normalize",
     "RowBatcher",
     "first_json_record",
+    "first_record",
     "iter_chunks",
     "iter_csv",
     "iter_json_values",
@@ -156,6 +157,8 @@ def iter_json_lines(chunk: bytes, first_line: int, ctx: ReadContext, *, final: b
         if not stripped:
             continue
         line = first_line + i
+        if line == 1 and stripped.startswith(b"\xef\xbb\xbf"):   # UTF-8 byte order mark
+            stripped = stripped[3:]
         try:
             value = orjson.loads(stripped)
         except orjson.JSONDecodeError as exc:
@@ -240,19 +243,66 @@ def read_json_records(source: Source, ctx: ReadContext, normalize: Normalize,
 
 
 def first_json_record(head: bytes) -> Any:
-    """The first JSON value of a head (first JSONL line or a whole small document), or None."""
+    """The first JSON value of a head, or None, for sniffing.
+
+    Tries the first line (JSONL), then the head as one document, then the first element of a
+    large array or ``{"data": [...]}`` page that does not fit in the head, then the next lines
+    (a log whose first line is damaged is still recognised).
+    """
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not text:
         return None
-    first = text.split(b"\n", 1)[0]
+    lines = text.split(b"\n", 21)
     try:
-        return orjson.loads(first)
+        return orjson.loads(lines[0])
     except orjson.JSONDecodeError:
         pass
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
+        pass
+    element = _first_element(text)
+    if element is not None:
+        return element
+    for line in lines[1:20]:
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def first_record(head: bytes) -> dict[str, Any] | None:
+    """Like ``first_json_record`` but always an object: an array's first element, else None."""
+    rec = first_json_record(head)
+    if isinstance(rec, list):
+        rec = rec[0] if rec else None
+    return rec if isinstance(rec, dict) else None
+
+
+def _first_element(text: bytes) -> Any:
+    """First element of ``[...`` or ``{"data": [...`` when the whole document is larger than the head."""
+    import json
+
+    decoded = text.decode("utf-8", errors="replace")
+    start = None
+    if decoded.startswith("["):
+        start = 1
+    elif decoded.startswith("{"):
+        at = decoded.find('"data"')
+        bracket = decoded.find("[", at) if at != -1 else -1
+        start = bracket + 1 if bracket != -1 else None
+    if start is None:
         return None
+    while start < len(decoded) and decoded[start] in " \t\r\n":
+        start += 1
+    try:
+        value, _ = json.JSONDecoder().raw_decode(decoded, start)
+    except ValueError:
+        return None
+    return value if decoded.startswith("[") else {"data": [value]}
 
 
 # ---------------------------------------------------------------------------------------------- CSV

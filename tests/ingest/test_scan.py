@@ -98,3 +98,47 @@ def test_chunking_long_lines_and_line_numbers() -> None:
         for i, text in enumerate(part.split(b"\n")[: newlines + (0 if part.endswith(b"\n") else 1)]):
             got.append((first + i, text))
     assert got == [(i + 1, t) for i, t in enumerate([*lines, b"last-without-newline"])]
+
+
+def test_sniff_survives_damaged_first_line_and_bom(tmp_path: Path) -> None:
+    lines = (FIX / "openai_chat.jsonl").read_text().splitlines()
+    p = tmp_path / "damaged.jsonl"
+    p.write_text(lines[0][:30] + "\n" + "\n".join(lines[1:4]) + "\n")
+    s = scan([str(p)])
+    assert s.table().num_rows == 3 and s.summary.files[0].reader == "openai"
+    assert s.summary.rejects[0].line == 1
+    p = tmp_path / "bom.jsonl"
+    p.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines[:4]).encode() + b"\n")
+    assert scan([str(p)]).table().num_rows == 4
+
+
+def test_json_array_of_responses_and_large_pretty_pages(tmp_path: Path) -> None:
+    import json
+
+    lines = (FIX / "openai_chat.jsonl").read_text().splitlines()
+    p = tmp_path / "responses.json"
+    p.write_text(json.dumps([json.loads(x) for x in lines[:3]], indent=2))
+    s = scan([str(p)])
+    assert s.table().num_rows == 3 and s.summary.files[0].reader == "openai"
+    # A pretty-printed Langfuse page much larger than the 64 KiB sniffing window.
+    page = json.loads((FIX / "langfuse_observations.json").read_text())
+    gen = page["data"][0]
+    page["data"] = [{**gen, "id": f"obs-{i}", "input": "x" * 500} for i in range(300)]
+    p = tmp_path / "langfuse.json"
+    p.write_text(json.dumps(page, indent=2))
+    s = scan([str(p)])
+    assert s.summary.files[0].reader == "langfuse" and s.table().num_rows == 300
+
+
+def test_stream_chunks_without_usage_are_skipped(tmp_path: Path) -> None:
+    import json
+
+    chunk = {"id": "chatcmpl-s1", "object": "chat.completion.chunk", "created": 1767225600,
+             "model": "gpt-4o-mini", "choices": [{"index": 0, "delta": {"content": "Hi"}}], "usage": None}
+    final = {**chunk, "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}}
+    p = tmp_path / "stream.jsonl"
+    p.write_text("\n".join(json.dumps(x) for x in (chunk, chunk, final)) + "\n")
+    s = scan([str(p)])
+    t = s.table()
+    assert t.num_rows == 1 and t["input_tokens"].to_pylist() == [10]
+    assert s.summary.files[0].skipped == {"stream chunk without usage": 2}

@@ -32,7 +32,7 @@ import orjson
 import pyarrow as pa
 
 from llmaudit.ingest.envelope import split_envelope
-from llmaudit.ingest.lines import first_json_record, read_json_records
+from llmaudit.ingest.lines import first_record, read_json_records
 from llmaudit.ingest.rows import (
     SHAPE_ERRORS,
     RowError,
@@ -119,7 +119,7 @@ def _looks_like_message(obj: dict[str, Any]) -> bool:
 
 
 def sniff_messages(head: bytes, path: str) -> bool:
-    rec = first_json_record(head)
+    rec = first_record(head)
     if not isinstance(rec, dict) or "sessionId" in rec:
         return False
     inner, _ = split_envelope(rec, _looks_like_message)

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 from llmaudit.ingest.envelope import split_envelope
-from llmaudit.ingest.lines import first_json_record, read_json_records
+from llmaudit.ingest.lines import first_record, read_json_records
 from llmaudit.ingest.rows import RowError, guess_provider, opt_int, opt_str, parse_timestamp
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
@@ -29,7 +29,7 @@ def _looks_like_gemini(obj: dict[str, Any]) -> bool:
 
 
 def sniff(head: bytes, path: str) -> bool:
-    rec = first_json_record(head)
+    rec = first_record(head)
     if isinstance(rec, dict):
         inner, _ = split_envelope(rec, _looks_like_gemini)
         return "usageMetadata" in inner or "usage_metadata" in inner

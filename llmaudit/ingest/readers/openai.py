@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from llmaudit.ingest.envelope import split_envelope
 from llmaudit.ingest.fastjson import read_openai
-from llmaudit.ingest.lines import first_json_record
+from llmaudit.ingest.lines import first_record
 from llmaudit.ingest.rows import RowError, get_path, guess_provider, opt_float, opt_int, opt_str, parse_timestamp
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
@@ -44,7 +44,7 @@ def looks_like_openai(obj: dict[str, Any]) -> bool:
 
 
 def sniff(head: bytes, path: str) -> bool:
-    rec = first_json_record(head)
+    rec = first_record(head)
     if not isinstance(rec, dict) or "custom_id" in rec:
         return False
     inner, _ = split_envelope(rec, looks_like_openai)
@@ -60,6 +60,10 @@ def normalize(obj: Any, line: int, ctx: ReadContext) -> dict[str, Any] | None:
     row["model_raw"] = model
     row["provider"] = row.get("provider") or guess_provider(model, "openai")
     usage = resp.get("usage")
+    if usage is None and resp.get("object") == "chat.completion.chunk":
+        # Only the last chunk of a stream carries usage (stream_options.include_usage).
+        ctx.skip("stream chunk without usage")
+        return None
     if usage is None:
         raise RowError("no usage object (interrupted stream, or the request was logged without usage)")
     if not isinstance(usage, dict):

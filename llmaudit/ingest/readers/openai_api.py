@@ -24,7 +24,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from llmaudit.ingest.lines import first_json_record, read_json_records
+from llmaudit.ingest.lines import first_record, read_json_records
 from llmaudit.ingest.readers import openai as openai_log
 from llmaudit.ingest.readers.anthropic import NOT_GROUPED
 from llmaudit.ingest.rows import (
@@ -48,7 +48,7 @@ __all__ = ["read_batch", "read_costs", "read_usage", "sniff_batch", "sniff_costs
 # ------------------------------------------------------------------------------------------ Batch
 
 def sniff_batch(head: bytes, path: str) -> bool:
-    rec = first_json_record(head)
+    rec = first_record(head)
     return isinstance(rec, dict) and "custom_id" in rec and ("response" in rec or "error" in rec)
 
 
