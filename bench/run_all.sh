@@ -13,4 +13,4 @@ python p2_openai_jsonl.py --rows 1000000 --runs 2
 python p4_replay.py --requests 5000 --concurrency 64 --runs 2
 python p7_dask.py --rows 1000000 --parts 16
 python p3_peak_rss.py --gb 5
-python summarize.py --write README.md
+python summarize.py --write README.md --summary-into ../README.md

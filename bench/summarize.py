@@ -14,6 +14,16 @@ from _common import RESULTS
 
 ORDER = ["p1_ccusage", "p2_openai_jsonl", "p3_peak_rss", "p4_replay", "p5_routing", "p6_cold_start", "p7_dask"]
 BEGIN, END = "<!-- FIGURES:BEGIN -->", "<!-- FIGURES:END -->"
+SUMMARY_BEGIN, SUMMARY_END = "<!-- PERF-SUMMARY:BEGIN -->", "<!-- PERF-SUMMARY:END -->"
+TITLES = {
+    "p1_ccusage": "P1 `report --spend`, 200 MB Claude Code corpus, vs ccusage",
+    "p2_openai_jsonl": "P2 `report --spend`, 1M-row OpenAI JSONL, vs LiteLLM loop / bare pyarrow",
+    "p3_peak_rss": "P3 peak RSS of `report --spend` on a 5 GB log",
+    "p4_replay": "P4 `replay` 5,000 requests at -j 64, vs bare httpx / promptfoo",
+    "p5_routing": "P5 routing simulation, 100,000 prompts × 10 models",
+    "p6_cold_start": "P6 `llmaudit --help` cold start",
+    "p7_dask": "P7 `--engine dask` vs in-process (2-core box)",
+}
 
 
 def _fmt(v: object) -> str:
@@ -49,19 +59,45 @@ def render() -> str:
     return "\n".join(parts)
 
 
+def summary() -> str:
+    """One row per benchmark: its ratios and target verdicts, for the top-level README."""
+    rows = ["| benchmark | ratios (same run, same machine) | targets |", "|---|---|---|"]
+    for name in ORDER:
+        path = RESULTS / f"{name}.json"
+        if not path.exists():
+            continue
+        d = json.loads(path.read_text())
+        ratios = "; ".join(f"{k} **{v:.3g}**" for k, v in d["ratios"].items())
+        targets = "; ".join(f"{k}: **{v}**" for k, v in d["targets"].items())
+        rows.append(f"| {TITLES.get(name, name)} | {ratios} | {targets} |")
+    return "\n".join(rows)
+
+
+def _replace(path: Path, begin: str, end: str, text: str) -> None:
+    doc = path.read_text()
+    head, found, rest = doc.partition(begin)
+    if not found:
+        raise SystemExit(f"{path}: no {begin} marker")
+    _, _, tail = rest.partition(end)
+    path.write_text(f"{head}{begin}\n{text}\n{end}{tail}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--write", type=Path, help="Markdown file with FIGURES markers to update")
+    ap.add_argument("--summary-into", type=Path, help="Markdown file with PERF-SUMMARY markers (the README)")
     args = ap.parse_args()
     text = render()
-    if args.write is None:
+    if args.write is None and args.summary_into is None:
         print(text)
         return
-    doc = args.write.read_text()
-    head, _, rest = doc.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    args.write.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}")
-    print(f"updated {args.write}")
+    if args.write is not None:
+        _replace(args.write, BEGIN, END, text)
+        print(f"updated {args.write}")
+    if args.summary_into is not None:
+        _replace(args.summary_into, SUMMARY_BEGIN, SUMMARY_END,
+                 "Latest figures (details, machine and commands in `bench/README.md`):\n\n" + summary())
+        print(f"updated {args.summary_into}")
 
 
 if __name__ == "__main__":
