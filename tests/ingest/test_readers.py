@@ -207,3 +207,20 @@ def test_gateway_fields() -> None:
     rows = scan([str(FIX / "portkey_logs.jsonl")]).table().to_pylist()
     assert rows[0]["billed_cost_usd"] == pytest.approx(0.005125)   # cents → USD
     assert rows[0]["user"] == "user-5" and rows[1]["status"] == "error"
+
+
+def test_gemini_stream_chunks_count_once(tmp_path: Path) -> None:
+    import json
+
+    base = json.loads((FIX / "gemini.jsonl").read_text().splitlines()[1])
+    chunks = []
+    for n in (10, 150, 300):
+        rec = json.loads(json.dumps(base))
+        rec["usageMetadata"]["candidatesTokenCount"] = n
+        chunks.append(json.dumps(rec))
+    p = tmp_path / "stream.jsonl"
+    p.write_text("\n".join(chunks) + "\n")
+    s = scan([str(p)])
+    t = s.table()
+    assert t["output_tokens"].to_pylist() == [300] and t["input_tokens"].to_pylist() == [1250]
+    assert s.summary.files[0].skipped == {"earlier chunk of a streamed response": 2}

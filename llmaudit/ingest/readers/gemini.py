@@ -6,6 +6,8 @@ so the reader adds thoughts into ``output_tokens`` (and reports them as ``reason
 ``toolUsePromptTokenCount`` (tool results fed back as input, counted apart from the prompt in
 ``totalTokenCount``) is added into ``input_tokens``. Model = ``modelVersion``; request id =
 ``responseId``; timestamp = wrapper ``timestamp`` or the response's ``createTime`` (Vertex).
+A streamed response logged chunk by chunk (consecutive lines with one ``responseId``) counts once,
+with the usage of its last chunk.
 """
 
 from __future__ import annotations
@@ -16,8 +18,16 @@ from typing import Any
 import pyarrow as pa
 
 from llmaudit.ingest.envelope import split_envelope
-from llmaudit.ingest.lines import first_record, read_json_records
-from llmaudit.ingest.rows import RowError, guess_provider, opt_int, opt_str, parse_timestamp
+from llmaudit.ingest.lines import RowBatcher, first_record, iter_json_values
+from llmaudit.ingest.rows import (
+    SHAPE_ERRORS,
+    RowError,
+    guess_provider,
+    opt_int,
+    opt_str,
+    parse_timestamp,
+    shape_reason,
+)
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
 
@@ -86,4 +96,32 @@ def _normalize(obj: Any, line: int, ctx: ReadContext) -> dict[str, Any]:
 
 
 def read(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
-    yield from read_json_records(source, ctx, _normalize)
+    """Like the generic per-record path, plus streamed responses: consecutive chunks that share a
+    ``responseId`` are one response whose last chunk carries the final usage, so only that one
+    is kept (the earlier chunks are skipped and counted)."""
+    batcher = RowBatcher(ctx)
+    pending: tuple[dict[str, Any], int, bytes] | None = None
+    for value, line, raw in iter_json_values(source, ctx):
+        if not isinstance(value, dict):
+            ctx.reject(line, f"expected a JSON object, got {type(value).__name__}", raw)
+            continue
+        try:
+            row = _normalize(value, line, ctx)
+        except SHAPE_ERRORS as exc:
+            ctx.reject(line, shape_reason(exc), raw)
+            continue
+        if pending is not None:
+            if row.get("request_id") is not None and row["request_id"] == pending[0].get("request_id"):
+                ctx.skip("earlier chunk of a streamed response")
+            else:
+                batcher.add(*pending)
+        pending = (row, line, raw)
+        if batcher.ready():
+            table = batcher.flush()
+            if table is not None:
+                yield table
+    if pending is not None:
+        batcher.add(*pending)
+    table = batcher.flush()
+    if table is not None:
+        yield table
