@@ -144,7 +144,7 @@ def test_run_directory_goes_to_the_run_report(run_cli: RunCli, tmp_path: Path,
     assert calls == [(run_dir, "markdown", tmp_path / "r.html")]
 
 
-def test_progress_bar_only_for_slow_reads_off_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_progress_only_for_slow_reads_off_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
     from rich.console import Console
@@ -153,13 +153,19 @@ def test_progress_bar_only_for_slow_reads_off_terminal(monkeypatch: pytest.Monke
 
     clock = [100.0]
     monkeypatch.setattr(ingest_render.time, "monotonic", lambda: clock[0])
-    console = Console(file=io.StringIO(), force_terminal=False)
-    with ingest_render.ReadProgress(1000, console=console) as bar:
-        bar.advance(10)
-        assert bar._progress is None  # fast so far: nothing shown
+    buf = io.StringIO()
+    with ingest_render.ReadProgress(4_000_000, console=Console(file=buf, force_terminal=False)) as bar:
+        bar.advance(1_000_000)
+        assert buf.getvalue() == ""  # fast so far: nothing shown
         clock[0] += 2.0
+        bar.advance(1_000_000)
+        clock[0] += 1.0
+        bar.advance(1_000_000)  # within 5 s of the last line: quiet
+    assert buf.getvalue().splitlines() == ["reading: 50% (2.0 of 4.0 MB, 2 s)", "reading: done, 3.0 MB in 3.0 s"]
+    quiet = io.StringIO()
+    with ingest_render.ReadProgress(10, console=Console(file=quiet, force_terminal=False)) as bar:
         bar.advance(10)
-        assert bar._progress is not None and bar.done == 20
+    assert quiet.getvalue() == ""
 
 
 def test_rejected_rows_are_accounted_in_every_format(run_cli: RunCli, tmp_path: Path) -> None:
