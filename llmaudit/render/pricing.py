@@ -78,23 +78,21 @@ def list_csv(rows: list[tuple[ModelEntry, PricePoint | None]]) -> str:
 
 def list_table(rows: list[tuple[ModelEntry, PricePoint | None]], as_of: date) -> Table:
     table = Table(title=f"Price catalog ({len(rows)} models, USD per 1M tokens, as of {as_of})")
-    table.add_column("model", no_wrap=True)
-    for column in ("input", "output", "cache read", "cache write 5m/1h", "batch in/out", "context", "since"):
-        table.add_column(column, justify="right")
+    # Long ids fold; prices never truncate.
+    table.add_column("model", overflow="fold", min_width=14)
+    for column in ("input", "output", "cache\nread", "cache\nwrite", "batch\ninput", "batch\noutput", "context"):
+        table.add_column(column, justify="right", no_wrap=True)
     for entry, point in rows:
+        context = count(entry.context_window) if entry.context_window else "?"
         if point is None:
-            table.add_row(entry.id, NA, NA, NA, NA, NA, count(entry.context_window), NA)
+            table.add_row(entry.id, NA, NA, NA, NA, NA, NA, context)
             continue
         r = point.rates
-        table.add_row(
-            entry.id + (" *" if point.long_context else ""),
-            _rate(r.input), _rate(r.output), _rate(r.cache_read),
-            f"{_rate(r.cache_write_5m)} / {_rate(r.cache_write_1h)}",
-            f"{_rate(r.input_batch)} / {_rate(r.output_batch)}",
-            count(entry.context_window) if entry.context_window else "?",
-            point.effective_from.isoformat(),
-        )
-    table.caption = "* long-context tier: the whole request is repriced above the threshold (see `pricing show`)"
+        table.add_row(entry.id + (" *" if point.long_context else ""), _rate(r.input), _rate(r.output),
+                      _rate(r.cache_read), _rate(r.cache_write_5m), _rate(r.input_batch), _rate(r.output_batch),
+                      context)
+    table.caption = ("* long-context tier (whole request repriced above a prompt size); n/a = not published. "
+                     "`pricing show MODEL` has every rate, tiers and history.")
     return table
 
 
@@ -144,12 +142,23 @@ def show_table(resolution: Resolution, query: str, at: date | None) -> list[Tabl
         shown = ", ".join(entry.aliases[:8]) + (f" (+{len(entry.aliases) - 8} more)" if len(entry.aliases) > 8 else "")
         head.add_row("aliases", shown)
     history = Table(title="Price history (only real changes)")
-    for column in ("effective from", "input", "output", "cache read", "cache write 5m", "source", "as of"):
+    for column in ("effective from", "input", "output", "cache read", "what changed", "source", "as of"):
         history.add_column(column)
+    previous: PricePoint | None = None
     for p in entry.prices:
         history.add_row(p.effective_from.isoformat(), _rate(p.input), _rate(p.output), _rate(p.cache_read),
-                        _rate(p.cache_write_5m), p.source, p.as_of.isoformat())
+                        _changed(previous, p), p.source, p.as_of.isoformat())
+        previous = p
     return [head, history]
+
+
+def _changed(before: PricePoint | None, after: PricePoint) -> str:
+    if before is None:
+        return "first listed"
+    names = [n for n in RATE_FIELDS if getattr(before.rates, n) != getattr(after.rates, n)]
+    if before.long_context != after.long_context:
+        names.append("long-context tier")
+    return ", ".join(names)
 
 
 def cost_json(result: CostBreakdown) -> dict[str, Any]:
