@@ -231,7 +231,7 @@ class Reconciliation:
     differing_rows: int  # |billed - recomputed| > tolerance × recomputed
     differing_billed: Decimal
     differing_recomputed: Decimal
-    billed_unpriced_rows: int  # billed by the source but no list price to compare with
+    billed_unpriced_rows: int  # billed by the source, nothing to compare with (no list price, or cost-only rows)
     billed_unpriced: Decimal
     by_model: tuple[ModelDiscrepancy, ...]
     listed: tuple[Discrepancy, ...]  # the largest differences, up to SpendOptions.max_listed
@@ -581,8 +581,13 @@ class _Builder:
             return
         cost_f = table.column("cost_usd")
         has_billed = pc.is_valid(billed_f)
-        both = pc.and_(has_billed, pc.is_valid(cost_f))
-        billed_only = pc.and_(has_billed, pc.is_null(cost_f))
+        # Money-only rows (a cost report: no requests, no tokens) have nothing to reprice; comparing
+        # them with a recomputed $0 would list every one as a mismatch. They count as billed-only.
+        money_only = pc.and_(pc.equal(work.column("requests"), 0),
+                             pc.equal(pc.add(work.column("input_tokens"), work.column("output_tokens")), 0))
+        comparable = pc.and_(pc.is_valid(cost_f), pc.invert(money_only))
+        both = pc.and_(has_billed, comparable)
+        billed_only = pc.and_(has_billed, pc.invert(comparable))
         self.rec_ints[2] += pc.sum(pc.cast(billed_only, pa.int64())).as_py() or 0
         self.rec_money[4] += pc.sum(pc.filter(work.column("billed"), billed_only)).as_py() or Decimal(0)
         if not pc.any(both).as_py():

@@ -164,8 +164,8 @@ def _reconciliation(report: SpendReport, f: _Fmt) -> RenderableType:
         f"(difference {f.money(rec.differing_difference)})."
     )]
     if rec.billed_unpriced_rows:
-        lines.append(Text(f"{count(rec.billed_unpriced_rows)} billed requests have no list price to compare "
-                          f"(billed {f.money(rec.billed_unpriced)})."))
+        lines.append(Text(f"{count(rec.billed_unpriced_rows)} billed rows have nothing to compare with (no list "
+                          f"price, or cost-only rows; billed {f.money(rec.billed_unpriced)})."))
     if rec.by_model:
         t = Table(title="Differences by model", title_justify="left")
         for name in ("Model", "Rows", "Billed", "Recomputed", "Difference"):
@@ -287,8 +287,8 @@ def render_markdown(report: SpendReport, *, whatif: bool = True) -> str:
                    f"{pct(float(rec.tolerance), 0)}**: billed {f.money(rec.differing_billed)} vs "
                    f"{f.money(rec.differing_recomputed)} (difference {f.money(rec.differing_difference)}).")
         if rec.billed_unpriced_rows:
-            out.append(f"{count(rec.billed_unpriced_rows)} billed requests have no list price to compare "
-                       f"(billed {f.money(rec.billed_unpriced)}).")
+            out.append(f"{count(rec.billed_unpriced_rows)} billed rows have nothing to compare with (no list price, "
+                       f"or cost-only rows; billed {f.money(rec.billed_unpriced)}).")
         if rec.listed:
             out += ["", _md_table(["Time (UTC)", "Model", "Request", "Where", "Billed", "Recomputed", "Diff", "Diff %"],
                                   ([d.timestamp.strftime("%Y-%m-%d %H:%M"), d.model, d.request_id or "-",

@@ -61,8 +61,8 @@ def spend_view(report: SpendReport) -> dict[str, Any]:
     else:
         rec_text = "The source reports no cost of its own: nothing to reconcile."
     if rec.billed_unpriced_rows:
-        rec_text += (f" {count(rec.billed_unpriced_rows)} billed requests have no list price to compare "
-                     f"(billed {f.money(rec.billed_unpriced)}).")
+        rec_text += (f" {count(rec.billed_unpriced_rows)} billed rows have nothing to compare with (no list "
+                     f"price, or cost-only rows; billed {f.money(rec.billed_unpriced)}).")
     view: dict[str, Any] = {
         "meta": meta,
         "total": f.money(t.cost),

@@ -212,3 +212,12 @@ $0.25 to date; at $0.25/day (last 1 complete days) the month ends near **$7.25**
 
 > warning: 1 requests could not be priced (acme/x); they are listed apart and not counted as $0
 """
+
+
+def test_cost_only_rows_are_billed_only_not_mismatches() -> None:
+    rows = [_row(T0, "anthropic/claude-sonnet-4", 0.0, input_tokens=0, output_tokens=0, requests=0,
+                 billed_cost_usd=12.5, tags=["cost-report"]),
+            _row(T0, "anthropic/claude-sonnet-4", 1.0, billed_cost_usd=1.0)]
+    rec = _report(rows).reconciliation
+    assert rec.compared_rows == 1 and rec.differing_rows == 0
+    assert rec.billed_unpriced_rows == 1 and rec.billed_unpriced == Decimal("12.5")
