@@ -89,7 +89,8 @@ PROVIDER_PRIORITY = (
     "deepinfra", "cerebras", "sambanova", "bedrock", "vertex_ai", "azure", "openrouter",
 )
 
-_OPENROUTER_VARIANT = re.compile(r"^(?P<name>.+?):(free|beta|nitro|floor|extended|thinking|online|exacto)$", re.I)
+# ":free" is not stripped: a free variant priced as the paid model would invent a cost.
+_OPENROUTER_VARIANT = re.compile(r"^(?P<name>.+?):(beta|nitro|floor|extended|thinking|online|exacto)$", re.I)
 _BEDROCK_GEO = re.compile(r"^(us|eu|apac|global|jp|au|ca|us-gov|apne\d?)\.(?=[a-z0-9-]+\.)", re.I)
 _BEDROCK_VENDOR = re.compile(
     r"^(anthropic|meta|mistral|cohere|amazon|ai21|deepseek|openai|qwen|writer|twelvelabs)\.", re.I)

@@ -71,6 +71,7 @@ def test_provider_hint_prefers_that_provider(catalog) -> None:
 
 def test_unknown(catalog) -> None:
     assert catalog.resolve("acme-9000") is None
+    assert catalog.resolve("anthropic/claude-3.5-sonnet:free") is None  # never the paid model's price
     assert catalog.resolve("") is None
 
 
