@@ -231,7 +231,7 @@ class Reconciliation:
     differing_rows: int  # |billed - recomputed| > tolerance × recomputed
     differing_billed: Decimal
     differing_recomputed: Decimal
-    billed_unpriced_rows: int  # billed by the source, nothing to compare with (no list price, or cost-only rows)
+    billed_unpriced_rows: int  # billed, nothing to compare with: no list price, cost-only rows, BYOK fee rows
     billed_unpriced: Decimal
     by_model: tuple[ModelDiscrepancy, ...]
     listed: tuple[Discrepancy, ...]  # the largest differences, up to SpendOptions.max_listed
@@ -585,7 +585,8 @@ class _Builder:
         # them with a recomputed $0 would list every one as a mismatch. They count as billed-only.
         money_only = pc.and_(pc.equal(work.column("requests"), 0),
                              pc.equal(pc.add(work.column("input_tokens"), work.column("output_tokens")), 0))
-        comparable = pc.and_(pc.is_valid(cost_f), pc.invert(money_only))
+        # BYOK rows (OpenRouter) bill only the platform fee; the provider billed the tokens directly.
+        comparable = pc.and_(pc.and_(pc.is_valid(cost_f), pc.invert(money_only)), pc.invert(_has_tag(table, "byok")))
         both = pc.and_(has_billed, comparable)
         billed_only = pc.and_(has_billed, pc.invert(comparable))
         self.rec_ints[2] += pc.sum(pc.cast(billed_only, pa.int64())).as_py() or 0
@@ -781,6 +782,18 @@ def _explode_tags(work: pa.Table, table: pa.Table) -> pa.Table:
     parents = pc.list_parent_indices(fixed)
     out = work.combine_chunks().take(parents)
     return out.append_column("tag", _label(flat, UNTAGGED_LABEL))
+
+
+def _has_tag(table: pa.Table, tag: str) -> pa.Array:
+    tags = table.column("tags").combine_chunks()
+    found = pa.array([False] * len(tags))
+    if tags.null_count == len(tags):
+        return found
+    flat = pc.list_flatten(tags)
+    hits = pc.filter(pc.list_parent_indices(tags), pc.fill_null(pc.equal(flat, tag), False))
+    if len(hits) == 0:
+        return found
+    return pc.is_in(pa.array(range(len(tags)), pa.int64()), value_set=pc.cast(hits, pa.int64()))
 
 
 def _tags_present(table: pa.Table) -> bool:

@@ -221,3 +221,11 @@ def test_cost_only_rows_are_billed_only_not_mismatches() -> None:
     rec = _report(rows).reconciliation
     assert rec.compared_rows == 1 and rec.differing_rows == 0
     assert rec.billed_unpriced_rows == 1 and rec.billed_unpriced == Decimal("12.5")
+
+
+def test_byok_fee_rows_are_not_mismatches() -> None:
+    rows = [_row(T0, "openai/gpt-4o", 1.0, billed_cost_usd=0.05, tags=["byok", "OpenAI"]),
+            _row(T0, "openai/gpt-4o", 1.0, billed_cost_usd=1.2, tags=["OpenAI"])]
+    rec = _report(rows).reconciliation
+    assert rec.compared_rows == 1 and rec.differing_rows == 1
+    assert rec.billed_unpriced_rows == 1 and rec.billed_unpriced == Decimal("0.05")
