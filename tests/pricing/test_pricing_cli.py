@@ -209,3 +209,22 @@ def test_diff_dates_and_files(run_cli, tmp_path: Path) -> None:
 
     res = run_cli(["pricing", "diff", "yesterday"])
     assert res.exit_code == 2 and "neither a date" in err(res)
+
+
+def test_diff_two_catalog_folders(run_cli, tmp_path: Path) -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from llmaudit.pricing import ModelEntry, PricePoint, Rates
+    from llmaudit.pricing.catalog import write_catalog_files
+
+    def entry(price: str) -> ModelEntry:
+        point = PricePoint(date(2026, 1, 1), "s", date(2026, 1, 1), Rates(input=Decimal(price), output=Decimal("1")))
+        return ModelEntry("acme/m", "acme", "m", (point,))
+
+    write_catalog_files([entry("1")], tmp_path / "a", {"s": {"date": "2026-01-01"}})
+    write_catalog_files([entry("0.8")], tmp_path / "b", {"s": {"date": "2026-01-01"}})
+    res = run_cli(["pricing", "diff", str(tmp_path / "a"), str(tmp_path / "b"), "--format", "json"])
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["changes"] == [{"id": "acme/m", "change": "changed", "rate": "input",
+                                                  "old": "1", "new": "0.8", "change_pct": -20.0}]
