@@ -165,7 +165,7 @@ def _reconciliation(report: SpendReport, f: _Fmt) -> RenderableType:
     )]
     if rec.billed_unpriced_rows:
         lines.append(Text(f"{count(rec.billed_unpriced_rows)} billed rows have nothing to compare with (no list "
-                          f"price, or cost-only rows; billed {f.money(rec.billed_unpriced)})."))
+                          f"price, cost-only or BYOK-fee rows; billed {f.money(rec.billed_unpriced)})."))
     if rec.by_model:
         t = Table(title="Differences by model", title_justify="left")
         for name in ("Model", "Rows", "Billed", "Recomputed", "Difference"):
@@ -288,7 +288,7 @@ def render_markdown(report: SpendReport, *, whatif: bool = True) -> str:
                    f"{f.money(rec.differing_recomputed)} (difference {f.money(rec.differing_difference)}).")
         if rec.billed_unpriced_rows:
             out.append(f"{count(rec.billed_unpriced_rows)} billed rows have nothing to compare with (no list price, "
-                       f"or cost-only rows; billed {f.money(rec.billed_unpriced)}).")
+                       f"cost-only or BYOK-fee rows; billed {f.money(rec.billed_unpriced)}).")
         if rec.listed:
             out += ["", _md_table(["Time (UTC)", "Model", "Request", "Where", "Billed", "Recomputed", "Diff", "Diff %"],
                                   ([d.timestamp.strftime("%Y-%m-%d %H:%M"), d.model, d.request_id or "-",

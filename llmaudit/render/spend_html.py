@@ -62,7 +62,7 @@ def spend_view(report: SpendReport) -> dict[str, Any]:
         rec_text = "The source reports no cost of its own: nothing to reconcile."
     if rec.billed_unpriced_rows:
         rec_text += (f" {count(rec.billed_unpriced_rows)} billed rows have nothing to compare with (no list "
-                     f"price, or cost-only rows; billed {f.money(rec.billed_unpriced)}).")
+                     f"price, cost-only or BYOK-fee rows; billed {f.money(rec.billed_unpriced)}).")
     view: dict[str, Any] = {
         "meta": meta,
         "total": f.money(t.cost),
