@@ -24,7 +24,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from llmaudit.errors import InputError
+from llmaudit.errors import InputError, UsageError
 from llmaudit.schema import USAGE_SCHEMA, conform
 
 __all__ = [
@@ -88,21 +88,31 @@ class Journal:
     def __init__(self, run_dir: Path, sync_s: float = 1.0) -> None:
         self.path = run_dir / JOURNAL
         run_dir.mkdir(parents=True, exist_ok=True)
-        self._repair_tail()
         self._fh = self.path.open("a", encoding="utf-8")
+        self._lock()
+        self._repair_tail()
         self._sync_s = sync_s
         self._last_sync = time.monotonic()
+
+    def _lock(self) -> None:
+        # Two replays appending to one journal would interleave rows; the lock dies with the
+        # process (even on SIGKILL), so a killed run never leaves a stale lock behind.
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks; documented as unsupported concurrency
+            return
+        try:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._fh.close()
+            raise UsageError(f"another llmaudit replay is writing to {self.path.parent}") from None
 
     def _repair_tail(self) -> None:
         # A kill in the middle of a write leaves a torn last line; that request had not finished
         # (it is not fsync'd as a whole), so cut it off rather than append after garbage.
-        if not self.path.exists():
-            return
         data = self.path.read_bytes()
         if data and not data.endswith(b"\n"):
-            cut = data.rfind(b"\n") + 1
-            with self.path.open("r+b") as fh:
-                fh.truncate(cut)
+            os.ftruncate(self._fh.fileno(), data.rfind(b"\n") + 1)  # O_APPEND: writes follow the cut
 
     def append(self, row: dict[str, Any]) -> None:
         self._fh.write(json.dumps(_jsonable(row), ensure_ascii=False, separators=(",", ":")) + "\n")

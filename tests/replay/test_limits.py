@@ -59,3 +59,13 @@ def test_journal_torn_tail_and_last_line_wins(tmp_path: Path) -> None:
     (tmp_path / "results.jsonl").write_text("\n".join(lines) + "\n")
     with pytest.raises(InputError, match=r"results\.jsonl:2: corrupt journal line"):
         read_journal(tmp_path)
+
+
+def test_one_writer_per_run_directory(tmp_path: Path) -> None:
+    from llmaudit.errors import UsageError
+
+    first = Journal(tmp_path)
+    with pytest.raises(UsageError, match="another llmaudit replay is writing"):
+        Journal(tmp_path)
+    first.close()
+    Journal(tmp_path).close()  # free again once the first writer is gone
