@@ -176,10 +176,15 @@ def _reconciliation(report: SpendReport, f: _Fmt) -> RenderableType:
     if rec.listed:
         t = Table(title=f"Largest differences (top {len(rec.listed)} of {count(rec.differing_rows)})",
                   title_justify="left")
-        for name in ("Time (UTC)", "Model", "Request", "Where", "Billed", "Recomputed", "Diff", "Diff %"):
-            t.add_column(name, justify="right" if name in ("Billed", "Recomputed", "Diff", "Diff %") else "left")
+        t.add_column("Time (UTC)", no_wrap=True)
+        t.add_column("Model", overflow="fold")
+        t.add_column("Where (file:line)", overflow="fold")
+        for name in ("Billed", "Recomputed", "Diff", "Diff %"):
+            t.add_column(name, justify="right", no_wrap=True)
         for d in rec.listed:
-            t.add_row(d.timestamp.strftime("%Y-%m-%d %H:%M"), d.model, d.request_id or "-", d.source or "-",
+            # The file name is enough on a terminal; JSON/CSV carry the full path and the request id.
+            where = d.source.replace("\\", "/").rsplit("/", 1)[-1] if d.source else "-"
+            t.add_row(d.timestamp.strftime("%Y-%m-%d %H:%M"), d.model, where,
                       f.money(d.billed, 6), f.money(d.recomputed, 6), f.money(d.difference, 6), pct(d.relative))
         lines.append(t)
     return Group(*lines)
