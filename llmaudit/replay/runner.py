@@ -195,6 +195,7 @@ def run_replay(
                 "(add one with the [pricing.overrides] config section)"
             )
     adapters = adapters if adapters is not None else _adapters(specs, config, offline=opts.offline)
+    journal = Journal(directory)  # takes the run directory's lock before anything is written
     manifest = _manifest(prompts, specs, opts, catalog, directory, read_manifest(directory) if opts.resume else {})
     write_manifest(directory, {**manifest, "status": "running"})
     write_results(directory, previous)  # results.parquet exists from the start, even if killed early
@@ -202,7 +203,6 @@ def run_replay(
     started = time.monotonic()
     state = _State(total=len(jobs), done=len(jobs) - len(todo))
     budget = Budget(opts.max_cost_usd)
-    journal = Journal(directory)
     runner = _Runner(adapters, opts, catalog, journal, state, budget, directory, client_factory, config)
     try:
         asyncio.run(runner.run(todo))
