@@ -63,6 +63,8 @@ def report(
         raise UsageError(f"--currency {currency} needs --fx-rate (units of {currency} per USD)")
     if rate <= 0:
         raise UsageError("--fx-rate must be positive")
+    if tolerance < 0:
+        raise UsageError("--tolerance must be 0 or more (percent)")
     options = SpendOptions(
         by=parse_by(by),
         since=parse_when(since, timezone, "--since") if since else None,
