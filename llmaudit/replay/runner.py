@@ -243,7 +243,7 @@ def _prepare_dir(directory: Path, opts: ReplayOptions) -> list[dict[str, Any]]:
     has_run = (directory / JOURNAL).exists()
     if has_run and not opts.resume:
         raise UsageError(f"{directory} already holds a run; pass --resume to continue it, or choose another --out")
-    directory.mkdir(parents=True, exist_ok=True)
+    # The directory itself is made by the Journal, once every check has passed.
     if not opts.resume:
         return []
     old = read_manifest(directory)

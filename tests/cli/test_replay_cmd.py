@@ -88,10 +88,11 @@ def test_dry_run_prints_estimate_and_sends_nothing(run_cli, tmp_path: Path) -> N
         (["--models", "sim/gpt-4o-mini", "--provider-rpm", "sim"], "PROVIDER=NUMBER"),
     ],
 )
-def test_usage_errors_exit_2(run_cli, args: list[str], needle: str) -> None:
+def test_usage_errors_exit_2(run_cli, tmp_path: Path, args: list[str], needle: str) -> None:
     res = run_cli(["replay", PROMPTS, *args])
     assert res.exit_code == 2, res.output
     assert needle in res.stderr and "Traceback" not in res.output
+    assert not (tmp_path / "r").exists()  # nothing is written before every check has passed
 
 
 def test_bad_prompt_line_names_file_and_line(run_cli, tmp_path: Path) -> None:
