@@ -285,7 +285,9 @@ class WhatIfAccumulator:
             entry_id = res.entry.id if res is not None else name
             self._tier_ids[entry_id] = info.tier
             self._tier_families.setdefault(_family(entry_id), info.tier)
+            self._tier_families.setdefault(_name(entry_id), info.tier)
             self._sources[entry_id] = self._sources[_family(entry_id)] = info.source
+            self._sources.setdefault(_name(entry_id), info.source)
         self.tier_of: dict[str, int | None] = {}
         self._rates_cache: dict[str, _Rates | None] = {}
         cands: list[Candidate] = []
@@ -320,6 +322,10 @@ class WhatIfAccumulator:
                 res = self.catalog.resolve(model)
                 if res is not None:
                     tier = self._tier_ids.get(res.entry.id, self._tier_families.get(_family(res.entry.id)))
+            if tier is None:
+                # The same open model on another host (``openrouter/meta-llama/llama-3.3-70b-instruct`` and
+                # ``deepinfra/meta-llama/Llama-3.3-70B-Instruct``) has the same capability.
+                tier = self._tier_families.get(_name(model))
             self.tier_of[model] = tier
         return self.tier_of[model]
 
@@ -329,6 +335,7 @@ class WhatIfAccumulator:
             return None
         res = self.catalog.resolve(model)
         ids = [model, _family(model)] + ([res.entry.id, _family(res.entry.id)] if res is not None else [])
+        ids.append(_name(model))
         return next((self._sources[i] for i in ids if i in self._sources), None)
 
     def _rates(self, model: str) -> _Rates | None:
@@ -514,6 +521,11 @@ _SNAPSHOT = re.compile(r"(-\d{4}-\d{2}-\d{2}|-\d{8}|-latest|@\d{8})$")
 def _family(model_id: str) -> str:
     """``openai/gpt-4o-2024-08-06`` → ``openai/gpt-4o``; ``…-20250929`` and ``…-latest`` likewise."""
     return _SNAPSHOT.sub("", model_id.lower())
+
+
+def _name(model_id: str) -> str:
+    """The model's name without its host, as a family: ``…/Llama-3.3-70B-Instruct`` → ``llama-3.3-70b-instruct``."""
+    return "name:" + _family(model_id.rsplit("/", 1)[-1])
 
 
 def _cheapest(cost: np.ndarray, allowed: np.ndarray, stay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
