@@ -110,8 +110,9 @@ def test_unpriced_rows_are_left_out_and_counted() -> None:
 
 
 def test_tier_of_snapshots_and_other_hosts() -> None:
-    acc = WhatIfAccumulator(CATALOG, tiers=TierTable(None, {}, "", {
-        "alpha/big": TierInfo("alpha/big", 1, "cited"), "hostA/meta/Open-70B": TierInfo("hostA/meta/Open-70B", 3, "x")}))
+    models = {"alpha/big": TierInfo("alpha/big", 1, "cited"),
+              "hostA/meta/Open-70B": TierInfo("hostA/meta/Open-70B", 3, "x")}
+    acc = WhatIfAccumulator(CATALOG, tiers=TierTable(None, {}, "", models))
     assert acc.tier("alpha/big-2025-01-31") == 1  # a dated snapshot inherits its family's tier
     assert acc.tier("hostB/meta/open-70b") == 3  # the same open model on another host
     assert acc.tier_source("hostB/meta/open-70b") == "x"
