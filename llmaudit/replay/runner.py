@@ -429,7 +429,7 @@ class _Runner:
             cache_key = self.cache.key_for(job.spec.provider, job.spec.native, body)
             hit = self.cache.get(cache_key)
             if hit is not None:
-                self._finish(job, self._ok_row(job, hit, started_at, attempts=0, cached=True))
+                self._finish(job, self._ok_row(job, hit, started_at, attempts=0, cached=True)[0])
                 return
         if self.opts.offline:
             self._finish(job, self._error_row(job, started_at, "offline", "offline: no cached response", None, 0))
@@ -457,8 +457,7 @@ class _Runner:
                         await asyncio.to_thread(
                             self.cache.put, cache_key, completion, provider=job.spec.provider, model=job.spec.native
                         )
-                    row = self._ok_row(job, completion, started_at, attempts=attempts, cached=False)
-                    cost = Decimal(str(row["cost_usd"])) if row["cost_usd"] is not None else None
+                    row, cost = self._ok_row(job, completion, started_at, attempts=attempts, cached=False)
                     self.budget.settle(reserve, cost)
                     self._finish(job, row)
                     return
@@ -490,6 +489,8 @@ class _Runner:
             return exc
         except TimeoutError:
             return ProviderCallError("timeout", f"no complete response within {self.opts.timeout_s:g} s")
+        except Exception as exc:  # an adapter bug must cost one row, not the whole run
+            return ProviderCallError("client", f"unexpected {type(exc).__name__}: {exc}")
 
     def _base_row(self, job: _Job, started_at: datetime) -> dict[str, Any]:
         return {
@@ -523,7 +524,10 @@ class _Runner:
             "price_status": "unpriced",
         }
 
-    def _ok_row(self, job: _Job, comp: Any, started_at: datetime, *, attempts: int, cached: bool) -> dict[str, Any]:
+    def _ok_row(
+        self, job: _Job, comp: Completion, started_at: datetime, *, attempts: int, cached: bool
+    ) -> tuple[dict[str, Any], Decimal | None]:
+        """The result row, and its exact cost (the row holds it as a float64, per the schema)."""
         usage = comp.usage
         if usage is not None:
             tokens = {
@@ -553,7 +557,7 @@ class _Runner:
         cost, price_status = price_usage(self.catalog, job.spec.price_id, tokens)
         check = evaluate(job.prompt.asserts, comp.text, expected=job.prompt.expected)
         tps = comp.output_tokens_per_second(tokens["output_tokens"])
-        return {
+        row = {
             **self._base_row(job, started_at),
             **tokens,
             "model_raw": comp.model_reported or job.spec.native,
@@ -575,6 +579,7 @@ class _Runner:
             "check_reason": (check.reason if not check.passed else None) if check is not None else None,
             "output_text": comp.text,
         }
+        return row, cost
 
     def _finish(self, job: _Job, row: dict[str, Any]) -> None:
         self.journal.append(row)

@@ -146,3 +146,31 @@ def test_repeats_and_retry_errors_on_resume(tmp_path: Path, fast_env: None) -> N
         assert fixed.sent == 1 and len(server.requests) == 4
     rows = read_results(tmp_path / "run").to_pylist()
     assert len(rows) == 3 and all(r["status"] == "ok" for r in rows)
+
+
+def test_an_adapter_bug_costs_one_row_not_the_run(tmp_path: Path) -> None:
+    from llmaudit.providers import Completion, TokenUsage
+
+    class Flaky:
+        provider = "local"
+
+        def body(self, req):
+            return {"model": req.model, "messages": req.messages}
+
+        async def complete(self, req, client):
+            if "p1" in req.messages[-1]["content"]:
+                raise RuntimeError("adapter bug")
+            return Completion("fine", TokenUsage(7, 3), ttft_ms=5.0, latency_ms=9.0)
+
+    prompts = load_prompts(write_prompts(tmp_path / "p.jsonl", 3))
+    summary = run_replay(prompts, ["local/a"], tmp_path / "run", ReplayOptions(use_cache=False),
+                         adapters={"local": Flaky()}, client_factory=lambda provider: _NoClient())
+    rows = {r["prompt_id"]: r for r in read_results(tmp_path / "run").to_pylist()}
+    assert summary.ok == 2 and summary.errors == 1
+    assert rows["p1"]["status"] == "error" and "RuntimeError: adapter bug" in rows["p1"]["error"]
+    assert (rows["p0"]["input_tokens"], rows["p0"]["output_tokens"]) == (7, 3)
+
+
+class _NoClient:
+    async def aclose(self) -> None:
+        pass
