@@ -67,6 +67,7 @@ def replay(
     """Replay a prompt set against many models: cost, latency, tokens/s and pass rate per model."""
     from llmaudit.config import load_config
     from llmaudit.replay import load_prompts
+    from llmaudit.replay.prompts import ignored_parameters
     from llmaudit.replay.settings import options_from_config
 
     if fmt not in _FORMATS:
@@ -77,6 +78,10 @@ def replay(
         raise UsageError("--retry-errors only makes sense with --resume")
     config = load_config(config_path)
     loaded = load_prompts(prompts)
+    ignored = ignored_parameters(loaded)
+    if ignored:
+        listed = ", ".join(f"{k} ({n} prompts)" for k, n in sorted(ignored.items()))
+        out.warning(f"OpenAI Batch parameters not replayed (they are vendor-specific): {listed}")
     if dry_run:
         _dry_run(loaded, models, config, repeats, default_output, fmt, _money(max_cost))
         return

@@ -26,7 +26,7 @@ from typing import Any
 from llmaudit.assertions import validate_asserts
 from llmaudit.errors import InputError
 
-__all__ = ["Prompt", "load_prompts", "prompts_digest"]
+__all__ = ["Prompt", "ignored_parameters", "load_prompts", "prompts_digest"]
 
 _OWN_KEYS = {
     "id", "messages", "prompt", "system", "category", "tags", "max_tokens", "temperature",
@@ -35,6 +35,11 @@ _OWN_KEYS = {
 _BATCH_KEYS = {"custom_id", "method", "url", "body"}
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
 _BATCH_URLS = {"/v1/chat/completions", "/v1/responses"}
+# Body keys a replay carries over; anything else (tools, response_format, ...) is reported as
+# ignored: it is vendor-specific and would not mean the same to another provider.
+_CHAT_BODY = {"model", "messages", "max_tokens", "max_completion_tokens", "temperature"}
+_RESPONSES_BODY = {"model", "input", "instructions", "max_output_tokens", "temperature"}
+_HARMLESS = {"stream", "stream_options", "user", "metadata", "store"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class Prompt:
     expected: str | None = None
     path: str | None = None
     line: int | None = None
+    ignored: tuple[str, ...] = ()  # OpenAI Batch body parameters the replay does not send
 
     @property
     def has_check(self) -> bool:
@@ -92,6 +98,15 @@ def load_prompts(path: str | Path) -> list[Prompt]:
     if not prompts:
         raise InputError("the prompt set is empty", path=name)
     return prompts
+
+
+def ignored_parameters(prompts: list[Prompt]) -> dict[str, int]:
+    """Batch body parameters the replay will not send, with how many prompts carry each."""
+    counts: dict[str, int] = {}
+    for prompt in prompts:
+        for key in prompt.ignored:
+            counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def prompts_digest(path: str | Path) -> str:
@@ -177,6 +192,7 @@ def _parse_batch(obj: dict[str, Any], path: str, line: int) -> Prompt:
         messages = _messages(body["messages"], path, line)
         key = "max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"
         max_tokens = _max_tokens(body.get(key), f"body.{key}", path, line)
+    used = _RESPONSES_BODY if url == "/v1/responses" else _CHAT_BODY
     return Prompt(
         id=pid,
         messages=messages,
@@ -184,6 +200,7 @@ def _parse_batch(obj: dict[str, Any], path: str, line: int) -> Prompt:
         temperature=_temperature(body.get("temperature"), path, line),
         path=path,
         line=line,
+        ignored=tuple(sorted(k for k in body if k not in used and k not in _HARMLESS)),
     )
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from llmaudit.errors import InputError
-from llmaudit.replay.prompts import load_prompts
+from llmaudit.replay.prompts import ignored_parameters, load_prompts
 
 
 def _write(tmp_path: Path, lines: list[object]) -> Path:
@@ -22,7 +22,8 @@ def test_own_shape_and_batch_lines(tmp_path: Path) -> None:
         "",
         {"id": "q2", "messages": [{"role": "user", "content": "2+2?"}], "expected": 4},
         {"custom_id": "b1", "method": "POST", "url": "/v1/chat/completions",
-         "body": {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 7}},
+         "body": {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 7,
+                  "response_format": {"type": "json_object"}, "stream": False}},
         {"custom_id": "b2", "method": "POST", "url": "/v1/responses",
          "body": {"model": "gpt-4o", "instructions": "terse", "input": "hello", "max_output_tokens": 9}},
     ])
@@ -36,6 +37,7 @@ def test_own_shape_and_batch_lines(tmp_path: Path) -> None:
     assert (q1.category, q1.tags, q1.max_tokens, q1.temperature, q1.line) == ("facts", ("geo",), 20, 0.0, 1)
     assert q1.has_check and q2.expected == "4" and q2.line == 3
     assert b1.max_tokens == 7 and b1.messages[0]["content"] == "hi" and not b1.has_check
+    assert b1.ignored == ("response_format",) and ignored_parameters(prompts) == {"response_format": 1}
     assert b2.messages == [{"role": "system", "content": "terse"}, {"role": "user", "content": "hello"}]
     assert b2.max_tokens == 9
 
