@@ -35,6 +35,10 @@ def test_replay_sim_models_and_report_every_format(run_cli, tmp_path: Path) -> N
     assert manifest["catalog_as_of"] and manifest["prompts"]["count"] == 50
     assert (run / "results.parquet").exists() and (run / "results.jsonl").exists()
 
+    html = run_cli(["report", "run1", "--html", "run1.html"])  # through the `report` command
+    assert html.exit_code == 0, html.stderr
+    assert "SIMULATED" in (tmp_path / "run1.html").read_text() and "sim/gpt-4o-mini" in html.stdout
+
     from llmaudit.cli.report_run import report_run
 
     for fmt, needle in (("table", "SIMULATED"), ("markdown", "> **SIMULATED"), ("csv", ",SIMULATED,")):
