@@ -22,14 +22,27 @@ _BATCH_ROWS = 65_536
 
 class Records:
     def __init__(self, parquet: list[Path], scan: Any | None, progress: Callable[[int], None] | None) -> None:
+        from llmaudit.ingest import FileSummary
+
         self.parquet = parquet
         self.scan = scan
         self._progress = progress
+        # Parquet inputs are accounted like raw logs (one FileSummary each), so every input shows.
+        self._parquet_files = [FileSummary(str(p), "parquet") for p in parquet]
 
     @property
-    def summary(self) -> Any | None:
-        """The ingest summary (files, readers, rows read/kept/rejected) for the raw logs, if any."""
-        return self.scan.summary if self.scan is not None else None
+    def summary(self) -> Any:
+        """Per input file: reader, rows read / kept / rejected, duplicates (an ``IngestSummary``)."""
+        from llmaudit.ingest import IngestSummary
+
+        if self.scan is None:
+            return IngestSummary(files=list(self._parquet_files))
+        raw = self.scan.summary
+        if not self._parquet_files:
+            return raw
+        return IngestSummary(files=[*self._parquet_files, *raw.files], rejects=raw.rejects,
+                             duplicates=raw.duplicates, rejects_not_stored=raw.rejects_not_stored,
+                             duplicates_not_stored=raw.duplicates_not_stored)
 
     @property
     def total_bytes(self) -> int | None:
@@ -40,8 +53,12 @@ class Records:
         return None if raw is None else raw + size
 
     def batches(self) -> Iterator[pa.Table]:
-        for path in self.parquet:
-            yield from _read_parquet(path, self._progress)
+        for path, fsum in zip(self.parquet, self._parquet_files, strict=True):
+            for table in _read_parquet(path, self._progress):
+                fsum.rows_read += table.num_rows
+                fsum.rows_kept += table.num_rows
+                yield table
+            fsum.done = True
         if self.scan is not None:
             yield from self.scan.batches()
 
