@@ -172,6 +172,8 @@ def main() -> None:
                 "--timezone", "UTC", *args.llmaudit_args.split()]
     cc_run, cc_times = best_of(args.runs, cc_cmd, env=env)
     our_run, our_times = best_of(args.runs, ours_cmd, env=env)
+    # ccusage computes no what-if; time llmaudit without it too, to show what the what-if costs
+    lean_run, _ = best_of(args.runs, [*ours_cmd, "--no-whatif"], env=env)
     theirs = theirs_daily(json.loads(cc_run.stdout))
     ours = ours_daily(json.loads(our_run.stdout))
     reqs = requests(corpus)
@@ -218,6 +220,7 @@ def main() -> None:
         "llmaudit best s": round(our_run.wall_s, 3),
         "llmaudit runs s": [round(t, 3) for t in our_times],
         "llmaudit peak RSS MB": our_run.max_rss_mb,
+        "llmaudit --no-whatif best s": round(lean_run.wall_s, 3),
         "days compared": len(cost_rows),
         "token mismatches": len(token_mismatch),
         "llmaudit total cost": round(ours_total, 6),
@@ -227,7 +230,8 @@ def main() -> None:
         "cost diff on those days (llmaudit - ccusage)": round(long_diff, 6),
         "worst relative cost diff, other days": f"{worst_plain:.3e}",
     }
-    rep.ratios = {"llmaudit/ccusage wall": our_run.wall_s / cc_run.wall_s}
+    rep.ratios = {"llmaudit/ccusage wall": our_run.wall_s / cc_run.wall_s,
+                  "llmaudit --no-whatif/ccusage wall": lean_run.wall_s / cc_run.wall_s}
     sum_terms = {k: sum(t[k] for t in terms.values()) for k in ("list", "ccusage_tiering", "whole_request_tier",
                                                                  "1h_at_5m_rate")}
     # Semantics that differ by design: ccusage's incremental >200k tiering vs the whole-request
