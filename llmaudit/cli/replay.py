@@ -44,25 +44,45 @@ def _money(value: str | None) -> Decimal | None:
 
 
 def replay(
-    prompts: Path = typer.Argument(..., help="Prompt set (JSONL; our shape or OpenAI Batch input lines)."),
-    models: list[str] = typer.Option(..., "--models", "-m", help="provider/model[,provider/model...] (repeatable)."),
-    out_dir: Path | None = typer.Option(None, "--out", "-o", help="Run directory (default runs/replay-<time>)."),
+    prompts: Path = typer.Argument(
+        ..., metavar="PROMPTS.jsonl", help="Prompt set (JSONL; our shape or OpenAI Batch input lines)."
+    ),
+    models: list[str] = typer.Option(
+        ..., "--models", "-m", metavar="P/M[,P/M...]", help="provider/model[,provider/model...] (repeatable)."
+    ),
+    out_dir: Path | None = typer.Option(
+        None, "--out", "-o", metavar="RUN_DIR", help="Run directory (default runs/replay-<time>)."
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue a run in --out; finished requests are not resent."),
     retry_errors: bool = typer.Option(False, "--retry-errors", help="With --resume: send failed requests again."),
-    max_cost: str | None = typer.Option(None, "--max-cost", help="Stop sending before spend would pass USD."),
+    max_cost: str | None = typer.Option(
+        None, "--max-cost", metavar="USD", help="Stop sending before spend would pass USD."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print tokens and estimated cost per model; send nothing."),
-    concurrency: int | None = typer.Option(None, "--concurrency", "-j", help="Requests in flight at once (8)."),
-    provider_concurrency: list[str] = typer.Option([], "--provider-concurrency", help="PROVIDER=N in-flight cap."),
-    rpm: float | None = typer.Option(None, "--rpm", help="Requests per minute, all providers together."),
-    provider_rpm: list[str] = typer.Option([], "--provider-rpm", help="PROVIDER=N requests per minute."),
-    repeats: int = typer.Option(1, "--repeats", help="Send every prompt N times per model (noise measurement)."),
-    timeout: float | None = typer.Option(None, "--timeout", help="Seconds allowed per request attempt (180)."),
-    max_attempts: int | None = typer.Option(None, "--max-attempts", help="Attempts per request incl. retries (5)."),
-    default_output: int = typer.Option(256, "--default-output-tokens", help="Output assumed without max_tokens."),
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", "-j", metavar="N", help="Requests in flight at once (8)."
+    ),
+    provider_concurrency: list[str] = typer.Option(
+        [], "--provider-concurrency", metavar="P=N", help="PROVIDER=N in-flight cap."
+    ),
+    rpm: float | None = typer.Option(None, "--rpm", metavar="N", help="Requests per minute, all providers together."),
+    provider_rpm: list[str] = typer.Option([], "--provider-rpm", metavar="P=N", help="PROVIDER=N requests per minute."),
+    repeats: int = typer.Option(
+        1, "--repeats", metavar="N", help="Send every prompt N times per model (noise measurement)."
+    ),
+    timeout: float | None = typer.Option(
+        None, "--timeout", metavar="SECONDS", help="Seconds allowed per request attempt (180)."
+    ),
+    max_attempts: int | None = typer.Option(
+        None, "--max-attempts", metavar="N", help="Attempts per request incl. retries (5)."
+    ),
+    default_output: int = typer.Option(
+        256, "--default-output-tokens", metavar="N", help="Output assumed without max_tokens."
+    ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the response cache."),
     offline: bool = typer.Option(False, "--offline", help="Answer from the response cache only; a miss is an error."),
-    fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv | markdown."),
-    config_path: Path | None = typer.Option(None, "--config", help="Config file (TOML)."),
+    fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT", help="table | json | csv | markdown."),
+    config_path: Path | None = typer.Option(None, "--config", metavar="FILE", help="Config file (TOML)."),
 ) -> None:
     """Replay a prompt set against many models: cost, latency, tokens/s and pass rate per model."""
     from llmaudit.config import load_config
@@ -136,7 +156,12 @@ def _summary_lines(summary: Any) -> list[str]:
 
 
 def _dry_run(
-    prompts: list[Any], models: list[str], config: Any, repeats: int, default_output: int, fmt: str,
+    prompts: list[Any],
+    models: list[str],
+    config: Any,
+    repeats: int,
+    default_output: int,
+    fmt: str,
     max_cost: Decimal | None,
 ) -> None:
     from llmaudit.pricing import load_catalog
@@ -155,8 +180,10 @@ def _dry_run(
         if summary.total_usd is None:
             out.warning(f"--max-cost cannot be enforced: no price for {', '.join(summary.unpriced_models)}")
         elif summary.total_usd > max_cost:
-            out.warning(f"the estimate {usd(summary.total_usd, places=4)} is above --max-cost {usd(max_cost)}: "
-                        "the run would stop before sending everything")
+            out.warning(
+                f"the estimate {usd(summary.total_usd, places=4)} is above --max-cost {usd(max_cost)}: "
+                "the run would stop before sending everything"
+            )
         else:
             out.info(f"the estimate fits within --max-cost {usd(max_cost)}")
 
