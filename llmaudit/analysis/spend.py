@@ -17,6 +17,7 @@ JSON (machine output comes from the result, not from the view).
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -298,6 +299,7 @@ class SpendReport:
         rec = self.reconciliation
         return {
             "report": "spend",
+            "schema": "llmaudit-spend/1",
             "generated_at": self.generated_at.isoformat(),
             "inputs": list(self.inputs),
             "catalog_as_of": self.catalog_as_of.isoformat() if self.catalog_as_of else None,
@@ -687,7 +689,11 @@ class _Builder:
             )),
             listed=tuple(_scale(e[2], fx) for e in sorted(self.listed, reverse=True)),
         )
-        whatif = self.whatif.result(fx=fx, currency=opts.currency) if self.whatif is not None else None
+        window = None
+        if opts.since is not None and opts.until is not None:
+            window = math.ceil((opts.until - opts.since).total_seconds() / 86400)
+        whatif = (self.whatif.result(fx=fx, currency=opts.currency, span_days=window)
+                  if self.whatif is not None else None)
         if total.unpriced_requests:
             models = ", ".join(sorted({u.model for u in unpriced}))
             warnings.append(f"{total.unpriced_requests:,} requests could not be priced ({models}); "

@@ -415,9 +415,11 @@ class WhatIfAccumulator:
                 state["map"][key] = state["map"].get(key, 0) + int(requests[covered & (pick == j)].sum())
 
     # result ---------------------------------------------------------------------------------
-    def result(self, *, fx: Decimal = Decimal(1), currency: str = "USD") -> WhatIf:
+    def result(self, *, fx: Decimal = Decimal(1), currency: str = "USD", span_days: int | None = None) -> WhatIf:
+        """``span_days``: the observed window when the caller knows it (``--since``/``--until``); else the
+        days from the first to the last day with traffic."""
         all_days = sorted({d for m in self.models.values() for d in m.days})
-        span = _span_days(all_days)
+        span = max(span_days, 1) if span_days else _span_days(all_days)
         month = DAYS_PER_MONTH / span
         year = DAYS_PER_YEAR / span
         fee_mult = 1 + self.fee_pct / 100
