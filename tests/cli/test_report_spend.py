@@ -194,3 +194,11 @@ def test_config_overrides_fees_and_tiers(run_cli: RunCli, tmp_path: Path) -> Non
     bad.write_text('[tiers]\n"openai/gpt-4o" = "high"\n')
     r = run_cli(["report", "--spend", str(LOGS), "--config", str(bad)])
     assert r.exit_code == 2 and "tier" in r.stderr and "Traceback" not in r.output
+
+
+def test_whatif_scales_by_the_window(run_cli: RunCli) -> None:
+    data = json.loads(run_cli(["report", "--spend", str(LOGS), "--format", "json",
+                               "--since", "2026-11-01", "--until", "2026-11-08"]).stdout)
+    w = data["whatif"]
+    assert w["days_observed"] == 7
+    assert w["current_monthly"] == pytest.approx(w["current_cost"] * 30.4375 / 7)
