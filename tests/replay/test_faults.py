@@ -6,8 +6,7 @@ import threading
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from conftest import local_config, prompt_id_of, write_prompts
-from faultserver import Fault, _usage, run_fault_server
+from replay_helpers import Fault, local_config, prompt_id_of, run_fault_server, server_usage, write_prompts
 
 from llmaudit.replay import ReplayOptions, load_prompts, read_results, run_replay
 from llmaudit.replay.limits import RetryPolicy
@@ -38,7 +37,7 @@ def _script(served: dict[tuple[str, str], list[tuple[str, dict | None]]]):
             plan = PLAN[key[0]]
             item = plan[attempt] if attempt < len(plan) else Fault("ok", text=f"answer for {key[0]} from {key[1]}")
             fault = item if isinstance(item, Fault) else Fault(item)
-            usage = _usage(body, fault.text) if fault.kind == "ok" else None
+            usage = server_usage(body, fault.text) if fault.kind == "ok" else None
             served[key].append((fault.kind, usage))
         return fault
 
@@ -124,7 +123,8 @@ def test_cache_offline_and_no_cache(tmp_path: Path) -> None:
     assert rows["p3"]["status"] == "error" and "offline" in rows["p3"]["error"]
 
 
-def test_repeats_and_retry_errors_on_resume(tmp_path: Path, fast_env: None) -> None:
+def test_repeats_and_retry_errors_on_resume(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("LLMAUDIT_SIM_TIME_SCALE", "0")
     prompts = load_prompts(write_prompts(tmp_path / "p.jsonl", 3))
     summary = run_replay(prompts, ["sim/gpt-4o-mini"], tmp_path / "rep", ReplayOptions(repeats=3, use_cache=False))
     rows = read_results(tmp_path / "rep").to_pylist()

@@ -14,8 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import local_config, prompt_id_of, write_prompts
-from faultserver import Fault, _usage, run_fault_server
+from replay_helpers import Fault, local_config, prompt_id_of, run_fault_server, server_usage, write_prompts
 
 from llmaudit.replay import ReplayOptions, load_prompts, read_manifest, read_results, run_replay
 from llmaudit.replay.limits import RetryPolicy
@@ -92,7 +91,7 @@ def test_budget_never_passed_by_server_spend(tmp_path: Path) -> None:
 
     def script(index: int, body: dict) -> Fault:
         fault = Fault("slow", delay_s=0.02, text="one two three four five six seven eight nine ten")
-        usage = _usage(body, fault.text)
+        usage = server_usage(body, fault.text)
         with lock:
             spend.append((usage["prompt_tokens"] * rate_in + usage["completion_tokens"] * rate_out) / 1_000_000)
         return fault

@@ -6,11 +6,14 @@ import json
 import sys
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "providers"))
 
+from faultserver import Fault, _usage, run_fault_server
+
 from llmaudit.config import Config
+
+__all__ = ["Fault", "local_config", "prompt_id_of", "run_fault_server", "server_usage", "write_prompts"]
+server_usage = _usage  # the token counts the fault server reports for a body and an answer text
 
 
 def local_config(base_url: str, *, input_rate: str | None = None, output_rate: str | None = None) -> Config:
@@ -37,6 +40,3 @@ def prompt_id_of(body: dict) -> str:
     return text.split()[1]
 
 
-@pytest.fixture
-def fast_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LLMAUDIT_SIM_TIME_SCALE", "0")
