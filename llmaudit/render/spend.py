@@ -315,11 +315,14 @@ def render_markdown(report: SpendReport, *, whatif: bool = True) -> str:
         w = report.whatif
         r = w.routed
         out += [f"## What-if: one provider ({w.days_observed} days, today's list prices)", ""]
-        out.append(_md_table(["Provider", "Cost", "Per month", "vs now", "Covered requests", "Not covered"],
+        out.append(_md_table(["Provider", "Cost", "Per month", "vs now", "Covered requests", "Not covered",
+                              "Main moves"],
                              [["(current)", f.money(w.current_cost), f.money(w.current_monthly), "-",
-                               count(w.requests), "0"]] +
+                               count(w.requests), "0", ""]] +
                              [[p.provider, f.money(p.cost), f.money(p.monthly_spend), f.money(p.delta),
-                               count(p.covered_requests), count(p.uncovered_requests)] for p in w.providers]))
+                               count(p.covered_requests), count(p.uncovered_requests),
+                               "; ".join(f"{a} → {b} ({count(n)})" for a, b, n in p.mapping[:3])]
+                              for p in w.providers]))
         out += ["", f"## Routing savings (+{r.fee_pct}% {'BYOK' if r.byok else 'platform'} fee)", ""]
         out.append(_md_table(
             ["Model", "Tier", "Tokens/month", "$/M tok", "Spend/month", "Routed/month", "Annual savings",

@@ -111,9 +111,11 @@ def spend_view(report: SpendReport) -> dict[str, Any]:
                        f"standard error of the daily savings … tier-or-better routing plus one. Tiers as of "
                        f"{w.tiers_as_of or 'n/a'} (pricing_data/tiers.json, overridable under [tiers])."),
             "providers": [["(current)", f.money(w.current_cost), f.money(w.current_monthly), "-",
-                           count(w.requests), "0"]]
+                           count(w.requests), "0", ""]]
                          + [[p.provider, f.money(p.cost), f.money(p.monthly_spend), f.money(p.delta),
-                             count(p.covered_requests), count(p.uncovered_requests)] for p in w.providers],
+                             count(p.covered_requests), count(p.uncovered_requests),
+                             "; ".join(f"{a} → {b} ({count(n)})" for a, b, n in p.mapping[:3])]
+                            for p in w.providers],
             "savings": [[s.model, s.tier_label, count(s.monthly_tokens), f.money(s.avg_per_million),
                          f.money(s.monthly_spend), f.money(s.routed_monthly_spend), f.money(s.annual_savings),
                          f"{f.money(s.annual_savings_low)} … {f.money(s.annual_savings_high)}",
