@@ -60,3 +60,27 @@ def test_bad_input_exits_2(run_cli: RunCli, tmp_path: Path) -> None:
         assert r.exit_code == 2, (args, r.output)
         assert needle in r.stderr and "Traceback" not in r.output
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_generic_csv_with_a_mapping_feeds_the_spend_report(run_cli: RunCli, tmp_path: Path) -> None:
+    log = tmp_path / "inhouse.csv"
+    log.write_text("when,llm,prompt_toks,completion_toks,team\n"
+                   "2026-11-02T10:00:00Z,gpt-4o-mini,1000000,0,search\n"
+                   "2026-11-02T11:00:00Z,gpt-4o-mini,0,1000000,search\n"
+                   "2026-11-03T09:00:00Z,our-finetune,500,50,ml\n")
+    mapping = "timestamp=when,model=llm,input_tokens=prompt_toks,output_tokens=completion_toks,project=team"
+    out = tmp_path / "u.parquet"
+    r = run_cli(["ingest", str(log), "--out", str(out), "--format", "generic", "--map", mapping])
+    assert r.exit_code == 0, r.stderr
+    data = json.loads(run_cli(["report", "--spend", str(out), "--format", "json", "--by", "project"]).stdout)
+    projects = {row["project"]: row for row in data["breakdowns"]["project"]["rows"]}
+    assert projects["ml"]["cost"] is None and projects["ml"]["unpriced_tokens"] == 550
+    # One million input tokens plus one million output tokens at the list price in force that day.
+    from datetime import date
+
+    from llmaudit.pricing import Usage, cost_breakdown, load_catalog
+
+    catalog = load_catalog()
+    expected = sum(cost_breakdown(catalog, "gpt-4o-mini", u, at=date(2026, 11, 2)).total
+                   for u in (Usage(1_000_000, 0), Usage(0, 1_000_000)))
+    assert str(projects["search"]["cost"]) == str(float(expected))
