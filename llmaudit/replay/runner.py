@@ -363,6 +363,9 @@ class _Runner:
         }
         self.global_pacer = Pacer(opts.rpm) if opts.rpm else None
         self.provider_pacer = {p: Pacer(r) for p, r in opts.provider_rpm.items() if p in adapters and r}
+        # A 429 with Retry-After speaks for the provider, not just the request that got it: no
+        # request to that provider starts before the time it named.
+        self.cooldown: dict[str, float] = {}
         self.clients: dict[str, Any] = {}
         self.cache: Any = None
         self._last_checkpoint = time.monotonic()
@@ -461,6 +464,9 @@ class _Runner:
                     self.budget.settle(reserve, cost)
                     self._finish(job, row)
                     return
+                if error.kind == "rate_limited" and error.retry_after:
+                    until = time.monotonic() + min(error.retry_after, self.opts.retry.max_retry_after_s)
+                    self.cooldown[job.spec.provider] = max(self.cooldown.get(job.spec.provider, 0.0), until)
                 retryable = error.retryable or error.kind in _ALSO_RETRIED
                 delay = self.opts.retry.delay(attempts, error.retry_after) if retryable else None
                 if delay is None:
@@ -475,6 +481,8 @@ class _Runner:
                 await asyncio.sleep(delay)
 
     async def _pace(self, provider: str) -> None:
+        while (wait := self.cooldown.get(provider, 0.0) - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
         if self.global_pacer is not None:
             await self.global_pacer.wait()
         pacer = self.provider_pacer.get(provider)

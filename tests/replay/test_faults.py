@@ -174,3 +174,24 @@ def test_an_adapter_bug_costs_one_row_not_the_run(tmp_path: Path) -> None:
 class _NoClient:
     async def aclose(self) -> None:
         pass
+
+
+def test_retry_after_pauses_the_whole_provider(tmp_path: Path) -> None:
+    prompts = load_prompts(write_prompts(tmp_path / "p.jsonl", 6))
+    first = threading.Event()
+
+    def script(index: int, body: dict) -> Fault:
+        if prompt_id_of(body) == "p0" and not first.is_set():
+            first.set()
+            return Fault("429", retry_after="0.4")
+        return Fault("slow", delay_s=0.05)
+
+    with run_fault_server(script) as server:
+        options = ReplayOptions(concurrency=2, config=local_config(server.base_url), use_cache=False,
+                                retry=RetryPolicy(base_s=0.01))
+        summary = run_replay(prompts, ["local/a"], tmp_path / "run", options)
+    assert summary.ok == 6
+    t429 = next(r["time"] for r in server.requests if prompt_id_of(r["body"]) == "p0")
+    later = [r for r in server.requests[1:] if prompt_id_of(r["body"]) not in ("p0", "p1")]
+    # p1 was already on its way when the 429 came back; every request started after it waited.
+    assert later and all(r["time"] >= t429 + 0.39 for r in later)
