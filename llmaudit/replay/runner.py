@@ -377,12 +377,44 @@ class _Runner:
             self.cache = ResponseCache(self.opts.cache_path)
         try:
             self._report()
-            await asyncio.gather(*(self._job(job) for job in jobs))
+            await self._feed(jobs)
         finally:
             for client in self.clients.values():
                 await client.aclose()
             if self.cache is not None and hasattr(self.cache, "close"):
                 self.cache.close()
+
+    async def _feed(self, jobs: list[_Job]) -> None:
+        """Run every job, with at most a window of them alive at once.
+
+        One task per job for a 100k-prompt set would hold 100k coroutines; the window keeps memory
+        flat while staying far wider than any concurrency limit, so a slow provider's waiting
+        jobs do not starve the others (jobs are interleaved across models).
+        """
+        window = asyncio.Semaphore(max(1000, 16 * self.opts.concurrency))
+        tasks: set[asyncio.Task[None]] = set()
+        failures: list[BaseException] = []
+
+        def done(task: asyncio.Task[None]) -> None:
+            tasks.discard(task)
+            window.release()
+            if not task.cancelled() and task.exception() is not None:
+                failures.append(task.exception())  # type: ignore[arg-type]
+
+        try:
+            for job in jobs:
+                await window.acquire()
+                if failures:
+                    break
+                task = asyncio.create_task(self._job(job))
+                tasks.add(task)
+                task.add_done_callback(done)
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+        if failures:
+            raise failures[0]  # a bug in the runner itself: keep its traceback
 
     def _client(self, provider: str) -> Any:
         client = self.clients.get(provider)
