@@ -50,12 +50,14 @@ def _spend(examples: Path, out_dir: Path, catalog: Any, config: Any) -> Any:
     from llmaudit.render.spend import render_markdown
     from llmaudit.render.spend_html import render_spend_html
 
-    logs = sorted(str(p) for p in (examples / "logs").glob("*.jsonl"))
-    if not logs:
+    # The whole folder: every bundled format (JSONL request logs and the OpenRouter CSV export).
+    logs = [str(examples / "logs")]
+    if not any((examples / "logs").glob("*")):
         raise UsageError(f"{examples / 'logs'}: the bundled usage logs are missing from this installation")
     records = open_records(logs)
     report = build_spend(
-        records.batches(), catalog, SpendOptions(by=parse_by("model,provider,day")), config=config, inputs=logs
+        records.batches(), catalog, SpendOptions(by=parse_by("model,provider,day")), config=config, inputs=logs,
+        ingest_summary=records.summary,
     )
     _write(out_dir / "spend.html", render_spend_html(report))
     _write(out_dir / "spend.md", render_markdown(report))

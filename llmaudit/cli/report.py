@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from llmaudit.cli._output import out
 from llmaudit.errors import UsageError
+
+if TYPE_CHECKING:
+    from llmaudit.cli.report_run import RoutingFlags
 
 __all__ = ["register"]
 
@@ -38,12 +42,25 @@ def report(
                                "workers (same numbers)."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="dask scheduler address, e.g. "
                                          "tcp://10.0.0.5:8786 (default: a LocalCluster on this machine)."),
+    volume: str | None = typer.Option(None, "--volume", help="RUN_DIR: scale the savings table, e.g. "
+                                      "10B-tokens/month or 2M-requests/month."),
+    reference: str | None = typer.Option(None, "--reference", help="RUN_DIR: unchecked prompts pass when they "
+                                         "agree with this model's answer."),
+    judge: str | None = typer.Option(None, "--judge", help="RUN_DIR: an LLM judge (provider/model) grades "
+                                     "unchecked answers; its calls are priced."),
+    rubric: str | None = typer.Option(None, "--rubric", help="RUN_DIR: judge rubric text, or @FILE."),
+    prompts: str | None = typer.Option(None, "--prompts", help="RUN_DIR: the prompt set (for --judge)."),
+    threshold: float = typer.Option(0.9, "--threshold", help="RUN_DIR: pass rate the category router needs."),
 ) -> None:
     """Spend by model, provider, day…, billed vs list price, month-end projection and routing what-if."""
     if fmt not in _FORMATS:
         raise UsageError(f"--format {fmt!r}: choose one of {', '.join(_FORMATS)}")
     if not spend:
-        _run_report(paths, fmt, html)
+        from llmaudit.cli.report_run import RoutingFlags
+
+        flags = RoutingFlags(volume=volume, reference=reference, judge=judge, rubric=rubric, prompts=prompts,
+                             threshold=threshold, config=config)
+        _run_report(paths, fmt, html, flags)
         return
     from decimal import Decimal, InvalidOperation
 
@@ -112,13 +129,15 @@ def _emit(result: object, fmt: str, whatif: bool, html: Path | None) -> None:
         out.info(f"wrote {html}")
 
 
-def _run_report(paths: list[str], fmt: str, html: Path | None) -> None:
-    if len(paths) != 1 or not (Path(paths[0]) / "results.parquet").is_file():
-        raise UsageError(f"{paths[0] if paths else 'PATH'} is not a replay run directory (no results.parquet). "
+def _run_report(paths: list[str], fmt: str, html: Path | None, flags: RoutingFlags) -> None:
+    from llmaudit.replay import is_run_dir
+
+    if len(paths) != 1 or not is_run_dir(Path(paths[0])):
+        raise UsageError(f"{paths[0] if paths else 'PATH'} is not a replay run directory (no results). "
                          "To audit usage logs, use `llmaudit report --spend PATH...`")
     from llmaudit.cli.report_run import report_run
 
-    report_run(Path(paths[0]), fmt, html)
+    report_run(Path(paths[0]), fmt=fmt, html=html, flags=flags)
 
 
 def register(app: typer.Typer) -> None:

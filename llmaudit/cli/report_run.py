@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,20 +12,32 @@ from llmaudit.errors import InputError, UsageError
 _FORMATS = ("table", "json", "csv", "markdown")
 
 
-def report_run(
-    run_dir: str | Path, fmt: str = "table", html: str | Path | None = None, *, format: str | None = None
-) -> None:
+@dataclass(frozen=True)
+class RoutingFlags:
+    """The routing-report flags of `llmaudit report RUN_DIR`."""
+
+    volume: str | None = None  # "10B-tokens/month" | "2M-requests/month": scale the savings table
+    reference: str | None = None  # judge unchecked prompts by agreement with this model's answers
+    judge: str | None = None  # provider/model of an LLM judge for unchecked prompts
+    rubric: str | None = None  # judge rubric (text, or @FILE)
+    prompts: str | None = None  # prompt set, for the judge (default: the one the manifest names)
+    threshold: float = 0.9  # category router: pass rate a model needs in a category
+    config: Path | None = None
+
+
+def report_run(run_dir: str | Path, fmt: str = "table", html: str | Path | None = None,
+               flags: RoutingFlags | None = None) -> None:
     """Print the run report in ``fmt`` (per-model figures, then the routing analysis when two or
     more models answered; CSV carries the per-model table only); with ``html``, also write the
     HTML report there.
-
-    ``format`` is accepted as an alias of ``fmt`` for callers that use the flag's name.
     """
     from llmaudit.analysis.runstats import build_runstats
     from llmaudit.render.run import render_run
     from llmaudit.replay import is_run_dir, read_manifest, read_results
 
-    fmt = format or fmt
+    flags = flags or RoutingFlags()
+    if not 0 < flags.threshold <= 1:
+        raise UsageError("--threshold is a pass rate between 0 and 1, e.g. 0.9")
     run_dir = str(run_dir)
     if fmt not in _FORMATS:
         raise UsageError(f"--format must be one of {', '.join(_FORMATS)}")
@@ -34,7 +47,7 @@ def report_run(
     manifest = read_manifest(run_dir)
     stats = build_runstats(table, manifest, run_dir)
     # Routing compares models prompt by prompt: it needs at least two models with answers.
-    routing = _routing(table, manifest) if sum(1 for m in stats.models if m.ok) >= 2 else None
+    routing = _routing(table, manifest, flags) if sum(1 for m in stats.models if m.ok) >= 2 else None
     rendered = render_run(stats, fmt)
     if fmt == "json":
         import json
@@ -62,17 +75,50 @@ def report_run(
         _write_html(table, routing, manifest, run_dir, Path(html))
 
 
-def _routing(table: Any, manifest: dict[str, Any]) -> Any:
+def _routing(table: Any, manifest: dict[str, Any], flags: RoutingFlags) -> Any:
     from types import SimpleNamespace
 
     from llmaudit.analysis.routing import RoutingOptions, build_routing
+    from llmaudit.analysis.savings import parse_volume
     from llmaudit.config import load_config
     from llmaudit.pricing import fees
 
+    config = load_config(flags.config)
     # The rows were priced when the run was made; the report names that catalog date, not today's.
     priced_with = SimpleNamespace(as_of=manifest.get("catalog_as_of"))
-    options = RoutingOptions(fee_pct=fees(load_config()).platform_pct)
-    return build_routing(table, priced_with, options)
+    options = RoutingOptions(
+        threshold=flags.threshold,
+        reference=flags.reference,
+        volume=parse_volume(flags.volume) if flags.volume else None,
+        fee_pct=fees(config).platform_pct,
+    )
+    judge = None
+    if flags.judge:
+        table, judge = _judge(table, manifest, flags, config)
+    return build_routing(table, priced_with, options, judge=judge)
+
+
+def _judge(table: Any, manifest: dict[str, Any], flags: RoutingFlags, config: Any) -> tuple[Any, Any]:
+    """Grade unchecked answers with an LLM judge (its own calls are priced and reported)."""
+    from llmaudit.analysis.judge import DEFAULT_RUBRIC, JudgeOptions, judge_results
+    from llmaudit.pricing import load_catalog
+    from llmaudit.replay import load_prompts
+
+    assert flags.judge is not None
+    prompts_path = flags.prompts or manifest.get("prompts", {}).get("path")
+    texts: dict[str, str] = {}
+    if prompts_path:
+        for prompt in load_prompts(prompts_path):
+            texts[prompt.id] = "\n\n".join(str(m.get("content", "")) for m in prompt.messages)
+    rubric = flags.rubric or DEFAULT_RUBRIC
+    if rubric.startswith("@"):
+        try:
+            rubric = Path(rubric[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--rubric {rubric}: cannot read: {exc.strerror}") from None
+    out.info(f"judging unchecked answers with {flags.judge} …")
+    return judge_results(table, JudgeOptions(flags.judge, rubric), prompts=texts or None, config=config,
+                         catalog=load_catalog(config))
 
 
 def _write_html(table: Any, routing: Any, manifest: dict[str, Any], run_dir: str, path: Path) -> None:
@@ -83,7 +129,7 @@ def _write_html(table: Any, routing: Any, manifest: dict[str, Any], run_dir: str
 
     if table.num_rows == 0:
         raise InputError("the run has no results yet; nothing to put in an HTML report", path=run_dir)
-    report = routing if routing is not None else _routing(table, manifest)
+    report = routing if routing is not None else _routing(table, manifest, RoutingFlags())
     meta = {
         "Run directory": run_dir,
         "Status": manifest.get("status", "unknown"),

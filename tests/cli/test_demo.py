@@ -32,7 +32,12 @@ def test_demo_writes_both_reports(run_cli: RunCli, tmp_path: Path, monkeypatch: 
     assert {"model", "provider", "oracle", "category", "cascade", "fallback"} <= kinds
     assert routing["savings"]["platform_fee_pct"] == "5.5"
     assert (out / "spend.md").read_text().strip()
-    assert json.loads((out / "spend.json").read_text())
+    spend = json.loads((out / "spend.json").read_text())
+    # Every bundled log is read, the OpenRouter CSV export included, and nothing is lost.
+    bundled_logs = sorted(p.name for p in (data_path("examples") / "logs").iterdir())
+    assert any(name.endswith(".csv") for name in bundled_logs)
+    assert spend["totals"]["requests"] == spend["rows_read"] - spend["rows_outside_window"]
+    assert {Path(s["path"]).name for s in spend["sources"]} >= set(bundled_logs) - {"README.md"}
     spend_html = (out / "spend.html").read_text()
     assert "<html" in spend_html.lower() and "Chart.js v4" in spend_html
     assert (out / "run" / "results.parquet").is_file()

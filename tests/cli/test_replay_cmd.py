@@ -39,6 +39,16 @@ def test_replay_sim_models_and_report_every_format(run_cli, tmp_path: Path) -> N
     assert html.exit_code == 0, html.stderr
     assert "SIMULATED" in (tmp_path / "run1.html").read_text() and "sim/gpt-4o-mini" in html.stdout
 
+    scaled = run_cli(["report", "run1", "--format", "json", "--volume", "2M-requests/month",
+                      "--reference", "sim/claude-sonnet-4-5", "--threshold", "0.8"])
+    assert scaled.exit_code == 0, scaled.stderr
+    routing = json.loads(scaled.stdout)["routing"]
+    assert routing["savings"]["volume"] == "2M-requests/month"
+    assert routing["options"]["threshold"] == 0.8
+    assert routing["options"]["reference"] == "sim/claude-sonnet-4-5"
+    bad = run_cli(["report", "run1", "--threshold", "1.5"])
+    assert bad.exit_code == 2 and "--threshold" in bad.stderr
+
     from llmaudit.cli.report_run import report_run
 
     for fmt, needle in (("table", "SIMULATED"), ("markdown", "> **SIMULATED"), ("csv", ",SIMULATED,")):
