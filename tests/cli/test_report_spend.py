@@ -139,9 +139,10 @@ def test_run_directory_goes_to_the_run_report(run_cli: RunCli, tmp_path: Path,
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "results.parquet").write_bytes(b"")
-    r = run_cli(["report", str(run_dir), "--format", "markdown", "--html", str(tmp_path / "r.html")])
+    r = run_cli(["report", str(run_dir), "--format", "markdown", "--html", str(tmp_path / "r.html"),
+                 "--volume", "1M-requests/month"])
     assert r.exit_code == 0, r.output
-    assert calls == [(run_dir, "markdown", tmp_path / "r.html")]
+    assert calls == [(run_dir, "markdown", tmp_path / "r.html", report_run.RoutingFlags(volume="1M-requests/month"))]
 
 
 def test_progress_only_for_slow_reads_off_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
