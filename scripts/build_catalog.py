@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     entries, sources = build(snapshots)
     out = Path(args.out)
     for old in out.glob("*.json"):
-        # Only the per-provider price files this script writes; other data (tiers.json) stays.
+        # Only the per-provider price files this script writes; other data (tiers/) stays.
         if "provider" in json.loads(old.read_text()):
             old.unlink()
     written = write_catalog_files(entries, out, sources)

@@ -1,6 +1,6 @@
 """Capability tiers: which models can stand in for which, for the routed what-if.
 
-Shipped in ``pricing_data/tiers.json`` (each entry names its source; the file carries an as-of date)
+Shipped in ``pricing_data/tiers/capability_tiers.json`` (each entry names its source; the file carries an as-of date)
 and overridable in the config file::
 
     [tiers]
@@ -44,7 +44,7 @@ class TierTable:
 
 
 def load_tiers(config: Config | None = None) -> TierTable:
-    path = data_path("pricing_data") / "tiers.json"
+    path = data_path("pricing_data") / "tiers" / "capability_tiers.json"
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

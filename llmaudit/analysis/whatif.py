@@ -330,7 +330,7 @@ class WhatIfAccumulator:
         return self.tier_of[model]
 
     def tier_source(self, model: str) -> str | None:
-        """Where a model's tier comes from (the tiers.json / config entry it matched)."""
+        """Where a model's tier comes from (the capability_tiers.json / config entry it matched)."""
         if self.tier(model) is None:
             return None
         res = self.catalog.resolve(model)

@@ -109,7 +109,7 @@ def spend_view(report: SpendReport) -> dict[str, Any]:
                        f"context, at today's list prices, plus the {ro.fee_pct}% aggregator fee. Observed window: "
                        f"{w.days_observed} days, scaled to a month and a year. Range: tier-equal routing minus one "
                        f"standard error of the daily savings … tier-or-better routing plus one. Tiers as of "
-                       f"{w.tiers_as_of or 'n/a'} (pricing_data/tiers.json, overridable under [tiers])."),
+                       f"{w.tiers_as_of or 'n/a'} (shipped capability_tiers.json, overridable under [tiers])."),
             "providers": [["(current)", f.money(w.current_cost), f.money(w.current_monthly), "-",
                            count(w.requests), "0", ""]]
                          + [[p.provider, f.money(p.cost), f.money(p.monthly_spend), f.money(p.delta),

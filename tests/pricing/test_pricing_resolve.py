@@ -97,7 +97,7 @@ def test_catalog_size_provenance_and_speed() -> None:
 
 
 def test_price_files_are_reviewable() -> None:
-    files = [p for p in sorted(data_path("pricing_data").glob("*.json")) if p.name != "tiers.json"]
+    files = sorted(data_path("pricing_data").glob("*.json"))
     assert len(files) >= 30
     entries, sources = read_catalog_file(data_path("pricing_data") / "anthropic.json")
     assert any(e.id == "anthropic/claude-sonnet-4-5" for e in entries)
