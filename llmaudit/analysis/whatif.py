@@ -49,7 +49,6 @@ __all__ = [
 
 DAYS_PER_MONTH = Decimal("30.4375")
 DAYS_PER_YEAR = Decimal("365.25")
-_MILLION = 1_000_000.0
 
 
 # --------------------------------------------------------------------------------------- result
@@ -166,96 +165,6 @@ class WhatIf:
         }
 
 
-# --------------------------------------------------------------------------------------- pricing
-_RATE_NAMES = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h",
-               "input_batch", "output_batch", "cache_read_batch", "cache_write_batch", "per_request", "per_search")
-
-
-def _get(obj: Any, name: str) -> Any:
-    rates = getattr(obj, "rates", None)
-    if rates is not None:
-        value = rates.get(name) if isinstance(rates, dict) else getattr(rates, name, None)
-        if value is not None:
-            return value
-    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-
-
-def _f(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-@dataclass(frozen=True)
-class _Rates:
-    """Float rates of one price point (USD per 1M tokens; per call for request/search)."""
-
-    input: float
-    output: float
-    cache_read: float
-    cache_write_5m: float
-    cache_write_1h: float
-    batch: tuple[float, float, float, float] | None
-    per_request: float
-    per_search: float
-    long_context: tuple[tuple[int, _Rates], ...]
-
-    @staticmethod
-    def of(point: Any) -> _Rates | None:
-        r = {n: _f(_get(point, n)) for n in _RATE_NAMES}
-        if r["input"] is None or r["output"] is None:
-            return None
-        inp, out = r["input"], r["output"]
-        assert inp is not None and out is not None
-        read = r["cache_read"] if r["cache_read"] is not None else inp
-        w5 = r["cache_write_5m"] if r["cache_write_5m"] is not None else inp
-        w1h = r["cache_write_1h"] if r["cache_write_1h"] is not None else w5
-        batch = None
-        if r["input_batch"] is not None and r["output_batch"] is not None:
-            batch = (r["input_batch"], r["output_batch"],
-                     r["cache_read_batch"] if r["cache_read_batch"] is not None else r["input_batch"],
-                     r["cache_write_batch"] if r["cache_write_batch"] is not None else r["input_batch"])
-        tiers: list[tuple[int, _Rates]] = []
-        for tier in getattr(point, "long_context", None) or getattr(getattr(point, "rates", None),
-                                                                     "long_context", None) or ():
-            sub = _Rates.of(tier)
-            threshold = getattr(tier, "threshold_tokens", None)
-            if sub is not None and threshold is not None:
-                tiers.append((int(threshold), sub))
-        return _Rates(inp, out, read, w5, w1h, batch, r["per_request"] or 0.0, r["per_search"] or 0.0,
-                      tuple(sorted(tiers, key=lambda t: t[0])))
-
-    def cost(self, u: dict[str, np.ndarray]) -> np.ndarray:
-        """Per-row cost in USD of the usage arrays ``u`` (schema token semantics)."""
-        base = self._plain(u, self.input, self.output, self.cache_read, self.cache_write_5m, self.cache_write_1h)
-        if self.batch is not None:
-            bi, bo, br, bw = self.batch
-            base = np.where(u["batch"], self._plain(u, bi, bo, br, bw, bw), base)
-        for threshold, tier in self.long_context:
-            # Past the threshold the provider reprices the whole request (formats.md §B3).
-            base = np.where(u["input_tokens"] > threshold, tier.cost(u) - tier._extras(u) + self._extras(u), base)
-        return base
-
-    def _plain(self, u: dict[str, np.ndarray], inp: float, out: float, read: float, w5: float,
-               w1h: float) -> np.ndarray:
-        uncached = np.maximum(u["input_tokens"] - u["cache_read_tokens"] - u["cache_write_tokens"], 0)
-        w5_tokens = u["cache_write_tokens"] - u["cache_write_1h_tokens"]
-        tokens = (uncached * inp + u["cache_read_tokens"] * read + w5_tokens * w5
-                  + u["cache_write_1h_tokens"] * w1h + u["output_tokens"] * out) / _MILLION
-        return tokens + self._extras(u)
-
-    def _extras(self, u: dict[str, np.ndarray]) -> np.ndarray:
-        return u["requests"] * self.per_request + u["web_search_requests"] * self.per_search
-
-
-def _usage(table: pa.Table) -> dict[str, np.ndarray]:
-    out: dict[str, np.ndarray] = {}
-    for name in ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-                 "output_tokens", "web_search_requests"):
-        out[name] = pc.fill_null(table.column(name), 0).to_numpy().astype(np.float64)
-    out["requests"] = pc.fill_null(table.column("requests"), 1).to_numpy().astype(np.float64)
-    out["batch"] = pc.fill_null(table.column("batch"), False).to_numpy(zero_copy_only=False).astype(bool)
-    return out
-
-
 # --------------------------------------------------------------------------------------- compute
 @dataclass
 class _Model:
@@ -289,18 +198,18 @@ class WhatIfAccumulator:
             self._sources[entry_id] = self._sources[_family(entry_id)] = info.source
             self._sources.setdefault(_name(entry_id), info.source)
         self.tier_of: dict[str, int | None] = {}
-        self._rates_cache: dict[str, _Rates | None] = {}
+        self._points: dict[str, Any] = {}
         cands: list[Candidate] = []
-        rates: list[_Rates] = []
+        points: list[Any] = []
         for entry in catalog.entries:
             tier = self._tier_ids.get(entry.id)
-            r = self._rates(entry.id)
-            if tier is None or r is None:
+            point = self._point(entry.id)
+            if tier is None or point is None:
                 continue
             cands.append(Candidate(entry.id, entry.provider, tier, getattr(entry, "context_window", None)))
-            rates.append(r)
+            points.append(point)
         self.candidates = tuple(cands)
-        self.cand_rates = tuple(rates)
+        self.cand_points = tuple(points)
         self.cand_tier = np.array([c.tier for c in cands], dtype=np.int64)
         self.cand_ctx = np.array([c.context_window or 0 for c in cands], dtype=np.float64)
         self.providers = sorted({c.provider for c in cands})
@@ -338,12 +247,15 @@ class WhatIfAccumulator:
         ids.append(_name(model))
         return next((self._sources[i] for i in ids if i in self._sources), None)
 
-    def _rates(self, model: str) -> _Rates | None:
-        if model not in self._rates_cache:
+    def _point(self, model: str) -> Any:
+        """Today's price point of ``model``; None when it is unknown or lacks an input/output rate."""
+        if model not in self._points:
             res = self.catalog.resolve(model)
             point = res.entry.price_at(None) if res is not None else None
-            self._rates_cache[model] = _Rates.of(point) if point is not None else None
-        return self._rates_cache[model]
+            if point is not None and (point.rates.input is None or point.rates.output is None):
+                point = None
+            self._points[model] = point
+        return self._points[model]
 
     def add(self, table: pa.Table, day: Any) -> None:
         """Fold one priced batch in; ``day`` is the batch's local-day label column."""
@@ -358,21 +270,27 @@ class WhatIfAccumulator:
             self._add_model(str(name), table.filter(pc.equal(table.column("model"), name)))
 
     def _add_model(self, model: str, rows: pa.Table) -> None:
-        u = _usage(rows)
+        from llmaudit.pricing import cost_at, usage_arrays
+
+        # One cost engine: the same vectorized formula that priced the log prices the what-if.
+        u = usage_arrays(rows)
         n = rows.num_rows
-        own = self._rates(model)
-        current = own.cost(u) if own is not None else rows.column("cost_usd").to_numpy()
+        own = self._point(model)
+        logged = np.asarray(rows.column("cost_usd").to_numpy(), dtype=np.float64)
+        current = logged if own is None else np.where(np.isnan(today := cost_at(own, u)), logged, today)
         tier = self.tier(model)
-        context = u["input_tokens"] + u["output_tokens"]
+        context = (u.input_tokens + u.output_tokens).astype(np.float64)
         k = len(self.candidates)
-        cost = np.vstack([r.cost(u) for r in self.cand_rates]) if k else np.zeros((0, n))
+        # A candidate lacking a rate this traffic needs cannot take it: infinite cost, never picked.
+        cost = (np.nan_to_num(np.vstack([cost_at(p, u) for p in self.cand_points]), nan=np.inf)
+                if k else np.zeros((0, n)))
         fits = (self.cand_ctx[:, None] >= context[None, :]) if k else np.zeros((0, n), dtype=bool)
         acc = self.models.get(model)
         if acc is None:
             acc = self.models[model] = _Model({}, {}, np.zeros(k), np.zeros(k))
         acc.alt_cost += cost.sum(axis=1)
         acc.alt_misfit += (~fits).sum(axis=1)
-        requests = u["requests"]
+        requests = u.requests.astype(np.float64)
         if tier is None:
             best = equal = current
             best_pick = np.full(n, -1)
@@ -510,6 +428,7 @@ class WhatIfAccumulator:
         options = [
             (acc.alt_cost[i], c.model) for i, c in enumerate(self.candidates)
             if c.tier == tier and c.provider != own_provider and acc.alt_misfit[i] == 0
+            and math.isfinite(acc.alt_cost[i])  # a model missing a rate this traffic needs is no alternative
         ]
         best_per_provider: dict[str, tuple[float, str]] = {}
         for cost, name in sorted(options):

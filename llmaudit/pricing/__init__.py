@@ -22,12 +22,28 @@ __all__ = [
     "Resolution",
     "Tier",
     "Usage",
+    "cost_at",
     "cost_breakdown",
     "effective_rates",
     "fees",
     "load_catalog",
     "price_table",
+    "usage_arrays",
 ]
+
+
+def usage_arrays(table: Any) -> Any:
+    """See ``llmaudit.pricing.table.usage_arrays``."""
+    from llmaudit.pricing.table import usage_arrays as _usage_arrays
+
+    return _usage_arrays(table)
+
+
+def cost_at(point: PricePoint, usage: Any) -> Any:
+    """See ``llmaudit.pricing.table.cost_at``."""
+    from llmaudit.pricing.table import cost_at as _cost_at
+
+    return _cost_at(point, usage)
 
 
 def price_table(table: Any, catalog: Catalog) -> Any:

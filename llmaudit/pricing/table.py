@@ -9,6 +9,7 @@ relative), well inside the 1e-9 the tests demand.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from llmaudit.pricing.model import ModelEntry, PricePoint
 if TYPE_CHECKING:
     from llmaudit.pricing.catalog import Catalog
 
-__all__ = ["price_table"]
+__all__ = ["UsageArrays", "cost_at", "price_table", "usage_arrays"]
 
 _DAY_SPAN = 1 << 20  # days are < 2**20 (year 4840), so entry * span + day sorts by entry, then day
 _LATEST_DAY = _DAY_SPAN - 1
@@ -81,6 +82,76 @@ def _days(table: pa.Table) -> np.ndarray:
     return np.asarray(pc.fill_null(days, _LATEST_DAY).to_numpy(), dtype=np.int64)
 
 
+@dataclass(frozen=True)
+class UsageArrays:
+    """A table's billable quantities, one row per record, in ``COMPONENTS`` order."""
+
+    quantities: np.ndarray  # (n, len(COMPONENTS)) float64
+    input_tokens: np.ndarray  # int64: the long-context tier is chosen on ALL prompt tokens
+    output_tokens: np.ndarray
+    requests: np.ndarray
+    batch: np.ndarray  # bool
+
+
+def usage_arrays(table: pa.Table) -> UsageArrays:
+    """Extract the quantities the cost engine multiplies by rates (schema token semantics)."""
+    inp = _ints(table, "input_tokens", 0)
+    cr = _ints(table, "cache_read_tokens", 0)
+    cw = _ints(table, "cache_write_tokens", 0)
+    cw1h = _ints(table, "cache_write_1h_tokens", 0)
+    out = _ints(table, "output_tokens", 0)
+    reasoning = _ints(table, "reasoning_tokens", 0)
+    requests = _ints(table, "requests", 1)
+    quantities = np.stack([
+        inp - cr - cw, cr, cw - cw1h, cw1h, out - reasoning, reasoning,
+        requests, _ints(table, "web_search_requests", 0),
+    ], axis=1).astype(np.float64)
+    batch = np.asarray(pc.fill_null(_column(table, "batch", pa.bool_()), False).to_numpy(zero_copy_only=False),
+                       dtype=bool)
+    return UsageArrays(quantities, inp, out, requests, batch)
+
+
+def _costs(points: list[PricePoint], pos: np.ndarray, usage: UsageArrays) -> tuple[np.ndarray, np.ndarray]:
+    """Cost per row at ``points[pos[row]]``, and whether a rate the row needs is missing."""
+    n = len(pos)
+    inp, batch = usage.input_tokens, usage.batch
+    tiers = max((len(p.long_context) for p in points), default=0)
+    thresholds = np.full((max(len(points), 1), max(tiers, 1)), np.iinfo(np.int64).max, dtype=np.int64)
+    for g, point in enumerate(points):
+        for k, tier in enumerate(point.long_context):
+            thresholds[g, k] = tier.threshold_tokens
+    tier_idx = (inp[:, None] > thresholds[pos]).sum(axis=1) if tiers else np.zeros(n, dtype=np.int64)
+
+    # Rate table over (point, batch, tier) combinations, NaN = no rate.
+    width = tiers + 1
+    rate_table = np.full((max(len(points), 1) * 2 * width, len(COMPONENTS)), np.nan)
+    for g, point in enumerate(points):
+        for b in (0, 1):
+            for t in range(len(point.long_context) + 1):
+                prompt = 0 if t == 0 else point.long_context[t - 1].threshold_tokens + 1
+                eff = effective_rates(point, batch=bool(b), prompt_tokens=prompt)
+                row = (g * 2 + b) * width + t
+                for c, component in enumerate(COMPONENTS):
+                    rate = eff.rates[component]
+                    if rate is None:
+                        continue
+                    per_unit = rate if component in ("per_request", "per_search") else rate / MILLION
+                    rate_table[row, c] = float(per_unit)
+    combo = (pos * 2 + batch.astype(np.int64)) * width + tier_idx
+    rates = rate_table[combo]
+    needed = usage.quantities != 0
+    missing = (needed & np.isnan(rates)).any(axis=1)
+    cost = np.where(needed, usage.quantities * np.nan_to_num(rates, nan=0.0), 0.0).sum(axis=1)
+    return cost, missing
+
+
+def cost_at(point: PricePoint, usage: UsageArrays) -> np.ndarray:
+    """Every row priced at one price point (a what-if: "this traffic on that model");
+    NaN where the row needs a rate the point does not have."""
+    cost, missing = _costs([point], np.zeros(len(usage.batch), dtype=np.int64), usage)
+    return np.where(missing, np.nan, cost)
+
+
 def price_table(table: Any, catalog: Catalog) -> Any:
     """Price every row; returns the same kind of table (Arrow or pandas) with the priced columns.
 
@@ -113,50 +184,7 @@ def price_table(table: Any, catalog: Catalog) -> Any:
     else:
         pos = np.zeros(n, dtype=np.int64)
 
-    tiers = max((len(p.long_context) for p in points), default=0)
-    thresholds = np.full((max(len(points), 1), max(tiers, 1)), np.iinfo(np.int64).max, dtype=np.int64)
-    for g, point in enumerate(points):
-        for k, tier in enumerate(point.long_context):
-            thresholds[g, k] = tier.threshold_tokens
-
-    inp = _ints(table, "input_tokens", 0)
-    batch = np.asarray(pc.fill_null(_column(table, "batch", pa.bool_()), False).to_numpy(zero_copy_only=False),
-                       dtype=bool)
-    tier_idx = (inp[:, None] > thresholds[pos]).sum(axis=1) if tiers else np.zeros(n, dtype=np.int64)
-
-    # Rate table over (point, batch, tier) combinations, NaN = no rate.
-    width = tiers + 1
-    rate_table = np.full((max(len(points), 1) * 2 * width, len(COMPONENTS)), np.nan)
-    for g, point in enumerate(points):
-        for b in (0, 1):
-            for t in range(width):
-                prompt = 0 if t == 0 else point.long_context[t - 1].threshold_tokens + 1 \
-                    if t <= len(point.long_context) else 0
-                if t > len(point.long_context):
-                    continue
-                eff = effective_rates(point, batch=bool(b), prompt_tokens=prompt)
-                row = (g * 2 + b) * width + t
-                for c, component in enumerate(COMPONENTS):
-                    rate = eff.rates[component]
-                    if rate is None:
-                        continue
-                    per_unit = rate if component in ("per_request", "per_search") else rate / MILLION
-                    rate_table[row, c] = float(per_unit)
-    combo = (pos * 2 + batch.astype(np.int64)) * width + tier_idx
-
-    cr = _ints(table, "cache_read_tokens", 0)
-    cw = _ints(table, "cache_write_tokens", 0)
-    cw1h = _ints(table, "cache_write_1h_tokens", 0)
-    out = _ints(table, "output_tokens", 0)
-    reasoning = _ints(table, "reasoning_tokens", 0)
-    quantities = np.stack([
-        inp - cr - cw, cr, cw - cw1h, cw1h, out - reasoning, reasoning,
-        _ints(table, "requests", 1), _ints(table, "web_search_requests", 0),
-    ], axis=1).astype(np.float64)
-    rates = rate_table[combo]
-    needed = quantities != 0
-    missing = (needed & np.isnan(rates)).any(axis=1)
-    cost = np.where(needed, quantities * np.nan_to_num(rates, nan=0.0), 0.0).sum(axis=1)
+    cost, missing = _costs(points, pos, usage_arrays(table))
 
     # Strings are built through dictionary arrays: no per-row Python objects.
     status_code = np.where(~known, 0, np.where(missing, 1, 2)).astype(np.int32)
