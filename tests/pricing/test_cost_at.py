@@ -1,0 +1,46 @@
+"""``cost_at`` (what-if pricing at one price point) is the same engine as ``price_table``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+
+from llmaudit import schema
+from llmaudit.pricing import cost_at, load_catalog, price_table, usage_arrays
+
+
+def _row(**over):
+    row = {
+        "timestamp": datetime(2026, 11, 1, tzinfo=UTC), "provider": "anthropic", "model": "claude-sonnet-4-5",
+        "model_raw": "claude-sonnet-4-5", "input_tokens": 20770, "cache_read_tokens": 18310,
+        "cache_write_tokens": 2048, "output_tokens": 640, "reasoning_tokens": 0, "requests": 1,
+        "billed_cost_usd": None, "source_format": "test",
+    }
+    row.update(over)
+    return row
+
+
+def test_cost_at_matches_price_table_row_for_row():
+    catalog = load_catalog()
+    table = schema.from_pylist([
+        _row(),
+        _row(batch=True),
+        _row(input_tokens=250_000, cache_read_tokens=0, cache_write_tokens=0),  # long-context tier
+        _row(cache_write_1h_tokens=1024),
+    ])
+    priced = price_table(table, catalog)
+    point = catalog.resolve("anthropic/claude-sonnet-4-5").entry.price_at(datetime(2026, 11, 1, tzinfo=UTC))
+    what_if = cost_at(point, usage_arrays(table))
+    np.testing.assert_allclose(what_if, priced.column("cost_usd").to_numpy(), rtol=1e-12)
+    assert round(float(what_if[0]), 6) == 0.024009  # formats.md §D probe
+
+
+def test_cost_at_is_nan_where_a_needed_rate_is_missing():
+    catalog = load_catalog()
+    entry = next(e for e in catalog.entries
+                 if (p := e.price_at(None)) is not None and p.rates.input is not None and p.rates.output is not None
+                 and p.rates.per_search is None)
+    table = schema.from_pylist([_row(web_search_requests=2), _row()])
+    costs = cost_at(entry.price_at(None), usage_arrays(table))
+    assert np.isnan(costs[0]) and not np.isnan(costs[1])
