@@ -8,6 +8,7 @@ and errors go to a stderr console.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -25,7 +26,10 @@ class Output:
     def stdout(self) -> Console:
         # Built lazily so tests that swap sys.stdout (CliRunner) are honoured.
         if self._stdout is None or self._stdout.file is not sys.stdout:
-            self._stdout = Console(file=sys.stdout, soft_wrap=False)
+            # Piped or redirected, rich would assume 80 columns and wrap model names mid-word;
+            # a file has no width, so give tables room (COLUMNS still wins when set).
+            width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+            self._stdout = Console(file=sys.stdout, soft_wrap=False, width=width)
         return self._stdout
 
     @property

@@ -134,7 +134,8 @@ def show_table(resolution: Resolution, query: str, at: date | None) -> list[Tabl
             head.add_row("note", current.note)
         for name in RATE_FIELDS:
             unit = "per call" if name in ("per_request", "per_search") else "per 1M tokens"
-            head.add_row(name, f"{_rate(getattr(current.rates, name))} {unit}")
+            value = getattr(current.rates, name)
+            head.add_row(name, f"{_rate(value)} {unit}" if value is not None else "n/a (not published)")
         for tier in current.long_context:
             rates = ", ".join(f"{k} ${dec_str(v)}" for k, v in tier.rates.present().items())
             head.add_row(f"prompt > {tier.threshold_tokens:,}", f"whole request at: {rates}")
