@@ -14,6 +14,7 @@ Both sides are priced at *today's* list price (the latest catalog price point), 
 since the log was written does not show up as a routing saving. Cache reads and writes keep their
 volumes on the new model (the same prompts would hit the same caches); a model without a cache rate
 bills those tokens as ordinary input. Requests of a model with no known tier are not re-routed.
+Alternatives are models still listed by the catalog's sources (unlisted for 90+ days = retired).
 
 Savings are scaled to a month (× 30.4375 / days observed) and a year (× 365.25 / days observed).
 The annual range is documented in ``SavingsRow``: low = tier-*equal* routing (never move a request
@@ -27,7 +28,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -165,6 +166,9 @@ class WhatIf:
         }
 
 
+_RETIRED_AFTER_DAYS = 90  # unlisted this long before the catalog's as-of date → no longer offered
+
+
 # --------------------------------------------------------------------------------------- compute
 @dataclass
 class _Model:
@@ -201,10 +205,13 @@ class WhatIfAccumulator:
         self._points: dict[str, Any] = {}
         cands: list[Candidate] = []
         points: list[Any] = []
+        # Only models still on sale are proposed: a model the catalog's sources stopped listing
+        # (e.g. claude-3-5-sonnet-20241022) still prices old logs, but nobody can move traffic to it.
+        on_sale_since = catalog.as_of - timedelta(days=_RETIRED_AFTER_DAYS)
         for entry in catalog.entries:
             tier = self._tier_ids.get(entry.id)
             point = self._point(entry.id)
-            if tier is None or point is None:
+            if tier is None or point is None or entry.prices[-1].as_of < on_sale_since:
                 continue
             cands.append(Candidate(entry.id, entry.provider, tier, getattr(entry, "context_window", None)))
             points.append(point)

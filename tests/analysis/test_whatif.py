@@ -117,3 +117,13 @@ def test_tier_of_snapshots_and_other_hosts() -> None:
     assert acc.tier("hostB/meta/open-70b") == 3  # the same open model on another host
     assert acc.tier_source("hostB/meta/open-70b") == "x"
     assert acc.tier("gamma/untiered") is None
+
+
+def test_retired_models_price_old_logs_but_are_never_proposed() -> None:
+    retired = PricePoint(date(2025, 1, 1), "old", date(2025, 6, 1), Rates(input=Decimal("0.01"), output=Decimal("0.01")))
+    catalog = Catalog([*CATALOG.entries, ModelEntry(id="delta/gone", provider="delta", name="gone",
+                                                    prices=(retired,), context_window=1_000_000)], date(2026, 1, 1))
+    tiers = TierTable(TIERS.as_of, TIERS.scale, "test", {**TIERS.models, "delta/gone": TierInfo("delta/gone", 1, "t")})
+    acc = WhatIfAccumulator(catalog, tiers=tiers)
+    assert "delta/gone" not in {c.model for c in acc.candidates}
+    assert "beta/big-cheap" in {c.model for c in acc.candidates}
