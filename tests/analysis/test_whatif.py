@@ -120,7 +120,8 @@ def test_tier_of_snapshots_and_other_hosts() -> None:
 
 
 def test_retired_models_price_old_logs_but_are_never_proposed() -> None:
-    retired = PricePoint(date(2025, 1, 1), "old", date(2025, 6, 1), Rates(input=Decimal("0.01"), output=Decimal("0.01")))
+    cheap = Rates(input=Decimal("0.01"), output=Decimal("0.01"))
+    retired = PricePoint(date(2025, 1, 1), "old", date(2025, 6, 1), cheap)
     catalog = Catalog([*CATALOG.entries, ModelEntry(id="delta/gone", provider="delta", name="gone",
                                                     prices=(retired,), context_window=1_000_000)], date(2026, 1, 1))
     tiers = TierTable(TIERS.as_of, TIERS.scale, "test", {**TIERS.models, "delta/gone": TierInfo("delta/gone", 1, "t")})
