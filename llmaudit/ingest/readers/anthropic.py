@@ -28,20 +28,18 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
-import orjson
 import pyarrow as pa
 
+from llmaudit.ingest.buckets import OneResult, bucket_reader
 from llmaudit.ingest.envelope import split_envelope
 from llmaudit.ingest.lines import first_record, read_json_records
 from llmaudit.ingest.rows import (
-    SHAPE_ERRORS,
     RowError,
     guess_provider,
     opt_decimal,
     opt_int,
     opt_str,
     parse_timestamp,
-    shape_reason,
 )
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
@@ -58,7 +56,6 @@ __all__ = [
 ]
 
 NOT_GROUPED = "(not grouped by model)"
-OneResult = Callable[[dict[str, Any]], dict[str, Any]]
 _USAGE_KEY = re.compile(rb'"uncached_input_tokens"\s*:')
 
 
@@ -154,37 +151,6 @@ def read_messages(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
 
 # ------------------------------------------------------------------------------ Admin API reports
 
-def _buckets(value: Any) -> list[Any]:
-    """A page ``{"data": [bucket…]}``, a bucket, or a list of either → buckets."""
-    if isinstance(value, dict) and isinstance(value.get("data"), list):
-        return list(value["data"])
-    return [value]
-
-
-def _bucket_results(bucket: Any, line: int, ctx: ReadContext, one: OneResult) -> list[dict[str, Any]]:
-    if not isinstance(bucket, dict):
-        raise RowError(f"expected a bucket object, got {type(bucket).__name__}")
-    start = bucket.get("starting_at")
-    results = bucket.get("results")
-    if not isinstance(results, list):
-        raise RowError("bucket has no results list")
-    rows: list[dict[str, Any]] = []
-    for j, result in enumerate(results):
-        raw = orjson.dumps(result).decode()
-        try:
-            if not isinstance(result, dict):
-                raise RowError(f"result is {type(result).__name__}, expected an object")
-            row = one(result)
-            row["timestamp"] = parse_timestamp(start, "bucket starting_at")
-        except SHAPE_ERRORS as exc:
-            ctx.reject(line, f"results[{j}]: {shape_reason(exc)}", raw)
-            continue
-        row["source_line"] = line
-        row["_raw"] = raw
-        rows.append(row)
-    return rows
-
-
 def _common(result: dict[str, Any]) -> dict[str, Any]:
     tags = [f"{k}:{result[k]}" for k in ("service_tier", "context_window", "inference_geo", "speed")
             if result.get(k) is not None]
@@ -237,13 +203,7 @@ def _cost_result(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def _report_reader(one: OneResult) -> Callable[[Source, ReadContext], Iterator[pa.Table]]:
-    def normalize(bucket: Any, line: int, ctx: ReadContext) -> list[dict[str, Any]]:
-        return _bucket_results(bucket, line, ctx, one)
-
-    def read(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
-        yield from read_json_records(source, ctx, normalize, unwrap=_buckets)
-
-    return read
+    return bucket_reader(one, start_key="starting_at")
 
 
 read_usage = _report_reader(_usage_result)

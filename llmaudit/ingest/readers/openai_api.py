@@ -24,18 +24,16 @@ from typing import Any
 
 import pyarrow as pa
 
+from llmaudit.ingest.buckets import bucket_reader
 from llmaudit.ingest.lines import first_record, read_json_records
 from llmaudit.ingest.readers import openai as openai_log
 from llmaudit.ingest.readers.anthropic import NOT_GROUPED
 from llmaudit.ingest.rows import (
-    SHAPE_ERRORS,
     RowError,
     get_path,
     opt_decimal,
     opt_int,
     opt_str,
-    parse_timestamp,
-    shape_reason,
 )
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
@@ -85,41 +83,8 @@ def read_batch(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
 
 # ------------------------------------------------------------------------------ Usage / Costs API
 
-def _buckets(value: Any) -> list[Any]:
-    if isinstance(value, dict) and isinstance(value.get("data"), list):
-        return list(value["data"])
-    return [value]
-
-
 def _per_result(one: Callable[[dict[str, Any]], dict[str, Any]]) -> ReadFn:
-    def normalize(bucket: Any, line: int, ctx: ReadContext) -> list[dict[str, Any]]:
-        import orjson
-
-        if not isinstance(bucket, dict):
-            raise RowError(f"expected a bucket object, got {type(bucket).__name__}")
-        results = bucket.get("results", bucket.get("result"))
-        if not isinstance(results, list):
-            raise RowError("bucket has no results list")
-        rows = []
-        for j, result in enumerate(results):
-            raw = orjson.dumps(result).decode()
-            try:
-                if not isinstance(result, dict):
-                    raise RowError(f"result is {type(result).__name__}, expected an object")
-                row = one(result)
-                row["timestamp"] = parse_timestamp(bucket.get("start_time"), "bucket start_time")
-            except SHAPE_ERRORS as exc:
-                ctx.reject(line, f"results[{j}]: {shape_reason(exc)}", raw)
-                continue
-            row["source_line"] = line
-            row["_raw"] = raw
-            rows.append(row)
-        return rows
-
-    def read(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
-        yield from read_json_records(source, ctx, normalize, unwrap=_buckets)
-
-    return read
+    return bucket_reader(one, start_key="start_time")
 
 
 def _common(result: dict[str, Any]) -> dict[str, Any]:
