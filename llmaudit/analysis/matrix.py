@@ -102,8 +102,9 @@ def build_matrix(table: Any, models: list[str] | None = None) -> Matrix:
     )
     # A cell with any unpriced repeat is unpriced as a whole (mean() would skip the NaN).
     grouped.loc[grouped["_cost_missing"] > 0, "_cost"] = np.nan
-    all_models = list(dict.fromkeys(df["model"].astype(str))) if models is None else list(models)
-    prompt_order = list(dict.fromkeys(df["prompt_id"]))
+    # pd.unique keeps first-appearance order, like dict.fromkeys, without a Python loop over every row.
+    all_models = [str(x) for x in pd.unique(df["model"].astype(str))] if models is None else list(models)
+    prompt_order = [str(x) for x in pd.unique(df["prompt_id"])]
     cells = grouped.reset_index()
     cells = cells[cells["model"].isin(all_models)]
     have = cells.groupby("prompt_id")["model"].nunique()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from llmaudit.analysis.matrix import Matrix
-from llmaudit.analysis.strategies import cv_routes
+from llmaudit.analysis.strategies import cv_routes, fold_assignment
 
 __all__ = ["RouterMetrics", "aiq", "router_metrics", "upper_hull"]
 
@@ -101,11 +101,12 @@ def router_metrics(m: Matrix, k: int = 5, seed: int = 0) -> RouterMetrics:
     rows = np.arange(m.n_prompts)
     cost = {j: float(m.cost[:, j].sum()) for j in cand}
     rate = {j: float(m.success[:, j].mean()) for j in cand}
+    folds = np.array(fold_assignment(m, k, seed), dtype=int)  # the same for every threshold below
 
     # AIQ: category router swept over thresholds vs the single models, on one cost range.
     sweep = []
     for t in THRESHOLDS:
-        final = cv_routes(m, cand, t, k, seed)
+        final = cv_routes(m, cand, t, k, seed, folds=folds)
         sweep.append((t, float(m.cost[rows, final].sum()), float(m.success[rows, final].mean())))
     res.sweep = sweep
     model_pts = [(cost[j], rate[j]) for j in cand]
@@ -126,7 +127,7 @@ def router_metrics(m: Matrix, k: int = 5, seed: int = 0) -> RouterMetrics:
     pair = [weak, strong]
     curve = {(0.0, q_weak), (1.0, q_strong)}
     for t in THRESHOLDS:
-        final = cv_routes(m, pair, t, k, seed)
+        final = cv_routes(m, pair, t, k, seed, folds=folds)
         curve.add((float((final == strong).mean()), float(m.success[rows, final].mean())))
     pts = sorted(curve)
     # One point per strong share: keep the best quality reached at that share.
