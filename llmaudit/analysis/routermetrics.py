@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from llmaudit.analysis.matrix import Matrix
-from llmaudit.analysis.strategies import cv_routes, fold_assignment
+from llmaudit.analysis.strategies import cv_routes_sweep, fold_assignment
 
 __all__ = ["RouterMetrics", "aiq", "router_metrics", "upper_hull"]
 
@@ -105,8 +105,7 @@ def router_metrics(m: Matrix, k: int = 5, seed: int = 0) -> RouterMetrics:
 
     # AIQ: category router swept over thresholds vs the single models, on one cost range.
     sweep = []
-    for t in THRESHOLDS:
-        final = cv_routes(m, cand, t, k, seed, folds=folds)
+    for t, final in zip(THRESHOLDS, cv_routes_sweep(m, cand, THRESHOLDS, k, seed, folds=folds), strict=True):
         sweep.append((t, float(m.cost[rows, final].sum()), float(m.success[rows, final].mean())))
     res.sweep = sweep
     model_pts = [(cost[j], rate[j]) for j in cand]
@@ -126,8 +125,7 @@ def router_metrics(m: Matrix, k: int = 5, seed: int = 0) -> RouterMetrics:
         return res
     pair = [weak, strong]
     curve = {(0.0, q_weak), (1.0, q_strong)}
-    for t in THRESHOLDS:
-        final = cv_routes(m, pair, t, k, seed, folds=folds)
+    for final in cv_routes_sweep(m, pair, THRESHOLDS, k, seed, folds=folds):
         curve.add((float((final == strong).mean()), float(m.success[rows, final].mean())))
     pts = sorted(curve)
     # One point per strong share: keep the best quality reached at that share.

@@ -37,6 +37,7 @@ __all__ = [
     "cascade",
     "category_router",
     "cv_routes",
+    "cv_routes_sweep",
     "fallback",
     "fold_assignment",
     "oracle",
@@ -260,15 +261,24 @@ def fold_assignment(m: Matrix, k: int, seed: int = 0) -> list[int]:
     return folds
 
 
-def _choose(m: Matrix, train: np.ndarray, cand: Sequence[int], threshold: float) -> int:
-    """Cheapest candidate (mean training cost) whose training pass rate reaches the threshold;
-    if none does, the one with the highest pass rate (then cheapest)."""
+def _train_stats(m: Matrix, train: np.ndarray, cand: Sequence[int]) -> tuple[dict[int, float], dict[int, float]]:
+    """Pass rate and mean cost of each candidate over the training prompts."""
     rates = {j: float(m.success[train, j].mean()) for j in cand}
     costs = {j: float(m.cost[train, j].mean()) for j in cand}
+    return rates, costs
+
+
+def _pick(m: Matrix, cand: Sequence[int], rates: dict[int, float], costs: dict[int, float], threshold: float) -> int:
+    """Cheapest candidate (mean training cost) whose training pass rate reaches the threshold;
+    if none does, the one with the highest pass rate (then cheapest)."""
     good = [j for j in cand if rates[j] >= threshold - EPS]
     if good:
         return min(good, key=lambda j: (costs[j], m.models[j]))
     return min(cand, key=lambda j: (-rates[j], costs[j], m.models[j]))
+
+
+def _choose(m: Matrix, train: np.ndarray, cand: Sequence[int], threshold: float) -> int:
+    return _pick(m, cand, *_train_stats(m, train, cand), threshold)
 
 
 def cv_routes(
@@ -283,9 +293,26 @@ def cv_routes(
     """The model index the cross-validated category router picks for each prompt.
 
     Prompts are split into k folds (stratified by category); each fold is routed by a
-    category → model table fitted on the other folds only. ``folds`` is
-    ``fold_assignment(m, k, seed)`` when the caller already has it: a threshold sweep calls this
-    many times on one matrix, and the assignment is the same every time.
+    category → model table fitted on the other folds only.
+    """
+    return cv_routes_sweep(m, cand, [threshold], k, seed, on_fold=on_fold, folds=folds)[0]
+
+
+def cv_routes_sweep(
+    m: Matrix,
+    cand: Sequence[int],
+    thresholds: Sequence[float],
+    k: int,
+    seed: int = 0,
+    on_fold: Callable[[CategoryFold], None] | None = None,
+    folds: np.ndarray | None = None,
+) -> list[np.ndarray]:
+    """``cv_routes`` for several thresholds at once (``on_fold`` sees the first threshold's choices).
+
+    The folds and each training set's pass rates and costs do not depend on the threshold, so
+    they are computed once and only the pick is made per threshold: the same routes as calling
+    ``cv_routes`` per threshold, for a fraction of the work. ``folds`` is
+    ``fold_assignment(m, k, seed)`` when the caller already has it.
     """
     n = m.n_prompts
     if folds is None:
@@ -294,22 +321,30 @@ def cv_routes(
     index: dict[str, int] = {}
     codes = np.fromiter((index.setdefault(c, len(index)) for c in m.categories), dtype=np.int64, count=n)
     names = list(index)
-    final = np.zeros(n, dtype=int)
+    finals = [np.zeros(n, dtype=int) for _ in thresholds]
     for f in np.unique(folds).tolist():
         test_mask = folds == f
         train_mask = ~test_mask
         if train_mask.any():
-            overall = _choose(m, train_mask, cand, threshold)
+            stats = _train_stats(m, train_mask, cand)
+            overall = [_pick(m, cand, *stats, t) for t in thresholds]
         else:
             # One prompt in all: nothing to learn from, so take the cheapest model by name order.
-            overall = min(cand, key=lambda j: m.models[j])
+            overall = [min(cand, key=lambda j: m.models[j])] * len(thresholds)
         choice: dict[str, int] = {}
         for cat in sorted(names[c] for c in np.unique(codes[test_mask]).tolist()):
             is_cat = codes == index[cat]
             in_cat = train_mask & is_cat
+            target = test_mask & is_cat
             # A category unseen in training is routed by the pass rates over all training prompts.
-            choice[cat] = _choose(m, in_cat, cand, threshold) if in_cat.any() else overall
-            final[test_mask & is_cat] = choice[cat]
+            if in_cat.any():
+                stats = _train_stats(m, in_cat, cand)
+                picks = [_pick(m, cand, *stats, t) for t in thresholds]
+            else:
+                picks = overall
+            for final, pick in zip(finals, picks, strict=True):
+                final[target] = pick
+            choice[cat] = picks[0]
         if on_fold is not None:
             on_fold(
                 CategoryFold(
@@ -319,7 +354,7 @@ def cv_routes(
                     choice={c: m.models[j] for c, j in choice.items()},
                 )
             )
-    return final
+    return finals
 
 
 def category_router(
