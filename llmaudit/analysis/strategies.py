@@ -211,10 +211,19 @@ def oracle(m: Matrix, candidates: Sequence[int] | None = None) -> StrategyResult
     cand = list(candidates) if candidates is not None else m.priced_models()
     n = m.n_prompts
     final = np.zeros(n, dtype=int)
-    for i in range(n):
-        passing = [j for j in cand if m.success[i, j]]
-        pool = passing or cand
-        final[i] = min(pool, key=lambda j: (m.cost[i, j], m.models[j]))
+    by_name = sorted(cand, key=lambda j: m.models[j])
+    cost = m.cost[:, by_name] if by_name else np.zeros((n, 0))
+    if by_name and not np.isnan(cost).any():
+        # Vectorized: candidates in name order, so argmin's first minimum is the (cost, name) minimum.
+        passing = m.success[:, by_name]
+        masked = np.where(passing, cost, np.inf)
+        pick = np.where(passing.any(axis=1), np.argmin(masked, axis=1), np.argmin(cost, axis=1))
+        final = np.asarray(by_name)[pick]
+    else:  # NaN costs (an unpriced cell) compare oddly: keep the exact per-prompt rule
+        for i in range(n):
+            passing_j = [j for j in cand if m.success[i, j]]
+            pool = passing_j or cand
+            final[i] = min(pool, key=lambda j: (m.cost[i, j], m.models[j]))
     rows = np.arange(n)
     names = [m.models[j] for j in cand]
     return _result(
