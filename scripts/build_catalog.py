@@ -132,6 +132,11 @@ def correct(model_id: str, rates: Rates) -> tuple[Rates, str | None]:
         # 1.80+ lists 6e-06 for every Claude 3.x model, whatever its input price.
         fixed = rates.patched(cache_write_1h=2 * rates.input)
         return fixed, f"cache_write_1h corrected to 2x input (source listed {dec_str(rates.cache_write_1h)})"
+    if (model_id.startswith("anthropic/") and rates.input and rates.cache_write_5m is not None
+            and rates.cache_write_1h is None):
+        # Snapshots before LiteLLM added the 1-hour key leave it out; without it the engine would
+        # bill 1-hour writes at the 5-minute rate and under-report. Anthropic bills them at 2x input.
+        return rates.patched(cache_write_1h=2 * rates.input), "cache_write_1h not in source: 2x input (Anthropic)"
     return rates, None
 
 

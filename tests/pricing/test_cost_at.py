@@ -44,3 +44,14 @@ def test_cost_at_is_nan_where_a_needed_rate_is_missing():
     table = schema.from_pylist([_row(web_search_requests=2), _row()])
     costs = cost_at(entry.price_at(None), usage_arrays(table))
     assert np.isnan(costs[0]) and not np.isnan(costs[1])
+
+
+def test_one_hour_cache_writes_never_fall_back_to_the_five_minute_rate():
+    """Anthropic bills 1-hour writes at 2x input, also on dates before LiteLLM listed the key."""
+    catalog = load_catalog()
+    models = ("anthropic/claude-sonnet-4-5", "anthropic/claude-sonnet-4-20250514", "anthropic/claude-3-5-haiku-20241022")
+    for model in models:
+        entry = catalog.resolve(model).entry
+        for point in entry.prices:
+            if point.rates.input is not None and point.rates.cache_write_5m is not None:
+                assert point.rates.cache_write_1h == 2 * point.rates.input, (model, point.effective_from)
