@@ -49,7 +49,8 @@ def test_cost_at_is_nan_where_a_needed_rate_is_missing():
 def test_one_hour_cache_writes_never_fall_back_to_the_five_minute_rate():
     """Anthropic bills 1-hour writes at 2x input, also on dates before LiteLLM listed the key."""
     catalog = load_catalog()
-    models = ("anthropic/claude-sonnet-4-5", "anthropic/claude-sonnet-4-20250514", "anthropic/claude-3-5-haiku-20241022")
+    models = ("anthropic/claude-sonnet-4-5", "anthropic/claude-sonnet-4-20250514",
+              "anthropic/claude-3-5-haiku-20241022")
     for model in models:
         entry = catalog.resolve(model).entry
         for point in entry.prices:
