@@ -204,7 +204,7 @@ class WhatIfAccumulator:
         self.tier_of: dict[str, int | None] = {}
         self._points: dict[str, Any] = {}
         cands: list[Candidate] = []
-        points: list[Any] = []
+        points: list[Any] = []  # today's price point of each candidate
         # Only models still on sale are proposed: a model the catalog's sources stopped listing
         # (e.g. claude-3-5-sonnet-20241022) still prices old logs, but nobody can move traffic to it.
         on_sale_since = catalog.as_of - timedelta(days=_RETIRED_AFTER_DAYS)
@@ -216,7 +216,11 @@ class WhatIfAccumulator:
             cands.append(Candidate(entry.id, entry.provider, tier, getattr(entry, "context_window", None)))
             points.append(point)
         self.candidates = tuple(cands)
-        self.cand_points = tuple(points)
+        from llmaudit.pricing import rate_grid
+
+        # Every candidate's rates, built once: a batch is then priced on all of them in one product.
+        self._cand_grid = rate_grid(points)
+        self._own_grids: dict[str, Any] = {}
         self.cand_tier = np.array([c.tier for c in cands], dtype=np.int64)
         self.cand_ctx = np.array([c.context_window or 0 for c in cands], dtype=np.float64)
         self.providers = sorted({c.provider for c in cands})
@@ -272,25 +276,39 @@ class WhatIfAccumulator:
         table = table.append_column("_day", day).filter(priced)
         if table.num_rows == 0:
             return
-        models = table.column("model").to_numpy(zero_copy_only=False)
-        for name in np.unique(models):
-            self._add_model(str(name), table.filter(pc.equal(table.column("model"), name)))
+        # Group by model and label days with integer codes: no per-row Python strings.
+        models = pc.dictionary_encode(table.column("model")).combine_chunks()
+        days = pc.dictionary_encode(table.column("_day")).combine_chunks()
+        model_codes = np.asarray(models.indices.to_numpy(zero_copy_only=False))
+        day_codes = np.asarray(days.indices.to_numpy(zero_copy_only=False))
+        day_labels = [str(d) for d in days.dictionary.to_pylist()]
+        order = np.argsort(model_codes, kind="stable")
+        bounds = np.searchsorted(model_codes[order], np.arange(len(models.dictionary) + 1))
+        for code, name in enumerate(models.dictionary.to_pylist()):
+            idx = order[bounds[code]:bounds[code + 1]]
+            if len(idx):
+                self._add_model(str(name), table.take(pa.array(idx)), day_codes[idx], day_labels)
 
-    def _add_model(self, model: str, rows: pa.Table) -> None:
-        from llmaudit.pricing import cost_at, usage_arrays
+    def _add_model(self, model: str, rows: pa.Table, day_codes: np.ndarray, day_labels: list[str]) -> None:
+        from llmaudit.pricing import rate_grid, usage_arrays
 
         # One cost engine: the same vectorized formula that priced the log prices the what-if.
         u = usage_arrays(rows)
         n = rows.num_rows
         own = self._point(model)
         logged = np.asarray(rows.column("cost_usd").to_numpy(), dtype=np.float64)
-        current = logged if own is None else np.where(np.isnan(today := cost_at(own, u)), logged, today)
+        if own is None:
+            current = logged
+        else:
+            if model not in self._own_grids:
+                self._own_grids[model] = rate_grid([own])
+            today = self._own_grids[model].cost_matrix(u)[0]
+            current = np.where(np.isnan(today), logged, today)
         tier = self.tier(model)
         context = (u.input_tokens + u.output_tokens).astype(np.float64)
         k = len(self.candidates)
         # A candidate lacking a rate this traffic needs cannot take it: infinite cost, never picked.
-        cost = (np.nan_to_num(np.vstack([cost_at(p, u) for p in self.cand_points]), nan=np.inf)
-                if k else np.zeros((0, n)))
+        cost = np.nan_to_num(self._cand_grid.cost_matrix(u), nan=np.inf) if k else np.zeros((0, n))
         fits = (self.cand_ctx[:, None] >= context[None, :]) if k else np.zeros((0, n), dtype=bool)
         acc = self.models.get(model)
         if acc is None:
@@ -305,19 +323,17 @@ class WhatIfAccumulator:
         else:
             best, best_pick = _cheapest(cost, fits & (self.cand_tier <= tier)[:, None], current)
             equal, _ = _cheapest(cost, fits & (self.cand_tier == tier)[:, None], current)
-        for idx in np.unique(best_pick):
-            name = model if idx < 0 else self.candidates[idx].model
-            acc.picks[name] = acc.picks.get(name, 0) + int(requests[best_pick == idx].sum())
-        days = rows.column("_day").to_numpy(zero_copy_only=False)
-        tokens = context
-        for d in np.unique(days):
-            m = days == d
-            slot = acc.days.setdefault(str(d), [0.0, 0.0, 0.0, 0.0, 0.0])
-            slot[0] += float(requests[m].sum())
-            slot[1] += float(tokens[m].sum())
-            slot[2] += float(current[m].sum())
-            slot[3] += float(best[m].sum())
-            slot[4] += float(equal[m].sum())
+        # Index -1 (stay) goes to the last bin.
+        picked = np.bincount(np.where(best_pick < 0, k, best_pick), weights=requests, minlength=k + 1)
+        for c in np.flatnonzero(picked):
+            name = model if c == k else self.candidates[c].model
+            acc.picks[name] = acc.picks.get(name, 0) + int(picked[c])
+        per_day = [np.bincount(day_codes, weights=w, minlength=len(day_labels))
+                   for w in (requests, context, current, best, equal)]
+        for d in np.flatnonzero(np.bincount(day_codes, minlength=len(day_labels))):
+            slot = acc.days.setdefault(day_labels[d], [0.0, 0.0, 0.0, 0.0, 0.0])
+            for m, sums in enumerate(per_day):
+                slot[m] += float(sums[d])
         own_provider = model.split("/", 1)[0] if "/" in model else ""
         for p in self.providers:
             idx = self.by_provider[p]
@@ -334,10 +350,12 @@ class WhatIfAccumulator:
             state["cost"] += float(np.where(covered, chosen, current).sum())
             state["covered"] += int(requests[covered].sum())
             state["uncovered"] += int(requests[~covered].sum())
-            for j in np.unique(pick[covered]):
-                to = model if j < 0 else self.candidates[idx[j]].model
+            moved = np.bincount(np.where(pick < 0, len(idx), pick), weights=np.where(covered, requests, 0.0),
+                                minlength=len(idx) + 1)
+            for j in np.flatnonzero(moved):
+                to = model if j == len(idx) else self.candidates[idx[j]].model
                 key = (model, to)
-                state["map"][key] = state["map"].get(key, 0) + int(requests[covered & (pick == j)].sum())
+                state["map"][key] = state["map"].get(key, 0) + int(moved[j])
 
     # result ---------------------------------------------------------------------------------
     def result(self, *, fx: Decimal = Decimal(1), currency: str = "USD", span_days: int | None = None) -> WhatIf:

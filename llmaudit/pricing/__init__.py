@@ -28,6 +28,7 @@ __all__ = [
     "fees",
     "load_catalog",
     "price_table",
+    "rate_grid",
     "usage_arrays",
 ]
 
@@ -37,6 +38,13 @@ def usage_arrays(table: Any) -> Any:
     from llmaudit.pricing.table import usage_arrays as _usage_arrays
 
     return _usage_arrays(table)
+
+
+def rate_grid(points: list[PricePoint]) -> Any:
+    """See ``llmaudit.pricing.table.rate_grid``."""
+    from llmaudit.pricing.table import rate_grid as _rate_grid
+
+    return _rate_grid(points)
 
 
 def cost_at(point: PricePoint, usage: Any) -> Any:

@@ -22,7 +22,7 @@ from llmaudit.pricing.model import ModelEntry, PricePoint
 if TYPE_CHECKING:
     from llmaudit.pricing.catalog import Catalog
 
-__all__ = ["UsageArrays", "cost_at", "price_table", "usage_arrays"]
+__all__ = ["RateGrid", "UsageArrays", "cost_at", "price_table", "rate_grid", "usage_arrays"]
 
 _DAY_SPAN = 1 << 20  # days are < 2**20 (year 4840), so entry * span + day sorts by entry, then day
 _LATEST_DAY = _DAY_SPAN - 1
@@ -111,20 +111,62 @@ def usage_arrays(table: pa.Table) -> UsageArrays:
     return UsageArrays(quantities, inp, out, requests, batch)
 
 
-def _costs(points: list[PricePoint], pos: np.ndarray, usage: UsageArrays) -> tuple[np.ndarray, np.ndarray]:
-    """Cost per row at ``points[pos[row]]``, and whether a rate the row needs is missing."""
-    n = len(pos)
-    inp, batch = usage.input_tokens, usage.batch
+@dataclass(frozen=True)
+class RateGrid:
+    """Per-unit rates (USD) of some price points over every (point, batch, long-context tier)
+    combination, NaN where a rate is not published. Built once, in ``Decimal`` by the same
+    ``effective_rates`` the exact path uses; pricing rows is then pure numpy."""
+
+    rates: np.ndarray  # (points * 2 * width, len(COMPONENTS))
+    thresholds: np.ndarray  # (points, tiers) long-context thresholds, int64 max where absent
+    width: int  # tiers + 1
+    points: int
+
+    def _combo(self, pos: np.ndarray, usage: UsageArrays) -> np.ndarray:
+        tiers = self.width - 1
+        inp = usage.input_tokens
+        tier_idx = (inp[:, None] > self.thresholds[pos]).sum(axis=1) if tiers else np.zeros(len(pos), np.int64)
+        return (pos * 2 + usage.batch.astype(np.int64)) * self.width + tier_idx
+
+    def costs(self, pos: np.ndarray, usage: UsageArrays) -> tuple[np.ndarray, np.ndarray]:
+        """Cost per row at point ``pos[row]``, and whether a rate the row needs is missing."""
+        rates = self.rates[self._combo(pos, usage)]
+        needed = usage.quantities != 0
+        missing = (needed & np.isnan(rates)).any(axis=1)
+        cost = np.where(needed, usage.quantities * np.nan_to_num(rates, nan=0.0), 0.0).sum(axis=1)
+        return cost, missing
+
+    def cost_matrix(self, usage: UsageArrays) -> np.ndarray:
+        """Every row on every point (a what-if): (points, rows), NaN where a needed rate is missing.
+
+        Plain rows (no batch, under every threshold) are one matrix product; the few batch or
+        long-context rows are priced point by point with ``costs``.
+        """
+        n = len(usage.batch)
+        plain = self.rates[np.arange(self.points) * 2 * self.width]  # (points, components)
+        needed = usage.quantities != 0
+        cost = usage.quantities @ np.nan_to_num(plain, nan=0.0).T  # (rows, points)
+        missing = (needed.astype(np.float64) @ np.isnan(plain).T.astype(np.float64)) > 0
+        out = np.where(missing, np.nan, cost).T
+        special = usage.batch | (usage.input_tokens > self.thresholds.min(initial=np.iinfo(np.int64).max))
+        if special.any():
+            rows = np.flatnonzero(special)
+            sub = UsageArrays(usage.quantities[rows], usage.input_tokens[rows], usage.output_tokens[rows],
+                              usage.requests[rows], usage.batch[rows])
+            for g in range(self.points):
+                c, m = self.costs(np.full(len(rows), g, dtype=np.int64), sub)
+                out[g, rows] = np.where(m, np.nan, c)
+        return out if n else np.zeros((self.points, 0))
+
+
+def rate_grid(points: list[PricePoint]) -> RateGrid:
     tiers = max((len(p.long_context) for p in points), default=0)
     thresholds = np.full((max(len(points), 1), max(tiers, 1)), np.iinfo(np.int64).max, dtype=np.int64)
     for g, point in enumerate(points):
         for k, tier in enumerate(point.long_context):
             thresholds[g, k] = tier.threshold_tokens
-    tier_idx = (inp[:, None] > thresholds[pos]).sum(axis=1) if tiers else np.zeros(n, dtype=np.int64)
-
-    # Rate table over (point, batch, tier) combinations, NaN = no rate.
     width = tiers + 1
-    rate_table = np.full((max(len(points), 1) * 2 * width, len(COMPONENTS)), np.nan)
+    table = np.full((max(len(points), 1) * 2 * width, len(COMPONENTS)), np.nan)
     for g, point in enumerate(points):
         for b in (0, 1):
             for t in range(len(point.long_context) + 1):
@@ -136,20 +178,14 @@ def _costs(points: list[PricePoint], pos: np.ndarray, usage: UsageArrays) -> tup
                     if rate is None:
                         continue
                     per_unit = rate if component in ("per_request", "per_search") else rate / MILLION
-                    rate_table[row, c] = float(per_unit)
-    combo = (pos * 2 + batch.astype(np.int64)) * width + tier_idx
-    rates = rate_table[combo]
-    needed = usage.quantities != 0
-    missing = (needed & np.isnan(rates)).any(axis=1)
-    cost = np.where(needed, usage.quantities * np.nan_to_num(rates, nan=0.0), 0.0).sum(axis=1)
-    return cost, missing
+                    table[row, c] = float(per_unit)
+    return RateGrid(table, thresholds, width, len(points))
 
 
 def cost_at(point: PricePoint, usage: UsageArrays) -> np.ndarray:
     """Every row priced at one price point (a what-if: "this traffic on that model");
     NaN where the row needs a rate the point does not have."""
-    cost, missing = _costs([point], np.zeros(len(usage.batch), dtype=np.int64), usage)
-    return np.where(missing, np.nan, cost)
+    return rate_grid([point]).cost_matrix(usage)[0]
 
 
 def price_table(table: Any, catalog: Catalog) -> Any:
@@ -184,7 +220,7 @@ def price_table(table: Any, catalog: Catalog) -> Any:
     else:
         pos = np.zeros(n, dtype=np.int64)
 
-    cost, missing = _costs(points, pos, usage_arrays(table))
+    cost, missing = rate_grid(points).costs(pos, usage_arrays(table))
 
     # Strings are built through dictionary arrays: no per-row Python objects.
     status_code = np.where(~known, 0, np.where(missing, 1, 2)).astype(np.int32)
