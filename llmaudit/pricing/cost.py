@@ -96,10 +96,19 @@ class EffectiveRates:
     batch: bool
 
 
+_CACHE_RATES = ("cache_read", "cache_write_5m", "cache_write_1h")
+
+
 def _pick(rates: Rates, tier: Rates | None, name: str) -> Decimal | None:
     if tier is not None and getattr(tier, name) is not None:
         return getattr(tier, name)  # type: ignore[no-any-return]
-    return getattr(rates, name)  # type: ignore[no-any-return]
+    base: Decimal | None = getattr(rates, name)
+    if tier is not None and name in _CACHE_RATES and base is not None and tier.input and rates.input:
+        # A tier that reprices input but lists no rate for this cache type: cache multipliers stack
+        # on the tier's input (Anthropic's 1-hour write above 200k is 2x the $6 tier input, not the
+        # base $6), so scale the base cache rate by the tier's input ratio.
+        return base * tier.input / rates.input
+    return base
 
 
 def effective_rates(point: PricePoint, *, batch: bool = False, prompt_tokens: int = 0) -> EffectiveRates:

@@ -56,3 +56,16 @@ def test_one_hour_cache_writes_never_fall_back_to_the_five_minute_rate():
         for point in entry.prices:
             if point.rates.input is not None and point.rates.cache_write_5m is not None:
                 assert point.rates.cache_write_1h == 2 * point.rates.input, (model, point.effective_from)
+
+
+def test_cache_rates_stack_on_a_long_context_tier_that_lists_none():
+    """Sonnet 4.5 above 200k: a 1-hour write is 2x the $6 tier input ($12/M), not the base $6/M."""
+    from llmaudit.pricing import Usage, cost_breakdown
+
+    catalog = load_catalog()
+    usage = Usage(input_tokens=300_000, output_tokens=0, cache_write_tokens=1_000_000 // 10,
+                  cache_write_1h_tokens=100_000)
+    result = cost_breakdown(catalog, "anthropic/claude-sonnet-4-5", usage)
+    assert result.tier_threshold == 200_000
+    lines = {line[0]: line for line in result.lines}
+    assert lines["cache_write_1h"][2] == 12  # USD per 1M tokens

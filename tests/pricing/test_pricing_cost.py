@@ -101,8 +101,9 @@ def test_batch_with_long_context_tier_without_batch_rates() -> None:
     catalog = Catalog([ModelEntry("acme/lc", "acme", "lc", (point,))], date(2025, 1, 1))
     usage = Usage(input_tokens=200_000, output_tokens=100_000, cache_read_tokens=100_000)
     result = cost_breakdown(catalog, "acme/lc", usage, batch=True)
-    # tier rates × the model's batch discount (½): 100k×2 + 100k×0.1 (cache read: base, ½) + 100k×10, per 1M
-    assert result.total == d("0.2") + d("0.01") + d("1.0")
+    # tier rates × the model's batch discount (½): 100k×2 + 100k×0.2 (cache read: the tier lists none, so
+    # the base 0.2 scaled by the tier's input ratio 4/2, then ½) + 100k×10, per 1M
+    assert result.total == d("0.2") + d("0.02") + d("1.0")
     assert result.tier_threshold == 100_000
     plain = cost_breakdown(catalog, "acme/lc", Usage(input_tokens=1000, output_tokens=0), batch=True)
     assert plain.total == d("0.001")
