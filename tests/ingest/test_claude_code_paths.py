@@ -1,0 +1,75 @@
+"""The vectorized Claude Code path and the per-line path give the same rows, rejects and counts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from llmaudit.ingest import scan
+
+
+def _line(i: int, mid: str | None, req: str, inp: int = 10, out: int = 5, **over: object) -> str:
+    usage = {"input_tokens": inp, "cache_creation_input_tokens": over.pop("cw", 0),
+             "cache_read_input_tokens": over.pop("cr", 0),
+             "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": over.pop("w1h", 0)},
+             "output_tokens": out}
+    if "speed" in over:
+        usage["speed"] = over.pop("speed")
+    record = {"parentUuid": None, "isSidechain": over.pop("side", False), "userType": "external", "sessionId": "s",
+              "type": "assistant", "requestId": req, "uuid": str(i),
+              "timestamp": over.pop("ts", "2025-09-15T08:52:10.933Z"),
+              "message": {"id": mid, "model": over.pop("model", "claude-sonnet-4-5-20250929"), "role": "assistant",
+                          "content": [{"type": "text", "text": "hi"}], "usage": usage}}
+    return json.dumps(record)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "projects" / "-home-dev-app"
+    folder.mkdir(parents=True)
+    user = {"parentUuid": None, "isSidechain": False, "userType": "external", "sessionId": "s", "type": "user",
+            "message": {"role": "user", "content": "hello"}, "timestamp": "2025-09-15T08:52:10.933Z"}
+    lines = [
+        json.dumps(user),
+        _line(1, "m1", "r1", 10, 5),
+        _line(2, "m1", "r1", 10, 9),                  # same message again, larger: kept instead
+        _line(3, "m1", "r1", 10, 9),                  # a tie: the first larger one stays
+        _line(4, "m2", "r2", -1, 5),                  # negative: rejected
+        _line(5, "m3", "r3", model="<synthetic>"),    # skipped
+        _line(6, "m4", "r4", ts="not a time"),        # rejected
+        _line(7, "m5", "r5", side=True, speed="fast"),
+        _line(8, None, "r6", 3, 3),                   # no message id: kept, never de-duplicated
+        _line(9, "m7", "r7", cw=100, w1h=300),        # 1h writes above all writes: rejected
+    ]
+    (folder / "a.jsonl").write_text("\n".join(lines) + "\n")
+    return tmp_path / "projects"
+
+
+def _read(path: Path) -> tuple[list[tuple[object, ...]], dict[str, int], list[tuple[object, ...]], list[object]]:
+    s = scan([str(path)], "claude-code")
+    table = pa.concat_tables(list(s.batches()))
+    files = [(f.rows_read, f.rows_kept, f.rows_rejected, f.duplicates, dict(f.skipped)) for f in s.summary.files]
+    totals = {c: pc.sum(table.column(c)).as_py() for c in ("input_tokens", "output_tokens", "cache_write_tokens")}
+    rejects = [(r.line, r.reason) for r in s.summary.rejects]
+    return files, totals, rejects, sorted(map(str, table.column("tags").to_pylist()))
+
+
+def test_fast_and_per_line_paths_agree(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = _read(corpus)
+    files, totals, rejects, tags = fast
+    assert files == [(8, 3, 3, 2, {"not a usage line": 1, "<synthetic> placeholder (API error)": 1})]
+    assert totals == {"input_tokens": 23, "output_tokens": 17, "cache_write_tokens": 0}
+    assert [line for line, _ in rejects] == [5, 7, 10]
+    assert "['sidechain', 'speed:fast']" in tags
+
+    import llmaudit.ingest.readers.claude_code as reader
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise pa.ArrowInvalid("forced per-line path")
+
+    monkeypatch.setattr(reader.pj, "read_json", refuse)
+    assert _read(corpus) == fast
