@@ -221,6 +221,8 @@ _PREFIX_PROVIDERS = {
     "qwen": "qwen", "bedrock": "bedrock", "azure": "azure", "groq": "groq", "together_ai": "together",
     "openrouter": "openrouter", "fireworks_ai": "fireworks", "ollama": "ollama",
 }
+# Leading path segments that are not vendors (Gemini's models/…, Fireworks' accounts/…/models/…).
+_PATH_PREFIXES = frozenset({"models", "accounts", "projects", "tunedmodels", "publishers"})
 _FAMILY_PROVIDERS = (
     (("gpt-", "o1", "o3", "o4", "chatgpt", "text-embedding", "davinci", "babbage", "ft:gpt",
       "codex", "computer-use"), "openai"),
@@ -252,6 +254,10 @@ def guess_provider(model: str | None, default: str | None = None) -> str | None:
     for prefixes, provider in _FAMILY_PROVIDERS:
         if bare.startswith(prefixes):
             return provider
+    if "/" in name and name.split("/", 1)[0] not in _PATH_PREFIXES:
+        # A gateway's "vendor/model" names its vendor even when we do not know it ("acme/chat-7b"):
+        # better than charging it to the gateway's default provider.
+        return name.split("/", 1)[0]
     return default
 
 

@@ -73,3 +73,14 @@ def test_fast_and_per_line_paths_agree(corpus: Path, monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(reader.pj, "read_json", refuse)
     assert _read(corpus) == fast
+
+
+@pytest.mark.parametrize(
+    ("model", "provider"),
+    [("acme/acme-chat-7b", "acme"), ("models/gemini-2.5-pro", "google"), ("gpt-4o", "openai"),
+     ("meta-llama/llama-3-70b", "meta"), ("unknown-model", "openai")],
+)
+def test_gateway_vendor_prefix_names_the_provider(model: str, provider: str) -> None:
+    from llmaudit.ingest.rows import guess_provider
+
+    assert guess_provider(model, "openai") == provider
