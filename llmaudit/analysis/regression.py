@@ -103,14 +103,10 @@ class Interval:
 
 
 def wilson(passed: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion."""
-    if n <= 0:
-        return 0.0, 1.0
-    p = passed / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    """Wilson score interval for a binomial proportion; [0, 1] when nothing was checked."""
+    from llmaudit.analysis.quality import wilson as _wilson
+
+    return _wilson(passed, n, z) or (0.0, 1.0)
 
 
 def _binom_cdf(n: int, p: float) -> list[float]:
@@ -602,26 +598,23 @@ def parse_usd(text: str | float | int, what: str) -> float:
     return float(value)
 
 
-_SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "g": 10**9}
-
-
 def parse_volume(text: str | int, what: str = "--volume") -> int:
-    """``10M``, ``10M/month``, ``250k``, ``1e6``, ``10,000,000`` → requests per month."""
+    """``10M``, ``10M/month``, ``250k``, ``1e6``, ``2M-requests/month`` → requests per month.
+
+    The grammar is the one ``report RUN_DIR --volume`` uses (``analysis.savings.parse_volume``);
+    a check compares cost per request, so its volume must be a request count.
+    """
+    from llmaudit.analysis.savings import parse_volume as _parse
+
     if isinstance(text, bool):
         raise UsageError(f"{what}: expected requests per month like 10M, got {text!r}")
-    if isinstance(text, int):
-        number = Decimal(text)
-    else:
-        raw = str(text).strip().lower().replace(",", "").replace("_", "")
-        raw = re.sub(r"\s*(/|per\s+)\s*(month|mo)$", "", raw)
-        raw = re.sub(r"\s*requests?$", "", raw)
-        m = re.match(r"^(\d+(?:\.\d+)?(?:e\d+)?)\s*([kmbg]?)$", raw)
-        if not m:
-            raise UsageError(f"{what}: expected requests per month like 10M or 250k/month, got {text!r}")
-        number = Decimal(m.group(1)) * _SUFFIX[m.group(2)]
-    if number < 0 or number != number.to_integral_value():
-        raise UsageError(f"{what}: expected a whole number of requests, got {text!r}")
-    return int(number)
+    volume = _parse(str(text), what)
+    if volume.unit != "requests":
+        raise UsageError(f"{what} {text!r}: a check needs requests per month (e.g. 10M or 10M-requests/month)")
+    monthly = volume.monthly
+    if monthly != monthly.to_integral_value():
+        raise UsageError(f"{what}: expected a whole number of requests per month, got {text!r}")
+    return int(monthly)
 
 
 _CONFIG_KEYS = {

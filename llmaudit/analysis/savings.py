@@ -34,9 +34,11 @@ __all__ = [
 
 _MULT = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12}
 _PER_MONTH = {"day": Decimal("365.25") / 12, "month": Decimal(1), "year": Decimal(1) / 12}
+# "10B-tokens/month", "2M-requests/day", "10M", "250k/month", "1e6": the unit defaults to
+# requests and the period to a month.
 _VOLUME = re.compile(
-    r"^\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<mult>[KkMmBbGgTt]?)\s*[- ]?\s*(?P<unit>tokens?|requests?|reqs?)"
-    r"\s*(?:/|\s+per\s+)\s*(?P<period>day|month|mo|year|yr)\s*$"
+    r"^\s*(?P<num>\d+(?:\.\d+)?(?:[eE]\d+)?)\s*(?P<mult>[KkMmBbGgTt]?)\s*[- ]?\s*(?P<unit>tokens?|requests?|reqs?)?"
+    r"\s*(?:(?:/|\s+per\s+)\s*(?P<period>day|month|mo|year|yr))?\s*$"
 )
 
 
@@ -52,18 +54,18 @@ class Volume:
         return self.amount * _PER_MONTH[self.period]
 
 
-def parse_volume(text: str) -> Volume:
-    match = _VOLUME.match(text)
+def parse_volume(text: str, what: str = "--volume") -> Volume:
+    match = _VOLUME.match(text.replace(",", "").replace("_", ""))
     if not match:
         raise UsageError(
-            f"--volume {text!r}: expected e.g. 10B-tokens/month or 2M-requests/month "
-            "(K, M, B, T; per day, month or year)"
+            f"{what} {text!r}: expected e.g. 10B-tokens/month, 2M-requests/month or 10M "
+            "(K, M, B, T; per day, month or year; requests per month by default)"
         )
     amount = Decimal(match["num"]) * _MULT[match["mult"].upper()]
     if amount <= 0:
-        raise UsageError(f"--volume {text!r}: must be more than zero")
-    unit = "tokens" if match["unit"].startswith("token") else "requests"
-    period = {"mo": "month", "yr": "year"}.get(match["period"], match["period"])
+        raise UsageError(f"{what} {text!r}: must be more than zero")
+    unit = "tokens" if (match["unit"] or "requests").startswith("token") else "requests"
+    period = {"mo": "month", "yr": "year"}.get(match["period"] or "month", match["period"] or "month")
     return Volume(amount, unit, period, text.strip())
 
 

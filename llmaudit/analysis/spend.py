@@ -92,6 +92,7 @@ class SpendOptions:
     max_listed: int = 20  # discrepancy rows listed (all are counted and summed)
     whatif: bool = True
     byok: bool = False  # aggregator fee at the BYOK rate instead of the credit-purchase rate
+    volume: Any = None  # savings.Volume: scale the what-if's monthly/annual figures to it
 
 
 def resolve_timezone(name: str) -> ZoneInfo:
@@ -694,7 +695,7 @@ class _Builder:
         window = None
         if opts.since is not None and opts.until is not None:
             window = math.ceil((opts.until - opts.since).total_seconds() / 86400)
-        whatif = (self.whatif.result(fx=fx, currency=opts.currency, span_days=window)
+        whatif = (self.whatif.result(fx=fx, currency=opts.currency, span_days=window, volume=opts.volume)
                   if self.whatif is not None else None)
         if total.unpriced_requests:
             models = ", ".join(sorted({u.model for u in unpriced}))

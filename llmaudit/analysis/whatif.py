@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from llmaudit.analysis.tiers import TierTable, load_tiers
+from llmaudit.errors import UsageError
 
 __all__ = [
     "Candidate",
@@ -121,6 +122,7 @@ class WhatIf:
     providers: tuple[ProviderScenario, ...]
     savings: tuple[SavingsRow, ...]
     candidates: tuple[Candidate, ...]
+    volume: str | None = None  # --volume: monthly and annual figures scaled to it, not to the log's span
 
     def to_dict(self) -> dict[str, Any]:
         from llmaudit.analysis.spend import money
@@ -131,6 +133,7 @@ class WhatIf:
                       "request's context, plus aggregator fee; range = tier-equal minus / tier-or-better plus "
                       "one standard error of daily savings",
             "days_observed": self.days_observed,
+            "scaled_to_volume": self.volume,
             "tiers_as_of": self.tiers_as_of.isoformat() if self.tiers_as_of else None,
             "tier_method": self.tier_method,
             "requests": self.requests,
@@ -358,13 +361,23 @@ class WhatIfAccumulator:
                 state["map"][key] = state["map"].get(key, 0) + int(moved[j])
 
     # result ---------------------------------------------------------------------------------
-    def result(self, *, fx: Decimal = Decimal(1), currency: str = "USD", span_days: int | None = None) -> WhatIf:
+    def result(self, *, fx: Decimal = Decimal(1), currency: str = "USD", span_days: int | None = None,
+               volume: Any = None) -> WhatIf:
         """``span_days``: the observed window when the caller knows it (``--since``/``--until``); else the
-        days from the first to the last day with traffic."""
+        days from the first to the last day with traffic. ``volume`` (``savings.Volume``): scale the
+        monthly and annual figures to that many tokens or requests a month instead."""
         all_days = sorted({d for m in self.models.values() for d in m.days})
         span = max(span_days, 1) if span_days else _span_days(all_days)
         month = DAYS_PER_MONTH / span
         year = DAYS_PER_YEAR / span
+        scale = Decimal(1)
+        if volume is not None:
+            column = 1 if volume.unit == "tokens" else 0
+            observed = sum(Decimal(int(v[column])) for m in self.models.values() for v in m.days.values())
+            if observed <= 0:
+                raise UsageError(f"--volume {volume.text}: no priced {volume.unit} observed to scale from")
+            scale = volume.monthly / (observed * month)
+            month, year = month * scale, year * scale
         fee_mult = 1 + self.fee_pct / 100
         rows: list[SavingsRow] = []
         tot_cur = tot_best = tot_eq = Decimal(0)
@@ -388,7 +401,7 @@ class WhatIfAccumulator:
             for d, vb, ve in zip(all_days, s_best, s_eq, strict=True):
                 daily_best[d] += vb
                 daily_eq[d] += ve
-            low, high = _range(s_eq, s_best, span)
+            low, high = (x * scale for x in _range(s_eq, s_best, span))
             tier = self.tier(model)
             rows.append(SavingsRow(
                 model=model,
@@ -407,7 +420,7 @@ class WhatIfAccumulator:
                 failover=self._failover(model, acc),
             ))
         rows.sort(key=lambda r: (-r.monthly_spend, r.model))
-        low, high = _range(list(daily_eq.values()), list(daily_best.values()), span)
+        low, high = (x * scale for x in _range(list(daily_eq.values()), list(daily_best.values()), span))
         before_fee = tot_best / fee_mult if fee_mult else tot_best
         routed = RoutedScenario(
             fee_pct=self.fee_pct,
@@ -443,6 +456,7 @@ class WhatIfAccumulator:
             providers=tuple(providers),
             savings=tuple(rows),
             candidates=self.candidates,
+            volume=None if volume is None else volume.text,
         )
 
     def _failover(self, model: str, acc: _Model) -> tuple[str, ...]:

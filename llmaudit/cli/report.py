@@ -42,8 +42,8 @@ def report(
                                "workers (same numbers)."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="dask scheduler address, e.g. "
                                          "tcp://10.0.0.5:8786 (default: a LocalCluster on this machine)."),
-    volume: str | None = typer.Option(None, "--volume", help="RUN_DIR: scale the savings table, e.g. "
-                                      "10B-tokens/month or 2M-requests/month."),
+    volume: str | None = typer.Option(None, "--volume", help="Scale the savings table to a monthly volume, "
+                                      "e.g. 10B-tokens/month or 2M-requests/month (logs and RUN_DIR)."),
     reference: str | None = typer.Option(None, "--reference", help="RUN_DIR: unchecked prompts pass when they "
                                          "agree with this model's answer."),
     judge: str | None = typer.Option(None, "--judge", help="RUN_DIR: an LLM judge (provider/model) grades "
@@ -65,6 +65,7 @@ def report(
     from decimal import Decimal, InvalidOperation
 
     from llmaudit.analysis.distributed import open_records_with
+    from llmaudit.analysis.savings import parse_volume
     from llmaudit.analysis.spend import SpendOptions, build_spend, parse_by, parse_when, resolve_timezone
     from llmaudit.cli.ingest import parse_map
     from llmaudit.config import load_config
@@ -89,6 +90,7 @@ def report(
         timezone=timezone, currency=currency.upper(), fx_rate=rate,
         now=parse_when(now, timezone, "--now") if now else None,
         tolerance=Decimal(str(tolerance)) / 100, max_listed=max(top, 0), whatif=whatif, byok=byok,
+        volume=parse_volume(volume) if volume else None,
     )
     cfg = load_config(config)
     catalog = load_catalog(cfg)

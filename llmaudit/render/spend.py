@@ -220,7 +220,7 @@ def _whatif_tables(w: WhatIf, f: _Fmt) -> list[RenderableType]:
     out.append(t)
     r = w.routed
     s = Table(title=f"Routing savings: cheapest model of equal-or-better tier that fits, "
-                    f"+{r.fee_pct}% {'BYOK' if r.byok else 'platform'} fee", title_justify="left",
+                    f"+{r.fee_pct}% {'BYOK' if r.byok else 'platform'} fee{_scaled(w)}", title_justify="left",
               caption="annual range: tier-equal routing − 1 s.e. … tier-or-better + 1 s.e. of daily savings")
     for name in ("Model", "Tier", "Tokens/month", "$/M tok", "Spend/month", "Routed/month", "Annual savings",
                  "Routes to", "Failover"):
@@ -323,7 +323,7 @@ def render_markdown(report: SpendReport, *, whatif: bool = True) -> str:
                                count(p.covered_requests), count(p.uncovered_requests),
                                "; ".join(f"{a} → {b} ({count(n)})" for a, b, n in p.mapping[:3])]
                               for p in w.providers]))
-        out += ["", f"## Routing savings (+{r.fee_pct}% {'BYOK' if r.byok else 'platform'} fee)", ""]
+        out += ["", f"## Routing savings (+{r.fee_pct}% {'BYOK' if r.byok else 'platform'} fee{_scaled(w)})", ""]
         out.append(_md_table(
             ["Model", "Tier", "Tokens/month", "$/M tok", "Spend/month", "Routed/month", "Annual savings",
              "Range", "Routes to", "Failover"],
@@ -427,3 +427,8 @@ def render_csv(report: SpendReport, *, whatif: bool = True) -> str:
                     _num(routed.monthly_spend), _num(routed.annual_savings), _num(routed.annual_savings_low),
                     _num(routed.annual_savings_high), f"fee_pct={routed.fee_pct}", ""])
     return buf.getvalue()
+
+
+def _scaled(w: Any) -> str:
+    """Say when monthly figures are scaled to ``--volume`` rather than to the log's own span."""
+    return f", scaled to {w.volume}" if getattr(w, "volume", None) else ""

@@ -107,8 +107,10 @@ def spend_view(report: SpendReport) -> dict[str, Any]:
                     f"{ro.fee_pct}% {'BYOK' if ro.byok else 'platform'} fee included",
             "method": (f"Each request to the cheapest model of equal-or-better capability tier that fits its "
                        f"context, at today's list prices, plus the {ro.fee_pct}% aggregator fee. Observed window: "
-                       f"{w.days_observed} days, scaled to a month and a year. Range: tier-equal routing minus one "
-                       f"standard error of the daily savings … tier-or-better routing plus one. Tiers as of "
+                       f"{w.days_observed} days, scaled to "
+                       f"{('--volume ' + w.volume) if w.volume else 'a month'} and a year. "
+                       f"Range: tier-equal routing minus one standard error of the daily savings … "
+                       f"tier-or-better routing plus one. Tiers as of "
                        f"{w.tiers_as_of or 'n/a'} (shipped capability_tiers.json, overridable under [tiers])."),
             "providers": [["(current)", f.money(w.current_cost), f.money(w.current_monthly), "-",
                            count(w.requests), "0", ""]]

@@ -31,7 +31,10 @@ def test_parse_volume() -> None:
     assert parse_volume("2M-requests/month").monthly == Decimal(2_000_000)
     assert parse_volume("1k requests/day").monthly == Decimal("30437.5")
     assert parse_volume("12M-requests/year").monthly == Decimal(1_000_000)
-    for bad in ("lots", "10B", "5X-tokens/month", "0-requests/month"):
+    # A bare amount is requests per month: the grammar `check --volume 10M` uses too.
+    assert parse_volume("10M").monthly == Decimal(10**7) and parse_volume("10M").unit == "requests"
+    assert parse_volume("1e6").monthly == Decimal(10**6)
+    for bad in ("lots", "5X-tokens/month", "0-requests/month", "10M-tokens/week"):
         with pytest.raises(UsageError):
             parse_volume(bad)
 

@@ -203,3 +203,16 @@ def test_whatif_scales_by_the_window(run_cli: RunCli) -> None:
     w = data["whatif"]
     assert w["days_observed"] == 7
     assert w["current_monthly"] == pytest.approx(w["current_cost"] * 30.4375 / 7)
+
+
+def test_volume_scales_the_savings_table(run_cli: RunCli) -> None:
+    plain = json.loads(run_cli(["report", "--spend", str(LOGS), "--format", "json"]).stdout)["whatif"]
+    r = run_cli(["report", "--spend", str(LOGS), "--format", "json", "--volume", "10B-tokens/month"])
+    assert r.exit_code == 0, r.stderr
+    w = json.loads(r.stdout)["whatif"]
+    assert w["scaled_to_volume"] == "10B-tokens/month" and plain["scaled_to_volume"] is None
+    assert abs(sum(s["monthly_tokens"] for s in w["savings"]) - 10**10) < 100  # per-row rounding only
+    # Scaling changes the volume, not the per-token economics.
+    assert w["savings"][0]["avg_per_million"] == plain["savings"][0]["avg_per_million"]
+    bad = run_cli(["report", "--spend", str(LOGS), "--volume", "lots"])
+    assert bad.exit_code == 2 and "--volume" in bad.stderr
