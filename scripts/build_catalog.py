@@ -24,12 +24,13 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from llmaudit.pricing import litellm, openrouter
 from llmaudit.pricing.catalog import Catalog, write_catalog_files
-from llmaudit.pricing.model import ModelEntry, PricePoint, Rates, dec_str
+from llmaudit.pricing.model import RATE_FIELDS, ModelEntry, PricePoint, Rates, dec_str
 from llmaudit.pricing.names import MAKERS, PLATFORMS
 
 # Release dates of the snapshots we build from (wheels carry 1980 timestamps, so the dates are kept
@@ -140,6 +141,38 @@ def correct(model_id: str, rates: Rates) -> tuple[Rates, str | None]:
     return rates, None
 
 
+def backfill(history: list[tuple[Rates, tuple[Any, ...]]],
+             labels: list[str]) -> list[tuple[Rates, tuple[Any, ...], str | None]]:
+    """Fill rates a snapshot leaves out from the next snapshot that lists them, when the base
+    input and output prices are unchanged in between.
+
+    LiteLLM's schema grew over time (batch rates, per-search fees, 1-hour cache writes and long-
+    context tiers arrived in later releases): a key missing from an old snapshot means "not yet
+    recorded", not "not charged". Without this, a March 2024 OpenAI Batch log would be unpriced
+    although the Batch API billed 50% from its launch. The note on each filled price says so.
+    """
+    out: list[tuple[Rates, tuple[Any, ...], str | None]] = []
+    for i, (rates, tiers) in enumerate(history):
+        changes: dict[str, Any] = {}
+        filled_from: set[str] = set()
+        new_tiers = tiers
+        for later_rates, later_tiers in history[i + 1:]:
+            if (later_rates.input, later_rates.output) != (rates.input, rates.output):
+                break  # the price changed: what was recorded later says nothing about now
+            for name in RATE_FIELDS:
+                if getattr(rates, name) is None and name not in changes and getattr(later_rates, name) is not None:
+                    changes[name] = getattr(later_rates, name)
+                    filled_from.add(labels[history.index((later_rates, later_tiers))])
+            if not new_tiers and later_tiers:
+                new_tiers = later_tiers
+                filled_from.add(labels[history.index((later_rates, later_tiers))])
+        filled = sorted(changes) + (["long-context tier"] if new_tiers and not tiers else [])
+        note = (f"{', '.join(filled)} back-filled from {', '.join(sorted(filled_from))} (not yet in this "
+                "snapshot's schema; base prices unchanged)") if filled else None
+        out.append((rates.patched(**changes) if changes else rates, new_tiers, note))
+    return out
+
+
 def build(snapshots: list[Snapshot]) -> tuple[list[ModelEntry], dict[str, dict[str, str]]]:
     snapshots.sort(key=lambda s: (s.day, s.label))
     oldest = snapshots[0].day
@@ -219,8 +252,13 @@ def build(snapshots: list[Snapshot]) -> tuple[list[ModelEntry], dict[str, dict[s
     for model_id, seen in sorted(histories.items()):
         points: list[PricePoint] = []
         previous: Snapshot | None = None
-        for snap, rec in seen:
-            rates, fix = correct(model_id, rec.rates)
+        corrected = [correct(model_id, rec.rates) for _, rec in seen]
+        filled = backfill([(rates, rec.tiers) for (rates, _), (_, rec) in zip(corrected, seen, strict=True)],
+                          [snap.label for snap, _ in seen])
+        for (snap, rec), (_, fix), (rates, tiers, filled_note) in zip(seen, corrected, filled, strict=True):
+            rec = dataclasses.replace(rec, tiers=tiers)
+            if filled_note:
+                fix = f"{fix}; {filled_note}" if fix else filled_note
             point = PricePoint(snap.day, snap.label, snap.day, rates, rec.tiers)
             if points and points[-1].same_prices(point):
                 last = points[-1]

@@ -69,3 +69,14 @@ def test_cache_rates_stack_on_a_long_context_tier_that_lists_none():
     assert result.tier_threshold == 200_000
     lines = {line[0]: line for line in result.lines}
     assert lines["cache_write_1h"][2] == 12  # USD per 1M tokens
+
+
+def test_rates_missing_from_old_snapshots_are_back_filled_when_base_prices_did_not_change():
+    """OpenAI's Batch API billed 50% from its 2024 launch; LiteLLM only recorded batch keys later."""
+    from llmaudit.pricing import Usage, cost_breakdown
+
+    catalog = load_catalog()
+    march_2024 = datetime(2024, 3, 28, tzinfo=UTC)
+    batch = cost_breakdown(catalog, "gpt-3.5-turbo-0125", Usage(1_000_000, 1_000_000), at=march_2024, batch=True)
+    assert batch.status == "priced" and batch.total == 1  # $0.25 + $0.75 per 1M
+    assert "back-filled" in (batch.price.note or "")
