@@ -1,0 +1,64 @@
+"""Every fixture format, read and priced end to end by `report --spend`: exact rows, tokens and cost.
+
+Expected costs were computed with the exact Decimal path (``pricing.cost_breakdown``, row by row);
+the report uses the vectorized engine, so this also proves the two agree on every format.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from tests.conftest import REPO, RunCli
+
+FIXTURES = REPO / "tests" / "ingest" / "fixtures"
+
+CASES = [
+    ("anthropic_cost_report.json", 2, 0, 0, "0", 0),  # money-only rows: 0 requests, billed cost kept
+    ("anthropic_messages.jsonl", 2, 21870, 690, "0.035184", 0),
+    ("anthropic_usage_report.json", 2, 3500, 600, "0.119935", 1),
+    ("claude", 3, 149919, 532, "0.0942842", 0),
+    ("gemini.jsonl", 2, 23265, 1780, "0.02844375", 0),
+    ("helicone_export.csv", 3, 2120, 530, "0.013536", 0),
+    ("helicone_export_cost_usd.csv", 1, 1000, 100, "0.0035", 0),
+    ("langfuse_observations.json", 3, 22770, 1290, "0.0339465", 0),
+    ("litellm_spendlogs.csv", 4, 22270, 690, "0.026979", 0),
+    ("litellm_spendlogs.json", 2, 1300, 130, "0.004665", 0),
+    ("openai_batch_errors.jsonl", 0, 0, 0, "0", 0),
+    ("openai_batch_output.jsonl", 2, 42, 11, "0.00001875", 0),
+    ("openai_chat.jsonl", 4, 9420, 4445, "0.0652284", 0),
+    ("openai_costs.json", 2, 0, 0, "0", 0),  # money-only rows: 0 requests, billed cost kept
+    ("openai_usage.json", 2, 191201, 11756, "0.003975", 1),
+    ("openrouter_activity.csv", 3, 21700, 1350, "0.06221", 0),
+    ("openrouter_activity_2025.csv", 1, 1000, 100, "0.00055", 0),
+    ("portkey_logs.jsonl", 2, 1500, 200, "0.005125", 0),
+]
+
+
+@pytest.mark.parametrize(("name", "rows", "input_tokens", "output_tokens", "cost", "unpriced_requests"), CASES)
+def test_fixture_totals(run_cli: RunCli, name: str, rows: int, input_tokens: int, output_tokens: int, cost: str,
+                        unpriced_requests: int) -> None:
+    result = run_cli(["report", "--spend", str(FIXTURES / name), "--format", "json", "--no-whatif"])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    totals = report["totals"]
+    assert totals["rows"] == rows
+    assert totals["input_tokens"] == input_tokens
+    assert totals["output_tokens"] == output_tokens
+    assert abs(Decimal(str(totals["cost"] or 0)) - Decimal(cost)) <= Decimal(cost) * Decimal("1e-9")
+    assert (totals["unpriced_requests"] > 0) == (unpriced_requests > 0)  # unpriced is shown, never $0
+    assert report["rows_read"] == sum(s["rows_read"] for s in report["sources"]) - sum(
+        s["rows_rejected"] + s["duplicates"] for s in report["sources"])
+
+
+@pytest.mark.parametrize(
+    ("name", "billed"),
+    [("anthropic_cost_report.json", "1.3378912"),  # "123.78912" + "10" cents, as Decimal
+     ("openai_costs.json", "1.31"),                 # USD floats, not cents
+     ("openrouter_activity.csv", "0.1292")],
+)
+def test_billed_totals(run_cli: RunCli, name: str, billed: str) -> None:
+    result = run_cli(["report", "--spend", str(FIXTURES / name), "--format", "json", "--no-whatif"])
+    assert Decimal(str(json.loads(result.stdout)["totals"]["billed"])) == Decimal(billed)
