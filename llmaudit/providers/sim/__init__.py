@@ -23,8 +23,9 @@ Faults. ``LLMAUDIT_SIM_FAULT_RATE`` (default 0) is the share of requests whose F
 transiently (alternately 429 with ``Retry-After: 0`` and 503), so retries can be watched offline;
 the next attempt of the same request succeeds.
 
-Token usage is a deterministic count (≈ one token per 4 characters of each word, plus one per
-punctuation mark and 4 per message of chat framing): reproducible, not a real tokenizer.
+Token usage is counted as the mirrored model's tokenizer would (``llmaudit.tokens``): exact for
+OpenAI's o200k/cl100k models, the labelled calibrated estimate for Claude, Gemini and the others,
+so the same text costs a Claude mirror more tokens than a GPT one, as with the real models.
 """
 
 from __future__ import annotations

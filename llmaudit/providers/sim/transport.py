@@ -16,11 +16,10 @@ from llmaudit.providers.sim.answers import answer
 from llmaudit.providers.sim.profiles import (
     SIM_MODELS,
     SIM_PROFILES,
-    count_tokens,
-    prompt_tokens,
     success_probability,
     unit,
 )
+from llmaudit.tokens import count_messages, count_text
 
 __all__ = ["SimTransport"]
 
@@ -92,14 +91,21 @@ def _plan(model: str, body: dict[str, Any], seed: int) -> dict[str, Any]:
     limit = body.get("max_tokens") or body.get("max_completion_tokens")
     limit = limit if isinstance(limit, int) and limit > 0 else None
     text = answer(model, meta, correct, messages, seed, limit)
-    out_tokens = count_tokens(text)
+    profile = SIM_PROFILES[model]
+
+    # Usage as the mirrored model's tokenizer would report it (exact for OpenAI's, the same labelled
+    # estimate `replay --dry-run` and `check --estimate` use for the others), so a Claude mirror
+    # spends more tokens on the same text than a GPT one, as the real models do.
+    def tokens(piece: str) -> int:
+        return count_text(piece, profile.mirrors).tokens
+
+    out_tokens = tokens(text)
     finish = "stop"
     if limit is not None and limit < out_tokens:
         words = text.split(" ")
-        while words and count_tokens(" ".join(words)) > limit:
+        while words and tokens(" ".join(words)) > limit:
             words.pop()
-        text, out_tokens, finish = " ".join(words), count_tokens(" ".join(words)), "length"
-    profile = SIM_PROFILES[model]
+        text, out_tokens, finish = " ".join(words), tokens(" ".join(words)), "length"
     jitter = 0.8 + 0.5 * unit(seed, model, prompt_key, repeat, "latency")
     ttft = profile.ttft_ms * jitter
     latency = ttft + max(out_tokens - 1, 0) / (profile.tokens_per_s * (0.9 + 0.2 * jitter)) * 1000
@@ -109,7 +115,7 @@ def _plan(model: str, body: dict[str, Any], seed: int) -> dict[str, Any]:
         "model": model,
         "text": text,
         "finish": finish,
-        "prompt_tokens": prompt_tokens(messages),
+        "prompt_tokens": count_messages(messages, profile.mirrors).tokens,
         "completion_tokens": out_tokens,
         "ttft_ms": round(ttft, 3),
         "latency_ms": round(latency, 3),
