@@ -19,7 +19,7 @@ import typer
 from llmaudit.cli._output import out
 from llmaudit.errors import UsageError
 
-__all__ = ["DEMO_MODELS", "DEMO_VOLUME", "register", "run_demo"]
+__all__ = ["DEMO_MODELS", "DEMO_VOLUME", "register", "run_demo", "summary_lines"]
 
 # Cheap → premium across four provider families, so routing and failover have something to choose.
 DEMO_MODELS = (
@@ -129,18 +129,38 @@ def demo(
     out_dir: Path = typer.Option(Path("llmaudit-demo"), "--out", help="Where to write the reports."),
 ) -> None:
     """The whole pipeline offline: spend audit of bundled logs, replay on simulated models, routing savings."""
-    from llmaudit.render.formats import usd
-
     result = run_demo(out_dir)
-    totals = getattr(result["spend"], "totals", None)
-    spend_total = getattr(totals, "cost", None)
-    for line in result["headline"]:
-        out.info(line)
-    if spend_total is not None:
-        out.info(f"bundled logs: {usd(spend_total)} recomputed spend")
-    out.data(f"spend report:   {out_dir / 'spend.html'}  (also spend.md, spend.json)")
-    out.data(f"routing report: {out_dir / 'routing.html'}  (also routing.md, routing.json)")
-    out.data(f"replay run:     {result['run_dir']}  (try: llmaudit report {result['run_dir']})")
+    out.data("\n".join(summary_lines(result, out_dir)))
+
+
+def summary_lines(result: dict[str, Any], out_dir: Path) -> list[str]:
+    """What the demo found, in a dozen lines, then where the reports are."""
+    from llmaudit.render.formats import count, pct, usd
+
+    spend, routing = result["spend"], result["routing"]
+    t, rec, w = spend.totals, spend.reconciliation, spend.whatif
+    lines = ["llmaudit demo: everything offline; the replay uses SIMULATED models (sim/*)", "",
+             f"Spend audit of the bundled month ({count(spend.rows_read)} requests, "
+             f"{len(spend.sources)} log files)",
+             f"  recomputed at list price   {usd(t.cost)}"]
+    if t.unpriced_requests:
+        lines[-1] += f"  (+{count(t.unpriced_requests)} unpriced requests, not counted as $0)"
+    if rec.compared_rows:
+        lines.append(f"  billed vs list price       {count(rec.differing_rows)} of {count(rec.compared_rows)} billed "
+                     f"requests differ by more than {pct(float(rec.tolerance), 0)}")
+    if w is not None:
+        r = w.routed
+        lines.append(f"  routing could save         {usd(r.annual_savings, 0)}/year "
+                     f"(range {usd(r.annual_savings_low, 0)} … {usd(r.annual_savings_high, 0)}, "
+                     f"{r.fee_pct}% platform fee included)")
+    lines += ["", f"Replay of the bundled prompt set on {len(routing.models)} simulated models"]
+    lines += [f"  {line}" for line in result["headline"] if not line.startswith("SIMULATED")]
+    run_dir = result["run_dir"]
+    lines += ["", "Reports",
+              f"  spend:    {out_dir / 'spend.html'}  (also spend.md, spend.json)",
+              f"  routing:  {out_dir / 'routing.html'}  (also routing.md, routing.json)",
+              f"  run:      {run_dir}  (try: llmaudit report {run_dir})"]
+    return lines
 
 
 def register(app: typer.Typer) -> None:

@@ -18,6 +18,8 @@ def test_demo_writes_both_reports(run_cli: RunCli, tmp_path: Path, monkeypatch: 
     assert res.exit_code == 0, res.output
     assert f"{out / 'routing.html'}" in res.stdout
     assert f"{out / 'spend.html'}" in res.stdout
+    assert "recomputed at list price" in res.stdout and "SIMULATED" in res.stdout
+    assert "cheaper than" in res.stdout and "routing could save" in res.stdout
     html = (out / "routing.html").read_text()
     assert "SIMULATED" in html and "chart-cost-quality" in html
     routing = json.loads((out / "routing.json").read_text())
