@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from llmaudit.providers.base import ChatRequest, Completion, ProviderCallError, TokenUsage
+from llmaudit.providers.base import ChatRequest, Completion, HttpAdapter, ProviderCallError, TokenUsage
 from llmaudit.providers.exchange import Reply, error_in_body, exchange, load_json
 from llmaudit.providers.sse import SSEEvent
 
@@ -163,23 +163,13 @@ def parse_stream(events: list[SSEEvent], *, provider: str = "anthropic") -> Repl
     return state.finish()
 
 
-class AnthropicAdapter:
+class AnthropicAdapter(HttpAdapter):
     """``POST {base_url}/v1/messages`` with ``x-api-key`` and ``anthropic-version``."""
 
     def __init__(self, provider: str, base_url: str, api_key: str | None, *, headers: dict[str, str] | None = None):
-        self._provider = provider
-        base = base_url.rstrip("/")
+        super().__init__(provider, base_url, api_key, headers=headers)
         # ANTHROPIC_BASE_URL is written without /v1 by the SDK convention; accept it either way.
-        self.base_url = base[:-3] if base.endswith("/v1") else base
-        self._api_key = api_key
-        self.extra_headers = dict(headers or {})
-
-    @property
-    def provider(self) -> str:
-        return self._provider
-
-    def __repr__(self) -> str:
-        return f"AnthropicAdapter({self._provider!r}, {self.base_url!r})"
+        self.base_url = self.base_url.removesuffix("/v1")
 
     def body(self, req: ChatRequest) -> dict[str, Any]:
         return build_request(req)

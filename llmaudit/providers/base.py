@@ -29,6 +29,7 @@ __all__ = [
     "ChatRequest",
     "Completion",
     "ErrorKind",
+    "HttpAdapter",
     "ProviderCallError",
     "TokenUsage",
     "error_for_status",
@@ -224,3 +225,22 @@ def error_for_status(
     if status >= 500:
         return ProviderCallError("server", message, status=status, retry_after=retry_after)
     return ProviderCallError("client", message, status=status)
+
+
+class HttpAdapter:
+    """What every dialect's adapter shares: the provider name, where it posts, the key and extra
+    headers. The key stays private: ``repr`` and error messages never show it."""
+
+    def __init__(self, provider: str, base_url: str, api_key: str | None = None, *,
+                 headers: dict[str, str] | None = None) -> None:
+        self._provider = provider
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self.extra_headers = dict(headers or {})
+
+    @property
+    def provider(self) -> str:
+        return self._provider
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._provider!r}, {self.base_url!r})"

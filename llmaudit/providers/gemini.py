@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from llmaudit.providers.base import ChatRequest, Completion, ProviderCallError, TokenUsage
+from llmaudit.providers.base import ChatRequest, Completion, HttpAdapter, ProviderCallError, TokenUsage
 from llmaudit.providers.exchange import Reply, error_in_body, exchange, load_json
 from llmaudit.providers.sse import SSEEvent
 
@@ -155,21 +155,8 @@ def parse_stream(events: list[SSEEvent], *, provider: str = "google") -> Reply:
     return state.finish()
 
 
-class GeminiAdapter:
+class GeminiAdapter(HttpAdapter):
     """``POST {base_url}/models/{model}:streamGenerateContent?alt=sse`` with ``x-goog-api-key``."""
-
-    def __init__(self, provider: str, base_url: str, api_key: str | None, *, headers: dict[str, str] | None = None):
-        self._provider = provider
-        self.base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self.extra_headers = dict(headers or {})
-
-    @property
-    def provider(self) -> str:
-        return self._provider
-
-    def __repr__(self) -> str:
-        return f"GeminiAdapter({self._provider!r}, {self.base_url!r})"
 
     def body(self, req: ChatRequest) -> dict[str, Any]:
         return build_request(req)

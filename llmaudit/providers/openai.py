@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from llmaudit.providers.base import ChatRequest, Completion, ProviderCallError, TokenUsage
+from llmaudit.providers.base import ChatRequest, Completion, HttpAdapter, ProviderCallError, TokenUsage
 from llmaudit.providers.exchange import Reply, error_in_body, exchange, load_json
 from llmaudit.providers.sse import SSEEvent
 
@@ -203,7 +203,7 @@ def parse_stream(events: list[SSEEvent], *, provider: str = "openai") -> Reply:
     return state.finish()
 
 
-class OpenAIAdapter:
+class OpenAIAdapter(HttpAdapter):
     """``POST {base_url}/chat/completions`` with a bearer key (none for keyless local servers)."""
 
     def __init__(
@@ -217,20 +217,10 @@ class OpenAIAdapter:
         headers: dict[str, str] | None = None,
         sim: bool = False,
     ) -> None:
-        self._provider = provider
-        self.base_url = base_url.rstrip("/")
-        self._api_key = api_key
+        super().__init__(provider, base_url, api_key, headers=headers)
         self.include_usage = include_usage
         self.max_tokens_field = max_tokens_field
-        self.extra_headers = dict(headers or {})
         self.sim = sim
-
-    @property
-    def provider(self) -> str:
-        return self._provider
-
-    def __repr__(self) -> str:  # never show the key
-        return f"OpenAIAdapter({self._provider!r}, {self.base_url!r})"
 
     def body(self, req: ChatRequest) -> dict[str, Any]:
         return build_request(
