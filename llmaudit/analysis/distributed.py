@@ -296,37 +296,11 @@ class DistributedRecords:
 
     def _dedup(self, table: pa.Table, fsum: Any) -> pa.Table:
         """Drop ids seen in an earlier file; the worker already dropped those seen earlier in this one."""
-        from llmaudit.ingest.summary import MAX_STORED, Duplicate
+        from llmaudit.ingest.dedup import drop_seen_ids
 
-        if "request_id" not in table.column_names:
-            return table
-        ids = table.column("request_id")
-        if ids.null_count == table.num_rows:
-            return table
-        seen = self._seen_ids
-        keep: list[bool] = []
-        dup_at: list[int] = []
-        for i, rid in enumerate(ids.to_pylist()):
-            if rid is None:
-                keep.append(True)
-            elif rid in seen:
-                keep.append(False)
-                dup_at.append(i)
-            else:
-                seen.add(rid)
-                keep.append(True)
-        if not dup_at:
-            return table
-        fsum.duplicates += len(dup_at)
-        fsum.rows_kept -= len(dup_at)
-        lines = table.column("source_line") if "source_line" in table.column_names else None
-        for i in dup_at:
-            if len(self._summary.duplicates) < MAX_STORED:
-                line = lines[i].as_py() if lines is not None else None
-                self._summary.duplicates.append(Duplicate(fsum.path, line, ids[i].as_py()))
-            else:
-                self._summary.duplicates_not_stored += 1
-        return table.filter(pa.array(keep, pa.bool_()))
+        kept, dropped = drop_seen_ids(table, self._seen_ids, fsum, self._summary)
+        fsum.rows_kept -= dropped
+        return kept
 
 
 def open_records_distributed(paths: list[str], *, fmt: str = "auto", mapping: dict[str, str] | None = None,

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from llmaudit.errors import InputError, UnknownFormatError, UsageError
+from llmaudit.ingest.dedup import drop_seen_ids
 from llmaudit.ingest.reader import Reader
 from llmaudit.ingest.readers.generic import check_mapping
 from llmaudit.ingest.registry import READERS, SNIFF_ORDER
 from llmaudit.ingest.source import Source, expand_inputs
-from llmaudit.ingest.summary import MAX_STORED, Duplicate, FileSummary, IngestSummary, ReadContext, Reject
+from llmaudit.ingest.summary import FileSummary, IngestSummary, ReadContext, Reject
 
 __all__ = ["Scan", "scan", "sniff"]
 
@@ -102,35 +103,7 @@ class Scan:
         return pa.concat_tables(tables) if tables else empty_table()
 
     def _dedup(self, table: pa.Table, fsum: FileSummary) -> pa.Table:
-        ids = table.column("request_id")
-        if ids.null_count == table.num_rows:
-            return table
-        seen = self._seen_ids
-        values = ids.to_pylist()
-        batch_ids = set(values)
-        batch_ids.discard(None)
-        if len(batch_ids) == len(values) - ids.null_count and seen.isdisjoint(batch_ids):
-            seen |= batch_ids   # the common case, all in C: no duplicate in this batch
-            return table
-        keep: list[bool] = []
-        dup_at: list[int] = []
-        for i, rid in enumerate(values):
-            if rid is None:
-                keep.append(True)
-            elif rid in seen:
-                keep.append(False)
-                dup_at.append(i)
-            else:
-                seen.add(rid)
-                keep.append(True)
-        fsum.duplicates += len(dup_at)
-        lines = table.column("source_line")
-        for i in dup_at:
-            if len(self.summary.duplicates) < MAX_STORED:
-                self.summary.duplicates.append(Duplicate(fsum.path, lines[i].as_py(), values[i]))
-            else:
-                self.summary.duplicates_not_stored += 1
-        return table.filter(pa.array(keep, pa.bool_()))
+        return drop_seen_ids(table, self._seen_ids, fsum, self.summary)[0]
 
 
 def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = None,
