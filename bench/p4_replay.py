@@ -145,6 +145,8 @@ def main() -> None:
                    "every request ok": verdict(ok_ours == n)}
     if pf_runs:
         rep.ratios["llmaudit/promptfoo req/s"] = rps["llmaudit"] / rps["promptfoo"]
+        # what the same Python HTTP client reaches with no runner at all: the ceiling for "2× promptfoo"
+        rep.ratios["bare httpx/promptfoo req/s"] = rps["httpx"] / rps["promptfoo"]
         rep.targets["≥ 2× promptfoo"] = verdict(rps["llmaudit"] >= 2 * rps["promptfoo"])
     rep.print()
 
