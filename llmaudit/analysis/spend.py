@@ -825,13 +825,18 @@ def _coalesce(tables: Iterable[pa.Table]) -> Iterator[pa.Table]:
         if table.num_rows >= _COALESCE_ROWS and not pending:
             yield table
             continue
+        if pending and not table.schema.equals(pending[0].schema):
+            # Only same-schema tables are merged before they are conformed (another reader's
+            # batch starts a new group), so the concatenation can never fail on a type clash.
+            yield pa.concat_tables(pending)
+            pending, rows = [], 0
         pending.append(table)
         rows += table.num_rows
         if rows >= _COALESCE_ROWS:
-            yield pa.concat_tables(pending, promote_options="permissive")
+            yield pa.concat_tables(pending)
             pending, rows = [], 0
     if pending:
-        yield pa.concat_tables(pending, promote_options="permissive")
+        yield pa.concat_tables(pending)
 
 
 def build_spend(
@@ -854,7 +859,10 @@ def build_spend(
     options = options or SpendOptions()
     builder = _Builder(catalog, options, config)
     tags_present = False
-    for table in _coalesce(conform(t) for t in tables if t.num_rows):
+    # Coalesce first, conform after: conform costs about 1 ms a call, and a transcript folder
+    # gives one small batch per file (bench P1: 469 calls, 0.45 s).
+    for table in _coalesce(t for t in tables if t.num_rows):
+        table = conform(table)
         builder.add(table)
         tags_present = tags_present or _tags_present(table)
     report = builder.result(tuple(inputs), tags_present, [])
