@@ -178,6 +178,7 @@ class DistributedRecords:
                  scheduler: str | None = None, client: Any = None, window: int | None = None,
                  progress: Callable[[int], None] | None = None,
                  on_reject: Callable[[Any], None] | None = None) -> None:
+        from llmaudit.ingest.dedup import SeenIds
         from llmaudit.ingest.summary import FileSummary, IngestSummary
 
         self._parts = parts
@@ -191,7 +192,7 @@ class DistributedRecords:
         self._progress = progress
         self._on_reject = on_reject
         self._consumed = False
-        self._seen_ids: set[str] = set()
+        self._seen_ids = SeenIds()
         self._summary = IngestSummary(files=[FileSummary(p, r) for k, p, r in parts if k == "raw"])
         self._has_raw = has_raw
         # index of each raw partition's FileSummary in the summary

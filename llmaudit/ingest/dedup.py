@@ -1,17 +1,91 @@
 """De-duplication on request ids across files: the first occurrence wins, every later one is
-counted and recorded (file, line, id) so nothing disappears silently."""
+counted and recorded (file, line, id) so nothing disappears silently.
+
+Memory stays bounded on huge logs: the first million distinct ids are kept exactly (a Python set,
+about 110 bytes an id); past that they are kept as 64-bit SipHash digests in sorted numpy runs
+(8 bytes an id: 8M ids in 64 MB instead of 900 MB). Two distinct ids then collide with
+probability about n²/2⁶⁵ (below 1e-5 for ten million ids); a collision would show as a reported
+duplicate, with its id, file and line, never as a silent loss.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 
 from llmaudit.ingest.summary import MAX_STORED, Duplicate, FileSummary, IngestSummary
 
-__all__ = ["drop_seen_ids"]
+__all__ = ["SeenIds", "drop_seen_ids"]
+
+_EXACT_LIMIT = 1_000_000
+_MAX_RUNS = 8
 
 
-def drop_seen_ids(table: pa.Table, seen: set[str], fsum: FileSummary, summary: IngestSummary) -> tuple[pa.Table, int]:
-    """Drop the rows whose ``request_id`` is already in ``seen`` and add the new ids to it.
+class SeenIds:
+    """The request ids seen so far in a scan."""
+
+    def __init__(self, exact_limit: int = _EXACT_LIMIT) -> None:
+        self._exact: set[str] | None = set()
+        self._limit = exact_limit
+        self._runs: list[np.ndarray] = []  # sorted, unique uint64 digests
+
+    def __len__(self) -> int:
+        return len(self._exact) if self._exact is not None else sum(len(r) for r in self._runs)
+
+    def duplicates(self, values: list[str | None]) -> list[int]:
+        """Positions of ids already seen (earlier in ``values`` or before); records the others."""
+        if self._exact is not None:
+            dup_at = self._exact_duplicates(values)
+            if len(self._exact) > self._limit:
+                self._runs = [np.unique(_digests(list(self._exact)))]
+                self._exact = None
+            return dup_at
+        return self._digest_duplicates(values)
+
+    def _exact_duplicates(self, values: list[str | None]) -> list[int]:
+        assert self._exact is not None
+        seen = self._exact
+        batch = set(values)
+        batch.discard(None)
+        present = sum(v is not None for v in values)
+        if len(batch) == present and seen.isdisjoint(batch):  # the common case, all in C
+            seen |= batch  # type: ignore[arg-type]
+            return []
+        dup_at: list[int] = []
+        for i, rid in enumerate(values):
+            if rid is None:
+                continue
+            if rid in seen:
+                dup_at.append(i)
+            else:
+                seen.add(rid)
+        return dup_at
+
+    def _digest_duplicates(self, values: list[str | None]) -> list[int]:
+        rows = np.array([i for i, v in enumerate(values) if v is not None], dtype=np.int64)
+        if not len(rows):
+            return []
+        digests = _digests([values[i] for i in rows])  # type: ignore[misc]
+        _, first = np.unique(digests, return_index=True)
+        dup = np.ones(len(rows), dtype=bool)
+        dup[first] = False  # within this batch, the first occurrence is new
+        for run in self._runs:
+            pos = np.minimum(np.searchsorted(run, digests), len(run) - 1)
+            dup |= run[pos] == digests
+        fresh = np.unique(digests[~dup])
+        if len(fresh):
+            self._runs.append(fresh)
+            if len(self._runs) > _MAX_RUNS:
+                self._runs = [np.unique(np.concatenate(self._runs))]
+        return [int(i) for i in rows[dup]]
+
+
+def _digests(values: list[str]) -> np.ndarray:
+    return np.fromiter((hash(v) for v in values), dtype=np.int64, count=len(values)).view(np.uint64)
+
+
+def drop_seen_ids(table: pa.Table, seen: SeenIds, fsum: FileSummary, summary: IngestSummary) -> tuple[pa.Table, int]:
+    """Drop the rows whose ``request_id`` was seen before and remember the new ids.
 
     Returns the kept rows and how many were dropped (also added to ``fsum.duplicates``)."""
     if "request_id" not in table.column_names:
@@ -20,22 +94,7 @@ def drop_seen_ids(table: pa.Table, seen: set[str], fsum: FileSummary, summary: I
     if ids.null_count == table.num_rows:
         return table, 0
     values = ids.to_pylist()
-    batch_ids = set(values)
-    batch_ids.discard(None)
-    if len(batch_ids) == len(values) - ids.null_count and seen.isdisjoint(batch_ids):
-        seen |= batch_ids  # the common case, all in C: no duplicate in this batch
-        return table, 0
-    keep: list[bool] = []
-    dup_at: list[int] = []
-    for i, rid in enumerate(values):
-        if rid is None:
-            keep.append(True)
-        elif rid in seen:
-            keep.append(False)
-            dup_at.append(i)
-        else:
-            seen.add(rid)
-            keep.append(True)
+    dup_at = seen.duplicates(values)
     if not dup_at:
         return table, 0
     fsum.duplicates += len(dup_at)
@@ -45,4 +104,6 @@ def drop_seen_ids(table: pa.Table, seen: set[str], fsum: FileSummary, summary: I
             summary.duplicates.append(Duplicate(fsum.path, lines[i].as_py() if lines is not None else None, values[i]))
         else:
             summary.duplicates_not_stored += 1
-    return table.filter(pa.array(keep, pa.bool_())), len(dup_at)
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[dup_at] = False
+    return table.filter(pa.array(keep)), len(dup_at)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from llmaudit.errors import InputError, UnknownFormatError, UsageError
-from llmaudit.ingest.dedup import drop_seen_ids
+from llmaudit.ingest.dedup import SeenIds, drop_seen_ids
 from llmaudit.ingest.reader import Reader
 from llmaudit.ingest.readers.generic import check_mapping
 from llmaudit.ingest.registry import READERS, SNIFF_ORDER
@@ -60,7 +60,7 @@ class Scan:
         self._planned = planned
         self._mapping = mapping
         self._on_reject = on_reject
-        self._seen_ids: set[str] = set()
+        self._seen_ids = SeenIds()
         self._consumed = False
         self.summary = IngestSummary(
             files=[FileSummary(p.source.display, p.reader.name if p.reader else "empty") for p in planned]
