@@ -18,7 +18,6 @@ from llmaudit.ingest.summary import MAX_STORED, Duplicate, FileSummary, IngestSu
 __all__ = ["SeenIds", "drop_seen_ids"]
 
 _EXACT_LIMIT = 1_000_000
-_MAX_RUNS = 8
 
 
 class SeenIds:
@@ -37,7 +36,7 @@ class SeenIds:
         if self._exact is not None:
             dup_at = self._exact_duplicates(values)
             if len(self._exact) > self._limit:
-                self._runs = [np.unique(_digests(list(self._exact)))]
+                self._runs = [np.sort(_digests(list(self._exact)))]
                 self._exact = None
             return dup_at
         return self._digest_duplicates(values)
@@ -62,22 +61,32 @@ class SeenIds:
         return dup_at
 
     def _digest_duplicates(self, values: list[str | None]) -> list[int]:
-        rows = np.array([i for i, v in enumerate(values) if v is not None], dtype=np.int64)
+        rows = np.flatnonzero(np.fromiter((v is not None for v in values), dtype=bool, count=len(values)))
         if not len(rows):
             return []
         digests = _digests([values[i] for i in rows])  # type: ignore[misc]
-        _, first = np.unique(digests, return_index=True)
-        dup = np.ones(len(rows), dtype=bool)
-        dup[first] = False  # within this batch, the first occurrence is new
+        # Sort-based throughout: numpy's hash-based unique is slow on 64-bit keys.
+        order = np.argsort(digests, kind="stable")
+        ordered = digests[order]
+        repeat = np.concatenate([[False], ordered[1:] == ordered[:-1]])
+        seen_sorted = repeat.copy()  # within this batch, the first occurrence is new
         for run in self._runs:
-            pos = np.minimum(np.searchsorted(run, digests), len(run) - 1)
-            dup |= run[pos] == digests
-        fresh = np.unique(digests[~dup])
+            # Sorted needles walk the run in order: several times faster than random probes.
+            pos = np.minimum(np.searchsorted(run, ordered), len(run) - 1)
+            seen_sorted |= run[pos] == ordered
+        dup = np.zeros(len(rows), dtype=bool)
+        dup[order] = seen_sorted
+        fresh = ordered[~seen_sorted]
         if len(fresh):
-            self._runs.append(fresh)
-            if len(self._runs) > _MAX_RUNS:
-                self._runs = [np.unique(np.concatenate(self._runs))]
+            self._add_run(fresh)
         return [int(i) for i in rows[dup]]
+
+    def _add_run(self, fresh: np.ndarray) -> None:
+        """Keep O(log n) sorted runs: merge the newest two while they are of similar size."""
+        self._runs.append(fresh)
+        while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
+            newer, older = self._runs.pop(), self._runs.pop()
+            self._runs.append(np.sort(np.concatenate([older, newer]), kind="stable"))
 
 
 def _digests(values: list[str]) -> np.ndarray:
