@@ -319,13 +319,16 @@ class WhatIfAccumulator:
         acc.alt_cost += cost.sum(axis=1)
         acc.alt_misfit += (~fits).sum(axis=1)
         requests = u.requests.astype(np.float64)
+        # A candidate whose context window a request does not fit cannot take it: masked once,
+        # then each scenario takes the rows of its eligible candidates.
+        masked = cost if fits.all() else np.where(fits, cost, np.inf)
         if tier is None:
             best = equal = current
             best_pick = np.full(n, -1)
             self.untiered[model] = self.untiered.get(model, 0) + int(requests.sum())
         else:
-            best, best_pick = _cheapest(cost, fits & (self.cand_tier <= tier)[:, None], current)
-            equal, _ = _cheapest(cost, fits & (self.cand_tier == tier)[:, None], current)
+            best, best_pick = _cheapest(masked, np.flatnonzero(self.cand_tier <= tier), current)
+            equal, _ = _cheapest(masked, np.flatnonzero(self.cand_tier == tier), current)
         # Index -1 (stay) goes to the last bin.
         picked = np.bincount(np.where(best_pick < 0, k, best_pick), weights=requests, minlength=k + 1)
         for c in np.flatnonzero(picked):
@@ -340,23 +343,21 @@ class WhatIfAccumulator:
         own_provider = model.split("/", 1)[0] if "/" in model else ""
         for p in self.providers:
             idx = self.by_provider[p]
-            # Only this provider's candidates: a slice of the cost matrix, not a mask over all of it.
-            allowed = fits[idx]
             if tier is not None:
-                allowed = allowed & (self.cand_tier[idx] <= tier)[:, None]
+                idx = idx[self.cand_tier[idx] <= tier]
             elif own_provider != p:
-                allowed = np.zeros_like(allowed)
+                idx = idx[:0]  # a model without a tier has no known equivalent elsewhere
             stay = current if own_provider == p or tier is None else np.full(n, np.inf)
-            chosen, pick = _cheapest(cost[idx], allowed, stay)
+            chosen, pick = _cheapest(masked, idx, stay)
             covered = np.isfinite(chosen)
             state = self.prov[p]
             state["cost"] += float(np.where(covered, chosen, current).sum())
             state["covered"] += int(requests[covered].sum())
             state["uncovered"] += int(requests[~covered].sum())
-            moved = np.bincount(np.where(pick < 0, len(idx), pick), weights=np.where(covered, requests, 0.0),
-                                minlength=len(idx) + 1)
+            moved = np.bincount(np.where(pick < 0, k, pick), weights=np.where(covered, requests, 0.0),
+                                minlength=k + 1)
             for j in np.flatnonzero(moved):
-                to = model if j == len(idx) else self.candidates[idx[j]].model
+                to = model if j == k else self.candidates[j].model
                 key = (model, to)
                 state["map"][key] = state["map"].get(key, 0) + int(moved[j])
 
@@ -488,15 +489,16 @@ def _name(model_id: str) -> str:
     return "name:" + _family(model_id.rsplit("/", 1)[-1])
 
 
-def _cheapest(cost: np.ndarray, allowed: np.ndarray, stay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: min of ``stay`` and the allowed candidates' cost; pick index (-1 = stay)."""
-    if cost.shape[0] == 0:
+def _cheapest(cost: np.ndarray, among: np.ndarray, stay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: min of ``stay`` and the cost on candidates ``among`` (rows of ``cost``, inf where a
+    candidate cannot take the request); the candidate index picked, -1 = stay."""
+    if len(among) == 0:
         return stay, np.full(stay.shape[0], -1)
-    masked = np.where(allowed, cost, np.inf)
-    idx = np.argmin(masked, axis=0)
-    best = masked[idx, np.arange(masked.shape[1])]
+    sub = cost[among]
+    idx = np.argmin(sub, axis=0)
+    best = sub[idx, np.arange(sub.shape[1])]
     take = best < stay
-    return np.where(take, best, stay), np.where(take, idx, -1)
+    return np.where(take, best, stay), np.where(take, among[idx], -1)
 
 
 def _d(value: float) -> Decimal:
