@@ -169,6 +169,9 @@ class WhatIf:
         }
 
 
+_WHATIF_COLUMNS = ("model", "cost_usd", "input_tokens", "cache_read_tokens", "cache_write_tokens",
+                   "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "requests", "web_search_requests",
+                   "batch")
 _RETIRED_AFTER_DAYS = 90  # unlisted this long before the catalog's as-of date → no longer offered
 
 
@@ -276,7 +279,9 @@ class WhatIfAccumulator:
         priced = pc.is_valid(table.column("cost_usd"))
         self.excluded_unpriced += int(pc.sum(pc.if_else(priced, 0, pc.fill_null(table.column("requests"), 1)))
                                       .as_py() or 0)
-        table = table.append_column("_day", day).filter(priced)
+        # Only the columns the what-if reads: every model's rows are taken out of the batch below.
+        needed = [c for c in _WHATIF_COLUMNS if c in table.column_names]
+        table = table.select(needed).append_column("_day", day).filter(priced)
         if table.num_rows == 0:
             return
         # Group by model and label days with integer codes: no per-row Python strings.
