@@ -117,6 +117,11 @@ def answer(
     expected = meta.get("expected") if isinstance(meta.get("expected"), str) else None
     verbosity = SIM_PROFILES[model].verbosity
     if asserts is None and expected is None:
+        if _is_grading_request(messages):
+            # Asked to grade (an LLM judge): a verdict in the shape the request asks for, agreeing
+            # with the answer's own quality as often as this model answers correctly.
+            verdict = "true" if correct else "false"
+            return f'{{"pass": {verdict}, "reason": "simulated verdict"}}'
         return _filler_answer(model, messages, seed)
     good, bad = _core_answers(meta)
     pool = good if correct else bad + good
@@ -129,6 +134,11 @@ def answer(
                 return text
     # Checks sim cannot satisfy (a regex it cannot invert): a wrong answer is still a fair answer.
     return _wrapped(good[0] if good else "unsure", verbosity)[-1]
+
+
+def _is_grading_request(messages: list[dict[str, Any]]) -> bool:
+    system = " ".join(str(m.get("content", "")) for m in messages if m.get("role") == "system")
+    return '"pass"' in system and "grade" in system.lower()
 
 
 def _filler_answer(model: str, messages: list[dict[str, Any]], seed: int) -> str:
