@@ -462,6 +462,7 @@ class _Builder:
         self.rec_models: dict[str, list[Any]] = {}
         self.listed: list[tuple[Decimal, int, Discrepancy]] = []
         self._seq = 0
+        self.simulated = False
         self.whatif: WhatIfAccumulator | None = None
         if options.whatif:
             from llmaudit.analysis.whatif import WhatIfAccumulator
@@ -488,6 +489,9 @@ class _Builder:
         table = self._window(table)
         if table.num_rows == 0:
             return
+        if not self.simulated:
+            # A replay run's results.parquet can be audited too; sim rows must say so everywhere.
+            self.simulated = bool(pc.any(pc.fill_null(pc.equal(table.column("provider"), "sim"), False)).as_py())
         ts = table.column("timestamp")
         lo, hi = pc.min(ts).as_py(), pc.max(ts).as_py()
         self.first = lo if self.first is None or lo < self.first else self.first
@@ -703,6 +707,8 @@ class _Builder:
                             "they are listed apart and not counted as $0")
         if self.rows_outside:
             warnings.append(f"{self.rows_outside:,} rows fell outside --since/--until and were left out")
+        if self.simulated:
+            warnings.insert(0, "SIMULATED: some rows come from the offline sim provider (sim/*), not real providers")
         return SpendReport(
             generated_at=now,
             inputs=inputs,
