@@ -282,7 +282,12 @@ def _read_lines(source: Source, ctx: ReadContext, project: str | None) -> Iterat
             good, redo = _vector_rows(parsed, first_line, project, ctx)
             if len(redo):
                 lines = chunk.split(b"\n")
-                again = [(orjson.loads(lines[i]), first_line + int(i), lines[i]) for i in redo]
+                again = []
+                for i in redo:
+                    try:
+                        again.append((orjson.loads(lines[i]), first_line + int(i), lines[i]))
+                    except orjson.JSONDecodeError as exc:  # pyarrow accepted it; be safe anyway
+                        ctx.reject(first_line + int(i), f"not valid JSON ({exc})", lines[i])
                 extra = _python_rows(again, project, ctx)
                 if extra is not None:
                     yield extra
