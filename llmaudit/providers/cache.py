@@ -50,6 +50,9 @@ class ResponseCache:
         self._lock = threading.Lock()
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
+            # A cache may lose its last writes in a power cut (they are re-fetched), never its
+            # integrity: WAL + NORMAL skips the fsync per write that cost ~4 ms a response.
+            self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute(_SCHEMA)
 
     @staticmethod
