@@ -162,14 +162,14 @@ def _with_env_base_url(spec: ProviderSpec) -> ProviderSpec:
     return spec
 
 
-def _api_key(spec: ProviderSpec) -> str | None:
+def _api_key(spec: ProviderSpec, *, require: bool = True) -> str | None:
     if spec.api_key_env is None:
         return None
     for env in (spec.api_key_env, *_KEY_FALLBACKS.get(spec.api_key_env, ())):
         value = os.environ.get(env, "").strip()
         if value:
             return value
-    if spec.key_required:
+    if spec.key_required and require:
         raise MissingCredentialsError(
             f"provider {spec.name!r} needs an API key: set {spec.api_key_env} in the environment "
             f"(keys are read from the environment only)"
@@ -177,10 +177,13 @@ def _api_key(spec: ProviderSpec) -> str | None:
     return None
 
 
-def get_adapter(provider: str, config: Config | None = None) -> Adapter:
-    """The adapter for ``provider``; raises ``MissingCredentialsError`` before any call is made."""
+def get_adapter(provider: str, config: Config | None = None, *, require_key: bool = True) -> Adapter:
+    """The adapter for ``provider``; raises ``MissingCredentialsError`` before any call is made.
+
+    ``require_key=False`` builds it without a key for work that sends nothing (``--offline``
+    answers from the cache, which is keyed on the request body the adapter builds)."""
     spec = provider_spec(provider, config)
-    key = _api_key(spec)
+    key = _api_key(spec, require=require_key)
     if spec.type in ("openai", "sim"):
         from llmaudit.providers.openai import OpenAIAdapter
 

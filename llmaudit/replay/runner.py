@@ -270,26 +270,8 @@ def _adapters(specs: list[ModelSpec], config: Config, *, offline: bool = False) 
                 raise
             # --offline never sends a request, so it needs no key: the adapter is only used to
             # build the request body the cache is keyed on.
-            adapters[spec.provider] = _keyless_adapter(spec.provider, config)
+            adapters[spec.provider] = get_adapter(spec.provider, config, require_key=False)
     return adapters
-
-
-def _keyless_adapter(provider: str, config: Config) -> Any:
-    import os
-
-    from llmaudit.providers import get_adapter, provider_spec
-
-    env = provider_spec(provider, config).api_key_env
-    assert env is not None
-    saved = os.environ.get(env)
-    os.environ[env] = "offline-no-key"  # never sent: offline mode makes no request
-    try:
-        return get_adapter(provider, config)
-    finally:
-        if saved is None:
-            del os.environ[env]
-        else:
-            os.environ[env] = saved
 
 
 def _manifest(
