@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from llmaudit.providers.base import ChatRequest, Completion, HttpAdapter, ProviderCallError, TokenUsage
+from llmaudit.providers.base import (
+    ChatRequest,
+    Completion,
+    HttpAdapter,
+    ProviderCallError,
+    TokenUsage,
+    token_count,
+)
 from llmaudit.providers.exchange import Reply, error_in_body, exchange, load_json
 from llmaudit.providers.sse import SSEEvent
 
@@ -60,27 +67,23 @@ def build_request(req: ChatRequest) -> dict[str, Any]:
     return body
 
 
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
-
-
 def parse_usage(usage: Any) -> TokenUsage | None:
     """Anthropic ``usage`` → schema semantics (input includes cache reads and writes)."""
     if not isinstance(usage, dict) or not usage:
         return None
-    read = _int(usage.get("cache_read_input_tokens"))
-    write = _int(usage.get("cache_creation_input_tokens"))
+    read = token_count(usage.get("cache_read_input_tokens"))
+    write = token_count(usage.get("cache_creation_input_tokens"))
     split = usage.get("cache_creation") or {}
     tools = usage.get("server_tool_use") or {}
     details = usage.get("output_tokens_details") or {}
     return TokenUsage(
-        input_tokens=_int(usage.get("input_tokens")) + read + write,
-        output_tokens=_int(usage.get("output_tokens")),
+        input_tokens=token_count(usage.get("input_tokens")) + read + write,
+        output_tokens=token_count(usage.get("output_tokens")),
         cache_read_tokens=read,
         cache_write_tokens=write,
-        cache_write_1h_tokens=_int(split.get("ephemeral_1h_input_tokens")) if isinstance(split, dict) else 0,
-        reasoning_tokens=_int(details.get("thinking_tokens")) if isinstance(details, dict) else 0,
-        web_search_requests=_int(tools.get("web_search_requests")) if isinstance(tools, dict) else 0,
+        cache_write_1h_tokens=token_count(split.get("ephemeral_1h_input_tokens")) if isinstance(split, dict) else 0,
+        reasoning_tokens=token_count(details.get("thinking_tokens")) if isinstance(details, dict) else 0,
+        web_search_requests=token_count(tools.get("web_search_requests")) if isinstance(tools, dict) else 0,
     )
 
 

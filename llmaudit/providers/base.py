@@ -227,6 +227,11 @@ def error_for_status(
     return ProviderCallError("client", message, status=status)
 
 
+def token_count(value: Any) -> int:
+    """A usage field as a count: numbers as int, anything else (null, bool, text) as 0."""
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
 class HttpAdapter:
     """What every dialect's adapter shares: the provider name, where it posts, the key and extra
     headers. The key stays private: ``repr`` and error messages never show it."""

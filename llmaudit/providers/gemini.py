@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from llmaudit.providers.base import ChatRequest, Completion, HttpAdapter, ProviderCallError, TokenUsage
+from llmaudit.providers.base import (
+    ChatRequest,
+    Completion,
+    HttpAdapter,
+    ProviderCallError,
+    TokenUsage,
+    token_count,
+)
 from llmaudit.providers.exchange import Reply, error_in_body, exchange, load_json
 from llmaudit.providers.sse import SSEEvent
 
@@ -59,19 +66,15 @@ def build_request(req: ChatRequest) -> dict[str, Any]:
     return body
 
 
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
-
-
 def parse_usage(meta: Any) -> TokenUsage | None:
     if not isinstance(meta, dict) or not meta:
         return None
-    thoughts = _int(meta.get("thoughtsTokenCount"))
+    thoughts = token_count(meta.get("thoughtsTokenCount"))
     return TokenUsage(
         # tool-use prompt tokens are fed back to the model as input and billed as input
-        input_tokens=_int(meta.get("promptTokenCount")) + _int(meta.get("toolUsePromptTokenCount")),
-        output_tokens=_int(meta.get("candidatesTokenCount")) + thoughts,
-        cache_read_tokens=_int(meta.get("cachedContentTokenCount")),
+        input_tokens=token_count(meta.get("promptTokenCount")) + token_count(meta.get("toolUsePromptTokenCount")),
+        output_tokens=token_count(meta.get("candidatesTokenCount")) + thoughts,
+        cache_read_tokens=token_count(meta.get("cachedContentTokenCount")),
         reasoning_tokens=thoughts,
     )
 

@@ -11,7 +11,14 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from llmaudit.providers.base import ChatRequest, Completion, HttpAdapter, ProviderCallError, TokenUsage
+from llmaudit.providers.base import (
+    ChatRequest,
+    Completion,
+    HttpAdapter,
+    ProviderCallError,
+    TokenUsage,
+    token_count,
+)
 from llmaudit.providers.exchange import Reply, error_in_body, exchange, load_json
 from llmaudit.providers.sse import SSEEvent
 
@@ -44,10 +51,6 @@ def build_request(
     return body
 
 
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
-
-
 def _decimal(value: Any) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
@@ -67,27 +70,28 @@ def parse_usage(usage: Any, *, timings: Any = None, native: Any = None) -> Token
         prompt = usage.get("prompt_tokens_details") or {}
         completion = usage.get("completion_tokens_details") or {}
         # DeepSeek reports cache hits beside prompt_tokens instead of in prompt_tokens_details.
-        cache_read = _int(prompt.get("cached_tokens")) or _int(usage.get("prompt_cache_hit_tokens"))
+        cache_read = token_count(prompt.get("cached_tokens")) or token_count(usage.get("prompt_cache_hit_tokens"))
         tool = usage.get("server_tool_use") or {}
         return TokenUsage(
-            input_tokens=_int(usage.get("prompt_tokens")),
-            output_tokens=_int(usage.get("completion_tokens")),
+            input_tokens=token_count(usage.get("prompt_tokens")),
+            output_tokens=token_count(usage.get("completion_tokens")),
             cache_read_tokens=cache_read,
-            cache_write_tokens=_int(prompt.get("cache_write_tokens")),
-            reasoning_tokens=_int(completion.get("reasoning_tokens")),
-            web_search_requests=_int(tool.get("web_search_requests")) if isinstance(tool, dict) else 0,
+            cache_write_tokens=token_count(prompt.get("cache_write_tokens")),
+            reasoning_tokens=token_count(completion.get("reasoning_tokens")),
+            web_search_requests=token_count(tool.get("web_search_requests")) if isinstance(tool, dict) else 0,
             cost_reported=_decimal(usage.get("cost")),  # OpenRouter: the amount actually charged
         )
     if isinstance(timings, dict) and "predicted_n" in timings:
         # llama.cpp: prompt_n counts only tokens evaluated now; cache_n were reused from its cache.
-        cached = _int(timings.get("cache_n"))
+        cached = token_count(timings.get("cache_n"))
         return TokenUsage(
-            input_tokens=_int(timings.get("prompt_n")) + cached,
-            output_tokens=_int(timings.get("predicted_n")),
+            input_tokens=token_count(timings.get("prompt_n")) + cached,
+            output_tokens=token_count(timings.get("predicted_n")),
             cache_read_tokens=cached,
         )
     if isinstance(native, dict) and "eval_count" in native:
-        return TokenUsage(input_tokens=_int(native.get("prompt_eval_count")), output_tokens=_int(native["eval_count"]))
+        return TokenUsage(input_tokens=token_count(native.get("prompt_eval_count")),
+                          output_tokens=token_count(native["eval_count"]))
     return None
 
 
