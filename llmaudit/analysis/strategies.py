@@ -426,37 +426,20 @@ def _chain(
 
 
 def cascade(m: Matrix, chain: Sequence[str]) -> StrategyResult:
-    idx = [m.model_index(x) for x in chain]
-    final, cost, success, latency, attempts = _chain(m, idx, ~m.success)
-    return _result(
-        m,
-        "cascade: " + " → ".join(chain),
-        "cascade",
-        "cheapest first; escalate when the call errors or its check fails; every attempt is paid",
-        list(chain),
-        final,
-        cost,
-        success,
-        latency,
-        attempts,
-    )
+    return _chain_strategy(m, chain, "cascade", ~m.success,
+                           "cheapest first; escalate when the call errors or its check fails; every attempt is paid")
 
 
 def fallback(m: Matrix, chain: Sequence[str]) -> StrategyResult:
+    return _chain_strategy(m, chain, "fallback", ~m.ok, "primary model; the next one only when the call errors")
+
+
+def _chain_strategy(m: Matrix, chain: Sequence[str], kind: str, escalate: Any, description: str) -> StrategyResult:
+    """A chain of models tried in order; ``escalate`` (prompt × model) says when to try the next."""
     idx = [m.model_index(x) for x in chain]
-    final, cost, success, latency, attempts = _chain(m, idx, ~m.ok)
-    return _result(
-        m,
-        "fallback: " + " → ".join(chain),
-        "fallback",
-        "primary model; the next one only when the call errors",
-        list(chain),
-        final,
-        cost,
-        success,
-        latency,
-        attempts,
-    )
+    final, cost, success, latency, attempts = _chain(m, idx, escalate)
+    return _result(m, f"{kind}: " + " → ".join(chain), kind, description, list(chain), final, cost, success,
+                   latency, attempts)
 
 
 # ---- frontier and savings -------------------------------------------------------------------
