@@ -32,6 +32,7 @@ __all__ = [
     "COLUMN_DOCS",
     "REQUIRED",
     "SCHEMA_VERSION",
+    "TOKEN_COLUMNS",
     "USAGE_SCHEMA",
     "conform",
     "empty_table",
@@ -94,16 +95,16 @@ REQUIRED = (
     "billed_cost_usd",
     "source_format",
 )
-_TOKEN_COLUMNS = (
+TOKEN_COLUMNS = (
     "input_tokens",
     "cache_read_tokens",
     "cache_write_tokens",
     "cache_write_1h_tokens",
     "output_tokens",
     "reasoning_tokens",
-    "requests",
-    "web_search_requests",
 )
+# Counts that can never be negative.
+_COUNT_COLUMNS = (*TOKEN_COLUMNS, "requests", "web_search_requests")
 
 
 def empty_table() -> pa.Table:
@@ -151,7 +152,7 @@ def validate(table: pa.Table) -> pa.Table:
     table handed across a layer boundary honours the semantics above.
     """
     table = conform(table)
-    for name in _TOKEN_COLUMNS:
+    for name in _COUNT_COLUMNS:
         col = table.column(name)
         negative = pc.fill_null(pc.less(col, 0), False)
         if pc.any(negative).as_py():

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from llmaudit.schema import USAGE_SCHEMA
+from llmaudit.schema import TOKEN_COLUMNS, USAGE_SCHEMA
 
 __all__ = [
     "ROW_SCHEMA",
@@ -39,16 +39,9 @@ __all__ = [
 
 # Columns a reader may fill; the rest (cost_usd, price_status) belong to pricing.
 ROW_SCHEMA = pa.schema([f for f in USAGE_SCHEMA if f.name not in ("cost_usd", "price_status")])
-TOKEN_FIELDS = (
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-)
-_ZERO_DEFAULTS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-                  "output_tokens", "reasoning_tokens")
+TOKEN_FIELDS = TOKEN_COLUMNS
+# Token counts a source did not report did not happen: 0, not null.
+_ZERO_DEFAULTS = TOKEN_COLUMNS
 
 
 class RowError(ValueError):
