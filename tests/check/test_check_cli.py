@@ -20,16 +20,6 @@ BLOAT = (
 
 
 @pytest.fixture
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("network access attempted")
-
-    monkeypatch.setattr(socket, "socket", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-
-
-@pytest.fixture
 def no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
     """IP sockets fail; local AF_UNIX socket pairs (asyncio's self-pipe) still work."""
     real = socket.socket
