@@ -31,22 +31,24 @@ class SeenIds:
     def __len__(self) -> int:
         return len(self._exact) if self._exact is not None else sum(len(r) for r in self._runs)
 
-    def duplicates(self, values: list[str | None]) -> list[int]:
-        """Positions of ids already seen (earlier in ``values`` or before); records the others."""
+    def duplicates(self, values: list[str | None], nulls: int | None = None) -> list[int]:
+        """Positions of ids already seen (earlier in ``values`` or before); records the others.
+
+        ``nulls``: how many of ``values`` are None, when the caller knows (Arrow keeps the count)."""
         if self._exact is not None:
-            dup_at = self._exact_duplicates(values)
+            present = len(values) - (nulls if nulls is not None else values.count(None))
+            dup_at = self._exact_duplicates(values, present)
             if len(self._exact) > self._limit:
                 self._runs = [np.sort(_digests(list(self._exact)))]
                 self._exact = None
             return dup_at
         return self._digest_duplicates(values)
 
-    def _exact_duplicates(self, values: list[str | None]) -> list[int]:
+    def _exact_duplicates(self, values: list[str | None], present: int) -> list[int]:
         assert self._exact is not None
         seen = self._exact
         batch = set(values)
         batch.discard(None)
-        present = sum(v is not None for v in values)
         if len(batch) == present and seen.isdisjoint(batch):  # the common case, all in C
             seen |= batch  # type: ignore[arg-type]
             return []
@@ -103,7 +105,7 @@ def drop_seen_ids(table: pa.Table, seen: SeenIds, fsum: FileSummary, summary: In
     if ids.null_count == table.num_rows:
         return table, 0
     values = ids.to_pylist()
-    dup_at = seen.duplicates(values)
+    dup_at = seen.duplicates(values, ids.null_count)
     if not dup_at:
         return table, 0
     fsum.duplicates += len(dup_at)

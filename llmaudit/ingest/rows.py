@@ -24,6 +24,7 @@ __all__ = [
     "TOKEN_FIELDS",
     "RowError",
     "check_row",
+    "fill_default",
     "finish_table",
     "get_path",
     "guess_provider",
@@ -286,6 +287,18 @@ def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=ROW_SCHEMA)
 
 
+def fill_default(col: pa.Array | pa.ChunkedArray, value: Any) -> pa.Array | pa.ChunkedArray:
+    """``col`` with nulls replaced by ``value``; the common no-null and all-null columns skip the kernel."""
+    nulls = col.null_count
+    if not nulls:
+        return col
+    if nulls == len(col):
+        return pa.repeat(pa.scalar(value, col.type), len(col))
+    import pyarrow.compute as pc
+
+    return pc.fill_null(col, value)
+
+
 def finish_table(table: pa.Table, *, source_format: str, source_file: str) -> pa.Table:
     """Fill the columns every ingested row shares and conform to ``USAGE_SCHEMA``.
 
@@ -302,13 +315,13 @@ def finish_table(table: pa.Table, *, source_format: str, source_file: str) -> pa
         if col.type != field.type:
             col = col.cast(field.type)
         if name in _ZERO_DEFAULTS:
-            col = pc.fill_null(col, 0)
+            col = fill_default(col, 0)
         elif name in ("batch", "usage_estimated"):
-            col = pc.fill_null(col, False)
+            col = fill_default(col, False)
         elif name == "price_status":
-            col = pa.array(["unpriced"] * n, pa.string()) if n else pa.array([], pa.string())
+            col = pa.repeat(pa.scalar("unpriced", pa.string()), n)
         elif name == "source_format":
-            col = pa.array([source_format] * n, pa.string()) if n else pa.array([], pa.string())
+            col = pa.repeat(pa.scalar(source_format, pa.string()), n)
         elif name == "source_file":
             col = pc.fill_null(col, source_file) if col.null_count else col
         elif name == "model":

@@ -108,3 +108,64 @@ def test_naive_iso_timestamps_are_utc(tmp_path: Path, monkeypatch: pytest.Monkey
     fast, slow, _, _ = _both(path, monkeypatch, chunk=1 << 20)
     assert _sorted(fast).equals(_sorted(slow))
     assert fast.sort_by("source_line")["timestamp"][0].as_py().isoformat() == "2026-01-01T02:00:00.250000+00:00"
+
+
+def _chat(i: int, **extra: object) -> dict:
+    rec: dict = {"id": f"chatcmpl-{i}", "object": "chat.completion", "created": 1767225600 + i,
+                 "model": "gpt-4o-mini", "usage": {"prompt_tokens": 100 + i, "completion_tokens": 10,
+                                                   "prompt_tokens_details": {"cached_tokens": 64}}}
+    rec.update(extra)
+    return rec
+
+
+def _responses(i: int, **extra: object) -> dict:
+    rec: dict = {"id": f"resp_{i}", "object": "response", "created_at": 1767225600 + i, "model": "gpt-4o",
+                 "usage": {"input_tokens": 200 + i, "output_tokens": 20,
+                           "input_tokens_details": {"cached_tokens": 128},
+                           "output_tokens_details": {"reasoning_tokens": 5}}}
+    rec.update(extra)
+    return rec
+
+
+@pytest.mark.parametrize("first", ["chat", "responses"])
+def test_mixed_shapes_and_statuses_same_both_ways(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  first: str) -> None:
+    """Chat Completions and Responses records in one file, in either order, with the statuses and
+    odd spellings that once differed between the paths (an unwrapped "error" status is not an
+    error per line; a Chat usage never borrows Responses detail names)."""
+    recs: list[dict] = []
+    for i in range(60):
+        make = _chat if (i < 30) == (first == "chat") else _responses
+        recs.append(make(i))
+    recs[3]["status"] = "error"          # not a Responses status: stays ok
+    recs[4]["status"] = "Failed"         # case matters on the response itself
+    recs[5]["status"] = "cancelled"
+    recs[6]["status"] = "failed"
+    recs[7]["usage"]["input_tokens_details"] = {"cached_tokens": 99}   # stray name next to chat names
+    recs[40]["status"] = "failed"
+    recs[41]["usage"].pop("prompt_tokens", None)                       # either spelling, incomplete
+    recs[41]["usage"].pop("input_tokens", None)
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+    fast, slow, fast_rejects, slow_rejects = _both(path, monkeypatch, chunk=1 << 20)
+    assert _sorted(fast).equals(_sorted(slow))
+    assert [(r.line, r.reason) for r in fast_rejects] == [(r.line, r.reason) for r in slow_rejects]
+    statuses = dict(zip(_sorted(fast)["source_line"].to_pylist(), _sorted(fast)["status"].to_pylist(), strict=True))
+    assert [statuses[n] for n in (4, 5, 6, 7, 41)] == ["ok", "ok", "error", "error", "error"]
+
+
+def test_chat_plan_widens_for_responses_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Chat-first file that turns out to hold Responses records is re-read with both spellings,
+    not sent line by line."""
+    per_line: list[int] = []
+    real = fastjson._redo_rows
+
+    def spy(chunk: bytes, first_line: int, rows: object, *args: object) -> None:
+        per_line.append(len(rows))  # type: ignore[arg-type]
+        real(chunk, first_line, rows, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fastjson, "_redo_rows", spy)
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(json.dumps(_chat(i) if i % 2 else _responses(i)) for i in range(1, 101)) + "\n")
+    assert scan([str(path)]).table().num_rows == 100
+    assert per_line == []
