@@ -11,7 +11,8 @@ reason for every reject. Both paths share ``readers.openai.normalize`` semantics
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -306,36 +307,54 @@ def read_openai(source: Source, ctx: ReadContext, normalize: Normalize,
         yield from read_json_records(source, ctx, normalize)
         return
     wrapper_time, chat = plan
-    wrapped = wrapper_time is not None
     stream = source.open()
     batcher = RowBatcher(ctx)
+    # pyarrow parses chunk k+1 on a worker thread (it releases the GIL) while chunk k is
+    # normalized here and, through the yield, de-duplicated, priced and aggregated downstream:
+    # the Python-side work hides behind the parse instead of adding to it.
+    pool = ThreadPoolExecutor(1, thread_name_prefix="llmaudit-parse")
+    pending: tuple[Future[pa.Table | None] | None, memoryview, int, bool] | None = None
     try:
         for view, first_line, newlines in iter_chunks(
-                stream, chunk_bytes or CHUNK_BYTES, None if source.compressed else source.size):
+                stream, chunk_bytes or CHUNK_BYTES, None if source.compressed else source.size, buffers=2):
             final = view[len(view) - 1] != 0x0A
-            table = None if final else _parse(view, _schema(wrapper_time, chat), newlines)
-            if chat and table is not None and _mostly_other_shape(table, wrapped):
-                # Responses API records among Chat Completions ones: read this chunk and the rest
-                # of the file with both spellings rather than send those rows down the slow path.
-                chat = False
-                table = _parse(view, _schema(wrapper_time, chat), newlines)
-            if table is None:
-                _python_lines(bytes(view), first_line, ctx, normalize, batcher, final=final)
-            else:
-                try:
-                    good, bad = _normalize_chunk(table, first_line, wrapped)
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-                    _python_lines(bytes(view), first_line, ctx, normalize, batcher, final=final)
-                else:
-                    if bad.any():
-                        _redo_rows(bytes(view), first_line, np.flatnonzero(bad), ctx, normalize, batcher)
-                    if good.num_rows:
-                        ctx.file.rows_read += good.num_rows
-                        yield finish_table(good, source_format=ctx.reader, source_file=ctx.path)
-            view.release()
-            if batcher.rows:
-                flushed = batcher.flush()
-                if flushed is not None:
-                    yield flushed
+            parsed = None if final else pool.submit(_parse, view, _schema(wrapper_time, chat), newlines)
+            if pending is not None:
+                chat = yield from _finish_chunk(*pending, wrapper_time, chat, ctx, normalize, batcher)
+            pending = (parsed, view, first_line, final)
+        if pending is not None:
+            yield from _finish_chunk(*pending, wrapper_time, chat, ctx, normalize, batcher)
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         stream.close()
+
+
+def _finish_chunk(parsed: Future[pa.Table | None] | None, view: memoryview, first_line: int, final: bool,
+                  wrapper_time: tuple[str, pa.DataType] | None, chat: bool, ctx: ReadContext,
+                  normalize: Normalize, batcher: RowBatcher) -> Generator[pa.Table, None, bool]:
+    """Rows of one chunk (vectorized, or per line where needed); returns the plan's ``chat`` flag."""
+    wrapped = wrapper_time is not None
+    table = parsed.result() if parsed is not None else None
+    if chat and table is not None and _mostly_other_shape(table, wrapped):
+        # Responses API records among Chat Completions ones: read this chunk and the rest of the
+        # file with both spellings rather than send those rows down the slow path.
+        chat = False
+        table = _parse(view, _schema(wrapper_time, chat), len(table))
+    if table is None:
+        _python_lines(bytes(view), first_line, ctx, normalize, batcher, final=final)
+    else:
+        try:
+            good, bad = _normalize_chunk(table, first_line, wrapped)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            _python_lines(bytes(view), first_line, ctx, normalize, batcher, final=final)
+        else:
+            if bad.any():
+                _redo_rows(bytes(view), first_line, np.flatnonzero(bad), ctx, normalize, batcher)
+            if good.num_rows:
+                ctx.file.rows_read += good.num_rows
+                yield finish_table(good, source_format=ctx.reader, source_file=ctx.path)
+    if batcher.rows:
+        flushed = batcher.flush()
+        if flushed is not None:
+            yield flushed
+    return chat

@@ -42,20 +42,25 @@ Row = dict[str, Any]
 Normalize = Callable[[Any, int, ReadContext], "Row | list[Row] | None"]
 
 
-def iter_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES,
-                size_hint: int | None = None) -> Iterator[tuple[memoryview, int, int]]:
+def iter_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES, size_hint: int | None = None,
+                *, buffers: int = 1) -> Iterator[tuple[memoryview, int, int]]:
     """Yield ``(chunk, first_line_number, newline_count)``; every chunk ends at a newline except
     maybe the last.
 
-    ``chunk`` is a memoryview of the start of a reused ``bytearray`` (``chunk.obj``). One buffer
-    is reused for the whole file (allocating a fresh 32 MiB object per read costs more than
-    parsing it), so a chunk is only valid until the next one is requested: copy with
-    ``bytes(chunk)`` to keep it. A line longer than the buffer grows the buffer.
+    ``chunk`` is a memoryview of the start of one of ``buffers`` reused ``bytearray``s
+    (``chunk.obj``), taken in turn: allocating a fresh 32 MiB object per read costs more than
+    parsing it. A chunk stays valid until ``buffers`` more chunks have been requested (with the
+    default, until the next one), then it is released: copy with ``bytes(chunk)`` to keep it.
+    Two buffers let a caller parse one chunk in the background while it reads the next. A line
+    longer than the buffer grows the buffer.
     """
     # A small file gets a small buffer (a corpus of thousands of small transcripts must not
     # allocate 32 MiB each); the buffer grows if the hint was low (gzip).
     size = chunk_bytes if size_hint is None else min(chunk_bytes, max(1 << 16, size_hint + 1))
-    buf = bytearray(size)
+    ring = [bytearray(size)]
+    live: list[memoryview | None] = [None] * buffers   # the chunk last yielded from each buffer
+    slot = 0
+    buf = ring[0]
     filled = 0
     line = 1
     eof = False
@@ -84,13 +89,24 @@ def iter_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES,
             continue
         newlines = buf.count(b"\n", 0, cut + 1)
         chunk = view[: cut + 1]
+        view.release()
+        live[slot] = chunk
         yield chunk, line, newlines
         line += newlines
-        chunk.release()
-        view.release()
         tail = filled - (cut + 1)
+        slot = (slot + 1) % buffers
+        if slot == len(ring):
+            ring.append(bytearray(len(buf)))
+        nxt = ring[slot]
+        old = live[slot]
+        if old is not None:
+            old.release()          # its holder had `buffers` chunks' time to finish with it
+            live[slot] = None
+        if len(nxt) < len(buf):
+            nxt.extend(bytearray(len(buf) - len(nxt)))
         if tail:
-            buf[:tail] = buf[cut + 1 : filled]
+            nxt[:tail] = buf[cut + 1 : filled]
+        buf = nxt
         filled = tail
 
 
