@@ -1,16 +1,37 @@
-"""The reader interface: a name, a sniff test on the first bytes, and a read function."""
+"""The reader interface: a name, a sniff test on the first bytes, and a read function.
+
+A reader may also read several files in one call (``read_many``): a corpus of hundreds of small
+files then pays a parser call's fixed costs once per group instead of once per file.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
 
-__all__ = ["Reader"]
+__all__ = ["ReadMany", "Reader", "reads_many"]
+
+Read = Callable[[Source, ReadContext], Iterator[pa.Table]]
+# items → (table, item index of each row): rows ascending by item, in the order (and with the
+# accounting in each item's context) that ``read`` on each item in turn would give.
+ReadMany = Callable[[list[tuple[Source, ReadContext]]], Iterator[tuple[pa.Table, np.ndarray]]]
+
+
+def reads_many(many: ReadMany) -> Callable[[Read], Read]:
+    """Mark a ``read`` function as having a several-files-per-call companion ``many``."""
+
+    def mark(read: Read) -> Read:
+        read.read_many = many  # type: ignore[attr-defined]
+        return read
+
+    return mark
 
 
 @dataclass(frozen=True)
@@ -25,5 +46,11 @@ class Reader:
     name: str
     description: str
     sniff: Callable[[bytes, str], bool]
-    read: Callable[[Source, ReadContext], Iterator[pa.Table]]
+    read: Read
     needs_mapping: bool = False
+
+    @property
+    def read_many(self) -> ReadMany | None:
+        """The reader's several-files-per-call path (set on ``read`` with ``reads_many``), or None."""
+        many: Any = getattr(self.read, "read_many", None)
+        return many

@@ -6,6 +6,10 @@ are sniffed eagerly, in ``scan()``, so an unknown file fails before anything is 
 
 Duplicates: a request id seen earlier in the same scan (any file) is dropped and counted; the
 first occurrence wins. Rows without a request id are never treated as duplicates.
+
+Runs of consecutive files whose reader can read several per call (``Reader.read_many``: Claude Code
+transcripts, hundreds of small files) are handed to it in groups of up to ``GROUP_BYTES``; its
+tables say which file each row came from, and the books stay per file, as if read one by one.
 """
 
 from __future__ import annotations
@@ -13,17 +17,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 
 from llmaudit.errors import InputError, UnknownFormatError, UsageError
 from llmaudit.ingest.dedup import SeenIds, drop_seen_ids
-from llmaudit.ingest.reader import Reader
+from llmaudit.ingest.reader import Reader, ReadMany
 from llmaudit.ingest.readers.generic import check_mapping
 from llmaudit.ingest.registry import READERS, SNIFF_ORDER
 from llmaudit.ingest.source import Source, expand_inputs
-from llmaudit.ingest.summary import FileSummary, IngestSummary, ReadContext, Reject
+from llmaudit.ingest.summary import MAX_STORED, Duplicate, FileSummary, IngestSummary, ReadContext, Reject
 
-__all__ = ["Scan", "scan", "sniff"]
+__all__ = ["GROUP_BYTES", "Scan", "scan", "sniff"]
+
+# Consecutive files of a reader that reads several per call are handed to it in groups of at most
+# this many bytes (on disk): few parser calls on a corpus of small files, bounded memory on a huge one.
+GROUP_BYTES = 16 << 20
 
 
 def sniff(head: bytes, path: str, *, mapping: bool = False) -> Reader | None:
@@ -76,21 +85,60 @@ class Scan:
         if self._consumed:
             raise RuntimeError("Scan.batches() can be iterated only once")
         self._consumed = True
-        for planned, fsum in zip(self._planned, self.summary.files, strict=True):
-            source = planned.source
-            try:
-                if planned.reader is None:
-                    continue
-                ctx = ReadContext(source.display, planned.reader.name, fsum, self.summary,
-                                  mapping=self._mapping, on_reject=self._on_reject)
-                for table in planned.reader.read(source, ctx):
-                    table = self._dedup(table, fsum)
-                    fsum.rows_kept += table.num_rows
-                    if table.num_rows:
-                        yield table
-            except OSError as exc:
-                raise InputError(f"read failed: {exc}", path=source.display) from None
-            finally:
+        i = 0
+        while i < len(self._planned):
+            reader = self._planned[i].reader
+            many = reader.read_many if reader is not None else None
+            if many is None:
+                yield from self._read_one(i)
+                i += 1
+                continue
+            end, size = i + 1, self._planned[i].source.size or 0
+            while end < len(self._planned) and self._planned[end].reader is reader:
+                size += self._planned[end].source.size or 0
+                if size > GROUP_BYTES:
+                    break
+                end += 1
+            yield from self._read_group(i, end, many)
+            i = end
+
+    def _context(self, i: int) -> ReadContext:
+        planned, fsum = self._planned[i], self.summary.files[i]
+        assert planned.reader is not None
+        return ReadContext(planned.source.display, planned.reader.name, fsum, self.summary,
+                           mapping=self._mapping, on_reject=self._on_reject)
+
+    def _read_one(self, i: int) -> Iterator[pa.Table]:
+        planned, fsum = self._planned[i], self.summary.files[i]
+        source = planned.source
+        try:
+            if planned.reader is None:
+                return
+            for table in planned.reader.read(source, self._context(i)):
+                table = self._dedup(table, fsum)
+                fsum.rows_kept += table.num_rows
+                if table.num_rows:
+                    yield table
+        except OSError as exc:
+            raise InputError(f"read failed: {exc}", path=source.display) from None
+        finally:
+            fsum.bytes_read = source.bytes_read
+            fsum.done = True
+            source.close()
+
+    def _read_group(self, start: int, end: int, many: ReadMany) -> Iterator[pa.Table]:
+        """Files ``start:end`` (same reader) read by one ``read_many`` call; the books per file."""
+        fsums = self.summary.files[start:end]
+        items = [(self._planned[i].source, self._context(i)) for i in range(start, end)]
+        try:
+            for table, files in many(items):
+                table, files = self._dedup_files(table, files, fsums)
+                for k, kept in enumerate(np.bincount(files, minlength=len(fsums)).tolist()):
+                    fsums[k].rows_kept += kept
+                if table.num_rows:
+                    yield table
+        finally:
+            for (source, _), fsum in zip(items, fsums, strict=True):
                 fsum.bytes_read = source.bytes_read
                 fsum.done = True
                 source.close()
@@ -104,6 +152,36 @@ class Scan:
 
     def _dedup(self, table: pa.Table, fsum: FileSummary) -> pa.Table:
         return drop_seen_ids(table, self._seen_ids, fsum, self.summary)[0]
+
+    def _dedup_files(self, table: pa.Table, files: np.ndarray, fsums: list[FileSummary]
+                     ) -> tuple[pa.Table, np.ndarray]:
+        """``_dedup`` for a table holding several files' rows (``files[i]``: row i's file, rows in
+        file order): the same ids dropped, counted and recorded per file as file-by-file calls.
+
+        ``drop_seen_ids`` is asked about the ids alone, each row's position standing in for its
+        line, so the rows it drops are known by position and charged to their files."""
+        if "request_id" not in table.column_names or not table.num_rows:
+            return table, files
+        n = table.num_rows
+        probe = pa.table({"request_id": table.column("request_id"), "source_line": np.arange(n)})
+        kept, dropped = drop_seen_ids(probe, self._seen_ids, FileSummary("", ""), IngestSummary())
+        if not dropped:
+            return table, files
+        keep = np.zeros(n, dtype=bool)
+        keep[kept.column("source_line").to_numpy()] = True
+        at = np.flatnonzero(~keep)
+        for k, count in enumerate(np.bincount(files[at], minlength=len(fsums)).tolist()):
+            fsums[k].duplicates += count
+        room = max(0, MAX_STORED - len(self.summary.duplicates))
+        self.summary.duplicates_not_stored += max(0, len(at) - room)
+        stored = at[:room]
+        ids = table.column("request_id").take(stored).to_pylist()
+        lines = table.column("source_line").take(stored).to_pylist()
+        self.summary.duplicates.extend(
+            Duplicate(fsums[f].path, line, rid)
+            for f, line, rid in zip(files[stored].tolist(), lines, ids, strict=True)
+        )
+        return table.filter(pa.array(keep)), files[keep]
 
 
 def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = None,
