@@ -11,6 +11,9 @@ it (and HOME at an empty dir, so nothing else on the machine is read), runs
   ccusage prices >200k-token requests incrementally per token category (formats.md §B3); the
   script counts such requests per day so the difference can be attributed.
 * wall time: best of ``--runs`` for each; target llmaudit ≤ 1.0× ccusage.
+* the floor: a bare Python + pyarrow read of the same files in one parse (bench/_claude_floor.py),
+  timed as its own process in the same run, so the figures show how much of ccusage's lead (a
+  compiled binary) is the language and runtime floor and how much is llmaudit's own work.
 
 Needs ccusage installed once: ``npm install --prefix bench/_work/npm ccusage@20.0.24``.
 
@@ -22,10 +25,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from collections import defaultdict
 from pathlib import Path
 
-from _common import NPM_DIR, Report, best_of, dir_size, human_bytes, llmaudit_cmd, run, verdict, work
+from _common import BENCH, NPM_DIR, Report, best_of, dir_size, human_bytes, llmaudit_cmd, run, verdict, work
 from gen_claude import generate
 
 
@@ -174,6 +178,9 @@ def main() -> None:
     our_run, our_times = best_of(args.runs, ours_cmd, env=env)
     # ccusage computes no what-if; time llmaudit without it too, to show what the what-if costs
     lean_run, _ = best_of(args.runs, [*ours_cmd, "--no-whatif"], env=env)
+    floor_run, floor_times = best_of(args.runs, [sys.executable, str(BENCH / "_claude_floor.py"),
+                                                 str(corpus / "projects")], env=env)
+    floor = json.loads(floor_run.stdout)
     theirs = theirs_daily(json.loads(cc_run.stdout))
     ours = ours_daily(json.loads(our_run.stdout))
     reqs = requests(corpus)
@@ -221,6 +228,9 @@ def main() -> None:
         "llmaudit runs s": [round(t, 3) for t in our_times],
         "llmaudit peak RSS MB": our_run.max_rss_mb,
         "llmaudit --no-whatif best s": round(lean_run.wall_s, 3),
+        "floor (python + pyarrow, one parse) best s": round(floor_run.wall_s, 3),
+        "floor runs s": [round(t, 3) for t in floor_times],
+        "floor stages s (best run)": floor["seconds"],
         "days compared": len(cost_rows),
         "token mismatches": len(token_mismatch),
         "llmaudit total cost": round(ours_total, 6),
@@ -231,7 +241,9 @@ def main() -> None:
         "worst relative cost diff, other days": f"{worst_plain:.3e}",
     }
     rep.ratios = {"llmaudit/ccusage wall": our_run.wall_s / cc_run.wall_s,
-                  "llmaudit --no-whatif/ccusage wall": lean_run.wall_s / cc_run.wall_s}
+                  "llmaudit --no-whatif/ccusage wall": lean_run.wall_s / cc_run.wall_s,
+                  "llmaudit/floor wall": our_run.wall_s / floor_run.wall_s,
+                  "floor/ccusage wall": floor_run.wall_s / cc_run.wall_s}
     sum_terms = {k: sum(t[k] for t in terms.values()) for k in ("list", "ccusage_tiering", "whole_request_tier",
                                                                  "1h_at_5m_rate")}
     # Semantics that differ by design: ccusage's incremental >200k tiering vs the whole-request
