@@ -92,6 +92,11 @@ class UsageArrays:
     requests: np.ndarray
     batch: np.ndarray  # bool
 
+    def take(self, rows: np.ndarray) -> UsageArrays:
+        """The same quantities for a subset of rows (integer indices or a boolean mask)."""
+        return UsageArrays(self.quantities[rows], self.input_tokens[rows], self.output_tokens[rows],
+                           self.requests[rows], self.batch[rows])
+
 
 def usage_arrays(table: pa.Table) -> UsageArrays:
     """Extract the quantities the cost engine multiplies by rates (schema token semantics)."""
@@ -136,27 +141,60 @@ class RateGrid:
         cost = np.where(needed, usage.quantities * np.nan_to_num(rates, nan=0.0), 0.0).sum(axis=1)
         return cost, missing
 
-    def cost_matrix(self, usage: UsageArrays) -> np.ndarray:
-        """Every row on every point (a what-if): (points, rows), NaN where a needed rate is missing.
+    def special(self, usage: UsageArrays) -> np.ndarray:
+        """Rows not priced at the plain rates of every point: batch rows, and prompts above some
+        point's long-context threshold."""
+        return usage.batch | (usage.input_tokens > self.thresholds.min(initial=np.iinfo(np.int64).max))
 
-        Plain rows (no batch, under every threshold) are one matrix product; the few batch or
-        long-context rows are priced point by point with ``costs``.
+    def plain_rates(self) -> np.ndarray:
+        """(points, components): each point's standard rates (no batch, no long-context tier), NaN = absent."""
+        return self.rates[np.arange(self.points) * 2 * self.width]
+
+    def select(self, points: np.ndarray) -> RateGrid:
+        """The grid of some of its points (in the given order): the same rates, fewer columns to price."""
+        points = np.asarray(points, dtype=np.int64)
+        rows = ((points * 2)[:, None] * self.width + np.arange(2 * self.width)[None, :]).reshape(-1)
+        return RateGrid(self.rates[rows], self.thresholds[points] if len(points) else self.thresholds[:1],
+                        self.width, len(points))
+
+    def cost_matrix(self, usage: UsageArrays, *, missing: float = np.nan) -> np.ndarray:
+        """Every row on every point (a what-if): (points, rows), ``missing`` (NaN) where a needed rate
+        is missing.
+
+        Each cost is summed token type by token type in ``COMPONENTS`` order, whatever the shape of
+        the call: a row costs the same float on a point whether it is priced alone, in a batch or
+        beside other points, so equal costs compare equal (a what-if's ties, its "stay unless
+        cheaper") and pricing a subset of points or rows changes no figure. Plain rows (no batch,
+        under every threshold) take each point's standard rates; the few batch or long-context rows
+        take their own combination's rates, point by point.
         """
         n = len(usage.batch)
-        plain = self.rates[np.arange(self.points) * 2 * self.width]  # (points, components)
-        needed = usage.quantities != 0
-        cost = usage.quantities @ np.nan_to_num(plain, nan=0.0).T  # (rows, points)
-        missing = (needed.astype(np.float64) @ np.isnan(plain).T.astype(np.float64)) > 0
-        out = np.where(missing, np.nan, cost).T
-        special = usage.batch | (usage.input_tokens > self.thresholds.min(initial=np.iinfo(np.int64).max))
+        q = usage.quantities
+        # A token type no row carries adds +0.0 to every sum: skipping it changes nothing.
+        used = np.flatnonzero(q.any(axis=0))
+        plain = self.plain_rates()[:, used]  # (points, used components)
+        out = np.zeros((self.points, n))
+        for j, c in enumerate(used):
+            rate = plain[:, j]
+            if np.any(rate):  # all-zero rates (per-request fees, mostly) add +0.0 as well
+                out += np.multiply.outer(np.nan_to_num(rate, nan=0.0), q[:, c])
+        for j, c in enumerate(used):
+            absent = np.flatnonzero(np.isnan(plain[:, j]))
+            if len(absent):
+                out[absent] = np.where(q[:, c] != 0, missing, out[absent])
+        special = self.special(usage)
         if special.any():
             rows = np.flatnonzero(special)
-            sub = UsageArrays(usage.quantities[rows], usage.input_tokens[rows], usage.output_tokens[rows],
-                              usage.requests[rows], usage.batch[rows])
+            sub = usage.take(rows)
+            sub_q = sub.quantities[:, used]
+            sub_needed = sub_q != 0
             for g in range(self.points):
-                c, m = self.costs(np.full(len(rows), g, dtype=np.int64), sub)
-                out[g, rows] = np.where(m, np.nan, c)
-        return out if n else np.zeros((self.points, 0))
+                rates = self.rates[self._combo(np.full(len(rows), g, dtype=np.int64), sub)][:, used]
+                cost = np.zeros(len(rows))
+                for j in range(len(used)):
+                    cost += sub_q[:, j] * np.nan_to_num(rates[:, j], nan=0.0)
+                out[g, rows] = np.where((sub_needed & np.isnan(rates)).any(axis=1), missing, cost)
+        return out
 
 
 def rate_grid(points: list[PricePoint]) -> RateGrid:
