@@ -216,8 +216,10 @@ class WhatIfAccumulator:
         on_sale_since = catalog.as_of - timedelta(days=_RETIRED_AFTER_DAYS)
         for entry in catalog.entries:
             tier = self._tier_ids.get(entry.id)
+            if tier is None:  # most of the catalog: skip resolving its price
+                continue
             point = self._point(entry.id)
-            if tier is None or point is None or entry.prices[-1].as_of < on_sale_since:
+            if point is None or entry.prices[-1].as_of < on_sale_since:
                 continue
             cands.append(Candidate(entry.id, entry.provider, tier, getattr(entry, "context_window", None)))
             points.append(point)
@@ -227,6 +229,8 @@ class WhatIfAccumulator:
         # Every candidate's rates, built once: a batch is then priced on all of them in one product.
         self._cand_grid = rate_grid(points)
         self._own_grids: dict[str, Any] = {}
+        self._sub_grids: dict[bytes, Any] = {}
+        self._prune_cache: dict[Any, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
         self.cand_tier = np.array([c.tier for c in cands], dtype=np.int64)
         self.cand_ctx = np.array([c.context_window or 0 for c in cands], dtype=np.float64)
         self.providers = sorted({c.provider for c in cands})
@@ -276,6 +280,8 @@ class WhatIfAccumulator:
 
     def add(self, table: pa.Table, day: Any) -> None:
         """Fold one priced batch in; ``day`` is the batch's local-day label column."""
+        from llmaudit.pricing import usage_arrays
+
         priced = pc.is_valid(table.column("cost_usd"))
         self.excluded_unpriced += int(pc.sum(pc.if_else(priced, 0, pc.fill_null(table.column("requests"), 1)))
                                       .as_py() or 0)
@@ -284,27 +290,29 @@ class WhatIfAccumulator:
         table = table.select(needed).append_column("_day", day).filter(priced)
         if table.num_rows == 0:
             return
-        # Group by model and label days with integer codes: no per-row Python strings.
+        # Group by model and label days with integer codes: no per-row Python strings. The batch's
+        # quantities are extracted once; each model takes its rows out of the numpy arrays.
         models = pc.dictionary_encode(table.column("model")).combine_chunks()
         days = pc.dictionary_encode(table.column("_day")).combine_chunks()
         model_codes = np.asarray(models.indices.to_numpy(zero_copy_only=False))
         day_codes = np.asarray(days.indices.to_numpy(zero_copy_only=False))
         day_labels = [str(d) for d in days.dictionary.to_pylist()]
+        usage = usage_arrays(table)
+        logged = np.asarray(table.column("cost_usd").to_numpy(), dtype=np.float64)
         order = np.argsort(model_codes, kind="stable")
         bounds = np.searchsorted(model_codes[order], np.arange(len(models.dictionary) + 1))
         for code, name in enumerate(models.dictionary.to_pylist()):
             idx = order[bounds[code]:bounds[code + 1]]
             if len(idx):
-                self._add_model(str(name), table.take(pa.array(idx)), day_codes[idx], day_labels)
+                self._add_model(str(name), usage.take(idx), logged[idx], day_codes[idx], day_labels)
 
-    def _add_model(self, model: str, rows: pa.Table, day_codes: np.ndarray, day_labels: list[str]) -> None:
-        from llmaudit.pricing import rate_grid, usage_arrays
+    def _add_model(self, model: str, u: Any, logged: np.ndarray, day_codes: np.ndarray,
+                   day_labels: list[str]) -> None:
+        from llmaudit.pricing import rate_grid
 
+        n = len(u.batch)
         # One cost engine: the same vectorized formula that priced the log prices the what-if.
-        u = usage_arrays(rows)
-        n = rows.num_rows
         own = self._point(model)
-        logged = np.asarray(rows.column("cost_usd").to_numpy(), dtype=np.float64)
         if own is None:
             current = logged
         else:
@@ -315,25 +323,40 @@ class WhatIfAccumulator:
         tier = self.tier(model)
         context = (u.input_tokens + u.output_tokens).astype(np.float64)
         k = len(self.candidates)
-        # A candidate lacking a rate this traffic needs cannot take it: infinite cost, never picked.
-        cost = np.nan_to_num(self._cand_grid.cost_matrix(u), nan=np.inf) if k else np.zeros((0, n))
-        fits = (self.cand_ctx[:, None] >= context[None, :]) if k else np.zeros((0, n), dtype=bool)
         acc = self.models.get(model)
         if acc is None:
             acc = self.models[model] = _Model({}, {}, np.zeros(k), np.zeros(k))
-        acc.alt_cost += cost.sum(axis=1)
-        acc.alt_misfit += (~fits).sum(axis=1)
         requests = u.requests.astype(np.float64)
-        # A candidate whose context window a request does not fit cannot take it: masked once,
-        # then each scenario takes the rows of its eligible candidates.
-        masked = cost if fits.all() else np.where(fits, cost, np.inf)
+        own_provider = model.split("/", 1)[0] if "/" in model else ""
+        # Each scenario's candidates, then per row: its minimum over them (and staying put).
+        among = {"best": np.flatnonzero(self.cand_tier <= tier), "equal": np.flatnonzero(self.cand_tier == tier)} \
+            if tier is not None else {}
+        stays: dict[str, np.ndarray] = {"best": current, "equal": current}
+        for p in self.providers:
+            idx = self.by_provider[p]
+            if tier is not None:
+                idx = idx[self.cand_tier[idx] <= tier]
+            elif own_provider != p:
+                idx = idx[:0]  # a model without a tier has no known equivalent elsewhere
+            among[p] = idx
+            stays[p] = current if own_provider == p or tier is None else np.full(n, np.inf)
+        whole = self._whole(u, context, among, stays, current) if n and bool((u.quantities >= 0).all()) else {}
+        chosen, picks, alt_cost = self._decide(u, context, {s: v for s, v in among.items() if s not in whole},
+                                               stays)
+        acc.alt_cost += alt_cost
+        # Rows a candidate's window cannot take: a count per candidate, from the sorted contexts.
+        # Rows a candidate's window cannot take: rows counted per gap between windows, then summed.
+        windows = np.unique(self.cand_ctx)
+        above = np.cumsum(np.bincount(np.searchsorted(windows, context, side="left"),
+                                      minlength=len(windows) + 1)[::-1])[::-1]
+        acc.alt_misfit += above[np.searchsorted(windows, self.cand_ctx, side="right")]
         if tier is None:
             best = equal = current
             best_pick = np.full(n, -1)
             self.untiered[model] = self.untiered.get(model, 0) + int(requests.sum())
         else:
-            best, best_pick = _cheapest(masked, np.flatnonzero(self.cand_tier <= tier), current)
-            equal, _ = _cheapest(masked, np.flatnonzero(self.cand_tier == tier), current)
+            best, best_pick = chosen["best"], picks["best"]
+            equal = chosen["equal"]
         # Index -1 (stay) goes to the last bin.
         picked = np.bincount(np.where(best_pick < 0, k, best_pick), weights=requests, minlength=k + 1)
         for c in np.flatnonzero(picked):
@@ -345,26 +368,153 @@ class WhatIfAccumulator:
             slot = acc.days.setdefault(day_labels[d], [0.0, 0.0, 0.0, 0.0, 0.0])
             for m, sums in enumerate(per_day):
                 slot[m] += float(sums[d])
-        own_provider = model.split("/", 1)[0] if "/" in model else ""
         for p in self.providers:
-            idx = self.by_provider[p]
-            if tier is not None:
-                idx = idx[self.cand_tier[idx] <= tier]
-            elif own_provider != p:
-                idx = idx[:0]  # a model without a tier has no known equivalent elsewhere
-            stay = current if own_provider == p or tier is None else np.full(n, np.inf)
-            chosen, pick = _cheapest(masked, idx, stay)
-            covered = np.isfinite(chosen)
             state = self.prov[p]
-            state["cost"] += float(np.where(covered, chosen, current).sum())
+            if not len(among[p]) and stays[p] is not current:
+                # Nothing of p's can take this model's traffic: every request stays, uncovered.
+                state["cost"] += float(current.sum())
+                state["uncovered"] += int(requests.sum())
+                continue
+            if p in whole:
+                # One candidate of p takes every request (it fits all, has every rate they need, and the
+                # model is not p's own): its cost is the linear sum already priced per bucket.
+                only = whole[p]
+                state["cost"] += float(alt_cost[only])
+                state["covered"] += int(requests.sum())
+                key = (model, self.candidates[only].model)
+                state["map"][key] = state["map"].get(key, 0) + int(requests.sum())
+                continue
+            covered = np.isfinite(chosen[p])
+            state["cost"] += float(np.where(covered, chosen[p], current).sum())
             state["covered"] += int(requests[covered].sum())
             state["uncovered"] += int(requests[~covered].sum())
-            moved = np.bincount(np.where(pick < 0, k, pick), weights=np.where(covered, requests, 0.0),
+            moved = np.bincount(np.where(picks[p] < 0, k, picks[p]), weights=np.where(covered, requests, 0.0),
                                 minlength=k + 1)
             for j in np.flatnonzero(moved):
                 to = model if j == k else self.candidates[j].model
                 key = (model, to)
                 state["map"][key] = state["map"].get(key, 0) + int(moved[j])
+
+    def _decide(self, u: Any, context: np.ndarray, among: dict[str, np.ndarray], stays: dict[str, np.ndarray],
+                ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
+        """Per scenario and row: the cheapest of ``among[s]`` that fits, or ``stays[s]`` when that is not
+        cheaper, and the candidate picked (-1 = stay); plus the cost of all rows on each candidate.
+
+        Plain rows (no batch, no long-context tier) are priced only on the candidates that can win them:
+        a candidate is dropped from a scenario when an earlier one (argmin keeps the first of equal
+        costs) charges no more for any token type these rows carry and fits wherever it fits. With
+        non-negative quantities the engine's sums are monotone in the rates, so the per-row minimum and
+        the pick are exactly those over all candidates. The few batch and long-context rows are priced
+        on every candidate. The per-candidate total is linear in the quantities: summed per bucket of
+        rows billed alike (batch flag, side of every threshold), then priced.
+        """
+        k = len(self.candidates)
+        n = len(context)
+        chosen = {s: np.empty(n) for s in among}
+        picks = {s: np.empty(n, dtype=np.int64) for s in among}
+        if k == 0:
+            for s in among:
+                chosen[s], picks[s] = stays[s], np.full(n, -1)
+            return chosen, picks, np.zeros(0)
+        special = self._cand_grid.special(u)
+        valid = bool((u.quantities >= 0).all())
+        alt_cost = self._bucket_cost(u) if valid else np.zeros(k)
+        for plain in (True, False):
+            part = ~special if plain else special
+            if not part.any():
+                continue
+            whole = bool(part.all())
+            rows = slice(None) if whole else np.flatnonzero(part)
+            sub = u if whole else u.take(rows)
+            ctx = context[rows]
+            if valid and plain:
+                cols, lists = self._pruned(sub, ctx, among)
+                grid = self._sub_grid(cols)
+            else:
+                cols, lists, grid = np.arange(k), among, self._cand_grid
+            # A candidate lacking a rate this traffic needs cannot take it: infinite cost, never picked.
+            cost = grid.cost_matrix(sub, missing=np.inf)
+            if not valid:
+                alt_cost += cost.sum(axis=1)
+            # A candidate whose context window a request does not fit cannot take it either.
+            short = np.flatnonzero(self.cand_ctx[cols] < (ctx.max() if len(ctx) else 0.0))
+            if len(short):
+                cost[short] = np.where(self.cand_ctx[cols][short, None] >= ctx[None, :], cost[short], np.inf)
+            for s, idx in lists.items():
+                value, pick = _cheapest(cost, idx, stays[s][rows])
+                chosen[s][rows] = value
+                picks[s][rows] = np.where(pick < 0, -1, cols[np.maximum(pick, 0)]) if len(cols) else -1
+        return chosen, picks, alt_cost
+
+    def _whole(self, u: Any, context: np.ndarray, among: dict[str, np.ndarray], stays: dict[str, np.ndarray],
+               current: np.ndarray) -> dict[str, int]:
+        """Provider scenarios that need no per-row decision: a single candidate, nothing to stay on
+        (another provider's tiered model), and it takes every row (fits, and has the rates they need)."""
+        if self._cand_grid.special(u).any():
+            return {}  # batch / long-context rows: decided per row, as everything else
+        out: dict[str, int] = {}
+        needed = u.quantities.any(axis=0)
+        for s, idx in among.items():
+            if len(idx) != 1 or s in ("best", "equal") or stays[s] is current:
+                continue
+            c = int(idx[0])
+            if self.cand_ctx[c] < context.max():
+                continue
+            if not np.isnan(self._cand_grid.plain_rates()[c][needed]).any():
+                out[s] = c
+        return out
+
+    def _pruned(self, u: Any, context: np.ndarray, among: dict[str, np.ndarray],
+                ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The candidates that can win some of these plain rows (sorted), and each scenario's among them
+        as positions into that list."""
+        support = (u.quantities != 0).any(axis=0)
+        fits_all = self.cand_ctx >= (context.max() if len(context) else 0.0)
+        fits_none = self.cand_ctx < (context.min() if len(context) else 0.0)
+        key = (tuple(sorted((s, v.tobytes()) for s, v in among.items())), support.tobytes(), fits_all.tobytes(),
+               fits_none.tobytes())
+        hit = self._prune_cache.get(key)
+        if hit is None:
+            rates = np.nan_to_num(self._cand_grid.plain_rates()[:, support], nan=np.inf)  # absent = never cheaper
+            kept: dict[str, np.ndarray] = {}
+            for s, idx in among.items():
+                r = rates[idx]
+                no_dearer = (r[:, None, :] <= r[None, :, :]).all(axis=2)  # [d, c]: d charges no more than c
+                ctx = self.cand_ctx[idx]
+                fits = (ctx[:, None] >= ctx[None, :]) | fits_all[idx][:, None]
+                earlier = np.tri(len(idx), k=-1, dtype=bool).T  # [d, c]: d before c
+                # A candidate that fits none of the rows can never be picked either.
+                fits_some = ctx >= (context.min() if len(context) else 0.0)
+                kept[s] = idx[~(no_dearer & fits & earlier).any(axis=0) & fits_some]
+            cols = np.unique(np.concatenate(list(kept.values()) or [np.zeros(0, np.int64)])).astype(np.int64)
+            hit = self._prune_cache[key] = (cols, {s: np.searchsorted(cols, v) for s, v in kept.items()})
+        return hit
+
+    def _sub_grid(self, cols: np.ndarray) -> Any:
+        key = cols.tobytes()
+        if key not in self._sub_grids:
+            self._sub_grids[key] = self._cand_grid.select(cols)
+        return self._sub_grids[key]
+
+    def _bucket_cost(self, u: Any) -> np.ndarray:
+        """Every row on every candidate, summed (inf where a needed rate is missing): rows summed per
+        bucket billed alike, each bucket priced once through the engine."""
+        from llmaudit.pricing.table import UsageArrays
+
+        # Rows between two consecutive thresholds (of any candidate) get the same tier on every one;
+        # the upper bound itself stands for the bucket's prompt size (a tier needs "more than").
+        bounds = np.unique(self._cand_grid.thresholds)
+        interval = np.searchsorted(bounds, u.input_tokens, side="left") if len(bounds) > 1 \
+            else np.zeros(len(u.batch), dtype=np.int64)
+        bucket = interval * 2 + u.batch
+        size = 2 * len(bounds)
+        rows = np.bincount(bucket, minlength=size) > 0
+        sums = np.stack([np.bincount(bucket, weights=u.quantities[:, c], minlength=size)[rows]
+                         for c in range(u.quantities.shape[1])], axis=1)
+        codes = np.flatnonzero(rows)
+        grouped = UsageArrays(sums, bounds[codes // 2], np.zeros(len(codes), np.int64),
+                              np.zeros(len(codes), np.int64), (codes % 2).astype(bool))
+        return self._cand_grid.cost_matrix(grouped, missing=np.inf).sum(axis=1)
 
     # result ---------------------------------------------------------------------------------
     def result(self, *, fx: Decimal = Decimal(1), currency: str = "USD", span_days: int | None = None,
@@ -499,6 +649,10 @@ def _cheapest(cost: np.ndarray, among: np.ndarray, stay: np.ndarray) -> tuple[np
     candidate cannot take the request); the candidate index picked, -1 = stay."""
     if len(among) == 0:
         return stay, np.full(stay.shape[0], -1)
+    if len(among) == 1:
+        only = cost[among[0]]
+        take = only < stay
+        return np.where(take, only, stay), np.where(take, among[0], -1)
     sub = cost[among]
     idx = np.argmin(sub, axis=0)
     best = sub[idx, np.arange(sub.shape[1])]
