@@ -32,7 +32,7 @@ __all__ = ["GROUP_BYTES", "Scan", "scan", "sniff"]
 
 # Consecutive files of a reader that reads several per call are handed to it in groups of at most
 # this many bytes (on disk): few parser calls on a corpus of small files, bounded memory on a huge one.
-GROUP_BYTES = 16 << 20
+GROUP_BYTES = 32 << 20
 
 
 def sniff(head: bytes, path: str, *, mapping: bool = False) -> Reader | None:

@@ -128,10 +128,11 @@ def _both(monkeypatch: pytest.MonkeyPatch, paths: list[str], fmt: str = "auto") 
     return many, one
 
 
-@pytest.mark.parametrize("group_bytes", [16 << 20, 20_000, 1])
+@pytest.mark.parametrize(("group_bytes", "span_bytes"), [(16 << 20, 4 << 20), (16 << 20, 3_000), (20_000, 1), (1, 1)])
 def test_many_files_per_call_equal_file_by_file(corpus: Path, monkeypatch: pytest.MonkeyPatch,
-                                                group_bytes: int) -> None:
+                                                group_bytes: int, span_bytes: int) -> None:
     monkeypatch.setattr(scan_module, "GROUP_BYTES", group_bytes)
+    monkeypatch.setattr(claude_code, "_SPAN_BYTES", span_bytes)
     (table, summary, rejected, progress, batches), (table1, summary1, rejected1, progress1, batches1) = \
         _both(monkeypatch, [str(corpus)], "claude-code")
     assert table.equals(table1)
@@ -139,7 +140,7 @@ def test_many_files_per_call_equal_file_by_file(corpus: Path, monkeypatch: pytes
     assert rejected == rejected1
     assert progress == progress1 == sum(p.stat().st_size for p in corpus.rglob("*") if p.is_file())
     assert batches1 == sum(1 for f in summary1.files if f.rows_kept)
-    if group_bytes > 1:
+    if group_bytes > 1 and span_bytes > 1 << 20:
         assert batches < batches1                     # several files did share a parse
     # The corpus does exercise what it claims to.
     books = {Path(f.path).name: f for f in summary.files}
@@ -190,6 +191,7 @@ def test_random_corpora_equal_file_by_file(tmp_path: Path, monkeypatch: pytest.M
                                   rng.randint(0, 99), side=rng.random() < 0.2, cr=rng.randint(0, 5)))
         write(root / f"p{rng.randint(0, 3)}" / f"{f:03d}.jsonl", lines, end=rng.choice(["\n", "\n", "\n", ""]))
     monkeypatch.setattr(scan_module, "GROUP_BYTES", rng.choice([1 << 20, 4_000]))
+    monkeypatch.setattr(claude_code, "_SPAN_BYTES", rng.choice([1 << 20, 2_000]))
     (table, summary, rejected, progress, _), (table1, summary1, rejected1, progress1, _) = \
         _both(monkeypatch, [str(root)], "claude-code")
     assert (table is None and table1 is None) or table.equals(table1)

@@ -14,6 +14,7 @@ Claude Code versions, is kept as the billed cost. ``project`` is the folder unde
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -378,6 +379,7 @@ def _read_lines(source: Source, ctx: ReadContext, project: str | None) -> Iterat
 # blank lines (and reads two objects on one line as two rows), which would shift rows between files.
 _SENTINEL_ID = "\x00llmaudit:end-of-file"
 _SENTINEL = b'{"requestId":"\\u0000llmaudit:end-of-file"}\n'
+_SPAN_BYTES = 8 << 20   # per pyarrow call: the next span is parsed while this one is normalized and used
 
 
 def _groupable(source: Source) -> bool:
@@ -392,6 +394,7 @@ def read_many(items: list[tuple[Source, ReadContext]]) -> Iterator[tuple[pa.Tabl
     buf = memoryview(bytearray(room))
     whole = buf.obj
     assert isinstance(whole, bytearray)
+    segments: list[_Group | int] = []          # in order: runs of files parsed together, single items
     run: list[tuple[int, int, int, int]] = []   # (item, start in buf, length, newlines), back to back
     at = 0
     for k, (source, _) in enumerate(items):
@@ -407,11 +410,25 @@ def read_many(items: list[tuple[Source, ReadContext]]) -> Iterator[tuple[pa.Tabl
             # Read on its own: a final line without its newline may be a truncated one.
             source.hold(got if isinstance(got, bytes) else bytes(buf[at: at + got]))
         if run:
-            yield from _Group(items, buf[:at], run).span(0, len(run))
-            run, at = [], 0   # the tables made do not refer to the buffer: it is reused
-        yield from _read_single(items, k)
+            segments.append(_Group(items, buf[:at], run))
+            run = []
+        segments.append(k)
     if run:
-        yield from _Group(items, buf[:at], run).span(0, len(run))
+        segments.append(_Group(items, buf[:at], run))
+    # pyarrow parses span after span on a worker thread (it releases the GIL) while this thread
+    # normalizes the previous one and the caller consumes its rows: both cores stay busy.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claude-code-parse")
+    try:
+        jobs = [[(lo, hi, pool.submit(seg.parse, lo, hi)) for lo, hi in seg.spans(_SPAN_BYTES)]
+                if isinstance(seg, _Group) else [] for seg in segments]
+        for seg, parses in zip(segments, jobs, strict=True):
+            if isinstance(seg, int):
+                yield from _read_single(items, seg)
+                continue
+            for lo, hi, parsed in parses:
+                yield from seg.span(lo, hi, parsed.result())
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _read_single(items: list[tuple[Source, ReadContext]], k: int) -> Iterator[tuple[pa.Table, np.ndarray]]:
@@ -438,13 +455,24 @@ class _Group:
     def data(self, i: int) -> memoryview:
         return self.buf[self.starts[i]: self.starts[i] + self.lengths[i]]
 
-    def span(self, lo: int, hi: int) -> Iterator[tuple[pa.Table, np.ndarray]]:
-        """Files ``lo:hi`` of the group, in order: parsed together where pyarrow takes them."""
+    def spans(self, limit: int) -> Iterator[tuple[int, int]]:
+        """Consecutive ranges of files of about ``limit`` bytes (at least one file each)."""
+        lo = 0
+        for i in range(1, len(self.keys) + 1):
+            if i == len(self.keys) or self.starts[i + 1] - self.starts[lo] > limit:
+                yield lo, i
+                lo = i
+
+    def parse(self, lo: int, hi: int) -> pa.Table | None:
+        """Files ``lo:hi`` (and their sentinels) parsed by pyarrow, or None when it refuses them."""
         try:
-            parsed = pj.read_json(pa.BufferReader(pa.py_buffer(self.buf[self.starts[lo]: self.starts[hi]])),
-                                  parse_options=_PARSE)
+            return pj.read_json(pa.BufferReader(pa.py_buffer(self.buf[self.starts[lo]: self.starts[hi]])),
+                                parse_options=_PARSE)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-            parsed = None
+            return None
+
+    def span(self, lo: int, hi: int, parsed: pa.Table | None) -> Iterator[tuple[pa.Table, np.ndarray]]:
+        """Files ``lo:hi`` of the group, in order, from their joint parse where pyarrow took them."""
         marks = None
         if parsed is not None:
             is_mark = pc.fill_null(pc.equal(parsed.column("requestId"), _SENTINEL_ID), False)
@@ -455,8 +483,8 @@ class _Group:
                 yield from self.single(lo)
             else:
                 mid = (lo + hi) // 2
-                yield from self.span(lo, mid)
-                yield from self.span(mid, hi)
+                yield from self.span(lo, mid, self.parse(lo, mid))
+                yield from self.span(mid, hi, self.parse(mid, hi))
             return
         # Rows per file, from where the sentinels landed: a file with blank lines (or two objects
         # on a line) goes through ``read`` on its own, as it would have alone.
