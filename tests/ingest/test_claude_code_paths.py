@@ -44,6 +44,7 @@ def corpus(tmp_path: Path) -> Path:
         _line(7, "m5", "r5", side=True, speed="fast"),
         _line(8, None, "r6", 3, 3),                   # no message id: kept, never de-duplicated
         _line(9, "m7", "r7", cw=100, w1h=300),        # 1h writes above all writes: rejected
+        _line(10, "m8", "r8", model=""),              # an empty model name: rejected
     ]
     (folder / "a.jsonl").write_text("\n".join(lines) + "\n")
     return tmp_path / "projects"
@@ -61,9 +62,9 @@ def _read(path: Path) -> tuple[list[tuple[object, ...]], dict[str, int], list[tu
 def test_fast_and_per_line_paths_agree(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fast = _read(corpus)
     files, totals, rejects, tags = fast
-    assert files == [(8, 3, 3, 2, {"not a usage line": 1, "<synthetic> placeholder (API error)": 1})]
+    assert files == [(9, 3, 4, 2, {"not a usage line": 1, "<synthetic> placeholder (API error)": 1})]
     assert totals == {"input_tokens": 23, "output_tokens": 17, "cache_write_tokens": 0}
-    assert [line for line, _ in rejects] == [5, 7, 10]
+    assert [line for line, _ in rejects] == [5, 7, 10, 11]
     assert "['sidechain', 'speed:fast']" in tags
 
     import llmaudit.ingest.readers.claude_code as reader

@@ -187,6 +187,7 @@ def _vector_rows(table: pa.Table, lines: np.ndarray, projects: pa.Array, files: 
     cost = table.column("costUSD")
     timestamp = _timestamps(table.column("timestamp"), row_files)
     bad = pc.or_kleene(pc.is_null(model), pc.and_(pc.is_null(raw_in), pc.is_null(raw_out)))
+    bad = pc.or_kleene(bad, pc.equal(model, ""))   # the per-line path rejects an empty model name
     bad = pc.or_kleene(bad, pc.is_null(timestamp))
     for col in (uncached, out, read, write, w5, w1h, thinking):
         bad = pc.or_kleene(bad, pc.less(col, 0))
