@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -16,22 +15,12 @@ import pyarrow as pa
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
 
-__all__ = ["ReadMany", "Reader", "reads_many"]
+__all__ = ["ReadMany", "Reader"]
 
 Read = Callable[[Source, ReadContext], Iterator[pa.Table]]
 # items → (table, item index of each row): rows ascending by item, in the order (and with the
 # accounting in each item's context) that ``read`` on each item in turn would give.
 ReadMany = Callable[[list[tuple[Source, ReadContext]]], Iterator[tuple[pa.Table, np.ndarray]]]
-
-
-def reads_many(many: ReadMany) -> Callable[[Read], Read]:
-    """Mark a ``read`` function as having a several-files-per-call companion ``many``."""
-
-    def mark(read: Read) -> Read:
-        read.read_many = many  # type: ignore[attr-defined]
-        return read
-
-    return mark
 
 
 @dataclass(frozen=True)
@@ -41,6 +30,7 @@ class Reader:
     ``sniff(head, path)`` looks at the first 64 KiB (decompressed) and the path; ``read(source,
     ctx)`` yields Arrow tables conforming to ``USAGE_SCHEMA`` and reports rejects and skips to
     ``ctx``. ``needs_mapping`` readers are only chosen when a column mapping is given.
+    ``read_many``, when set, reads a run of consecutive files of this format in one call.
     """
 
     name: str
@@ -48,9 +38,4 @@ class Reader:
     sniff: Callable[[bytes, str], bool]
     read: Read
     needs_mapping: bool = False
-
-    @property
-    def read_many(self) -> ReadMany | None:
-        """The reader's several-files-per-call path (set on ``read`` with ``reads_many``), or None."""
-        many: Any = getattr(self.read, "read_many", None)
-        return many
+    read_many: ReadMany | None = None

@@ -29,7 +29,7 @@ _ALL = [
     Reader("gemini", "Gemini generateContent response log (JSONL, usageMetadata)",
            gemini.sniff, gemini.read),
     Reader("claude-code", "Claude Code transcripts (~/.claude/projects/**/*.jsonl)",
-           claude_code.sniff, claude_code.read),
+           claude_code.sniff, claude_code.read, read_many=claude_code.read_many),
     Reader("openrouter", "OpenRouter activity export (CSV)",
            gateways.sniff_openrouter, gateways.read_openrouter),
     Reader("litellm", "LiteLLM proxy SpendLogs dump (CSV or JSON)",

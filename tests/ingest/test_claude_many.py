@@ -4,6 +4,7 @@ duplicates and progress."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import importlib
 import json
@@ -16,6 +17,7 @@ import pytest
 
 import llmaudit.ingest.readers.claude_code as claude_code
 from llmaudit.ingest import scan
+from llmaudit.ingest.registry import READERS
 from llmaudit.ingest.source import Source
 
 scan_module = importlib.import_module("llmaudit.ingest.scan")   # the package exports the function
@@ -127,7 +129,7 @@ def _books(summary: Any) -> list[Any]:
 def _both(monkeypatch: pytest.MonkeyPatch, paths: list[str], fmt: str = "auto") -> tuple[Any, Any]:
     many = _read(paths, fmt)
     with monkeypatch.context() as m:
-        m.delattr(claude_code.read, "read_many")
+        m.setitem(READERS, "claude-code", dataclasses.replace(READERS["claude-code"], read_many=None))
         one = _read(paths, fmt)
     return many, one
 

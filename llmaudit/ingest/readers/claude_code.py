@@ -27,7 +27,6 @@ import pyarrow.json as pj
 
 from llmaudit.errors import InputError
 from llmaudit.ingest.lines import CHUNK_BYTES, _is_json_document, iter_chunks, iter_json_lines, iter_json_values
-from llmaudit.ingest.reader import reads_many
 from llmaudit.ingest.readers.anthropic import anthropic_usage
 from llmaudit.ingest.rows import (
     SHAPE_ERRORS,
@@ -547,5 +546,3 @@ class _Group:
         if table.num_rows:
             yield table, np.asarray(keys, dtype=np.int64)[row_files]
 
-
-reads_many(read_many)(read)   # ``Reader.read_many`` finds it on ``read``
