@@ -225,9 +225,11 @@ class WhatIfAccumulator:
             points.append(point)
         self.candidates = tuple(cands)
         from llmaudit.pricing import rate_grid
+        from llmaudit.pricing.table import Workspace
 
         # Every candidate's rates, built once: a batch is then priced on all of them in one product.
         self._cand_grid = rate_grid(points)
+        self._work = Workspace()  # the cost matrices' memory, reused batch after batch
         self._own_grids: dict[str, Any] = {}
         self._sub_grids: dict[bytes, Any] = {}
         self._prune_cache: dict[Any, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
@@ -287,13 +289,17 @@ class WhatIfAccumulator:
                                       .as_py() or 0)
         # Only the columns the what-if reads: every model's rows are taken out of the batch below.
         needed = [c for c in _WHATIF_COLUMNS if c in table.column_names]
-        table = table.select(needed).append_column("_day", day).filter(priced)
+        table = table.select(needed).append_column("_day", day)
+        if table.column("cost_usd").null_count:
+            table = table.filter(priced)
         if table.num_rows == 0:
             return
         # Group by model and label days with integer codes: no per-row Python strings. The batch's
         # quantities are extracted once; each model takes its rows out of the numpy arrays.
         models = pc.dictionary_encode(table.column("model")).combine_chunks()
-        days = pc.dictionary_encode(table.column("_day")).combine_chunks()
+        days = table.column("_day")
+        days = (days.combine_chunks() if pa.types.is_dictionary(days.type) else pc.dictionary_encode(days)
+                .combine_chunks())
         model_codes = np.asarray(models.indices.to_numpy(zero_copy_only=False))
         day_codes = np.asarray(days.indices.to_numpy(zero_copy_only=False))
         day_labels = [str(d) for d in days.dictionary.to_pylist()]
@@ -318,7 +324,7 @@ class WhatIfAccumulator:
         else:
             if model not in self._own_grids:
                 self._own_grids[model] = rate_grid([own])
-            today = self._own_grids[model].cost_matrix(u)[0]
+            today = self._own_grids[model].cost_matrix(u, work=self._work)[0]
             current = np.where(np.isnan(today), logged, today)
         tier = self.tier(model)
         context = (u.input_tokens + u.output_tokens).astype(np.float64)
@@ -418,7 +424,7 @@ class WhatIfAccumulator:
             return chosen, picks, np.zeros(0)
         special = self._cand_grid.special(u)
         valid = bool((u.quantities >= 0).all())
-        alt_cost = self._bucket_cost(u) if valid else np.zeros(k)
+        alt_cost = self._bucket_cost(u, special) if valid else np.zeros(k)
         for plain in (True, False):
             part = ~special if plain else special
             if not part.any():
@@ -433,7 +439,7 @@ class WhatIfAccumulator:
             else:
                 cols, lists, grid = np.arange(k), among, self._cand_grid
             # A candidate lacking a rate this traffic needs cannot take it: infinite cost, never picked.
-            cost = grid.cost_matrix(sub, missing=np.inf)
+            cost = grid.cost_matrix(sub, missing=np.inf, work=self._work)
             if not valid:
                 alt_cost += cost.sum(axis=1)
             # A candidate whose context window a request does not fit cannot take it either.
@@ -496,14 +502,21 @@ class WhatIfAccumulator:
             self._sub_grids[key] = self._cand_grid.select(cols)
         return self._sub_grids[key]
 
-    def _bucket_cost(self, u: Any) -> np.ndarray:
+    def _bucket_cost(self, u: Any, special: np.ndarray) -> np.ndarray:
         """Every row on every candidate, summed (inf where a needed rate is missing): rows summed per
         bucket billed alike, each bucket priced once through the engine."""
         from llmaudit.pricing.table import UsageArrays
 
+        bounds = np.unique(self._cand_grid.thresholds)
+        totals = u.quantities.sum(axis=0)
+        if not special.any() and bool((totals < 2.0**53).all()):
+            # One bucket (no batch row, none above any threshold): the column sums of integer token
+            # counts are exact, hence the same floats as the per-bucket sums below.
+            one = UsageArrays(totals[None, :], bounds[:1], np.zeros(1, np.int64), np.zeros(1, np.int64),
+                              np.zeros(1, dtype=bool))
+            return self._cand_grid.cost_matrix(one, missing=np.inf, work=self._work).sum(axis=1)
         # Rows between two consecutive thresholds (of any candidate) get the same tier on every one;
         # the upper bound itself stands for the bucket's prompt size (a tier needs "more than").
-        bounds = np.unique(self._cand_grid.thresholds)
         interval = np.searchsorted(bounds, u.input_tokens, side="left") if len(bounds) > 1 \
             else np.zeros(len(u.batch), dtype=np.int64)
         bucket = interval * 2 + u.batch
@@ -514,7 +527,7 @@ class WhatIfAccumulator:
         codes = np.flatnonzero(rows)
         grouped = UsageArrays(sums, bounds[codes // 2], np.zeros(len(codes), np.int64),
                               np.zeros(len(codes), np.int64), (codes % 2).astype(bool))
-        return self._cand_grid.cost_matrix(grouped, missing=np.inf).sum(axis=1)
+        return self._cand_grid.cost_matrix(grouped, missing=np.inf, work=self._work).sum(axis=1)
 
     # result ---------------------------------------------------------------------------------
     def result(self, *, fx: Decimal = Decimal(1), currency: str = "USD", span_days: int | None = None,
@@ -653,11 +666,18 @@ def _cheapest(cost: np.ndarray, among: np.ndarray, stay: np.ndarray) -> tuple[np
         only = cost[among[0]]
         take = only < stay
         return np.where(take, only, stay), np.where(take, among[0], -1)
-    sub = cost[among]
-    idx = np.argmin(sub, axis=0)
-    best = sub[idx, np.arange(sub.shape[1])]
+    # A running minimum over the candidates: a strict ``<`` keeps the first of equal costs, as argmin
+    # would, without argmin's transposed copy of the (candidates, rows) block.
+    best = cost[among[0]].copy()
+    pick = np.full(best.shape[0], among[0])
+    lower = np.empty(best.shape[0], dtype=bool)
+    for c in among[1:]:
+        row = cost[c]
+        np.less(row, best, out=lower)
+        np.copyto(best, row, where=lower)
+        np.copyto(pick, c, where=lower)
     take = best < stay
-    return np.where(take, best, stay), np.where(take, among[idx], -1)
+    return np.where(take, best, stay), np.where(take, pick, -1)
 
 
 def _d(value: float) -> Decimal:

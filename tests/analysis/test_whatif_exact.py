@@ -23,10 +23,25 @@ from llmaudit.analysis.whatif import WhatIf, WhatIfAccumulator, _cheapest, _Mode
 from llmaudit.config import Config
 from llmaudit.pricing import Catalog, ModelEntry, PricePoint, Rates, Tier, load_catalog, price_table
 from llmaudit.schema import from_pylist
+from tests.pricing.test_cost_matrix_exact import _reference_cost_matrix
+
+
+def _argmin_cheapest(cost: np.ndarray, among: np.ndarray, stay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The original per-row choice: argmin over the scenario's candidates (first of equal costs), then
+    stay unless strictly cheaper."""
+    if len(among) == 0:
+        return stay, np.full(stay.shape[0], -1)
+    sub = cost[among]
+    idx = np.argmin(sub, axis=0)
+    best = sub[idx, np.arange(sub.shape[1])]
+    take = best < stay
+    return np.where(take, best, stay), np.where(take, among[idx], -1)
 
 
 class _Reference(WhatIfAccumulator):
-    """The original per-row what-if: every row × every candidate, each scenario's argmin per row."""
+    """The original per-row what-if: every row × every candidate, each scenario's argmin per row
+    (the previous engine and choice, ``_reference_cost_matrix`` and ``_argmin_cheapest``: the
+    reference shares neither with the fast path)."""
 
     def add(self, table: pa.Table, day: Any) -> None:
         priced = pc.is_valid(table.column("cost_usd"))
@@ -55,12 +70,12 @@ class _Reference(WhatIfAccumulator):
         if own is None:
             current = logged
         else:
-            today = rate_grid([own]).cost_matrix(u)[0]
+            today = _reference_cost_matrix(rate_grid([own]), u)[0]
             current = np.where(np.isnan(today), logged, today)
         tier = self.tier(model)
         context = (u.input_tokens + u.output_tokens).astype(np.float64)
         k = len(self.candidates)
-        cost = np.nan_to_num(self._cand_grid.cost_matrix(u), nan=np.inf) if k else np.zeros((0, n))
+        cost = np.nan_to_num(_reference_cost_matrix(self._cand_grid, u), nan=np.inf) if k else np.zeros((0, n))
         fits = (self.cand_ctx[:, None] >= context[None, :]) if k else np.zeros((0, n), dtype=bool)
         acc = self.models.get(model)
         if acc is None:
@@ -74,8 +89,8 @@ class _Reference(WhatIfAccumulator):
             best_pick = np.full(n, -1)
             self.untiered[model] = self.untiered.get(model, 0) + int(requests.sum())
         else:
-            best, best_pick = _cheapest(masked, np.flatnonzero(self.cand_tier <= tier), current)
-            equal, _ = _cheapest(masked, np.flatnonzero(self.cand_tier == tier), current)
+            best, best_pick = _argmin_cheapest(masked, np.flatnonzero(self.cand_tier <= tier), current)
+            equal, _ = _argmin_cheapest(masked, np.flatnonzero(self.cand_tier == tier), current)
         picked = np.bincount(np.where(best_pick < 0, k, best_pick), weights=requests, minlength=k + 1)
         for c in np.flatnonzero(picked):
             name = model if c == k else self.candidates[c].model
@@ -94,7 +109,7 @@ class _Reference(WhatIfAccumulator):
             elif own_provider != p:
                 idx = idx[:0]
             stay = current if own_provider == p or tier is None else np.full(n, np.inf)
-            chosen, pick = _cheapest(masked, idx, stay)
+            chosen, pick = _argmin_cheapest(masked, idx, stay)
             covered = np.isfinite(chosen)
             state = self.prov[p]
             state["cost"] += float(np.where(covered, chosen, current).sum())
@@ -244,3 +259,17 @@ def test_fast_path_matches_reference_on_the_shipped_catalog(volume: str | None) 
     fast, ref = _both(tables, catalog, load_tiers(), **kw)
     _assert_same(fast, ref)
     assert fast.untiered_requests and any(s.failover for s in fast.savings)
+
+
+def test_running_minimum_picks_exactly_what_argmin_picks() -> None:
+    rng = np.random.default_rng(3)
+    cost = rng.integers(0, 4, (9, 5_000)).astype(np.float64)  # many exact ties
+    cost[2, ::5] = np.inf
+    cost[:, ::11] = np.inf  # rows no candidate can take
+    stay = rng.integers(0, 5, 5_000).astype(np.float64)
+    stay[::13] = np.inf
+    for among in ([4], [0, 1], [8, 2, 5, 1], list(range(9)), [3, 3], []):
+        idx = np.array(among, dtype=np.int64)
+        got, want = _cheapest(cost, idx, stay), _argmin_cheapest(cost, idx, stay)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
