@@ -16,6 +16,7 @@ the cost of the call, whether it succeeded, and its latency. Conventions, stated
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,17 @@ class Matrix:
 
     def model_index(self, model: str) -> int:
         return self.models.index(model)
+
+    # Model-major copies (one contiguous row per model): training statistics take a few models'
+    # values over a subset of prompts many times, and a row slice of these is one copy instead of
+    # one strided gather per model. Built on first use; the matrix is not modified after that.
+    @functools.cached_property
+    def cost_by_model(self) -> np.ndarray:
+        return np.ascontiguousarray(self.cost.T)
+
+    @functools.cached_property
+    def success_by_model(self) -> np.ndarray:
+        return np.ascontiguousarray(self.success.T)
 
     def priced_models(self) -> list[int]:
         """Models whose every successful call has a price (routing compares only these)."""
