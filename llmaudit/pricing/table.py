@@ -50,16 +50,23 @@ def _strings(table: pa.Table, name: str) -> pa.ChunkedArray:
 
 
 def _resolve_rows(table: pa.Table, catalog: Catalog) -> tuple[np.ndarray, list[ModelEntry]]:
-    """Entry index per row (-1 = unknown model) and the entries used."""
-    raw = pc.coalesce(_strings(table, "model_raw"), _strings(table, "model"))
-    provider = pc.fill_null(_strings(table, "provider"), "")
-    key = pc.binary_join_element_wise(provider, pc.fill_null(raw, ""), "\x00")
-    encoded = pc.dictionary_encode(key).combine_chunks()
+    """Entry index per row (-1 = unknown model) and the entries used.
+
+    Each distinct (provider, model name) pair present is resolved once: names and providers are
+    dictionary-encoded apart (no per-row string built) and a pair is the integer name * providers +
+    provider."""
+    raw = pc.fill_null(pc.coalesce(_strings(table, "model_raw"), _strings(table, "model")), "")
+    names = pc.dictionary_encode(raw).combine_chunks()
+    provs = pc.dictionary_encode(pc.fill_null(_strings(table, "provider"), "")).combine_chunks()
+    width = max(len(provs.dictionary), 1)
+    pair = (np.asarray(names.indices.to_numpy(zero_copy_only=False), dtype=np.int64) * width
+            + np.asarray(provs.indices.to_numpy(zero_copy_only=False), dtype=np.int64))
+    name_list, prov_list = names.dictionary.to_pylist(), provs.dictionary.to_pylist()
+    lookup = np.full(len(name_list) * width, -1, dtype=np.int64)
     entries: list[ModelEntry] = []
     positions: dict[str, int] = {}
-    lookup = np.full(len(encoded.dictionary), -1, dtype=np.int64)
-    for i, text in enumerate(encoded.dictionary.to_pylist()):
-        prov, _, name = text.partition("\x00")
+    for code in np.flatnonzero(np.bincount(pair, minlength=len(lookup))):
+        name, prov = name_list[code // width], prov_list[code % width]
         hit = catalog.resolve(name, prov or None) if name else None
         if hit is None and name and prov:
             hit = catalog.resolve(name)
@@ -67,9 +74,8 @@ def _resolve_rows(table: pa.Table, catalog: Catalog) -> tuple[np.ndarray, list[M
             if hit.entry.id not in positions:
                 positions[hit.entry.id] = len(entries)
                 entries.append(hit.entry)
-            lookup[i] = positions[hit.entry.id]
-    indices = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    return lookup[indices] if len(indices) else indices, entries
+            lookup[code] = positions[hit.entry.id]
+    return lookup[pair] if len(pair) else pair, entries
 
 
 def _days(table: pa.Table) -> np.ndarray:
@@ -136,12 +142,34 @@ class RateGrid:
         return (pos * 2 + usage.batch.astype(np.int64)) * self.width + tier_idx
 
     def costs(self, pos: np.ndarray, usage: UsageArrays) -> tuple[np.ndarray, np.ndarray]:
-        """Cost per row at point ``pos[row]``, and whether a rate the row needs is missing."""
-        rates = self.rates[self._combo(pos, usage)]
-        needed = usage.quantities != 0
-        missing = (needed & np.isnan(rates)).any(axis=1)
-        cost = np.where(needed, usage.quantities * np.nan_to_num(rates, nan=0.0), 0.0).sum(axis=1)
-        return cost, missing
+        """Cost per row at point ``pos[row]``, and whether a rate the row needs is missing.
+
+        A row's cost is the sum of its ``len(COMPONENTS)`` (= 8) terms in numpy's pairwise order for
+        a row of 8, ((t0 + t1) + (t2 + t3)) + ((t4 + t5) + (t6 + t7)): the floats ``sum(axis=1)`` of
+        the (rows, 8) terms gives, computed a token type at a time without (rows, 8) temporaries. A
+        token type no row carries is the term +0.0, as it was.
+        """
+        combo = self._combo(pos, usage)
+        q = usage.quantities
+        n = len(combo)
+        missing = np.zeros(n, dtype=bool)
+        terms: list[Any] = []
+        for c in range(q.shape[1]):
+            quantity = q[:, c]
+            if not quantity.any():
+                terms.append(0.0)
+                continue
+            rate = self.rates[:, c].take(combo)
+            needed = quantity != 0
+            absent = np.isnan(rate)
+            if absent.any():
+                missing |= needed & absent
+                rate[absent] = 0.0
+            terms.append(np.where(needed, quantity * rate, 0.0))
+        assert len(terms) == 8, "the summation order below is numpy's for exactly 8 terms"
+        t = terms
+        cost = ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]))
+        return np.broadcast_to(np.asarray(cost, dtype=np.float64), (n,)).copy(), missing
 
     def special(self, usage: UsageArrays) -> np.ndarray:
         """Rows not priced at the plain rates of every point: batch rows, and prompts above some
@@ -302,9 +330,11 @@ def price_table(table: Any, catalog: Catalog) -> Any:
     old_model = _strings(table, "model").combine_chunks()
     old_provider = _strings(table, "provider").combine_chunks()
     raw = pc.coalesce(_strings(table, "model_raw"), _strings(table, "model"))
-    new_model = pc.if_else(known_arr, pa.DictionaryArray.from_arrays(pick, ids).cast(pa.string()), old_model)
-    new_provider = pc.if_else(known_arr, pa.DictionaryArray.from_arrays(pick, provs).cast(pa.string()),
-                              old_provider)
+    new_model = pa.DictionaryArray.from_arrays(pick, ids).cast(pa.string())
+    new_provider = pa.DictionaryArray.from_arrays(pick, provs).cast(pa.string())
+    if not known.all():  # unknown models keep the source's spelling
+        new_model = pc.if_else(known_arr, new_model, old_model)
+        new_provider = pc.if_else(known_arr, new_provider, old_provider)
     replacements = {
         "model": new_model,
         "provider": new_provider,

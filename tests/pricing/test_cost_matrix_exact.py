@@ -99,3 +99,33 @@ def test_per_row_costs_unchanged_by_how_the_quantities_are_built(catalog) -> Non
     pos = np.arange(len(usage.batch)) % grid.points
     for a, b in zip(grid.costs(pos, usage), grid.costs(pos, reference), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def _reference_costs(grid: RateGrid, pos: np.ndarray, usage: UsageArrays) -> tuple[np.ndarray, np.ndarray]:
+    """The previous per-row engine: (rows, components) products, summed along each row."""
+    rates = grid.rates[grid._combo(pos, usage)]
+    needed = usage.quantities != 0
+    missing = (needed & np.isnan(rates)).any(axis=1)
+    cost = np.where(needed, usage.quantities * np.nan_to_num(rates, nan=0.0), 0.0).sum(axis=1)
+    return cost, missing
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_per_row_costs_are_the_previous_floats(catalog, seed: int) -> None:
+    rows = _random_rows(4_000, seed=100 + seed)
+    rows[0].update(input_tokens=10, cache_read_tokens=500, cache_write_tokens=0, cache_write_1h_tokens=0)
+    rows[1].update(input_tokens=0, output_tokens=0, cache_read_tokens=0, cache_write_tokens=0,
+                   cache_write_1h_tokens=0, reasoning_tokens=0, web_search_requests=0, requests=0)
+    usage = usage_arrays(from_pylist(rows))
+    points = [p for e in catalog.entries[seed::20] for p in e.prices]
+    grid = rate_grid(points)
+    pos = np.random.default_rng(seed).integers(0, len(points), len(usage.batch))
+    (cost, missing), (want_cost, want_missing) = grid.costs(pos, usage), _reference_costs(grid, pos, usage)
+    assert missing.any() and not missing.all()
+    np.testing.assert_array_equal(missing, want_missing)
+    np.testing.assert_array_equal(cost, want_cost)
+    np.testing.assert_array_equal(np.signbit(cost), np.signbit(want_cost))
+    # A batch where some token type is absent from every row (its term is +0.0).
+    none = UsageArrays(np.where(np.arange(8) == 1, 0.0, usage.quantities), usage.input_tokens,
+                       usage.output_tokens, usage.requests, usage.batch)
+    np.testing.assert_array_equal(grid.costs(pos, none)[0], _reference_costs(grid, pos, none)[0])
