@@ -25,3 +25,23 @@ def test_folded_breakdowns_equal_one_group_by_each(by: str | None, monkeypatch: 
         report.pop("generated_at")
     assert folded == separate
     assert folded["totals"]["requests"] > 3_000
+
+
+def test_dates_and_labels_match_the_arrow_kernels() -> None:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rng = np.random.default_rng(5)
+    micros = rng.integers(-3 * 10**18, 4 * 10**18, 50_000)
+    stamps = pa.chunked_array([pa.array(micros, pa.timestamp("us", tz="UTC"))])
+    for tz in ("UTC", "America/New_York", "Asia/Kolkata"):
+        zoned = stamps.cast(pa.timestamp("us", tz=tz))
+        local = zoned if tz == "UTC" else pc.local_timestamp(zoned)
+        assert spend._dates(local).equals(pc.cast(pc.local_timestamp(zoned), pa.date32()))
+    for values in (["a", "", None, "b"], [None, None], ["x", "y"], []):
+        col = pa.chunked_array([pa.array(values, pa.string())])
+        want = pc.fill_null(pc.if_else(pc.equal(col, ""), None, col), spend.NONE_LABEL)
+        got = spend._label(col)
+        assert pa.chunked_array([got] if isinstance(got, pa.Array) else got.chunks, pa.string()).equals(
+            pa.chunked_array(want.chunks, pa.string()))
