@@ -84,6 +84,10 @@ def _days(table: pa.Table) -> np.ndarray:
         return np.full(table.num_rows, _LATEST_DAY, dtype=np.int64)
     if pa.types.is_timestamp(col.type) and col.type.tz is not None:
         col = pc.cast(col, pa.timestamp(col.type.unit, "UTC"))
+    if pa.types.is_timestamp(col.type) and col.null_count == 0:
+        # Floor division of the stored UTC instants: several times faster than a cast to date32.
+        per_day = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}[col.type.unit]
+        return np.asarray(pc.cast(col, pa.int64()).to_numpy(), dtype=np.int64) // per_day
     days = pc.cast(pc.cast(col, pa.date32()), pa.int32())
     return np.asarray(pc.fill_null(days, _LATEST_DAY).to_numpy(), dtype=np.int64)
 

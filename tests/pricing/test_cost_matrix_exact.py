@@ -129,3 +129,21 @@ def test_per_row_costs_are_the_previous_floats(catalog, seed: int) -> None:
     none = UsageArrays(np.where(np.arange(8) == 1, 0.0, usage.quantities), usage.input_tokens,
                        usage.output_tokens, usage.requests, usage.batch)
     np.testing.assert_array_equal(grid.costs(pos, none)[0], _reference_costs(grid, pos, none)[0])
+
+
+def test_days_by_integer_division_match_the_date32_cast() -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from llmaudit.pricing.table import _days
+
+    rng = np.random.default_rng(1)
+    for unit, scale in (("s", 1), ("ms", 10**3), ("us", 10**6), ("ns", 10**9)):
+        values = rng.integers(-2_000_000_000, 4_000_000_000, 5_000) * scale + rng.integers(0, scale, 5_000)
+        for tz in (None, "UTC", "Europe/Paris"):
+            table = pa.table({"timestamp": pa.array(values, pa.timestamp(unit, tz))})
+            col = table.column("timestamp")
+            if tz:
+                col = pc.cast(col, pa.timestamp(unit, "UTC"))
+            want = pc.cast(pc.cast(col, pa.date32()), pa.int32()).to_numpy()
+            np.testing.assert_array_equal(_days(table), want)
