@@ -500,6 +500,8 @@ class _Builder:
         self._seq = 0
         self.simulated = False
         self.whatif: WhatIfAccumulator | None = None
+        self._worker: Any = None
+        self._pending: Any = None
         if options.whatif:
             from llmaudit.analysis.whatif import WhatIfAccumulator
 
@@ -511,6 +513,30 @@ class _Builder:
         return [(d,) for d in (*DEFAULT_BY, *OPTIONAL_BY)]
 
     # one batch ------------------------------------------------------------------------------
+    def submit(self, table: pa.Table) -> None:
+        """``add`` on a worker thread, one batch at a time and in order (the same result as adding
+        here): pricing, aggregation and the what-if of a batch run beside the reading of the next,
+        whose main-thread part leaves a core partly idle. At most one batch waits: memory stays
+        bounded."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.wait()
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmaudit-spend")
+        self._pending = self._worker.submit(self.add, table)
+
+    def wait(self) -> None:
+        """Until the submitted batch is added; raises here what failed there."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def close(self) -> None:
+        self.wait()
+        if self._worker is not None:
+            self._worker.shutdown()
+            self._worker = None
+
     def add(self, table: pa.Table) -> None:
         from llmaudit.schema import conform
 
@@ -923,10 +949,13 @@ def build_spend(
     tags_present = False
     # Coalesce first, conform after: conform costs about 1 ms a call, and a transcript folder
     # gives one small batch per file (bench P1: 469 calls, 0.45 s).
-    for table in _coalesce(t for t in tables if t.num_rows):
-        table = conform(table)
-        builder.add(table)
-        tags_present = tags_present or _tags_present(table)
+    try:
+        for table in _coalesce(t for t in tables if t.num_rows):
+            table = conform(table)
+            builder.submit(table)
+            tags_present = tags_present or _tags_present(table)
+    finally:
+        builder.close()
     report = builder.result(tuple(inputs), tags_present, [])
     if ingest_summary is None:
         return report

@@ -45,3 +45,21 @@ def test_dates_and_labels_match_the_arrow_kernels() -> None:
         got = spend._label(col)
         assert pa.chunked_array([got] if isinstance(got, pa.Array) else got.chunks, pa.string()).equals(
             pa.chunked_array(want.chunks, pa.string()))
+
+
+def test_a_batch_failing_on_the_worker_thread_fails_build_spend(monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog = load_catalog()
+    tables = list(open_records([str(data_path("examples") / "logs")]).batches())
+    seen: list[int] = []
+    real_add = spend._Builder.add
+
+    def add(self: spend._Builder, table: object) -> None:
+        seen.append(1)
+        if len(seen) == 2:
+            raise RuntimeError("boom")
+        real_add(self, table)
+
+    monkeypatch.setattr(spend, "_COALESCE_ROWS", 1)  # one batch per table: several batches
+    monkeypatch.setattr(spend._Builder, "add", add)
+    with pytest.raises(RuntimeError, match="boom"):
+        spend.build_spend(tables, catalog, spend.SpendOptions(now=datetime(2025, 11, 1, tzinfo=UTC)))
