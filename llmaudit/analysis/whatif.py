@@ -235,6 +235,9 @@ class WhatIfAccumulator:
         self._prune_cache: dict[Any, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
         self.cand_tier = np.array([c.tier for c in cands], dtype=np.int64)
         self.cand_ctx = np.array([c.context_window or 0 for c in cands], dtype=np.float64)
+        # Rows a candidate's window cannot take are counted per gap between distinct windows.
+        self._windows = np.unique(self.cand_ctx)
+        self._window_gap = np.searchsorted(self._windows, self.cand_ctx, side="right")
         self.providers = sorted({c.provider for c in cands})
         self.by_provider = {p: np.array([i for i, c in enumerate(cands) if c.provider == p], dtype=np.int64)
                             for p in self.providers}
@@ -346,25 +349,25 @@ class WhatIfAccumulator:
                 idx = idx[:0]  # a model without a tier has no known equivalent elsewhere
             among[p] = idx
             stays[p] = current if own_provider == p or tier is None else np.full(n, np.inf)
-        whole = self._whole(u, context, among, stays, current) if n and bool((u.quantities >= 0).all()) else {}
+        valid = bool((u.quantities >= 0).all())
+        whole = self._whole(u, context, among, stays, current) if n and valid else {}
         chosen, picks, alt_cost = self._decide(u, context, {s: v for s, v in among.items() if s not in whole},
-                                               stays)
+                                               stays, valid)
         acc.alt_cost += alt_cost
-        # Rows a candidate's window cannot take: a count per candidate, from the sorted contexts.
         # Rows a candidate's window cannot take: rows counted per gap between windows, then summed.
-        windows = np.unique(self.cand_ctx)
-        above = np.cumsum(np.bincount(np.searchsorted(windows, context, side="left"),
-                                      minlength=len(windows) + 1)[::-1])[::-1]
-        acc.alt_misfit += above[np.searchsorted(windows, self.cand_ctx, side="right")]
+        above = np.cumsum(np.bincount(np.searchsorted(self._windows, context, side="left"),
+                                      minlength=len(self._windows) + 1)[::-1])[::-1]
+        acc.alt_misfit += above[self._window_gap]
+        total_requests = int(requests.sum())
         if tier is None:
             best = equal = current
-            best_pick = np.full(n, -1)
-            self.untiered[model] = self.untiered.get(model, 0) + int(requests.sum())
+            best_pick = np.full(n, k)
+            self.untiered[model] = self.untiered.get(model, 0) + total_requests
         else:
             best, best_pick = chosen["best"], picks["best"]
             equal = chosen["equal"]
-        # Index -1 (stay) goes to the last bin.
-        picked = np.bincount(np.where(best_pick < 0, k, best_pick), weights=requests, minlength=k + 1)
+        # Picks are candidate indices, k = stayed: the last bin.
+        picked = np.bincount(best_pick, weights=requests, minlength=k + 1)
         for c in np.flatnonzero(picked):
             name = model if c == k else self.candidates[c].model
             acc.picks[name] = acc.picks.get(name, 0) + int(picked[c])
@@ -379,32 +382,34 @@ class WhatIfAccumulator:
             if not len(among[p]) and stays[p] is not current:
                 # Nothing of p's can take this model's traffic: every request stays, uncovered.
                 state["cost"] += float(current.sum())
-                state["uncovered"] += int(requests.sum())
+                state["uncovered"] += total_requests
                 continue
             if p in whole:
                 # One candidate of p takes every request (it fits all, has every rate they need, and the
                 # model is not p's own): its cost is the linear sum already priced per bucket.
                 only = whole[p]
                 state["cost"] += float(alt_cost[only])
-                state["covered"] += int(requests.sum())
+                state["covered"] += total_requests
                 key = (model, self.candidates[only].model)
-                state["map"][key] = state["map"].get(key, 0) + int(requests.sum())
+                state["map"][key] = state["map"].get(key, 0) + total_requests
                 continue
             covered = np.isfinite(chosen[p])
             state["cost"] += float(np.where(covered, chosen[p], current).sum())
-            state["covered"] += int(requests[covered].sum())
-            state["uncovered"] += int(requests[~covered].sum())
-            moved = np.bincount(np.where(picks[p] < 0, k, picks[p]), weights=np.where(covered, requests, 0.0),
-                                minlength=k + 1)
+            # Requests are whole numbers: their float sums are exact, so covered + uncovered = all.
+            moved = np.bincount(picks[p], weights=np.where(covered, requests, 0.0), minlength=k + 1)
+            covered_requests = int(moved.sum())
+            state["covered"] += covered_requests
+            state["uncovered"] += total_requests - covered_requests
             for j in np.flatnonzero(moved):
                 to = model if j == k else self.candidates[j].model
                 key = (model, to)
                 state["map"][key] = state["map"].get(key, 0) + int(moved[j])
 
     def _decide(self, u: Any, context: np.ndarray, among: dict[str, np.ndarray], stays: dict[str, np.ndarray],
-                ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
+                valid: bool) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
         """Per scenario and row: the cheapest of ``among[s]`` that fits, or ``stays[s]`` when that is not
-        cheaper, and the candidate picked (-1 = stay); plus the cost of all rows on each candidate.
+        cheaper, and the candidate picked (k = len(candidates) = stay); plus the cost of all rows on each
+        candidate. ``valid``: no quantity is negative.
 
         Plain rows (no batch, no long-context tier) are priced only on the candidates that can win them:
         a candidate is dropped from a scenario when an earlier one (argmin keeps the first of equal
@@ -420,10 +425,9 @@ class WhatIfAccumulator:
         picks = {s: np.empty(n, dtype=np.int64) for s in among}
         if k == 0:
             for s in among:
-                chosen[s], picks[s] = stays[s], np.full(n, -1)
+                chosen[s], picks[s] = stays[s], np.full(n, k)
             return chosen, picks, np.zeros(0)
         special = self._cand_grid.special(u)
-        valid = bool((u.quantities >= 0).all())
         alt_cost = self._bucket_cost(u, special) if valid else np.zeros(k)
         for plain in (True, False):
             part = ~special if plain else special
@@ -446,10 +450,12 @@ class WhatIfAccumulator:
             short = np.flatnonzero(self.cand_ctx[cols] < (ctx.max() if len(ctx) else 0.0))
             if len(short):
                 cost[short] = np.where(self.cand_ctx[cols][short, None] >= ctx[None, :], cost[short], np.inf)
+            # Position -1 (stay) takes the last entry: k.
+            to_candidate = np.append(cols, k)
             for s, idx in lists.items():
                 value, pick = _cheapest(cost, idx, stays[s][rows])
                 chosen[s][rows] = value
-                picks[s][rows] = np.where(pick < 0, -1, cols[np.maximum(pick, 0)]) if len(cols) else -1
+                picks[s][rows] = to_candidate[pick]
         return chosen, picks, alt_cost
 
     def _whole(self, u: Any, context: np.ndarray, among: dict[str, np.ndarray], stays: dict[str, np.ndarray],
