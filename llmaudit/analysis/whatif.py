@@ -288,8 +288,9 @@ class WhatIfAccumulator:
         from llmaudit.pricing import usage_arrays
 
         priced = pc.is_valid(table.column("cost_usd"))
-        self.excluded_unpriced += int(pc.sum(pc.if_else(priced, 0, pc.fill_null(table.column("requests"), 1)))
-                                      .as_py() or 0)
+        if table.column("cost_usd").null_count:
+            self.excluded_unpriced += int(pc.sum(pc.if_else(priced, 0, pc.fill_null(table.column("requests"), 1)))
+                                          .as_py() or 0)
         # Only the columns the what-if reads: every model's rows are taken out of the batch below.
         needed = [c for c in _WHATIF_COLUMNS if c in table.column_names]
         table = table.select(needed).append_column("_day", day)
@@ -308,7 +309,9 @@ class WhatIfAccumulator:
         day_labels = [str(d) for d in days.dictionary.to_pylist()]
         usage = usage_arrays(table)
         logged = np.asarray(table.column("cost_usd").to_numpy(), dtype=np.float64)
-        order = np.argsort(model_codes, kind="stable")
+        # A stable sort is a radix sort on 16-bit keys: twice as fast as on the 32-bit codes.
+        narrow = model_codes.astype(np.int16) if len(models.dictionary) < 2**15 else model_codes
+        order = np.argsort(narrow, kind="stable")
         bounds = np.searchsorted(model_codes[order], np.arange(len(models.dictionary) + 1))
         for code, name in enumerate(models.dictionary.to_pylist()):
             idx = order[bounds[code]:bounds[code + 1]]
