@@ -273,7 +273,7 @@ def fold_assignment(m: Matrix, k: int, seed: int = 0) -> list[int]:
 def _train_stats(m: Matrix, train: np.ndarray, cand: Sequence[int]) -> tuple[dict[int, float], dict[int, float]]:
     """Pass rate and mean cost of each candidate over the training prompts."""
     cols = list(cand)
-    pick = np.ix_(np.asarray(cols), np.asarray(train))
+    pick = np.ix_(np.asarray(cols, dtype=np.intp), np.asarray(train))
     # Each model's row is reduced on its own, contiguously: the same sums (and float rounding)
     # as taking each model's column and averaging it.
     rates = dict(zip(cols, map(float, m.success_by_model[pick].mean(axis=1)), strict=True))
