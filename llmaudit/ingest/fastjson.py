@@ -29,7 +29,8 @@ from llmaudit.ingest.lines import (
     RowBatcher,
     _apply,
     _is_json_document,
-    iter_chunks,
+    count_newlines,
+    iter_blocks,
     iter_json_lines,
     read_json_records,
 )
@@ -277,8 +278,13 @@ def _redo_rows(chunk: bytes, first_line: int, rows: np.ndarray, ctx: ReadContext
         _apply_one(value, line, raw, ctx, normalize, batcher)
 
 
-def _parse(view: memoryview, schema: pa.Schema, n_lines: int) -> pa.Table | None:
-    """One chunk through pyarrow, or None when it must take the per-line path."""
+def _parse(view: memoryview, schema: pa.Schema, final: bool) -> tuple[pa.Table | None, int]:
+    """One chunk through pyarrow (None when it must take the per-line path), and its newline count.
+
+    Runs on the worker thread: both the parse and the count release the GIL."""
+    newlines = count_newlines(view)
+    if final:   # an unterminated last line: the per-line path says what is wrong with it
+        return None, newlines
     try:
         table = pj.read_json(
             pa.BufferReader(pa.py_buffer(view)),
@@ -286,10 +292,10 @@ def _parse(view: memoryview, schema: pa.Schema, n_lines: int) -> pa.Table | None
             parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        return None
+        return None, newlines
     # pyarrow skips blank lines, which would shift row → line numbers: a row count that
     # differs from the line count sends the chunk to the per-line path.
-    return table if table.num_rows == n_lines else None
+    return (table if table.num_rows == newlines else None), newlines
 
 
 def _mostly_other_shape(table: pa.Table, wrapped: bool) -> bool:
@@ -313,33 +319,35 @@ def read_openai(source: Source, ctx: ReadContext, normalize: Normalize,
     # normalized here and, through the yield, de-duplicated, priced and aggregated downstream:
     # the Python-side work hides behind the parse instead of adding to it.
     pool = ThreadPoolExecutor(1, thread_name_prefix="llmaudit-parse")
-    pending: tuple[Future[pa.Table | None] | None, memoryview, int, bool] | None = None
+    pending: tuple[Future[tuple[pa.Table | None, int]], memoryview, bool] | None = None
+    line = 1
     try:
-        for view, first_line, newlines in iter_chunks(
-                stream, chunk_bytes or CHUNK_BYTES, None if source.compressed else source.size, buffers=2):
+        for view in iter_blocks(stream, chunk_bytes or CHUNK_BYTES, None if source.compressed else source.size,
+                                buffers=2):
             final = view[len(view) - 1] != 0x0A
-            parsed = None if final else pool.submit(_parse, view, _schema(wrapper_time, chat), newlines)
+            parsed = pool.submit(_parse, view, _schema(wrapper_time, chat), final)
             if pending is not None:
-                chat = yield from _finish_chunk(*pending, wrapper_time, chat, ctx, normalize, batcher)
-            pending = (parsed, view, first_line, final)
+                chat, line = yield from _finish_chunk(*pending, line, wrapper_time, chat, ctx, normalize, batcher)
+            pending = (parsed, view, final)
         if pending is not None:
-            yield from _finish_chunk(*pending, wrapper_time, chat, ctx, normalize, batcher)
+            yield from _finish_chunk(*pending, line, wrapper_time, chat, ctx, normalize, batcher)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         stream.close()
 
 
-def _finish_chunk(parsed: Future[pa.Table | None] | None, view: memoryview, first_line: int, final: bool,
+def _finish_chunk(parsed: Future[tuple[pa.Table | None, int]], view: memoryview, final: bool, first_line: int,
                   wrapper_time: tuple[str, pa.DataType] | None, chat: bool, ctx: ReadContext,
-                  normalize: Normalize, batcher: RowBatcher) -> Generator[pa.Table, None, bool]:
-    """Rows of one chunk (vectorized, or per line where needed); returns the plan's ``chat`` flag."""
+                  normalize: Normalize, batcher: RowBatcher) -> Generator[pa.Table, None, tuple[bool, int]]:
+    """Rows of one chunk (vectorized, or per line where needed); returns the plan's ``chat`` flag
+    and the next chunk's first line number."""
     wrapped = wrapper_time is not None
-    table = parsed.result() if parsed is not None else None
+    table, newlines = parsed.result()
     if chat and table is not None and _mostly_other_shape(table, wrapped):
         # Responses API records among Chat Completions ones: read this chunk and the rest of the
         # file with both spellings rather than send those rows down the slow path.
         chat = False
-        table = _parse(view, _schema(wrapper_time, chat), len(table))
+        table = _parse(view, _schema(wrapper_time, chat), final)[0]
     if table is None:
         _python_lines(bytes(view), first_line, ctx, normalize, batcher, final=final)
     else:
@@ -357,4 +365,4 @@ def _finish_chunk(parsed: Future[pa.Table | None] | None, view: memoryview, firs
         flushed = batcher.flush()
         if flushed is not None:
             yield flushed
-    return chat
+    return chat, first_line + newlines

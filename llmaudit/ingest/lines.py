@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO
 
+import numpy as np
 import orjson
 import pyarrow as pa
 
@@ -26,8 +27,10 @@ __all__ = [
     "CHUNK_BYTES",
     "Normalize",
     "RowBatcher",
+    "count_newlines",
     "first_json_record",
     "first_record",
+    "iter_blocks",
     "iter_chunks",
     "iter_csv",
     "iter_json_values",
@@ -45,9 +48,25 @@ Normalize = Callable[[Any, int, ReadContext], "Row | list[Row] | None"]
 def iter_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES, size_hint: int | None = None,
                 *, buffers: int = 1) -> Iterator[tuple[memoryview, int, int]]:
     """Yield ``(chunk, first_line_number, newline_count)``; every chunk ends at a newline except
-    maybe the last.
+    maybe the last. ``iter_blocks`` with the line bookkeeping; its notes apply."""
+    line = 1
+    for chunk in iter_blocks(stream, chunk_bytes, size_hint, buffers=buffers):
+        newlines = chunk.obj.count(b"\n", 0, len(chunk))  # type: ignore[attr-defined]
+        yield chunk, line, newlines
+        line += newlines
 
-    ``chunk`` is a memoryview of the start of one of ``buffers`` reused ``bytearray``s
+
+def count_newlines(chunk: memoryview) -> int:
+    """Newlines in ``chunk``; numpy releases the GIL (``bytes.count`` holds it), so a worker
+    thread can count while the main thread works."""
+    return int(np.count_nonzero(np.frombuffer(chunk, np.uint8) == 0x0A))
+
+
+def iter_blocks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES, size_hint: int | None = None,
+                *, buffers: int = 1) -> Iterator[memoryview]:
+    """Yield chunks of whole lines (every chunk ends at a newline except maybe the last).
+
+    A chunk is a memoryview of the start of one of ``buffers`` reused ``bytearray``s
     (``chunk.obj``), taken in turn: allocating a fresh 32 MiB object per read costs more than
     parsing it. A chunk stays valid until ``buffers`` more chunks have been requested (with the
     default, until the next one), then it is released: copy with ``bytes(chunk)`` to keep it.
@@ -62,7 +81,6 @@ def iter_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES, size_hint: int
     slot = 0
     buf = ring[0]
     filled = 0
-    line = 1
     eof = False
     while not eof:
         view = memoryview(buf)
@@ -87,12 +105,10 @@ def iter_chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES, size_hint: int
             view.release()
             buf.extend(bytearray(min(len(buf), chunk_bytes - len(buf))))
             continue
-        newlines = buf.count(b"\n", 0, cut + 1)
         chunk = view[: cut + 1]
         view.release()
         live[slot] = chunk
-        yield chunk, line, newlines
-        line += newlines
+        yield chunk
         tail = filled - (cut + 1)
         slot = (slot + 1) % buffers
         if slot == len(ring):
