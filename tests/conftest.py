@@ -11,8 +11,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas  # noqa: F401 - see below
 import pytest
 from typer.testing import CliRunner
+
+# `report --spend` and `ingest` call pandas_probe.skip_pandas_probe(), which changes how pyarrow
+# treats pandas objects for the rest of the process unless pandas is already loaded. Loading it
+# here makes that a no-op in this process, so in-process CLI tests cannot change the behaviour of
+# tests that run after them. tests/test_pandas_probe.py runs the real thing in subprocesses.
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -51,6 +51,10 @@ def ingest(
 
     if out_file.suffix.lower() != ".parquet":
         raise UsageError(f"--out {out_file}: the output is parquet; name it FILE.parquet")
+    if engine == "local":
+        from llmaudit.pandas_probe import skip_pandas_probe
+
+        skip_pandas_probe()   # nothing below uses pandas; pyarrow would import it anyway (0.2-0.3 s)
     catalog = load_catalog(load_config(config))
     reject_fh = rejects.open("w", encoding="utf-8") if rejects is not None else None
     try:

@@ -62,6 +62,10 @@ def report(
                              threshold=threshold, config=config)
         _run_report(paths, fmt, html, flags)
         return
+    if engine == "local":
+        from llmaudit.pandas_probe import skip_pandas_probe
+
+        skip_pandas_probe()   # nothing below uses pandas; pyarrow would import it anyway (0.2-0.3 s)
     from decimal import Decimal, InvalidOperation
 
     from llmaudit.analysis.distributed import open_records_with
