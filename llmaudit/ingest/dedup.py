@@ -47,11 +47,22 @@ class SeenIds:
     def _exact_duplicates(self, values: list[str | None], present: int) -> list[int]:
         assert self._exact is not None
         seen = self._exact
-        batch = set(values)
-        batch.discard(None)
-        if len(batch) == present and seen.isdisjoint(batch):  # the common case, all in C
-            seen |= batch  # type: ignore[arg-type]
-            return []
+        if present == len(values):
+            # The common case, all in C and in two passes: no null, none seen before, no repeat.
+            if seen.isdisjoint(values):
+                before = len(seen)
+                seen.update(values)  # type: ignore[arg-type]
+                if len(seen) - before == present:
+                    return []
+                # A repeat inside the batch. The batch was disjoint from what was seen, so
+                # removing it restores the set exactly; then find the repeats one by one.
+                seen.difference_update(values)
+        else:
+            batch = set(values)
+            batch.discard(None)
+            if len(batch) == present and seen.isdisjoint(batch):
+                seen |= batch  # type: ignore[arg-type]
+                return []
         dup_at: list[int] = []
         for i, rid in enumerate(values):
             if rid is None:

@@ -24,3 +24,13 @@ def test_digest_mode_keeps_memory_small() -> None:
         assert seen.duplicates([f"chatcmpl-{i:020d}" for i in range(start, start + 10_000)]) == []
     assert seen._exact is None and sum(r.nbytes for r in seen._runs) == 8 * 200_000
     assert seen.duplicates(["chatcmpl-00000000000000012345"]) == [0]
+
+
+def test_repeat_inside_a_batch_without_nulls_keeps_the_books_exact() -> None:
+    """The fast path adds a null-free batch in one go; a repeat inside it must be undone and found."""
+    seen = SeenIds()
+    assert seen.duplicates(["a", "b"]) == []
+    assert seen.duplicates(["c", "d", "c", "e"], nulls=0) == [2]
+    assert seen.duplicates(["e", "f", "a"]) == [0, 2]
+    assert seen.duplicates(["g", None, "g"], nulls=1) == [2]
+    assert len(seen) == 7
