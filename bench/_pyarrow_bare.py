@@ -4,7 +4,10 @@ No validation, no reject accounting, no de-duplication, no catalog: ``pyarrow.js
 with an explicit schema for the few fields needed, cost from a hard-coded rate table (USD per 1M
 tokens, list prices of the generated models), sums per (UTC day, model). Prints a JSON summary.
 
-    python bench/_pyarrow_bare.py LOG.jsonl
+    python bench/_pyarrow_bare.py LOG.jsonl [--dedup]
+
+``--dedup`` also reads the request ids and counts repeats through a Python set: a second,
+higher floor for tools that report duplicates, as llmaudit does.
 """
 
 from __future__ import annotations
@@ -34,12 +37,19 @@ def main() -> None:
         ("completion_tokens", pa.int64()),
         ("prompt_tokens_details", pa.struct([("cached_tokens", pa.int64())])),
     ])
-    schema = pa.schema([("created", pa.int64()), ("model", pa.string()), ("usage", usage)])
+    dedup = "--dedup" in sys.argv[2:]
+    fields = [("created", pa.int64()), ("model", pa.string()), ("usage", usage)]
+    schema = pa.schema([*fields, ("id", pa.string())] if dedup else fields)
     table = pj.read_json(
         sys.argv[1],
         read_options=pj.ReadOptions(block_size=16 << 20),
         parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
     )
+    duplicates = None
+    if dedup:
+        # The least a tool that reports duplicate requests must add: every id through a set.
+        ids = table.column("id").to_pylist()
+        duplicates = len(ids) - len(set(ids))
     u = table.column("usage")
     prompt = pc.struct_field(u, "prompt_tokens")
     completion = pc.struct_field(u, "completion_tokens")
@@ -61,6 +71,7 @@ def main() -> None:
         "output_tokens": pc.sum(completion).as_py(),
         "cost_usd": cost,
         "groups": g.num_rows,
+        "duplicates": duplicates,
     }
     json.dump({"elapsed_s": time.perf_counter() - t0, "totals": totals}, sys.stdout)
 
