@@ -17,7 +17,7 @@ from llmaudit.providers.base import (
     TokenUsage,
     token_count,
 )
-from llmaudit.providers.exchange import Reply, error_in_body, exchange, load_json
+from llmaudit.providers.exchange import Reply, error_in_body, exchange, load_json, parse_events
 from llmaudit.providers.sse import SSEEvent
 
 if TYPE_CHECKING:
@@ -158,12 +158,8 @@ class AnthropicStream:
 
 
 def parse_stream(events: list[SSEEvent], *, provider: str = "anthropic") -> Reply:
-    state = AnthropicStream(provider)
-    for event in events:
-        state.feed(event)
-        if state.done:
-            break
-    return state.finish()
+    """A whole captured stream (pure; the adapter feeds events as they arrive instead)."""
+    return parse_events(AnthropicStream(provider), events)
 
 
 class AnthropicAdapter(HttpAdapter):

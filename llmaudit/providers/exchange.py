@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -20,7 +20,7 @@ import httpx
 from llmaudit.providers.base import Completion, ProviderCallError, TokenUsage, error_for_status
 from llmaudit.providers.sse import SSEDecoder, SSEEvent
 
-__all__ = ["Reply", "StreamState", "error_in_body", "exchange", "load_json"]
+__all__ = ["Reply", "StreamState", "error_in_body", "exchange", "load_json", "parse_events"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,16 @@ class StreamState(Protocol):
     def finish(self) -> Reply:
         """The reply; raises ``broken_stream`` when the final event never came."""
         ...
+
+
+def parse_events(state: StreamState, events: Iterable[SSEEvent]) -> Reply:
+    """A whole captured stream through a dialect's state, read as ``exchange`` reads it live
+    (up to the final event, or to the end where the dialect has no final event). Pure."""
+    for event in events:
+        state.feed(event)
+        if state.done and state.stop_when_done:
+            break
+    return state.finish()
 
 
 def load_json(data: str, provider: str) -> Any:

@@ -17,7 +17,7 @@ from llmaudit.providers.base import (
     TokenUsage,
     token_count,
 )
-from llmaudit.providers.exchange import Reply, error_in_body, exchange, load_json
+from llmaudit.providers.exchange import Reply, error_in_body, exchange, load_json, parse_events
 from llmaudit.providers.sse import SSEEvent
 
 if TYPE_CHECKING:
@@ -152,10 +152,8 @@ def parse_response(data: Any, *, provider: str = "google") -> Reply:
 
 
 def parse_stream(events: list[SSEEvent], *, provider: str = "google") -> Reply:
-    state = GeminiStream(provider)
-    for event in events:
-        state.feed(event)
-    return state.finish()
+    """A whole captured stream (pure; the adapter feeds events as they arrive instead)."""
+    return parse_events(GeminiStream(provider), events)
 
 
 class GeminiAdapter(HttpAdapter):

@@ -19,7 +19,7 @@ from llmaudit.providers.base import (
     TokenUsage,
     token_count,
 )
-from llmaudit.providers.exchange import Reply, error_in_body, exchange, load_json
+from llmaudit.providers.exchange import Reply, error_in_body, exchange, load_json, parse_events
 from llmaudit.providers.sse import SSEEvent
 
 if TYPE_CHECKING:
@@ -199,12 +199,7 @@ class OpenAIStream:
 
 def parse_stream(events: list[SSEEvent], *, provider: str = "openai") -> Reply:
     """A whole captured stream (pure; the adapter feeds events as they arrive instead)."""
-    state = OpenAIStream(provider)
-    for event in events:
-        state.feed(event)
-        if state.done:
-            break
-    return state.finish()
+    return parse_events(OpenAIStream(provider), events)
 
 
 class OpenAIAdapter(HttpAdapter):
