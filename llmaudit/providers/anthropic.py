@@ -17,7 +17,7 @@ from llmaudit.providers.base import (
     TokenUsage,
     token_count,
 )
-from llmaudit.providers.exchange import Reply, error_in_body, exchange, load_json, parse_events
+from llmaudit.providers.exchange import Reply, StreamParts, error_in_body, exchange, load_json, parse_events
 from llmaudit.providers.sse import SSEEvent
 
 if TYPE_CHECKING:
@@ -103,18 +103,15 @@ def parse_response(data: Any, *, provider: str = "anthropic") -> Reply:
     )
 
 
-class AnthropicStream:
+class AnthropicStream(StreamParts):
     """Accumulates Messages stream events until ``message_stop``."""
 
+    missing_end = "without 'message_stop'"
+    stop_when_done = True
+
     def __init__(self, provider: str = "anthropic") -> None:
-        self.provider = provider
-        self.stop_when_done = True
-        self.done = False
-        self._parts: list[str] = []
+        super().__init__(provider)
         self._usage: dict[str, Any] = {}
-        self._id: str | None = None
-        self._model: str | None = None
-        self._finish: str | None = None
 
     def feed(self, event: SSEEvent) -> bool:
         data = load_json(event.data, self.provider)
@@ -145,16 +142,8 @@ class AnthropicStream:
             self.done = True
         return False
 
-    def finish(self) -> Reply:
-        if not self.done:
-            raise ProviderCallError("broken_stream", f"{self.provider}: stream ended without 'message_stop'")
-        return Reply(
-            text="".join(self._parts),
-            usage=parse_usage(self._usage),
-            request_id=self._id,
-            model=self._model,
-            finish_reason=self._finish,
-        )
+    def usage(self) -> TokenUsage | None:
+        return parse_usage(self._usage)
 
 
 def parse_stream(events: list[SSEEvent], *, provider: str = "anthropic") -> Reply:

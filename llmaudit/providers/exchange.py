@@ -20,7 +20,7 @@ import httpx
 from llmaudit.providers.base import Completion, ProviderCallError, TokenUsage, error_for_status
 from llmaudit.providers.sse import SSEDecoder, SSEEvent
 
-__all__ = ["Reply", "StreamState", "error_in_body", "exchange", "load_json", "parse_events"]
+__all__ = ["Reply", "StreamParts", "StreamState", "error_in_body", "exchange", "load_json", "parse_events"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,32 @@ class StreamState(Protocol):
     def finish(self) -> Reply:
         """The reply; raises ``broken_stream`` when the final event never came."""
         ...
+
+
+class StreamParts:
+    """What every dialect's stream state collects, and the reply built from it. A dialect sets
+    ``missing_end`` (how the error says the stream ended too early), ``stop_when_done``, and ``usage()``."""
+
+    missing_end = "before its final event"
+    stop_when_done = True
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.done = False
+        self._parts: list[str] = []
+        self._id: str | None = None
+        self._model: str | None = None
+        self._finish: str | None = None
+        self._sim_timing: tuple[float | None, float] | None = None
+
+    def usage(self) -> TokenUsage | None:
+        raise NotImplementedError
+
+    def finish(self) -> Reply:
+        if not self.done:
+            raise ProviderCallError("broken_stream", f"{self.provider}: stream ended {self.missing_end}")
+        return Reply(text="".join(self._parts), usage=self.usage(), request_id=self._id, model=self._model,
+                     finish_reason=self._finish, simulated_timing=self._sim_timing)
 
 
 def parse_events(state: StreamState, events: Iterable[SSEEvent]) -> Reply:

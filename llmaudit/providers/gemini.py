@@ -17,7 +17,7 @@ from llmaudit.providers.base import (
     TokenUsage,
     token_count,
 )
-from llmaudit.providers.exchange import Reply, error_in_body, exchange, load_json, parse_events
+from llmaudit.providers.exchange import Reply, StreamParts, error_in_body, exchange, load_json, parse_events
 from llmaudit.providers.sse import SSEEvent
 
 if TYPE_CHECKING:
@@ -79,18 +79,15 @@ def parse_usage(meta: Any) -> TokenUsage | None:
     )
 
 
-class GeminiStream:
+class GeminiStream(StreamParts):
     """Accumulates ``GenerateContentResponse`` chunks; complete once a ``finishReason`` arrives."""
 
+    missing_end = "before a finishReason"
+    stop_when_done = False
+
     def __init__(self, provider: str = "google") -> None:
-        self.provider = provider
-        self.stop_when_done = False
-        self.done = False
-        self._parts: list[str] = []
+        super().__init__(provider)
         self._usage: Any = None
-        self._id: str | None = None
-        self._model: str | None = None
-        self._finish: str | None = None
 
     def feed(self, event: SSEEvent) -> bool:
         chunk = load_json(event.data, self.provider)
@@ -127,16 +124,8 @@ class GeminiStream:
             self.done = True
         return token
 
-    def finish(self) -> Reply:
-        if not self.done:
-            raise ProviderCallError("broken_stream", f"{self.provider}: stream ended before a finishReason")
-        return Reply(
-            text="".join(self._parts),
-            usage=parse_usage(self._usage),
-            request_id=self._id,
-            model=self._model,
-            finish_reason=self._finish,
-        )
+    def usage(self) -> TokenUsage | None:
+        return parse_usage(self._usage)
 
 
 def parse_response(data: Any, *, provider: str = "google") -> Reply:

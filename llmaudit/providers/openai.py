@@ -19,7 +19,7 @@ from llmaudit.providers.base import (
     TokenUsage,
     token_count,
 )
-from llmaudit.providers.exchange import Reply, error_in_body, exchange, load_json, parse_events
+from llmaudit.providers.exchange import Reply, StreamParts, error_in_body, exchange, load_json, parse_events
 from llmaudit.providers.sse import SSEEvent
 
 if TYPE_CHECKING:
@@ -126,22 +126,18 @@ def parse_response(data: Any, *, provider: str = "openai", sim: bool = False) ->
     )
 
 
-class OpenAIStream:
+class OpenAIStream(StreamParts):
     """Accumulates ``chat.completion.chunk`` events until ``data: [DONE]``."""
 
+    missing_end = "without 'data: [DONE]'"
+    stop_when_done = True
+
     def __init__(self, provider: str = "openai", *, sim: bool = False) -> None:
-        self.provider = provider
-        self.stop_when_done = True
+        super().__init__(provider)
         self.sim = sim
-        self._sim_timing: tuple[float | None, float] | None = None
-        self.done = False
-        self._parts: list[str] = []
         self._usage: Any = None
         self._timings: Any = None
         self._native: Any = None
-        self._id: str | None = None
-        self._model: str | None = None
-        self._finish: str | None = None
 
     def feed(self, event: SSEEvent) -> bool:
         if event.data.strip() == "[DONE]":
@@ -184,17 +180,8 @@ class OpenAIStream:
                 self._finish = choice["finish_reason"]
         return token
 
-    def finish(self) -> Reply:
-        if not self.done:
-            raise ProviderCallError("broken_stream", f"{self.provider}: stream ended without 'data: [DONE]'")
-        return Reply(
-            text="".join(self._parts),
-            usage=parse_usage(self._usage, timings=self._timings, native=self._native),
-            request_id=self._id,
-            model=self._model,
-            finish_reason=self._finish,
-            simulated_timing=self._sim_timing,
-        )
+    def usage(self) -> TokenUsage | None:
+        return parse_usage(self._usage, timings=self._timings, native=self._native)
 
 
 def parse_stream(events: list[SSEEvent], *, provider: str = "openai") -> Reply:
