@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -145,8 +145,8 @@ def merge_entries(base: ModelEntry | None, extra: ModelEntry) -> ModelEntry:
         if merged and merged[-1].same_prices(point):
             last = merged[-1]
             if point.as_of > last.as_of:
-                merged[-1] = PricePoint(last.effective_from, last.source, point.as_of, last.rates,
-                                        last.long_context, last.note)
+                merged[-1] = replace(last, as_of=point.as_of,
+                                     sources=tuple(dict.fromkeys([*last.sources, *point.sources])))
             continue
         if merged and merged[-1].effective_from == point.effective_from:
             merged[-1] = point  # same day: the later layer wins

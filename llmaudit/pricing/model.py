@@ -14,9 +14,12 @@ from typing import Any
 
 __all__ = [
     "RATE_FIELDS",
+    "SERVICE_TIERS",
     "ModelEntry",
+    "OffPeak",
     "PricePoint",
     "Rates",
+    "ServiceRates",
     "Tier",
     "as_date",
     "dec_str",
@@ -38,6 +41,9 @@ RATE_FIELDS = (
     "per_search",
 )
 PER_CALL_FIELDS = ("per_request", "per_search")
+# Service tiers with rates of their own (batch keeps its ``*_batch`` fields on ``Rates``). ``fast``
+# is Anthropic's fast mode (``usage.speed: "fast"``) and OpenAI's priority-like fast tier.
+SERVICE_TIERS = ("flex", "priority", "fast")
 
 
 def dec_str(value: Decimal) -> str:
@@ -104,8 +110,60 @@ class Tier:
 
 
 @dataclass(frozen=True)
+class ServiceRates:
+    """A service tier's own rates (flex, priority, fast), with its own long-context tiers."""
+
+    name: str
+    rates: Rates
+    long_context: tuple[Tier, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = dict(self.rates.to_json())
+        if self.long_context:
+            data["long_context"] = [t.to_json() for t in self.long_context]
+        return data
+
+    @classmethod
+    def from_json(cls, name: str, data: dict[str, Any]) -> ServiceRates:
+        return cls(name, Rates.from_json(data), tuple(Tier.from_json(t) for t in data.get("long_context", ())))
+
+
+@dataclass(frozen=True)
+class OffPeak:
+    """A daily UTC window (``start`` inclusive, ``end`` exclusive, may wrap midnight) in which every
+    token rate is multiplied by ``multiplier`` (DeepSeek's off-peak discount)."""
+
+    start: str  # "HH:MM"
+    end: str
+    multiplier: Decimal
+
+    def minutes(self) -> tuple[int, int]:
+        h1, m1 = self.start.split(":")
+        h2, m2 = self.end.split(":")
+        return int(h1) * 60 + int(m1), int(h2) * 60 + int(m2)
+
+    def covers(self, minute_of_day: int) -> bool:
+        lo, hi = self.minutes()
+        return lo <= minute_of_day < hi if lo < hi else (minute_of_day >= lo or minute_of_day < hi)
+
+    def to_json(self) -> dict[str, str]:
+        return {"start": self.start, "end": self.end, "multiplier": dec_str(self.multiplier)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OffPeak:
+        return cls(str(data["start"]), str(data["end"]), Decimal(str(data["multiplier"])))
+
+
+@dataclass(frozen=True)
 class PricePoint:
-    """The prices a model had from ``effective_from`` on, with where they came from."""
+    """The prices a model had from ``effective_from`` on, with where they came from.
+
+    ``source`` is the source that set the price (for a documented change, the vendor's page);
+    ``sources`` every source that confirmed it. ``free`` marks a $0 price a source documents as
+    free (a ``:free`` variant); any other $0 is a hole the builder drops. ``service_tiers`` hold
+    flex / priority / fast rates, ``off_peak`` daily discount windows, ``residency`` the multiplier
+    per ``inference_geo`` value (data residency) applied to every token rate.
+    """
 
     effective_from: date
     source: str
@@ -113,6 +171,11 @@ class PricePoint:
     rates: Rates
     long_context: tuple[Tier, ...] = ()
     note: str | None = None
+    sources: tuple[str, ...] = ()
+    free: bool = False
+    service_tiers: tuple[ServiceRates, ...] = ()
+    off_peak: tuple[OffPeak, ...] = ()
+    residency: tuple[tuple[str, Decimal], ...] = ()
 
     def __getattr__(self, name: str) -> Any:
         # ``point.input`` reads the rate, as docs/internals.md promises.
@@ -120,8 +183,16 @@ class PricePoint:
             return getattr(self.rates, name)
         raise AttributeError(name)
 
+    def service(self, name: str) -> ServiceRates | None:
+        for tier in self.service_tiers:
+            if tier.name == name:
+                return tier
+        return None
+
     def same_prices(self, other: PricePoint) -> bool:
-        return self.rates == other.rates and self.long_context == other.long_context
+        return (self.rates == other.rates and self.long_context == other.long_context
+                and self.service_tiers == other.service_tiers and self.off_peak == other.off_peak
+                and self.residency == other.residency and self.free == other.free)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -129,22 +200,39 @@ class PricePoint:
             "as_of": self.as_of.isoformat(),
             "source": self.source,
         }
+        if self.sources and self.sources != (self.source,):
+            data["sources"] = list(self.sources)
         if self.note:
             data["note"] = self.note
+        if self.free:
+            data["free"] = True
         data.update(self.rates.to_json())
         if self.long_context:
             data["long_context"] = [t.to_json() for t in self.long_context]
+        if self.service_tiers:
+            data["service_tiers"] = {t.name: t.to_json() for t in self.service_tiers}
+        if self.off_peak:
+            data["off_peak"] = [w.to_json() for w in self.off_peak]
+        if self.residency:
+            data["residency"] = {geo: dec_str(m) for geo, m in self.residency}
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PricePoint:
+        source = str(data.get("source", "unknown"))
         return cls(
             effective_from=date.fromisoformat(data["effective_from"]),
-            source=str(data.get("source", "unknown")),
+            source=source,
             as_of=date.fromisoformat(data.get("as_of") or data["effective_from"]),
             rates=Rates.from_json(data),
             long_context=tuple(Tier.from_json(t) for t in data.get("long_context", ())),
             note=data.get("note"),
+            sources=tuple(data.get("sources") or (source,)),
+            free=bool(data.get("free", False)),
+            service_tiers=tuple(sorted((ServiceRates.from_json(n, t) for n, t in
+                                        (data.get("service_tiers") or {}).items()), key=lambda t: t.name)),
+            off_peak=tuple(OffPeak.from_json(w) for w in data.get("off_peak") or ()),
+            residency=tuple(sorted((str(g), Decimal(str(m))) for g, m in (data.get("residency") or {}).items())),
         )
 
 

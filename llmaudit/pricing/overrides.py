@@ -81,8 +81,13 @@ def fees(config: Config | None) -> Fees:
 
 def _scale_point(point: PricePoint, factor: Decimal, note: str) -> PricePoint:
     tiers = tuple(Tier(t.threshold_tokens, t.rates.scaled(factor)) for t in point.long_context)
+    services = tuple(replace(s, rates=s.rates.scaled(factor),
+                             long_context=tuple(Tier(t.threshold_tokens, t.rates.scaled(factor))
+                                                for t in s.long_context))
+                     for s in point.service_tiers)
     joined = f"{point.note}; {note}" if point.note else note
-    return replace(point, rates=point.rates.scaled(factor), long_context=tiers, note=joined)
+    return replace(point, rates=point.rates.scaled(factor), long_context=tiers, service_tiers=services,
+                   note=joined)
 
 
 def apply_overrides(entries: list[ModelEntry], config: Config) -> list[ModelEntry]:
