@@ -130,12 +130,16 @@ class ServiceRates:
 
 @dataclass(frozen=True)
 class OffPeak:
-    """A daily UTC window (``start`` inclusive, ``end`` exclusive, may wrap midnight) in which every
-    token rate is multiplied by ``multiplier`` (DeepSeek's off-peak discount)."""
+    """A daily UTC window (``start`` inclusive, ``end`` exclusive; it may wrap midnight and
+    ``00:00``–``00:00`` is the whole day) in which every token rate is multiplied by ``multiplier``
+    (DeepSeek's off-peak discount). ``weekdays`` (ISO, 1 = Monday) limits it to some days, counted
+    in the provider's own time zone (``weekday_offset_minutes`` east of UTC: Beijing is +480)."""
 
     start: str  # "HH:MM"
     end: str
     multiplier: Decimal
+    weekdays: tuple[int, ...] = ()
+    weekday_offset_minutes: int = 0
 
     def minutes(self) -> tuple[int, int]:
         h1, m1 = self.start.split(":")
@@ -143,15 +147,35 @@ class OffPeak:
         return int(h1) * 60 + int(m1), int(h2) * 60 + int(m2)
 
     def covers(self, minute_of_day: int) -> bool:
+        """Whether a UTC minute of the day falls in the window (weekdays aside)."""
         lo, hi = self.minutes()
+        if lo == hi:
+            return True
         return lo <= minute_of_day < hi if lo < hi else (minute_of_day >= lo or minute_of_day < hi)
 
-    def to_json(self) -> dict[str, str]:
-        return {"start": self.start, "end": self.end, "multiplier": dec_str(self.multiplier)}
+    def covers_at(self, when: datetime) -> bool:
+        """Whether a UTC instant falls in the window, weekdays included."""
+        from datetime import UTC, timedelta
+
+        utc = when.astimezone(UTC) if when.tzinfo else when
+        if self.weekdays:
+            local = utc + timedelta(minutes=self.weekday_offset_minutes)
+            if local.isoweekday() not in self.weekdays:
+                return False
+        return self.covers(utc.hour * 60 + utc.minute)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"start": self.start, "end": self.end, "multiplier": dec_str(self.multiplier)}
+        if self.weekdays:
+            data["weekdays"] = list(self.weekdays)
+        if self.weekday_offset_minutes:
+            data["weekday_offset_minutes"] = self.weekday_offset_minutes
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> OffPeak:
-        return cls(str(data["start"]), str(data["end"]), Decimal(str(data["multiplier"])))
+        return cls(str(data["start"]), str(data["end"]), Decimal(str(data["multiplier"])),
+                   tuple(int(d) for d in data.get("weekdays") or ()), int(data.get("weekday_offset_minutes") or 0))
 
 
 @dataclass(frozen=True)
