@@ -14,12 +14,20 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from llmaudit.errors import PricingError
-from llmaudit.pricing.model import Rates, Tier
+from llmaudit.pricing.model import OffPeak, Rates, ServiceRates, Tier
 from llmaudit.pricing.names import PROVIDER_ALIASES
 
 __all__ = ["Record", "canonical_provider_of", "convert", "per_million", "rates_of"]
 
 MILLION = Decimal(1_000_000)
+# LiteLLM stores USD per token as binary floats; ``repr`` of a float sum such as 2.9999900000000002e-06
+# carries noise past the 15th digit. Twelve significant digits keep every published price exact
+# (no vendor prices below a tenth of a micro-dollar per token) and drop the noise, so a snapshot
+# that only re-serialized a float shows no phantom change.
+_SIGNIFICANT = 12
+# LiteLLM's per-token suffixes for service tiers → the catalog's tier names. OpenAI's "ultrafast" is
+# its fast tier; Anthropic's fast mode has no LiteLLM rates of its own (``supports_fast_mode`` only).
+_SERVICE_SUFFIXES = {"_flex": "flex", "_priority": "priority", "_ultrafast": "fast"}
 
 # LiteLLM's ``litellm_provider`` → the catalog's provider id. Anything not listed keeps its name.
 _PROVIDER_MAP = {
@@ -89,22 +97,42 @@ class Record:
     max_output_tokens: int | None
     mode: str | None
     rank: int
+    services: tuple[ServiceRates, ...] = ()
+    off_peak: tuple[OffPeak, ...] = ()
+    deprecation_date: str | None = None
+    alias_of: str | None = None
+    placeholders: tuple[str, ...] = ()  # fields dropped as placeholders (negative, -1)
 
     @property
     def id(self) -> str:
         return f"{self.provider}/{self.name}"
 
 
+def _round_sig(value: Decimal) -> Decimal:
+    if not value:
+        return Decimal(0)
+    exponent = value.adjusted() - _SIGNIFICANT + 1
+    return value.quantize(Decimal(1).scaleb(exponent)).normalize()
+
+
 def per_million(value: Any, key: str = "") -> Decimal:
-    """USD per token (float/int/str) → exact ``Decimal`` USD per 1M tokens."""
+    """USD per token (float/int/str) → exact ``Decimal`` USD per 1M tokens (float noise dropped)."""
     try:
         if isinstance(value, bool):
             raise InvalidOperation
-        if isinstance(value, float):
-            return Decimal(repr(value)) * MILLION
-        return Decimal(str(value)) * MILLION
+        text = repr(value) if isinstance(value, float) else str(value)
+        result = Decimal(text)
+        if not result.is_finite():
+            raise InvalidOperation
+        return _round_sig(result * MILLION)
     except (InvalidOperation, ValueError):
         raise PricingError(f"{key}: not a number: {value!r}") from None
+
+
+def _placeholder(value: Any) -> bool:
+    """Negative prices (OpenRouter's and LiteLLM's ``-1`` for "depends on the routed model") are
+    missing prices, never numbers."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value < 0
 
 
 def _per_call(value: Any, key: str) -> Decimal:
@@ -127,8 +155,55 @@ def _model_part(key: str, litellm_provider: str, provider: str) -> str:
     return key
 
 
+def _clean(spec: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    dropped = tuple(sorted(k for k, v in spec.items() if _placeholder(v)))
+    if not dropped:
+        return spec, ()
+    return {k: v for k, v in spec.items() if k not in dropped}, dropped
+
+
+def _service_specs(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``{"flex": {"input_cost_per_token": …, "…_above_272k_tokens": …}, …}`` from suffixed keys."""
+    found: dict[str, dict[str, Any]] = {}
+    for field_name, value in spec.items():
+        for suffix, tier in _SERVICE_SUFFIXES.items():
+            if field_name.endswith(suffix) and value is not None:
+                found.setdefault(tier, {})[field_name[: -len(suffix)]] = value
+    return found
+
+
+def services_of(spec: dict[str, Any], key: str = "") -> tuple[ServiceRates, ...]:
+    """Flex / priority / fast rates of one LiteLLM entry (each with its own long-context tiers)."""
+    out = []
+    for name, sub in sorted(_service_specs(spec).items()):
+        if sub.get("input_cost_per_token") is None and sub.get("output_cost_per_token") is None:
+            continue
+        rates, tiers = rates_of(sub, f"{key}[{name}]")
+        out.append(ServiceRates(name, rates, tiers))
+    return tuple(out)
+
+
+def off_peak_of(spec: dict[str, Any]) -> tuple[OffPeak, ...]:
+    """DeepSeek-style ``off_peak_pricing``: absolute rates in daily UTC windows, as multipliers of the
+    standard input rate (LiteLLM lists every off-peak rate at the same ratio)."""
+    data = spec.get("off_peak_pricing")
+    base = spec.get("input_cost_per_token")
+    if not isinstance(data, dict) or not base or data.get("input_cost_per_token") is None:
+        return ()
+    multiplier = _round_sig(Decimal(repr(float(data["input_cost_per_token"]))) / Decimal(repr(float(base))))
+    offset = 480 if data.get("weekday_timezone") == "Asia/Shanghai" else 0
+    windows = []
+    for window in data.get("windows") or ():
+        hours = window.get("hours_utc")
+        for span in [hours] if isinstance(hours, str) else hours or ():
+            start, _, end = str(span).partition("-")
+            windows.append(OffPeak(start, end, multiplier, tuple(window.get("weekdays") or ()), offset))
+    return tuple(windows)
+
+
 def rates_of(spec: dict[str, Any], key: str = "") -> tuple[Rates, tuple[Tier, ...]]:
     """The catalog rates and long-context tiers of one LiteLLM entry."""
+    spec, _ = _clean(spec)
     base: dict[str, Decimal] = {}
     for field_name, rate in _BASE_FIELDS.items():
         if isinstance(spec.get(field_name), int | float | str) and spec.get(field_name) is not None:
@@ -181,16 +256,35 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
+def _resolve_alias(data: dict[str, Any], key: str, spec: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """An ``alias_of`` key (LiteLLM 1.100+: ``claude-sonnet-latest`` → a dated model) takes its
+    target's prices in the same snapshot; chains are followed, cycles give up."""
+    target = spec.get("alias_of")
+    seen = {key}
+    while isinstance(target, str) and target not in seen:
+        seen.add(target)
+        found = data.get(target)
+        if not isinstance(found, dict):
+            return spec, None
+        if found.get("alias_of") is None:
+            merged = {**found, **{k: v for k, v in spec.items() if k != "alias_of"}}
+            return merged, str(spec["alias_of"])
+        target = found.get("alias_of")
+    return spec, None
+
+
 def convert(data: dict[str, Any], *, strict: bool = False) -> list[Record]:
     """Every priced text model of a LiteLLM price JSON (image/audio/video-only entries are skipped)."""
     if not isinstance(data, dict):
         raise PricingError("LiteLLM price JSON must be an object keyed by model name")
     records: list[Record] = []
-    for key, spec in data.items():
-        if key == "sample_spec" or not isinstance(spec, dict):
+    for key, raw_spec in data.items():
+        if key == "sample_spec" or not isinstance(raw_spec, dict):
             continue
+        spec, alias_of = _resolve_alias(data, key, raw_spec) if "alias_of" in raw_spec else (raw_spec, None)
         if spec.get("mode") not in _MODES:
             continue
+        spec, dropped = _clean(spec)
         if spec.get("input_cost_per_token") is None and spec.get("output_cost_per_token") is None \
                 and not spec.get("tiered_pricing"):
             continue
@@ -199,6 +293,7 @@ def convert(data: dict[str, Any], *, strict: bool = False) -> list[Record]:
             continue
         try:
             rates, tiers = rates_of(spec, key)
+            services = services_of(spec, key)
         except PricingError:
             if strict:
                 raise
@@ -216,5 +311,10 @@ def convert(data: dict[str, Any], *, strict: bool = False) -> list[Record]:
             max_output_tokens=_int_or_none(spec.get("max_output_tokens") or spec.get("max_tokens")),
             mode=spec.get("mode"),
             rank=_KEY_RANK.get(litellm_provider, 0),
+            services=services,
+            off_peak=off_peak_of(spec),
+            deprecation_date=str(spec["deprecation_date"]) if spec.get("deprecation_date") else None,
+            alias_of=alias_of,
+            placeholders=dropped,
         ))
     return records
