@@ -47,7 +47,8 @@ _PROVIDER_MAP = {
     "bedrock_mantle": "bedrock",
     "sagemaker": "sagemaker",
     "azure": "azure",
-    "azure_ai": "azure",
+    # Azure AI Foundry (azure_ai) sells other makers' models at its own prices; Azure OpenAI is "azure".
+    "azure_ai": "azure_ai",
     "azure_text": "azure",
     "mistral": "mistral",
     "codestral": "mistral",
@@ -197,8 +198,23 @@ def off_peak_of(spec: dict[str, Any]) -> tuple[OffPeak, ...]:
         hours = window.get("hours_utc")
         for span in [hours] if isinstance(hours, str) else hours or ():
             start, _, end = str(span).partition("-")
-            windows.append(OffPeak(start, end, multiplier, tuple(window.get("weekdays") or ()), offset))
+            windows.append(OffPeak(start, end, multiplier, _weekdays(window.get("weekdays")), offset))
     return tuple(windows)
+
+
+_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _weekdays(values: Any) -> tuple[int, ...]:
+    """ISO weekday numbers from LiteLLM's list (numbers 1-7, or names such as "saturday")."""
+    days = []
+    for value in values or ():
+        text = str(value).strip().lower()
+        if text.isdigit() and 1 <= int(text) <= 7:
+            days.append(int(text))
+        elif text[:3] in (d[:3] for d in _DAY_NAMES):
+            days.append([d[:3] for d in _DAY_NAMES].index(text[:3]) + 1)
+    return tuple(sorted(set(days)))
 
 
 def rates_of(spec: dict[str, Any], key: str = "") -> tuple[Rates, tuple[Tier, ...]]:

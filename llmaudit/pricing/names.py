@@ -36,7 +36,7 @@ PROVIDER_ALIASES: dict[str, str] = {
     "bedrock": "bedrock",
     "bedrock_converse": "bedrock",
     "azure": "azure",
-    "azure_ai": "azure",
+    "azure_ai": "azure_ai",
     "openrouter": "openrouter",
     "mistral": "mistral",
     "mistralai": "mistral",
@@ -74,7 +74,7 @@ PROVIDER_ALIASES: dict[str, str] = {
 
 # Clouds and gateways that resell first-party models: their spellings of a first-party model
 # resolve to the first-party entry.
-PLATFORMS = frozenset({"bedrock", "vertex_ai", "azure", "openrouter"})
+PLATFORMS = frozenset({"bedrock", "vertex_ai", "azure", "azure_ai", "openrouter"})
 
 # Companies that make (not resell) models: a bare name resolves to theirs first.
 MAKERS = frozenset({
@@ -86,7 +86,7 @@ MAKERS = frozenset({
 PROVIDER_PRIORITY = (
     "openai", "anthropic", "google", "mistral", "deepseek", "xai", "meta", "cohere", "perplexity",
     "ai21", "moonshot", "dashscope", "zai", "minimax", "groq", "together_ai", "fireworks_ai",
-    "deepinfra", "cerebras", "sambanova", "bedrock", "vertex_ai", "azure", "openrouter",
+    "deepinfra", "cerebras", "sambanova", "bedrock", "vertex_ai", "azure", "azure_ai", "openrouter",
 )
 
 # ":free" is not stripped: a free variant priced as the paid model would invent a cost.

@@ -1,0 +1,297 @@
+"""Assemble catalog entries from the inputs: map keys to models, combine timelines, clean."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from llmaudit.pricing import litellm
+from llmaudit.pricing.catalog import Catalog
+from llmaudit.pricing.model import ModelEntry, PricePoint, Rates
+from llmaudit.pricing.names import MAKERS, PLATFORMS
+
+from .fixes import backfill, correct
+from .history import KeyHistory
+from .inputs import SNAPSHOT_FAMILIES, Documented, MPEntry
+from .timeline import Obs, Point, apply_documented, combine
+
+__all__ = ["BuildResult", "build"]
+
+RANKS = [*SNAPSHOT_FAMILIES, "model-prices"]
+# Local runtimes whose $0 is real: nothing is billed.
+LOCAL_FREE = frozenset({"ollama", "lemonade", "lm_studio", "llamafile"})
+_FREE_NAME = re.compile(r"(:free$|-free$|/free$)", re.I)
+
+
+@dataclass
+class BuildResult:
+    entries: list[ModelEntry]
+    discrepancies: list[dict[str, Any]] = field(default_factory=list)
+    observed: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    applied: list[dict[str, Any]] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)
+    hygiene: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _better(rec: litellm.Record, best: litellm.Record | None) -> bool:
+    return best is None or (rec.rank, len(rec.key), rec.key) < (best.rank, len(best.key), best.key)
+
+
+def _price_key(rec: litellm.Record | None) -> Any:
+    return None if rec is None else (rec.rates, rec.tiers)
+
+
+def _latest(histories: dict[tuple[str, str], KeyHistory]) -> dict[str, litellm.Record]:
+    latest: dict[str, tuple[date, litellm.Record]] = {}
+    for (_, key), hist in histories.items():
+        assert hist.last_day is not None
+        if key not in latest or hist.last_day > latest[key][0]:
+            latest[key] = (hist.last_day, hist.latest)
+    return {k: v[1] for k, v in latest.items()}
+
+
+def map_keys(histories: dict[tuple[str, str], KeyHistory]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Each LiteLLM key → its catalog id. A cloud's or reseller's spelling of a maker's model joins the
+    maker's entry only when every source prices them the same on every day both are listed."""
+    latest = _latest(histories)
+    first_party: dict[str, litellm.Record] = {}
+    aliases: dict[str, set[str]] = {}
+    for key, rec in latest.items():
+        if rec.provider not in PLATFORMS:
+            aliases.setdefault(rec.id, set()).add(key)
+            if rec.provider in MAKERS:
+                first_party.setdefault(rec.id, rec)
+    stub = PricePoint(date(2000, 1, 1), "stub", date(2000, 1, 1), Rates())
+    probe = Catalog([ModelEntry(i, r.provider, r.name, (stub,), tuple(sorted(aliases.get(i, ()))))
+                     for i, r in first_party.items()], date(2000, 1, 1))
+    best_key: dict[str, str] = {}
+    for key, rec in latest.items():
+        if rec.provider not in PLATFORMS and _better(rec, latest.get(best_key.get(rec.id, ""))):
+            best_key[rec.id] = key
+    target: dict[str, str] = {}
+    for key, rec in latest.items():
+        target[key] = rec.id
+        if rec.provider not in PLATFORMS:
+            continue
+        hit = probe.resolve(key, fuzzy=False)
+        if hit is None or hit.matched_by in ("dated-snapshot", "name") or hit.entry.id == rec.id:
+            continue
+        maker_key = best_key.get(hit.entry.id)
+        if maker_key and _agree_always(histories, key, maker_key):
+            target[key] = hit.entry.id
+    keys_of: dict[str, list[str]] = {}
+    for key, model_id in target.items():
+        keys_of.setdefault(model_id, []).append(key)
+    for keys in keys_of.values():
+        keys.sort(key=lambda k: (latest[k].rank, len(k), k))
+    return target, keys_of
+
+
+def _agree_always(histories: dict[tuple[str, str], KeyHistory], key: str, other: str) -> bool:
+    for family in SNAPSHOT_FAMILIES:
+        a, b = histories.get((family, key)), histories.get((family, other))
+        if a is None or b is None:
+            continue
+        assert a.first_day and a.last_day and b.first_day and b.last_day
+        lo, hi = max(a.first_day, b.first_day), min(a.last_day, b.last_day)
+        days = {s.start for s in a.segments} | {s.start for s in b.segments} | {lo}
+        for day in days:
+            if lo <= day <= hi and _price_key(a.at(day)) != _price_key(b.at(day)):
+                return False
+    return True
+
+
+def _family_obs(histories: dict[tuple[str, str], KeyHistory], keys: list[str], family: str) -> list[Obs]:
+    """One family's observations of a model listed under several keys: on each day, the best key
+    listed that day speaks."""
+    hists = [h for k in keys if (h := histories.get((family, k))) is not None]
+    if not hists:
+        return []
+    days = sorted({s.start for h in hists for s in h.segments} | {h.last_day for h in hists if h.last_day})
+    out: list[Obs] = []
+    for day in days:
+        for h in hists:
+            assert h.first_day and h.last_day
+            if h.first_day <= day <= h.last_day:
+                seg = next(s for s in reversed(h.segments) if s.start <= day)
+                rec = seg.record
+                obs = Obs(day, family, seg.first, seg.last, seg.end, rec.rates, rec.tiers, rec.services, rec.off_peak)
+                if out and (out[-1].rates, out[-1].tiers, out[-1].services, out[-1].off_peak) == (
+                        rec.rates, rec.tiers, rec.services, rec.off_peak):
+                    out[-1] = replace(out[-1], last=seg.last, end=max(out[-1].end, seg.end))
+                else:
+                    out.append(obs)
+                break
+    return out
+
+
+def _mp_obs(entries: list[MPEntry]) -> list[Obs]:
+    out: list[Obs] = []
+    dated = sorted((e for e in entries if e.service == "standard" and e.day is not None and e.rates is not None),
+                   key=lambda e: e.day or date.min)
+    for i, e in enumerate(dated):
+        assert e.day is not None and e.rates is not None
+        end = dated[i + 1].day if i + 1 < len(dated) else date(9999, 1, 1)
+        assert end is not None
+        out.append(Obs(e.day, "model-prices", "model-prices", "model-prices", end, e.rates, e.tiers, source=e.source))
+    return out
+
+
+def _mp_services(entries: list[MPEntry], on: date) -> dict[str, Any]:
+    """model-prices' service-tier rates in force on a day (fast mode, which LiteLLM lacks)."""
+    found: dict[str, Any] = {}
+    for e in sorted((e for e in entries if e.service in ("fast", "priority", "flex")),
+                    key=lambda e: e.day or date.min):
+        if e.day is None or e.day <= on:
+            found[e.service] = e
+    return {k: v for k, v in found.items() if v.rates is not None}
+
+
+def _hygiene(model_id: str, points: list[Point], mode: str | None, log: list[dict[str, Any]]) -> tuple[
+        list[Point], bool]:
+    """Placeholders are no prices; a $0 between paid prices is a hole; $0 is kept only where free."""
+    provider, _, name = model_id.partition("/")
+    free = provider in LOCAL_FREE or bool(_FREE_NAME.search(name))
+    if free:
+        return points, all(not p.rates.input and not p.rates.output for p in points)
+    paid = {f: any(getattr(p.rates, f) for p in points) for f in ("input", "output")}
+    kept = []
+    for p in points:
+        zero = [f for f in ("input", "output") if getattr(p.rates, f) == 0]
+        if zero and (len(zero) == 2 or any(paid[f] for f in zero)) and not (mode == "embedding" and zero == ["output"]):
+            log.append({"model": model_id, "date": p.day.isoformat(), "kind": "zero price dropped",
+                        "rule": "a $0 rate counts only where a source says the model is free",
+                        "fields": zero, "source": p.origin})
+            continue
+        kept.append(p)
+    return kept, False
+
+
+def build(histories: dict[tuple[str, str], KeyHistory], mp_entries: Iterable[MPEntry],
+          documented: list[Documented]) -> BuildResult:
+    result = BuildResult([])
+    _target, keys_of = map_keys(histories)
+    latest = _latest(histories)
+    probe_entries = [ModelEntry(i, i.partition("/")[0], i.partition("/")[2],
+                                (PricePoint(date(2000, 1, 1), "stub", date(2000, 1, 1), Rates()),),
+                                tuple(sorted(k for k in keys if k.lower() != i.lower())))
+                     for i, keys in keys_of.items()]
+    probe = Catalog(probe_entries, date(2000, 1, 1))
+
+    def resolve(provider: str, model: str) -> str | None:
+        hit = probe.resolve(f"{provider}/{model}", fuzzy=False)
+        return hit.entry.id if hit is not None and hit.matched_by not in ("dated-snapshot", "name") else None
+
+    mp_by_id: dict[str, list[MPEntry]] = {}
+    for e in mp_entries:
+        model_id = resolve(e.provider, e.model) or f"{e.provider}/{e.model}"
+        mp_by_id.setdefault(model_id, []).append(e)
+    docs_by_id: dict[str, list[Documented]] = {}
+    for d in documented:
+        model_id = resolve(d.provider, d.model)
+        if model_id is None and f"{d.provider}/{d.model}" in mp_by_id:
+            model_id = f"{d.provider}/{d.model}"
+        if model_id is None:
+            result.unmatched.append(f"{d.provider}/{d.model} ({d.via}, {d.day})")
+            continue
+        if d.service == "standard":
+            docs_by_id.setdefault(model_id, []).append(d)
+
+    for model_id in sorted(set(keys_of) | set(mp_by_id)):
+        keys = keys_of.get(model_id, [])
+        obs = {family: _family_obs(histories, keys, family) for family in SNAPSHOT_FAMILIES}
+        mp = mp_by_id.get(model_id, [])
+        obs["model-prices"] = _mp_obs(mp)
+        result.observed[model_id] = {f: [_obs_json(o) for o in v] for f, v in obs.items() if v}
+        _disagreements(model_id, obs, result.discrepancies)
+        points = combine(obs, RANKS)
+        if not points:
+            continue
+        points = apply_documented(points, docs_by_id.get(model_id, []), result.discrepancies.append, model_id)
+        for doc in docs_by_id.get(model_id, []):
+            result.applied.append(_applied(model_id, doc, points))
+        meta = latest[keys[0]] if keys else None
+        points = _with_mp_services(points, mp)
+        points = backfill([correct(model_id, p) for p in points])
+        points, free = _hygiene(model_id, points, meta.mode if meta else "chat", result.hygiene)
+        if not points:
+            continue
+        provider, _, name = model_id.partition("/")
+        aliases = tuple(sorted({k for k in keys if k.lower() not in (model_id.lower(), name.lower())}))
+        prices = tuple(p.to_price_point(free and not p.rates.input and not p.rates.output) for p in points)
+        result.entries.append(ModelEntry(
+            model_id, provider, name, prices, aliases,
+            meta.context_window if meta else None, meta.max_output_tokens if meta else None,
+            meta.mode if meta else "chat"))
+    return result
+
+
+def _with_mp_services(points: list[Point], mp: list[MPEntry]) -> list[Point]:
+    """Fast mode and other service tiers LiteLLM does not price, from model-prices, on their dates."""
+    services = [e for e in mp if e.service in ("fast", "priority", "flex") and e.day is not None]
+    if not services:
+        return points
+    days = sorted({p.day for p in points} | {e.day for e in services if e.day and e.day > points[0].day})
+    out: list[Point] = []
+    for day in days:
+        current = [p for p in points if p.day <= day][-1]
+        have = {s.name for s in current.services}
+        extra = []
+        for name, e in _mp_services(mp, day).items():
+            if name not in have and e.rates is not None:
+                from llmaudit.pricing.model import ServiceRates
+
+                extra.append(ServiceRates(name, e.rates, e.tiers))
+        point = replace(current, day=day, services=tuple(sorted((*current.services, *extra), key=lambda s: s.name)),
+                        notes=list(current.notes) + ([f"service tiers {', '.join(s.name for s in extra)} from "
+                                                      "model-prices"] if extra else []))
+        if out and (out[-1].rates, out[-1].tiers, out[-1].services) == (point.rates, point.tiers, point.services):
+            continue
+        out.append(point)
+    return out
+
+
+def _obs_json(o: Obs) -> dict[str, Any]:
+    data: dict[str, Any] = {"from": o.day.isoformat(), "to": o.end.isoformat() if o.end.year < 9999 else None,
+                            "first": o.first, "last": o.last}
+    if o.source:
+        data["source"] = o.source
+    data.update(o.rates.to_json())
+    if o.tiers:
+        data["long_context"] = [t.to_json() for t in o.tiers]
+    return data
+
+
+def _disagreements(model_id: str, obs: dict[str, list[Obs]], out: list[dict[str, Any]]) -> None:
+    """Periods where two sources list the model at once with different base prices."""
+    primary = obs.get("litellm") or []
+    for family, others in obs.items():
+        if family == "litellm" or not others:
+            continue
+        for o in others:
+            for p in primary:
+                lo, hi = max(o.day, p.day), min(o.end, p.end)
+                if lo <= hi and (o.rates.input, o.rates.output) != (p.rates.input, p.rates.output):
+                    out.append({"model": model_id, "kind": "source disagreement", "from": lo.isoformat(),
+                                "to": hi.isoformat(), "rule": "the best-ranked fresh source speaks "
+                                "(litellm > tokencostauto > tokencost > model-prices); documented dates win",
+                                "litellm": {"input": _s(p.rates.input), "output": _s(p.rates.output), "label": p.first},
+                                family: {"input": _s(o.rates.input), "output": _s(o.rates.output),
+                                         "label": o.source or o.first}})
+
+
+def _s(v: Decimal | None) -> str | None:
+    return None if v is None else format(v.normalize(), "f")
+
+
+def _applied(model_id: str, doc: Documented, points: list[Point]) -> dict[str, Any]:
+    before = [p for p in points if p.day < doc.day]
+    return {"model": model_id, "date": doc.day.isoformat(),
+            "old_input": _s(before[-1].rates.input) if before else (_s(doc.old.input) if doc.old else None),
+            "old_output": _s(before[-1].rates.output) if before else (_s(doc.old.output) if doc.old else None),
+            "new_input": _s(doc.rates.input), "new_output": _s(doc.rates.output),
+            "tier_change": doc.tier_change, "source": doc.source, "via": doc.via}
