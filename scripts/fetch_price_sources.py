@@ -198,7 +198,8 @@ SOURCES: dict[str, Source] = {s.dist: s for s in (
            False,
            "LiteLLM (BerriAI/litellm) ships its model price and context-window table inside every release: "
            "prices per token for chat, embedding and image models, long-context tiers, flex/priority/batch "
-           "rates and off-peak windows.",
+           "rates and off-peak windows. Its LICENSE keeps enterprise/ under a separate licence; everything "
+           "else, the price file included, is MIT.",
            "Price data from LiteLLM, Copyright (c) 2023 Berri AI, MIT licence (https://github.com/BerriAI/litellm).",
            "By the upload time of each release on PyPI (UTC); the file itself carries no dates."),
     Source("tokencost", select_tokencost, ("tokencost/model_prices.json",), False,
@@ -543,9 +544,11 @@ def _source_section(source: Source, inputs: list[dict[str, Any]], skipped: list[
              f"- Dated: {source.dating}",
              f"- Inputs pinned: {len(inputs)}"]
     if inputs:
+        by_version = sorted(inputs, key=lambda i: version_key(i["version"]) or ())
+        first, last = by_version[0], by_version[-1]
         dates = sorted(i["date"] for i in inputs)
-        keys = sorted(inputs, key=lambda i: version_key(i["version"]) or ())
-        lines.append(f"- Versions {keys[0]['version']} to {keys[-1]['version']}, uploaded {dates[0]} to {dates[-1]}")
+        lines.append(f"- Version {first['version']}, uploaded {first['date']}" if len(inputs) == 1 else
+                     f"- Versions {first['version']} to {last['version']}, uploaded {dates[0]} to {dates[-1]}")
     lines += [f"- Skipped {s['version']}: {s['reason']}" for s in skipped]
     return [*lines, ""]
 
@@ -557,8 +560,10 @@ def summary(done: list[tuple[Task, dict[str, Any]]], cache: Path, seconds: float
         kept = sorted(p.date for p, r in mine if "skipped" not in r)
         span = f", {kept[0]} to {kept[-1]}" if kept else ""
         lines.append(f"{dist}: {len(kept)} inputs{span}, {len(mine) - len(kept)} skipped")
-    size = sum(f.stat().st_size for f in cache.rglob("*") if f.is_file())
-    lines.append(f"{seconds:.0f} s; cache {cache}: {size / 1e6:.0f} MB")
+    # Only the inputs' folders: the cache may hold other things (a builder's own derived files).
+    folders = [cache / f"{t.pick.dist}-{t.pick.version}" for t, _ in done]
+    size = sum(f.stat().st_size for d in folders for f in d.rglob("*") if f.is_file())
+    lines.append(f"{seconds:.0f} s; inputs in {cache}: {size / 1e6:.0f} MB")
     return "\n".join(lines)
 
 

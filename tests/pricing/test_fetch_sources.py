@@ -202,3 +202,20 @@ def test_locked_rejects_a_file_whose_digest_differs(tmp_path: Path, index: FakeI
     argv = ["--cache", str(tmp_path / "fresh-cache"), "--data", str(tmp_path / "data"), "--locked"]
     assert fps.main(argv, opener=index) == 1
     assert "litellm 1.60.0 (litellm-1.60.0-py3-none-any.whl): file sha256 is" in capsys.readouterr().err
+
+
+def test_the_lock_beside_the_price_files_is_not_read_as_one(tmp_path: Path) -> None:
+    from llmaudit.pricing.catalog import price_files
+
+    for name in ("openai.json", "sources.lock.json"):
+        (tmp_path / name).write_text("{}")
+    assert [p.name for p in price_files(tmp_path)] == ["openai.json"]
+
+
+def test_the_committed_lock_is_well_formed() -> None:
+    lock = json.loads((REPO / "pricing_data" / "sources.lock.json").read_text())
+    tasks = fps.plan_from_lock(lock)  # checks the schema and that every input names a known source
+    assert {t.pick.dist for t in tasks} == set(fps.SOURCES)
+    assert not {(i["dist"], i["version"]) for i in lock["inputs"]} & set(fps.EXCLUDED)
+    assert all(i["url"].startswith("https://") and len(i["sha256"]) == len(i["member_sha256"]) == 64
+               for i in lock["inputs"])
