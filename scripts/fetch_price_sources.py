@@ -481,6 +481,8 @@ def plan_from_lock(lock: dict[str, Any]) -> list[Task]:
     for item in lock["inputs"]:
         if item["dist"] not in SOURCES:
             raise FetchError(f"{item['dist']} {item['version']}: not a known source")
+        if (item["dist"], item["version"]) in EXCLUDED:  # a hand-edited lock must not bring one back
+            raise FetchError(f"{item['dist']} {item['version']}: excluded, {EXCLUDED[item['dist'], item['version']]}")
         pick = Pick(item["dist"], item["version"], item["file"], item["url"], item["sha256"], item["uploaded"])
         expect = {"member": item["member"], "member_sha256": item["member_sha256"]}
         tasks.append(Task(pick, SOURCES[item["dist"]], expect))

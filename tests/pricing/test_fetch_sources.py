@@ -219,3 +219,10 @@ def test_the_committed_lock_is_well_formed() -> None:
     assert not {(i["dist"], i["version"]) for i in lock["inputs"]} & set(fps.EXCLUDED)
     assert all(i["url"].startswith("https://") and len(i["sha256"]) == len(i["member_sha256"]) == 64
                for i in lock["inputs"])
+
+
+def test_a_lock_naming_an_excluded_release_is_refused() -> None:
+    item = {"dist": "litellm", "version": "1.82.7", "file": "f", "url": "u", "sha256": "s", "uploaded": "t",
+            "member": MEMBER, "member_sha256": "m"}
+    with pytest.raises(fps.FetchError, match=r"1\.82\.7: excluded, reported compromised"):
+        fps.plan_from_lock({"schema": fps.SCHEMA, "inputs": [item]})
