@@ -30,6 +30,7 @@ __all__ = [
     "load_catalog",
     "merge_entries",
     "overlay_dir",
+    "price_files",
     "read_catalog_file",
     "read_catalog_files",
     "write_catalog_files",
@@ -236,9 +237,15 @@ def overlay_dir() -> Path:
     return home_dir() / "pricing"
 
 
+def price_files(folder: Path) -> list[Path]:
+    """The price files of a catalog folder, sorted. ``*.lock.json`` (``sources.lock.json``: the pins of
+    the inputs the catalog was built from, scripts/fetch_price_sources.py) sits beside them and is not one."""
+    return sorted(p for p in folder.glob("*.json") if not p.name.endswith(".lock.json"))
+
+
 def _shipped_files() -> list[Path]:
     folder = data_path("pricing_data")
-    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    files = price_files(folder) if folder.is_dir() else []
     if not files:
         raise PricingError(f"{folder}: no price catalog files found (is the package installed correctly?)")
     return files

@@ -20,7 +20,7 @@ from typing import Any
 
 from llmaudit.errors import InputError, PricingError, UsageError
 from llmaudit.pricing import litellm, openrouter
-from llmaudit.pricing.catalog import SCHEMA, Catalog, load_catalog, overlay_dir, read_catalog_files
+from llmaudit.pricing.catalog import SCHEMA, Catalog, load_catalog, overlay_dir, price_files, read_catalog_files
 from llmaudit.pricing.litellm import Record
 from llmaudit.pricing.model import ModelEntry, PricePoint
 from llmaudit.pricing.names import MAKERS, PLATFORMS, split_provider
@@ -202,7 +202,7 @@ def open_catalog_arg(arg: str, current: Catalog) -> tuple[Catalog, date | None]:
     path = Path(arg)
     if not path.exists():
         raise UsageError(f"{arg!r} is neither a date (YYYY-MM-DD) nor an existing catalog file or folder")
-    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    files = price_files(path) if path.is_dir() else [path]
     if not files:
         raise InputError("no .json price files in this folder", path=arg)
     data = _read_json(files[0]) if len(files) == 1 else None
