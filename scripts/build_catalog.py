@@ -4,7 +4,7 @@
     python scripts/fetch_price_sources.py --locked --cache ~/.cache/llmaudit/price-sources
     python scripts/build_catalog.py --cache ~/.cache/llmaudit/price-sources
 
-Inputs are exactly those ``pricing_data/sources/lock.json`` pins (sha256 of every download and of
+Inputs are exactly those ``pricing_data/sources.lock.json`` pins (sha256 of every download and of
 every file read from it): LiteLLM releases, tokencost and tokencostauto copies of LiteLLM's JSON,
 model-prices' dated timelines and genai-prices' start dates, plus ``pricing_data/sources/documented.json``
 (changes we cite ourselves). The rules that combine them are in ``scripts/catalog_build/timeline.py``
@@ -40,7 +40,7 @@ from llmaudit.pricing.catalog import write_catalog_files  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lock", default=str(ROOT / "pricing_data" / "sources" / "lock.json"))
+    parser.add_argument("--lock", default=str(ROOT / "pricing_data" / "sources.lock.json"))
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "llmaudit" / "price-sources"))
     parser.add_argument("--out", default=str(ROOT / "pricing_data"))
     args = parser.parse_args(argv)

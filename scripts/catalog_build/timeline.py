@@ -159,11 +159,12 @@ def apply_documented(points: list[Point], docs: list[Documented], log: Callable[
     for doc in sorted(docs, key=lambda d: d.day):
         key: Callable[[Any], Any] = _tiered if doc.tier_change else base
         new = key(doc)
-        if doc.old is not None and key(_Old(doc)) == new:
-            continue  # a source confirming a price, not announcing a change
+        # A document that only confirms a price (same as the one before it) moves no change; it is
+        # inserted below only where the snapshots say otherwise on its day.
+        confirmation = doc.old is not None and key(_Old(doc)) == new
         candidates = [i for i in range(len(points)) if key(points[i]) == new and not points[i].documented
                       and (i == 0 or key(points[i - 1]) != new)]
-        near = [i for i in candidates if abs((points[i].day - doc.day).days) <= 400]
+        near = [] if confirmation else [i for i in candidates if abs((points[i].day - doc.day).days) <= 400]
         record = {"model": model_id, "date": doc.day.isoformat(), "source": doc.source, "via": doc.via,
                   "documented": {"input": str(doc.rates.input), "output": str(doc.rates.output)}}
         if near:
@@ -190,7 +191,7 @@ def apply_documented(points: list[Point], docs: list[Documented], log: Callable[
             continue
         at = _in_force(points, doc.day)
         if at is not None and key(points[at]) == new:
-            if doc.old is not None and points[at].day < doc.day:
+            if doc.old is not None and points[at].day < doc.day and not confirmation:
                 # The snapshots show the new price before the vendor's date (a model first listed
                 # after a cut): the documented old price held until then.
                 old = _with_base(points[at], doc.old, points[at].day, doc)
