@@ -41,8 +41,16 @@ def _better(rec: litellm.Record, best: litellm.Record | None) -> bool:
     return best is None or (rec.rank, len(rec.key), rec.key) < (best.rank, len(best.key), best.key)
 
 
+_BILLED = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
+
+
 def _price_key(rec: litellm.Record | None) -> Any:
-    return None if rec is None else (rec.rates, rec.tiers)
+    """What decides a request's standard price: base and cache rates and long-context tiers. (A
+    cloud listing that omits batch or search fees the maker lists is not a different price.)"""
+    if rec is None:
+        return None
+    tiers = tuple((t.threshold_tokens, *(getattr(t.rates, f) for f in _BILLED)) for t in rec.tiers)
+    return (*(getattr(rec.rates, f) for f in _BILLED), tiers)
 
 
 def _latest(histories: dict[tuple[str, str], KeyHistory]) -> dict[str, litellm.Record]:
