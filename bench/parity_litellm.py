@@ -1,0 +1,574 @@
+"""Parity of llmaudit's shipped catalog with LiteLLM 1.110.2's ``cost_per_token``.
+
+Two halves, because the two tools live in different venvs (LiteLLM is never a dependency of
+llmaudit):
+
+    # 1. LiteLLM's figures (its own venv; the bundled price JSON, no fetch)
+    LITELLM_LOCAL_MODEL_COST_MAP=True /work/litellm-venv/bin/python bench/parity_litellm.py \\
+        --litellm-side bench/_work/parity/litellm-1.110.2.jsonl
+    # 2. llmaudit's figures for the same usage, the comparison and the discrepancy file
+    python bench/parity_litellm.py bench/_work/parity/litellm-1.110.2.jsonl \\
+        [--out pricing_data/parity/litellm-1.110.2.json]
+
+Keys: every key of ``litellm.model_cost`` whose mode is chat, completion or responses and that
+carries an input or output price per token (or a ``tiered_pricing`` table). Each is priced on five
+usage shapes (``SHAPES``) by ``litellm.cost_per_token(model=key, custom_llm_provider=P,
+usage_object=Usage(...))`` with the usage normalized the way LiteLLM's own Anthropic/OpenAI
+transformations build it (``prompt_tokens`` includes cache reads and writes; reads in
+``prompt_tokens_details.cached_tokens``, writes in ``cache_creation_tokens``; reasoning in
+``completion_tokens_details.reasoning_tokens``). ``P`` is the provider LiteLLM routes the key's
+``litellm_provider`` to at run time (``vertex_ai-*`` → ``vertex_ai``, ``bedrock_converse`` →
+``bedrock``). Billing time is pinned to 2026-11-20T08:00Z (LiteLLM 1.110.2's release date, a peak
+hour for every ``off_peak_pricing`` block of the JSON) so off-peak rates never depend on when the
+script runs; llmaudit's ``cost_breakdown`` prices a date, at peak rates.
+
+Besides ``cost_per_token`` the LiteLLM side records LiteLLM's own ``generic_cost_per_token`` on
+the key's own JSON entry (``model_info=model_cost[key]``): where the two differ, LiteLLM's
+dispatch (a provider-specific cost function, a lookup that lands on another key) departs from its
+own JSON rates, which is what the ``LiteLLM quirk`` class rests on.
+
+llmaudit prices the same usage with ``cost_breakdown(load_catalog(shipped=True, overlay=False),
+key, Usage(...), at=2026-11-20, provider=P)``. Figures are equal when both are zero or when they
+differ by at most 1e-9 relative. Every key that differs on any shape goes to the discrepancy file
+with a class found from the evidence (see ``classify``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+LITELLM_VERSION = "1.110.2"
+RELEASE_DAY = date(2026, 11, 20)
+# A Friday, 08:00 UTC: inside no off-peak window of the JSON (DeepSeek/Tencent weekday windows are
+# 00-01, 04-06 and 10-24 UTC); the LiteLLM side records any key whose window is open at this time.
+BILLING_TIME = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+REL_TOL = Decimal("1e-9")
+MODES = ("chat", "completion", "responses")
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = REPO / "pricing_data" / "parity" / f"litellm-{LITELLM_VERSION}.json"
+
+# name → (prompt tokens incl. caches, cache reads, cache writes, completion tokens incl. reasoning,
+#         reasoning tokens, what it exercises)
+SHAPES: dict[str, tuple[int, int, int, int, int, str]] = {
+    "a": (1_000, 0, 0, 500, 0, "1,000 in / 500 out"),
+    "b": (10_000, 8_000, 0, 200, 0, "10,000 in of which 8,000 cache reads / 200 out"),
+    "c": (5_000, 0, 4_000, 100, 0, "5,000 in of which 4,000 cache writes / 100 out"),
+    "d": (250_000, 0, 0, 1_000, 0, "250,000 in / 1,000 out (crosses 128k/200k tiers)"),
+    "e": (2_000, 0, 0, 3_000, 2_500, "2,000 in / 3,000 out of which 2,500 reasoning"),
+}
+
+# LiteLLM JSON field → llmaudit rate name (USD per token there, per 1M tokens here).
+JSON_RATES = {
+    "input_cost_per_token": "input",
+    "output_cost_per_token": "output",
+    "cache_read_input_token_cost": "cache_read",
+    "cache_creation_input_token_cost": "cache_write_5m",
+    "cache_creation_input_token_cost_above_1hr": "cache_write_1h",
+    "output_cost_per_reasoning_token": "reasoning",
+}
+# The rates each shape bills (besides the long-context tier that shape d may cross).
+SHAPE_RATES = {
+    "a": ("input", "output"),
+    "b": ("input", "cache_read", "output"),
+    "c": ("input", "cache_write_5m", "output"),
+    "d": ("input", "output"),
+    "e": ("input", "output", "reasoning"),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# LiteLLM side (runs in the LiteLLM venv)
+# --------------------------------------------------------------------------------------------
+
+def _runtime_provider(litellm_provider: str, provider_list: set[str]) -> str:
+    """The ``custom_llm_provider`` LiteLLM itself uses for a key of this ``litellm_provider``."""
+    if litellm_provider in provider_list:
+        return litellm_provider
+    if litellm_provider.startswith("vertex_ai"):
+        return "vertex_ai"
+    if litellm_provider.startswith("bedrock"):
+        return "bedrock"
+    return litellm_provider
+
+
+def _selected(spec: Any) -> bool:
+    if not isinstance(spec, dict) or spec.get("mode") not in MODES:
+        return False
+    return (spec.get("input_cost_per_token") is not None or spec.get("output_cost_per_token") is not None
+            or bool(spec.get("tiered_pricing")))
+
+
+def _price_fields(spec: dict[str, Any]) -> dict[str, Any]:
+    """The entry's price fields (what the llmaudit side reads to tell source from semantics)."""
+    return {k: v for k, v in spec.items()
+            if ("cost" in k or k in ("tiered_pricing", "litellm_provider", "mode", "off_peak_pricing"))}
+
+
+def litellm_side(out_path: Path, limit: int | None) -> int:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    if os.environ["LITELLM_LOCAL_MODEL_COST_MAP"].lower() != "true":
+        print("LITELLM_LOCAL_MODEL_COST_MAP must be True (the bundled price JSON, no fetch)", file=sys.stderr)
+        return 2
+    import logging
+
+    import litellm
+    from litellm._internal_context import pinned_billing_time
+    from litellm.litellm_core_utils.llm_cost_calc.utils import _is_off_peak, generic_cost_per_token
+    from litellm.types.utils import CompletionTokensDetailsWrapper, PromptTokensDetailsWrapper, Usage
+
+    litellm.suppress_debug_info = True
+    logging.getLogger("LiteLLM").setLevel(logging.CRITICAL)
+    from importlib.metadata import version
+
+    installed = version("litellm")
+    if installed != LITELLM_VERSION:
+        print(f"warning: litellm {installed} installed, this measures {LITELLM_VERSION}", file=sys.stderr)
+    provider_list = {str(getattr(p, "value", p)) for p in litellm.provider_list}
+
+    def usage_of(shape: str) -> Usage:
+        prompt, read, write, completion, reasoning, _ = SHAPES[shape]
+        kwargs: dict[str, Any] = {}
+        if read or write:
+            kwargs["prompt_tokens_details"] = PromptTokensDetailsWrapper(
+                cached_tokens=read, cache_creation_tokens=write, text_tokens=prompt - read - write)
+            kwargs["cache_read_input_tokens"] = read
+            kwargs["cache_creation_input_tokens"] = write
+        if reasoning:
+            kwargs["completion_tokens_details"] = CompletionTokensDetailsWrapper(
+                reasoning_tokens=reasoning, text_tokens=completion - reasoning)
+        return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,
+                     **kwargs)
+
+    def attempt(fn: Any, **kwargs: Any) -> dict[str, Any]:
+        try:
+            p_cost, c_cost = fn(**kwargs)
+        except Exception as exc:  # LiteLLM raises for keys it cannot price: record the text
+            return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"}
+        return {"prompt": p_cost, "completion": c_cost, "total": p_cost + c_cost}
+
+    # The raw file: alias rows (``{"alias_of": OWNER}``) are expanded in litellm.model_cost.
+    raw_path = Path(litellm.__file__).parent / "model_prices_and_context_window_backup.json"
+    raw = json.loads(raw_path.read_text(encoding="utf-8"))
+    keys = sorted(k for k, spec in litellm.model_cost.items() if _selected(spec))
+    if limit is not None:
+        keys = keys[:limit]
+    off_peak_open = sorted(k for k in keys if isinstance(litellm.model_cost[k].get("off_peak_pricing"), dict)
+                           and _is_off_peak(litellm.model_cost[k]["off_peak_pricing"], BILLING_TIME))
+    if off_peak_open:
+        print(f"warning: off-peak window open at {BILLING_TIME} for {len(off_peak_open)} keys", file=sys.stderr)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with out_path.open("w", encoding="utf-8") as fh, pinned_billing_time(BILLING_TIME):
+        fh.write(json.dumps({"meta": {"litellm": installed, "keys": len(keys),
+                                      "billing_time": BILLING_TIME.isoformat(),
+                                      "off_peak_open": off_peak_open,
+                                      "shapes": {s: v[5] for s, v in SHAPES.items()}}}) + "\n")
+        for key in keys:
+            spec = litellm.model_cost[key]
+            lp = str(spec.get("litellm_provider") or "")
+            provider = _runtime_provider(lp, provider_list)
+            row: dict[str, Any] = {"key": key, "litellm_provider": lp, "provider": provider,
+                                   "spec": _price_fields(spec), "cost_per_token": {}, "generic": {}}
+            alias_of = (raw.get(key) or {}).get("alias_of")
+            if isinstance(alias_of, str):
+                row["alias_of"] = alias_of
+            for shape in SHAPES:
+                prompt, read, write, completion, _reasoning, _ = SHAPES[shape]
+                usage = usage_of(shape)
+                row["cost_per_token"][shape] = attempt(
+                    litellm.cost_per_token, model=key, prompt_tokens=prompt, completion_tokens=completion,
+                    cache_read_input_tokens=read, cache_creation_input_tokens=write,
+                    custom_llm_provider=provider, usage_object=usage)
+                row["generic"][shape] = attempt(
+                    generic_cost_per_token, model=key, usage=usage_of(shape), custom_llm_provider=provider,
+                    model_info=dict(spec), current_time=BILLING_TIME)
+            fh.write(json.dumps(row) + "\n")
+    print(f"{len(keys)} keys × {len(SHAPES)} shapes priced by litellm {installed} in "
+          f"{time.perf_counter() - t0:.1f} s → {out_path}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# llmaudit side (runs in llmaudit's venv)
+# --------------------------------------------------------------------------------------------
+
+_TIER_FIELD = re.compile(r"^(?P<base>input_cost_per_token|output_cost_per_token|cache_read_input_token_cost"
+                         r"|cache_creation_input_token_cost|cache_creation_input_token_cost_above_1hr"
+                         r"|output_cost_per_reasoning_token)_above_(?P<n>\d+)(?P<k>k?)_tokens$")
+
+
+def _dec(value: Any) -> Decimal:
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+
+
+def _per_million(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return _dec(value) * 1_000_000
+    except ArithmeticError:
+        return None
+
+
+def _equal(a: Decimal | None, b: Decimal | None) -> bool:
+    """Equal to 1e-9 relative; both zero is equal."""
+    if a is None or b is None:
+        return False
+    if a == b:
+        return True
+    return abs(a - b) <= REL_TOL * max(abs(a), abs(b))
+
+
+def _fmt(value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    return format(value.quantize(Decimal("1e-12")).normalize(), "f")
+
+
+def _json_rates(spec: dict[str, Any]) -> tuple[dict[str, Decimal], dict[int, dict[str, Decimal]]]:
+    """LiteLLM's JSON rates of one key, read independently of llmaudit's converter: the flat
+    fields (or the ``tiered_pricing`` band starting at 0) and the long-context tiers (standard
+    ``*_above_Nk_tokens`` fields, or the later bands), in USD per 1M tokens."""
+    base: dict[str, Decimal] = {}
+    tiers: dict[int, dict[str, Decimal]] = {}
+    for field, name in JSON_RATES.items():
+        rate = _per_million(spec.get(field))
+        if rate is not None:
+            base[name] = rate
+    for field, value in spec.items():
+        m = _TIER_FIELD.match(field)
+        rate = _per_million(value)
+        if m and rate is not None:
+            threshold = int(m.group("n")) * (1000 if m.group("k") else 1)
+            tiers.setdefault(threshold, {})[JSON_RATES[m.group("base")]] = rate
+    for band in spec.get("tiered_pricing") or ():
+        if not isinstance(band, dict) or not band.get("range"):
+            continue
+        rates = {name: r for field, name in JSON_RATES.items() if (r := _per_million(band.get(field))) is not None}
+        low = int(float(band["range"][0]))
+        if low == 0:
+            for name, r in rates.items():
+                base.setdefault(name, r)
+        else:
+            tiers.setdefault(low, {}).update(rates)
+    return base, tiers
+
+
+def _tier_crossed(thresholds: Any, prompt: int) -> int | None:
+    crossed = [t for t in thresholds if prompt > t]
+    return max(crossed) if crossed else None
+
+
+@dataclass
+class Diff:
+    """One rate on which llmaudit's price point and LiteLLM's JSON for the key disagree."""
+
+    name: str
+    json: Decimal | None
+    ours: Decimal | None
+
+    @property
+    def presence(self) -> bool:
+        """One side lists the rate, the other does not (so that side applies a default)."""
+        return (self.json is None) != (self.ours is None)
+
+    def __str__(self) -> str:
+        def show(v: Decimal | None) -> str:
+            return "absent" if v is None else str(_fmt(v))
+
+        return f"{self.name}: json {show(self.json)} vs llmaudit {show(self.ours)}"
+
+
+def _rate_diffs(spec: dict[str, Any], point: Any, shapes: list[str]) -> list[Diff]:
+    """The rates the given shapes bill on which llmaudit's price point and the key's JSON differ
+    (USD per 1M tokens); for shape d, which long-context tier 250k tokens cross and its rates."""
+    base, tiers = _json_rates(spec)
+    diffs: list[Diff] = []
+    wanted = list(dict.fromkeys(name for shape in shapes for name in SHAPE_RATES[shape]))
+    for name in wanted:
+        js, ours = base.get(name), getattr(point.rates, name)
+        if js is None and ours is None:
+            continue
+        if js is None or ours is None or not _equal(js, ours):
+            diffs.append(Diff(name, js, ours))
+    if "d" in shapes:
+        prompt = SHAPES["d"][0]
+        our_tiers = {t.threshold_tokens: t.rates for t in point.long_context}
+        js_t, our_t = _tier_crossed(tiers, prompt), _tier_crossed(our_tiers, prompt)
+        if js_t != our_t:
+            diffs.append(Diff("long-context tier crossed by 250k",
+                              None if js_t is None else Decimal(js_t), None if our_t is None else Decimal(our_t)))
+        elif js_t is not None and our_t is not None:
+            for name in ("input", "output"):
+                js, ours = tiers[js_t].get(name), getattr(our_tiers[our_t], name)
+                if js is not None and (ours is None or not _equal(js, ours)):
+                    diffs.append(Diff(f"tier>{js_t} {name}", js, ours))
+    return diffs
+
+
+def _implied_rate(row: dict[str, Any], shape: str, base: dict[str, Decimal]) -> Decimal | None:
+    """The per-1M rate LiteLLM's figure implies for the shape's special tokens (cache reads for b,
+    cache writes for c, reasoning for e), given the JSON input and output rates."""
+    prompt, read, write, completion, reasoning, _ = SHAPES[shape]
+    special = {"b": read, "c": write, "e": reasoning}.get(shape)
+    total = row["cost_per_token"][shape].get("total")
+    if not special or total is None or "input" not in base or "output" not in base:
+        return None
+    rest = (prompt - read - write) * base["input"] + (completion - reasoning) * base["output"]
+    return (_dec(total) * 1_000_000 - rest) / special
+
+
+def _llmaudit_usage(shape: str) -> Any:
+    from llmaudit.pricing import Usage
+
+    prompt, read, write, completion, reasoning, _ = SHAPES[shape]
+    return Usage(input_tokens=prompt, output_tokens=completion, cache_read_tokens=read,
+                 cache_write_tokens=write, reasoning_tokens=reasoning)
+
+
+@dataclass
+class Ours:
+    """llmaudit's figures for one key."""
+
+    total: dict[str, Decimal | None]
+    tokens_only: dict[str, Decimal | None]  # without per-request and per-search fees
+    status: str
+    point: Any
+    matched_by: str | None
+    entry: str | None
+    own_entry: str | None = None  # an entry whose id is the key itself, when another one resolved
+
+
+def classify(row: dict[str, Any], ours: Ours, differ: list[str]) -> tuple[str, str]:
+    """(class, one-line reason) of a key that differs on the shapes ``differ``, from the evidence,
+    first match wins:
+
+    * ``unknown in llmaudit``: the catalog resolves no entry for the key;
+    * ``LiteLLM quirk``: ``cost_per_token`` raised; or on every differing shape llmaudit equals
+      LiteLLM's own ``generic_cost_per_token`` over the key's JSON entry while ``cost_per_token``
+      does not (a provider-specific cost function, a lookup that lands on another key); or llmaudit
+      less the per-request fee the key's JSON lists equals ``cost_per_token`` (LiteLLM never bills
+      ``input_cost_per_request``);
+    * ``missing-rate semantics``: llmaudit reports ``missing_rate`` for an input/output rate the
+      JSON lacks too (LiteLLM bills an absent rate as $0);
+    * ``source disagreement``: llmaudit's price in force on the date and the key's JSON differ on
+      the input/output rate (or shape a differs), or both list a rate the differing shapes bill
+      with different values, or llmaudit lacks a rate the JSON lists (``missing_rate``);
+    * else only presence differs or nothing does, so the rule differs: ``tier semantics`` (only
+      shape d), ``cache default`` (only b/c), ``reasoning`` (only e), joined with ``+`` when
+      several.
+    """
+    spec = row["spec"]
+    cpt, gen = row["cost_per_token"], row["generic"]
+    via = f" [resolved by {ours.matched_by} to {ours.entry}]" if ours.matched_by not in (None, "exact") else ""
+    if ours.own_entry:
+        via = f" [resolved by {ours.matched_by} to {ours.entry}, not to the catalog's entry {ours.own_entry}]"
+    if ours.status == "unknown_model":
+        if row.get("alias_of"):
+            return ("unknown in llmaudit", f"the key is a LiteLLM alias row (alias_of {row['alias_of']}); "
+                                           "llmaudit's converter skips it")
+        return "unknown in llmaudit", "catalog.resolve finds no entry for the key"
+    errors = sorted({cpt[s]["error"] for s in differ if "error" in cpt[s]})
+    if errors:
+        return "LiteLLM quirk", f"cost_per_token raises: {errors[0]}"
+    gen_total = {s: _dec(gen[s]["total"]) if "total" in gen[s] else None for s in SHAPES}
+    cpt_total = {s: _dec(cpt[s]["total"]) for s in SHAPES}
+    if all(_equal(ours.total[s], gen_total[s]) for s in differ):
+        s0 = differ[0]
+        ratio = f" ({s0}: {cpt_total[s0]} vs generic {gen_total[s0]})"
+        return ("LiteLLM quirk", f"llmaudit equals LiteLLM's generic_cost_per_token on the key's own JSON entry; "
+                                 f"cost_per_token via provider '{row['provider']}' does not{ratio}")
+    if spec.get("input_cost_per_request") is not None and all(
+            _equal(ours.tokens_only[s], cpt_total[s]) for s in differ):
+        return ("LiteLLM quirk", f"cost_per_token leaves out the JSON's input_cost_per_request "
+                                 f"({spec['input_cost_per_request']} per call), which llmaudit bills per request")
+    base, _tiers = _json_rates(spec)
+    point = ours.point
+    if ours.status == "missing_rate" or point is None:
+        lacking = [n for n in ("input", "output") if point is None or getattr(point.rates, n) is None]
+        if all(n not in base for n in lacking):
+            return ("missing-rate semantics", f"no {'/'.join(lacking)} rate in the JSON nor in llmaudit: "
+                                              "LiteLLM bills it as $0, llmaudit reports missing_rate")
+        return "source disagreement", f"llmaudit's entry lacks the {'/'.join(lacking)} rate the JSON lists{via}"
+    diffs = _rate_diffs(spec, point, differ)
+    base_diffs = [d for d in diffs if d.name in ("input", "output")]
+    valued = [d for d in diffs if not d.presence]
+    if base_diffs or "a" in differ or valued:
+        text = "; ".join(map(str, diffs)) or "shape a differs though the JSON input/output rates match llmaudit's"
+        return "source disagreement", f"{text}{via}"
+    classes = []
+    notes = [str(d) for d in diffs]
+    if "d" in differ:
+        classes.append("tier semantics")
+    if "b" in differ or "c" in differ:
+        classes.append("cache default")
+    if "e" in differ:
+        classes.append("reasoning")
+    for shape, what in (("b", "cache reads"), ("c", "cache writes"), ("e", "reasoning")):
+        implied = _implied_rate(row, shape, base) if shape in differ else None
+        if implied is not None and base.get("input"):
+            ref = base["input"] if shape != "e" else base["output"]
+            notes.append(f"LiteLLM bills {what} at {_fmt(implied)}/M "
+                         f"({_fmt(implied / ref) if ref else '?'}× {'input' if shape != 'e' else 'output'})")
+    for shape, name in (("b", "cache_read"), ("c", "cache_write_5m"), ("e", "reasoning")):
+        if shape in differ and name not in base and getattr(point.rates, name) is None:
+            notes.insert(0, f"neither the JSON nor llmaudit lists a {name} rate")
+    reason = "; ".join(notes) if notes else "rates agree; the rule applied to them differs"
+    return " + ".join(classes), f"{reason}{via}"
+
+
+def _converted_catalog(json_path: Path) -> Any:
+    """A one-snapshot catalog straight from a LiteLLM price JSON through llmaudit's converter
+    (``llmaudit.pricing.litellm.convert``), without the builder's merges, aliasing and history:
+    it tells the converter's and engine's share of a discrepancy from the builder's."""
+    from llmaudit.pricing import Catalog, ModelEntry, PricePoint
+    from llmaudit.pricing import litellm as converter
+
+    records = converter.convert(json.loads(json_path.read_text(encoding="utf-8")))
+    best: dict[str, Any] = {}
+    keys: dict[str, set[str]] = {}
+    for rec in records:
+        keys.setdefault(rec.id, set()).add(rec.key)
+        held = best.get(rec.id)
+        if held is None or (rec.rank, len(rec.key), rec.key) < (held.rank, len(held.key), held.key):
+            best[rec.id] = rec
+    label = f"litellm-{LITELLM_VERSION}"
+    entries = [ModelEntry(i, r.provider, r.name,
+                          (PricePoint(RELEASE_DAY, label, RELEASE_DAY, r.rates, r.tiers),),
+                          tuple(sorted(k for k in keys[i] if k.lower() not in (i.lower(), r.name.lower()))),
+                          r.context_window, r.max_output_tokens, r.mode)
+               for i, r in sorted(best.items())]
+    return Catalog(entries, RELEASE_DAY)
+
+
+def llmaudit_side(in_path: Path, out_path: Path, converted_from: Path | None = None) -> int:
+    sys.path.insert(0, str(REPO))
+    from llmaudit.pricing import cost_breakdown, load_catalog
+
+    if converted_from is None:
+        catalog = load_catalog(shipped=True, overlay=False)
+        catalog_name = "llmaudit's shipped catalog"
+    else:
+        catalog = _converted_catalog(converted_from)
+        catalog_name = f"a catalog converted from {converted_from.name} alone"
+    usages = {s: _llmaudit_usage(s) for s in SHAPES}
+    with in_path.open(encoding="utf-8") as fh:
+        meta = json.loads(fh.readline())["meta"]
+        rows = [json.loads(line) for line in fh if line.strip()]
+
+    equal_keys = 0
+    shape_equal: Counter[str] = Counter()
+    per_class: Counter[str] = Counter()
+    discrepancies: dict[str, Any] = {}
+    for row in rows:
+        key = row["key"]
+        ours = Ours({}, {}, "priced", None, None, None)
+        for shape in SHAPES:
+            cb = cost_breakdown(catalog, key, usages[shape], at=RELEASE_DAY, provider=row["provider"])
+            ours.total[shape] = cb.total
+            token_lines = [c for n, _q, _r, c in cb.lines if n not in ("per_request", "per_search")]
+            ours.tokens_only[shape] = (sum((c for c in token_lines if c is not None), Decimal(0))
+                                       if cb.lines and None not in token_lines else None)
+            if ours.status == "priced":
+                ours.status = cb.status
+            ours.point = ours.point or cb.price
+            ours.matched_by, ours.entry = cb.matched_by, cb.model_id
+        own = catalog.get(key)
+        if own is not None and ours.entry is not None and own.id != ours.entry:
+            ours.own_entry = own.id
+        differ = []
+        for shape in SHAPES:
+            theirs = row["cost_per_token"][shape]
+            if "total" in theirs and _equal(ours.total[shape], _dec(theirs["total"])):
+                shape_equal[shape] += 1
+            else:
+                differ.append(shape)
+        if not differ:
+            equal_keys += 1
+            continue
+        cls, reason = classify(row, ours, differ)
+        per_class[cls] += 1
+        record: dict[str, Any] = {
+            "class": cls,
+            "reason": reason,
+            "litellm_provider": row["litellm_provider"],
+            "provider": row["provider"],
+        }
+        if row.get("alias_of"):
+            record["alias_of"] = row["alias_of"]
+        point = ours.point
+        record.update({
+            "matched_by": ours.matched_by,
+            "entry": ours.entry,
+            "price_source": point.source if point is not None else None,
+            "effective_from": point.effective_from.isoformat() if point is not None else None,
+            "shapes": {
+                s: {"litellm": row["cost_per_token"][s].get("total", row["cost_per_token"][s].get("error")),
+                    "litellm_generic": row["generic"][s].get("total", row["generic"][s].get("error")),
+                    "llmaudit": _fmt(ours.total[s]) if ours.total[s] is not None else ours.status}
+                for s in differ
+            },
+        })
+        discrepancies[key] = record
+
+    compared = len(rows)
+    pct = 100 * equal_keys / compared if compared else 0.0
+    summary = {
+        "litellm": meta["litellm"],
+        "at": RELEASE_DAY.isoformat(),
+        "billing_time": meta["billing_time"],
+        "catalog": catalog_name,
+        "tolerance": "1e-9 relative (both zero = equal)",
+        "shapes": meta["shapes"],
+        "keys_compared": compared,
+        "keys_equal_on_all_shapes": equal_keys,
+        "percent_equal": round(pct, 2),
+        "equal_per_shape": {s: shape_equal[s] for s in SHAPES},
+        "differing_keys_per_class": dict(per_class.most_common()),
+    }
+    print(f"LiteLLM {meta['litellm']} cost_per_token vs {catalog_name} at {RELEASE_DAY} "
+          f"(billing time {meta['billing_time']})")
+    print(f"  keys compared:            {compared:,}")
+    print(f"  equal on all five shapes: {equal_keys:,} ({pct:.2f} %)")
+    print("  equal per shape:          " + ", ".join(f"{s} {shape_equal[s]:,}" for s in SHAPES))
+    print("  differing keys per class:")
+    for cls, n in per_class.most_common():
+        print(f"    {n:6,}  {cls}")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"summary": summary, "discrepancies": dict(sorted(discrepancies.items()))}
+    out_path.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    shown = out_path.relative_to(REPO) if out_path.is_relative_to(REPO) else out_path
+    print(f"  discrepancy file: {shown}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("jsonl", nargs="?", help="LiteLLM-side JSONL to compare against (llmaudit side)")
+    ap.add_argument("--litellm-side", metavar="OUT.jsonl", help="price every key with LiteLLM into OUT.jsonl")
+    ap.add_argument("--limit", type=int, default=None, help="LiteLLM side: first N keys only (a smoke run)")
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="discrepancy file (llmaudit side)")
+    ap.add_argument("--converted-from", type=Path, metavar="PRICES.json",
+                    help="llmaudit side: price with a catalog converted from this LiteLLM JSON alone instead of "
+                         "the shipped one (isolates the converter and engine from the catalog builder)")
+    args = ap.parse_args(argv)
+    if args.litellm_side:
+        return litellm_side(Path(args.litellm_side), args.limit)
+    if not args.jsonl:
+        ap.error("give the LiteLLM-side JSONL, or --litellm-side OUT.jsonl")
+    return llmaudit_side(Path(args.jsonl), args.out, args.converted_from)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
