@@ -35,7 +35,7 @@ def main() -> None:
     i, s = pa.int64(), pa.string()
     usage = pa.struct([
         ("input_tokens", i), ("output_tokens", i), ("cache_creation_input_tokens", i),
-        ("cache_read_input_tokens", i), ("speed", s), ("service_tier", s),
+        ("cache_read_input_tokens", i), ("speed", s), ("service_tier", s), ("inference_geo", s),
         ("cache_creation", pa.struct([("ephemeral_5m_input_tokens", i), ("ephemeral_1h_input_tokens", i)])),
         ("output_tokens_details", pa.struct([("thinking_tokens", i)])),
         ("server_tool_use", pa.struct([("web_search_requests", i)])),

@@ -11,6 +11,10 @@ to them:
   (the rest are 5-minute writes).
 * ``output_tokens`` counts ALL completion tokens, reasoning included (Gemini readers add
   ``thoughtsTokenCount`` in); ``reasoning_tokens`` is a subset of it.
+* ``service_tier``, ``speed``, ``inference_geo`` and ``context_tier`` say how a request was served
+  (pricing modifiers: tier rates, fast mode, data residency, the long-context window of an
+  aggregated row). Readers fill them whenever the source says; null means the source did not say.
+  ``MODIFIER_COLUMNS`` lists them; ``normalize_service_tier`` & co. are the one spelling rule.
 * ``cost_usd`` is recomputed from the price catalog and is null — never 0 — when the model or a
   needed rate is unknown; ``price_status`` says why. ``billed_cost_usd`` is what the source itself
   reported, null when it reported nothing.
@@ -30,6 +34,7 @@ from llmaudit.errors import InputError
 
 __all__ = [
     "COLUMN_DOCS",
+    "MODIFIER_COLUMNS",
     "REQUIRED",
     "SCHEMA_VERSION",
     "TOKEN_COLUMNS",
@@ -37,6 +42,10 @@ __all__ = [
     "conform",
     "empty_table",
     "from_pylist",
+    "normalize_context_tier",
+    "normalize_inference_geo",
+    "normalize_service_tier",
+    "normalize_speed",
     "validate",
 ]
 
@@ -60,7 +69,14 @@ _FIELDS: list[tuple[str, pa.DataType, str]] = [
     ("billed_cost_usd", pa.float64(), "cost the source itself reported, null if none"),
     ("price_status", pa.string(), "priced | unknown_model | missing_rate | unpriced (not yet priced)"),
     ("source_format", pa.string(), "the reader that produced the row"),
-    ("batch", pa.bool_(), "billed at batch rates"),
+    ("batch", pa.bool_(), "billed at batch rates (such rows also have service_tier 'batch')"),
+    ("service_tier", pa.string(),
+     "how the source says the request was served, lowercase: standard | batch | flex | priority | scale | ..."
+     " (OpenAI's 'default'/'auto' read as standard; other values kept); null when unknown"),
+    ("speed", pa.string(), "'fast' for Anthropic fast mode; null for standard speed or when unknown"),
+    ("inference_geo", pa.string(), "where inference ran, as Anthropic's usage.inference_geo says (us, global, ...)"),
+    ("context_tier", pa.string(),
+     "long-context window the source says an aggregated row fell in, verbatim (Anthropic '0-200k', '200k-1M')"),
     ("web_search_requests", pa.int64(), "server-side web searches billed per call"),
     ("request_id", pa.string(), "provider or gateway request id, used for de-duplication"),
     ("latency_ms", pa.float64(), "end-to-end latency"),
@@ -103,8 +119,68 @@ TOKEN_COLUMNS = (
     "output_tokens",
     "reasoning_tokens",
 )
+# How a request was served (pricing modifiers), as the source says; null when it does not.
+MODIFIER_COLUMNS = ("service_tier", "speed", "inference_geo", "context_tier")
 # Counts that can never be negative.
 _COUNT_COLUMNS = (*TOKEN_COLUMNS, "requests", "web_search_requests")
+
+
+# ------------------------------------------------------------------ modifier spelling, defined once
+# Readers hand over what the source wrote; ``ingest.rows.finish_table`` applies these per distinct
+# value, so every reader (and both paths of a vectorized one) spells a modifier the same way.
+
+# OpenAI answers "default" for the standard tier (and "auto" where a request's choice is echoed);
+# Gemini's usageMetadata.trafficType names tiers in its own words.
+_TIER_ALIASES = {
+    "default": "standard",
+    "auto": "standard",
+    "on_demand": "standard",
+    "on_demand_flex": "flex",
+    "on_demand_priority": "priority",
+    "traffic_type_unspecified": "",
+}
+# What the API writes when it does not say where inference ran.
+_GEO_UNKNOWN = "not_available"
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, bool | dict | list):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def normalize_service_tier(value: Any) -> str | None:
+    """``"Default"`` → ``standard``, ``"FLEX"`` → ``flex``; an unknown tier is kept (lowercase)."""
+    text = _text(value)
+    if text is None:
+        return None
+    tier = text.lower()
+    tier = _TIER_ALIASES.get(tier, tier)
+    return tier or None
+
+
+def normalize_speed(value: Any) -> str | None:
+    """``fast`` for fast mode; standard speed (or none said) is null; another mode is kept (lowercase)."""
+    text = _text(value)
+    if text is None:
+        return None
+    speed = text.lower()
+    return None if speed == "standard" else speed
+
+
+def normalize_inference_geo(value: Any) -> str | None:
+    """``"US"`` → ``us``; ``not_available`` (the API's "unknown") → null."""
+    text = _text(value)
+    if text is None:
+        return None
+    geo = text.lower()
+    return None if geo == _GEO_UNKNOWN else geo
+
+
+def normalize_context_tier(value: Any) -> str | None:
+    """The source's own label (``0-200k``, ``200k-1M``), kept verbatim; empty → null."""
+    return _text(value)
 
 
 def empty_table() -> pa.Table:

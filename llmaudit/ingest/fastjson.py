@@ -51,7 +51,7 @@ _DETAILS_OUT = pa.struct([("reasoning_tokens", _I)])
 _CHAT_USAGE = pa.struct([
     ("prompt_tokens", _I), ("completion_tokens", _I),
     ("prompt_tokens_details", _DETAILS_IN), ("completion_tokens_details", _DETAILS_OUT),
-    ("cost", pa.float64()),
+    ("cost", pa.float64()), ("service_tier", _S),
 ])
 # Both spellings: files whose first record is a Responses API object (or has no usage).
 _ANY_USAGE = pa.struct([
@@ -59,12 +59,12 @@ _ANY_USAGE = pa.struct([
     ("prompt_tokens_details", _DETAILS_IN), ("completion_tokens_details", _DETAILS_OUT),
     ("input_tokens", _I), ("output_tokens", _I),
     ("input_tokens_details", _DETAILS_IN), ("output_tokens_details", _DETAILS_OUT),
-    ("cost", pa.float64()),
+    ("cost", pa.float64()), ("service_tier", _S),
 ])
 
 
 def _response_fields(chat: bool) -> list[tuple[str, pa.DataType]]:
-    fields = [("id", _S), ("created", _I), ("model", _S), ("status", _S), ("user", _S),
+    fields = [("id", _S), ("created", _I), ("model", _S), ("status", _S), ("user", _S), ("service_tier", _S),
               ("usage", _CHAT_USAGE if chat else _ANY_USAGE), ("output", pa.list_(pa.struct([("type", _S)])))]
     return fields if chat else [*fields, ("created_at", _I)]
 
@@ -80,7 +80,7 @@ def _schema(wrapper_time: tuple[str, pa.DataType] | None, chat: bool) -> pa.Sche
     wrapper = [
         (key, dtype), ("tags", pa.list_(_S)), ("latency_ms", pa.float64()), ("ttft_ms", pa.float64()),
         ("request_id", _S), ("status", _S), ("user", _S), ("project", _S), ("api_key", _S), ("provider", _S),
-        ("response", pa.struct(_response_fields(chat))),
+        ("batch", pa.bool_()), ("response", pa.struct(_response_fields(chat))),
     ]
     return pa.schema(wrapper)
 
@@ -222,6 +222,8 @@ def _normalize_chunk(table: pa.Table, first_line: int, wrapped: bool) -> tuple[p
         "request_id": r("id"),
         "user": r("user"),
         "web_search_requests": _web_searches(r("output")),
+        # As written; finish_table spells it ("default" → standard) as the per-line path does.
+        "service_tier": pc.coalesce(r("service_tier"), _f(usage, "service_tier")),
         "source_line": line,
     }
     # A response's own status: "failed" / "cancelled" (Responses API) mean an error, as per line.
@@ -233,7 +235,7 @@ def _normalize_chunk(table: pa.Table, first_line: int, wrapped: bool) -> tuple[p
         wrapper = cols["status"]
         wrapper_error = pc.is_in(pc.utf8_lower(wrapper), value_set=pa.array(_ERROR_STATUSES))
         is_error = pc.if_else(pc.is_valid(wrapper), wrapper_error, is_error)
-        for name in ("latency_ms", "ttft_ms", "project", "tags"):
+        for name in ("latency_ms", "ttft_ms", "project", "tags", "batch"):
             out_cols[name] = cols[name]
         keys = cols["api_key"]
         if keys.null_count < n:

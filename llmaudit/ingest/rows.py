@@ -16,7 +16,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from llmaudit.schema import TOKEN_COLUMNS, USAGE_SCHEMA
+from llmaudit.schema import (
+    TOKEN_COLUMNS,
+    USAGE_SCHEMA,
+    normalize_context_tier,
+    normalize_inference_geo,
+    normalize_service_tier,
+    normalize_speed,
+)
 
 __all__ = [
     "ROW_SCHEMA",
@@ -299,11 +306,51 @@ def fill_default(col: pa.Array | pa.ChunkedArray, value: Any) -> pa.Array | pa.C
     return pc.fill_null(col, value)
 
 
+_SPELLINGS = {
+    "service_tier": normalize_service_tier,
+    "speed": normalize_speed,
+    "inference_geo": normalize_inference_geo,
+    "context_tier": normalize_context_tier,
+}
+
+
+def _spell(col: pa.Array | pa.ChunkedArray, fn: Any) -> pa.Array | pa.ChunkedArray:
+    """``fn`` applied once per distinct value (modifiers: a handful of values over many rows)."""
+    if col.null_count == len(col):
+        return col
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    encoded = arr.dictionary_encode()
+    values = encoded.dictionary.to_pylist()
+    spelled = [fn(v) for v in values]
+    if spelled == values:
+        return col
+    import pyarrow.compute as pc
+
+    return pc.take(pa.array(spelled, pa.string()), encoded.indices)
+
+
+def _modifiers(columns: dict[str, pa.Array | pa.ChunkedArray]) -> None:
+    """Spell the modifier columns one way, and keep batch and ``service_tier`` in agreement:
+    a batch row is served at tier ``batch``, and a row the source served at tier ``batch`` is a
+    batch row (``batch`` stays for the readers and reports that read only it)."""
+    import pyarrow.compute as pc
+
+    for name, fn in _SPELLINGS.items():
+        columns[name] = _spell(columns[name], fn)
+    tier, batch = columns["service_tier"], columns["batch"]
+    if tier.null_count < len(tier):
+        batch = pc.or_(batch, pc.fill_null(pc.equal(tier, "batch"), False))
+    if pc.any(batch).as_py():
+        columns["batch"] = batch
+        columns["service_tier"] = pc.if_else(batch, pa.scalar("batch", pa.string()), tier)
+
+
 def finish_table(table: pa.Table, *, source_format: str, source_file: str) -> pa.Table:
     """Fill the columns every ingested row shares and conform to ``USAGE_SCHEMA``.
 
     Token counts a source did not report are 0 (they did not happen); ``requests`` defaults to 1
-    only where a reader left it null for a per-request log; cost is left to pricing.
+    only where a reader left it null for a per-request log; cost is left to pricing. Modifier
+    columns are spelled by ``llmaudit.schema``'s rules, whatever the reader handed over.
     """
     import pyarrow.compute as pc
 
@@ -327,4 +374,5 @@ def finish_table(table: pa.Table, *, source_format: str, source_file: str) -> pa
         elif name == "model":
             col = pc.coalesce(col, table.column("model_raw")) if "model_raw" in table.column_names else col
         columns[name] = col
+    _modifiers(columns)
     return pa.Table.from_pydict(columns, schema=USAGE_SCHEMA)

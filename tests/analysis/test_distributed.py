@@ -190,3 +190,26 @@ def test_cli_report_and_ingest_with_engine_dask(logs: Path, tmp_path: Path, clie
     r = run_cli(["ingest", src, "--out", str(out), "--engine", "dask", "--scheduler", client.scheduler.address])
     assert r.exit_code == 0, r.stderr
     assert run_cli(["report", "--spend", src, "--engine", "spark"]).exit_code == 2
+
+
+def test_served_as_columns_flow_through_the_dask_engine(tmp_path: Path, client) -> None:
+    """service_tier / speed / inference_geo / context_tier survive the worker round trip and the
+    parquet written from it, exactly as in process."""
+    import pyarrow.parquet as pq
+
+    from llmaudit.schema import MODIFIER_COLUMNS
+
+    served = FIXTURES / "served"
+    if not served.is_dir():
+        pytest.skip("no served fixtures")
+    catalog = load_catalog()
+    paths = [str(served)]
+    local_out, dist_out = tmp_path / "local.parquet", tmp_path / "dist.parquet"
+    write_parquet(open_records(paths), catalog, local_out)
+    write_parquet(open_records_distributed(paths, catalog=catalog, client=client), catalog, dist_out)
+    local, dist = pq.read_table(local_out), pq.read_table(dist_out)
+    assert dist.equals(local)
+    values = {name: set(dist.column(name).to_pylist()) for name in MODIFIER_COLUMNS}
+    assert {"flex", "priority", "standard", "batch"} <= values["service_tier"]
+    assert "fast" in values["speed"] and "us" in values["inference_geo"]
+    assert {"0-200k", "200k-1M"} <= values["context_tier"]

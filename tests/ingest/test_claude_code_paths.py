@@ -17,8 +17,9 @@ def _line(i: int, mid: str | None, req: str, inp: int = 10, out: int = 5, **over
              "cache_read_input_tokens": over.pop("cr", 0),
              "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": over.pop("w1h", 0)},
              "output_tokens": out}
-    if "speed" in over:
-        usage["speed"] = over.pop("speed")
+    for key in ("speed", "service_tier", "inference_geo"):
+        if key in over:
+            usage[key] = over.pop(key)
     record = {"parentUuid": None, "isSidechain": over.pop("side", False), "userType": "external", "sessionId": "s",
               "type": "assistant", "requestId": req, "uuid": str(i),
               "timestamp": over.pop("ts", "2025-09-15T08:52:10.933Z"),
@@ -41,8 +42,8 @@ def corpus(tmp_path: Path) -> Path:
         _line(4, "m2", "r2", -1, 5),                  # negative: rejected
         _line(5, "m3", "r3", model="<synthetic>"),    # skipped
         _line(6, "m4", "r4", ts="not a time"),        # rejected
-        _line(7, "m5", "r5", side=True, speed="fast"),
-        _line(8, None, "r6", 3, 3),                   # no message id: kept, never de-duplicated
+        _line(7, "m5", "r5", side=True, speed="fast", service_tier="priority", inference_geo="us"),
+        _line(8, None, "r6", 3, 3, speed="standard", service_tier="batch", inference_geo="not_available"),
         _line(9, "m7", "r7", cw=100, w1h=300),        # 1h writes above all writes: rejected
         _line(10, "m8", "r8", model=""),              # an empty model name: rejected
     ]
@@ -50,22 +51,30 @@ def corpus(tmp_path: Path) -> Path:
     return tmp_path / "projects"
 
 
-def _read(path: Path) -> tuple[list[tuple[object, ...]], dict[str, int], list[tuple[object, ...]], list[object]]:
+_SERVED = ("source_line", "service_tier", "speed", "inference_geo", "batch", "tags")
+
+
+def _read(path: Path) -> tuple[object, ...]:
     s = scan([str(path)], "claude-code")
     table = pa.concat_tables(list(s.batches()))
     files = [(f.rows_read, f.rows_kept, f.rows_rejected, f.duplicates, dict(f.skipped)) for f in s.summary.files]
     totals = {c: pc.sum(table.column(c)).as_py() for c in ("input_tokens", "output_tokens", "cache_write_tokens")}
     rejects = [(r.line, r.reason) for r in s.summary.rejects]
-    return files, totals, rejects, sorted(map(str, table.column("tags").to_pylist()))
+    served = sorted(tuple(row.values()) for row in table.select(list(_SERVED)).to_pylist())
+    return files, totals, rejects, served, table
 
 
 def test_fast_and_per_line_paths_agree(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fast = _read(corpus)
-    files, totals, rejects, tags = fast
+    files, totals, rejects, served, table = fast
     assert files == [(9, 3, 4, 2, {"not a usage line": 1, "<synthetic> placeholder (API error)": 1})]
     assert totals == {"input_tokens": 23, "output_tokens": 17, "cache_write_tokens": 0}
     assert [line for line, _ in rejects] == [5, 7, 10, 11]
-    assert "['sidechain', 'speed:fast']" in tags
+    assert served == [
+        (3, None, None, None, False, None),
+        (8, "priority", "fast", "us", False, ["sidechain"]),   # speed is a column now, not a tag
+        (9, "batch", None, None, True, None),                   # "standard" speed, "not_available" geo: null
+    ]
 
     import llmaudit.ingest.readers.claude_code as reader
 
@@ -73,7 +82,9 @@ def test_fast_and_per_line_paths_agree(corpus: Path, monkeypatch: pytest.MonkeyP
         raise pa.ArrowInvalid("forced per-line path")
 
     monkeypatch.setattr(reader.pj, "read_json", refuse)
-    assert _read(corpus) == fast
+    slow = _read(corpus)
+    assert slow[:4] == fast[:4]
+    assert slow[4].equals(table)
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ def line(mid: str | None, req: str | None, inp: int = 10, out: int = 5, **over: 
                              "cache_read_input_tokens": over.pop("cr", 0),
                              "cache_creation": {"ephemeral_5m_input_tokens": 0,
                                                 "ephemeral_1h_input_tokens": over.pop("w1h", 0)}}
-    for key in ("speed", "service_tier"):
+    for key in ("speed", "service_tier", "inference_geo"):
         if key in over:
             usage[key] = over.pop(key)
     if "thinking" in over:
@@ -71,7 +71,7 @@ def corpus(tmp_path: Path) -> Path:
         line("m1", "r1", 10, 9),                      # a tie: the first larger stays
         line("m2", "r2", -1, 5),                      # negative: rejected
         line("m3", "r3", model="<synthetic>"),        # skipped
-        line("m5", "r5", side=True, speed="fast"),
+        line("m5", "r5", side=True, speed="fast", service_tier="priority", inference_geo="us"),
         line(None, "r6", 3, 3),                       # no message id: never de-duplicated in the file
         line("m7", "r7", cw=100, w1h=300),            # 1h writes above all writes: rejected
         line("m8", "r8", no_ts=True),                 # no timestamp: rejected
@@ -161,6 +161,8 @@ def test_many_files_per_call_equal_file_by_file(corpus: Path, monkeypatch: pytes
     assert summary.duplicates and summary.rejects
     assert set(table.column("project").to_pylist()) == {"-home-dev-app", "-home-dev-web"}
     assert "sidechain" in str(table.column("tags").to_pylist())
+    served = {tuple(r.values()) for r in table.select(["service_tier", "speed", "inference_geo", "batch"]).to_pylist()}
+    assert {("priority", "fast", "us", False), ("batch", None, None, True), (None, None, None, False)} <= served
 
 
 def test_sniffed_corpus_equal_file_by_file(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -194,8 +196,12 @@ def test_random_corpora_equal_file_by_file(tmp_path: Path, monkeypatch: pytest.M
             elif kind < 0.27:
                 lines.append(line(mid, req)[:25])
             else:
+                served = {k: v for k, v in (("speed", rng.choice([None, "fast", "standard"])),
+                                            ("service_tier", rng.choice([None, "standard", "priority", "batch"])),
+                                            ("inference_geo", rng.choice([None, "us", "global", "not_available"])))
+                          if v is not None}
                 lines.append(line(rng.choice([mid, None]), rng.choice([req, req, None]), rng.randint(0, 99),
-                                  rng.randint(0, 99), side=rng.random() < 0.2, cr=rng.randint(0, 5)))
+                                  rng.randint(0, 99), side=rng.random() < 0.2, cr=rng.randint(0, 5), **served))
         write(root / f"p{rng.randint(0, 3)}" / f"{f:03d}.jsonl", lines, end=rng.choice(["\n", "\n", "\n", ""]))
     monkeypatch.setattr(scan_module, "GROUP_BYTES", rng.choice([1 << 20, 4_000]))
     monkeypatch.setattr(claude_code, "_SPAN_BYTES", rng.choice([1 << 20, 2_000]))

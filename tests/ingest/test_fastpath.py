@@ -145,6 +145,9 @@ def test_mixed_shapes_and_statuses_same_both_ways(tmp_path: Path, monkeypatch: p
     recs[40]["status"] = "failed"
     recs[41]["usage"].pop("prompt_tokens", None)                       # either spelling, incomplete
     recs[41]["usage"].pop("input_tokens", None)
+    for i, tier in ((8, "flex"), (9, "default"), (10, "priority"), (44, "flex"), (45, "auto"), (46, "")):
+        recs[i]["service_tier"] = tier
+    recs[11]["usage"]["service_tier"] = "scale"                       # a gateway's usage.service_tier
     path = tmp_path / "mixed.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
     fast, slow, fast_rejects, slow_rejects = _both(path, monkeypatch, chunk=1 << 20)
@@ -152,6 +155,9 @@ def test_mixed_shapes_and_statuses_same_both_ways(tmp_path: Path, monkeypatch: p
     assert [(r.line, r.reason) for r in fast_rejects] == [(r.line, r.reason) for r in slow_rejects]
     statuses = dict(zip(_sorted(fast)["source_line"].to_pylist(), _sorted(fast)["status"].to_pylist(), strict=True))
     assert [statuses[n] for n in (4, 5, 6, 7, 41)] == ["ok", "ok", "error", "error", "error"]
+    tiers = dict(zip(_sorted(fast)["source_line"].to_pylist(), _sorted(fast)["service_tier"].to_pylist(), strict=True))
+    assert [tiers[n] for n in (9, 10, 11, 12, 45, 46, 47, 1)] == \
+        ["flex", "standard", "priority", "scale", "flex", "standard", None, None]
 
 
 def test_chat_plan_widens_for_responses_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,18 +7,24 @@ readers add cache reads and writes in. ``cache_creation.ephemeral_1h_input_token
 subset of the writes; ``output_tokens`` already includes thinking.
 
 A Messages object carries no timestamp, so a request log must wrap it (see ``envelope``) or the
-row is rejected with that reason. ``service_tier: "batch"`` marks batch-priced rows.
+row is rejected with that reason. ``usage.service_tier``, ``usage.speed`` and
+``usage.inference_geo`` fill the columns of those names (``service_tier: "batch"`` also marks the
+row ``batch``, priced at batch rates).
 
 Usage report (``/v1/organizations/usage_report/messages``, C3): one row per bucket result,
 timestamp = bucket ``starting_at``, ``requests`` null (the report has no request count).
 A report not grouped by model has ``model: null``; such rows are kept with the model
 ``(not grouped by model)``, so their tokens count and show as unpriced rather than vanishing.
+The group-by fields ``service_tier``, ``speed``, ``inference_geo`` fill their columns and
+``context_window`` (``"0-200k"``, ``"200k-1M"``) fills ``context_tier``: the long-context window
+the bucket's requests fell in, which an aggregated row cannot show otherwise.
 
 Cost report (``/v1/organizations/cost_report``): money without tokens. Each result becomes a row
 with all token counts 0, ``requests`` 0 and ``billed_cost_usd`` = ``amount`` / 100 (the amount
 is a decimal string in cents: "123.45" is $1.23, converted with Decimal). Because its token counts
 are 0, ingesting it next to the usage report never double counts tokens; the tag
-``cost-report`` and ``requests == 0`` identify these rows.
+``cost-report`` and ``requests == 0`` identify these rows. Its ``service_tier``,
+``context_window`` and ``inference_geo`` fill the same columns as in the usage report.
 """
 
 from __future__ import annotations
@@ -43,6 +49,12 @@ from llmaudit.ingest.rows import (
 )
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
+from llmaudit.schema import (
+    normalize_context_tier,
+    normalize_inference_geo,
+    normalize_service_tier,
+    normalize_speed,
+)
 
 __all__ = [
     "NOT_GROUPED",
@@ -50,6 +62,7 @@ __all__ = [
     "read_cost",
     "read_messages",
     "read_usage",
+    "served_as",
     "sniff_cost",
     "sniff_messages",
     "sniff_usage",
@@ -93,7 +106,20 @@ def anthropic_usage(usage: Any, where: str = "usage") -> dict[str, Any]:
         "reasoning_tokens": thinking,
         "web_search_requests": searches,
     }
-    if get("service_tier") == "batch":
+    row.update(served_as(usage))
+    return row
+
+
+def served_as(obj: dict[str, Any]) -> dict[str, Any]:
+    """The modifier columns from an Anthropic ``usage`` object or report result (absent → null)."""
+    get = obj.get
+    tier = normalize_service_tier(get("service_tier"))
+    row: dict[str, Any] = {
+        "service_tier": tier,
+        "speed": normalize_speed(get("speed")),
+        "inference_geo": normalize_inference_geo(get("inference_geo")),
+    }
+    if tier == "batch":
         row["batch"] = True
     return row
 
@@ -152,15 +178,15 @@ def read_messages(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
 # ------------------------------------------------------------------------------ Admin API reports
 
 def _common(result: dict[str, Any]) -> dict[str, Any]:
-    tags = [f"{k}:{result[k]}" for k in ("service_tier", "context_window", "inference_geo", "speed")
-            if result.get(k) is not None]
-    return {
+    row = {
         "provider": "anthropic",
         "project": opt_str(result.get("workspace_id")),
         "api_key": opt_str(result.get("api_key_id")),
-        "tags": tags or None,
-        "batch": result.get("service_tier") == "batch",
+        "batch": False,
+        "context_tier": normalize_context_tier(result.get("context_window")),
     }
+    row.update(served_as(result))
+    return row
 
 
 def _usage_result(result: dict[str, Any]) -> dict[str, Any]:
@@ -193,8 +219,7 @@ def _cost_result(result: dict[str, Any]) -> dict[str, Any]:
     row["model_raw"] = opt_str(result.get("model")) or f"({cost_type or 'all costs'})"
     row["billed_cost_usd"] = float(cents / Decimal(100))
     row["requests"] = 0
-    tags = list(row["tags"] or [])
-    tags.append("cost-report")
+    tags = ["cost-report"]
     for key in ("cost_type", "token_type", "description"):
         if result.get(key) is not None:
             tags.append(f"{key}:{result[key]}")

@@ -9,6 +9,8 @@ content block); lines sharing ``message.id`` + ``requestId`` are one request, an
 largest token total is kept (the others count as duplicates). Across files (resumed sessions copy
 history) the scan's request-id de-duplication keeps the first. ``costUSD``, written by older
 Claude Code versions, is kept as the billed cost. ``project`` is the folder under ``projects/``.
+``message.usage.service_tier``, ``.speed`` (``fast`` in fast mode) and ``.inference_geo`` fill the
+columns of those names; the only tag a reader sets is ``sidechain`` (a subagent's request).
 """
 
 from __future__ import annotations
@@ -77,13 +79,8 @@ def _normalize(obj: dict[str, Any], line: int, project: str | None) -> dict[str,
     if cost is not None:
         row["billed_cost_usd"] = opt_float(cost, "costUSD")
     row["project"] = project
-    tags = []
     if obj.get("isSidechain") is True:
-        tags.append("sidechain")
-    if get_path(message, "usage", "speed") == "fast":
-        tags.append("speed:fast")
-    if tags:
-        row["tags"] = tags
+        row["tags"] = ["sidechain"]
     row["status"] = "error" if obj.get("isApiErrorMessage") is True else "ok"
     row["requests"] = 1
     row["source_line"] = line
@@ -97,7 +94,7 @@ _I = pa.int64()
 _S = pa.string()
 _USAGE = pa.struct([
     ("input_tokens", _I), ("output_tokens", _I), ("cache_creation_input_tokens", _I),
-    ("cache_read_input_tokens", _I), ("speed", _S), ("service_tier", _S),
+    ("cache_read_input_tokens", _I), ("speed", _S), ("service_tier", _S), ("inference_geo", _S),
     ("cache_creation", pa.struct([("ephemeral_5m_input_tokens", _I), ("ephemeral_1h_input_tokens", _I)])),
     ("output_tokens_details", pa.struct([("thinking_tokens", _I)])),
     ("server_tool_use", pa.struct([("web_search_requests", _I)])),
@@ -116,13 +113,11 @@ def _f(struct: Any, *names: str) -> Any:
     return struct
 
 
-def _tags(sidechain: np.ndarray, fast: np.ndarray) -> pa.Array:
-    """``["sidechain", "speed:fast"]`` per row, null where neither applies (as the per-line path)."""
-    counts = sidechain.astype(np.int64) + fast.astype(np.int64)
-    labels = np.tile(np.array(["sidechain", "speed:fast"], dtype=object), len(counts))
-    values = labels[np.stack([sidechain, fast], axis=1).ravel()]
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, _S), mask=pa.array(counts == 0))
+def _tags(sidechain: np.ndarray) -> pa.Array:
+    """``["sidechain"]`` per sidechain row, null elsewhere (as the per-line path)."""
+    offsets = np.concatenate([[0], np.cumsum(sidechain, dtype=np.int64)]).astype(np.int32)
+    values = pa.repeat(pa.scalar("sidechain", _S), int(offsets[-1]))
+    return pa.ListArray.from_arrays(pa.array(offsets), values, mask=pa.array(~sidechain))
 
 
 def _timestamps(ts: pa.ChunkedArray, files: np.ndarray) -> pa.Array:
@@ -196,7 +191,6 @@ def _vector_rows(table: pa.Table, lines: np.ndarray, projects: pa.Array, files: 
     bad_np = pc.fill_null(bad, True).to_numpy(zero_copy_only=False)
     good = ~bad_np
     sidechain = pc.fill_null(pc.equal(table.column("isSidechain"), True), False).to_numpy(zero_copy_only=False)
-    fast = pc.fill_null(pc.equal(_f(usage, "speed"), "fast"), False).to_numpy(zero_copy_only=False)
     errors = pc.fill_null(pc.equal(table.column("isApiErrorMessage"), True), False)
     m = len(rows)
     result = pa.table({
@@ -211,12 +205,15 @@ def _vector_rows(table: pa.Table, lines: np.ndarray, projects: pa.Array, files: 
         "reasoning_tokens": thinking,
         "requests": pa.array(np.ones(m, dtype=np.int64)),
         "billed_cost_usd": cost,
-        "batch": pc.equal(_f(usage, "service_tier"), "batch"),
+        # As the source wrote them: finish_table spells them (and sets batch) as the per-line path does.
+        "service_tier": _f(usage, "service_tier"),
+        "speed": _f(usage, "speed"),
+        "inference_geo": _f(usage, "inference_geo"),
         "web_search_requests": _f(usage, "server_tool_use", "web_search_requests"),
         "request_id": table.column("requestId"),
         "status": pc.if_else(errors, "error", "ok"),
         "project": projects.take(pa.array(row_files)),
-        "tags": _tags(sidechain, fast),
+        "tags": _tags(sidechain),
         "source_line": pa.array(lines[rows], _I),
         _MSG_ID: _f(message, "id").filter(keep),
     })

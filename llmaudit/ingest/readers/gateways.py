@@ -11,7 +11,9 @@ LiteLLM ``LiteLLM_SpendLogs`` (C4), CSV or JSON: ``prompt_tokens`` already inclu
 and writes (LiteLLM normalizes Anthropic usage), so it is taken as is; the cache split comes from
 ``metadata.usage_object`` when present. ``spend`` is the billed cost; ``custom_llm_provider`` the
 provider. A proxy cache hit (``cache_hit`` True) never reached a provider: its token counts are set
-to 0 and the row is tagged ``cache-hit`` (it is still one request).
+to 0 and the row is tagged ``cache-hit`` (it is still one request). How the request was served,
+where the dump has it: ``service_tier`` of the stored ``response`` (or of ``metadata.usage_object``,
+which also may carry Anthropic's ``speed`` and ``inference_geo``).
 
 Langfuse observations (C5), JSON pages / arrays / JSONL: only ``GENERATION`` observations are
 rows (spans and events are skipped and counted). Tokens come from ``usageDetails`` with Langfuse's
@@ -27,7 +29,10 @@ quotes are tolerated).
 Portkey log export (C9), JSONL / JSON / CSV: ``req_units`` / ``res_units`` are the prompt /
 completion tokens, ``ai_model`` / ``ai_org`` the model / provider, ``response_time`` ms. ``cost``
 is read as CENTS (the documented assumption in formats.md C9, unverified) unless
-``cost_currency`` says otherwise; non-USD currencies are rejected.
+``cost_currency`` says otherwise; non-USD currencies are rejected. The exported ``response``
+body's ``service_tier`` fills the column.
+
+The OpenRouter activity CSV, Langfuse and Helicone exports carry no service tier.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ from llmaudit.ingest.rows import (
 )
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
+from llmaudit.schema import normalize_inference_geo, normalize_service_tier, normalize_speed
 
 __all__ = [
     "read_helicone",
@@ -224,6 +230,13 @@ def _litellm(rec: dict[str, Any], line: int, ctx: ReadContext) -> dict[str, Any]
             "metadata.usage_object cache creation tokens")
         row["reasoning_tokens"] = opt_int(get_path(usage, "completion_tokens_details", "reasoning_tokens"),
                                           "metadata.usage_object reasoning tokens")
+    response = _maybe_json(rec.get("response"))
+    tier = get_path(response, "service_tier")
+    if isinstance(usage, dict):
+        tier = tier if tier is not None else usage.get("service_tier")
+        row["speed"] = normalize_speed(usage.get("speed"))
+        row["inference_geo"] = normalize_inference_geo(usage.get("inference_geo"))
+    row["service_tier"] = normalize_service_tier(tier)
     if parse_bool(rec.get("cache_hit")) is True:
         # Served from the proxy cache: no provider call, nothing billed by the provider.
         for key in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens"):
@@ -407,6 +420,7 @@ def _portkey(rec: dict[str, Any], line: int, ctx: ReadContext) -> dict[str, Any]
         "input_tokens": opt_int(rec.get("req_units"), "req_units") or 0,
         "output_tokens": opt_int(rec.get("res_units"), "res_units") or 0,
         "cache_read_tokens": opt_int(cached, "response.usage.prompt_tokens_details.cached_tokens"),
+        "service_tier": normalize_service_tier(get_path(response, "service_tier")),
         "billed_cost_usd": float(cents / Decimal(100)) if cents is not None else None,
         "request_id": opt_str(rec.get("id")),
         "latency_ms": opt_float(rec.get("response_time"), "response_time"),

@@ -6,6 +6,9 @@ so the reader adds thoughts into ``output_tokens`` (and reports them as ``reason
 ``toolUsePromptTokenCount`` (tool results fed back as input, counted apart from the prompt in
 ``totalTokenCount``) is added into ``input_tokens``. Model = ``modelVersion``; request id =
 ``responseId``; timestamp = wrapper ``timestamp`` or the response's ``createTime`` (Vertex).
+``usageMetadata.trafficType`` (Vertex) fills ``service_tier``: ``ON_DEMAND`` → ``standard``,
+``ON_DEMAND_FLEX`` → ``flex``, ``ON_DEMAND_PRIORITY`` → ``priority``, ``PROVISIONED_THROUGHPUT``
+kept as ``provisioned_throughput``, ``TRAFFIC_TYPE_UNSPECIFIED`` → null.
 A streamed response logged chunk by chunk (consecutive lines with one ``responseId``) counts once,
 with the usage of its last chunk.
 """
@@ -30,6 +33,7 @@ from llmaudit.ingest.rows import (
 )
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
+from llmaudit.schema import normalize_service_tier
 
 __all__ = ["read", "sniff"]
 
@@ -80,6 +84,7 @@ def _normalize(obj: Any, line: int, ctx: ReadContext) -> dict[str, Any]:
         cache_read_tokens=cached,
         output_tokens=candidates + thoughts,
         reasoning_tokens=thoughts,
+        service_tier=normalize_service_tier(_field(meta, "trafficType", "traffic_type")),
         requests=1,
         source_line=line,
     )

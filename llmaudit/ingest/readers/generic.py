@@ -5,7 +5,9 @@ paths such as ``usage.prompt_tokens`` reach into objects). Required: ``timestamp
 ``input_tokens``, ``output_tokens``. Values must already follow the schema's semantics:
 ``input_tokens`` counts ALL prompt tokens (cached included), ``output_tokens`` ALL completion
 tokens (reasoning included). ``provider`` defaults to a guess from the model name; ``requests``
-to 1. ``tags`` may be a list, a JSON list, or a comma-separated string.
+to 1. ``tags`` may be a list, a JSON list, or a comma-separated string. ``service_tier``,
+``speed``, ``inference_geo`` and ``context_tier`` may be mapped too (spelled as the schema says:
+``default`` → ``standard``, ...).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from llmaudit.ingest.rows import (
 )
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
+from llmaudit.schema import MODIFIER_COLUMNS
 
 __all__ = ["MAPPABLE", "REQUIRED_MAPPING", "check_mapping", "read", "sniff"]
 
@@ -39,7 +42,7 @@ REQUIRED_MAPPING = ("timestamp", "model", "input_tokens", "output_tokens")
 _INTS = (*TOKEN_FIELDS, "requests", "web_search_requests")
 _FLOATS = ("billed_cost_usd", "latency_ms", "ttft_ms")
 _STRS = ("provider", "request_id", "status", "user", "project")
-MAPPABLE = (*REQUIRED_MAPPING[:2], *_INTS, *_FLOATS, *_STRS, "api_key", "tags", "batch")
+MAPPABLE = (*REQUIRED_MAPPING[:2], *_INTS, *_FLOATS, *_STRS, "api_key", "tags", "batch", *MODIFIER_COLUMNS)
 
 
 def check_mapping(mapping: dict[str, str]) -> None:
@@ -87,6 +90,9 @@ def _make_normalize(mapping: dict[str, str]) -> Any:
             row["api_key"] = safe_key_label(val("api_key"))
         if "batch" in mapping:
             row["batch"] = parse_bool(val("batch"))
+        for name in MODIFIER_COLUMNS:   # spelled by finish_table
+            if name in mapping:
+                row[name] = opt_str(val(name))
         if "tags" in mapping:
             tags = val("tags")
             if isinstance(tags, str) and tags.startswith("["):

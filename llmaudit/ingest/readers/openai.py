@@ -7,6 +7,8 @@ Chat Completions ``usage`` (formats.md A1): ``prompt_tokens`` already includes
 ``input_tokens_details`` / ``output_tokens_details``. So no arithmetic is needed: the schema uses
 the OpenAI convention. Each ``web_search_call`` item in a Responses ``output`` is one billed search.
 OpenAI-compatible gateways (OpenRouter) put their charge in ``usage.cost``: kept as billed cost.
+The response's ``service_tier`` (or, from a gateway, ``usage.service_tier``) fills the column:
+``"default"`` (and ``"auto"``) read as ``standard``, ``flex`` / ``priority`` / ``scale`` as given.
 
 Speed: the whole file is read in 32 MiB chunks; each chunk is parsed by ``pyarrow.json`` with an
 explicit schema (vectorized), and only a chunk that pyarrow cannot parse, or rows that fail a
@@ -26,6 +28,7 @@ from llmaudit.ingest.lines import first_record
 from llmaudit.ingest.rows import RowError, get_path, guess_provider, opt_float, opt_int, opt_str, parse_timestamp
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
+from llmaudit.schema import normalize_service_tier
 
 __all__ = ["looks_like_openai", "normalize", "read", "sniff"]
 
@@ -102,6 +105,8 @@ def normalize(obj: Any, line: int, ctx: ReadContext) -> dict[str, Any] | None:
     row.setdefault("status", "ok")
     if "user" not in row and isinstance(resp.get("user"), str):
         row["user"] = resp["user"]
+    tier = resp.get("service_tier")
+    row["service_tier"] = normalize_service_tier(tier if tier is not None else usage.get("service_tier"))
     output = resp.get("output")
     if isinstance(output, list):
         row["web_search_requests"] = sum(

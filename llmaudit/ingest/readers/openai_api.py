@@ -2,14 +2,17 @@
 
 Batch (formats.md C8): each output line is ``{"id", "custom_id", "response": {"status_code",
 "request_id", "body": <chat.completion or response>}, "error"}``. Rows are priced at batch rates
-(``batch = True``). Error-file lines (``response: null`` with an ``error``) are requests that never
-ran and were not billed: they are skipped and counted under their error code. A response with a
-non-2xx ``status_code`` is kept with ``status = "error"`` when it carries usage.
+(``batch = True``, ``service_tier = "batch"``, whatever tier the body echoes). Error-file lines
+(``response: null`` with an ``error``) are requests that never ran and were not billed: they are
+skipped and counted under their error code. A response with a non-2xx ``status_code`` is kept with
+``status = "error"`` when it carries usage.
 
 Usage API (``/v1/organization/usage/completions``, C2): one row per bucket result;
 ``input_tokens`` already includes cached and cache-write tokens; ``requests`` =
 ``num_model_requests``; timestamp = bucket ``start_time``. An ungrouped report has ``model: null``,
-kept as ``(not grouped by model)`` so its tokens show as unpriced rather than vanishing.
+kept as ``(not grouped by model)`` so its tokens show as unpriced rather than vanishing. The
+group-by fields ``batch`` and ``service_tier`` fill the columns of those names (``default`` reads
+as ``standard``).
 
 Costs API (``/v1/organization/costs``): money without tokens, like Anthropic's cost report: one
 row per result with all token counts 0, ``requests`` 0, ``billed_cost_usd = amount.value`` (USD,
@@ -37,6 +40,7 @@ from llmaudit.ingest.rows import (
 )
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
+from llmaudit.schema import normalize_service_tier
 
 ReadFn = Callable[[Source, ReadContext], Iterator[pa.Table]]
 
@@ -68,6 +72,7 @@ def _normalize_batch(obj: Any, line: int, ctx: ReadContext) -> dict[str, Any] | 
     row = openai_log.normalize(body, line, ctx)
     assert row is not None
     row["batch"] = True
+    row["service_tier"] = "batch"
     row["request_id"] = opt_str(response.get("request_id")) or opt_str(obj.get("id")) or row.get("request_id")
     if status_code is not None and status_code >= 400:
         row["status"] = "error"
@@ -107,8 +112,7 @@ def _usage_result(result: dict[str, Any]) -> dict[str, Any]:
     row["cache_write_tokens"] = opt_int(result.get("input_cache_write_tokens"), "input_cache_write_tokens")
     row["requests"] = opt_int(result.get("num_model_requests"), "num_model_requests")
     row["batch"] = result.get("batch") is True
-    if result.get("service_tier") is not None:
-        row["tags"] = [f"service_tier:{result['service_tier']}"]
+    row["service_tier"] = normalize_service_tier(result.get("service_tier"))
     return row
 
 
