@@ -61,6 +61,10 @@ _PROVIDER_MAP = {
 }
 # First-party Google entries win over their Vertex copies when both spell the same model.
 _KEY_RANK = {"vertex_ai-language-models": 1}
+# Providers whose LiteLLM cost code bills an absent cache-read rate at a share of the input rate
+# rather than at the input rate: Fireworks bills cached prompt tokens at 50% of input
+# (litellm/llms/fireworks_ai/cache_pricing.py, FIREWORKS_AI_DEFAULT_CACHE_READ_RATE_RATIO).
+_DEFAULT_CACHE_READ_SHARE = {"fireworks_ai": Decimal("0.5")}
 _MODES = {None, "chat", "completion", "responses", "embedding"}
 
 # base LiteLLM field → catalog rate name
@@ -251,16 +255,24 @@ def rates_of(spec: dict[str, Any], key: str = "") -> tuple[Rates, tuple[Tier, ..
                 continue
             rate = _BATCH_FIELDS[rate]
         tiers.setdefault(int(m.group("n")) * 1000, {})[rate] = per_million(value, f"{key}.{field_name}")
-    for band in spec.get("tiered_pricing") or ():
-        if not isinstance(band, dict) or "range" not in band:
-            continue
+    bands = [b for b in spec.get("tiered_pricing") or () if isinstance(b, dict) and "range" in b]
+    # LiteLLM bills reasoning at the band's own reasoning rate, else at the band's output rate.
+    band_reasoning = any(b.get("output_cost_per_reasoning_token") is not None for b in bands)
+    for band in bands:
         low = int(float(band["range"][0]))
         rates = {_BASE_FIELDS[f]: per_million(band[f], key) for f in _BASE_FIELDS if band.get(f) is not None}
+        if band.get("output_cost_per_reasoning_token") is not None:
+            rates["reasoning"] = per_million(band["output_cost_per_reasoning_token"], key)
+        elif band_reasoning and "output" in rates:
+            rates["reasoning"] = rates["output"]
         if low == 0:
             for rate, value in rates.items():
                 base.setdefault(rate, value)
         else:
             tiers.setdefault(low, {}).update(rates)
+    share = _DEFAULT_CACHE_READ_SHARE.get(str(spec.get("litellm_provider")))
+    if share is not None and "cache_read" not in base and base.get("input") is not None:
+        base["cache_read"] = base["input"] * share
     tier_list = tuple(Tier(threshold, Rates(**values)) for threshold, values in sorted(tiers.items()) if values)
     return Rates(**base), tier_list
 
@@ -272,32 +284,42 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-def _resolve_alias(data: dict[str, Any], key: str, spec: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-    """An ``alias_of`` key (LiteLLM 1.100+: ``claude-sonnet-latest`` → a dated model) takes its
-    target's prices in the same snapshot; chains are followed, cycles give up."""
-    target = spec.get("alias_of")
-    seen = {key}
-    while isinstance(target, str) and target not in seen:
-        seen.add(target)
-        found = data.get(target)
-        if not isinstance(found, dict):
-            return spec, None
-        if found.get("alias_of") is None:
-            merged = {**found, **{k: v for k, v in spec.items() if k != "alias_of"}}
-            return merged, str(spec["alias_of"])
-        target = found.get("alias_of")
-    return spec, None
+def _expand_aliases(data: dict[str, Any]) -> list[tuple[str, Any, str | None]]:
+    """``(key, spec, alias_of)`` for every key, alias rows served as their owner's spec.
+
+    LiteLLM (1.110+) spells a moving name as a pointer row, ``"claude-opus-latest": {"alias_of":
+    "claude-opus-5-5"}``, and an owner may list ``"aliases": [...]``; its loader serves each alias
+    with the owner's prices (``get_model_cost_map._expand_model_aliases``). As there, an alias
+    that is also a real key, an alias claimed twice, or a pointer to a missing key or to another
+    pointer is skipped; list claims come first.
+    """
+    pointers = {k: v["alias_of"] for k, v in data.items() if isinstance(v, dict) and isinstance(v.get("alias_of"), str)}
+    owners: dict[str, str] = {}
+    for key, spec in data.items():
+        if key in pointers or not isinstance(spec, dict) or not isinstance(spec.get("aliases"), list):
+            continue
+        for alias in spec["aliases"]:
+            if isinstance(alias, str) and not (alias in data and alias not in pointers) and alias not in owners:
+                owners[alias] = key
+    for alias, target in pointers.items():
+        if alias not in owners and isinstance(data.get(target), dict) and target not in pointers:
+            owners[alias] = target
+    out: list[tuple[str, Any, str | None]] = [(k, v, None) for k, v in data.items() if k not in pointers]
+    out += [(alias, data[owner], owner) for alias, owner in owners.items()]
+    return out
 
 
 def convert(data: dict[str, Any], *, strict: bool = False) -> list[Record]:
-    """Every priced text model of a LiteLLM price JSON (image/audio/video-only entries are skipped)."""
+    """Every priced text model of a LiteLLM price JSON (image/audio/video-only entries are skipped).
+
+    Alias rows (``alias_of``, ``aliases``) become records of their own with the owner's prices.
+    """
     if not isinstance(data, dict):
         raise PricingError("LiteLLM price JSON must be an object keyed by model name")
     records: list[Record] = []
-    for key, raw_spec in data.items():
-        if key == "sample_spec" or not isinstance(raw_spec, dict):
+    for key, spec, alias_of in _expand_aliases(data):
+        if key == "sample_spec" or not isinstance(spec, dict):
             continue
-        spec, alias_of = _resolve_alias(data, key, raw_spec) if "alias_of" in raw_spec else (raw_spec, None)
         if spec.get("mode") not in _MODES:
             continue
         spec, dropped = _clean(spec)
