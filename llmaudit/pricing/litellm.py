@@ -29,7 +29,9 @@ _SIGNIFICANT = 12
 # its fast tier; Anthropic's fast mode has no LiteLLM rates of its own (``supports_fast_mode`` only).
 _SERVICE_SUFFIXES = {"_flex": "flex", "_priority": "priority", "_ultrafast": "fast"}
 
-# LiteLLM's ``litellm_provider`` → the catalog's provider id. Anything not listed keeps its name.
+# LiteLLM's ``litellm_provider`` → the catalog's provider id. Anything not listed keeps its name:
+# ``bedrock_mantle`` (Bedrock's OpenAI-compatible endpoint, priced 10% above Bedrock for the same
+# model ids) keeps its own, or its keys would share Bedrock's ids and one price would win.
 _PROVIDER_MAP = {
     "openai": "openai",
     "text-completion-openai": "openai",
@@ -44,7 +46,6 @@ _PROVIDER_MAP = {
     "vertex_ai-embedding-models": "google",
     "bedrock": "bedrock",
     "bedrock_converse": "bedrock",
-    "bedrock_mantle": "bedrock",
     "sagemaker": "sagemaker",
     "azure": "azure",
     # Azure AI Foundry (azure_ai) sells other makers' models at its own prices; Azure OpenAI is "azure".

@@ -118,3 +118,17 @@ def test_tiered_band_without_reasoning_bills_reasoning_as_its_output() -> None:
     plain = {"litellm_provider": "dashscope", "tiered_pricing": [
         {"input_cost_per_token": 4e-07, "output_cost_per_token": 1.2e-06, "range": [0, 256000.0]}]}
     assert rates_of(plain)[0].reasoning is None
+
+
+def test_bedrock_mantle_keeps_its_own_ids_and_prices() -> None:
+    bedrock = {**OPUS, "litellm_provider": "bedrock_converse"}
+    mantle = {**OPUS, "litellm_provider": "bedrock_mantle", "input_cost_per_token": 4.4e-06,
+              "output_cost_per_token": 2.2e-05}
+    records = _by_key({"anthropic.claude-opus-5-5": bedrock, "bedrock_mantle/anthropic.claude-opus-5-5": mantle})
+    assert records["anthropic.claude-opus-5-5"].id == "bedrock/anthropic.claude-opus-5-5"
+    assert records["bedrock_mantle/anthropic.claude-opus-5-5"].id == "bedrock_mantle/anthropic.claude-opus-5-5"
+    catalog = _catalog({"anthropic.claude-opus-5-5": bedrock, "bedrock_mantle/anthropic.claude-opus-5-5": mantle})
+    usage = Usage(input_tokens=1_000, output_tokens=500)
+    assert cost_breakdown(catalog, "bedrock_mantle/anthropic.claude-opus-5-5", usage, at=DAY,
+                          provider="bedrock_mantle").total == Decimal("0.0154")  # LiteLLM: 0.0154
+    assert cost_breakdown(catalog, "anthropic.claude-opus-5-5", usage, at=DAY).total == Decimal("0.014")
