@@ -452,11 +452,15 @@ def _converted_catalog(json_path: Path) -> Any:
     return Catalog(entries, RELEASE_DAY)
 
 
-def llmaudit_side(in_path: Path, out_path: Path, converted_from: Path | None = None) -> int:
+def llmaudit_side(in_path: Path, out_path: Path, converted_from: Path | None = None,
+                  catalog_dir: Path | None = None) -> int:
     sys.path.insert(0, str(REPO))
     from llmaudit.pricing import cost_breakdown, load_catalog
 
-    if converted_from is None:
+    if catalog_dir is not None:
+        catalog = load_catalog(shipped=False, overlay=False, extra_files=sorted(catalog_dir.glob("*.json")))
+        catalog_name = f"the catalog in {catalog_dir}"
+    elif converted_from is None:
         catalog = load_catalog(shipped=True, overlay=False)
         catalog_name = "llmaudit's shipped catalog"
     else:
@@ -562,12 +566,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--converted-from", type=Path, metavar="PRICES.json",
                     help="llmaudit side: price with a catalog converted from this LiteLLM JSON alone instead of "
                          "the shipped one (isolates the converter and engine from the catalog builder)")
+    ap.add_argument("--catalog-dir", type=Path, metavar="DIR",
+                    help="llmaudit side: price with the catalog files in DIR (e.g. a rebuild's --out) instead of "
+                         "the shipped ones")
     args = ap.parse_args(argv)
     if args.litellm_side:
         return litellm_side(Path(args.litellm_side), args.limit)
     if not args.jsonl:
         ap.error("give the LiteLLM-side JSONL, or --litellm-side OUT.jsonl")
-    return llmaudit_side(Path(args.jsonl), args.out, args.converted_from)
+    return llmaudit_side(Path(args.jsonl), args.out, args.converted_from, args.catalog_dir)
 
 
 if __name__ == "__main__":
