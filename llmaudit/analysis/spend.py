@@ -9,6 +9,9 @@ Money is summed exactly: each row's float cost is rounded to 1e-12 USD (which re
 ``tokens × rate`` product for any catalog rate with up to six decimals per million tokens) and then
 summed as ``decimal128``. Unknown is never zero: rows without a recomputed cost are counted apart
 (``unpriced_requests``, ``unpriced_tokens``) and listed by model; totals never fold them in as 0.
+Priced rows of several requests whose long-context tier is not determinable (DESIGN §4.3: billed
+at base rates, one of their requests could have passed a threshold) are counted the same way
+(``tier_undetermined_rows``).
 
 The result is a tree of frozen dataclasses; renderers read it and ``SpendReport.to_dict()`` is the
 JSON (machine output comes from the result, not from the view).
@@ -72,6 +75,7 @@ _INT_COLUMNS = (
     "unpriced_requests",
     "unpriced_tokens",
     "billed_rows",
+    "tier_undetermined_rows",
 )
 _MONEY_COLUMNS = ("cost", "billed")
 _DIM_COLUMNS = {"key": "api_key", "source": "source_format"}
@@ -153,6 +157,8 @@ class GroupRow:
     billed: Decimal | None  # what the source reported, None when no row of the group had a cost
     billed_rows: int
     share: float | None = None  # of the priced total
+    # Priced at base rates though a request of the row could have passed a long-context threshold.
+    tier_undetermined_rows: int = 0
 
     @property
     def tokens(self) -> int:
@@ -174,6 +180,7 @@ class GroupRow:
             billed=money(self.billed),
             billed_rows=self.billed_rows,
             share=None if self.share is None else round(self.share, 6),
+            tier_undetermined_rows=self.tier_undetermined_rows,
         )
         return out
 
@@ -470,6 +477,16 @@ def _repeat(text: str, n: int) -> pa.Array:
                                                   pa.py_buffer(data * n)])
 
 
+def _undetermined(table: pa.Table) -> Any:
+    """1 per priced row whose long-context tier is not determinable, else 0. A table priced before
+    (an ingest parquet) may not carry the flag: then none is counted. An unpriced row is already
+    counted as unpriced."""
+    if "tier_undetermined" not in table.column_names:
+        return pa.array(np.zeros(table.num_rows, dtype=np.int64))
+    flag = pc.and_(pc.fill_null(table.column("tier_undetermined"), False), pc.is_valid(table.column("cost_usd")))
+    return pc.cast(flag, pa.int64())
+
+
 def _needs_pricing(table: pa.Table) -> bool:
     status = table.column("price_status")
     if status.null_count:
@@ -635,6 +652,7 @@ class _Builder:
             "unpriced_requests": pc.if_else(unpriced, requests, 0) if cost.null_count else zeros,
             "unpriced_tokens": pc.if_else(unpriced, tokens, 0) if cost.null_count else zeros,
             "billed_rows": pc.cast(pc.is_valid(billed), pa.int64()) if billed.null_count < len(billed) else zeros,
+            "tier_undetermined_rows": _undetermined(table),
             "cost": _dec(cost),
             "billed": _dec(billed),
         }

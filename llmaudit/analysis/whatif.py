@@ -169,9 +169,11 @@ class WhatIf:
         }
 
 
+# The window label decides an aggregated row's long-context tier, so it travels. Service tier, fast
+# mode, residency and off-peak do not: the what-if compares models at their list (standard) prices.
 _WHATIF_COLUMNS = ("model", "cost_usd", "input_tokens", "cache_read_tokens", "cache_write_tokens",
                    "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "requests", "web_search_requests",
-                   "batch")
+                   "batch", "context_tier")
 _RETIRED_AFTER_DAYS = 90  # unlisted this long before the catalog's as-of date → no longer offered
 
 
@@ -526,7 +528,7 @@ class WhatIfAccumulator:
             return self._cand_grid.cost_matrix(one, missing=np.inf, work=self._work).sum(axis=1)
         # Rows between two consecutive thresholds (of any candidate) get the same tier on every one;
         # the upper bound itself stands for the bucket's prompt size (a tier needs "more than").
-        interval = np.searchsorted(bounds, u.input_tokens, side="left") if len(bounds) > 1 \
+        interval = np.searchsorted(bounds, u.prompt(), side="left") if len(bounds) > 1 \
             else np.zeros(len(u.batch), dtype=np.int64)
         bucket = interval * 2 + u.batch
         size = 2 * len(bounds)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,7 +33,13 @@ class ShowFormat(StrEnum):
     json = "json"
 
 
+class Speed(StrEnum):
+    fast = "fast"
+
+
 AT_HELP = "Price in force on this date (YYYY-MM-DD); default: the latest."
+COST_AT_HELP = ("Price in force on this date (YYYY-MM-DD); with a UTC time (2026-03-01T17:30) a single request is "
+                "also placed in or out of the model's off-peak windows. Default: the latest price.")
 CONFIG_HELP = "Config file with [pricing] overrides/discounts (default: llmaudit.toml, $LLMAUDIT_HOME/config.toml)."
 
 
@@ -44,6 +50,16 @@ def _date(value: str | None, flag: str = "--at") -> date | None:
         return date.fromisoformat(value[:10])
     except ValueError:
         raise UsageError(f"{flag} {value!r}: expected a date like 2025-03-01") from None
+
+
+def _when(value: str | None) -> date | datetime | None:
+    """``--at`` of ``pricing cost``: a date, or a time of day too (UTC when it names no zone)."""
+    if value is None or len(value) <= 10:
+        return _date(value)
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--at {value!r}: expected a date like 2025-03-01 or a time like 2025-03-01T17:30") from None
 
 
 def _catalog(config_path: Path | None) -> Catalog:
@@ -122,14 +138,24 @@ def cost(
                                               help="Part of the cache writes with the 1-hour TTL."),
     reasoning_tokens: int = typer.Option(0, "--reasoning-tokens", min=0, help="Part of output spent reasoning."),
     web_searches: int = typer.Option(0, "--web-searches", min=0, help="Server-side web searches."),
-    requests: int = typer.Option(1, "--requests", min=1, help="Requests these tokens stand for."),
+    requests: int = typer.Option(1, "--requests", min=1,
+                                 help="Requests these tokens stand for. Above 1 a long-context tier needs "
+                                      "--context-tier: a threshold applies to each request, not to the total."),
     batch: bool = typer.Option(False, "--batch", help="Bill at batch rates."),
-    at: str = typer.Option(None, "--at", help=AT_HELP),
+    service_tier: str = typer.Option(None, "--service-tier",
+                                     help="As the provider reported it: flex and priority bill at their own rates; "
+                                          "standard, default, auto, scale (and the default, none) at list price."),
+    speed: Speed = typer.Option(None, "--speed", help="fast: Anthropic fast mode, at its own rates."),
+    geo: str = typer.Option(None, "--geo", help="inference_geo (data residency), e.g. us: its multiplier applies."),
+    context_tier: str = typer.Option(None, "--context-tier",
+                                     help="The long-context window the requests fell in, as a usage report labels "
+                                          "it (e.g. 0-200k, 200k-1M); used with --requests above 1."),
+    at: str = typer.Option(None, "--at", help=COST_AT_HELP),
     fmt: ShowFormat = typer.Option(ShowFormat.table, "--format", "-f"),
     config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
     """Exact cost of one request (or N), broken down by token type."""
-    from llmaudit.pricing import Usage, cost_breakdown
+    from llmaudit.pricing import Conditions, Usage, cost_breakdown
     from llmaudit.render import pricing as view
 
     usage = Usage(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
@@ -137,9 +163,10 @@ def cost(
     problem = usage.validate()
     if problem:
         raise UsageError(f"inconsistent token counts: {problem} (cache and reasoning counts are parts of the totals)")
+    conditions = Conditions(service_tier, speed.value if speed else None, geo, context_tier)
     catalog = _catalog(config)
     hit = _resolve(catalog, model)
-    result = cost_breakdown(catalog, hit.entry.id, usage, at=_date(at), batch=batch)
+    result = cost_breakdown(catalog, hit.entry.id, usage, at=_when(at), batch=batch, conditions=conditions)
     result = dataclasses.replace(result, model=model, matched_by=hit.matched_by)
     if fmt is ShowFormat.json:
         out.json(view.cost_json(result))

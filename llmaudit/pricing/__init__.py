@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from llmaudit.pricing.catalog import Catalog, Resolution, load_catalog
-from llmaudit.pricing.cost import CostBreakdown, Usage, cost_breakdown, effective_rates
+from llmaudit.pricing.cost import Conditions, CostBreakdown, Usage, cost_breakdown, effective_rates
 from llmaudit.pricing.model import ModelEntry, PricePoint, Rates, Tier
 from llmaudit.pricing.overrides import Fees, fees
 
 __all__ = [
     "Catalog",
+    "Conditions",
     "CostBreakdown",
     "Fees",
     "ModelEntry",

@@ -21,29 +21,63 @@ a batch row on a model with no published batch input/output rate is ``missing_ra
 no published batch price (cache writes, 1-hour writes, reasoning, a long-context tier) is the
 standard rate times the model's own batch discount (batch/standard input, or output for output
 types).
+
+How a request was served changes its rates (``Conditions``):
+
+* service tier: ``flex`` / ``priority`` (``service_tier``) and ``fast`` (``speed``) bill at the
+  price point's own ``ServiceRates`` of that name, with the same fallbacks inside the tier as for
+  standard (and its own long-context tiers, none when it lists none); per-call fees the tier does
+  not list are the base ones. A tier the price point has no rates for makes the cost unknown
+  (``missing_rate``, missing ``service_tier:NAME``), never the standard price. ``batch`` (or
+  ``batch`` true) is the batch path above; every other name (standard, default, auto, scale,
+  on_demand, null, or one we do not know) bills at standard rates.
+* data residency: every token rate times the point's multiplier for ``inference_geo`` (×1 when the
+  geo is absent or not in the point's table).
+* off-peak: a single request (``requests == 1``) whose UTC minute of day falls in one of the point's
+  off-peak windows has every token rate times that window's multiplier.
+* long-context tiers apply to ONE request (DESIGN §4.3). A row standing for several requests (or an
+  unknown number) is billed at the tier its source's window label names (``context_tier``, e.g.
+  Anthropic's ``"200k-1M"``), else at base rates; when some request of it could have passed a
+  threshold it is flagged ``tier_undetermined``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 
-from llmaudit.pricing.model import ModelEntry, PricePoint, Rates
+from llmaudit.pricing.model import SERVICE_TIERS, ModelEntry, PricePoint, Rates, Tier
 
 __all__ = [
     "COMPONENTS",
+    "MODES",
+    "Conditions",
     "CostBreakdown",
     "EffectiveRates",
     "Usage",
+    "context_bounds",
     "cost_breakdown",
     "effective_rates",
+    "geo_key",
+    "is_fast",
+    "mode_tiers",
+    "off_peak_multiplier",
+    "residency_multiplier",
+    "service_mode",
+    "tier_undetermined",
+    "tier_window",
+    "utc_minute",
 ]
 
 MILLION = Decimal(1_000_000)
 # Per-token components, in display order, with the rate name each one uses.
 COMPONENTS = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "reasoning",
               "per_request", "per_search")
+TOKEN_COMPONENTS = COMPONENTS[:6]  # the ones residency and off-peak multipliers scale
+# The rate sets a request can be billed at, in the vectorized grid's order.
+MODES = ("standard", "batch", *SERVICE_TIERS)
 
 
 @dataclass(frozen=True)
@@ -54,7 +88,9 @@ class Usage:
     cache_write_tokens: int = 0
     cache_write_1h_tokens: int = 0
     reasoning_tokens: int = 0
-    requests: int = 1
+    # None: the source did not say (an aggregated report row). Per-request fees then count it as
+    # one, but it is not known to be ONE request, so no per-request long-context tier or off-peak.
+    requests: int | None = 1
     web_search_requests: int = 0
 
     def quantities(self) -> dict[str, int]:
@@ -66,14 +102,14 @@ class Usage:
             "cache_write_1h": self.cache_write_1h_tokens,
             "output": self.output_tokens - self.reasoning_tokens,
             "reasoning": self.reasoning_tokens,
-            "per_request": self.requests,
+            "per_request": 1 if self.requests is None else self.requests,
             "per_search": self.web_search_requests,
         }
 
     def validate(self) -> str | None:
         """A reason the counts are inconsistent, or None."""
         for name, value in vars(self).items():
-            if value < 0:
+            if value is not None and value < 0:
                 return f"{name} is negative"
         if self.cache_read_tokens + self.cache_write_tokens > self.input_tokens:
             return "cache_read_tokens + cache_write_tokens exceed input_tokens"
@@ -85,15 +121,147 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class Conditions:
+    """How a request was served, beyond its token counts: the usage columns of the same names."""
+
+    service_tier: str | None = None  # standard | batch | flex | priority | scale | ...; None = standard
+    speed: str | None = None  # "fast" (Anthropic fast mode) or None
+    inference_geo: str | None = None  # data residency, e.g. "us"
+    context_tier: str | None = None  # the source's long-context window label of an aggregated row
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"service_tier": self.service_tier, "speed": self.speed, "inference_geo": self.inference_geo,
+                "context_tier": self.context_tier}
+
+
+def _name(value: str | None) -> str:
+    return (value or "").strip().lower()
+
+
+def is_fast(speed: str | None) -> bool:
+    return _name(speed) == "fast"
+
+
+def service_mode(service_tier: str | None, speed: str | None = None, batch: bool = False) -> str:
+    """The rate set (one of ``MODES``) a request is billed at.
+
+    Batch wins (a batch row keeps ``batch`` true whatever else it says), then fast mode, then a
+    service tier with rates of its own. Every other name, including ones we do not know, is billed
+    at standard rates: standard, default, auto, scale and on_demand are all list price.
+    """
+    name = _name(service_tier)
+    if batch or name == "batch":
+        return "batch"
+    if is_fast(speed):
+        return "fast"
+    return name if name in SERVICE_TIERS else "standard"
+
+
+def geo_key(geo: str | None) -> str:
+    return _name(geo)
+
+
+def residency_multiplier(point: PricePoint, geo: str | None) -> Decimal:
+    """The point's multiplier for an ``inference_geo``; 1 when the geo is absent or not in its table."""
+    key = geo_key(geo)
+    if key:
+        for name, multiplier in point.residency:
+            if geo_key(name) == key:
+                return multiplier
+    return Decimal(1)
+
+
+def off_peak_multiplier(point: PricePoint, minute: int | None) -> Decimal:
+    """The multiplier of the first off-peak window covering ``minute`` (UTC minute of day); 1 when
+    none does or the minute is unknown (an aggregated row, a date without a time)."""
+    if minute is not None:
+        for window in point.off_peak:
+            if window.covers(minute):
+                return window.multiplier
+    return Decimal(1)
+
+
+def utc_minute(at: date | datetime | None) -> int | None:
+    """The UTC minute of day of a timestamp (naive ones are UTC, as in the schema); None for a date."""
+    if not isinstance(at, datetime):
+        return None
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC)
+    return at.hour * 60 + at.minute
+
+
+_SIZE = r"(\d+(?:\.\d+)?)\s*([km]?)"
+_RANGE = re.compile(rf"^{_SIZE}\s*[-–]\s*{_SIZE}$")
+_ABOVE = re.compile(rf"^(?:>\s*=?\s*{_SIZE}|{_SIZE}\s*\+)$")
+_UNITS = {"": 1, "k": 1_000, "m": 1_000_000}
+
+
+def _tokens(number: str, unit: str) -> int:
+    return int(Decimal(number) * _UNITS[unit])
+
+
+def context_bounds(label: str | None) -> tuple[int, int | None] | None:
+    """A source's long-context window label as (lower, upper) prompt sizes, upper None when open:
+    ``"0-200k"`` → (0, 200000), ``"200k-1M"`` → (200000, 1000000), ``">200k"`` → (200000, None).
+    None when there is no label or it is not one we can read."""
+    text = _name(label)
+    if not text:
+        return None
+    try:
+        if m := _RANGE.match(text):
+            return _tokens(m[1], m[2]), _tokens(m[3], m[4])
+        if m := _ABOVE.match(text):
+            return (_tokens(m[1], m[2]) if m[1] else _tokens(m[3], m[4])), None
+    except InvalidOperation:
+        return None
+    return None
+
+
+def tier_window(input_tokens: int, requests: int | None, context_tier: str | None) -> tuple[int, int]:
+    """The prompt size that picks a row's long-context tier, and the largest prompt one of its
+    requests could have had (0 for a single request, whose tier is known).
+
+    A threshold applies to ONE request, so the total of a row standing for several (or an unknown
+    number) says nothing about any of them. Its source's window label decides: every request in
+    "200k-1M" had more than 200k, so the lower bound + 1 picks the tier. Without a label: base rates.
+    """
+    if requests == 1:
+        return input_tokens, 0
+    lo, hi = context_bounds(context_tier) or (0, None)
+    return lo + 1, input_tokens if hi is None else min(hi, input_tokens)
+
+
+def tier_undetermined(tiers: tuple[Tier, ...], prompt: int, cap: int) -> bool:
+    """Whether some request of the row could have been billed at another tier than ``prompt``
+    picks: a threshold at or above ``prompt`` (not applied) that a request of up to ``cap`` could pass."""
+    return any(prompt <= t.threshold_tokens < cap for t in tiers)
+
+
+def mode_tiers(point: PricePoint, mode: str) -> tuple[Tier, ...] | None:
+    """The long-context tiers of a rate set; None when the point has no rates for that service tier."""
+    if mode in SERVICE_TIERS:
+        own = point.service(mode)
+        return None if own is None else own.long_context
+    return point.long_context
+
+
+@dataclass(frozen=True)
 class EffectiveRates:
     """Per-component rates (USD per 1M tokens; per call for per_request/per_search) after fallbacks.
 
-    ``None`` = no rate, which only matters when the component has a non-zero quantity.
+    ``None`` = no rate, which only matters when the component has a non-zero quantity, unless
+    ``missing`` names a whole rate set the point lacks (``service_tier:flex``): then the cost is
+    unknown whatever the quantities.
     """
 
     rates: dict[str, Decimal | None]
     tier_threshold: int | None
     batch: bool
+    service: str = "standard"  # one of MODES
+    residency: Decimal = Decimal(1)
+    off_peak: Decimal = Decimal(1)
+    missing: str | None = None
+    tier_undetermined: bool = False
 
 
 _CACHE_RATES = ("cache_read", "cache_write_5m", "cache_write_1h")
@@ -111,13 +279,8 @@ def _pick(rates: Rates, tier: Rates | None, name: str) -> Decimal | None:
     return base
 
 
-def effective_rates(point: PricePoint, *, batch: bool = False, prompt_tokens: int = 0) -> EffectiveRates:
-    tier = None
-    for candidate in point.long_context:
-        if prompt_tokens > candidate.threshold_tokens:
-            tier = candidate
-    tier_rates = tier.rates if tier else None
-    base = point.rates
+def _token_rates(base: Rates, tier_rates: Rates | None, batch: bool) -> dict[str, Decimal | None]:
+    """The six token rates of one rate set (standard or a service tier's) at one long-context tier."""
 
     def std(name: str) -> Decimal | None:
         return _pick(base, tier_rates, name)
@@ -160,17 +323,39 @@ def effective_rates(point: PricePoint, *, batch: bool = False, prompt_tokens: in
         cache_1h = cache_5m
     if reasoning is None:
         reasoning = out
-    rates: dict[str, Decimal | None] = {
-        "input": inp,
-        "cache_read": cache_read,
-        "cache_write_5m": cache_5m,
-        "cache_write_1h": cache_1h,
-        "output": out,
-        "reasoning": reasoning,
-        "per_request": base.per_request if base.per_request is not None else Decimal(0),
-        "per_search": base.per_search,
-    }
-    return EffectiveRates(rates, tier.threshold_tokens if tier else None, batch)
+    return {"input": inp, "cache_read": cache_read, "cache_write_5m": cache_5m, "cache_write_1h": cache_1h,
+            "output": out, "reasoning": reasoning}
+
+
+def effective_rates(point: PricePoint, *, batch: bool = False, prompt_tokens: int = 0, service: str | None = None,
+                    residency: Decimal = Decimal(1), off_peak: Decimal = Decimal(1)) -> EffectiveRates:
+    """The rates one request is billed at on ``point``.
+
+    ``service``: one of ``MODES`` (``service_mode`` maps a row's columns to it; ``batch`` true is
+    ``"batch"``). ``prompt_tokens`` picks the long-context tier of that rate set (strictly above a
+    threshold). ``residency`` and ``off_peak`` multiply every token rate, not the per-call fees.
+    """
+    mode = "batch" if batch or service == "batch" else (service or "standard")
+    tiers = mode_tiers(point, mode)
+    if tiers is None:
+        # The point publishes no rates for this service tier: unknown, never the standard price.
+        return EffectiveRates(dict.fromkeys(COMPONENTS), None, False, mode, residency, off_peak,
+                              f"service_tier:{mode}")
+    own = point.service(mode)
+    base = own.rates if own is not None else point.rates
+    tier = None
+    for candidate in tiers:
+        if prompt_tokens > candidate.threshold_tokens:
+            tier = candidate
+    rates = _token_rates(base, tier.rates if tier else None, mode == "batch")
+    multiplier = residency * off_peak
+    if multiplier != 1:
+        rates = {name: None if rate is None else rate * multiplier for name, rate in rates.items()}
+    # Per-call fees do not depend on the service tier unless it lists its own.
+    per_request = base.per_request if base.per_request is not None else point.rates.per_request
+    rates["per_request"] = per_request if per_request is not None else Decimal(0)
+    rates["per_search"] = base.per_search if base.per_search is not None else point.rates.per_search
+    return EffectiveRates(rates, tier.threshold_tokens if tier else None, mode == "batch", mode, residency, off_peak)
 
 
 @dataclass(frozen=True)
@@ -188,6 +373,13 @@ class CostBreakdown:
     total: Decimal | None
     status: str  # priced | unknown_model | missing_rate
     missing: tuple[str, ...] = ()
+    conditions: Conditions = Conditions()
+    service: str = "standard"  # the rate set billed: one of MODES
+    residency: Decimal = Decimal(1)  # multipliers applied to every token rate
+    off_peak: Decimal = Decimal(1)
+    # Several requests, no window label, and one of them could have passed a threshold: billed at
+    # base rates, the tier is not determinable (DESIGN §4.3).
+    tier_undetermined: bool = False
 
 
 def _line_cost(component: str, quantity: int, rate: Decimal | None) -> Decimal | None:
@@ -200,13 +392,24 @@ def _line_cost(component: str, quantity: int, rate: Decimal | None) -> Decimal |
     return quantity * rate / MILLION
 
 
-def price_usage(entry: ModelEntry, usage: Usage, *, at: date | datetime | None = None,
-                batch: bool = False) -> tuple[PricePoint | None, EffectiveRates | None,
-                                              list[tuple[str, int, Decimal | None, Decimal | None]]]:
+def price_usage(entry: ModelEntry, usage: Usage, *, at: date | datetime | None = None, batch: bool = False,
+                conditions: Conditions | None = None) -> tuple[PricePoint | None, EffectiveRates | None,
+                                                               list[tuple[str, int, Decimal | None, Decimal | None]]]:
     point = entry.price_at(at)
     if point is None:
         return None, None, []
-    eff = effective_rates(point, batch=batch, prompt_tokens=usage.input_tokens)
+    cond = conditions or Conditions()
+    mode = service_mode(cond.service_tier, cond.speed, batch)
+    prompt, cap = tier_window(usage.input_tokens, usage.requests, cond.context_tier)
+    # Off-peak is a time of day: only a single request has one (a bucket's timestamp is its start).
+    minute = utc_minute(at) if usage.requests == 1 else None
+    eff = effective_rates(point, service=mode, prompt_tokens=prompt,
+                          residency=residency_multiplier(point, cond.inference_geo),
+                          off_peak=off_peak_multiplier(point, minute))
+    tiers = mode_tiers(point, mode)
+    if tiers and tier_undetermined(tiers, prompt, cap):
+        eff = EffectiveRates(eff.rates, eff.tier_threshold, eff.batch, eff.service, eff.residency, eff.off_peak,
+                             eff.missing, True)
     lines = []
     for component, quantity in usage.quantities().items():
         rate = eff.rates[component]
@@ -215,20 +418,29 @@ def price_usage(entry: ModelEntry, usage: Usage, *, at: date | datetime | None =
 
 
 def cost_breakdown(catalog: object, model: str, usage: Usage, *, at: date | datetime | None = None,
-                   batch: bool = False, provider: str | None = None) -> CostBreakdown:
-    """Exact cost of ``usage`` on ``model`` at ``at``; unknown model or rate → ``total`` None."""
+                   batch: bool = False, provider: str | None = None,
+                   conditions: Conditions | None = None) -> CostBreakdown:
+    """Exact cost of ``usage`` on ``model`` at ``at``; unknown model or rate → ``total`` None.
+
+    ``at`` is a date or a timestamp (a timestamp also places a single request in or out of an
+    off-peak window); ``conditions`` says how the request was served (service tier, fast mode, data
+    residency, the source's long-context window label).
+    """
     from llmaudit.pricing.catalog import Catalog
 
     assert isinstance(catalog, Catalog)
+    cond = conditions or Conditions()
     day = at.date() if isinstance(at, datetime) else at
     hit = catalog.resolve(model, provider)
     if hit is None:
-        return CostBreakdown(model, None, None, usage, batch, day, None, None, (), None, "unknown_model")
-    point, eff, lines = price_usage(hit.entry, usage, at=at, batch=batch)
+        return CostBreakdown(model, None, None, usage, batch, day, None, None, (), None, "unknown_model",
+                             conditions=cond)
+    point, eff, lines = price_usage(hit.entry, usage, at=at, batch=batch, conditions=cond)
     if point is None or eff is None:
         return CostBreakdown(model, hit.entry.id, hit.matched_by, usage, batch, day, None, None, (), None,
-                             "missing_rate", ("input", "output"))
-    missing = tuple(c for c, q, _r, cost in lines if cost is None)
+                             "missing_rate", ("input", "output"), conditions=cond)
+    missing = (eff.missing,) if eff.missing else tuple(c for c, q, _r, cost in lines if cost is None)
     total = None if missing else sum((c for _n, _q, _r, c in lines if c is not None), Decimal(0))
-    return CostBreakdown(model, hit.entry.id, hit.matched_by, usage, batch, day, point, eff.tier_threshold,
-                         tuple(lines), total, "missing_rate" if missing else "priced", missing)
+    return CostBreakdown(model, hit.entry.id, hit.matched_by, usage, eff.batch, day, point, eff.tier_threshold,
+                         tuple(lines), total, "missing_rate" if missing else "priced", missing, cond, eff.service,
+                         eff.residency, eff.off_peak, eff.tier_undetermined)

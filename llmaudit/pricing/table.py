@@ -1,10 +1,13 @@
 """Vectorized pricing of a usage table: every row priced at the price in force on its timestamp.
 
 No Python loop runs per row. Each distinct (provider, model name) pair is resolved once; each
-(price point, batch, long-context tier) combination gets its effective rates computed once, in
+(price point, rate set, long-context tier) combination gets its effective rates computed once, in
 ``Decimal`` by the same ``effective_rates`` the exact path uses; rows then pick their combination
-with numpy index arithmetic. Results agree with ``cost_breakdown`` to float precision (≈1e-15
-relative), well inside the 1e-9 the tests demand.
+with numpy index arithmetic. A rate set (``MODES``) is standard, batch or a service tier (flex,
+priority, fast); distinct values of the string columns that choose it (service tier, speed, geo,
+window label) are mapped once, in Python, by the exact path's own functions. Residency and off-peak
+multipliers are per-row factors on the token rates. Results agree with ``cost_breakdown`` to float
+precision (≈1e-15 relative), well inside the 1e-9 the tests demand.
 """
 
 from __future__ import annotations
@@ -16,7 +19,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from llmaudit.pricing.cost import COMPONENTS, MILLION, effective_rates
+from llmaudit.pricing.cost import (
+    COMPONENTS,
+    MILLION,
+    MODES,
+    TOKEN_COMPONENTS,
+    context_bounds,
+    effective_rates,
+    is_fast,
+    mode_tiers,
+    residency_multiplier,
+    service_mode,
+)
 from llmaudit.pricing.model import ModelEntry, PricePoint
 
 if TYPE_CHECKING:
@@ -26,6 +40,12 @@ __all__ = ["RateGrid", "UsageArrays", "Workspace", "cost_at", "price_table", "ra
 
 _DAY_SPAN = 1 << 20  # days are < 2**20 (year 4840), so entry * span + day sorts by entry, then day
 _LATEST_DAY = _DAY_SPAN - 1
+_MODES = len(MODES)
+_BATCH = MODES.index("batch")
+_FAST = MODES.index("fast")
+_TOKENS = len(TOKEN_COMPONENTS)  # the first components: the ones multipliers scale
+_NO_THRESHOLD = np.iinfo(np.int64).max
+_MINUTES = 1440
 
 
 def _column(table: pa.Table, name: str, dtype: pa.DataType) -> pa.ChunkedArray:
@@ -94,22 +114,105 @@ def _days(table: pa.Table) -> np.ndarray:
 
 @dataclass(frozen=True)
 class UsageArrays:
-    """A table's billable quantities, one row per record, in ``COMPONENTS`` order."""
+    """A table's billable quantities, one row per record, in ``COMPONENTS`` order, and what else
+    picks a row's rates. The optional arrays are None when no row needs them (a table without those
+    columns): the rows are then standard or batch, each row's prompt picks its long-context tier,
+    and no multiplier applies."""
 
     quantities: np.ndarray  # (n, len(COMPONENTS)) float64
-    input_tokens: np.ndarray  # int64: the long-context tier is chosen on ALL prompt tokens
+    input_tokens: np.ndarray  # int64: ALL prompt tokens
     output_tokens: np.ndarray
     requests: np.ndarray
     batch: np.ndarray  # bool
+    # The prompt size that picks the long-context tier (``cost.tier_window``), and the largest prompt
+    # one request of the row could have had (0 for a single request); None: input_tokens, 0.
+    tier_tokens: np.ndarray | None = None
+    tier_cap: np.ndarray | None = None
+    mode: np.ndarray | None = None  # int64 index into MODES; None: standard or batch as ``batch`` says
+    geo: np.ndarray | None = None  # int64 index into ``geos``, -1 = none
+    geos: tuple[str, ...] = ()
+    minute: np.ndarray | None = None  # int64 UTC minute of day of a single request, -1 = none
 
     def take(self, rows: np.ndarray) -> UsageArrays:
         """The same quantities for a subset of rows (integer indices or a boolean mask)."""
+        def sub(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[rows]
+
         return UsageArrays(self.quantities[rows], self.input_tokens[rows], self.output_tokens[rows],
-                           self.requests[rows], self.batch[rows])
+                           self.requests[rows], self.batch[rows], sub(self.tier_tokens), sub(self.tier_cap),
+                           sub(self.mode), sub(self.geo), self.geos, sub(self.minute))
+
+    def modes(self) -> np.ndarray:
+        return self.mode if self.mode is not None else self.batch.astype(np.int64)
+
+    def prompt(self) -> np.ndarray:
+        """The prompt size that picks each row's long-context tier."""
+        return self.tier_tokens if self.tier_tokens is not None else self.input_tokens
+
+
+def _codes(col: pa.ChunkedArray) -> tuple[np.ndarray, list[Any]] | None:
+    """Dictionary codes (-1 = null) and the distinct values of a column; None when all null.
+
+    Per-value work (the exact path's own functions) then runs once per distinct value, and rows
+    pick the result by code; index -1 takes a lookup table's last entry, the null case."""
+    if col.null_count == len(col):
+        return None
+    encoded = pc.dictionary_encode(col).combine_chunks()
+    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return codes, encoded.dictionary.to_pylist()
+
+
+def _modes(table: pa.Table, batch: np.ndarray) -> np.ndarray | None:
+    """Each row's rate set, as ``cost.service_mode`` decides it; None when every row is standard or
+    batch as the ``batch`` column says (no service tier or speed that changes it)."""
+    tier = _codes(_strings(table, "service_tier"))
+    speed = _codes(_strings(table, "speed"))
+    if tier is None and speed is None:
+        return None
+    n = len(batch)
+    named = np.zeros(n, dtype=np.int64)
+    if tier is not None:
+        lookup = np.array([MODES.index(service_mode(v)) for v in tier[1]] + [0], dtype=np.int64)
+        named = lookup[tier[0]]
+    fast = np.zeros(n, dtype=bool)
+    if speed is not None:
+        fast = np.array([is_fast(v) for v in speed[1]] + [False], dtype=bool)[speed[0]]
+    mode = np.where(batch | (named == _BATCH), _BATCH, np.where(fast, _FAST, named))
+    return mode if (mode > _BATCH).any() or (mode != batch).any() else None
+
+
+def _tier_windows(table: pa.Table, inp: np.ndarray, single: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``cost.tier_window`` per row: (prompt that picks the tier, cap); None when every row is one request."""
+    if single.all():
+        return None
+    lo = np.zeros(len(inp), dtype=np.int64)
+    hi = np.full(len(inp), _NO_THRESHOLD, dtype=np.int64)
+    labels = _codes(_strings(table, "context_tier"))
+    if labels is not None:
+        bounds = [context_bounds(v) or (0, None) for v in labels[1]]
+        lo = np.array([b[0] for b in bounds] + [0], dtype=np.int64)[labels[0]]
+        hi = np.array([_NO_THRESHOLD if b[1] is None else b[1] for b in bounds] + [_NO_THRESHOLD],
+                      dtype=np.int64)[labels[0]]
+    return np.where(single, inp, lo + 1), np.where(single, 0, np.minimum(hi, inp))
+
+
+def _minutes(table: pa.Table, single: np.ndarray) -> np.ndarray | None:
+    """The UTC minute of day of each single request (-1 for other rows); None when there is none.
+    Stored timestamps are UTC instants whatever their zone (naive ones are UTC, as in the schema)."""
+    col = table.column("timestamp") if "timestamp" in table.column_names else None
+    if col is None or not pa.types.is_timestamp(col.type) or not single.any() or col.null_count == len(col):
+        return None
+    per_minute = {"s": 60, "ms": 60_000, "us": 60_000_000, "ns": 60_000_000_000}[col.type.unit]
+    values = np.asarray(pc.fill_null(pc.cast(col, pa.int64()), 0).to_numpy(), dtype=np.int64)
+    minute = (values // per_minute) % _MINUTES
+    keep = single & np.asarray(pc.is_valid(col).to_numpy(zero_copy_only=False), dtype=bool)
+    return np.where(keep, minute, -1)
 
 
 def usage_arrays(table: pa.Table) -> UsageArrays:
-    """Extract the quantities the cost engine multiplies by rates (schema token semantics)."""
+    """Extract the quantities the cost engine multiplies by rates (schema token semantics), and the
+    columns that choose a row's rates: service_tier, speed, inference_geo, context_tier, requests
+    and the timestamp (an absent column is all null)."""
     inp = _ints(table, "input_tokens", 0)
     cr = _ints(table, "cache_read_tokens", 0)
     cw = _ints(table, "cache_write_tokens", 0)
@@ -125,25 +228,76 @@ def usage_arrays(table: pa.Table) -> UsageArrays:
         quantities[:, c] = values
     batch = np.asarray(pc.fill_null(_column(table, "batch", pa.bool_()), False).to_numpy(zero_copy_only=False),
                        dtype=bool)
-    return UsageArrays(quantities, inp, out, requests, batch)
+    mode = _modes(table, batch)
+    if mode is not None:
+        batch = mode == _BATCH  # service_tier "batch" bills as batch too
+    # One request is a row that says 1: a null count (an aggregated report) is not known to be one.
+    single = np.asarray(pc.fill_null(pc.equal(_column(table, "requests", pa.int64()), 1), False)
+                        .to_numpy(zero_copy_only=False), dtype=bool)
+    windows = _tier_windows(table, inp, single)
+    geo = _codes(_strings(table, "inference_geo"))
+    return UsageArrays(quantities, inp, out, requests, batch,
+                       tier_tokens=None if windows is None else windows[0],
+                       tier_cap=None if windows is None else windows[1],
+                       mode=mode,
+                       geo=None if geo is None else geo[0],
+                       geos=() if geo is None else tuple(str(v) for v in geo[1]),
+                       minute=_minutes(table, single))
 
 
 @dataclass(frozen=True)
 class RateGrid:
-    """Per-unit rates (USD) of some price points over every (point, batch, long-context tier)
+    """Per-unit rates (USD) of some price points over every (point, rate set, long-context tier)
     combination, NaN where a rate is not published. Built once, in ``Decimal`` by the same
-    ``effective_rates`` the exact path uses; pricing rows is then pure numpy."""
+    ``effective_rates`` the exact path uses; pricing rows is then pure numpy. Rate sets are
+    ``MODES`` (standard, batch, flex, priority, fast); a service tier's rows are all NaN, and
+    ``absent``, where the point has no rates for it."""
 
-    rates: np.ndarray  # (points * 2 * width, len(COMPONENTS))
-    thresholds: np.ndarray  # (points, tiers) long-context thresholds, int64 max where absent
+    rates: np.ndarray  # (points * MODES * width, len(COMPONENTS))
+    thresholds: np.ndarray  # (points * MODES, tiers) long-context thresholds, int64 max where absent
     width: int  # tiers + 1
     points: int
+    absent: np.ndarray  # (points * MODES,) bool: no rates for that service tier → the cost is unknown
+    sources: tuple[PricePoint, ...] = ()  # the points, for their residency multipliers
+    off_peak: np.ndarray | None = None  # (points, 1441) multiplier per UTC minute (the last: none); None: all 1
+
+    def _sets(self, pos: np.ndarray, usage: UsageArrays) -> np.ndarray:
+        """Row of ``thresholds`` / ``absent``: (point, rate set)."""
+        return pos * _MODES + usage.modes()
 
     def _combo(self, pos: np.ndarray, usage: UsageArrays) -> np.ndarray:
+        sets = self._sets(pos, usage)
         tiers = self.width - 1
-        inp = usage.input_tokens
-        tier_idx = (inp[:, None] > self.thresholds[pos]).sum(axis=1) if tiers else np.zeros(len(pos), np.int64)
-        return (pos * 2 + usage.batch.astype(np.int64)) * self.width + tier_idx
+        prompt = usage.prompt()
+        tier_idx = (prompt[:, None] > self.thresholds[sets]).sum(axis=1) if tiers else np.zeros(len(pos), np.int64)
+        return sets * self.width + tier_idx
+
+    def _absent(self, pos: np.ndarray, usage: UsageArrays) -> np.ndarray | None:
+        """Rows whose service tier has no rates on their point (None: no such row)."""
+        if usage.mode is None or not self.absent.any():
+            return None
+        return self.absent[self._sets(pos, usage)]  # type: ignore[no-any-return]
+
+    def _residency(self, usage: UsageArrays) -> np.ndarray | None:
+        """(points, geos + 1) residency multipliers (the last column: no geo); None when all are 1."""
+        if usage.geo is None or not any(p.residency for p in self.sources):
+            return None
+        table = np.ones((max(self.points, 1), len(usage.geos) + 1))
+        for g, point in enumerate(self.sources):
+            if point.residency:
+                table[g, :-1] = [float(residency_multiplier(point, geo)) for geo in usage.geos]
+        return table
+
+    def _multipliers(self, pos: np.ndarray, usage: UsageArrays,
+                     residency: np.ndarray | None) -> np.ndarray | None:
+        """Each row's token-rate multiplier at point ``pos[row]`` (residency × off-peak); None when all are 1."""
+        factor = None
+        if residency is not None and usage.geo is not None:
+            factor = residency[pos, usage.geo]
+        if self.off_peak is not None and usage.minute is not None:
+            off = self.off_peak[pos, usage.minute]
+            factor = off if factor is None else factor * off
+        return factor
 
     def costs(self, pos: np.ndarray, usage: UsageArrays) -> tuple[np.ndarray, np.ndarray]:
         """Cost per row at point ``pos[row]``, and whether a rate the row needs is missing.
@@ -151,9 +305,11 @@ class RateGrid:
         A row's cost is the sum of its ``len(COMPONENTS)`` (= 8) terms in numpy's pairwise order for
         a row of 8, ((t0 + t1) + (t2 + t3)) + ((t4 + t5) + (t6 + t7)): the floats ``sum(axis=1)`` of
         the (rows, 8) terms gives, computed a token type at a time without (rows, 8) temporaries. A
-        token type no row carries is the term +0.0, as it was.
+        token type no row carries is the term +0.0, as it was. A multiplier scales the rate before
+        the product (×1.0 changes no float).
         """
         combo = self._combo(pos, usage)
+        factor = self._multipliers(pos, usage, self._residency(usage))
         q = usage.quantities
         n = len(combo)
         missing = np.zeros(n, dtype=bool)
@@ -164,6 +320,8 @@ class RateGrid:
                 terms.append(0.0)
                 continue
             rate = self.rates[:, c].take(combo)
+            if factor is not None and c < _TOKENS:
+                rate *= factor
             needed = quantity != 0
             absent = np.isnan(rate)
             if absent.any():
@@ -173,23 +331,58 @@ class RateGrid:
         assert len(terms) == 8, "the summation order below is numpy's for exactly 8 terms"
         t = terms
         cost = ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]))
+        unavailable = self._absent(pos, usage)
+        if unavailable is not None:
+            missing |= unavailable
         return np.broadcast_to(np.asarray(cost, dtype=np.float64), (n,)).copy(), missing
 
+    def undetermined(self, pos: np.ndarray, usage: UsageArrays) -> np.ndarray:
+        """``cost.tier_undetermined`` per row at point ``pos[row]``: a row of several requests that
+        one of them could have taken past a threshold the row is not billed at."""
+        out = np.zeros(len(pos), dtype=bool)
+        if usage.tier_cap is None or self.width == 1:
+            return out
+        prompt = usage.prompt()
+        rows = np.flatnonzero(usage.tier_cap > prompt)
+        if len(rows):
+            thresholds = self.thresholds[self._sets(pos[rows], usage.take(rows))]
+            out[rows] = ((thresholds >= prompt[rows, None]) & (thresholds < usage.tier_cap[rows, None])).any(axis=1)
+        return out
+
+    def _multiplied(self, usage: UsageArrays) -> np.ndarray | None:
+        """Rows some point bills with a multiplier other than 1; None when there is none."""
+        out = None
+        residency = self._residency(usage)
+        if residency is not None and usage.geo is not None:
+            out = (residency != 1).any(axis=0)[usage.geo]
+        if self.off_peak is not None and usage.minute is not None:
+            off = (self.off_peak != 1).any(axis=0)[usage.minute]
+            out = off if out is None else out | off
+        return out
+
     def special(self, usage: UsageArrays) -> np.ndarray:
-        """Rows not priced at the plain rates of every point: batch rows, and prompts above some
-        point's long-context threshold."""
-        return usage.batch | (usage.input_tokens > self.thresholds.min(initial=np.iinfo(np.int64).max))
+        """Rows not priced at the plain rates of every point: batch and service-tier rows, prompts
+        above some point's long-context threshold, and rows some point bills with a multiplier."""
+        out = usage.batch | (usage.prompt() > self.thresholds.min(initial=_NO_THRESHOLD))
+        if usage.mode is not None:
+            out |= usage.mode != 0
+        multiplied = self._multiplied(usage)
+        return out if multiplied is None else out | multiplied
 
     def plain_rates(self) -> np.ndarray:
         """(points, components): each point's standard rates (no batch, no long-context tier), NaN = absent."""
-        return self.rates[np.arange(self.points) * 2 * self.width]
+        return self.rates[np.arange(self.points) * _MODES * self.width]
 
     def select(self, points: np.ndarray) -> RateGrid:
         """The grid of some of its points (in the given order): the same rates, fewer columns to price."""
         points = np.asarray(points, dtype=np.int64)
-        rows = ((points * 2)[:, None] * self.width + np.arange(2 * self.width)[None, :]).reshape(-1)
-        return RateGrid(self.rates[rows], self.thresholds[points] if len(points) else self.thresholds[:1],
-                        self.width, len(points))
+        rows = ((points * _MODES)[:, None] * self.width + np.arange(_MODES * self.width)[None, :]).reshape(-1)
+        sets = ((points * _MODES)[:, None] + np.arange(_MODES)[None, :]).reshape(-1)
+        if not len(points):
+            sets = np.arange(_MODES)
+        return RateGrid(self.rates[rows], self.thresholds[sets], self.width, len(points), self.absent[sets],
+                        tuple(self.sources[p] for p in points) if self.sources else (),
+                        None if self.off_peak is None else self.off_peak[points])
 
     def cost_matrix(self, usage: UsageArrays, *, missing: float = np.nan,
                     work: Workspace | None = None) -> np.ndarray:
@@ -230,12 +423,22 @@ class RateGrid:
             sub = usage.take(rows)
             sub_q = sub.quantities[:, used]
             sub_needed = sub_q != 0
+            residency = self._residency(sub)
+            token = np.asarray(used, dtype=np.int64) < _TOKENS
             for g in range(self.points):
-                rates = self.rates[self._combo(np.full(len(rows), g, dtype=np.int64), sub)][:, used]
+                at_g = np.full(len(rows), g, dtype=np.int64)
+                rates = self.rates[self._combo(at_g, sub)][:, used]
+                factor = self._multipliers(at_g, sub, residency)
+                if factor is not None:
+                    rates[:, token] *= factor[:, None]
                 cost = np.zeros(len(rows))
                 for j in range(len(used)):
                     cost += sub_q[:, j] * np.nan_to_num(rates[:, j], nan=0.0)
-                out[g, rows] = np.where((sub_needed & np.isnan(rates)).any(axis=1), missing, cost)
+                bad = (sub_needed & np.isnan(rates)).any(axis=1)
+                unavailable = self._absent(at_g, sub)
+                if unavailable is not None:
+                    bad |= unavailable
+                out[g, rows] = np.where(bad, missing, cost)
         return out
 
 
@@ -257,27 +460,48 @@ class Workspace:
         return self._flat[0][:size].reshape(points, rows), self._flat[1][:size].reshape(points, rows)
 
 
+def _off_peak_table(points: list[PricePoint]) -> np.ndarray | None:
+    """(points, 1441): each point's multiplier per UTC minute of day, as ``cost.off_peak_multiplier``
+    (the first covering window wins); the last column, for rows without a minute, is 1."""
+    if not any(p.off_peak for p in points):
+        return None
+    minute = np.arange(_MINUTES)
+    table = np.ones((len(points), _MINUTES + 1))
+    for g, point in enumerate(points):
+        for window in reversed(point.off_peak):  # the first window is written last: it wins
+            lo, hi = window.minutes()
+            covers = (minute >= lo) & (minute < hi) if lo < hi else (minute >= lo) | (minute < hi)
+            table[g, :_MINUTES][covers] = float(window.multiplier)
+    return table
+
+
 def rate_grid(points: list[PricePoint]) -> RateGrid:
-    tiers = max((len(p.long_context) for p in points), default=0)
-    thresholds = np.full((max(len(points), 1), max(tiers, 1)), np.iinfo(np.int64).max, dtype=np.int64)
-    for g, point in enumerate(points):
-        for k, tier in enumerate(point.long_context):
-            thresholds[g, k] = tier.threshold_tokens
+    tier_sets = [[mode_tiers(point, mode) for mode in MODES] for point in points]
+    tiers = max((len(t) for sets in tier_sets for t in sets if t is not None), default=0)
     width = tiers + 1
-    table = np.full((max(len(points), 1) * 2 * width, len(COMPONENTS)), np.nan)
+    size = max(len(points), 1) * _MODES
+    thresholds = np.full((size, max(tiers, 1)), _NO_THRESHOLD, dtype=np.int64)
+    absent = np.zeros(size, dtype=bool)
+    table = np.full((size * width, len(COMPONENTS)), np.nan)
     for g, point in enumerate(points):
-        for b in (0, 1):
-            for t in range(len(point.long_context) + 1):
-                prompt = 0 if t == 0 else point.long_context[t - 1].threshold_tokens + 1
-                eff = effective_rates(point, batch=bool(b), prompt_tokens=prompt)
-                row = (g * 2 + b) * width + t
+        for m, mode in enumerate(MODES):
+            found = tier_sets[g][m]
+            if found is None:  # no rates for this service tier: its rows stay NaN
+                absent[g * _MODES + m] = True
+                continue
+            for k, tier in enumerate(found):
+                thresholds[g * _MODES + m, k] = tier.threshold_tokens
+            for t in range(len(found) + 1):
+                prompt = 0 if t == 0 else found[t - 1].threshold_tokens + 1
+                eff = effective_rates(point, service=mode, prompt_tokens=prompt)
+                row = (g * _MODES + m) * width + t
                 for c, component in enumerate(COMPONENTS):
                     rate = eff.rates[component]
                     if rate is None:
                         continue
                     per_unit = rate if component in ("per_request", "per_search") else rate / MILLION
                     table[row, c] = float(per_unit)
-    return RateGrid(table, thresholds, width, len(points))
+    return RateGrid(table, thresholds, width, len(points), absent, tuple(points), _off_peak_table(points))
 
 
 def cost_at(point: PricePoint, usage: UsageArrays) -> np.ndarray:
@@ -290,7 +514,9 @@ def price_table(table: Any, catalog: Catalog) -> Any:
     """Price every row; returns the same kind of table (Arrow or pandas) with the priced columns.
 
     Sets ``model``/``provider`` to the canonical id when resolved (``model_raw`` keeps the source's
-    spelling), ``cost_usd`` (null when unknown, never 0) and ``price_status``.
+    spelling), ``cost_usd`` (null when unknown, never 0), ``price_status`` and ``tier_undetermined``
+    (a row of several requests billed at base rates though one of them could have passed a
+    long-context threshold: DESIGN §4.3's "tier not determinable").
     """
     is_pandas = not isinstance(table, pa.Table)
     if is_pandas:
@@ -318,7 +544,9 @@ def price_table(table: Any, catalog: Catalog) -> Any:
     else:
         pos = np.zeros(n, dtype=np.int64)
 
-    cost, missing = rate_grid(points).costs(pos, usage_arrays(table))
+    grid, usage = rate_grid(points), usage_arrays(table)
+    cost, missing = grid.costs(pos, usage)
+    undetermined = grid.undetermined(pos, usage) & known
 
     # Strings are built through dictionary arrays: no per-row Python objects.
     status_code = np.where(~known, 0, np.where(missing, 1, 2)).astype(np.int32)
@@ -345,6 +573,7 @@ def price_table(table: Any, catalog: Catalog) -> Any:
         "model_raw": raw,
         "cost_usd": cost_arr,
         "price_status": status,
+        "tier_undetermined": pa.array(undetermined, type=pa.bool_()),
     }
     for name, values in replacements.items():
         if name in table.column_names:

@@ -173,6 +173,11 @@ def cost_json(result: CostBreakdown) -> dict[str, Any]:
         "status": result.status,
         "missing_rates": list(result.missing),
         "batch": result.batch,
+        "service_tier": result.service,
+        "conditions": result.conditions.to_json(),
+        "residency_multiplier": dec_str(result.residency),
+        "off_peak_multiplier": dec_str(result.off_peak),
+        "tier_undetermined": result.tier_undetermined,
         "at": result.at.isoformat() if result.at else None,
         "price_effective_from": result.price.effective_from.isoformat() if result.price else None,
         "price_source": result.price.source if result.price else None,
@@ -188,12 +193,29 @@ def cost_json(result: CostBreakdown) -> dict[str, Any]:
     }
 
 
+def _conditions(result: CostBreakdown) -> list[str]:
+    """One line per rule that changed the rates (or, for a tier, could have): none for a plain request."""
+    lines = []
+    if result.residency != 1:
+        lines.append(f"data residency {result.conditions.inference_geo}: token rates ×{dec_str(result.residency)}")
+    if result.off_peak != 1:
+        lines.append(f"off-peak: token rates ×{dec_str(result.off_peak)}")
+    requests = result.usage.requests
+    if requests != 1 and result.conditions.context_tier:
+        lines.append(f"long-context window {result.conditions.context_tier!r} (as the source labels it)")
+    if result.tier_undetermined:
+        lines.append(f"tier not determinable: base rates for {count(requests or 0)} requests "
+                     "(--context-tier names their window)")
+    return lines
+
+
 def cost_table(result: CostBreakdown) -> Table:
     title = f"Cost on {result.model_id or result.model}"
-    if result.batch:
-        title += " (batch)"
+    if result.service != "standard":
+        title += f" ({result.service})"
     if result.tier_threshold:
-        title += f" — prompt above {result.tier_threshold:,}: long-context rates for the whole request"
+        per = "each request" if result.usage.requests != 1 else "the whole request"
+        title += f" — prompt above {result.tier_threshold:,}: long-context rates for {per}"
     table = Table(title=title)
     for column in ("component", "quantity", "rate", "cost"):
         table.add_column(column, justify="left" if column == "component" else "right")
@@ -205,11 +227,13 @@ def cost_table(result: CostBreakdown) -> Table:
                       "unpriced" if cost is None else usd(cost, places=6))
     total = "unpriced" if result.total is None else usd(result.total, places=6)
     table.add_row("total", "", "", total, style="bold")
+    caption = _conditions(result)
     if result.status != "priced":
-        table.caption = (f"{result.status}: no published rate for {', '.join(result.missing)}"
-                         if result.missing else result.status)
+        caption.append(f"{result.status}: no published rate for {', '.join(result.missing)}"
+                       if result.missing else result.status)
     elif result.price is not None:
-        table.caption = f"price from {result.price.source}, in force since {result.price.effective_from}"
+        caption.append(f"price from {result.price.source}, in force since {result.price.effective_from}")
+    table.caption = "\n".join(caption) or None
     return table
 
 

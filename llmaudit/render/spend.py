@@ -2,7 +2,9 @@
 
 Renderers only format what ``analysis.spend`` computed; no arithmetic happens here. Unknown is
 never zero: a group with no priced request shows ``unpriced`` and its token volume, and totals say
-"plus N unpriced requests" in every format. JSON is ``SpendReport.to_dict()``, not produced here.
+"plus N unpriced requests" in every format; likewise rows whose long-context tier is not
+determinable (priced at base rates), when there are any. JSON is ``SpendReport.to_dict()``, not
+produced here.
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ def totals_line(report: SpendReport) -> str:
     text = f"{f.money(t.cost)} over {count(priced)} priced requests"
     if t.unpriced_requests:
         text += f", plus {count(t.unpriced_requests)} unpriced requests ({count(t.unpriced_tokens)} tokens)"
+    if t.tier_undetermined_rows:
+        rows = count(t.tier_undetermined_rows)
+        text += (f"; {rows} aggregated row{'s' if t.tier_undetermined_rows != 1 else ''} at base rates "
+                 "(long-context tier not determinable)")
     return text
 
 
@@ -364,13 +370,14 @@ def render_csv(report: SpendReport, *, whatif: bool = True) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["section", "dimension", "key", "requests", "input_tokens", "output_tokens", "cache_read_tokens",
-                "cost", "currency", "price_status", "unpriced_requests", "unpriced_tokens", "billed", "share"])
+                "cost", "currency", "price_status", "unpriced_requests", "unpriced_tokens", "billed", "share",
+                "tier_undetermined_rows"])
 
     def group(section: str, dim: str, key: str, r: GroupRow) -> None:
         status = "priced" if not r.unpriced_requests else ("unpriced" if r.cost is None else "partly_priced")
         w.writerow([section, dim, key, r.requests, r.input_tokens, r.output_tokens, r.cache_read_tokens,
                     _num(r.cost), report.currency, status, r.unpriced_requests, r.unpriced_tokens, _num(r.billed),
-                    "" if r.share is None else round(r.share, 6)])
+                    "" if r.share is None else round(r.share, 6), r.tier_undetermined_rows])
 
     group("total", "", "", report.totals)
     if report.sources:

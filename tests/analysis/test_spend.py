@@ -229,3 +229,47 @@ def test_byok_fee_rows_are_not_mismatches() -> None:
     rec = _report(rows).reconciliation
     assert rec.compared_rows == 1 and rec.differing_rows == 1
     assert rec.billed_unpriced_rows == 1 and rec.billed_unpriced == Decimal("0.05")
+
+
+def test_tier_not_determinable_rows_are_counted_and_shown_in_every_format() -> None:
+    """A bucket of 1,000 requests on gpt-5.4 (5M in): priced at base rates, counted as "tier not
+    determinable" in the totals, every breakdown, JSON, CSV, the table, Markdown and HTML; a report
+    without such rows says nothing about it."""
+    import json
+
+    from rich.console import Console
+
+    from llmaudit.pricing import load_catalog
+    from llmaudit.render.spend import render_csv, render_markdown, render_table
+    from llmaudit.render.spend_html import render_spend_html
+
+    def unpriced(row: dict[str, Any]) -> dict[str, Any]:
+        return {**row, "cost_usd": None, "price_status": "unpriced"}
+
+    bucket = unpriced(_row(T0, "openai/gpt-5.4", None, input_tokens=5_000_000, output_tokens=400_000,
+                           requests=1000))
+    single = unpriced(_row(T0, "openai/gpt-5.4", None, input_tokens=300_000, output_tokens=0))
+    small = unpriced(_row(T0, "openai/gpt-5.4", None, input_tokens=2_000, output_tokens=0, requests=3))
+    catalog = load_catalog()
+    r = build_spend([from_pylist([bucket, single, small])], catalog, SpendOptions(whatif=False))
+    assert r.totals.cost == Decimal("18.5") + Decimal("1.5") + Decimal("0.005")  # bucket at base, 300k at the tier
+    assert r.totals.tier_undetermined_rows == 1
+    assert r.breakdowns[0].rows[0].tier_undetermined_rows == 1
+    data = json.loads(json.dumps(r.to_dict()))
+    assert data["totals"]["tier_undetermined_rows"] == 1
+    assert data["breakdowns"]["model"]["rows"][0]["tier_undetermined_rows"] == 1
+    csv_total = render_csv(r).splitlines()[:2]
+    assert csv_total[0].endswith(",tier_undetermined_rows") and csv_total[1].startswith("total,")
+    assert csv_total[1].endswith(",1")
+    console = Console(width=200, record=True)
+    console.print(render_table(r, whatif=False))
+    line = "1 aggregated row at base rates (long-context tier not determinable)"
+    for text in (console.export_text(), render_markdown(r, whatif=False), render_spend_html(r)):
+        assert text.count(line) == 1
+
+    plain = build_spend([from_pylist([single, small])], catalog, SpendOptions(whatif=False))
+    assert plain.totals.tier_undetermined_rows == 0
+    console = Console(width=200, record=True)
+    console.print(render_table(plain, whatif=False))
+    for text in (console.export_text(), render_markdown(plain, whatif=False), render_spend_html(plain)):
+        assert "not determinable" not in text

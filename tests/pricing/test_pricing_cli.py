@@ -228,3 +228,67 @@ def test_diff_two_catalog_folders(run_cli, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.stderr
     assert json.loads(res.stdout)["changes"] == [{"id": "acme/m", "change": "changed", "rate": "input",
                                                   "old": "1", "new": "0.8", "change_pct": -20.0}]
+
+
+def _overlay_with_modifiers() -> None:
+    """A user overlay model with flex rates, fast mode, US residency and an off-peak window."""
+    import os
+
+    folder = Path(os.environ["LLMAUDIT_HOME"]) / "pricing"
+    folder.mkdir(parents=True, exist_ok=True)
+    point = {"effective_from": "2026-01-01", "source": "test", "input": "2", "output": "10",
+             "long_context": [{"threshold_tokens": 200000, "input": "4", "output": "15"}],
+             "service_tiers": {"flex": {"input": "1", "output": "5"}},
+             "residency": {"us": "1.1"},
+             "off_peak": [{"start": "16:30", "end": "00:30", "multiplier": "0.5"}]}
+    data = {"schema": "llmaudit-prices/1", "provider": "acme", "models": {"mod": {"prices": [point]}}}
+    (folder / "acme.json").write_text(json.dumps(data))
+
+
+def test_cost_requests_follow_the_per_request_tier_rule(run_cli) -> None:
+    base = ["pricing", "cost", "gpt-5.4", "--input-tokens", "5000000", "--output-tokens", "400000"]
+    res = run_cli([*base, "--requests", "1000", "--format", "json"])
+    data = json.loads(res.stdout)
+    assert data["total_usd"] == "18.5" and data["tier_undetermined"] is True
+    assert data["long_context_threshold"] is None
+    res = run_cli([*base, "--requests", "1000"])
+    assert "tier not determinable" in " ".join(res.stdout.split()) and "$18.50" in res.stdout
+    # One request of 5M does pass the 272k threshold; nothing to say about tiers.
+    res = run_cli(base)
+    assert "$34.00" in res.stdout and "not determinable" not in res.stdout
+    # The window label decides for a bucket.
+    res = run_cli(["pricing", "cost", "claude-sonnet-4-5", "--input-tokens", "5000000", "--output-tokens", "0",
+                   "--requests", "40", "--context-tier", "200k-1M", "--format", "json"])
+    data = json.loads(res.stdout)
+    assert data["total_usd"] == "30" and data["long_context_threshold"] == 200000
+    assert data["conditions"]["context_tier"] == "200k-1M" and data["tier_undetermined"] is False
+
+
+def test_cost_service_tier_speed_geo_and_off_peak(run_cli) -> None:
+    _overlay_with_modifiers()
+    base = ["pricing", "cost", "acme/mod", "--input-tokens", "100000", "--output-tokens", "100000"]
+    res = run_cli([*base, "--service-tier", "flex", "--format", "json"])
+    data = json.loads(res.stdout)
+    assert data["total_usd"] == "0.6" and data["service_tier"] == "flex"
+    res = run_cli([*base, "--service-tier", "flex"])
+    assert "(flex)" in res.stdout
+    res = run_cli([*base, "--geo", "us", "--format", "json"])
+    data = json.loads(res.stdout)
+    assert data["total_usd"] == "1.32" and data["residency_multiplier"] == "1.1"
+    assert data["conditions"]["inference_geo"] == "us"
+    res = run_cli([*base, "--geo", "us"])
+    assert "data residency us: token rates ×1.1" in " ".join(res.stdout.split())
+    res = run_cli([*base, "--at", "2026-03-01T17:30", "--format", "json"])
+    data = json.loads(res.stdout)
+    assert data["total_usd"] == "0.6" and data["off_peak_multiplier"] == "0.5"
+    res = run_cli([*base, "--at", "2026-03-01T12:00", "--format", "json"])
+    assert json.loads(res.stdout)["total_usd"] == "1.2"
+    # Fast mode has no rates on this model: unknown, never the standard price.
+    res = run_cli([*base, "--speed", "fast", "--format", "json"])
+    data = json.loads(res.stdout)
+    assert data["total_usd"] is None and data["missing_rates"] == ["service_tier:fast"]
+    assert "service_tier:fast" in err(res)
+    res = run_cli([*base, "--speed", "slow"])
+    assert res.exit_code == 2
+    res = run_cli([*base, "--at", "2026-03-01 at noon"])
+    assert res.exit_code == 2 and "--at" in err(res)

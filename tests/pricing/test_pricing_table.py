@@ -58,23 +58,31 @@ def _random_rows(n: int, seed: int = 20251126) -> list[dict]:
 
 def test_vectorized_agrees_with_decimal(catalog) -> None:
     rows = _random_rows(1500)
+    # Buckets of many requests (and of an unknown number) next to single requests: a long-context
+    # tier is per request, so buckets are base-priced and flagged when one could have passed it.
+    rng = np.random.default_rng(5)
+    for row in rows[::3]:
+        row["requests"] = [1000, None, 0][int(rng.integers(3))]
     priced = price_table(from_pylist(rows), catalog)
     costs = priced.column("cost_usd").to_pylist()
     statuses = priced.column("price_status").to_pylist()
+    flags = priced.column("tier_undetermined").to_pylist()
     seen = set()
-    for row, cost, status in zip(rows, costs, statuses, strict=True):
+    for row, cost, status, flag in zip(rows, costs, statuses, flags, strict=True):
         usage = Usage(row["input_tokens"], row["output_tokens"], row["cache_read_tokens"], row["cache_write_tokens"],
                       row["cache_write_1h_tokens"], row["reasoning_tokens"], row["requests"],
                       row["web_search_requests"])
         exact = cost_breakdown(catalog, row["model"], usage, at=row["timestamp"], batch=row["batch"])
         assert status == exact.status, row
+        assert flag == exact.tier_undetermined, row
         seen.add(status)
+        seen.add(f"undetermined {flag}")
         if exact.total is None:
             assert cost is None
         else:
             assert cost is not None
             assert abs(Decimal(repr(cost)) - exact.total) <= exact.total * Decimal("1e-9") + Decimal("1e-15"), row
-    assert seen == {"priced", "unknown_model", "missing_rate"}
+    assert seen == {"priced", "unknown_model", "missing_rate", "undetermined True", "undetermined False"}
 
 
 def test_priced_columns(catalog) -> None:
