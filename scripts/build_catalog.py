@@ -67,7 +67,16 @@ def main(argv: list[str] | None = None) -> int:
     for item in items:
         if item.dist not in inputs.SNAPSHOT_FAMILIES:
             sources[item.label] = {"date": item.day.isoformat(), "origin": f"{item.url} ({item.member})",
-                                   "kind": item.dist, "sha256": item.sha256, "licence": item.licence}
+                                   "kind": item.dist, "licence": item.licence,
+                                   "pinned": "pricing_data/sources.lock.json"}
+    for entry in result.entries:
+        for point in entry.prices:
+            # A documented price's source is the vendor's page (or the dataset entry citing it).
+            for label in point.sources:
+                if label.startswith("http"):
+                    day = point.effective_from.isoformat()
+                    known = sources.setdefault(label, {"kind": "cited page", "url": label, "date": day})
+                    known["date"] = min(known["date"], day)
     written = write_catalog_files(result.entries, out, sources)
     _write_observed(out / "sources" / "observed", result.observed)
     (out / "sources" / "discrepancies.json").write_text(json.dumps(

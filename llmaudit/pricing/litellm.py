@@ -197,6 +197,10 @@ def off_peak_of(spec: dict[str, Any]) -> tuple[OffPeak, ...]:
     if not isinstance(data, dict) or not base or data.get("input_cost_per_token") is None:
         return ()
     multiplier = _round_sig(Decimal(repr(float(data["input_cost_per_token"]))) / Decimal(repr(float(base))))
+    if not 0 < multiplier < 1:
+        # An "off-peak" rate above the standard one (LiteLLM's OpenRouter copy of a DeepSeek key lists
+        # DeepSeek's own rates against OpenRouter's lower base) is inconsistent data, not a discount.
+        return ()
     offset = 480 if data.get("weekday_timezone") == "Asia/Shanghai" else 0
     windows = []
     for window in data.get("windows") or ():

@@ -41,16 +41,26 @@ def _better(rec: litellm.Record, best: litellm.Record | None) -> bool:
     return best is None or (rec.rank, len(rec.key), rec.key) < (best.rank, len(best.key), best.key)
 
 
-_BILLED = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
+def _same_price(cloud: litellm.Record | None, maker: litellm.Record | None) -> bool:
+    """Whether a cloud's or reseller's listing bills a standard request as the maker's does.
 
-
-def _price_key(rec: litellm.Record | None) -> Any:
-    """What decides a request's standard price: base and cache rates and long-context tiers. (A
-    cloud listing that omits batch or search fees the maker lists is not a different price.)"""
-    if rec is None:
-        return None
-    tiers = tuple((t.threshold_tokens, *(getattr(t.rates, f) for f in _BILLED)) for t in rec.tiers)
-    return (*(getattr(rec.rates, f) for f in _BILLED), tiers)
+    Base rates must match. A cache rate, 1-hour write rate or long-context tier the cloud's listing
+    leaves out is not recorded there (LiteLLM's OpenRouter and older Bedrock keys list no cache
+    rates), which is no different price; one it lists that the maker's does not, or lists at
+    another value, is (Azure's gpt-5.4-pro cache reads at $3 where OpenAI lists none)."""
+    if cloud is None or maker is None:
+        return cloud is maker
+    if (cloud.rates.input, cloud.rates.output) != (maker.rates.input, maker.rates.output):
+        return False
+    for name in ("cache_read", "cache_write_5m", "cache_write_1h"):
+        value = getattr(cloud.rates, name)
+        if value is not None and value != getattr(maker.rates, name):
+            return False
+    if cloud.tiers and maker.tiers:
+        def key(rec: litellm.Record) -> tuple[Any, ...]:
+            return tuple((t.threshold_tokens, t.rates.input, t.rates.output) for t in rec.tiers)
+        return key(cloud) == key(maker)
+    return not cloud.tiers  # a tier only the cloud lists is a different price
 
 
 def _latest(histories: dict[tuple[str, str], KeyHistory]) -> dict[str, litellm.Record]:
@@ -85,7 +95,8 @@ def map_keys(histories: dict[tuple[str, str], KeyHistory]) -> tuple[dict[str, st
         target[key] = rec.id
         if rec.provider not in PLATFORMS:
             continue
-        hit = probe.resolve(key, fuzzy=False)
+        # The -latest fallback may pick the maker's entry; prices must still agree on every day.
+        hit = probe.resolve(key)
         if hit is None or hit.matched_by in ("dated-snapshot", "name") or hit.entry.id == rec.id:
             continue
         maker_key = best_key.get(hit.entry.id)
@@ -108,7 +119,7 @@ def _agree_always(histories: dict[tuple[str, str], KeyHistory], key: str, other:
         lo, hi = max(a.first_day, b.first_day), min(a.last_day, b.last_day)
         days = {s.start for s in a.segments} | {s.start for s in b.segments} | {lo}
         for day in days:
-            if lo <= day <= hi and _price_key(a.at(day)) != _price_key(b.at(day)):
+            if lo <= day <= hi and not _same_price(a.at(day), b.at(day)):
                 return False
     return True
 
@@ -194,6 +205,7 @@ def build(histories: dict[tuple[str, str], KeyHistory], mp_entries: Iterable[MPE
         hit = probe.resolve(f"{provider}/{model}", fuzzy=False)
         return hit.entry.id if hit is not None and hit.matched_by not in ("dated-snapshot", "name") else None
 
+    horizon = max((h.last_day for h in histories.values() if h.last_day), default=None)
     mp_by_id: dict[str, list[MPEntry]] = {}
     for e in mp_entries:
         model_id = resolve(e.provider, e.model) or f"{e.provider}/{e.model}"
@@ -216,7 +228,7 @@ def build(histories: dict[tuple[str, str], KeyHistory], mp_entries: Iterable[MPE
         obs["model-prices"] = _mp_obs(mp)
         result.observed[model_id] = {f: [_obs_json(o) for o in v] for f, v in obs.items() if v}
         _disagreements(model_id, obs, result.discrepancies)
-        points = combine(obs, RANKS)
+        points = combine(obs, RANKS, horizon)
         if not points:
             continue
         points = apply_documented(points, docs_by_id.get(model_id, []), result.discrepancies.append, model_id)
@@ -224,6 +236,7 @@ def build(histories: dict[tuple[str, str], KeyHistory], mp_entries: Iterable[MPE
             result.applied.append(_applied(model_id, doc, points))
         meta = latest[keys[0]] if keys else None
         points = _with_mp_services(points, mp)
+        points = _adopt_tiers(points, mp)
         points = backfill([correct(model_id, p) for p in points])
         points, free = _hygiene(model_id, points, meta.mode if meta else "chat", result.hygiene)
         if not points:
@@ -260,6 +273,25 @@ def _with_mp_services(points: list[Point], mp: list[MPEntry]) -> list[Point]:
         if out and (out[-1].rates, out[-1].tiers, out[-1].services) == (point.rates, point.tiers, point.services):
             continue
         out.append(point)
+    return out
+
+
+def _adopt_tiers(points: list[Point], mp: list[MPEntry]) -> list[Point]:
+    """A long-context tier LiteLLM's maker key lacks (Anthropic's Sonnet 4/4.5 >200k tier, listed only
+    on the Vertex and Bedrock keys), taken from model-prices' entry in force at the same base price.
+    Before model-prices' first entry its earliest entry speaks (models.dev started after the model)."""
+    standard = sorted((e for e in mp if e.service == "standard" and e.rates is not None and e.day is not None),
+                      key=lambda e: e.day or date.min)
+    if not standard:
+        return points
+    out = []
+    for p in points:
+        if not p.tiers and not p.documented:
+            before = [e for e in standard if e.day is not None and e.day <= p.day]
+            e = before[-1] if before else standard[0]
+            if e.tiers and e.rates is not None and (e.rates.input, e.rates.output) == (p.rates.input, p.rates.output):
+                p = replace(p, tiers=e.tiers, notes=[*p.notes, f"long-context tier from model-prices ({e.source})"])
+        out.append(p)
     return out
 
 

@@ -89,6 +89,10 @@ class Documented:
     service: str = "standard"
     old: Rates | None = None  # the price before, when the source gives it
     old_tiers: tuple[Tier, ...] | None = None
+    # Whether the source documents ``old`` as the price that applied before ``day`` (a cited change,
+    # genai-prices' unconstrained price). model-prices' previous timeline entry may be a models.dev
+    # placeholder recorded before a launch: it moves change dates but restores no price.
+    old_documented: bool = True
 
     @property
     def tier_change(self) -> bool:
@@ -105,6 +109,10 @@ def load_lock(path: Path) -> list[Input]:
                          item.get("url", ""), item.get("sha256", ""), item["member"],
                          item.get("member_sha256", ""), item.get("licence", "")))
     return out
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) if part.isdigit() else 0 for part in text.split("."))
 
 
 def _member_path(cache: Path, item: Input) -> Path:
@@ -138,7 +146,14 @@ def _converted(path: Path, digest: str, cache: Path) -> list[litellm.Record]:
 def snapshots(items: list[Input], cache: Path, *, verify: bool = True) -> Iterator[Snapshot]:
     """Every LiteLLM-JSON copy in date order; identical consecutive contents share one record list."""
     last: dict[str, tuple[str, list[litellm.Record]]] = {}
+    newest: dict[str, tuple[int, ...]] = {}
     for item in sorted((i for i in items if i.dist in SNAPSHOT_FAMILIES), key=lambda i: (i.day, i.label)):
+        version = _version(item.version)
+        if version < newest.get(item.dist, ()):
+            # A patch of an older release line (1.103.5 after 1.104.0) carries that line's older
+            # price file: it would show every change since as reverted for a day.
+            continue
+        newest[item.dist] = version
         path = _member_path(cache, item)
         if not path.is_file():
             raise SystemExit(f"{item.label}: {path} missing; run scripts/fetch_price_sources.py --locked")
@@ -150,7 +165,7 @@ def snapshots(items: list[Input], cache: Path, *, verify: bool = True) -> Iterat
         last[item.dist] = (digest, records)
         meta = {"date": item.day.isoformat(), "origin": f"{item.url} ({item.member})",
                 "kind": "litellm price JSON", "date_basis": f"PyPI upload time {item.uploaded}",
-                "sha256": item.sha256, "licence": item.licence}
+                "licence": item.licence, "pinned": "pricing_data/sources.lock.json"}
         yield Snapshot(item.dist, item.label, item.day, records, digest, meta)
 
 
@@ -240,7 +255,8 @@ def mp_changes(snapshot_json: Path, label: str) -> list[Documented]:
             continue
         old = before.rates if before is not None else None
         out.append(Documented(e.provider, e.model, e.day, e.rates, e.tiers, e.source, label, e.service, old,
-                              before.tiers if before is not None and before.rates is not None else None))
+                              before.tiers if before is not None and before.rates is not None else None,
+                              old_documented=False))
     return out
 
 

@@ -9,7 +9,7 @@ Rules (docs/pricing-sources.md repeats them for reviewers):
    between its entries. Lower-ranked sources so fill LiteLLM's silent periods (2024) and the days
    before LiteLLM first listed a model.
 2. **When a change happened.** A change first shown on day D is dated at the earliest day E < D
-   (after the previous change) on which any source already showed the new base price and kept
+   (after the previous change) on which any source already showed the same new price and kept
    showing it until D. Then a documented vendor date beats any snapshot: the nearest change to the
    documented price is moved to the documented day; if no source shows such a change, the
    documented price is inserted on its day.
@@ -76,7 +76,7 @@ class Point:
     documented: bool = False  # its day is a vendor's date: no later document moves it
 
     def to_price_point(self, free: bool) -> PricePoint:
-        return PricePoint(self.day, self.origin, self.as_of or self.day, self.rates, self.tiers,
+        return PricePoint(self.day, self.origin, max(self.as_of or self.day, self.day), self.rates, self.tiers,
                           "; ".join(dict.fromkeys(self.notes)) or None,
                           tuple(dict.fromkeys([self.origin, *self.sources])), free,
                           tuple(sorted(self.services, key=lambda s: s.name)), tuple(self.off_peak))
@@ -97,10 +97,13 @@ def _active(obs_by_family: dict[str, list[Obs]], ranks: list[str], day: date) ->
     return None
 
 
-def combine(obs_by_family: dict[str, list[Obs]], ranks: list[str]) -> list[Point]:
-    """Rules 1 and 2 (snapshots): the timeline of one model."""
+def combine(obs_by_family: dict[str, list[Obs]], ranks: list[str], horizon: date | None = None) -> list[Point]:
+    """Rules 1 and 2 (snapshots): the timeline of one model. ``horizon`` is the newest snapshot's day:
+    a source is not stale for having no newer snapshot than the newest there is."""
     days = sorted({o.day for obs in obs_by_family.values() for o in obs}
                   | {o.end + timedelta(days=FRESH_DAYS + 1) for obs in obs_by_family.values() for o in obs})
+    if horizon is not None:
+        days = [d for d in days if d <= horizon]
     points: list[Point] = []
     for day in days:
         o = _active(obs_by_family, ranks, day)
@@ -136,7 +139,9 @@ def _redate(points: list[Point], obs_by_family: dict[str, list[Obs]]) -> None:
         who = None
         for obs in obs_by_family.values():
             for o in obs:
-                if previous.day < o.day < earliest and base(o) == base(point) and o.end >= point.day - timedelta(
+                # The whole price must match: a snapshot that only shares the base price says
+                # nothing about when a cache, batch or tier rate changed.
+                if previous.day < o.day < earliest and same_price(o, point) and o.end >= point.day - timedelta(
                         days=FRESH_DAYS):
                     earliest, who = o.day, o
         if who is not None:
@@ -181,7 +186,7 @@ def apply_documented(points: list[Point], docs: list[Documented], log: Callable[
             # A change moved earlier swallows the points it now covers; moved later, the price
             # before it stays in force until the documented day.
             points[:] = [p for j, p in enumerate(points) if j >= i or p.day < doc.day]
-            if i == 0 and doc.old is not None and doc.old.input is not None:
+            if i == 0 and doc.old_documented and doc.old is not None and doc.old.input is not None:
                 # No source lists the model before the change: the documented old price held until
                 # the documented day (from the first listing, or from the day before when the first
                 # listing came later; older requests fall back to the oldest price, as everywhere).
@@ -191,7 +196,7 @@ def apply_documented(points: list[Point], docs: list[Documented], log: Callable[
             continue
         at = _in_force(points, doc.day)
         if at is not None and key(points[at]) == new:
-            if doc.old is not None and points[at].day < doc.day and not confirmation:
+            if doc.old_documented and doc.old is not None and points[at].day < doc.day and not confirmation:
                 # The snapshots show the new price before the vendor's date (a model first listed
                 # after a cut): the documented old price held until then.
                 old = _with_base(points[at], doc.old, points[at].day, doc)

@@ -23,7 +23,8 @@ CASES = [
     ("gemini.jsonl", 2, 23265, 1780, "0.02844375", 0),
     ("helicone_export.csv", 3, 2120, 530, "0.013536", 0),
     ("helicone_export_cost_usd.csv", 1, 1000, 100, "0.0035", 0),
-    ("langfuse_observations.json", 3, 22770, 1290, "0.0339465", 0),
+    # gemini-2.5-pro on 2026-02-01: cache reads at $0.125/M, first shown 2026-01-14 (tokencostauto).
+    ("langfuse_observations.json", 3, 22770, 1290, "0.033909", 0),
     ("litellm_spendlogs.csv", 4, 22270, 690, "0.026979", 0),
     ("litellm_spendlogs.json", 2, 1300, 130, "0.004665", 0),
     ("openai_batch_errors.jsonl", 0, 0, 0, "0", 0),
@@ -31,7 +32,9 @@ CASES = [
     ("openai_chat.jsonl", 4, 9420, 4445, "0.0652284", 0),
     ("openai_costs.json", 2, 0, 0, "0", 0),  # money-only rows: 0 requests, billed cost kept
     ("openai_usage.json", 2, 191201, 11756, "0.003975", 1),
-    ("openrouter_activity.csv", 3, 21700, 1350, "0.06221", 0),
+    # A row dated before azure_ai's first listing of deepseek-v4.1-flash takes its oldest price,
+    # $0.375/$1.50 (azure_ai is priced apart from azure).
+    ("openrouter_activity.csv", 3, 21700, 1350, "0.0622625", 0),
     ("openrouter_activity_2025.csv", 1, 1000, 100, "0.00055", 0),
     ("portkey_logs.jsonl", 2, 1500, 200, "0.005125", 0),
 ]

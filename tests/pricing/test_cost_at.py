@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import numpy as np
 
@@ -65,7 +65,8 @@ def test_cache_rates_stack_on_a_long_context_tier_that_lists_none():
     catalog = load_catalog()
     usage = Usage(input_tokens=300_000, output_tokens=0, cache_write_tokens=1_000_000 // 10,
                   cache_write_1h_tokens=100_000)
-    result = cost_breakdown(catalog, "anthropic/claude-sonnet-4-5", usage)
+    # Sonnet 4.5's >200k tier: the 1M-context beta was retired 2026-04-30 (genai-prices), so a date before it.
+    result = cost_breakdown(catalog, "anthropic/claude-sonnet-4-5", usage, at=date(2026, 1, 15))
     assert result.tier_threshold == 200_000
     lines = {line[0]: line for line in result.lines}
     assert lines["cache_write_1h"][2] == 12  # USD per 1M tokens

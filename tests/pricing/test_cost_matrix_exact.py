@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from llmaudit.pricing import load_catalog, rate_grid, usage_arrays
-from llmaudit.pricing.table import RateGrid, UsageArrays, Workspace, _ints
+from llmaudit.pricing.table import _TOKENS, RateGrid, UsageArrays, Workspace, _ints
 from llmaudit.schema import from_pylist
 from tests.pricing.test_pricing_table import _random_rows
 
@@ -34,7 +34,12 @@ def _reference_cost_matrix(grid: RateGrid, usage: UsageArrays, missing: float = 
         sub_q = sub.quantities[:, used]
         sub_needed = sub_q != 0
         for g in range(grid.points):
-            rates = grid.rates[grid._combo(np.full(len(rows), g, dtype=np.int64), sub)][:, used]
+            at_g = np.full(len(rows), g, dtype=np.int64)
+            full = grid.rates[grid._combo(at_g, sub)]
+            factor = grid._multipliers(at_g, sub, grid._residency(sub))  # off-peak windows, residency
+            if factor is not None:
+                full[:, :_TOKENS] *= factor[:, None]
+            rates = full[:, used]
             cost = np.zeros(len(rows))
             for j in range(len(used)):
                 cost += sub_q[:, j] * np.nan_to_num(rates[:, j], nan=0.0)
@@ -104,6 +109,10 @@ def test_per_row_costs_unchanged_by_how_the_quantities_are_built(catalog) -> Non
 def _reference_costs(grid: RateGrid, pos: np.ndarray, usage: UsageArrays) -> tuple[np.ndarray, np.ndarray]:
     """The previous per-row engine: (rows, components) products, summed along each row."""
     rates = grid.rates[grid._combo(pos, usage)]
+    # Off-peak windows and data residency scale the token rates (the catalog's DeepSeek points).
+    factor = grid._multipliers(pos, usage, grid._residency(usage))
+    if factor is not None:
+        rates[:, :_TOKENS] *= factor[:, None]
     needed = usage.quantities != 0
     missing = (needed & np.isnan(rates)).any(axis=1)
     cost = np.where(needed, usage.quantities * np.nan_to_num(rates, nan=0.0), 0.0).sum(axis=1)

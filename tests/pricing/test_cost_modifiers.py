@@ -229,8 +229,10 @@ def test_anthropic_usage_report_window_label_picks_the_tier() -> None:
     """Usage-report rows have no request count (null) and say their window: "0-200k" is base rates
     however many tokens the bucket holds, "200k-1M" the >200k tier; both are determined."""
     catalog = load_catalog()
+    # Sonnet 4.5's >200k tier: the 1M-context beta was retired 2026-04-30 (genai-prices), so a date before it.
     row = _one_row(catalog, "claude-sonnet-4-5", provider="anthropic", requests=None, input_tokens=5_000_000,
-                   output_tokens=100_000, context_tier="0-200k")
+                   output_tokens=100_000, context_tier="0-200k",
+                   timestamp=dt.datetime(2026, 1, 15, 12, 0, tzinfo=UTC))
     exact, cost, flag = _both(catalog, row)
     assert exact.total == 5 * d(3) + d("0.1") * 15 and exact.tier_threshold is None  # $3 / $15 per 1M
     assert not exact.tier_undetermined and flag is False

@@ -258,7 +258,8 @@ def test_cost_requests_follow_the_per_request_tier_rule(run_cli) -> None:
     assert "$34.00" in res.stdout and "not determinable" not in res.stdout
     # The window label decides for a bucket.
     res = run_cli(["pricing", "cost", "claude-sonnet-4-5", "--input-tokens", "5000000", "--output-tokens", "0",
-                   "--requests", "40", "--context-tier", "200k-1M", "--format", "json"])
+                   "--requests", "40", "--context-tier", "200k-1M", "--format", "json",
+                   "--at", "2026-01-15"])  # before the 1M-context beta's retirement (2026-04-30)
     data = json.loads(res.stdout)
     assert data["total_usd"] == "30" and data["long_context_threshold"] == 200000
     assert data["conditions"]["context_tier"] == "200k-1M" and data["tier_undetermined"] is False

@@ -36,7 +36,8 @@ def test_one_hour_writes_bill_at_2x(catalog) -> None:
 def test_anthropic_long_context_tier(catalog) -> None:
     # Sonnet 4.5 above 200k prompt tokens: $6 in / $22.50 out for the whole request (formats.md §B3)
     usage = Usage(input_tokens=250_000, output_tokens=1_000, cache_read_tokens=50_000)
-    result = cost_breakdown(catalog, "claude-sonnet-4-5", usage, at=date(2026, 11, 1))
+    # Sonnet 4.5's >200k tier: the 1M-context beta was retired 2026-04-30 (genai-prices), so a date before it.
+    result = cost_breakdown(catalog, "claude-sonnet-4-5", usage, at=date(2026, 1, 15))
     assert result.tier_threshold == 200_000
     assert result.total == Decimal("1.2") + Decimal("0.03") + Decimal("0.0225")
 

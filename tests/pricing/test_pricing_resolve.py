@@ -26,16 +26,20 @@ def catalog():
     ("gpt-4o-2024-08-06", "openai/gpt-4o-2024-08-06", "exact"),
     ("gpt-4o-2024-05-13", "openai/gpt-4o-2024-05-13", "exact"),
     ("gpt-4o-2099-01-01", "openai/gpt-4o", "dated-snapshot"),
-    ("azure/gpt-4o", "openai/gpt-4o", "alias"),
-    ("openrouter/openai/gpt-4o", "openai/gpt-4o", "alias"),
+    # A cloud or reseller spelling keeps its own prices when any source priced it differently on any
+    # day: LiteLLM listed Azure's and OpenRouter's gpt-4o at $5/$15 until 2025-03/04, OpenAI's at $2.50/$10.
+    ("azure/gpt-4o", "azure/gpt-4o", "exact"),
+    ("openrouter/openai/gpt-4o", "openrouter/openai/gpt-4o", "exact"),
     ("claude-sonnet-4-5", "anthropic/claude-sonnet-4-5", "exact"),
     ("anthropic/claude-sonnet-4-5", "anthropic/claude-sonnet-4-5", "exact"),
-    ("claude-sonnet-4-5@20250929", "anthropic/claude-sonnet-4-5-20250929", "vertex"),
-    ("vertex_ai/claude-sonnet-4-5@20250929", "anthropic/claude-sonnet-4-5-20250929", "alias"),
+    # Vertex still lists Sonnet 4.5's >200k tier after Anthropic's key dropped it (2026-10-21): its own entry.
+    ("claude-sonnet-4-5@20250929", "vertex_ai/claude-sonnet-4-5@20250929", "name"),
+    ("vertex_ai/claude-sonnet-4-5@20250929", "vertex_ai/claude-sonnet-4-5@20250929", "exact"),
     ("us.anthropic.claude-sonnet-4-20250514-v1:0", "anthropic/claude-sonnet-4-20250514", "alias"),
     ("bedrock/us-west-2/us.anthropic.claude-sonnet-4-20250514-v1:0", "anthropic/claude-sonnet-4-20250514", "bedrock"),
+    # Bedrock listed a 1-hour write at $7.50 (Anthropic: $6) and a >200k tier for this model.
     ("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-sonnet-20241022-v2:0",
-     "anthropic/claude-3-5-sonnet-20241022", "bedrock"),
+     "bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0", "bedrock"),
     # Bedrock's US cross-region profile of Sonnet 4.5 costs 10% more: it keeps its own entry.
     ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0", "name"),
     ("anthropic/claude-3.5-sonnet", "anthropic/claude-3-5-sonnet-latest", "latest-alias"),
@@ -63,7 +67,7 @@ def test_provider_hint_prefers_that_provider(catalog) -> None:
     assert catalog.resolve("llama-3.1-8b-instant", "groq").entry.provider == "groq"
     assert catalog.resolve("gemini-2.5-pro", "gemini").entry.id == "google/gemini-2.5-pro"
     assert catalog.resolve("claude-sonnet-4-5", "Anthropic").matched_by == "exact"
-    assert catalog.resolve("gpt-4o", "azure").entry.id == "openai/gpt-4o"
+    assert catalog.resolve("gpt-4o", "azure").entry.id == "azure/gpt-4o"  # Azure's own listing (priced apart)
     # an OpenRouter log names the provider apart from the model id
     hit = catalog.resolve("anthropic/claude-3.5-sonnet", "openrouter")
     assert (hit.entry.id, hit.matched_by) == ("anthropic/claude-3-5-sonnet-latest", "alias")
