@@ -83,17 +83,45 @@ def main(argv: list[str] | None = None) -> int:
         {"schema": "llmaudit-discrepancies/1", "hygiene": result.hygiene, "unmatched_documented": result.unmatched,
          "discrepancies": result.discrepancies}, indent=1, sort_keys=True) + "\n")
     with (out / "sources" / "documented_changes.csv").open("w", newline="") as fh:
-        fields = ["model", "date", "old_input", "old_output", "new_input", "new_output", "tier_change", "source", "via"]
+        fields = ["model", "date", "kind", "old_input", "old_output", "new_input", "new_output",
+                  "catalog_before_input", "catalog_before_output", "catalog_on_input", "catalog_on_output",
+                  "tiers_reproduced", "source", "via"]
         writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
         for row in sorted(result.applied, key=lambda r: (r["model"], r["date"])):
             writer.writerow(row)
+    _write_price_changes(out / "sources" / "price_changes.csv", result.applied)
     providers = {e.provider for e in result.entries}
     print(f"{len(result.entries)} models from {len(providers)} providers in {len(written)} files under {out}; "
           f"{len(result.applied)} documented changes applied, {len(result.unmatched)} unmatched, "
           f"{len(result.discrepancies)} discrepancies, {len(result.hygiene)} hygiene drops "
           f"({time.monotonic() - started:.0f} s)")
     return 0
+
+
+def _write_price_changes(path: Path, applied: list[dict[str, object]]) -> None:
+    """The acceptance table: documented changes (old price documented and different, or a tier change)
+    that the catalog reproduces the day before and the day of. A documented change the catalog does
+    not reproduce (sources disagree on the old price, or a later document wins) is not listed here;
+    documented_changes.csv keeps every one with what the catalog says instead."""
+    kept = {}
+    for row in applied:
+        if row["kind"] not in ("change", "tier change"):
+            continue
+        reproduced = (row["catalog_on_input"], row["catalog_on_output"]) == (row["new_input"], row["new_output"])
+        if row["kind"] == "tier change":
+            reproduced = reproduced and bool(row["tiers_reproduced"])
+        if row["kind"] == "change":
+            reproduced = reproduced and (row["catalog_before_input"], row["catalog_before_output"]) == (
+                row["old_input"], row["old_output"])
+        if reproduced:
+            kept[(row["model"], row["date"])] = row
+    fields = ["model", "date", "kind", "old_input", "old_output", "new_input", "new_output", "source"]
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
+        writer.writeheader()
+        for key in sorted(kept):
+            writer.writerow(kept[key])
 
 
 def _write_observed(folder: Path, observed: dict[str, dict[str, list[dict[str, object]]]]) -> None:

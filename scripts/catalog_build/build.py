@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -328,10 +328,36 @@ def _s(v: Decimal | None) -> str | None:
     return None if v is None else format(v.normalize(), "f")
 
 
+def _tk(tiers: Any) -> tuple[Any, ...]:
+    return tuple((t.threshold_tokens, t.rates.input, t.rates.output) for t in tiers)
+
+
 def _applied(model_id: str, doc: Documented, points: list[Point]) -> dict[str, Any]:
-    before = [p for p in points if p.day < doc.day]
-    return {"model": model_id, "date": doc.day.isoformat(),
-            "old_input": _s(before[-1].rates.input) if before else (_s(doc.old.input) if doc.old else None),
-            "old_output": _s(before[-1].rates.output) if before else (_s(doc.old.output) if doc.old else None),
+    """One documented price, what it says and what the catalog now says the day before and on the day.
+
+    ``kind``: ``change`` (the source documents the old price and it differs), ``tier change``,
+    ``confirmation`` (same price as before), ``first price`` (nothing before it), or ``change (old
+    from the dataset's previous entry)`` for model-prices, whose previous entry may be a placeholder."""
+    def at(day: date) -> Point | None:
+        found = [p for p in points if p.day <= day]
+        return found[-1] if found else None
+
+    before, on = at(doc.day - timedelta(days=1)), at(doc.day)
+    if doc.old is None:
+        kind = "first price"
+    elif doc.tier_change:
+        kind = "tier change"
+    elif (doc.old.input, doc.old.output) == (doc.rates.input, doc.rates.output):
+        kind = "confirmation"
+    else:
+        kind = "change" if doc.old_documented else "change (old from the dataset's previous entry)"
+    return {"model": model_id, "date": doc.day.isoformat(), "kind": kind,
+            "old_input": _s(doc.old.input) if doc.old else None, "old_output": _s(doc.old.output) if doc.old else None,
             "new_input": _s(doc.rates.input), "new_output": _s(doc.rates.output),
-            "tier_change": doc.tier_change, "source": doc.source, "via": doc.via}
+            "catalog_before_input": _s(before.rates.input) if before else None,
+            "catalog_before_output": _s(before.rates.output) if before else None,
+            "catalog_on_input": _s(on.rates.input) if on else None,
+            "catalog_on_output": _s(on.rates.output) if on else None,
+            "tiers_reproduced": bool(doc.tier_change and before and on and _tk(before.tiers) == _tk(doc.old_tiers or ())
+                                     and _tk(on.tiers) == _tk(doc.tiers)),
+            "source": doc.source, "via": doc.via}

@@ -98,7 +98,8 @@ class Documented:
     def tier_change(self) -> bool:
         """Only the long-context tiers changed (Anthropic dropping its >200k surcharge)."""
         return (self.old is not None and self.old_tiers is not None
-                and (self.old.input, self.old.output) == (self.rates.input, self.rates.output))
+                and (self.old.input, self.old.output) == (self.rates.input, self.rates.output)
+                and _tk(self.old_tiers) != _tk(self.tiers))
 
 
 def load_lock(path: Path) -> list[Input]:

@@ -226,6 +226,7 @@ def apply_documented(points: list[Point], docs: list[Documented], log: Callable[
         if at is None and doc.old is not None and doc.day > date(2000, 1, 1):
             pass
     points.sort(key=lambda p: p.day)
+    _between_documents(points, docs, log, model_id)
     merged: list[Point] = []
     for p in points:
         if merged and merged[-1].day == p.day:
@@ -247,6 +248,26 @@ class _Old:
     def __init__(self, doc: Documented) -> None:
         object.__setattr__(self, "rates", doc.old)
         object.__setattr__(self, "tiers", doc.old_tiers or ())
+
+
+def _between_documents(points: list[Point], docs: list[Documented], log: Callable[[dict[str, Any]], None],
+                       model_id: str) -> None:
+    """Between two documented changes whose documents agree on the price in between (the first one's
+    new price is the second one's old), that price held: a snapshot price in between that says
+    otherwise loses (DeepSeek's V3.1 list, $0.56/$1.68, against LiteLLM's $0.60/$1.70)."""
+    for doc in docs:
+        if not doc.old_documented or doc.old is None:
+            continue
+        old = (doc.old.input, doc.old.output)
+        start = next((p for p in reversed(points) if p.documented and p.day < doc.day and base(p) == old), None)
+        if start is None:
+            continue
+        for p in [p for p in points if start.day < p.day < doc.day and not p.documented and base(p) != old]:
+            points.remove(p)
+            log({"model": model_id, "date": p.day.isoformat(), "kind": "snapshot price between two documents dropped",
+                 "rule": "documented prices beat snapshots", "snapshot": {"input": str(p.rates.input),
+                                                                         "output": str(p.rates.output)},
+                 "source": doc.source})
 
 
 def _with_base(template: Point, rates: Rates, day: date, doc: Documented) -> Point:
