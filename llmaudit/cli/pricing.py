@@ -209,6 +209,9 @@ def _import(kind: str, file: Path, at: str | None) -> None:
     summary = import_file(kind, file, effective=_date(at, "--effective") or date.today())
     out.info(f"imported {summary.models} models from {file} as {kind} prices effective {summary.effective}; "
              f"{summary.changed} differ from the catalog")
+    if summary.skipped:
+        out.warning(f"{len(summary.skipped)} models left out without a price: " + "; ".join(summary.skipped[:5])
+                 + (" …" if len(summary.skipped) > 5 else ""))
     out.hint(f"stored in {summary.path}; remove that file to undo")
 
 

@@ -38,10 +38,12 @@ def _dec(value: Any, where: str) -> Decimal:
 def _rates(pricing: dict[str, Any], where: str, discount: Decimal) -> dict[str, Decimal]:
     rates: dict[str, Decimal] = {}
     for name, rate in _TOKEN_FIELDS.items():
-        if pricing.get(name) not in (None, ""):
+        if pricing.get(name) not in (None, "") and _dec(pricing[name], f"{where}.{name}") >= 0:
+            # "-1" is OpenRouter's placeholder for routers (openrouter/auto): the price of whatever
+            # model serves the request, so no price at all here, never -$1,000,000 per 1M.
             rates[rate] = _dec(pricing[name], f"{where}.{name}") * MILLION * discount
     for name, rate in _CALL_FIELDS.items():
-        if pricing.get(name) not in (None, ""):
+        if pricing.get(name) not in (None, "") and _dec(pricing[name], f"{where}.{name}") >= 0:
             value = _dec(pricing[name], f"{where}.{name}") * discount
             if value != 0 or name == "request":
                 rates[rate] = value
@@ -53,8 +55,11 @@ def _rates(pricing: dict[str, Any], where: str, discount: Decimal) -> dict[str, 
     return rates
 
 
-def convert(data: Any, where: str = "openrouter") -> list[Record]:
-    """Records for every model of an OpenRouter models listing (``{"data": [...]}`` or a list)."""
+def convert(data: Any, where: str = "openrouter", skipped: list[str] | None = None) -> list[Record]:
+    """Records for every model of an OpenRouter models listing (``{"data": [...]}`` or a list).
+
+    Models without a usable price (routers' ``-1`` placeholders, $0 listings that are not ``:free``)
+    are left out and, when ``skipped`` is given, named there with the reason."""
     models = data.get("data") if isinstance(data, dict) else data
     if not isinstance(models, list):
         raise PricingError(f"{where}: expected {{\"data\": [...]}} as returned by /api/v1/models")
@@ -69,6 +74,13 @@ def convert(data: Any, where: str = "openrouter") -> list[Record]:
         discount = Decimal(1) - _dec(pricing.get("discount") or 0, f"{item}.pricing.discount")
         base = _rates(pricing, f"{item}.pricing", discount)
         if "input" not in base and "output" not in base:
+            if skipped is not None:
+                skipped.append(f"{model['id']}: no price (router placeholder)")
+            continue
+        if not base.get("input") and not base.get("output") and not str(model["id"]).endswith(":free"):
+            # A $0 price counts only where OpenRouter says the model is free (a ":free" variant).
+            if skipped is not None:
+                skipped.append(f"{model['id']}: $0 listing that is not a :free variant")
             continue
         tiers = []
         for k, over in enumerate(pricing.get("overrides") or model.get("pricing_overrides") or ()):

@@ -46,6 +46,7 @@ class ImportSummary:
     models: int
     changed: int
     effective: date
+    skipped: tuple[str, ...] = ()  # models left out, each with its reason
 
 
 @dataclass
@@ -54,11 +55,11 @@ class UpdateReport:
     failed: list[str] = field(default_factory=list)
 
 
-def _records(kind: str, data: Any, where: str) -> list[Record]:
+def _records(kind: str, data: Any, where: str, skipped: list[str] | None = None) -> list[Record]:
     if kind == "litellm":
         return litellm.convert(data)
     if kind == "openrouter":
-        return openrouter.convert(data, where)
+        return openrouter.convert(data, where, skipped)
     raise UsageError(f"unknown import format {kind!r} (expected litellm or openrouter)")
 
 
@@ -87,7 +88,9 @@ def build_overlay(records: list[Record], catalog: Catalog, source: str, effectiv
     entries = []
     for model_id, rec in sorted(chosen.items()):
         provider, _, name = model_id.partition("/")
-        point = PricePoint(effective, source, effective, rec.rates, rec.tiers, f"imported from {source}")
+        free = rec.key.endswith(":free") and not rec.rates.input and not rec.rates.output
+        point = PricePoint(effective, source, effective, rec.rates, rec.tiers, f"imported from {source}",
+                           free=free, service_tiers=rec.services, off_peak=rec.off_peak)
         known = {model_id.lower(), name.lower()}
         entries.append(ModelEntry(model_id, provider, name, (point,),
                                   tuple(sorted(a for a in aliases[model_id] if a.lower() not in known)),
@@ -120,13 +123,14 @@ def _changed(entries: list[ModelEntry], catalog: Catalog, effective: date) -> in
 
 def _store(kind: str, data: Any, where: str, effective: date, label: str, meta: dict[str, str]) -> ImportSummary:
     catalog = load_catalog(overlay=False)
-    records = _records(kind, data, where)
+    skipped: list[str] = []
+    records = _records(kind, data, where, skipped)
     if not records:
         raise InputError(f"no priced text models found in this {kind} file", path=where)
     entries = build_overlay(records, catalog, label, effective)
     path = overlay_dir() / f"{label}.json"
     _write_overlay(entries, path, label, meta)
-    return ImportSummary(path, len(entries), _changed(entries, catalog, effective), effective)
+    return ImportSummary(path, len(entries), _changed(entries, catalog, effective), effective, tuple(skipped))
 
 
 def _read_json(path: Path) -> Any:

@@ -144,6 +144,13 @@ def test_import_openrouter(run_cli) -> None:
                    "--effective", "2026-11-20"])
     assert res.exit_code == 0, res.stderr
     assert "imported" in err(res)
+    # Router placeholders ("-1") and $0 listings that are not ":free" are no prices, and are said so.
+    assert "openrouter/auto: no price (router placeholder)" in err(res)
+    assert "acme/zero-placeholder: $0 listing that is not a :free variant" in err(res)
+    res = run_cli(["pricing", "cost", "openrouter/auto", "--input-tokens", "1000", "--output-tokens", "10"])
+    assert res.exit_code == 2 and "unknown model" in err(res)  # never -$1,000,000 per 1M
+    free = json.loads(run_cli(["pricing", "show", "openrouter/acme/tiny-model:free", "--format", "json"]).stdout)
+    assert free["price"]["free"] is True
     res = run_cli(["pricing", "cost", "openrouter/acme/long-context", "--input-tokens", "128000",
                    "--cache-read-tokens", "100000", "--output-tokens", "1000", "--format", "json"])
     data = json.loads(res.stdout)
