@@ -9,7 +9,7 @@ enters the catalog. Used both by ``scripts/build_catalog.py`` (the shipped histo
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -108,6 +108,7 @@ class Record:
     deprecation_date: str | None = None
     alias_of: str | None = None
     placeholders: tuple[str, ...] = ()  # fields dropped as placeholders (negative, -1)
+    residency: tuple[tuple[str, Decimal], ...] = ()  # inference_geo → multiplier of every token rate
 
     @property
     def id(self) -> str:
@@ -359,5 +360,65 @@ def convert(data: dict[str, Any], *, strict: bool = False) -> list[Record]:
             deprecation_date=str(spec["deprecation_date"]) if spec.get("deprecation_date") else None,
             alias_of=alias_of,
             placeholders=dropped,
+            residency=_residency_of(spec),
         ))
-    return records
+        services_scale = _fast_multiplier(spec)
+        if services_scale is not None and not any(s.name == "fast" for s in services):
+            records[-1] = replace(records[-1], services=(*services, _scaled_service("fast", rates, tiers,
+                                                                                     services_scale)))
+    return _fold_modes(records)
+
+
+def _residency_of(spec: dict[str, Any]) -> tuple[tuple[str, Decimal], ...]:
+    """``provider_specific_entry: {"us": 1.1}`` (LiteLLM 1.9x+): Anthropic's US-only inference
+    (``inference_geo: "us"``) bills every token rate at 1.1x."""
+    entry = spec.get("provider_specific_entry")
+    if not isinstance(entry, dict) or not isinstance(entry.get("us"), int | float) or isinstance(entry["us"], bool):
+        return ()
+    return (("us", _round_sig(Decimal(repr(float(entry["us"]))))),) if entry["us"] > 0 else ()
+
+
+def _fast_multiplier(spec: dict[str, Any]) -> Decimal | None:
+    entry = spec.get("provider_specific_entry")
+    value = entry.get("fast") if isinstance(entry, dict) else None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return _round_sig(Decimal(repr(float(value))))
+    return None
+
+
+def _scaled_service(name: str, rates: Rates, tiers: tuple[Tier, ...], factor: Decimal) -> ServiceRates:
+    def scale(r: Rates) -> Rates:
+        return Rates(**{k: (_round_sig(v * factor) if k in _TOKEN_RATE_NAMES and v is not None else v)
+                        for k, v in vars(r).items()})
+
+    return ServiceRates(name, scale(rates), tuple(Tier(t.threshold_tokens, scale(t.rates)) for t in tiers))
+
+
+_TOKEN_RATE_NAMES = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning")
+
+
+def _fold_modes(records: list[Record]) -> list[Record]:
+    """LiteLLM spelled Anthropic's fast mode and US-only inference as keys of their own
+    (``fast/claude-opus-4-6``, ``us/claude-opus-4-6``, ``fast/us/…``; 2026). They are the same model
+    billed with a modifier: fold them into the model's record as its ``fast`` service tier and its
+    ``us`` residency multiplier, instead of pricing a model named "fast/…"."""
+    by_key = {r.key: i for i, r in enumerate(records)}
+    drop: set[int] = set()
+    out = list(records)
+    for i, rec in enumerate(records):
+        head, _, rest = rec.key.partition("/")
+        if head not in ("fast", "us") or rest not in by_key:
+            continue
+        drop.add(i)
+        if rest.startswith("us/"):
+            continue  # fast/us/…: the product of the two modifiers
+        j = by_key[rest]
+        base = out[j]
+        if head == "fast" and not any(s.name == "fast" for s in base.services):
+            # A tier cheaper than the fast base rate is a copy of the standard tier (LiteLLM
+            # 1.81): keep only tiers that are not below the fast price.
+            tiers = tuple(t for t in rec.tiers if (t.rates.input or 0) >= (rec.rates.input or 0))
+            out[j] = replace(base, services=(*base.services, ServiceRates("fast", rec.rates, tiers)))
+        elif head == "us" and not base.residency and base.rates.input and rec.rates.input:
+            out[j] = replace(base, residency=(("us", _round_sig(rec.rates.input / base.rates.input)),))
+    return [r for i, r in enumerate(out) if i not in drop]

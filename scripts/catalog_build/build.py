@@ -138,9 +138,10 @@ def _family_obs(histories: dict[tuple[str, str], KeyHistory], keys: list[str], f
             if h.first_day <= day <= h.last_day:
                 seg = next(s for s in reversed(h.segments) if s.start <= day)
                 rec = seg.record
-                obs = Obs(day, family, seg.first, seg.last, seg.end, rec.rates, rec.tiers, rec.services, rec.off_peak)
-                if out and (out[-1].rates, out[-1].tiers, out[-1].services, out[-1].off_peak) == (
-                        rec.rates, rec.tiers, rec.services, rec.off_peak):
+                obs = Obs(day, family, seg.first, seg.last, seg.end, rec.rates, rec.tiers, rec.services, rec.off_peak,
+                          residency=rec.residency)
+                if out and (out[-1].rates, out[-1].tiers, out[-1].services, out[-1].off_peak, out[-1].residency) == (
+                        rec.rates, rec.tiers, rec.services, rec.off_peak, rec.residency):
                     out[-1] = replace(out[-1], last=seg.last, end=max(out[-1].end, seg.end))
                 else:
                     out.append(obs)
@@ -172,7 +173,12 @@ def _mp_services(entries: list[MPEntry], on: date) -> dict[str, Any]:
 
 def _hygiene(model_id: str, points: list[Point], mode: str | None, log: list[dict[str, Any]]) -> tuple[
         list[Point], bool]:
-    """Placeholders are no prices; a $0 between paid prices is a hole; $0 is kept only where free."""
+    """Placeholders are no prices; a $0 between paid prices is a hole; $0 is kept only where free.
+
+    A point whose input and output are both $0, or whose $0 field is paid at other dates, is dropped
+    (the price before it stays in force). A $0 input or output a model always lists while the other
+    rate is paid (a router's output, a classifier's output) is not documented as free: that rate
+    becomes unknown, so tokens of that kind are reported unpriced rather than billed at $0."""
     provider, _, name = model_id.partition("/")
     free = provider in LOCAL_FREE or bool(_FREE_NAME.search(name))
     if free:
@@ -181,13 +187,32 @@ def _hygiene(model_id: str, points: list[Point], mode: str | None, log: list[dic
     kept = []
     for p in points:
         zero = [f for f in ("input", "output") if getattr(p.rates, f) == 0]
-        if zero and (len(zero) == 2 or any(paid[f] for f in zero)) and not (mode == "embedding" and zero == ["output"]):
+        if zero and (len(zero) == 2 or any(paid[f] for f in zero)):
             log.append({"model": model_id, "date": p.day.isoformat(), "kind": "zero price dropped",
                         "rule": "a $0 rate counts only where a source says the model is free",
                         "fields": zero, "source": p.origin})
             continue
+        cheaper = [t.threshold_tokens for t in p.tiers if _cheaper_tier(p.rates, t.rates)]
+        if cheaper:
+            # A long-context tier reprices the whole request; one below the base rate would make a
+            # longer prompt cheaper than a shorter one: inconsistent data, not a price.
+            log.append({"model": model_id, "date": p.day.isoformat(), "kind": "tier below base rates dropped",
+                        "rule": "cost never falls when a token count rises", "thresholds": cheaper,
+                        "source": p.origin})
+            p = replace(p, tiers=tuple(t for t in p.tiers if t.threshold_tokens not in cheaper))
+        if zero:
+            log.append({"model": model_id, "date": p.day.isoformat(), "kind": "zero rate made unknown",
+                        "rule": "a $0 rate counts only where a source says the model is free",
+                        "fields": zero, "mode": mode, "source": p.origin})
+            p = replace(p, rates=p.rates.patched(**dict.fromkeys(zero)),
+                        notes=[*p.notes, f"{', '.join(zero)} listed at $0 without a source saying it is free: unknown"])
         kept.append(p)
     return kept, False
+
+
+def _cheaper_tier(base: Rates, tier: Rates) -> bool:
+    return any(getattr(tier, f) is not None and getattr(base, f) is not None and getattr(tier, f) < getattr(base, f)
+               for f in ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h"))
 
 
 def build(histories: dict[tuple[str, str], KeyHistory], mp_entries: Iterable[MPEntry],

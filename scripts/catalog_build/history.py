@@ -21,7 +21,7 @@ __all__ = ["KeyHistory", "Segment", "collect", "signature"]
 
 def signature(rec: litellm.Record) -> tuple[Any, ...]:
     """What a price is: two records with equal signatures bill every request the same."""
-    return (rec.rates, rec.tiers, rec.services, rec.off_peak)
+    return (rec.rates, rec.tiers, rec.services, rec.off_peak, rec.residency)
 
 
 @dataclass

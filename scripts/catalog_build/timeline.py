@@ -47,6 +47,7 @@ class Obs:
     services: tuple[ServiceRates, ...] = ()
     off_peak: tuple[Any, ...] = ()
     source: str = ""  # URL for documented / model-prices entries
+    residency: tuple[Any, ...] = ()
 
 
 def base(o: Any) -> tuple[Any, Any]:
@@ -59,7 +60,8 @@ def _tiered(o: Any) -> tuple[Any, ...]:
 
 
 def same_price(a: Obs | Point, b: Obs | Point) -> bool:
-    return (a.rates, a.tiers, a.services, a.off_peak) == (b.rates, b.tiers, b.services, b.off_peak)
+    return (a.rates, a.tiers, a.services, a.off_peak, a.residency) == (
+        b.rates, b.tiers, b.services, b.off_peak, b.residency)
 
 
 @dataclass
@@ -73,13 +75,15 @@ class Point:
     sources: list[str] = field(default_factory=list)  # "family first…last" confirmations
     notes: list[str] = field(default_factory=list)
     as_of: date | None = None
-    documented: bool = False  # its day is a vendor's date: no later document moves it
+    documented: bool = False
+    residency: tuple[Any, ...] = ()  # its day is a vendor's date: no later document moves it
 
     def to_price_point(self, free: bool) -> PricePoint:
         return PricePoint(self.day, self.origin, max(self.as_of or self.day, self.day), self.rates, self.tiers,
                           "; ".join(dict.fromkeys(self.notes)) or None,
                           tuple(dict.fromkeys([self.origin, *self.sources])), free,
-                          tuple(sorted(self.services, key=lambda s: s.name)), tuple(self.off_peak))
+                          tuple(sorted(self.services, key=lambda s: s.name)), tuple(self.off_peak),
+                          tuple(self.residency))
 
 
 def _active(obs_by_family: dict[str, list[Obs]], ranks: list[str], day: date) -> Obs | None:
@@ -113,7 +117,7 @@ def combine(obs_by_family: dict[str, list[Obs]], ranks: list[str], horizon: date
             continue
         points.append(Point(day, o.rates, o.tiers, o.services, o.off_peak, o.source or o.first,
                             notes=[f"first shown by {o.first}" if o.family != "model-prices"
-                                   else f"model-prices: {o.source}"]))
+                                   else f"model-prices: {o.source}"], residency=o.residency))
     _confirmations(points, obs_by_family)
     _redate(points, obs_by_family)
     return points

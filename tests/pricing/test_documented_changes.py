@@ -53,3 +53,43 @@ def test_change_reproduced_the_day_before_and_the_day_of(run_cli: RunCli, row: d
     after = _rates(run_cli, row["model"], day, 1000)
     assert (before["input"], before["output"]) == (row["old_input"], row["old_output"])
     assert (after["input"], after["output"]) == (row["new_input"], row["new_output"])
+
+
+# --- properties of the whole shipped catalog ------------------------------------------------------
+
+def _catalog():
+    from llmaudit.pricing import load_catalog
+
+    return load_catalog(overlay=False)
+
+
+def test_no_rate_is_negative_and_every_zero_price_is_documented_free() -> None:
+    """Placeholders (-1) are missing prices; a $0 input or output rate appears only on a point a source
+    documents as free. ($0 cache writes and per-call fees are vendors' published "no charge" for a
+    part of a paid request, not a free model.)"""
+    from llmaudit.pricing.model import RATE_FIELDS
+
+    for entry in _catalog().entries:
+        for point in entry.prices:
+            for rates in [point.rates, *(t.rates for t in point.long_context), *(s.rates for s in point.service_tiers)]:
+                for name in RATE_FIELDS:
+                    value = getattr(rates, name)
+                    assert value is None or value >= 0, (entry.id, point.effective_from, name)
+            for name in ("input", "output"):
+                if getattr(point.rates, name) == 0:
+                    assert point.free, (entry.id, point.effective_from, name)
+            for window in point.off_peak:
+                assert 0 < window.multiplier < 1, (entry.id, point.effective_from)  # a discount
+
+
+def test_no_long_context_tier_is_cheaper_than_the_base_price() -> None:
+    """A tier reprices the whole request: one below the base rate would make a longer prompt cheaper
+    (the builder drops such tiers and lists them in the discrepancy file)."""
+    for entry in _catalog().entries:
+        for point in entry.prices:
+            for service in [point, *point.service_tiers]:
+                rates = service.rates
+                for tier in service.long_context:
+                    for name in ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h"):
+                        low, high = getattr(rates, name), getattr(tier.rates, name)
+                        assert low is None or high is None or high >= low, (entry.id, point.effective_from, name)

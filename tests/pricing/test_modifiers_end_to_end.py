@@ -1,0 +1,67 @@
+"""Modifiers billed at their own rates, from a log line to the report, on the shipped catalog:
+Anthropic fast mode from a Claude Code line, US-only inference (``inference_geo``), OpenAI flex and
+priority service tiers. Expected figures come from the vendors' rates as the catalog's sources give
+them on that day (LiteLLM's ``fast/`` keys and ``provider_specific_entry``, its ``_flex`` /
+``_priority`` rates)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from tests.conftest import RunCli
+
+
+def _total(run_cli: RunCli, path: Path) -> Decimal:
+    res = run_cli(["report", "--spend", str(path), "--format", "json", "--no-whatif"])
+    assert res.exit_code == 0, res.stderr
+    return Decimal(str(json.loads(res.stdout)["totals"]["cost"])).quantize(Decimal("1e-12"))
+
+
+def _claude_line(uid: str, speed: str | None) -> str:
+    usage: dict[str, object] = {"input_tokens": 1000, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                                "output_tokens": 100, "service_tier": "standard"}
+    if speed:
+        usage["speed"] = speed
+    return json.dumps({"parentUuid": None, "isSidechain": False, "type": "assistant", "sessionId": "s1",
+                       "cwd": "/home/dev/p", "version": "2.1.63", "uuid": uid, "requestId": f"req_{uid}",
+                       "timestamp": "2026-03-01T10:00:00.000Z",
+                       "message": {"id": f"msg_{uid}", "type": "message", "role": "assistant",
+                                   "model": "claude-opus-4-6", "content": [], "usage": usage}})
+
+
+def test_claude_code_fast_mode_is_billed_at_fast_rates(run_cli: RunCli, tmp_path: Path) -> None:
+    folder = tmp_path / "projects" / "-home-dev-p"
+    folder.mkdir(parents=True)
+    (folder / "s1.jsonl").write_text(_claude_line("a", "fast") + "\n")
+    # Opus 4.6 fast mode on 2026-03-01: $30 in / $150 out per 1M (6x standard).
+    assert _total(run_cli, folder / "s1.jsonl") == Decimal("0.045")
+    (folder / "s1.jsonl").write_text(_claude_line("a", None) + "\n")
+    assert _total(run_cli, folder / "s1.jsonl") == Decimal("0.0075")  # standard $5 / $25
+
+
+def test_us_only_inference_costs_ten_percent_more(run_cli: RunCli, tmp_path: Path) -> None:
+    def line(geo: str) -> str:
+        return json.dumps({"timestamp": "2026-11-01T10:00:00Z", "response": {
+            "id": f"msg_{geo}", "type": "message", "role": "assistant", "model": "claude-opus-4-6", "content": [],
+            "usage": {"input_tokens": 1000, "output_tokens": 100, "inference_geo": geo}}})
+
+    path = tmp_path / "anthropic.jsonl"
+    path.write_text(line("us") + "\n")
+    assert _total(run_cli, path) == Decimal("0.00825")  # 1.1 x ($5 x 1000 + $25 x 100) / 1M
+    path.write_text(line("global") + "\n")
+    assert _total(run_cli, path) == Decimal("0.0075")
+
+
+def test_openai_flex_and_priority_service_tiers(run_cli: RunCli, tmp_path: Path) -> None:
+    def line(tier: str) -> str:
+        return json.dumps({"id": f"chatcmpl-{tier}", "object": "chat.completion", "created": 1793527200,
+                           "model": "gpt-5.4", "choices": [], "service_tier": tier,
+                           "usage": {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100}})
+
+    path = tmp_path / "openai.jsonl"
+    for tier, want in (("flex", "0.002"), ("priority", "0.008"), ("default", "0.004")):
+        path.write_text(line(tier) + "\n")
+        # gpt-5.4 on 2026-11-01: flex $1.25/$7.50, priority $5/$30, standard $2.50/$15 per 1M.
+        assert _total(run_cli, path) == Decimal(want), tier
