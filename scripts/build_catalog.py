@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     documented = [*inputs.curated_changes(out / "sources" / "documented.json"),
                   *inputs.genai_changes(cache / gp_item.label, gp_item.label),
                   *inputs.mp_changes(mp_path, mp_item.label)]
-    result = build(histories, list(inputs.model_prices(mp_path)), documented)
+    result = build(histories, list(inputs.model_prices(mp_path)), documented, inputs.mp_schedules(mp_path))
 
     for old in out.glob("*.json"):
         # Only the per-provider price files this script writes; other data (tiers/, locks) stays.

@@ -16,8 +16,8 @@ from llmaudit.pricing.names import MAKERS, PLATFORMS
 
 from .fixes import backfill, correct
 from .history import KeyHistory
-from .inputs import SNAPSHOT_FAMILIES, Documented, MPEntry
-from .timeline import Obs, Point, apply_documented, combine
+from .inputs import MP_PROVIDERS, SNAPSHOT_FAMILIES, Documented, MPEntry
+from .timeline import Obs, Point, apply_documented, combine, same_price
 
 __all__ = ["BuildResult", "build"]
 
@@ -215,8 +215,41 @@ def _cheaper_tier(base: Rates, tier: Rates) -> bool:
                for f in ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h"))
 
 
+def _apply_schedules(model_id: str, points: list[Point], schedules: list[dict[str, Any]]) -> list[Point]:
+    """model-prices' dated off-peak schedules (DeepSeek's 2025 night discount: 50% on deepseek-chat,
+    75% on deepseek-reasoner, 16:30-00:30 UTC, 2025-02-26 to 2025-09-05) as off-peak windows of the
+    price points in force over those dates. Dates are whole days: a window that ends at 16:00 is
+    kept through the day before (the last full window)."""
+    from llmaudit.pricing.model import OffPeak
+
+    provider, _, name = model_id.partition("/")
+    for sched in schedules:
+        mp_provider = sched.get("provider")
+        multiplier = (sched.get("off_peak_multiplier") or {}).get(name)
+        if MP_PROVIDERS.get(str(mp_provider), mp_provider) != provider or multiplier is None or not points:
+            continue
+        start = date.fromisoformat(str(sched["valid_from"])[:10])
+        until = date.fromisoformat(str(sched["valid_until"])[:10]) if sched.get("valid_until") else None
+        windows = tuple(OffPeak(a, b, Decimal(str(multiplier))) for a, b in sched.get("off_peak_hours_utc") or ())
+        days = sorted({p.day for p in points} | {start} | ({until} if until else set()))
+        out: list[Point] = []
+        for day in days:
+            current = [p for p in points if p.day <= day]
+            if not current:
+                continue
+            point = replace(current[-1], day=day)
+            if start <= day and (until is None or day < until) and not point.off_peak:
+                point = replace(point, off_peak=windows,
+                                notes=[*point.notes, f"off-peak {multiplier}x from {sched.get('source')}"])
+            if out and same_price(out[-1], point):
+                continue
+            out.append(point)
+        points = out
+    return points
+
+
 def build(histories: dict[tuple[str, str], KeyHistory], mp_entries: Iterable[MPEntry],
-          documented: list[Documented]) -> BuildResult:
+          documented: list[Documented], schedules: list[dict[str, Any]] | None = None) -> BuildResult:
     result = BuildResult([])
     _target, keys_of = map_keys(histories)
     latest = _latest(histories)
@@ -260,6 +293,7 @@ def build(histories: dict[tuple[str, str], KeyHistory], mp_entries: Iterable[MPE
         for doc in docs_by_id.get(model_id, []):
             result.applied.append(_applied(model_id, doc, points))
         meta = latest[keys[0]] if keys else None
+        points = _apply_schedules(model_id, points, schedules or [])
         points = _with_mp_services(points, mp)
         points = _adopt_tiers(points, mp)
         points = backfill([correct(model_id, p) for p in points])

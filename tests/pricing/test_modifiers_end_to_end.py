@@ -65,3 +65,18 @@ def test_openai_flex_and_priority_service_tiers(run_cli: RunCli, tmp_path: Path)
         path.write_text(line(tier) + "\n")
         # gpt-5.4 on 2026-11-01: flex $1.25/$7.50, priority $5/$30, standard $2.50/$15 per 1M.
         assert _total(run_cli, path) == Decimal(want), tier
+
+
+def test_deepseek_2025_night_discount_by_timestamp(run_cli: RunCli, tmp_path: Path) -> None:
+    """DeepSeek's 2025 off-peak discount (16:30-00:30 UTC, 2025-02-26 to 2025-09-05): 75% off
+    deepseek-reasoner ($0.55/$2.19 list), applied by each request's timestamp."""
+    def line(ts: int) -> str:
+        return json.dumps({"id": f"c{ts}", "object": "chat.completion", "created": ts, "model": "deepseek-reasoner",
+                           "choices": [], "usage": {"prompt_tokens": 1_000_000, "completion_tokens": 1_000_000,
+                                                    "total_tokens": 2_000_000}})
+
+    path = tmp_path / "deepseek.jsonl"
+    path.write_text(line(1743508800) + "\n")  # 2025-04-01 12:00 UTC: peak
+    assert _total(run_cli, path) == Decimal("2.74")
+    path.write_text(line(1743526800) + "\n")  # 2025-04-01 17:00 UTC: off-peak
+    assert _total(run_cli, path) == Decimal("0.685")
