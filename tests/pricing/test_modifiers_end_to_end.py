@@ -80,3 +80,42 @@ def test_deepseek_2025_night_discount_by_timestamp(run_cli: RunCli, tmp_path: Pa
     assert _total(run_cli, path) == Decimal("2.74")
     path.write_text(line(1743526800) + "\n")  # 2025-04-01 17:00 UTC: off-peak
     assert _total(run_cli, path) == Decimal("0.685")
+
+
+def _report(run_cli: RunCli, path: Path, fmt: str = "json") -> str:
+    res = run_cli(["report", "--spend", str(path), "--format", fmt, "--no-whatif"])
+    assert res.exit_code == 0, res.stderr
+    return res.stdout
+
+
+def test_openai_usage_api_bucket_is_not_one_long_prompt(run_cli: RunCli, tmp_path: Path) -> None:
+    """1,000 requests, 5M in / 400k out on gpt-5.4 in one usage-API bucket: base rates ($18.50), not the
+    >272k tier a single 5M-token prompt would pay ($34), and counted as tier not determinable."""
+    page = {"object": "page", "has_more": False, "data": [{"object": "bucket", "start_time": 1793491200,
+            "end_time": 1793577600, "results": [{"object": "organization.usage.completions.result",
+                                                 "input_tokens": 5_000_000, "output_tokens": 400_000,
+                                                 "num_model_requests": 1000, "model": "gpt-5.4", "batch": False,
+                                                 "input_cached_tokens": 0}]}]}
+    path = tmp_path / "usage.json"
+    path.write_text(json.dumps(page))
+    report = json.loads(_report(run_cli, path))
+    assert Decimal(str(report["totals"]["cost"])).quantize(Decimal("1e-9")) == Decimal("18.5")
+    assert "not determinable" in " ".join(_report(run_cli, path, "table").split())
+
+
+def test_anthropic_usage_report_window_decides_the_tier(run_cli: RunCli, tmp_path: Path) -> None:
+    """An Anthropic usage-report bucket marked "0-200k" is billed at base rates however many tokens it
+    holds (Sonnet 4.5 on 2026-01-15: $3/$15), "200k-1M" at the >200k tier ($6/$22.50)."""
+    def page(window: str) -> str:
+        return json.dumps({"has_more": False, "data": [{"starting_at": "2026-01-15T00:00:00Z",
+                           "ending_at": "2026-01-16T00:00:00Z", "results": [{
+                               "uncached_input_tokens": 5_000_000, "cache_read_input_tokens": 0,
+                               "cache_creation": {"ephemeral_1h_input_tokens": 0, "ephemeral_5m_input_tokens": 0},
+                               "output_tokens": 100_000, "model": "claude-sonnet-4-5-20250929",
+                               "service_tier": "standard", "context_window": window}]}]})
+
+    path = tmp_path / "anthropic_usage.json"
+    path.write_text(page("0-200k"))
+    assert _total(run_cli, path) == Decimal("16.5")  # 5 x $3 + 0.1 x $15
+    path.write_text(page("200k-1M"))
+    assert _total(run_cli, path) == Decimal("32.25")  # 5 x $6 + 0.1 x $22.50
