@@ -275,6 +275,7 @@ class SourceFile:
     rows_rejected: int
     duplicates: int
     skipped: int
+    not_read: str | None = None  # why the whole file was left out
 
 
 @dataclass(frozen=True)
@@ -323,7 +324,8 @@ class SpendReport:
             "rows_outside_window": self.rows_outside_window,
             "sources": [
                 {"path": f.path, "reader": f.reader, "rows_read": f.rows_read, "rows_kept": f.rows_kept,
-                 "rows_rejected": f.rows_rejected, "duplicates": f.duplicates, "skipped": f.skipped}
+                 "rows_rejected": f.rows_rejected, "duplicates": f.duplicates, "skipped": f.skipped,
+                 "not_read": f.not_read}
                 for f in self.sources
             ],
             "totals": self.totals.to_dict(()),
@@ -980,10 +982,16 @@ def build_spend(
     # The summary is complete once every batch has been consumed, i.e. now.
     sources = tuple(
         SourceFile(f.path, f.reader, f.rows_read, f.rows_kept, f.rows_rejected, f.duplicates,
-                   sum(getattr(f, "skipped", {}).values()))
+                   sum(getattr(f, "skipped", {}).values()), getattr(f, "not_read", None))
         for f in ingest_summary.files
     )
     warnings = list(report.warnings)
+    not_read = [f for f in sources if f.not_read]
+    if not_read:
+        more = f" and {len(not_read) - 3:,} more" if len(not_read) > 3 else ""
+        names = ", ".join(f.path for f in not_read[:3]) + more
+        warnings.append(f"{len(not_read):,} file{'s' if len(not_read) != 1 else ''} not read ({not_read[0].not_read}): "
+                        f"{names}; name the format (--log-format) if one of them is a log")
     rejected = sum(f.rows_rejected for f in sources)
     if rejected:
         warnings.append(f"{rejected:,} log rows were rejected and are not in these figures "

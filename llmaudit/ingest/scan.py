@@ -2,7 +2,9 @@
 
 Reading is lazy: ``Scan.batches()`` reads file after file and yields Arrow tables (cost still
 null, ``price_status = "unpriced"``); ``Scan.summary`` fills in as batches are consumed. Formats
-are sniffed eagerly, in ``scan()``, so an unknown file fails before anything is read.
+are sniffed eagerly, in ``scan()``, each file on its own: a file no reader recognises is left out
+and listed with the reason (``FileSummary.not_read``) while the rest is read; only when no input at
+all can be read does the scan fail, before anything is read.
 
 Duplicates: a request id seen earlier in the same scan (any file) is dropped and counted; the
 first occurrence wins. Rows without a request id are never treated as duplicates.
@@ -58,22 +60,26 @@ def _unknown(source: Source) -> UnknownFormatError:
 @dataclass
 class _Planned:
     source: Source
-    reader: Reader | None     # None = empty file
+    reader: Reader | None     # None = empty file, or not_read
+    not_read: str | None = None
 
 
 class Scan:
     """A lazy read of many inputs. Iterate ``batches()`` once; read ``summary`` any time."""
 
     def __init__(self, planned: list[_Planned], mapping: dict[str, str] | None,
-                 on_reject: Callable[[Reject], None] | None) -> None:
+                 on_reject: Callable[[Reject], None] | None, forced: str | None = None) -> None:
         self._planned = planned
         self._mapping = mapping
         self._on_reject = on_reject
+        self._forced = forced
         self._seen_ids = SeenIds()
         self._consumed = False
-        self.summary = IngestSummary(
-            files=[FileSummary(p.source.display, p.reader.name if p.reader else "empty") for p in planned]
-        )
+        self.summary = IngestSummary(files=[
+            FileSummary(p.source.display, p.reader.name if p.reader else ("not read" if p.not_read else "empty"),
+                        not_read=p.not_read)
+            for p in planned
+        ])
 
     @property
     def total_bytes(self) -> int | None:
@@ -101,6 +107,7 @@ class Scan:
                 end += 1
             yield from self._read_group(i, end, many)
             i = end
+        self._check_forced()
 
     def _context(self, i: int) -> ReadContext:
         planned, fsum = self._planned[i], self.summary.files[i]
@@ -142,6 +149,15 @@ class Scan:
                 fsum.bytes_read = source.bytes_read
                 fsum.done = True
                 source.close()
+
+    def _check_forced(self) -> None:
+        """A reader the user chose (``--format``/``--log-format``) that found no record at all in
+        non-empty input read the wrong format: an error, not an empty report with exit 0. (Rejected
+        lines are records it recognised: the books say why they were not kept.)"""
+        files = [f for p, f in zip(self._planned, self.summary.files, strict=True) if p.reader is not None]
+        if self._forced and files and not any(f.rows_read or f.rows_skipped for f in files):
+            raise InputError(f"the {self._forced} reader you chose found no {self._forced} records here; is it "
+                             "another format? (leave the format out to sniff it)", path=files[0].path)
 
     def table(self) -> pa.Table:
         """Everything in one table (small inputs and tests)."""
@@ -215,8 +231,15 @@ def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = N
             continue
         reader = sniff(source.head, source.path, mapping=bool(mapping))
         if reader is None:
-            for other in sources:
-                other.close()
-            raise _unknown(source)
+            # Left out and listed; the other files are still read (a folder of transcripts may hold
+            # files of other shapes).
+            source.close()
+            planned.append(_Planned(source, None, "not a known log format"))
+            continue
         planned.append(_Planned(source, reader))
-    return Scan(planned, mapping, on_reject)
+    unknown = [p for p in planned if p.not_read]
+    if unknown and all(p.not_read or p.reader is None for p in planned):
+        for p in planned:
+            p.source.close()
+        raise _unknown(unknown[0].source)
+    return Scan(planned, mapping, on_reject, None if fmt == "auto" else fmt)

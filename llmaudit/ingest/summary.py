@@ -61,6 +61,7 @@ class FileSummary:
     skipped: dict[str, int] = field(default_factory=dict)
     bytes_read: int = 0
     done: bool = False
+    not_read: str | None = None  # why the whole file was left out (no reader recognised it)
 
     @property
     def rows_skipped(self) -> int:

@@ -106,6 +106,10 @@ def render_ingest_summary(summary: Any, *, unpriced: dict[tuple[str, str], int] 
         table.add_row("total", "", count(read), count(kept), count(rejected), count(dups), count(skipped),
                       style="bold")
     parts: list[RenderableType] = [table]
+    for f in summary.files:
+        if getattr(f, "not_read", None):
+            parts.append(Text(f"not read {f.path}: {f.not_read} (name its format to read it as one)",
+                              style="yellow"))
     for r in list(getattr(summary, "rejects", []))[:5]:
         where = f"{r.path}:{r.line}" if r.line is not None else r.path
         parts.append(Text(f"rejected {where}: {r.reason}", style="yellow"))

@@ -62,11 +62,15 @@ def sources_line(report: SpendReport) -> str | None:
     """``Read 4 files (anthropic, openai, openrouter): 3,400 rows, 3,400 kept, 0 rejected, 0 duplicates``."""
     if not report.sources:
         return None
-    s = report.sources
+    s = [f for f in report.sources if not f.not_read]
+    left_out = len(report.sources) - len(s)
     readers = ", ".join(sorted({f.reader for f in s}))
-    return (f"Read {len(s)} file{'s' if len(s) != 1 else ''} ({readers}): {count(sum(f.rows_read for f in s))} rows, "
+    text = (f"Read {len(s)} file{'s' if len(s) != 1 else ''} ({readers}): {count(sum(f.rows_read for f in s))} rows, "
             f"{count(sum(f.rows_kept for f in s))} kept, {count(sum(f.rows_rejected for f in s))} rejected, "
             f"{count(sum(f.duplicates for f in s))} duplicates")
+    if left_out:
+        text += f"; {count(left_out)} file{'s' if left_out != 1 else ''} not read (see warnings)"
+    return text
 
 
 def _cost_cell(f: _Fmt, row: GroupRow) -> str:
@@ -381,10 +385,11 @@ def render_csv(report: SpendReport, *, whatif: bool = True) -> str:
 
     group("total", "", "", report.totals)
     if report.sources:
-        w.writerow(["section", "path", "reader", "rows_read", "rows_kept", "rows_rejected", "duplicates", "skipped"])
+        w.writerow(["section", "path", "reader", "rows_read", "rows_kept", "rows_rejected", "duplicates", "skipped",
+                    "not_read"])
         for src in report.sources:
             w.writerow(["source", src.path, src.reader, src.rows_read, src.rows_kept, src.rows_rejected,
-                        src.duplicates, src.skipped])
+                        src.duplicates, src.skipped, src.not_read or ""])
     for b in report.breakdowns:
         for r in b.rows:
             group("breakdown", b.name, "|".join(r.key), r)

@@ -176,7 +176,7 @@ def test_rejected_rows_are_accounted_in_every_format(run_cli: RunCli, tmp_path: 
                               '"chat.completion", "usage": {"prompt_tokens": 5}}}', good[1]]) + "\n")
     data = json.loads(run_cli(["report", "--spend", str(log), "--format", "json"]).stdout)
     assert data["sources"] == [{"path": str(log), "reader": "openai", "rows_read": 3, "rows_kept": 2,
-                                "rows_rejected": 1, "duplicates": 0, "skipped": 0}]
+                                "rows_rejected": 1, "duplicates": 0, "skipped": 0, "not_read": None}]
     assert any("1 log rows were rejected" in w for w in data["warnings"])
     table = run_cli(["report", "--spend", str(log)], env={"COLUMNS": "200"})
     assert "3 rows, 2 kept, 1 rejected" in table.stdout and "rejected" in table.stderr

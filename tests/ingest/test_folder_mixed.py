@@ -1,0 +1,52 @@
+"""A folder that also holds files no reader knows: those are listed with the reason, the rest is read
+(issue: one unknown file used to abort the whole folder). Nothing readable at all is still exit 2."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.conftest import REPO, RunCli
+
+FIXTURES = REPO / "tests" / "ingest" / "fixtures"
+
+
+def _folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "openai_chat.jsonl", folder / "app.jsonl")
+    (folder / "settings.json").write_text(json.dumps({"theme": "dark", "tabs": 4}))
+    return folder
+
+
+def test_unknown_files_are_listed_and_the_rest_is_read(run_cli: RunCli, tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    res = run_cli(["report", "--spend", str(folder), "--format", "json", "--no-whatif"])
+    assert res.exit_code == 0, res.stderr
+    report = json.loads(res.stdout)
+    by_path = {Path(s["path"]).name: s for s in report["sources"]}
+    assert by_path["settings.json"]["not_read"] == "not a known log format"
+    assert by_path["settings.json"]["rows_read"] == 0
+    assert by_path["app.jsonl"]["rows_kept"] == 4
+    assert any("settings.json" in w for w in report["warnings"])  # said in every format
+    ingest = run_cli(["ingest", str(folder), "--out", str(tmp_path / "out.parquet")])
+    assert ingest.exit_code == 0, ingest.stderr
+    assert "not read" in ingest.stderr and "settings.json" in " ".join(ingest.stderr.split())
+
+
+def test_nothing_readable_is_exit_2(run_cli: RunCli, tmp_path: Path) -> None:
+    folder = tmp_path / "junk"
+    folder.mkdir()
+    (folder / "settings.json").write_text(json.dumps({"theme": "dark"}))
+    res = run_cli(["report", "--spend", str(folder)])
+    assert res.exit_code == 2 and "unrecognised log format" in " ".join(res.stderr.split())
+
+
+def test_a_chosen_reader_that_finds_nothing_is_an_error(run_cli: RunCli, tmp_path: Path) -> None:
+    """``--log-format helicone`` on a file with no Helicone record wrote 0 rows with exit 0."""
+    path = tmp_path / "other.jsonl"
+    path.write_text(json.dumps({"hello": "world"}) + "\n")
+    res = run_cli(["report", "--spend", str(path), "--log-format", "helicone"])
+    assert res.exit_code == 2, (res.stdout, res.stderr)
+    assert "found no helicone records" in " ".join(res.stderr.split())
