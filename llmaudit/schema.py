@@ -79,6 +79,8 @@ _FIELDS: list[tuple[str, pa.DataType, str]] = [
      "long-context window the source says an aggregated row fell in, verbatim (Anthropic '0-200k', '200k-1M')"),
     ("web_search_requests", pa.int64(), "server-side web searches billed per call"),
     ("request_id", pa.string(), "provider or gateway request id, used for de-duplication"),
+    ("message_id", pa.string(), "the API message id where a source logs it apart from the request id (Claude Code "
+                                "message.id): request_id + message_id identify one request"),
     ("latency_ms", pa.float64(), "end-to-end latency"),
     ("ttft_ms", pa.float64(), "time to first token (streaming only)"),
     ("status", pa.string(), "ok | error"),

@@ -17,12 +17,14 @@ never as a silent loss.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyarrow as pa
 
 from llmaudit.ingest.summary import MAX_STORED, Duplicate, FileSummary, IngestSummary
 
-__all__ = ["SeenIds", "drop_seen_ids"]
+__all__ = ["SeenIds", "dedup_key", "drop_seen_ids"]
 
 _EXACT_BYTES = 64 << 20
 
@@ -154,13 +156,26 @@ def _digest(values: np.ndarray, size: int) -> np.ndarray:
     return h
 
 
+def dedup_key(table: pa.Table) -> Any:
+    """What identifies one request: ``request_id``, joined with ``message_id`` where a source logs one
+    (Claude Code: the same request id can carry several API messages, each billed)."""
+    ids = table.column("request_id")
+    if "message_id" not in table.column_names or table.column("message_id").null_count == table.num_rows:
+        return ids
+    import pyarrow.compute as pc
+
+    msg = table.column("message_id")
+    joined = pc.binary_join_element_wise(ids, msg, "\x1f")
+    return pc.if_else(pc.is_valid(msg), joined, ids)
+
+
 def drop_seen_ids(table: pa.Table, seen: SeenIds, fsum: FileSummary, summary: IngestSummary) -> tuple[pa.Table, int]:
-    """Drop the rows whose ``request_id`` was seen before and remember the new ids.
+    """Drop the rows whose request (``dedup_key``) was seen before and remember the new ones.
 
     Returns the kept rows and how many were dropped (also added to ``fsum.duplicates``)."""
     if "request_id" not in table.column_names:
         return table, 0
-    ids = table.column("request_id")
+    ids = dedup_key(table)
     if ids.null_count == table.num_rows:
         return table, 0
     dup_at = seen.duplicate_rows(ids)
@@ -170,7 +185,7 @@ def drop_seen_ids(table: pa.Table, seen: SeenIds, fsum: FileSummary, summary: In
     room = max(0, MAX_STORED - len(summary.duplicates))
     summary.duplicates_not_stored += max(0, len(dup_at) - room)
     stored = pa.array(dup_at[:room])
-    values = ids.take(stored).to_pylist()
+    values = table.column("request_id").take(stored).to_pylist()
     lines = (table.column("source_line").take(stored).to_pylist() if "source_line" in table.column_names
              else [None] * len(values))
     summary.duplicates.extend(Duplicate(fsum.path, line, rid) for line, rid in zip(lines, values, strict=True))

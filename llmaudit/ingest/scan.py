@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from llmaudit.errors import InputError, UnknownFormatError, UsageError
-from llmaudit.ingest.dedup import SeenIds, drop_seen_ids
+from llmaudit.ingest.dedup import SeenIds, dedup_key, drop_seen_ids
 from llmaudit.ingest.reader import Reader, ReadMany
 from llmaudit.ingest.readers.generic import check_mapping
 from llmaudit.ingest.registry import READERS, SNIFF_ORDER
@@ -179,7 +179,7 @@ class Scan:
         if "request_id" not in table.column_names or not table.num_rows:
             return table, files
         n = table.num_rows
-        probe = pa.table({"request_id": table.column("request_id"), "source_line": np.arange(n)})
+        probe = pa.table({"request_id": dedup_key(table), "source_line": np.arange(n)})
         kept, dropped = drop_seen_ids(probe, self._seen_ids, FileSummary("", ""), IngestSummary())
         if not dropped:
             return table, files

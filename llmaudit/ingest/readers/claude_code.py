@@ -7,7 +7,8 @@ skipped. Lines whose model is ``<synthetic>`` (API-error placeholders) are skipp
 De-duplication follows ccusage: Claude Code writes one API message on several lines (one per
 content block); lines sharing ``message.id`` + ``requestId`` are one request, and the line with the
 largest token total is kept (the others count as duplicates). Across files (resumed sessions copy
-history) the scan's request-id de-duplication keeps the first. ``costUSD``, written by older
+history) the scan's de-duplication on (request id, message id) keeps the first, as ccusage's
+``message.id:requestId`` key does. ``costUSD``, written by older
 Claude Code versions, is kept as the billed cost. ``project`` is the folder under ``projects/``.
 ``message.usage.service_tier``, ``.speed`` (``fast`` in fast mode) and ``.inference_geo`` fill the
 columns of those names; the only tag a reader sets is ``sidechain`` (a subagent's request).
@@ -104,7 +105,7 @@ _SCHEMA = pa.schema([
     ("costUSD", pa.float64()), ("message", pa.struct([("id", _S), ("model", _S), ("usage", _USAGE)])),
 ])
 _PARSE = pj.ParseOptions(explicit_schema=_SCHEMA, unexpected_field_behavior="ignore")
-_MSG_ID = "_message_id"
+_MSG_ID = "message_id"
 
 
 def _f(struct: Any, *names: str) -> Any:
@@ -251,8 +252,7 @@ def _python_rows(lines: list[tuple[Any, int, bytes]], project: str | None, ctx: 
         row[_MSG_ID] = opt_str(get_path(obj, "message", "id"))
     if not rows:
         return None
-    ids = pa.array([r.pop(_MSG_ID) for r in rows], _S)
-    return rows_to_table(rows).append_column(_MSG_ID, ids)
+    return rows_to_table(rows)
 
 
 def _dedup(table: pa.Table, files: np.ndarray, n_files: int) -> tuple[pa.Table, np.ndarray, list[int]]:
@@ -266,7 +266,7 @@ def _dedup(table: pa.Table, files: np.ndarray, n_files: int) -> tuple[pa.Table, 
     n = table.num_rows
     position = np.arange(n)
     if not keyed.any():
-        return table.drop_columns([_MSG_ID]), files, [0] * n_files
+        return table, files, [0] * n_files
     key = pc.binary_join_element_wise(pc.fill_null(msg, ""), pc.fill_null(req, ""), "\x00")
     codes = np.asarray(pc.dictionary_encode(key).combine_chunks().indices.to_numpy(zero_copy_only=False))
     # The same ids in two files are two keys (across files the scan keeps the first instead).
@@ -283,7 +283,7 @@ def _dedup(table: pa.Table, files: np.ndarray, n_files: int) -> tuple[pa.Table, 
     rank[winners] = first_seen[codes[winners]]
     take = np.concatenate([position[~keyed], winners])
     take = take[np.lexsort((rank[take], keyed[take], files[take]))]
-    return table.take(pa.array(take)).drop_columns([_MSG_ID]), files[take], _per_file(losers, files, n_files)
+    return table.take(pa.array(take)), files[take], _per_file(losers, files, n_files)
 
 
 def _finish(table: pa.Table, files: np.ndarray, ctxs: list[ReadContext]) -> tuple[pa.Table, np.ndarray]:
