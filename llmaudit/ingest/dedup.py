@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from llmaudit.ingest.summary import MAX_STORED, Duplicate, FileSummary, IngestSummary
 
-__all__ = ["SeenIds", "dedup_key", "drop_seen_ids"]
+__all__ = ["SeenIds", "dedup_key", "drop_seen_ids", "replayed_rows"]
 
 _EXACT_BYTES = 64 << 20
 
@@ -192,3 +192,23 @@ def drop_seen_ids(table: pa.Table, seen: SeenIds, fsum: FileSummary, summary: In
     keep = np.ones(table.num_rows, dtype=bool)
     keep[dup_at] = False
     return table.filter(pa.array(keep)), len(dup_at)
+
+
+def replayed_rows(table: pa.Table, seen_messages: SeenIds) -> np.ndarray:
+    """Rows of a sub-agent's transcript (tag ``sidechain``) that replay an API message already seen
+    under another request id (ccusage #913): the same billed message, not a new request. Every
+    row's message id is remembered. Returns the positions of the replays."""
+    if "message_id" not in table.column_names or table.column("message_id").null_count == table.num_rows:
+        return np.zeros(0, dtype=np.int64)
+    import pyarrow.compute as pc
+
+    seen_before = seen_messages.duplicate_rows(table.column("message_id"))
+    if not len(seen_before) or "tags" not in table.column_names:
+        return np.zeros(0, dtype=np.int64)
+    tags = table.column("tags").combine_chunks()
+    flat = pc.list_flatten(tags)
+    parents = np.asarray(pc.list_parent_indices(tags).to_numpy(zero_copy_only=False))
+    sidechain = np.zeros(table.num_rows, dtype=bool)
+    marked = np.asarray(pc.fill_null(pc.equal(flat, "sidechain"), False).to_numpy(zero_copy_only=False), dtype=bool)
+    sidechain[parents[marked]] = True
+    return np.asarray(seen_before, dtype=np.int64)[sidechain[seen_before]]

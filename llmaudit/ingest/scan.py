@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from llmaudit.errors import InputError, UnknownFormatError, UsageError
-from llmaudit.ingest.dedup import SeenIds, dedup_key, drop_seen_ids
+from llmaudit.ingest.dedup import SeenIds, dedup_key, drop_seen_ids, replayed_rows
 from llmaudit.ingest.reader import Reader, ReadMany
 from llmaudit.ingest.readers.generic import check_mapping
 from llmaudit.ingest.registry import READERS, SNIFF_ORDER
@@ -74,6 +74,7 @@ class Scan:
         self._on_reject = on_reject
         self._forced = forced
         self._seen_ids = SeenIds()
+        self._seen_messages = SeenIds()
         self._consumed = False
         self.summary = IngestSummary(files=[
             FileSummary(p.source.display, p.reader.name if p.reader else ("not read" if p.not_read else "empty"),
@@ -167,7 +168,31 @@ class Scan:
         return pa.concat_tables(tables) if tables else empty_table()
 
     def _dedup(self, table: pa.Table, fsum: FileSummary) -> pa.Table:
-        return drop_seen_ids(table, self._seen_ids, fsum, self.summary)[0]
+        table = drop_seen_ids(table, self._seen_ids, fsum, self.summary)[0]
+        replays = replayed_rows(table, self._seen_messages)
+        if not len(replays):
+            return table
+        table, _ = self._drop_rows(table, replays, np.zeros(table.num_rows, dtype=np.int64), [fsum])
+        return table
+
+    def _drop_rows(self, table: pa.Table, at: np.ndarray, files: np.ndarray, fsums: list[FileSummary]
+                   ) -> tuple[pa.Table, np.ndarray]:
+        """Drop rows ``at`` as duplicates, charged to their files and recorded (up to MAX_STORED)."""
+        for k, count in enumerate(np.bincount(files[at], minlength=len(fsums)).tolist()):
+            fsums[k].duplicates += count
+        room = max(0, MAX_STORED - len(self.summary.duplicates))
+        self.summary.duplicates_not_stored += max(0, len(at) - room)
+        stored = at[:room]
+        ids = table.column("request_id").take(pa.array(stored)).to_pylist()
+        lines = (table.column("source_line").take(pa.array(stored)).to_pylist()
+                 if "source_line" in table.column_names else [None] * len(ids))
+        self.summary.duplicates.extend(
+            Duplicate(fsums[f].path, line, rid or "")
+            for f, line, rid in zip(files[stored].tolist(), lines, ids, strict=True)
+        )
+        keep = np.ones(table.num_rows, dtype=bool)
+        keep[at] = False
+        return table.filter(pa.array(keep)), files[keep]
 
     def _dedup_files(self, table: pa.Table, files: np.ndarray, fsums: list[FileSummary]
                      ) -> tuple[pa.Table, np.ndarray]:
@@ -178,6 +203,14 @@ class Scan:
         line, so the rows it drops are known by position and charged to their files."""
         if "request_id" not in table.column_names or not table.num_rows:
             return table, files
+        table, files = self._dedup_ids(table, files, fsums)
+        replays = replayed_rows(table, self._seen_messages)
+        if len(replays):
+            table, files = self._drop_rows(table, replays, files, fsums)
+        return table, files
+
+    def _dedup_ids(self, table: pa.Table, files: np.ndarray, fsums: list[FileSummary]
+                   ) -> tuple[pa.Table, np.ndarray]:
         n = table.num_rows
         probe = pa.table({"request_id": dedup_key(table), "source_line": np.arange(n)})
         kept, dropped = drop_seen_ids(probe, self._seen_ids, FileSummary("", ""), IngestSummary())
@@ -185,19 +218,7 @@ class Scan:
             return table, files
         keep = np.zeros(n, dtype=bool)
         keep[kept.column("source_line").to_numpy()] = True
-        at = np.flatnonzero(~keep)
-        for k, count in enumerate(np.bincount(files[at], minlength=len(fsums)).tolist()):
-            fsums[k].duplicates += count
-        room = max(0, MAX_STORED - len(self.summary.duplicates))
-        self.summary.duplicates_not_stored += max(0, len(at) - room)
-        stored = at[:room]
-        ids = table.column("request_id").take(stored).to_pylist()
-        lines = table.column("source_line").take(stored).to_pylist()
-        self.summary.duplicates.extend(
-            Duplicate(fsums[f].path, line, rid)
-            for f, line, rid in zip(files[stored].tolist(), lines, ids, strict=True)
-        )
-        return table.filter(pa.array(keep)), files[keep]
+        return self._drop_rows(table, np.flatnonzero(~keep), files, fsums)
 
 
 def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = None,

@@ -31,3 +31,21 @@ def test_pairs_not_request_ids_alone(tmp_path: Path) -> None:
         s = sc.summary
         assert (s.rows_read, sum(f.rows_kept for f in s.files), sum(f.duplicates for f in s.files)) == (5, 3, 2)
         assert {d.request_id for d in s.duplicates} == {"req_1"}  # shown as the request id, not the join key
+
+
+def test_a_sidechain_replaying_its_parent_message_is_not_billed_twice(tmp_path: Path) -> None:
+    """ccusage #913: a sub-agent transcript replays the parent's API message under a new request id."""
+    folder = tmp_path / "projects" / "-home-dev-p"
+    folder.mkdir(parents=True)
+    replay = json.loads(_line("msg_parent", "req_sub", "u2", out=500))
+    replay["isSidechain"] = True
+    own = json.loads(_line("msg_sub", "req_sub2", "u3"))
+    own["isSidechain"] = True
+    (folder / "s.jsonl").write_text("\n".join([_line("msg_parent", "req_parent", "u1", out=500),
+                                               json.dumps(replay), json.dumps(own)]) + "\n")
+    for paths in ([str(folder)], [str(folder / "s.jsonl")]):
+        sc = scan(paths)
+        table = sc.table()
+        assert sorted(table.column("message_id").to_pylist()) == ["msg_parent", "msg_sub"]
+        assert sum(f.duplicates for f in sc.summary.files) == 1
+        assert sc.summary.rows_read == 3
