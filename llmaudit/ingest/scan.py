@@ -168,27 +168,25 @@ class Scan:
         return pa.concat_tables(tables) if tables else empty_table()
 
     def _dedup(self, table: pa.Table, fsum: FileSummary) -> pa.Table:
-        table = drop_seen_ids(table, self._seen_ids, fsum, self.summary)[0]
-        replays = replayed_rows(table, self._seen_messages)
-        if not len(replays):
-            return table
-        table, _ = self._drop_rows(table, replays, np.zeros(table.num_rows, dtype=np.int64), [fsum])
-        return table
+        return self._dedup_files(table, np.zeros(table.num_rows, dtype=np.int64), [fsum])[0]
 
     def _drop_rows(self, table: pa.Table, at: np.ndarray, files: np.ndarray, fsums: list[FileSummary]
                    ) -> tuple[pa.Table, np.ndarray]:
-        """Drop rows ``at`` as duplicates, charged to their files and recorded (up to MAX_STORED)."""
+        """Drop rows ``at`` (ascending) as duplicates, charged to their files and recorded (up to
+        MAX_STORED), in row order."""
+        if not len(at):
+            return table, files
         for k, count in enumerate(np.bincount(files[at], minlength=len(fsums)).tolist()):
             fsums[k].duplicates += count
         room = max(0, MAX_STORED - len(self.summary.duplicates))
         self.summary.duplicates_not_stored += max(0, len(at) - room)
-        stored = at[:room]
-        ids = table.column("request_id").take(pa.array(stored)).to_pylist()
-        lines = (table.column("source_line").take(pa.array(stored)).to_pylist()
+        stored = pa.array(at[:room])
+        ids = table.column("request_id").take(stored).to_pylist()
+        lines = (table.column("source_line").take(stored).to_pylist()
                  if "source_line" in table.column_names else [None] * len(ids))
         self.summary.duplicates.extend(
             Duplicate(fsums[f].path, line, rid or "")
-            for f, line, rid in zip(files[stored].tolist(), lines, ids, strict=True)
+            for f, line, rid in zip(files[at[:room]].tolist(), lines, ids, strict=True)
         )
         keep = np.ones(table.num_rows, dtype=bool)
         keep[at] = False
@@ -196,29 +194,24 @@ class Scan:
 
     def _dedup_files(self, table: pa.Table, files: np.ndarray, fsums: list[FileSummary]
                      ) -> tuple[pa.Table, np.ndarray]:
-        """``_dedup`` for a table holding several files' rows (``files[i]``: row i's file, rows in
-        file order): the same ids dropped, counted and recorded per file as file-by-file calls.
+        """Drop the requests seen earlier in this scan (``dedup_key``: request id, with the message id
+        where there is one) and sub-agent replays of messages already seen, counted and recorded per
+        file (``files[i]``: row i's file, rows in file order), the same whether files come one by one
+        or several per call.
 
-        ``drop_seen_ids`` is asked about the ids alone, each row's position standing in for its
+        ``drop_seen_ids`` is asked about the keys alone, each row's position standing in for its
         line, so the rows it drops are known by position and charged to their files."""
         if "request_id" not in table.column_names or not table.num_rows:
             return table, files
-        table, files = self._dedup_ids(table, files, fsums)
-        replays = replayed_rows(table, self._seen_messages)
-        if len(replays):
-            table, files = self._drop_rows(table, replays, files, fsums)
-        return table, files
-
-    def _dedup_ids(self, table: pa.Table, files: np.ndarray, fsums: list[FileSummary]
-                   ) -> tuple[pa.Table, np.ndarray]:
         n = table.num_rows
         probe = pa.table({"request_id": dedup_key(table), "source_line": np.arange(n)})
-        kept, dropped = drop_seen_ids(probe, self._seen_ids, FileSummary("", ""), IngestSummary())
-        if not dropped:
-            return table, files
+        kept, _ = drop_seen_ids(probe, self._seen_ids, FileSummary("", ""), IngestSummary())
         keep = np.zeros(n, dtype=bool)
         keep[kept.column("source_line").to_numpy()] = True
-        return self._drop_rows(table, np.flatnonzero(~keep), files, fsums)
+        remaining = np.flatnonzero(keep)
+        replays = remaining[replayed_rows(table.take(pa.array(remaining)), self._seen_messages)]
+        at = np.sort(np.concatenate([np.flatnonzero(~keep), replays]))
+        return self._drop_rows(table, at, files, fsums)
 
 
 def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = None,
