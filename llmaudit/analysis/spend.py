@@ -996,6 +996,12 @@ def build_spend(
     if rejected:
         warnings.append(f"{rejected:,} log rows were rejected and are not in these figures "
                         "(`llmaudit ingest ... --rejects FILE.jsonl` lists them with file, line and reason)")
+    if any(f.reader == "claude-code" for f in sources) and report.first_seen is not None:
+        # Claude Code deletes transcripts older than cleanupPeriodDays (30 by default): say how far
+        # back these logs reach, so a month that looks cheap is not mistaken for a complete one.
+        warnings.append(f"Claude Code logs here reach back to {report.first_seen.date().isoformat()}; Claude Code "
+                        "deletes transcripts after 30 days unless cleanupPeriodDays is raised in its settings, "
+                        "so older usage is not in these figures")
     dups = sum(f.duplicates for f in sources)
     if dups:
         warnings.append(f"{dups:,} duplicate request ids were counted once")

@@ -49,3 +49,12 @@ def test_a_sidechain_replaying_its_parent_message_is_not_billed_twice(tmp_path: 
         assert sorted(table.column("message_id").to_pylist()) == ["msg_parent", "msg_sub"]
         assert sum(f.duplicates for f in sc.summary.files) == 1
         assert sc.summary.rows_read == 3
+
+
+def test_a_claude_report_says_how_far_back_its_logs_reach(run_cli, tmp_path: Path) -> None:
+    folder = tmp_path / "projects" / "-home-dev-p"
+    folder.mkdir(parents=True)
+    (folder / "s.jsonl").write_text(_line("msg_1", "req_1", "u1") + "\n")
+    res = run_cli(["report", "--spend", str(folder), "--format", "json", "--no-whatif"])
+    warnings = json.loads(res.stdout)["warnings"]
+    assert any("reach back to 2026-03-01" in w and "30 days" in w for w in warnings)
