@@ -1,4 +1,8 @@
-"""`llmaudit pricing list|show|cost|import|diff|update`: inspect and maintain the price catalog."""
+"""`llmaudit pricing list|show|cost|audit|import|diff|update`: inspect and maintain the price catalog.
+
+    llmaudit pricing audit o3                         # every source's price over time, the catalog's answer
+    llmaudit pricing audit --provider deepseek --disagreements
+"""
 
 from __future__ import annotations
 
@@ -70,15 +74,36 @@ def _catalog(config_path: Path | None) -> Catalog:
 
 
 def _resolve(catalog: Catalog, model: str) -> Resolution:
-    import difflib
-
     hit = catalog.resolve(model)
     if hit is None:
-        names = [e.id for e in catalog.entries]
-        close = difflib.get_close_matches(model, names, n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; see `llmaudit pricing list`"
-        raise UsageError(f"unknown model {model!r}: not in the price catalog ({len(catalog)} models){hint}")
+        raise _unknown_model(catalog, model)
     return hit
+
+
+def _unknown_model(catalog: Catalog, model: str) -> UsageError:
+    import difflib
+
+    # Compare like with like: provider/name against ids, a bare name against names (each shown as
+    # the entry the name resolves to, the maker's before a cloud's).
+    if "/" in model:
+        close = difflib.get_close_matches(model, [e.id for e in catalog.entries], n=3, cutoff=0.6)
+    else:
+        names = sorted({e.name for e in catalog.entries})
+        hits = (catalog.resolve(n) for n in difflib.get_close_matches(model, names, n=3, cutoff=0.6))
+        close = list(dict.fromkeys(h.entry.id for h in hits if h is not None))
+    hint = f"; did you mean {', '.join(close)}?" if close else "; see `llmaudit pricing list`"
+    return UsageError(f"unknown model {model!r}: not in the price catalog ({len(catalog)} models){hint}")
+
+
+def _provider(catalog: Catalog, provider: str) -> str:
+    from llmaudit.pricing.names import canonical_provider
+    from llmaudit.pricing.sources import observed_providers
+
+    known = set(catalog.providers) | set(observed_providers())
+    name = provider.lower() if provider.lower() in known else (canonical_provider(provider) or provider.lower())
+    if name not in known:
+        raise UsageError(f"--provider {provider!r}: no such provider; known: {', '.join(catalog.providers)}")
+    return name
 
 
 @app.command("list")
@@ -174,6 +199,54 @@ def cost(
         out.table(view.cost_table(result))
     if result.total is None:
         out.warning(f"{model}: cost unknown ({result.status}: no rate for {', '.join(result.missing)})")
+
+
+@app.command()
+def audit(
+    model: str = typer.Argument(None, help="Model name in any spelling (o3, deepseek-reasoner, openai/gpt-4o, ...)."),
+    provider: str = typer.Option(None, "--provider", "-p",
+                                 help="Every model of this provider, one summary line each; with MODEL: "
+                                      "resolve the name for this provider."),
+    disagreements: bool = typer.Option(False, "--disagreements",
+                                       help="Only the periods (or models) where sources disagree."),
+    since: str = typer.Option(None, "--from", help="Only periods on or after this date (YYYY-MM-DD)."),
+    until: str = typer.Option(None, "--to", help="Only periods on or before this date (YYYY-MM-DD)."),
+    fmt: ShowFormat = typer.Option(ShowFormat.table, "--format", "-f"),
+    config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
+) -> None:
+    """Where a model's prices come from: every source's price over time beside the catalog's answer.
+
+    One row per period in which any source's price (or the catalog's) changed, the vendor-dated
+    documents applied, and the disagreements the build recorded with the rule that decided.
+    """
+    from llmaudit.pricing.audit import audit_model, audit_provider, find_audited
+    from llmaudit.render import pricing_audit as view
+
+    start, end = _date(since, "--from"), _date(until, "--to")
+    if start and end and start > end:
+        raise UsageError(f"--from {since} is after --to {until}")
+    if model is None and provider is None:
+        raise UsageError("give a MODEL (e.g. `llmaudit pricing audit o3`) or --provider P")
+    catalog = _catalog(config)
+    if model is None:
+        summary = audit_provider(catalog, _provider(catalog, provider), start=start, end=end,
+                                 disagreements_only=disagreements)
+        if fmt is ShowFormat.json:
+            out.json(view.provider_json(summary))
+        else:
+            out.table(view.provider_table(summary))
+        return
+    found = find_audited(catalog, model, _provider(catalog, provider) if provider else None)
+    if found is None:
+        raise _unknown_model(catalog, model)
+    model_id, matched_by = found
+    result = audit_model(catalog, model_id, query=model, matched_by=matched_by, start=start, end=end,
+                         disagreements_only=disagreements)
+    if fmt is ShowFormat.json:
+        out.json(view.audit_json(result))
+    else:
+        for part in view.audit_table(result):
+            out.table(part)
 
 
 @app.command()

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
+from llmaudit.pricing.litellm import _round_sig
 from llmaudit.pricing.model import PricePoint, Rates, ServiceRates, Tier
 
 from .inputs import Documented
@@ -132,7 +133,9 @@ def _confirmations(points: list[Point], obs_by_family: dict[str, list[Obs]]) -> 
                 first, last = agreeing[0], agreeing[-1]
                 label = first.first if first.first == last.last else f"{first.first}…{last.last}"
                 point.sources.append(label if family != "model-prices" else f"model-prices ({first.source})")
-                point.as_of = max(point.as_of or point.day, min(last.end, until))
+                # model-prices' entries hold until the next one (end 9999): they confirm on their own day.
+                confirmed = last.day if family == "model-prices" else last.end
+                point.as_of = max(point.as_of or point.day, min(confirmed, until))
 
 
 def _redate(points: list[Point], obs_by_family: dict[str, list[Obs]]) -> None:
@@ -285,14 +288,14 @@ def _with_base(template: Point, rates: Rates, day: date, doc: Documented) -> Poi
                      "cache_write_batch"):
             value = getattr(template.rates, name)
             if name not in changes and value is not None:
-                changes[name] = (value * ratio).normalize()
+                changes[name] = _round_sig(value * ratio)
     old_out = template.rates.output
     if rates.output is not None and old_out:
         ratio = rates.output / old_out
         for name in ("output_batch", "reasoning"):
             value = getattr(template.rates, name)
             if name not in changes and value is not None:
-                changes[name] = (value * ratio).normalize()
+                changes[name] = _round_sig(value * ratio)
     return replace(template, day=day, rates=replace(template.rates, **changes), origin=doc.source,
                    sources=[doc.source], notes=[f"documented: {doc.source} (via {doc.via})"],
                    as_of=day, services=())
