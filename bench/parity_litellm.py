@@ -25,12 +25,21 @@ script runs; llmaudit's ``cost_breakdown`` prices a date, at peak rates.
 Besides ``cost_per_token`` the LiteLLM side records LiteLLM's own ``generic_cost_per_token`` on
 the key's own JSON entry (``model_info=model_cost[key]``): where the two differ, LiteLLM's
 dispatch (a provider-specific cost function, a lookup that lands on another key) departs from its
-own JSON rates, which is what the ``LiteLLM quirk`` class rests on.
+own JSON rates, which is what the ``LiteLLM quirk`` class rests on; ``lookup_key`` records the key
+whose JSON entry that lookup lands on.
 
 llmaudit prices the same usage with ``cost_breakdown(load_catalog(shipped=True, overlay=False),
 key, Usage(...), at=2026-11-20, provider=P)``. Figures are equal when both are zero or when they
 differ by at most 1e-9 relative. Every key that differs on any shape goes to the discrepancy file
-with a class found from the evidence (see ``classify``).
+with a class found from the evidence (see ``classify``): LiteLLM's JSON for the key, where the
+builder put the key (the entry whose id or alias it is), and the builder's own records beside the
+catalog (``sources/observed/<provider>.json``: each source's timeline per model, from which the
+sources in force on the date are read as the builder's ``_active`` reads them;
+``sources/discrepancies.json``: the $0 listings dropped and the rules that settled disagreements).
+A difference the sources explain is a ``source disagreement`` naming the source that won; one they
+do not (LiteLLM 1.110.2 and every source in force agree, or none lists the catalog's value) is an
+``llmaudit bug: builder``; a key llmaudit resolves to another entry than the builder gave it is an
+``llmaudit bug: resolution``.
 """
 
 from __future__ import annotations
@@ -43,7 +52,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -183,6 +192,14 @@ def litellm_side(out_path: Path, limit: int | None) -> int:
             alias_of = (raw.get(key) or {}).get("alias_of")
             if isinstance(alias_of, str):
                 row["alias_of"] = alias_of
+            # The key whose JSON entry cost_per_token's lookup lands on (the model name after
+            # get_llm_provider strips a provider prefix, then get_model_info): another key than this
+            # one is a lookup quirk, recorded so the classifier can name it.
+            try:
+                stripped = litellm.get_llm_provider(model=key, custom_llm_provider=provider)[0]
+                row["lookup_key"] = litellm.get_model_info(model=stripped, custom_llm_provider=provider).get("key")
+            except Exception as exc:  # a key LiteLLM cannot look up: say so
+                row["lookup_key"] = f"error: {type(exc).__name__}"
             for shape in SHAPES:
                 prompt, read, write, completion, _reasoning, _ = SHAPES[shape]
                 usage = usage_of(shape)
@@ -339,7 +356,7 @@ def _llmaudit_usage(shape: str) -> Any:
 
 @dataclass
 class Ours:
-    """llmaudit's figures for one key."""
+    """llmaudit's figures for one key, and where the catalog put it."""
 
     total: dict[str, Decimal | None]
     tokens_only: dict[str, Decimal | None]  # without per-request and per-search fees
@@ -347,37 +364,162 @@ class Ours:
     point: Any
     matched_by: str | None
     entry: str | None
-    own_entry: str | None = None  # an entry whose id is the key itself, when another one resolved
+    entry_provider: str | None = None
+    builder_entry: str | None = None  # the entry the builder gave the key (its id or an alias), if any
+    joined: bool = False  # the key is an alias of that entry (a spelling joined to another model's entry)
+    record_id: str | None = None  # the id llmaudit's converter gives the key (the builder's model id)
+    record_provider: str | None = None
+    record_platform: bool = False  # the converter files the key under a cloud or gateway (names.PLATFORMS)
 
 
-def classify(row: dict[str, Any], ours: Ours, differ: list[str]) -> tuple[str, str]:
+# The builder's freshness window (scripts/catalog_build/timeline.py FRESH_DAYS): a snapshot speaks for
+# 21 days after its upload; model-prices' entries are in force until the next one.
+FRESH_DAYS = 21
+RESOLUTION_BUG = "llmaudit bug: resolution"
+BUILDER_BUG = "llmaudit bug: builder"
+# Provider cost functions LiteLLM dispatches to instead of its generic per-token computation.
+_PROVIDER_COST_CODE = {
+    "perplexity": "litellm/llms/perplexity/cost_calculator.py bills the flat input/output rates only: no "
+                  "long-context tier, cache writes at $0",
+}
+# Root causes found by reading the sources behind a key (appended to the evidence-based reason).
+_REVIEWED = {
+    "perplexity/sonar": "the documented page is Perplexity's Agent API model list, whose perplexity/sonar "
+                        "($0.25/$2.50, cache reads $0.0625) is LiteLLM's key perplexity/perplexity/sonar; LiteLLM's "
+                        "perplexity/sonar is the Sonar API's chat model at $1/$1, which no source shows changing "
+                        "(model-prices' 'old' price is its own previous entry, not a vendor's)",
+    "codestral/codestral-2405": "LiteLLM's codestral/ keys are the codestral.mistral.ai endpoint, listed at $0; "
+                                "llmaudit's converter files them under Mistral (PROVIDER_ALIASES codestral → mistral)",
+    "codestral/codestral-latest": "as codestral/codestral-2405",
+    "text-completion-codestral/codestral-2405": "as codestral/codestral-2405",
+    "text-completion-codestral/codestral-latest": "as codestral/codestral-2405",
+}
+_ZERO_RULE = "a $0 rate counts only where a source says the model is free (docs/pricing-sources.md rule 4)"
+
+
+@dataclass
+class Evidence:
+    """The builder's own records beside the catalog (``<catalog>/sources``): each source's timeline
+    per model (``observed/<provider>.json``), the $0 listings it dropped (``hygiene``) and the
+    disagreements it settled, with the rule (``discrepancies``)."""
+
+    folder: Path
+    hygiene: dict[str, list[dict[str, Any]]]
+    settled: dict[str, list[dict[str, Any]]]
+    observed_by_provider: dict[str, dict[str, Any]]
+
+    @classmethod
+    def load(cls, folder: Path) -> Evidence | None:
+        path = folder / "discrepancies.json"
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        hygiene: dict[str, list[dict[str, Any]]] = {}
+        settled: dict[str, list[dict[str, Any]]] = {}
+        for rec in data.get("hygiene") or ():
+            hygiene.setdefault(str(rec.get("model")).lower(), []).append(rec)
+        for rec in data.get("discrepancies") or ():
+            settled.setdefault(str(rec.get("model")).lower(), []).append(rec)
+        return cls(folder, hygiene, settled, {})
+
+    def observed(self, model_id: str) -> dict[str, list[dict[str, Any]]]:
+        provider, _, name = model_id.partition("/")
+        if provider not in self.observed_by_provider:
+            path = self.folder / "observed" / f"{provider}.json"
+            models = json.loads(path.read_text(encoding="utf-8"))["models"] if path.is_file() else {}
+            self.observed_by_provider[provider] = {k.lower(): v for k, v in models.items()}
+        return self.observed_by_provider[provider].get(name.lower()) or {}
+
+    def on_day(self, model_id: str | None) -> dict[str, dict[str, Any]]:
+        """Each source family's observation of the model in force on the release day, labelled
+        ``family (label)``, as the builder's ``_active`` picks it: the latest one begun by then,
+        if still fresh."""
+        out: dict[str, dict[str, Any]] = {}
+        if not model_id:
+            return out
+        for family, periods in self.observed(model_id).items():
+            begun = [p for p in periods if date.fromisoformat(p["from"]) <= RELEASE_DAY]
+            if not begun:
+                continue
+            obs = begun[-1]
+            if family != "model-prices" and (obs.get("to") is None or RELEASE_DAY > date.fromisoformat(
+                    obs["to"]) + timedelta(days=FRESH_DAYS)):
+                continue
+            out[f"{family} ({obs.get('source') or obs.get('last')})"] = obs
+        return out
+
+    def dropped(self, *model_ids: str | None) -> list[dict[str, Any]]:
+        return [rec for m in dict.fromkeys(m.lower() for m in model_ids if m) for rec in self.hygiene.get(m, ())]
+
+    def rule_for(self, model_id: str) -> str | None:
+        """The rule of the builder's latest settled disagreement for the model up to the release day."""
+        recs = [r for r in self.settled.get(model_id.lower(), ())
+                if str(r.get("from") or r.get("date") or "") <= RELEASE_DAY.isoformat()]
+        return recs[-1].get("rule") if recs else None
+
+
+def _obs_rate(obs: dict[str, Any], name: str) -> Decimal | None:
+    value = obs.get(name)
+    return None if value is None else Decimal(str(value))
+
+
+def _documented(point: Any) -> str | None:
+    """The vendor source of a documented point (its day is the vendor's), else None."""
+    note = point.note or ""
+    if note.startswith("documented"):
+        return str(point.source)
+    return None
+
+
+def _show(v: Decimal | None) -> str:
+    return "absent" if v is None else str(_fmt(v))
+
+
+def classify(row: dict[str, Any], ours: Ours, differ: list[str], evidence: Evidence | None = None) -> tuple[str, str]:
     """(class, one-line reason) of a key that differs on the shapes ``differ``, from the evidence,
     first match wins:
 
-    * ``unknown in llmaudit``: the catalog resolves no entry for the key;
+    * ``unknown in llmaudit``: the catalog resolves no entry for the key; ``zero-price semantics``
+      when that is because the builder dropped the key's $0 listing (its hygiene record: a $0 rate
+      counts only where a source says the model is free, LiteLLM bills it as $0);
     * ``LiteLLM quirk``: ``cost_per_token`` raised; or on every differing shape llmaudit equals
       LiteLLM's own ``generic_cost_per_token`` over the key's JSON entry while ``cost_per_token``
-      does not (a provider-specific cost function, a lookup that lands on another key); or llmaudit
-      less the per-request fee the key's JSON lists equals ``cost_per_token`` (LiteLLM never bills
-      ``input_cost_per_request``);
+      does not (a provider-specific cost function, a lookup that lands on another key, named from
+      ``lookup_key``); or llmaudit less the per-request fee the key's JSON lists equals
+      ``cost_per_token`` (LiteLLM never bills ``input_cost_per_request``);
     * ``missing-rate semantics``: llmaudit reports ``missing_rate`` for an input/output rate the
       JSON lacks too (LiteLLM bills an absent rate as $0);
-    * ``source disagreement``: llmaudit's price in force on the date and the key's JSON differ on
-      the input/output rate (or shape a differs), or both list a rate the differing shapes bill
-      with different values, or llmaudit lacks a rate the JSON lists (``missing_rate``);
-    * else only presence differs or nothing does, so the rule differs: ``tier semantics`` (only
-      shape d), ``cache default`` (only b/c), ``reasoning`` (only e), joined with ``+`` when
-      several.
+    * ``llmaudit bug: resolution``: ``catalog.resolve`` lands on another entry than the one the
+      builder gave the key, or prices a key whose listing the builder dropped with another host's
+      entry (the cross-host fallback);
+    * ``llmaudit bug: builder``: the builder joined a cloud spelling to the maker's entry although
+      LiteLLM 1.110.2 prices it apart; or a billed rate on which LiteLLM 1.110.2 and every other source
+      in force on the date (``observed``) agree, or one no such source lists, differs in the catalog;
+    * ``source disagreement``: the catalog's price on the date comes from another source than the
+      key's JSON (a documented vendor price, model-prices, an older snapshot where LiteLLM lists
+      $0, another LiteLLM key of the model): the source that won, both values and the rule;
+    * else the key's JSON leaves out a rate the catalog lists, or lists a $0 rate the catalog
+      treats as none, or nothing differs: the rule differs, ``tier semantics`` (only shape d),
+      ``cache default`` (only b/c), ``reasoning`` (only e), joined with ``+`` when several.
     """
     spec = row["spec"]
+    key = row["key"]
     cpt, gen = row["cost_per_token"], row["generic"]
     via = f" [resolved by {ours.matched_by} to {ours.entry}]" if ours.matched_by not in (None, "exact") else ""
-    if ours.own_entry:
-        via = f" [resolved by {ours.matched_by} to {ours.entry}, not to the catalog's entry {ours.own_entry}]"
+    ev = evidence
     if ours.status == "unknown_model":
         if row.get("alias_of"):
             return ("unknown in llmaudit", f"the key is a LiteLLM alias row (alias_of {row['alias_of']}); "
                                            "llmaudit's converter skips it")
+        dropped = ev.dropped(ours.record_id) if ev else []
+        if dropped:
+            rec = dropped[-1]
+            listed = ", ".join(f"{label} {_show(_obs_rate(o, 'input'))}/{_show(_obs_rate(o, 'output'))}"
+                               for label, o in ev.on_day(ours.record_id).items()) if ev else ""
+            return ("zero-price semantics",
+                    f"LiteLLM bills the key's $0 {'/'.join(rec.get('fields') or ())}; the builder dropped "
+                    f"{rec['model']}'s $0 listing (first from {rec.get('source')}, {rec.get('date')}): "
+                    f"{_ZERO_RULE}; in force on {RELEASE_DAY}: {listed or 'no other source'}")
         return "unknown in llmaudit", "catalog.resolve finds no entry for the key"
     errors = sorted({cpt[s]["error"] for s in differ if "error" in cpt[s]})
     if errors:
@@ -386,9 +528,14 @@ def classify(row: dict[str, Any], ours: Ours, differ: list[str]) -> tuple[str, s
     cpt_total = {s: _dec(cpt[s]["total"]) for s in SHAPES}
     if all(_equal(ours.total[s], gen_total[s]) for s in differ):
         s0 = differ[0]
-        ratio = f" ({s0}: {cpt_total[s0]} vs generic {gen_total[s0]})"
+        lookup = row.get("lookup_key")
+        if lookup and lookup != key:
+            cause = f"its lookup lands on LiteLLM's key '{lookup}', not on this key's entry"
+        else:
+            cause = _PROVIDER_COST_CODE.get(row["provider"], "its provider's cost function departs from the JSON")
         return ("LiteLLM quirk", f"llmaudit equals LiteLLM's generic_cost_per_token on the key's own JSON entry; "
-                                 f"cost_per_token via provider '{row['provider']}' does not{ratio}")
+                                 f"cost_per_token via provider '{row['provider']}' does not ({s0}: {cpt_total[s0]} "
+                                 f"vs generic {gen_total[s0]}): {cause}")
     if spec.get("input_cost_per_request") is not None and all(
             _equal(ours.tokens_only[s], cpt_total[s]) for s in differ):
         return ("LiteLLM quirk", f"cost_per_token leaves out the JSON's input_cost_per_request "
@@ -401,12 +548,89 @@ def classify(row: dict[str, Any], ours: Ours, differ: list[str]) -> tuple[str, s
             return ("missing-rate semantics", f"no {'/'.join(lacking)} rate in the JSON nor in llmaudit: "
                                               "LiteLLM bills it as $0, llmaudit reports missing_rate")
         return "source disagreement", f"llmaudit's entry lacks the {'/'.join(lacking)} rate the JSON lists{via}"
+    if ours.builder_entry and ours.builder_entry != ours.entry:
+        return (RESOLUTION_BUG, f"catalog.resolve('{key}', '{row['provider']}') lands on {ours.entry} "
+                                f"(matched_by {ours.matched_by}); the builder priced the key as {ours.builder_entry}")
+    if ours.builder_entry is None and ours.matched_by == "name" and ours.entry_provider != ours.record_provider:
+        dropped = ev.dropped(ours.record_id) if ev else []
+        why = (f"the builder dropped the key's $0 listing ({dropped[-1]['model']}, {_ZERO_RULE})" if dropped
+               else "the builder gave the key no entry")
+        return (RESOLUTION_BUG, f"{why}; catalog.resolve's cross-host fallback (pass 2, matched_by name) prices it "
+                                f"with {ours.entry}, another provider's listing, instead of reporting it unknown")
     diffs = _rate_diffs(spec, point, differ)
+    on_day = ev.on_day(ours.entry) if ev and ours.entry else {}
+    documented = _documented(point)
+    won = f"{point.source} (from {point.effective_from})" + (" [documented vendor date]" if documented else "")
     base_diffs = [d for d in diffs if d.name in ("input", "output")]
-    valued = [d for d in diffs if not d.presence]
-    if base_diffs or "a" in differ or valued:
-        text = "; ".join(map(str, diffs)) or "shape a differs though the JSON input/output rates match llmaudit's"
-        return "source disagreement", f"{text}{via}"
+    if (ev is not None and ours.joined and ours.record_platform and base_diffs
+            and all(d.json for d in base_diffs)):
+        return (BUILDER_BUG, f"{'; '.join(map(str, base_diffs))}: the builder joined this cloud spelling to "
+                             f"{ours.entry} (rule 3), yet LiteLLM 1.110.2 prices it apart; the catalog's "
+                             f"price is {won}; scripts/catalog_build/build.py _agree_always compares only days on "
+                             f"which both keys are listed")
+    bugs: list[str] = []
+    disagreements: list[str] = []
+    zeros: list[Diff] = []
+    omitted: list[Diff] = []
+    for d in diffs:
+        if d.json is not None and d.json == 0 and d.ours != 0:
+            zeros.append(d)
+            continue
+        if d.name.startswith("long-context"):
+            # the key's JSON lists no tier where the catalog has one (a rule), or the other way round
+            (omitted if d.json is None else disagreements).append(d)
+            continue
+        if d.name.startswith("tier>"):
+            disagreements.append(d)
+            continue
+        if d.json is None:
+            omitted.append(d)
+            continue
+        listed = {label: v for label, o in on_day.items() if (v := _obs_rate(o, d.name)) is not None}
+        if documented and d.name in ("input", "output"):
+            disagreements.append(d)
+        elif ev is None:  # no builder records (a converted catalog): nothing tells a stale price
+            disagreements.append(d)
+        elif all(_equal(v, d.json) for v in listed.values()):
+            hint = ""
+            if documented:
+                hint = (" (scripts/catalog_build/timeline.py apply_documented moved an earlier snapshot point "
+                        f"without it to the vendor's date {point.effective_from})")
+            elif not any(label.startswith("litellm") and d.name in o for label, o in on_day.items()):
+                hint = (" (the entry's LiteLLM observation on the date omits it: another key of the entry speaks, "
+                        "scripts/catalog_build/build.py _family_obs lets the best-ranked key listed that day, "
+                        "shortest first, speak with all its rates)")
+            shown = ", ".join(f"{k} {_show(v)}" for k, v in listed.items())
+            agree = (f"LiteLLM 1.110.2 and every source in force on {RELEASE_DAY} list {_show(d.json)} ({shown})"
+                     if shown else f"LiteLLM 1.110.2 lists {_show(d.json)} and no source in force on {RELEASE_DAY} "
+                                   "lists another value")
+            bugs.append(f"{d}: {agree}; the catalog's point {won} has {_show(d.ours)}{hint}")
+        elif d.ours is not None and not any(_equal(v, d.ours) for v in listed.values()):
+            shown = ", ".join(f"{k} {_show(v)}" for k, v in listed.items())
+            bugs.append(f"{d}: no source in force on {RELEASE_DAY} lists the catalog's {_show(d.ours)} ({shown}); "
+                        f"its point {won} is stale")
+        else:
+            disagreements.append(d)
+    zero_base = [d for d in zeros if d.name in ("input", "output")]
+    if bugs:
+        also = [str(d) for d in (*disagreements, *zero_base)]
+        return BUILDER_BUG, "; ".join(bugs) + (f"; besides: {'; '.join(also)} (won: {won})" if also else "") + via
+    if disagreements or zero_base or "a" in differ:
+        shown = "; ".join(map(str, diffs)) or "shape a differs though the JSON input/output rates match llmaudit's"
+        if documented and any(d.name in ("input", "output") for d in disagreements):
+            rule = ev.rule_for(ours.entry) if ev and ours.entry else None
+            rule_text = f"documented vendor date beats snapshots (rule 2{f': {rule}' if rule else ''})"
+        elif zero_base:
+            rule_text = (f"LiteLLM 1.110.2 lists $0 for the key; {_ZERO_RULE}, so the catalog keeps the "
+                         f"price of another source or another key of the model")
+        else:
+            rule = ev.rule_for(ours.entry) if ev and ours.entry else None
+            rule_text = rule or "the best-ranked fresh source speaks (rule 1)"
+        listed = ", ".join(f"{label} {_show(_obs_rate(o, 'input'))}/{_show(_obs_rate(o, 'output'))}"
+                           for label, o in on_day.items())
+        reviewed = f"; reviewed: {_REVIEWED[key]}" if key in _REVIEWED else ""
+        return ("source disagreement", f"{shown}; won: {won}; rule: {rule_text}; in force on {RELEASE_DAY}: "
+                                       f"{listed or 'no fresh source'}{via}{reviewed}")
     classes = []
     notes = [str(d) for d in diffs]
     if "d" in differ:
@@ -424,6 +648,19 @@ def classify(row: dict[str, Any], ours: Ours, differ: list[str]) -> tuple[str, s
     for shape, name in (("b", "cache_read"), ("c", "cache_write_5m"), ("e", "reasoning")):
         if shape in differ and name not in base and getattr(point.rates, name) is None:
             notes.insert(0, f"neither the JSON nor llmaudit lists a {name} rate")
+    if omitted:
+        if ours.joined and ours.record_platform:
+            why = (" (rule 3, build.py _same_price: a rate a cloud listing leaves out is no different price, so "
+                   "the spelling joined the maker's entry and bills the maker's rate)")
+        elif ours.joined or ours.matched_by not in (None, "exact"):
+            why = " (another LiteLLM key of the same model lists it; the catalog keeps one entry per model)"
+        else:
+            why = ""
+        notes.append(f"the key's JSON leaves out {', '.join(d.name for d in omitted)}; the catalog's comes from {won}"
+                     + why)
+    if zeros:
+        notes.append(f"the JSON's $0 {', '.join(d.name for d in zeros)} is no rate to the catalog ({_ZERO_RULE}): "
+                     "llmaudit bills those tokens at input")
     reason = "; ".join(notes) if notes else "rates agree; the rule applied to them differs"
     return " + ".join(classes), f"{reason}{via}"
 
@@ -466,12 +703,31 @@ def llmaudit_side(in_path: Path, out_path: Path, converted_from: Path | None = N
     else:
         catalog = _converted_catalog(converted_from)
         catalog_name = f"a catalog converted from {converted_from.name} alone"
+    from llmaudit.pricing import litellm as converter
+    from llmaudit.pricing.names import PLATFORMS
+
+    evidence_dir = (catalog_dir if catalog_dir is not None else REPO / "pricing_data") / "sources"
+    evidence = Evidence.load(evidence_dir) if converted_from is None else None
+    if evidence is None:
+        print(f"  (no builder evidence in {evidence_dir}: classes from the JSON alone)", file=sys.stderr)
+    # Where the builder put each key: an entry whose id is the key (exact case first), or one that
+    # lists it as an alias (a spelling it joined to that model).
+    by_id: dict[str, Any] = {}
+    by_alias: dict[str, Any] = {}
+    for entry in catalog.entries:
+        by_id.setdefault(entry.id, entry)
+        by_id.setdefault(entry.id.lower(), entry)
+        for alias in entry.aliases:
+            by_alias.setdefault(alias, entry)
+            by_alias.setdefault(alias.lower(), entry)
     usages = {s: _llmaudit_usage(s) for s in SHAPES}
     with in_path.open(encoding="utf-8") as fh:
         meta = json.loads(fh.readline())["meta"]
         rows = [json.loads(line) for line in fh if line.strip()]
 
     equal_keys = 0
+    # Keys LiteLLM bills above $0 on some shape (a $0 everywhere is often a placeholder, not a price)
+    billed_keys = billed_equal = 0
     shape_equal: Counter[str] = Counter()
     per_class: Counter[str] = Counter()
     discrepancies: dict[str, Any] = {}
@@ -488,9 +744,19 @@ def llmaudit_side(in_path: Path, out_path: Path, converted_from: Path | None = N
                 ours.status = cb.status
             ours.point = ours.point or cb.price
             ours.matched_by, ours.entry = cb.matched_by, cb.model_id
-        own = catalog.get(key)
-        if own is not None and ours.entry is not None and own.id != ours.entry:
-            ours.own_entry = own.id
+        records = converter.convert({key: row["spec"]})
+        if records:
+            ours.record_id, ours.record_provider = records[0].id, records[0].provider
+            ours.record_platform = records[0].provider in PLATFORMS
+        placed = by_alias.get(key) or by_alias.get(key.lower())
+        ours.joined = placed is not None
+        for candidate in (key, ours.record_id):
+            if placed is None and candidate:
+                placed = by_id.get(candidate) or by_id.get(candidate.lower())
+        ours.builder_entry = placed.id if placed is not None else None
+        if ours.entry is not None:
+            hit = catalog.get(ours.entry)
+            ours.entry_provider = hit.provider if hit is not None else None
         differ = []
         for shape in SHAPES:
             theirs = row["cost_per_token"][shape]
@@ -498,10 +764,13 @@ def llmaudit_side(in_path: Path, out_path: Path, converted_from: Path | None = N
                 shape_equal[shape] += 1
             else:
                 differ.append(shape)
+        billed = any(row["cost_per_token"][s].get("total") for s in SHAPES)
+        billed_keys += billed
         if not differ:
             equal_keys += 1
+            billed_equal += billed
             continue
-        cls, reason = classify(row, ours, differ)
+        cls, reason = classify(row, ours, differ, evidence)
         per_class[cls] += 1
         record: dict[str, Any] = {
             "class": cls,
@@ -515,6 +784,7 @@ def llmaudit_side(in_path: Path, out_path: Path, converted_from: Path | None = N
         record.update({
             "matched_by": ours.matched_by,
             "entry": ours.entry,
+            "builder_entry": ours.builder_entry,
             "price_source": point.source if point is not None else None,
             "effective_from": point.effective_from.isoformat() if point is not None else None,
             "shapes": {
@@ -538,6 +808,9 @@ def llmaudit_side(in_path: Path, out_path: Path, converted_from: Path | None = N
         "keys_compared": compared,
         "keys_equal_on_all_shapes": equal_keys,
         "percent_equal": round(pct, 2),
+        "keys_litellm_bills_above_zero": billed_keys,
+        "equal_among_them": billed_equal,
+        "percent_equal_among_them": round(100 * billed_equal / billed_keys, 2) if billed_keys else 0.0,
         "equal_per_shape": {s: shape_equal[s] for s in SHAPES},
         "differing_keys_per_class": dict(per_class.most_common()),
     }
@@ -545,6 +818,8 @@ def llmaudit_side(in_path: Path, out_path: Path, converted_from: Path | None = N
           f"(billing time {meta['billing_time']})")
     print(f"  keys compared:            {compared:,}")
     print(f"  equal on all five shapes: {equal_keys:,} ({pct:.2f} %)")
+    print(f"  of the {billed_keys:,} keys LiteLLM bills above $0: {billed_equal:,} equal "
+          f"({100 * billed_equal / billed_keys if billed_keys else 0:.2f} %)")
     print("  equal per shape:          " + ", ".join(f"{s} {shape_equal[s]:,}" for s in SHAPES))
     print("  differing keys per class:")
     for cls, n in per_class.most_common():

@@ -103,22 +103,32 @@ class Catalog:
     def _resolve(self, name: str, provider: str | None, fuzzy: bool) -> Resolution | None:
         candidates = [v for v in variants(name, provider)
                       if fuzzy or v.step not in ("dated-snapshot", "latest-alias")]
+        # Ids that differ only in case (LiteLLM listed both "azure_ai/DeepSeek-V4-Flash-0731" and
+        # "azure_ai/deepseek-v4-flash-0731" at other prices): the lower-case index keeps one, so a
+        # name spelled exactly as the other one's id must still find that one.
+        shadowed: dict[str, ModelEntry] | None = self.__dict__.get("_shadowed_ids")
+        if shadowed is None:
+            shadowed = {e.id: e for e in self.entries if self._by_id.get(e.id.lower()) is not e}
+            self._shadowed_ids = shadowed
         # Pass 1: ids, aliases, and bare names of the named provider or a model maker.
         for var in candidates:
             low = var.name.lower()
+            spellings = [(var.name, low)]
             if var.provider:
-                hit = self._by_id.get(f"{var.provider}/{low}")
+                prefixed = (f"{var.provider}/{var.name}", f"{var.provider}/{low}")
+                head, sep, _ = low.partition("/")
+                # A name already qualified by the hinted provider is tried as written first:
+                # "perplexity/sonar" from provider perplexity is perplexity/sonar, not the id
+                # perplexity/perplexity/sonar (another model LiteLLM prices apart).
+                qualified = bool(sep) and (canonical_provider(head) or head) == var.provider
+                spellings = [spellings[0], prefixed] if qualified else [prefixed, spellings[0]]
+            for exact, lowered in spellings:
+                hit = shadowed.get(exact) or self._by_id.get(lowered)
                 if hit is not None:
                     return Resolution(hit, var.step)
-                hit = self._by_alias.get(f"{var.provider}/{low}")
+                hit = self._by_alias.get(lowered)
                 if hit is not None:
                     return Resolution(hit, "alias" if var.step == "exact" else var.step)
-            hit = self._by_id.get(low)
-            if hit is not None:
-                return Resolution(hit, var.step)
-            hit = self._by_alias.get(low)
-            if hit is not None:
-                return Resolution(hit, "alias" if var.step == "exact" else var.step)
             same: list[ModelEntry] = self._by_name.get(low, [])
             for entry in same:
                 if entry.provider == var.provider or (var.provider is None and entry.provider in MAKERS):

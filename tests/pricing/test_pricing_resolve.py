@@ -6,11 +6,12 @@ import pickle
 import re
 import time
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
 from llmaudit.config import data_path
-from llmaudit.pricing import load_catalog
+from llmaudit.pricing import Catalog, ModelEntry, PricePoint, Rates, load_catalog
 from llmaudit.pricing.catalog import read_catalog_file
 
 
@@ -71,6 +72,40 @@ def test_provider_hint_prefers_that_provider(catalog) -> None:
     # an OpenRouter log names the provider apart from the model id
     hit = catalog.resolve("anthropic/claude-3.5-sonnet", "openrouter")
     assert (hit.entry.id, hit.matched_by) == ("anthropic/claude-3-5-sonnet-latest", "alias")
+
+
+def _entry(model_id: str, price: str, name: str | None = None) -> ModelEntry:
+    provider, _, rest = model_id.partition("/")
+    point = PricePoint(date(2026, 1, 1), "test", date(2026, 1, 1), Rates(input=Decimal(price), output=Decimal(price)))
+    return ModelEntry(model_id, provider, name or rest, (point,))
+
+
+def test_provider_qualified_name_is_tried_as_written_first(catalog) -> None:
+    # LiteLLM prices perplexity/sonar ($1/$1) and perplexity/perplexity/sonar ($0.25/$2.50) apart; with
+    # the provider hint prefixed first, "perplexity/sonar" from provider perplexity found the other one.
+    small = Catalog([_entry("perplexity/sonar", "1"), _entry("perplexity/perplexity/sonar", "0.25")], date(2026, 1, 1))
+    for cat in (small, catalog):
+        assert (cat.resolve("perplexity/sonar", "perplexity").entry.id, cat.resolve("perplexity/sonar").entry.id) == (
+            "perplexity/sonar", "perplexity/sonar")
+        assert cat.resolve("perplexity/perplexity/sonar", "perplexity").entry.id == "perplexity/perplexity/sonar"
+        assert cat.resolve("sonar", "perplexity").entry.id == "perplexity/sonar"
+    # an unqualified name still takes the hinted provider's own listing first
+    both = Catalog([_entry("together_ai/meta-llama/llama-3-70b", "0.9"), _entry("meta/llama-3-70b", "0.5")],
+                   date(2026, 1, 1))
+    assert both.resolve("meta-llama/llama-3-70b", "together_ai").entry.id == "together_ai/meta-llama/llama-3-70b"
+
+
+def test_ids_differing_only_in_case_resolve_as_spelled() -> None:
+    # LiteLLM listed azure_ai/DeepSeek-V4-Flash-0731 ($0.44/$1.32) beside an older lower-case key at
+    # other prices; the lower-case index keeps one of them, the exact spelling must find its own.
+    for order in (1, -1):
+        cat = Catalog([_entry("azure_ai/DeepSeek-V4-Flash-0731", "0.44"),
+                       _entry("azure_ai/deepseek-v4-flash-0731", "0.19")][::order], date(2026, 1, 1))
+        assert cat.resolve("azure_ai/DeepSeek-V4-Flash-0731").entry.id == "azure_ai/DeepSeek-V4-Flash-0731"
+        assert cat.resolve("azure_ai/deepseek-v4-flash-0731").entry.id == "azure_ai/deepseek-v4-flash-0731"
+        assert cat.resolve("DeepSeek-V4-Flash-0731", "azure_ai").entry.id == "azure_ai/DeepSeek-V4-Flash-0731"
+        assert cat.resolve("azure_ai/DeepSeek-V4-Flash-0731", "azure_ai").entry.id == "azure_ai/DeepSeek-V4-Flash-0731"
+        assert cat.resolve("azure_ai/DEEPSEEK-v4-flash-0731") is not None  # other spellings: either one
 
 
 def test_unknown(catalog) -> None:
