@@ -11,7 +11,7 @@ from typing import Any
 
 from llmaudit.pricing import litellm
 from llmaudit.pricing.catalog import Catalog
-from llmaudit.pricing.model import ModelEntry, PricePoint, Rates
+from llmaudit.pricing.model import RATE_FIELDS, ModelEntry, PricePoint, Rates
 from llmaudit.pricing.names import MAKERS, PLATFORMS
 
 from .fixes import backfill, correct
@@ -126,27 +126,50 @@ def _agree_always(histories: dict[tuple[str, str], KeyHistory], key: str, other:
 
 def _family_obs(histories: dict[tuple[str, str], KeyHistory], keys: list[str], family: str) -> list[Obs]:
     """One family's observations of a model listed under several keys: on each day, the best key
-    listed that day speaks."""
+    listed that day speaks, and a rate, tier or service tier it leaves out is taken from another key
+    of the model listed that day at the same base price (a joined cloud spelling that lists no cache
+    rate has not recorded one; it does not erase the maker's)."""
     hists = [h for k in keys if (h := histories.get((family, k))) is not None]
     if not hists:
         return []
     days = sorted({s.start for h in hists for s in h.segments} | {h.last_day for h in hists if h.last_day})
     out: list[Obs] = []
     for day in days:
+        listed = []
         for h in hists:
             assert h.first_day and h.last_day
             if h.first_day <= day <= h.last_day:
-                seg = next(s for s in reversed(h.segments) if s.start <= day)
-                rec = seg.record
-                obs = Obs(day, family, seg.first, seg.last, seg.end, rec.rates, rec.tiers, rec.services, rec.off_peak,
-                          residency=rec.residency)
-                if out and (out[-1].rates, out[-1].tiers, out[-1].services, out[-1].off_peak, out[-1].residency) == (
-                        rec.rates, rec.tiers, rec.services, rec.off_peak, rec.residency):
-                    out[-1] = replace(out[-1], last=seg.last, end=max(out[-1].end, seg.end))
-                else:
-                    out.append(obs)
-                break
+                listed.append(next(s for s in reversed(h.segments) if s.start <= day))
+        if not listed:
+            continue
+        seg = listed[0]
+        rec = _completed(seg.record, [s.record for s in listed[1:]])
+        if out and (out[-1].rates, out[-1].tiers, out[-1].services, out[-1].off_peak, out[-1].residency) == (
+                rec.rates, rec.tiers, rec.services, rec.off_peak, rec.residency):
+            out[-1] = replace(out[-1], last=seg.last, end=max(out[-1].end, seg.end))
+        else:
+            out.append(Obs(day, family, seg.first, seg.last, seg.end, rec.rates, rec.tiers, rec.services, rec.off_peak,
+                           residency=rec.residency))
     return out
+
+
+def _completed(rec: litellm.Record, others: list[litellm.Record]) -> litellm.Record:
+    same = [o for o in others if (o.rates.input, o.rates.output) == (rec.rates.input, rec.rates.output)]
+    if not same:
+        return rec
+    fills = {}
+    for name in RATE_FIELDS:
+        if getattr(rec.rates, name) is None:
+            value = next((getattr(o.rates, name) for o in same if getattr(o.rates, name) is not None), None)
+            if value is not None:
+                fills[name] = value
+    tiers = rec.tiers or next((o.tiers for o in same if o.tiers), ())
+    have = {s.name for s in rec.services}
+    services = rec.services + tuple(s for o in same for s in o.services if s.name not in have)
+    services = tuple({s.name: s for s in reversed(services)}[n] for n in dict.fromkeys(s.name for s in services))
+    if not fills and tiers == rec.tiers and services == rec.services:
+        return rec
+    return replace(rec, rates=rec.rates.patched(**fills), tiers=tiers, services=services)
 
 
 def _mp_obs(entries: list[MPEntry]) -> list[Obs]:

@@ -190,6 +190,13 @@ def apply_documented(points: list[Point], docs: list[Documented], log: Callable[
             points[i].origin = doc.source
             points[i].documented = True
             points[i].notes.insert(0, f"documented: {doc.source} (via {doc.via})")
+            for later in points[i + 1:]:
+                if later.day < doc.day and not later.documented and key(later) == new:
+                    # Moved later, the change carries the refinements snapshots made to the new price
+                    # before the vendor's date (a cache rate added a week after the first listing):
+                    # they take effect with it, the last one winning.
+                    later.day, later.origin, later.documented = doc.day, doc.source, True
+                    later.notes.insert(0, f"documented: {doc.source} (via {doc.via})")
             # A change moved earlier swallows the points it now covers; moved later, the price
             # before it stays in force until the documented day.
             points[:] = [p for j, p in enumerate(points) if j >= i or p.day < doc.day]
@@ -202,7 +209,9 @@ def apply_documented(points: list[Point], docs: list[Documented], log: Callable[
                 points.insert(0, old)
             continue
         at = _in_force(points, doc.day)
-        if at is not None and key(points[at]) == new:
+        cache_differs = (doc.rates.cache_read is not None and at is not None
+                         and points[at].rates.cache_read != doc.rates.cache_read)
+        if at is not None and key(points[at]) == new and not (confirmation and cache_differs):
             if doc.old_documented and doc.old is not None and points[at].day < doc.day and not confirmation:
                 # The snapshots show the new price before the vendor's date (a model first listed
                 # after a cut): the documented old price held until then.
