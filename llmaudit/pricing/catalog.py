@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Collection, Iterable, Iterator, MutableMapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -373,103 +373,104 @@ def read_catalog_files(paths: Iterable[Path]) -> tuple[dict[str, ModelEntry], di
 
 
 # ------------------------------------------------------------------------------ the compiled form
-# Bump when what _compile stores, or how it is derived, changes: older cache files are then ignored.
+# Bump when what a compiled part holds, or how it is derived, changes: older cache files are ignored.
 _FORMAT = 1
 _SETTLE_NS = 3_000_000_000  # files changed this recently are not cached (timestamp granularity)
 _FileKey = tuple[str, int, int, int, int, int]  # path, size, mtime_ns, ctime_ns, inode, device
+_MAGIC = "llmaudit-catalog"
 
 
-def _as_text(value: Any) -> str:
+def _as_text(value: Any) -> Any:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-@dataclass
-class _FilePart:
-    """One price file, read and checked: per model (id, raw spec, aliases, latest as_of ordinal)."""
-
-    sources: dict[str, Any]
-    models: list[tuple[str, Any, tuple[str, ...], int]]
 
 
 def _latest(entry: ModelEntry) -> int:
     return max((p.as_of for p in entry.prices), default=date.min).toordinal()
 
 
-def _read_part(path: Path) -> _FilePart:
+@dataclass
+class _Part:
+    """One price file, read and checked: its sources, and per model its id, raw spec (parsed, or
+    JSON text from the cache file), aliases and latest ``as_of`` (a date ordinal)."""
+
+    sources: Any
+    ids: list[str]
+    specs: list[Any]
+    aliases: list[tuple[str, ...]]
+    latest: list[int]
+
+    def dump(self) -> tuple[Any, ...]:
+        return (_as_text(self.sources), self.ids, [_as_text(s) for s in self.specs], self.aliases, self.latest)
+
+
+def _read_part(path: Path) -> _Part:
     data = _read_price_json(path)
-    models = [(model_id, spec, entry.aliases, _latest(entry)) for model_id, spec, entry in _file_models(path, data)]
-    return _FilePart(dict(data.get("sources", {})), models)
+    part = _Part(dict(data.get("sources", {})), [], [], [], [])
+    for model_id, spec, entry in _file_models(path, data):
+        part.ids.append(model_id)
+        part.specs.append(spec)
+        part.aliases.append(entry.aliases)
+        part.latest.append(_latest(entry))
+    return part
 
 
 @dataclass
 class _Compiled:
-    """A set of price files, merged and indexed, without building any entry (see the module doc)."""
+    """A set of price files merged and indexed, without building any entry (see the module doc)."""
 
     files: list[str]
-    file_sources: list[Any]  # dict, or JSON text when read from the cache file
+    parts: list[_Part]
     ids: list[str]
     aliases: list[tuple[str, ...]]
     layers: list[tuple[_Layer, ...]]
-    as_of: int  # ordinal of the latest as_of of any price point; date.min for none
-    providers: list[str] = field(default_factory=list)
-    names: list[str] = field(default_factory=list)
-    built: list[ModelEntry | None] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if not self.providers:
-            split = [model_id.partition("/") for model_id in self.ids]
-            self.providers = [p for p, _, _ in split]
-            self.names = [n for _, _, n in split]
-        if not self.built:
-            self.built = [None] * len(self.ids)
+    providers: list[str]
+    names: list[str]
+    built: list[ModelEntry | None]
+    as_of: int = 0  # ordinal of the latest as_of of any merged price point; date.min for none
 
     def entries(self) -> _Entries:
         return _Entries(list(self.ids), list(self.providers), list(self.names), list(self.aliases),
-                        list(self.layers), self.files, self.built, self.file_sources)
-
-    def payload(self) -> tuple[Any, ...]:
-        layers = [tuple((f, _as_text(spec)) for f, spec in layer) for layer in self.layers]
-        return (self.files, [_as_text(s) for s in self.file_sources], self.ids, self.aliases, layers, self.as_of)
+                        list(self.layers), self.files, self.built, [part.sources for part in self.parts])
 
 
-def _compile(paths: list[Path], keys: list[_FileKey] | None) -> _Compiled:
+def _assemble(paths: list[Path], parts: list[_Part], as_of: int | None) -> _Compiled:
+    """Merge the files' parts in order; ``as_of`` is computed unless the cache file had it."""
     ids: list[str] = []
     aliases: list[tuple[str, ...]] = []
     layers: list[tuple[_Layer, ...]] = []
     latest: list[int] = []
     pos: dict[str, int] = {}
-    merged: list[int] = []
-    sources: list[Any] = []
-    for file_no, path in enumerate(paths):
-        part = _part(path, keys[file_no] if keys is not None else None)
-        sources.append(part.sources)
-        for model_id, spec, model_aliases, last in part.models:
-            n = pos.get(model_id)
-            if n is None:
-                pos[model_id] = len(ids)
+    merged: dict[int, None] = {}
+    for file_no, part in enumerate(parts):
+        for model_id, spec, model_aliases, day in zip(part.ids, part.specs, part.aliases, part.latest, strict=True):
+            n = pos.setdefault(model_id, len(ids))
+            if n == len(ids):
                 ids.append(model_id)
                 aliases.append(model_aliases)
                 layers.append(((file_no, spec),))
-                latest.append(last)
+                latest.append(day)
             else:  # the same model in a later file (an overlay): its dated points merge in
-                merged.append(n)
+                merged[n] = None
                 aliases[n] = tuple(dict.fromkeys([*aliases[n], *model_aliases]))
                 layers[n] = (*layers[n], (file_no, spec))
-    compiled = _Compiled([str(p) for p in paths], sources, ids, aliases, layers, 0)
-    store = compiled.entries()
-    for n in dict.fromkeys(merged):
-        # Merging can drop a point (same day: the later layer wins), so take the merged entry's as_of.
-        latest[n] = _latest(store.at(n))
-    compiled.as_of = max(latest, default=date.min.toordinal())
+    split = [model_id.partition("/") for model_id in ids]
+    compiled = _Compiled([str(p) for p in paths], parts, ids, aliases, layers, [p for p, _, _ in split],
+                         [n for _, _, n in split], [None] * len(ids))
+    if as_of is None:
+        store = compiled.entries()
+        for n in merged:  # merging can drop a point (same day: the later file wins): ask the merged entry
+            latest[n] = _latest(store.at(n))
+        as_of = max(latest, default=date.min.toordinal())
+    compiled.as_of = as_of
     return compiled
 
 
-_PARTS: dict[_FileKey, _FilePart] = {}
+_PARTS: dict[_FileKey, _Part] = {}
 _COMPILED: dict[tuple[_FileKey, ...], _Compiled] = {}
 
 
-def _part(path: Path, key: _FileKey | None) -> _FilePart:
-    """A file's compiled part, reused in this process while the file is unchanged and settled."""
+def _part(path: Path, key: _FileKey | None) -> _Part:
+    """A file's part, reused in this process while the file is unchanged and settled."""
     if key is None:
         return _read_part(path)
     part = _PARTS.get(key)
@@ -496,22 +497,19 @@ def _settled(keys: Iterable[_FileKey]) -> bool:
 def _cache_file(paths: list[Path]) -> Path | None:
     if os.environ.get("LLMAUDIT_CATALOG_CACHE", "").strip().lower() in ("0", "off", "false", "no"):
         return None
-    # One file per set of folders (shipped, shipped + overlay, ...): a new overlay file replaces it.
-    folders = "\0".join(dict.fromkeys(str(p.parent) for p in paths))
-    tag = f"{folders}\0{_FORMAT}\0{sys.implementation.cache_tag}\0{marshal.version}"
+    # One cache file per first folder (the shipped catalog's, usually): with or without the overlay,
+    # or with a new overlay file, the files that did not change are taken from it, the rest read.
+    tag = f"{paths[0].parent}\0{_FORMAT}\0{sys.implementation.cache_tag}\0{marshal.version}"
     return home_dir() / "cache" / f"catalog-{hashlib.sha1(tag.encode()).hexdigest()[:16]}.bin"
 
 
-_MAGIC = "llmaudit-catalog"
-
-
-def _read_cache(path: Path, keys: tuple[_FileKey, ...]) -> _Compiled | None:
+def _read_cache(path: Path) -> tuple[tuple[_FileKey, ...], int, dict[_FileKey, _Part]] | None:
+    """(the file set it was written for, that set's as_of, each file's part by file key)."""
     try:
-        magic, fmt, stored, payload = marshal.loads(path.read_bytes())
-        if magic != _MAGIC or fmt != _FORMAT or tuple(stored) != keys:
+        magic, fmt, keys, as_of, parts = marshal.loads(path.read_bytes())
+        if magic != _MAGIC or fmt != _FORMAT:
             return None
-        files, file_sources, ids, aliases, layers, as_of = payload
-        return _Compiled(files, file_sources, ids, aliases, layers, as_of)
+        return tuple(keys), as_of, {tuple(key): _Part(*part) for key, part in zip(keys, parts, strict=True)}
     except Exception:  # missing, unreadable, truncated, another format: compile instead
         return None
 
@@ -522,14 +520,14 @@ def _write_cache(path: Path, keys: tuple[_FileKey, ...], compiled: _Compiled) ->
         path.parent.mkdir(parents=True, exist_ok=True)
         if not os.access(path.parent, os.W_OK):
             return
-        data = marshal.dumps((_MAGIC, _FORMAT, keys, compiled.payload()))
+        data = marshal.dumps((_MAGIC, _FORMAT, keys, compiled.as_of, [part.dump() for part in compiled.parts]))
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         os.replace(tmp, path)  # atomic: a concurrent reader sees the old file or this one, whole
         tmp = None
     except (OSError, ValueError):
-        pass  # a cache: the next run compiles again
+        pass  # only a cache: the next run compiles again
     finally:
         if tmp is not None:
             try:
@@ -539,19 +537,24 @@ def _write_cache(path: Path, keys: tuple[_FileKey, ...], compiled: _Compiled) ->
 
 
 def _compiled(paths: list[Path]) -> _Compiled:
-    """The compiled form of ``paths``: from memory, else the cache file, else read and checked."""
+    """The compiled form of ``paths``: from memory, else the cache file (the parts of the files that
+    did not change), else each file read and checked."""
     try:
         keys = tuple(_file_key(p) for p in paths)
-    except OSError:
-        return _compile(paths, None)  # a file went missing: reading it raises the right error
+    except OSError:  # a file went missing: reading it raises the right error
+        return _assemble(paths, [_part(p, None) for p in paths], None)
     hit = _COMPILED.get(keys)
     if hit is not None:
         return hit
     settled = _settled(keys)
     cache = _cache_file(paths) if paths and settled else None
-    compiled = _read_cache(cache, keys) if cache is not None else None
-    if compiled is None:
-        compiled = _compile(paths, list(keys))
+    stored = _read_cache(cache) if cache is not None else None
+    if stored is not None and stored[0] == keys:
+        compiled = _assemble(paths, [stored[2][key] for key in keys], stored[1])
+    else:
+        known = stored[2] if stored is not None else {}
+        parts = [known.get(key) or _part(path, key) for path, key in zip(paths, keys, strict=True)]
+        compiled = _assemble(paths, parts, None)
         if cache is not None:
             _write_cache(cache, keys, compiled)
     if settled:
