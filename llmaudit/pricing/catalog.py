@@ -21,13 +21,12 @@ is replaced atomically, so concurrent runs read either the old or the new one, w
 
 from __future__ import annotations
 
-import hashlib
 import json
 import marshal
 import os
 import sys
-import tempfile
 import time
+import zlib
 from collections.abc import Collection, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, replace
 from datetime import date
@@ -388,16 +387,13 @@ def _latest(entry: ModelEntry) -> int:
     return max((p.as_of for p in entry.prices), default=date.min).toordinal()
 
 
-@dataclass
 class _Part:
     """One price file, read and checked: its sources, and per model its id, raw spec (parsed, or
     JSON text from the cache file), aliases and latest ``as_of`` (a date ordinal)."""
 
-    sources: Any
-    ids: list[str]
-    specs: list[Any]
-    aliases: list[tuple[str, ...]]
-    latest: list[int]
+    def __init__(self, sources: Any, ids: list[str], specs: list[Any], aliases: list[tuple[str, ...]],
+                 latest: list[int]) -> None:
+        self.sources, self.ids, self.specs, self.aliases, self.latest = sources, ids, specs, aliases, latest
 
     def dump(self) -> tuple[Any, ...]:
         return (_as_text(self.sources), self.ids, [_as_text(s) for s in self.specs], self.aliases, self.latest)
@@ -414,19 +410,15 @@ def _read_part(path: Path) -> _Part:
     return part
 
 
-@dataclass
 class _Compiled:
     """A set of price files merged and indexed, without building any entry (see the module doc)."""
 
-    files: list[str]
-    parts: list[_Part]
-    ids: list[str]
-    aliases: list[tuple[str, ...]]
-    layers: list[tuple[_Layer, ...]]
-    providers: list[str]
-    names: list[str]
-    built: list[ModelEntry | None]
-    as_of: int = 0  # ordinal of the latest as_of of any merged price point; date.min for none
+    def __init__(self, files: list[str], parts: list[_Part], ids: list[str], aliases: list[tuple[str, ...]],
+                 layers: list[tuple[_Layer, ...]], providers: list[str], names: list[str]) -> None:
+        self.files, self.parts, self.ids, self.aliases, self.layers = files, parts, ids, aliases, layers
+        self.providers, self.names = providers, names
+        self.built: list[ModelEntry | None] = [None] * len(ids)  # shared by the catalogs made from this
+        self.as_of = 0  # ordinal of the latest as_of of any merged price point; date.min for none
 
     def entries(self) -> _Entries:
         return _Entries(list(self.ids), list(self.providers), list(self.names), list(self.aliases),
@@ -455,7 +447,7 @@ def _assemble(paths: list[Path], parts: list[_Part], as_of: int | None) -> _Comp
                 layers[n] = (*layers[n], (file_no, spec))
     split = [model_id.partition("/") for model_id in ids]
     compiled = _Compiled([str(p) for p in paths], parts, ids, aliases, layers, [p for p, _, _ in split],
-                         [n for _, _, n in split], [None] * len(ids))
+                         [n for _, _, n in split])
     if as_of is None:
         store = compiled.entries()
         for n in merged:  # merging can drop a point (same day: the later file wins): ask the merged entry
@@ -500,7 +492,7 @@ def _cache_file(paths: list[Path]) -> Path | None:
     # One cache file per first folder (the shipped catalog's, usually): with or without the overlay,
     # or with a new overlay file, the files that did not change are taken from it, the rest read.
     tag = f"{paths[0].parent}\0{_FORMAT}\0{sys.implementation.cache_tag}\0{marshal.version}"
-    return home_dir() / "cache" / f"catalog-{hashlib.sha1(tag.encode()).hexdigest()[:16]}.bin"
+    return home_dir() / "cache" / f"catalog-{zlib.crc32(tag.encode()):08x}.bin"
 
 
 def _read_cache(path: Path) -> tuple[tuple[_FileKey, ...], int, dict[_FileKey, _Part]] | None:
@@ -521,7 +513,9 @@ def _write_cache(path: Path, keys: tuple[_FileKey, ...], compiled: _Compiled) ->
         if not os.access(path.parent, os.W_OK):
             return
         data = marshal.dumps((_MAGIC, _FORMAT, keys, compiled.as_of, [part.dump() for part in compiled.parts]))
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        name = path.parent / f".{path.name}.{os.getpid()}.{time.time_ns()}.tmp"
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        tmp = name
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         os.replace(tmp, path)  # atomic: a concurrent reader sees the old file or this one, whole
