@@ -148,8 +148,7 @@ class _Entries(MutableMapping[str, ModelEntry]):
             self.providers.append(entry.provider)
             self.names.append(entry.name)
             self.aliases.append(entry.aliases)
-            self._layers.append(())
-            self._built.append(None)
+            self._layers.append(())  # (not in the shared ``_built``: ``_own`` always has it)
         else:
             self.providers[n], self.names[n], self.aliases[n] = entry.provider, entry.name, entry.aliases
         self._own[n] = entry
