@@ -106,7 +106,7 @@ def main() -> None:
     rep.notes = [
         "load_catalog() indexes ids, aliases and names and builds a model's entry when a lookup needs it;"
         " the compiled form (raw specs as JSON text) is cached under $LLMAUDIT_HOME/cache, keyed by each"
-        " file's path, size, mtime, ctime and inode",
+        " file's path, size, mtime, ctime, inode and device",
         "cache off: every file is parsed and every model checked on each run (bad data still fails the load)",
     ]
     rep.print()

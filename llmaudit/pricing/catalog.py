@@ -491,7 +491,11 @@ def _cache_file(paths: list[Path]) -> Path | None:
     # One cache file per first folder (the shipped catalog's, usually): with or without the overlay,
     # or with a new overlay file, the files that did not change are taken from it, the rest read.
     tag = f"{paths[0].parent}\0{_FORMAT}\0{sys.implementation.cache_tag}\0{marshal.version}"
-    return home_dir() / "cache" / f"catalog-{zlib.crc32(tag.encode()):08x}.bin"
+    try:
+        home = home_dir()
+    except (RuntimeError, OSError):  # no home directory to be found: no cache
+        return None
+    return home / "cache" / f"catalog-{zlib.crc32(tag.encode()):08x}.bin"
 
 
 def _read_cache(path: Path) -> tuple[tuple[_FileKey, ...], int, dict[_FileKey, _Part]] | None:
