@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 python p6_cold_start.py --runs 15
+python p8_catalog_load.py --runs 15
 python p5_routing.py --prompts 100000 --models 10
 python p1_ccusage.py --mb 200 --runs 3
 python p2_openai_jsonl.py --rows 1000000 --runs 2

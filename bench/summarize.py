@@ -12,7 +12,8 @@ from pathlib import Path
 
 from _common import RESULTS
 
-ORDER = ["p1_ccusage", "p2_openai_jsonl", "p3_peak_rss", "p4_replay", "p5_routing", "p6_cold_start", "p7_dask"]
+ORDER = ["p1_ccusage", "p2_openai_jsonl", "p3_peak_rss", "p4_replay", "p5_routing", "p6_cold_start", "p7_dask",
+         "p8_catalog_load"]
 BEGIN, END = "<!-- FIGURES:BEGIN -->", "<!-- FIGURES:END -->"
 SUMMARY_BEGIN, SUMMARY_END = "<!-- PERF-SUMMARY:BEGIN -->", "<!-- PERF-SUMMARY:END -->"
 TITLES = {
@@ -23,6 +24,7 @@ TITLES = {
     "p5_routing": "P5 routing simulation, 100,000 prompts × 10 models",
     "p6_cold_start": "P6 `llmaudit --help` cold start",
     "p7_dask": "P7 `--engine dask` vs in-process (2-core box)",
+    "p8_catalog_load": "P8 `load_catalog()` and `pricing cost` in fresh processes",
 }
 
 

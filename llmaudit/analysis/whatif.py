@@ -216,10 +216,8 @@ class WhatIfAccumulator:
         # Only models still on sale are proposed: a model the catalog's sources stopped listing
         # (e.g. claude-3-5-sonnet-20241022) still prices old logs, but nobody can move traffic to it.
         on_sale_since = catalog.as_of - timedelta(days=_RETIRED_AFTER_DAYS)
-        for entry in catalog.entries:
-            tier = self._tier_ids.get(entry.id)
-            if tier is None:  # most of the catalog: skip resolving its price
-                continue
+        for entry in catalog.entries_for(self._tier_ids):  # most of the catalog has no tier: not built
+            tier = self._tier_ids[entry.id]
             point = self._point(entry.id)
             if point is None or entry.prices[-1].as_of < on_sale_since:
                 continue

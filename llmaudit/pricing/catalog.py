@@ -7,13 +7,28 @@ Files (``pricing_data/<provider>.json`` and ``$LLMAUDIT_HOME/pricing/*.json``) s
      "models": {"gpt-4o": {"aliases": [...], "context_window": 128000, "max_output_tokens": 16384,
                            "prices": [{"effective_from": "2024-12-13", "as_of": "2025-08-13",
                                        "source": "litellm-1.55.0", "input": "2.5", ...}]}}}
+
+Loading is lazy (a command prices a handful of the ~5,000 models): ``load_catalog`` indexes ids,
+aliases and names and builds a ``ModelEntry`` (dates, ``Decimal`` rates, provenance) only when a
+lookup or ``Catalog.entries`` needs it. Every file is still read and every model checked the first
+time a set of files is seen, so bad price data fails the load as before; what that check yields
+(each model's raw spec as JSON text, its aliases, the latest ``as_of``) is the compiled form, kept
+in memory and in ``$LLMAUDIT_HOME/cache/catalog-*.bin``, keyed by every file's path, size, mtime,
+ctime, inode and device (``LLMAUDIT_CATALOG_CACHE=0`` turns the file off). A file changed in the last few
+seconds is never cached (its timestamps could not tell a second change apart), and the cache file
+is replaced atomically, so concurrent runs read either the old or the new one, whole.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+import marshal
+import os
+import sys
+import time
+import zlib
+from collections.abc import Collection, Iterable, Iterator, MutableMapping
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -52,37 +67,184 @@ def _priority(provider: str) -> int:
         return len(PROVIDER_PRIORITY) + (1 if provider in PLATFORMS else 0)
 
 
-@dataclass
-class Catalog:
-    entries: list[ModelEntry]
-    as_of: date
-    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
-    origin: list[str] = field(default_factory=list)
+# A layer: (index of the file it came from, the model's spec as parsed, or as JSON text).
+_Layer = tuple[int, Any]
 
-    def __post_init__(self) -> None:
-        self._by_id: dict[str, ModelEntry] = {}
-        self._by_alias: dict[str, ModelEntry] = {}
-        self._by_name: dict[str, list[ModelEntry]] = {}
-        self._cache: dict[tuple[str, str | None], Resolution | None] = {}
-        for entry in self.entries:
-            self._by_id[entry.id.lower()] = entry
-        for entry in self.entries:
-            for alias in entry.aliases:
-                # An id always beats someone else's alias; first alias claim wins.
-                self._by_alias.setdefault(alias.lower(), entry)
-            self._by_name.setdefault(entry.name.lower(), []).append(entry)
-        for same in self._by_name.values():
-            same.sort(key=lambda e: (_priority(e.provider), e.id))
+
+class _Entries(MutableMapping[str, ModelEntry]):
+    """The catalog's models in order, each built from its raw spec(s) the first time it is used.
+
+    Positions are the identity (a catalog made from a list may repeat an id). As a mapping keyed by
+    id it serves ``pricing.overrides``: reading a model builds that one only; setting one replaces
+    it or appends a new model.
+    """
+
+    def __init__(self, ids: list[str], providers: list[str], names: list[str], aliases: list[tuple[str, ...]],
+                 layers: list[tuple[_Layer, ...]], files: list[str], built: list[ModelEntry | None],
+                 file_sources: list[Any]) -> None:
+        self.ids = ids
+        self.providers = providers
+        self.names = names
+        self.aliases = aliases
+        self.files = files
+        self.file_sources = file_sources  # per file: its "sources" dict, or that dict as JSON text
+        self._layers = layers
+        self._built = built  # shared by every catalog made from one compiled form: entries are immutable
+        self._own: dict[int, ModelEntry] = {}  # this catalog's overrides and added models
+        self._pos: dict[str, int] | None = None
+
+    @classmethod
+    def of(cls, entries: list[ModelEntry]) -> _Entries:
+        """Models already built (tests, ``pricing diff`` operands, the catalog builder)."""
+        built: list[ModelEntry | None] = list(entries)
+        return cls([e.id for e in entries], [e.provider for e in entries], [e.name for e in entries],
+                   [e.aliases for e in entries], [() for _ in entries], [], built, [])
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self.ids)
+
+    def at(self, n: int) -> ModelEntry:
+        entry = self._own.get(n) if self._own else None
+        if entry is None:
+            entry = self._built[n]
+            if entry is None:
+                entry = self._built[n] = self._build(n)
+        return entry
+
+    def _build(self, n: int) -> ModelEntry:
+        entry: ModelEntry | None = None
+        for file_no, spec in self._layers[n]:
+            data = json.loads(spec) if isinstance(spec, str) else spec
+            try:
+                layer = ModelEntry.from_json(self.ids[n], data)
+            except (KeyError, ValueError, TypeError, ArithmeticError) as exc:  # checked when compiled
+                raise PricingError(f"{self.files[file_no]}: model {self.ids[n]!r}: bad price data ({exc})") from None
+            entry = merge_entries(entry, layer)
+        if entry is None:
+            raise PricingError(f"{self.ids[n]}: no price data")
+        return entry
+
+    def own_entries(self) -> list[ModelEntry]:
+        return list(self._own.values())
+
+    def all(self) -> list[ModelEntry]:
+        return [self.at(n) for n in range(len(self.ids))]
+
+    # MutableMapping by id (ids are unique in a loaded catalog), for config overrides.
+    def _positions(self) -> dict[str, int]:
+        if self._pos is None:
+            self._pos = {model_id: n for n, model_id in enumerate(self.ids)}
+        return self._pos
+
+    def __getitem__(self, model_id: str) -> ModelEntry:
+        return self.at(self._positions()[model_id])
+
+    def __setitem__(self, model_id: str, entry: ModelEntry) -> None:
+        pos = self._positions()
+        n = pos.get(model_id)
+        if n is None:
+            n = pos[model_id] = len(self.ids)
+            self.ids.append(model_id)
+            self.providers.append(entry.provider)
+            self.names.append(entry.name)
+            self.aliases.append(entry.aliases)
+            self._layers.append(())  # (not in the shared ``_built``: ``_own`` always has it)
+        else:
+            self.providers[n], self.names[n], self.aliases[n] = entry.provider, entry.name, entry.aliases
+        self._own[n] = entry
+
+    def __delitem__(self, model_id: str) -> None:
+        raise TypeError("catalog models cannot be removed")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self.ids))
+
+
+class Catalog:
+    """Models by id, alias and name, and the dated prices of each.
+
+    ``Catalog(entries, as_of, sources, origin)`` makes one from built entries; ``load_catalog``
+    makes a lazy one. ``entries`` builds every model (``pricing list``); ``ids``, ``len``,
+    ``providers``, ``get``, ``resolve`` and ``entries_for`` build only what they return.
+    """
+
+    def __init__(self, entries: Iterable[ModelEntry] | _Entries, as_of: date,
+                 sources: dict[str, dict[str, Any]] | None = None, origin: list[str] | None = None) -> None:
+        self._lazy = isinstance(entries, _Entries)
+        if isinstance(entries, _Entries):
+            self._store = entries
+            self._list: list[ModelEntry] | None = None
+        else:
+            self._list = entries if isinstance(entries, list) else list(entries)
+            self._store = _Entries.of(self._list)
+        self.as_of = as_of
+        self._sources = sources
+        self.origin: list[str] = origin if origin is not None else []
+        self.ids: tuple[str, ...] = tuple(self._store.ids)
+        self._cache: dict[tuple[str, str | None], Resolution | None] = {}
+        self._index()
+
+    def _index(self) -> None:
+        store = self._store
+        ids, providers = store.ids, store.providers
+        self._by_id: dict[str, int] = {model_id.lower(): n for n, model_id in enumerate(ids)}
+        self._by_alias: dict[str, int] = {}
+        for n, aliases in enumerate(store.aliases):
+            for alias in aliases:
+                # An id always beats someone else's alias; first alias claim wins.
+                self._by_alias.setdefault(alias.lower(), n)
+        self._by_name: dict[str, list[int]] = {}
+        for n, name in enumerate(store.names):
+            self._by_name.setdefault(name.lower(), []).append(n)
+        for same in self._by_name.values():
+            if len(same) > 1:
+                same.sort(key=lambda n: (_priority(providers[n]), ids[n]))
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_cache"] = {}
+        if self._lazy:
+            state["_list"] = None  # rebuilt from the store on demand
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    @property
+    def entries(self) -> list[ModelEntry]:
+        """Every model, built (all ~5,000 of the shipped catalog: prefer ``ids`` / ``entries_for``)."""
+        if self._list is None:
+            self._list = self._store.all()
+        return self._list
+
+    def entries_for(self, ids: Collection[str]) -> list[ModelEntry]:
+        """The models whose id is in ``ids``, in catalog order; only those are built."""
+        return [self._store.at(n) for n, model_id in enumerate(self._store.ids) if model_id in ids]
+
+    @property
+    def sources(self) -> dict[str, dict[str, Any]]:
+        """Source metadata by name, from every file's ``sources`` (a later file wins)."""
+        if self._sources is None:
+            merged: dict[str, Any] = {}
+            for found in self._store.file_sources:
+                merged.update(json.loads(found) if isinstance(found, str) else found)
+            self._sources = merged
+        return self._sources
+
+    @sources.setter
+    def sources(self, value: dict[str, dict[str, Any]]) -> None:
+        self._sources = value
 
     def get(self, model_id: str) -> ModelEntry | None:
-        return self._by_id.get(model_id.lower())
+        n = self._by_id.get(model_id.lower())
+        return None if n is None else self._store.at(n)
 
     @property
     def providers(self) -> list[str]:
-        return sorted({e.provider for e in self.entries})
+        return sorted(set(self._store.providers))
 
     def resolve(self, name: str, provider: str | None = None, *, fuzzy: bool = True) -> Resolution | None:
         """The catalog entry for a model name as a log spelled it, or None.
@@ -100,15 +262,19 @@ class Catalog:
         self._cache[key] = found
         return found
 
+    def _hit(self, n: int, matched_by: str) -> Resolution:
+        return Resolution(self._store.at(n), matched_by)
+
     def _resolve(self, name: str, provider: str | None, fuzzy: bool) -> Resolution | None:
         candidates = [v for v in variants(name, provider)
                       if fuzzy or v.step not in ("dated-snapshot", "latest-alias")]
+        providers, ids = self._store.providers, self._store.ids
         # Ids that differ only in case (LiteLLM listed both "azure_ai/DeepSeek-V4-Flash-0731" and
         # "azure_ai/deepseek-v4-flash-0731" at other prices): the lower-case index keeps one, so a
         # name spelled exactly as the other one's id must still find that one.
-        shadowed: dict[str, ModelEntry] | None = self.__dict__.get("_shadowed_ids")
+        shadowed: dict[str, int] | None = self.__dict__.get("_shadowed_ids")
         if shadowed is None:
-            shadowed = {e.id: e for e in self.entries if self._by_id.get(e.id.lower()) is not e}
+            shadowed = {model_id: n for n, model_id in enumerate(ids) if self._by_id.get(model_id.lower()) != n}
             self._shadowed_ids = shadowed
         # Pass 1: ids, aliases, and bare names of the named provider or a model maker.
         for var in candidates:
@@ -123,26 +289,28 @@ class Catalog:
                 qualified = bool(sep) and (canonical_provider(head) or head) == var.provider
                 spellings = [spellings[0], prefixed] if qualified else [prefixed, spellings[0]]
             for exact, lowered in spellings:
-                hit = shadowed.get(exact) or self._by_id.get(lowered)
+                hit = shadowed.get(exact)
+                if hit is None:
+                    hit = self._by_id.get(lowered)
                 if hit is not None:
-                    return Resolution(hit, var.step)
+                    return self._hit(hit, var.step)
                 hit = self._by_alias.get(lowered)
                 if hit is not None:
-                    return Resolution(hit, "alias" if var.step == "exact" else var.step)
-            same: list[ModelEntry] = self._by_name.get(low, [])
-            for entry in same:
-                if entry.provider == var.provider or (var.provider is None and entry.provider in MAKERS):
-                    return Resolution(entry, var.step)
-            if var.step == "exact" and len(same) == 1 and same[0].provider in PLATFORMS:
+                    return self._hit(hit, "alias" if var.step == "exact" else var.step)
+            same: list[int] = self._by_name.get(low, [])
+            for n in same:
+                if providers[n] == var.provider or (var.provider is None and providers[n] in MAKERS):
+                    return self._hit(n, var.step)
+            if var.step == "exact" and len(same) == 1 and providers[same[0]] in PLATFORMS:
                 # A cloud's own spelling with a price of its own (e.g. a Bedrock regional uplift).
-                return Resolution(same[0], "name")
+                return self._hit(same[0], "name")
         # Pass 2: a bare name any provider serves (priority order), e.g. groq's llama builds.
         for var in candidates:
             hosts = self._by_name.get(var.name.lower())
             if hosts:
                 # "vendor/model" is OpenRouter's spelling: its listing wins over other hosts'.
-                routed = [e for e in hosts if e.provider == "openrouter"] if "/" in var.name else []
-                return Resolution((routed or hosts)[0], "name" if var.step == "exact" else var.step)
+                routed = [n for n in hosts if providers[n] == "openrouter"] if "/" in var.name else []
+                return self._hit((routed or hosts)[0], "name" if var.step == "exact" else var.step)
         return None
 
 
@@ -172,7 +340,7 @@ def merge_entries(base: ModelEntry | None, extra: ModelEntry) -> ModelEntry:
     )
 
 
-def read_catalog_file(path: Path) -> tuple[list[ModelEntry], dict[str, Any]]:
+def _read_price_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
@@ -181,35 +349,29 @@ def read_catalog_file(path: Path) -> tuple[list[ModelEntry], dict[str, Any]]:
         raise PricingError(f"{path}: cannot read: {exc.strerror}") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("models"), dict):
         raise PricingError(f"{path}: not an llmaudit price file (expected \"schema\": \"{SCHEMA}\")")
+    return data
+
+
+def _file_models(path: Path, data: dict[str, Any]) -> Iterator[tuple[str, Any, ModelEntry]]:
+    """(model id, raw spec, entry built from it) for each model of a price file."""
     provider = str(data.get("provider", ""))
-    entries = []
     for name, spec in data["models"].items():
         model_id = name if "/" in name and not provider else f"{provider}/{name}"
         try:
-            entries.append(ModelEntry.from_json(model_id, spec))
+            entry = ModelEntry.from_json(model_id, spec)
         except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
             raise PricingError(f"{path}: model {name!r}: bad price data ({exc})") from None
+        yield model_id, spec, entry
+
+
+def read_catalog_file(path: Path) -> tuple[list[ModelEntry], dict[str, Any]]:
+    data = _read_price_json(path)
+    entries = [entry for _, _, entry in _file_models(path, data)]
     return entries, dict(data.get("sources", {}))
 
 
-_PARSED: dict[tuple[tuple[str, int, int], ...], tuple[dict[str, ModelEntry], dict[str, Any]]] = {}
-
-
-def _read_cached(paths: list[Path]) -> tuple[dict[str, ModelEntry], dict[str, Any]]:
-    """Parsed files, reused while no file changed (entries are immutable, so sharing is safe)."""
-    try:
-        key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
-    except OSError:
-        return read_catalog_files(paths)
-    if key not in _PARSED:
-        if len(_PARSED) > 8:
-            _PARSED.clear()
-        _PARSED[key] = read_catalog_files(paths)
-    by_id, sources = _PARSED[key]
-    return dict(by_id), dict(sources)
-
-
 def read_catalog_files(paths: Iterable[Path]) -> tuple[dict[str, ModelEntry], dict[str, Any]]:
+    """Every model of ``paths``, built and merged (a later file adds dated points); eager."""
     by_id: dict[str, ModelEntry] = {}
     sources: dict[str, Any] = {}
     for path in paths:
@@ -218,6 +380,197 @@ def read_catalog_files(paths: Iterable[Path]) -> tuple[dict[str, ModelEntry], di
         for entry in entries:
             by_id[entry.id] = merge_entries(by_id.get(entry.id), entry)
     return by_id, sources
+
+
+# ------------------------------------------------------------------------------ the compiled form
+# Bump when what a compiled part holds, or how it is derived, changes: older cache files are ignored.
+_FORMAT = 1
+_SETTLE_NS = 3_000_000_000  # files changed this recently are not cached (timestamp granularity)
+_FileKey = tuple[str, int, int, int, int, int]  # path, size, mtime_ns, ctime_ns, inode, device
+_MAGIC = "llmaudit-catalog"
+
+
+def _as_text(value: Any) -> Any:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _latest(entry: ModelEntry) -> int:
+    return max((p.as_of for p in entry.prices), default=date.min).toordinal()
+
+
+class _Part:
+    """One price file, read and checked: its sources, and per model its id, raw spec (parsed, or
+    JSON text from the cache file), aliases and latest ``as_of`` (a date ordinal)."""
+
+    def __init__(self, sources: Any, ids: list[str], specs: list[Any], aliases: list[tuple[str, ...]],
+                 latest: list[int]) -> None:
+        self.sources, self.ids, self.specs, self.aliases, self.latest = sources, ids, specs, aliases, latest
+
+    def dump(self) -> tuple[Any, ...]:
+        return (_as_text(self.sources), self.ids, [_as_text(s) for s in self.specs], self.aliases, self.latest)
+
+
+def _read_part(path: Path) -> _Part:
+    data = _read_price_json(path)
+    part = _Part(dict(data.get("sources", {})), [], [], [], [])
+    for model_id, spec, entry in _file_models(path, data):
+        part.ids.append(model_id)
+        part.specs.append(spec)
+        part.aliases.append(entry.aliases)
+        part.latest.append(_latest(entry))
+    return part
+
+
+class _Compiled:
+    """A set of price files merged and indexed, without building any entry (see the module doc)."""
+
+    def __init__(self, files: list[str], parts: list[_Part], ids: list[str], aliases: list[tuple[str, ...]],
+                 layers: list[tuple[_Layer, ...]], providers: list[str], names: list[str]) -> None:
+        self.files, self.parts, self.ids, self.aliases, self.layers = files, parts, ids, aliases, layers
+        self.providers, self.names = providers, names
+        self.built: list[ModelEntry | None] = [None] * len(ids)  # shared by the catalogs made from this
+        self.as_of = 0  # ordinal of the latest as_of of any merged price point; date.min for none
+
+    def entries(self) -> _Entries:
+        return _Entries(list(self.ids), list(self.providers), list(self.names), list(self.aliases),
+                        list(self.layers), self.files, self.built, [part.sources for part in self.parts])
+
+
+def _assemble(paths: list[Path], parts: list[_Part], as_of: int | None) -> _Compiled:
+    """Merge the files' parts in order; ``as_of`` is computed unless the cache file had it."""
+    ids: list[str] = []
+    aliases: list[tuple[str, ...]] = []
+    layers: list[tuple[_Layer, ...]] = []
+    latest: list[int] = []
+    pos: dict[str, int] = {}
+    merged: dict[int, None] = {}
+    for file_no, part in enumerate(parts):
+        for model_id, spec, model_aliases, day in zip(part.ids, part.specs, part.aliases, part.latest, strict=True):
+            n = pos.setdefault(model_id, len(ids))
+            if n == len(ids):
+                ids.append(model_id)
+                aliases.append(model_aliases)
+                layers.append(((file_no, spec),))
+                latest.append(day)
+            else:  # the same model in a later file (an overlay): its dated points merge in
+                merged[n] = None
+                aliases[n] = tuple(dict.fromkeys([*aliases[n], *model_aliases]))
+                layers[n] = (*layers[n], (file_no, spec))
+    split = [model_id.partition("/") for model_id in ids]
+    compiled = _Compiled([str(p) for p in paths], parts, ids, aliases, layers, [p for p, _, _ in split],
+                         [n for _, _, n in split])
+    if as_of is None:
+        store = compiled.entries()
+        for n in merged:  # merging can drop a point (same day: the later file wins): ask the merged entry
+            latest[n] = _latest(store.at(n))
+        as_of = max(latest, default=date.min.toordinal())
+    compiled.as_of = as_of
+    return compiled
+
+
+_PARTS: dict[_FileKey, _Part] = {}
+_COMPILED: dict[tuple[_FileKey, ...], _Compiled] = {}
+
+
+def _part(path: Path, key: _FileKey | None) -> _Part:
+    """A file's part, reused in this process while the file is unchanged and settled."""
+    if key is None:
+        return _read_part(path)
+    part = _PARTS.get(key)
+    if part is None:
+        part = _read_part(path)
+        if _settled([key]):
+            if len(_PARTS) > 512:
+                _PARTS.clear()
+            _PARTS[key] = part
+    return part
+
+
+def _file_key(path: Path) -> _FileKey:
+    st = path.stat()
+    return (str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def _settled(keys: Iterable[_FileKey]) -> bool:
+    """No file changed in the last few seconds: a later change shows in its ctime (and mtime)."""
+    now = time.time_ns()
+    return all(now - max(k[2], k[3]) > _SETTLE_NS for k in keys)
+
+
+def _cache_file(paths: list[Path]) -> Path | None:
+    if os.environ.get("LLMAUDIT_CATALOG_CACHE", "").strip().lower() in ("0", "off", "false", "no"):
+        return None
+    # One cache file per first folder (the shipped catalog's, usually): with or without the overlay,
+    # or with a new overlay file, the files that did not change are taken from it, the rest read.
+    tag = f"{paths[0].parent}\0{_FORMAT}\0{sys.implementation.cache_tag}\0{marshal.version}"
+    try:
+        home = home_dir()
+    except (RuntimeError, OSError):  # no home directory to be found: no cache
+        return None
+    return home / "cache" / f"catalog-{zlib.crc32(tag.encode()):08x}.bin"
+
+
+def _read_cache(path: Path) -> tuple[tuple[_FileKey, ...], int, dict[_FileKey, _Part]] | None:
+    """(the file set it was written for, that set's as_of, each file's part by file key)."""
+    try:
+        magic, fmt, keys, as_of, parts = marshal.loads(path.read_bytes())
+        if magic != _MAGIC or fmt != _FORMAT:
+            return None
+        return tuple(keys), as_of, {tuple(key): _Part(*part) for key, part in zip(keys, parts, strict=True)}
+    except Exception:  # missing, unreadable, truncated, another format: compile instead
+        return None
+
+
+def _write_cache(path: Path, keys: tuple[_FileKey, ...], compiled: _Compiled) -> None:
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not os.access(path.parent, os.W_OK):
+            return
+        data = marshal.dumps((_MAGIC, _FORMAT, keys, compiled.as_of, [part.dump() for part in compiled.parts]))
+        name = path.parent / f".{path.name}.{os.getpid()}.{time.time_ns()}.tmp"
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        tmp = name
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)  # atomic: a concurrent reader sees the old file or this one, whole
+        tmp = None
+    except (OSError, ValueError):
+        pass  # only a cache: the next run compiles again
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _compiled(paths: list[Path]) -> _Compiled:
+    """The compiled form of ``paths``: from memory, else the cache file (the parts of the files that
+    did not change), else each file read and checked."""
+    try:
+        keys = tuple(_file_key(p) for p in paths)
+    except OSError:  # a file went missing: reading it raises the right error
+        return _assemble(paths, [_part(p, None) for p in paths], None)
+    hit = _COMPILED.get(keys)
+    if hit is not None:
+        return hit
+    settled = _settled(keys)
+    cache = _cache_file(paths) if paths and settled else None
+    stored = _read_cache(cache) if cache is not None else None
+    if stored is not None and stored[0] == keys:
+        compiled = _assemble(paths, [stored[2][key] for key in keys], stored[1])
+    else:
+        known = stored[2] if stored is not None else {}
+        parts = [known.get(key) or _part(path, key) for path, key in zip(paths, keys, strict=True)]
+        compiled = _assemble(paths, parts, None)
+        if cache is not None:
+            _write_cache(cache, keys, compiled)
+    if settled:
+        if len(_COMPILED) > 8:
+            _COMPILED.clear()
+        _COMPILED[keys] = compiled
+    return compiled
 
 
 def write_catalog_files(entries: Iterable[ModelEntry], directory: Path, sources: dict[str, Any],
@@ -264,15 +617,17 @@ def _shipped_files() -> list[Path]:
 def load_catalog(config: Config | None = None, *, shipped: bool = True, overlay: bool = True,
                  extra_files: Iterable[Path] = ()) -> Catalog:
     """Shipped catalog + the user's overlay (``$LLMAUDIT_HOME/pricing``) + config overrides."""
-    from llmaudit.pricing.overrides import apply_overrides
-
     files = _shipped_files() if shipped else []
     if overlay and overlay_dir().is_dir():
         files += sorted(overlay_dir().glob("*.json"))
     files += list(extra_files)
-    by_id, sources = _read_cached(files)
-    entries = list(by_id.values())
+    compiled = _compiled(files)
+    entries = compiled.entries()
     if config is not None:
-        entries = apply_overrides(entries, config)
-    as_of = max((p.as_of for e in entries for p in e.prices), default=date.today())
-    return Catalog(entries, as_of, sources, [str(f) for f in files])
+        from llmaudit.pricing.overrides import override_entries
+
+        override_entries(entries, config)
+    # Overrides keep every point's as_of; a model they add is priced from today.
+    latest = max([compiled.as_of, *(_latest(e) for e in entries.own_entries())])
+    as_of = date.fromordinal(latest) if latest > date.min.toordinal() else date.today()
+    return Catalog(entries, as_of, None, [str(f) for f in files])

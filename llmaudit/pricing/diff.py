@@ -71,7 +71,7 @@ def diff_catalogs(a: Catalog, b: Catalog, *, at_a: date | None = None, at_b: dat
                   label_a: str = "A", label_b: str = "B") -> CatalogDiff:
     """Rates that differ between ``a`` at ``at_a`` and ``b`` at ``at_b`` (the latest when None)."""
     diff = CatalogDiff(label_a, label_b)
-    ids = sorted({e.id for e in a.entries} | {e.id for e in b.entries}, key=str.lower)
+    ids = sorted({*a.ids, *b.ids}, key=lambda i: (i.lower(), i))  # ids differing in case: a fixed order
     for model_id in ids:
         ea, eb = a.get(model_id), b.get(model_id)
         pa_ = ea.price_at(at_a) if ea else None

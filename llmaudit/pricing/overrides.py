@@ -21,6 +21,7 @@ discount pattern wins (longest pattern).
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import MutableMapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -30,7 +31,7 @@ from llmaudit.config import Config
 from llmaudit.errors import ConfigError
 from llmaudit.pricing.model import RATE_FIELDS, ModelEntry, PricePoint, Rates, Tier, dec_str
 
-__all__ = ["Fees", "apply_overrides", "fees"]
+__all__ = ["Fees", "apply_overrides", "fees", "override_entries"]
 
 _DEFAULT_PLATFORM_PCT = Decimal("5.5")
 _DEFAULT_BYOK_PCT = Decimal("5")
@@ -91,11 +92,23 @@ def _scale_point(point: PricePoint, factor: Decimal, note: str) -> PricePoint:
 
 
 def apply_overrides(entries: list[ModelEntry], config: Config) -> list[ModelEntry]:
+    result = {e.id: e for e in entries}
+    override_entries(result, config)
+    return list(result.values())
+
+
+def override_entries(result: MutableMapping[str, ModelEntry], config: Config) -> None:
+    """Apply ``[pricing.overrides]`` and ``[pricing.discounts]`` to models keyed by id, in place.
+
+    Only the models an override names or a discount pattern matches are read from ``result`` (the
+    lazy catalog builds an entry when it is read); a model an override adds is appended.
+    """
     origin = str(config.path or "config")
     overrides = config.section("pricing", "overrides")
     discounts = config.section("pricing", "discounts")
-    by_id = {e.id.lower(): e for e in entries}
-    result = {e.id: e for e in entries}
+    if not overrides and not discounts:
+        return
+    by_id = {model_id.lower(): model_id for model_id in result}
 
     for model_id, spec in overrides.items():
         where = f"{origin}: [pricing.overrides.\"{model_id}\"]"
@@ -108,37 +121,36 @@ def apply_overrides(entries: list[ModelEntry], config: Config) -> list[ModelEntr
         rates = {k: _decimal(v, f"{where} {k}") for k, v in spec.items() if k in RATE_FIELDS}
         if "/" not in model_id:
             raise ConfigError(f"{where}: model ids are 'provider/model', e.g. openai/gpt-4o")
-        current = by_id.get(model_id.lower())
+        current_id = by_id.get(model_id.lower())
         source = f"config override ({origin})"
-        if current is None:
+        if current_id is None:
             if "input" not in rates and "output" not in rates:
                 raise ConfigError(f"{where}: a model that is not in the catalog needs at least input or output")
             provider, _, name = model_id.partition("/")
             point = PricePoint(date(1970, 1, 1), source, date.today(), Rates(**rates))
-            entry = ModelEntry(model_id, provider, name, (point,), (),
-                               spec.get("context_window"), spec.get("max_output_tokens"), "chat")
-            result[model_id] = entry
-            by_id[model_id.lower()] = entry
+            result[model_id] = ModelEntry(model_id, provider, name, (point,), (),
+                                          spec.get("context_window"), spec.get("max_output_tokens"), "chat")
+            by_id[model_id.lower()] = model_id
             continue
+        current = result[current_id]
         points = tuple(
             replace(p, rates=p.rates.patched(**rates), source=f"{p.source} + {source}",
                     note=(f"{p.note}; " if p.note else "") + "rates " + ", ".join(
                         f"{k}={dec_str(v)}" for k, v in rates.items()) + " from config")
             for p in current.prices
         )
-        entry = replace(current, prices=points)
-        result[current.id] = entry
-        by_id[current.id.lower()] = entry
+        result[current.id] = replace(current, prices=points)
+        by_id[current.id.lower()] = current.id
 
     if discounts:
         parsed = sorted(((str(pattern), _pct(pct, f"{origin}: [pricing.discounts] \"{pattern}\""))
                          for pattern, pct in discounts.items()), key=lambda x: -len(x[0]))
-        for model_id, entry in list(result.items()):
+        for model_id in list(result):
             for pattern, pct in parsed:
                 if fnmatch.fnmatchcase(model_id.lower(), pattern.lower()):
                     factor = (Decimal(100) - pct) / Decimal(100)
                     note = f"{dec_str(pct)}% discount from config ({pattern})"
+                    entry = result[model_id]
                     result[model_id] = replace(entry, prices=tuple(_scale_point(p, factor, note)
                                                                    for p in entry.prices))
                     break
-    return list(result.values())
