@@ -111,17 +111,24 @@ def map_keys(histories: dict[tuple[str, str], KeyHistory]) -> tuple[dict[str, st
 
 
 def _agree_always(histories: dict[tuple[str, str], KeyHistory], key: str, other: str) -> bool:
+    """Whether two keys were priced the same on every day a source listed both, and on at least one
+    such day: with no day in common there is no evidence they agree (a GovCloud key first listed after
+    the maker's key left LiteLLM keeps its own price)."""
+    overlapped = False
     for family in SNAPSHOT_FAMILIES:
         a, b = histories.get((family, key)), histories.get((family, other))
         if a is None or b is None:
             continue
         assert a.first_day and a.last_day and b.first_day and b.last_day
         lo, hi = max(a.first_day, b.first_day), min(a.last_day, b.last_day)
+        if lo > hi:
+            continue
+        overlapped = True
         days = {s.start for s in a.segments} | {s.start for s in b.segments} | {lo}
         for day in days:
             if lo <= day <= hi and not _same_price(a.at(day), b.at(day)):
                 return False
-    return True
+    return overlapped
 
 
 def _family_obs(histories: dict[tuple[str, str], KeyHistory], keys: list[str], family: str) -> list[Obs]:
@@ -194,26 +201,39 @@ def _mp_services(entries: list[MPEntry], on: date) -> dict[str, Any]:
     return {k: v for k, v in found.items() if v.rates is not None}
 
 
-def _hygiene(model_id: str, points: list[Point], mode: str | None, log: list[dict[str, Any]]) -> tuple[
-        list[Point], bool]:
+def _hygiene(model_id: str, points: list[Point], mode: str | None, log: list[dict[str, Any]],
+             mp: list[MPEntry]) -> list[Point]:
     """Placeholders are no prices; a $0 between paid prices is a hole; $0 is kept only where free.
 
-    A point whose input and output are both $0, or whose $0 field is paid at other dates, is dropped
-    (the price before it stays in force). A $0 input or output a model always lists while the other
-    rate is paid (a router's output, a classifier's output) is not documented as free: that rate
-    becomes unknown, so tokens of that kind are reported unpriced rather than billed at $0."""
+    * A point whose input and output are both $0 is a price only where the model is documented free:
+      a ``:free`` variant, a local runtime, or model-prices (an independent source, from models.dev
+      and vendor pages) listing it at $0 on that day; it is labelled free. Otherwise it is dropped
+      (a router's placeholder, one snapshot's hole): the price before stays in force, or the model
+      has no price.
+    * A point with one $0 rate that is paid at other dates is a hole and is dropped.
+    * One $0 rate that every point lists while the other is paid (a classifier's output, an
+      embedding's output, Perplexity's online input billed per request) is the source saying that
+      part is not charged; it is kept, and said so in the note.
+    """
     provider, _, name = model_id.partition("/")
-    free = provider in LOCAL_FREE or bool(_FREE_NAME.search(name))
-    if free:
-        return points, all(not p.rates.input and not p.rates.output for p in points)
+    by_name = provider in LOCAL_FREE or bool(_FREE_NAME.search(name))
     paid = {f: any(getattr(p.rates, f) for p in points) for f in ("input", "output")}
     kept = []
     for p in points:
         zero = [f for f in ("input", "output") if getattr(p.rates, f) == 0]
-        if zero and (len(zero) == 2 or any(paid[f] for f in zero)):
+        if len(zero) == 2:
+            documented = by_name or _mp_free(mp, p.day)
+            if documented:
+                kept.append(replace(p, free=True, notes=[*p.notes, "free: " + (
+                    "a free variant or local runtime" if by_name else "model-prices also lists it at $0")]))
+                continue
             log.append({"model": model_id, "date": p.day.isoformat(), "kind": "zero price dropped",
-                        "rule": "a $0 rate counts only where a source says the model is free",
+                        "rule": "a $0 price counts only where a source says the model is free",
                         "fields": zero, "source": p.origin})
+            continue
+        if zero and any(paid[f] for f in zero):
+            log.append({"model": model_id, "date": p.day.isoformat(), "kind": "zero rate hole dropped",
+                        "rule": "a $0 between paid prices is a hole", "fields": zero, "source": p.origin})
             continue
         cheaper = [t.threshold_tokens for t in p.tiers if _cheaper_tier(p.rates, t.rates)]
         if cheaper:
@@ -224,13 +244,16 @@ def _hygiene(model_id: str, points: list[Point], mode: str | None, log: list[dic
                         "source": p.origin})
             p = replace(p, tiers=tuple(t for t in p.tiers if t.threshold_tokens not in cheaper))
         if zero:
-            log.append({"model": model_id, "date": p.day.isoformat(), "kind": "zero rate made unknown",
-                        "rule": "a $0 rate counts only where a source says the model is free",
-                        "fields": zero, "mode": mode, "source": p.origin})
-            p = replace(p, rates=p.rates.patched(**dict.fromkeys(zero)),
-                        notes=[*p.notes, f"{', '.join(zero)} listed at $0 without a source saying it is free: unknown"])
+            p = replace(p, notes=[*p.notes, f"{zero[0]} listed at $0 by every source: not charged"])
         kept.append(p)
-    return kept, False
+    return kept
+
+
+def _mp_free(mp: list[MPEntry], day: date) -> bool:
+    standard = sorted((e for e in mp if e.service == "standard" and e.day is not None), key=lambda e: e.day or date.min)
+    before = [e for e in standard if e.day is not None and e.day <= day]
+    entry = before[-1] if before else (standard[0] if standard else None)
+    return bool(entry and entry.rates is not None and entry.rates.input == 0 and entry.rates.output == 0)
 
 
 def _cheaper_tier(base: Rates, tier: Rates) -> bool:
@@ -320,12 +343,12 @@ def build(histories: dict[tuple[str, str], KeyHistory], mp_entries: Iterable[MPE
         points = _with_mp_services(points, mp)
         points = _adopt_tiers(points, mp)
         points = backfill([correct(model_id, p) for p in points])
-        points, free = _hygiene(model_id, points, meta.mode if meta else "chat", result.hygiene)
+        points = _hygiene(model_id, points, meta.mode if meta else "chat", result.hygiene, mp)
         if not points:
             continue
         provider, _, name = model_id.partition("/")
         aliases = tuple(sorted({k for k in keys if k.lower() not in (model_id.lower(), name.lower())}))
-        prices = tuple(p.to_price_point(free and not p.rates.input and not p.rates.output) for p in points)
+        prices = tuple(p.to_price_point(p.free) for p in points)
         result.entries.append(ModelEntry(
             model_id, provider, name, prices, aliases,
             meta.context_window if meta else None, meta.max_output_tokens if meta else None,

@@ -76,8 +76,9 @@ class Point:
     sources: list[str] = field(default_factory=list)  # "family first…last" confirmations
     notes: list[str] = field(default_factory=list)
     as_of: date | None = None
-    documented: bool = False
-    residency: tuple[Any, ...] = ()  # its day is a vendor's date: no later document moves it
+    documented: bool = False  # its day is a vendor's date: no later document moves it
+    residency: tuple[Any, ...] = ()
+    free: bool = False  # a $0 price a source documents as free
 
     def to_price_point(self, free: bool) -> PricePoint:
         return PricePoint(self.day, self.origin, max(self.as_of or self.day, self.day), self.rates, self.tiers,

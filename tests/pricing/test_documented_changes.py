@@ -64,9 +64,10 @@ def _catalog():
 
 
 def test_no_rate_is_negative_and_every_zero_price_is_documented_free() -> None:
-    """Placeholders (-1) are missing prices; a $0 input or output rate appears only on a point a source
-    documents as free. ($0 cache writes and per-call fees are vendors' published "no charge" for a
-    part of a paid request, not a free model.)"""
+    """Placeholders (-1) are missing prices; a $0 price (input and output) appears only on a point a
+    source documents as free, labelled so; a single $0 rate only where every source lists that part at
+    $0 for the model's whole history. ($0 cache writes and per-call fees are vendors' published "no
+    charge" for a part of a paid request.)"""
     from llmaudit.pricing.model import RATE_FIELDS
 
     for entry in _catalog().entries:
@@ -75,9 +76,13 @@ def test_no_rate_is_negative_and_every_zero_price_is_documented_free() -> None:
                 for name in RATE_FIELDS:
                     value = getattr(rates, name)
                     assert value is None or value >= 0, (entry.id, point.effective_from, name)
+            if point.rates.input == 0 and point.rates.output == 0:
+                assert point.free, (entry.id, point.effective_from)
             for name in ("input", "output"):
-                if getattr(point.rates, name) == 0:
-                    assert point.free, (entry.id, point.effective_from, name)
+                if getattr(point.rates, name) == 0 and not point.free:
+                    # One part of a paid request listed at $0 by every source (a classifier's output,
+                    # an online model's input billed per request): never a $0 between paid prices.
+                    assert not any(getattr(p.rates, name) for p in entry.prices), (entry.id, name)
             for window in point.off_peak:
                 assert 0 < window.multiplier < 1, (entry.id, point.effective_from)  # a discount
 
