@@ -236,6 +236,9 @@ def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = N
     sources = expand_inputs(paths)
     planned: list[_Planned] = []
     for source in sources:
+        if source.not_read:
+            planned.append(_Planned(source, None, source.not_read))
+            continue
         source.prepare(progress)
         if not source.head.strip():
             planned.append(_Planned(source, None))

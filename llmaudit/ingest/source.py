@@ -1,5 +1,10 @@
 """Input sources: files, directories, globs, ``.gz`` (sniffed by magic bytes), and ``-`` for stdin.
 
+A pipe named on the command line (``<(cat log.jsonl)``, a FIFO) is read like stdin: once, as a
+stream, never reopened. Anything that is not a regular file met while walking a folder or matching
+a glob (a FIFO, a socket, a device) is left out and listed with the reason: opening it could block
+forever.
+
 A ``Source`` opens a binary stream whose first bytes were already read for sniffing (``head``), so
 stdin and gzip streams are read once. Bytes read from the underlying file (compressed bytes for
 ``.gz``) are reported through the progress callback, so a progress bar can run against file sizes.
@@ -11,6 +16,7 @@ import glob
 import gzip
 import io
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -82,9 +88,11 @@ class Source:
     """One input. ``path`` is what the user sees in messages ("-" shows as "<stdin>")."""
 
     path: str
-    size: int | None = None                  # bytes on disk; None for stdin
+    size: int | None = None                  # bytes on disk; None for stdin and pipes
     head: bytes = b""                        # first HEAD_BYTES of the decompressed content
     compressed: bool = False
+    pipe: bool = False                       # a pipe named on the command line: a stream, read once
+    not_read: str | None = None              # why this path is listed but not read (not a regular file)
     _stream: BinaryIO | None = field(default=None, repr=False)
     _tally: list[int] = field(default_factory=lambda: [0], repr=False)
     _progress: Callable[[int], None] | None = field(default=None, repr=False)
@@ -95,7 +103,8 @@ class Source:
 
     @property
     def is_stdin(self) -> bool:
-        return self.path == "-"
+        """Read once as a stream (stdin or a named pipe): never reopened, never read by path."""
+        return self.path == "-" or self.pipe
 
     @property
     def bytes_read(self) -> int:
@@ -149,7 +158,7 @@ class Source:
 
     def _open_decompressed(self) -> BinaryIO:
         try:
-            raw: BinaryIO = sys.stdin.buffer if self.is_stdin else open(self.path, "rb", buffering=0)
+            raw: BinaryIO = sys.stdin.buffer if self.path == "-" else open(self.path, "rb", buffering=0)
         except OSError as exc:
             raise InputError(f"cannot open: {exc.strerror or exc}", path=self.display) from None
         counting = io.BufferedReader(_CountingRaw(raw, self._progress, self._tally), buffer_size=1 << 20)
@@ -164,7 +173,7 @@ class Source:
             stream, self._stream = self._stream, None
             return stream
         if self.is_stdin and self.head:
-            raise InputError("stdin was already read", path=self.display)
+            raise InputError("this stream was already read", path=self.display)
         return self._open_decompressed()
 
     def read_into(self, view: memoryview) -> int | bytes:
@@ -241,16 +250,23 @@ def expand_inputs(paths: list[str]) -> list[Source]:
     sources: list[Source] = []
     seen: set[str] = set()
 
-    def add(p: Path) -> None:
+    def add(p: Path, *, named: bool = False) -> None:
         key = str(p)
         if key in seen:
             return
         seen.add(key)
         try:
-            size = p.stat().st_size
+            st = p.stat()
         except OSError as exc:
             raise InputError(f"cannot read: {exc.strerror or exc}", path=key) from None
-        sources.append(Source(path=key, size=size))
+        if stat.S_ISREG(st.st_mode):
+            sources.append(Source(path=key, size=st.st_size))
+        elif named and (stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode)):
+            sources.append(Source(path=key, pipe=True))
+        else:
+            kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode)
+                    else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a regular file")
+            sources.append(Source(path=key, not_read=f"{kind}: not read (name it directly to read it as a stream)"))
 
     for raw in paths:
         if raw == "-":
@@ -268,10 +284,10 @@ def expand_inputs(paths: list[str]) -> list[Source]:
             for f in found:
                 add(f)
         elif p.exists():
-            add(p)
+            add(p, named=True)
         elif glob.has_magic(raw):
             matches = sorted(glob.glob(os.path.expanduser(raw), recursive=True))
-            files = [Path(m) for m in matches if Path(m).is_file()]
+            files = [Path(m) for m in matches if not Path(m).is_dir()]
             if not files:
                 raise InputError("glob matched no files", path=raw)
             for f in files:
