@@ -34,6 +34,7 @@ __all__ = [
     "UnknownFormatError",
     "UsageError",
     "redact",
+    "redact_secret",
 ]
 
 
@@ -115,4 +116,22 @@ def redact(text: str) -> str:
             text = pattern.sub(lambda m: m.group(1) + "***", text)
         else:
             text = pattern.sub("***", text)
+    return text
+
+
+def redact_secret(text: str, secret: str | None, *, min_run: int = 8) -> str:
+    """``text`` without ``secret`` and without any run of ``min_run`` or more of its leading
+    characters (a message cut short can end inside a key; a fragment of 8 characters is still a
+    lead to the key)."""
+    if not secret or len(secret) < min_run:
+        return text.replace(secret, "***") if secret else text
+    text = text.replace(secret, "***")
+    head = secret[:min_run]
+    start = text.find(head)
+    while start != -1:
+        end = start + min_run
+        while end < len(text) and end - start < len(secret) and text[end] == secret[end - start]:
+            end += 1
+        text = text[:start] + "***" + text[end:]
+        start = text.find(head, start + 3)
     return text

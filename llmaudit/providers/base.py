@@ -18,7 +18,7 @@ from datetime import UTC
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from llmaudit.errors import LlmauditError
+from llmaudit.errors import LlmauditError, redact
 
 if TYPE_CHECKING:
     import httpx
@@ -210,7 +210,8 @@ def error_for_status(
 ) -> ProviderCallError:
     """Classify a non-2xx HTTP answer."""
     headers = headers or {}
-    snippet = " ".join(body_text.split())[:300]
+    # Redact before cutting: a key that straddles the cut would no longer match a key pattern.
+    snippet = redact(" ".join(body_text.split()))[:300]
     prefix = f"{provider}: " if provider else ""
     message = f"{prefix}HTTP {status}" + (f": {snippet}" if snippet else "")
     retry_after = parse_retry_after(headers.get("retry-after"))

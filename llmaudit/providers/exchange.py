@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from llmaudit.errors import redact_secret
 from llmaudit.providers.base import Completion, ProviderCallError, TokenUsage, error_for_status
 from llmaudit.providers.sse import SSEDecoder, SSEEvent
 
@@ -119,8 +120,8 @@ async def exchange(
     try:
         return await _exchange(client, url, provider, headers, body, stream, parse_body, new_state, params)
     except ProviderCallError as exc:
-        if secret and secret in exc.message:
-            scrubbed = exc.message.replace(secret, "***")
+        scrubbed = redact_secret(exc.message, secret)
+        if scrubbed != exc.message:
             raise ProviderCallError(exc.kind, scrubbed, status=exc.status, retry_after=exc.retry_after) from None
         raise
 

@@ -131,3 +131,20 @@ async def test_an_unusually_shaped_key_echoed_back_is_scrubbed() -> None:
         with pytest.raises(ProviderCallError) as err:
             await OpenAIAdapter("groq", "https://x.test/v1", key).complete(REQ, client)
     assert "ODDSHAPED" not in str(err.value) and err.value.kind == "client"
+
+
+@pytest.mark.parametrize("shape", ["Qz7OddShapedKey0123456789abcdef", "sk-proj-Abc123Def456Ghi789Jkl012Mno345"])
+async def test_no_fragment_of_a_key_survives_the_error_snippet_cut(shape: str) -> None:
+    """An error body is cut to 300 characters; a key that straddles the cut used to leave 9-14 of its
+    characters in results and on stderr. Written at every offset around the cut, no run of 8 of its
+    characters may remain in the message."""
+    for offset in range(280, 310):
+        def echo(request: httpx.Request, offset: int = offset) -> httpx.Response:
+            return httpx.Response(400, text="x" * offset + shape + " trailing words")
+
+        async with httpx.AsyncClient(transport=httpx.MockTransport(echo)) as client:
+            with pytest.raises(ProviderCallError) as err:
+                await OpenAIAdapter("custom", "https://x.test/v1", shape).complete(REQ, client)
+        message = str(err.value)
+        for start in range(len(shape) - 7):
+            assert shape[start:start + 8] not in message, (offset, message[-40:])
