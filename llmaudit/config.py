@@ -87,6 +87,9 @@ def load_config(path: str | Path | None = None) -> Config:
                 return Config(tomllib.load(fh), candidate)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{candidate}: invalid TOML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{candidate}: not UTF-8 text (byte {exc.start}: {exc.reason}); "
+                              "TOML files are UTF-8") from None
         except OSError as exc:
             raise ConfigError(f"{candidate}: cannot read: {exc.strerror}") from None
     return Config()

@@ -49,7 +49,12 @@ class Fees:
         return cost * self.byok_pct / 100
 
 
-def _decimal(value: Any, where: str) -> Decimal:
+# No API lists a token above a few hundred dollars per 1M (per call for fees); a rate beyond this
+# is a typo or an attack on the arithmetic (1e308 overflowed Arrow and Decimal: exit 70).
+MAX_RATE = Decimal(1_000_000)
+
+
+def _decimal(value: Any, where: str, *, cap: Decimal | None = None) -> Decimal:
     if isinstance(value, bool):
         raise ConfigError(f"{where}: expected a number, got {value!r}")
     try:
@@ -58,6 +63,9 @@ def _decimal(value: Any, where: str) -> Decimal:
         raise ConfigError(f"{where}: expected a number, got {value!r}") from None
     if not result.is_finite() or result < 0:
         raise ConfigError(f"{where}: expected a non-negative number, got {value!r}")
+    if cap is not None and result > cap:
+        raise ConfigError(f"{where}: {value!r} is not a plausible price (USD per 1M tokens, or per call for "
+                          f"per_request/per_search; at most {cap:,})")
     return result
 
 
@@ -118,7 +126,7 @@ def override_entries(result: MutableMapping[str, ModelEntry], config: Config) ->
         if unknown:
             raise ConfigError(f"{where}: unknown rate(s) {', '.join(sorted(unknown))}; "
                               f"known: {', '.join(RATE_FIELDS)}")
-        rates = {k: _decimal(v, f"{where} {k}") for k, v in spec.items() if k in RATE_FIELDS}
+        rates = {k: _decimal(v, f"{where} {k}", cap=MAX_RATE) for k, v in spec.items() if k in RATE_FIELDS}
         if "/" not in model_id:
             raise ConfigError(f"{where}: model ids are 'provider/model', e.g. openai/gpt-4o")
         current_id = by_id.get(model_id.lower())

@@ -70,3 +70,14 @@ def test_bad_config_is_a_config_error(bad: dict) -> None:
     with pytest.raises(ConfigError):
         fees(Config(bad))
         load_catalog(Config(bad))
+
+
+def test_absurd_override_and_non_utf8_config_are_usage_errors(run_cli, tmp_path) -> None:
+    """Both ended as exit 70 "internal error" (Arrow/Decimal overflow, UnicodeDecodeError)."""
+    cfg = tmp_path / "llmaudit.toml"
+    cfg.write_text('[pricing.overrides."openai/gpt-4o"]\ninput = "1e308"\noutput = "10"\n')
+    res = run_cli(["pricing", "cost", "gpt-4o", "--input-tokens", "1", "--output-tokens", "1", "--config", str(cfg)])
+    assert res.exit_code == 2 and "not a plausible price" in " ".join(res.stderr.split())
+    cfg.write_bytes(b"\xff\xfe[pricing]\n")
+    res = run_cli(["pricing", "cost", "gpt-4o", "--input-tokens", "1", "--output-tokens", "1", "--config", str(cfg)])
+    assert res.exit_code == 2 and "not UTF-8" in res.stderr
