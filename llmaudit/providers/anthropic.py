@@ -15,7 +15,7 @@ from llmaudit.providers.base import (
     HttpAdapter,
     ProviderCallError,
     TokenUsage,
-    token_count,
+    usage_count,
 )
 from llmaudit.providers.exchange import Reply, StreamParts, error_in_body, exchange, load_json, parse_events
 from llmaudit.providers.sse import SSEEvent
@@ -71,19 +71,19 @@ def parse_usage(usage: Any) -> TokenUsage | None:
     """Anthropic ``usage`` → schema semantics (input includes cache reads and writes)."""
     if not isinstance(usage, dict) or not usage:
         return None
-    read = token_count(usage.get("cache_read_input_tokens"))
-    write = token_count(usage.get("cache_creation_input_tokens"))
+    read = usage_count(usage, "cache_read_input_tokens")
+    write = usage_count(usage, "cache_creation_input_tokens")
     split = usage.get("cache_creation") or {}
     tools = usage.get("server_tool_use") or {}
     details = usage.get("output_tokens_details") or {}
     return TokenUsage(
-        input_tokens=token_count(usage.get("input_tokens")) + read + write,
-        output_tokens=token_count(usage.get("output_tokens")),
+        input_tokens=usage_count(usage, "input_tokens", required=True) + read + write,
+        output_tokens=usage_count(usage, "output_tokens", required=True),
         cache_read_tokens=read,
         cache_write_tokens=write,
-        cache_write_1h_tokens=token_count(split.get("ephemeral_1h_input_tokens")) if isinstance(split, dict) else 0,
-        reasoning_tokens=token_count(details.get("thinking_tokens")) if isinstance(details, dict) else 0,
-        web_search_requests=token_count(tools.get("web_search_requests")) if isinstance(tools, dict) else 0,
+        cache_write_1h_tokens=usage_count(split, "ephemeral_1h_input_tokens") if isinstance(split, dict) else 0,
+        reasoning_tokens=usage_count(details, "thinking_tokens") if isinstance(details, dict) else 0,
+        web_search_requests=usage_count(tools, "web_search_requests") if isinstance(tools, dict) else 0,
     )
 
 

@@ -11,6 +11,7 @@ replay runner uses to decide whether (and when) to retry.
 from __future__ import annotations
 
 import email.utils
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -228,9 +229,33 @@ def error_for_status(
     return ProviderCallError("client", message, status=status)
 
 
-def token_count(value: Any) -> int:
-    """A usage field as a count: numbers as int, anything else (null, bool, text) as 0."""
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+# No request comes near this many tokens (the longest context windows are ~10M): a larger count is
+# a server's junk, and 1e30 once made a replay spend "$150,000,000,000,000,002,982,693" and crash.
+MAX_TOKENS_PER_REQUEST = 100_000_000
+
+
+def token_count(value: Any, field: str = "usage") -> int:
+    """A usage field as a token count. Absent (null) is 0; anything else that is not a whole,
+    non-negative, plausible number ("100", 1.5, -5, [1], true, 1e30, NaN) is a malformed answer, so
+    the request becomes an error row with the reason instead of a made-up count."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ProviderCallError("malformed", f"the server reported {field} = {value!r}: not a token count")
+    if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
+        raise ProviderCallError("malformed", f"the server reported {field} = {value!r}: not a whole token count")
+    count = int(value)
+    if not 0 <= count <= MAX_TOKENS_PER_REQUEST:
+        raise ProviderCallError("malformed", f"the server reported {field} = {value!r}: not a plausible token count")
+    return count
+
+
+def usage_count(usage: Mapping[str, Any], field: str, *, required: bool = False) -> int:
+    """``token_count`` of ``usage[field]``, named in the error. A ``required`` count (prompt and
+    completion totals) sent as an explicit null is malformed too; absent, it is 0."""
+    if required and field in usage and usage[field] is None:
+        raise ProviderCallError("malformed", f"the server reported {field} = null: not a token count")
+    return token_count(usage.get(field), field)
 
 
 class HttpAdapter:

@@ -15,7 +15,7 @@ from llmaudit.providers.base import (
     HttpAdapter,
     ProviderCallError,
     TokenUsage,
-    token_count,
+    usage_count,
 )
 from llmaudit.providers.exchange import Reply, StreamParts, error_in_body, exchange, load_json, parse_events
 from llmaudit.providers.sse import SSEEvent
@@ -69,12 +69,13 @@ def build_request(req: ChatRequest) -> dict[str, Any]:
 def parse_usage(meta: Any) -> TokenUsage | None:
     if not isinstance(meta, dict) or not meta:
         return None
-    thoughts = token_count(meta.get("thoughtsTokenCount"))
+    thoughts = usage_count(meta, "thoughtsTokenCount")
     return TokenUsage(
         # tool-use prompt tokens are fed back to the model as input and billed as input
-        input_tokens=token_count(meta.get("promptTokenCount")) + token_count(meta.get("toolUsePromptTokenCount")),
-        output_tokens=token_count(meta.get("candidatesTokenCount")) + thoughts,
-        cache_read_tokens=token_count(meta.get("cachedContentTokenCount")),
+        input_tokens=(usage_count(meta, "promptTokenCount", required=True)
+                      + usage_count(meta, "toolUsePromptTokenCount")),
+        output_tokens=usage_count(meta, "candidatesTokenCount") + thoughts,
+        cache_read_tokens=usage_count(meta, "cachedContentTokenCount"),
         reasoning_tokens=thoughts,
     )
 

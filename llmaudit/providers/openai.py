@@ -17,7 +17,7 @@ from llmaudit.providers.base import (
     HttpAdapter,
     ProviderCallError,
     TokenUsage,
-    token_count,
+    usage_count,
 )
 from llmaudit.providers.exchange import Reply, StreamParts, error_in_body, exchange, load_json, parse_events
 from llmaudit.providers.sse import SSEEvent
@@ -70,28 +70,28 @@ def parse_usage(usage: Any, *, timings: Any = None, native: Any = None) -> Token
         prompt = usage.get("prompt_tokens_details") or {}
         completion = usage.get("completion_tokens_details") or {}
         # DeepSeek reports cache hits beside prompt_tokens instead of in prompt_tokens_details.
-        cache_read = token_count(prompt.get("cached_tokens")) or token_count(usage.get("prompt_cache_hit_tokens"))
+        cache_read = usage_count(prompt, "cached_tokens") or usage_count(usage, "prompt_cache_hit_tokens")
         tool = usage.get("server_tool_use") or {}
         return TokenUsage(
-            input_tokens=token_count(usage.get("prompt_tokens")),
-            output_tokens=token_count(usage.get("completion_tokens")),
+            input_tokens=usage_count(usage, "prompt_tokens", required=True),
+            output_tokens=usage_count(usage, "completion_tokens", required=True),
             cache_read_tokens=cache_read,
-            cache_write_tokens=token_count(prompt.get("cache_write_tokens")),
-            reasoning_tokens=token_count(completion.get("reasoning_tokens")),
-            web_search_requests=token_count(tool.get("web_search_requests")) if isinstance(tool, dict) else 0,
+            cache_write_tokens=usage_count(prompt, "cache_write_tokens"),
+            reasoning_tokens=usage_count(completion, "reasoning_tokens"),
+            web_search_requests=usage_count(tool, "web_search_requests") if isinstance(tool, dict) else 0,
             cost_reported=_decimal(usage.get("cost")),  # OpenRouter: the amount actually charged
         )
     if isinstance(timings, dict) and "predicted_n" in timings:
         # llama.cpp: prompt_n counts only tokens evaluated now; cache_n were reused from its cache.
-        cached = token_count(timings.get("cache_n"))
+        cached = usage_count(timings, "cache_n")
         return TokenUsage(
-            input_tokens=token_count(timings.get("prompt_n")) + cached,
-            output_tokens=token_count(timings.get("predicted_n")),
+            input_tokens=usage_count(timings, "prompt_n") + cached,
+            output_tokens=usage_count(timings, "predicted_n"),
             cache_read_tokens=cached,
         )
     if isinstance(native, dict) and "eval_count" in native:
-        return TokenUsage(input_tokens=token_count(native.get("prompt_eval_count")),
-                          output_tokens=token_count(native["eval_count"]))
+        return TokenUsage(input_tokens=usage_count(native, "prompt_eval_count"),
+                          output_tokens=usage_count(native, "eval_count"))
     return None
 
 

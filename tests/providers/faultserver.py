@@ -45,6 +45,7 @@ class Fault:
     delay_s: float = 2.0
     text: str = "Hello from the fault server."
     model: str | None = None
+    usage: dict[str, Any] | None = None  # sent instead of the true counts (a hostile server's numbers)
 
 
 Script = Sequence["Fault | str"] | Callable[[int, dict[str, Any]], "Fault | str"]
@@ -126,7 +127,7 @@ def _handler(server: FaultServer) -> type[BaseHTTPRequestHandler]:
             if kind == "slow":
                 time.sleep(fault.delay_s)
             model = fault.model or body.get("model", "fault-model")
-            usage = None if kind in ("no_usage", "cut") else _usage(body, fault.text)
+            usage = None if kind in ("no_usage", "cut") else (fault.usage or _usage(body, fault.text))
             if not body.get("stream"):
                 server.record_usage(usage)
                 self._json(200, _completion(model, fault.text, usage))

@@ -195,3 +195,39 @@ def test_retry_after_pauses_the_whole_provider(tmp_path: Path) -> None:
     later = [r for r in server.requests[1:] if prompt_id_of(r["body"]) not in ("p0", "p1")]
     # p1 was already on its way when the 429 came back; every request started after it waited.
     assert later and all(r["time"] >= t429 + 0.39 for r in later)
+
+
+BAD_COUNTS = [1e30, -5, "100", 1.5, None, [1], True, float("inf")]
+
+
+def test_usage_a_server_reports_is_checked_and_the_run_stays_readable(tmp_path: Path, run_cli) -> None:
+    """A server answering "prompt_tokens": 1e+30 made replay spend $1.5e29 and crash, leaving the run
+    unreadable; -5, "100", 1.5, null and [1] were stored as reported counts. Each bad value now makes
+    that request an error row with the reason; the run completes, reports and resumes."""
+    import json
+
+    def script(index: int, body: dict) -> Fault:
+        n = int(prompt_id_of(body)[1:])
+        if n < len(BAD_COUNTS):
+            value = BAD_COUNTS[n]
+            # json.dumps writes inf as Infinity: a server may send that too
+            return Fault("ok", usage={"prompt_tokens": value, "completion_tokens": 3, "total_tokens": 3})
+        return Fault("ok", text=f"answer {n}")
+
+    prompts = load_prompts(write_prompts(tmp_path / "p.jsonl", len(BAD_COUNTS) + 2))
+    with run_fault_server(script) as server:
+        options = ReplayOptions(concurrency=4, timeout_s=2.0,
+                                retry=RetryPolicy(max_attempts=2, base_s=0.01, max_s=0.02),
+                                config=local_config(server.base_url), use_cache=False, checkpoint_s=0)
+        run_replay(prompts, ["local/a"], tmp_path / "run", options)
+    rows = {r["prompt_id"]: r for r in read_results(tmp_path / "run").to_pylist()}
+    assert len(rows) == len(BAD_COUNTS) + 2
+    for n, value in enumerate(BAD_COUNTS):
+        row = rows[f"p{n}"]
+        assert row["status"] == "error" and "not" in row["error"] and "token count" in row["error"], (value, row)
+    assert all(rows[f"p{n}"]["status"] == "ok" for n in range(len(BAD_COUNTS), len(BAD_COUNTS) + 2))
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["status"] != "running"
+    report = run_cli(["report", str(tmp_path / "run"), "--format", "json"])
+    assert report.exit_code in (0, 1), report.stderr  # readable (1: a model had failures)
+    json.loads(report.stdout)
