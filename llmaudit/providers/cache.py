@@ -56,10 +56,12 @@ class ResponseCache:
             self._conn.execute(_SCHEMA)
 
     @staticmethod
-    def key_for(provider: str, model: str, body: dict[str, Any]) -> str:
-        """sha256 of canonical JSON of provider, model and the request body (never headers)."""
+    def key_for(provider: str, model: str, body: dict[str, Any], endpoint: str | None = None) -> str:
+        """sha256 of canonical JSON of provider, model, the endpoint and the request body (never
+        headers). The endpoint is part of the key: an answer from one server is not an answer from
+        another that happens to share the provider's name (a local vLLM, a proxy, a base URL override)."""
         canonical = json.dumps(
-            {"v": CACHE_VERSION, "provider": provider, "model": model, "body": body},
+            {"v": CACHE_VERSION, "provider": provider, "model": model, "body": body, "endpoint": endpoint},
             sort_keys=True,
             separators=(",", ":"),
             ensure_ascii=False,

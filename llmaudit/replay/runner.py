@@ -197,6 +197,9 @@ def run_replay(
     adapters = adapters if adapters is not None else _adapters(specs, config, offline=opts.offline)
     journal = Journal(directory)  # takes the run directory's lock before anything is written
     manifest = _manifest(prompts, specs, opts, catalog, directory, read_manifest(directory) if opts.resume else {})
+    # Which server answered for each provider (the cache is keyed on it too): base URLs only, never keys.
+    manifest["endpoints"] = {name: _public_url(url) for name, adapter in sorted(adapters.items())
+                             if isinstance(url := getattr(adapter, "base_url", None), str)}
     write_manifest(directory, {**manifest, "status": "running"})
     write_results(directory, previous)  # results.parquet exists from the start, even if killed early
 
@@ -272,6 +275,16 @@ def _adapters(specs: list[ModelSpec], config: Config, *, offline: bool = False) 
             # build the request body the cache is keyed on.
             adapters[spec.provider] = get_adapter(spec.provider, config, require_key=False)
     return adapters
+
+
+def _public_url(url: str) -> str:
+    """A base URL without user:password@ or a query string (where a key could hide)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _manifest(
@@ -443,7 +456,8 @@ class _Runner:
             # Repeats measure variation: each repeat is its own cache entry, not a copy of the first.
             if job.repeat:
                 body = {**body, "llmaudit_repeat": job.repeat}
-            cache_key = self.cache.key_for(job.spec.provider, job.spec.native, body)
+            cache_key = self.cache.key_for(job.spec.provider, job.spec.native, body,
+                                           getattr(adapter, "base_url", None))
             hit = self.cache.get(cache_key)
             if hit is not None:
                 self._finish(job, self._ok_row(job, hit, started_at, attempts=0, cached=True)[0])

@@ -12,6 +12,7 @@ def test_roundtrip_and_key(tmp_path: Path) -> None:
     assert key == ResponseCache.key_for("openai", "gpt-4o-mini", dict(reversed(list(body.items()))))  # canonical
     assert key != ResponseCache.key_for("openrouter", "gpt-4o-mini", body)
     assert key != ResponseCache.key_for("openai", "gpt-4o-mini", {**body, "temperature": 0})
+    assert key != ResponseCache.key_for("openai", "gpt-4o-mini", body, "http://127.0.0.1:9/v1")  # another server
     comp = Completion(
         "hello",
         TokenUsage(10, 2, cache_read_tokens=4, cost_reported=Decimal("0.00012")),

@@ -231,3 +231,24 @@ def test_usage_a_server_reports_is_checked_and_the_run_stays_readable(tmp_path: 
     report = run_cli(["report", str(tmp_path / "run"), "--format", "json"])
     assert report.exit_code in (0, 1), report.stderr  # readable (1: a model had failures)
     json.loads(report.stdout)
+
+
+def test_the_cache_answers_only_for_the_server_that_answered(tmp_path: Path, monkeypatch) -> None:
+    """After a run against one server, a run against another base URL (nothing listening) was served
+    from the cache: the key now includes the endpoint, and the manifest records it."""
+    import json
+
+    monkeypatch.setenv("LLMAUDIT_HOME", str(tmp_path / "home"))
+    prompts = load_prompts(write_prompts(tmp_path / "p.jsonl", 2))
+    retry = RetryPolicy(max_attempts=1, base_s=0.01, max_s=0.02)
+    with run_fault_server(()) as server:
+        options = ReplayOptions(concurrency=2, timeout_s=2.0, retry=retry, config=local_config(server.base_url),
+                                use_cache=True, checkpoint_s=0)
+        run_replay(prompts, ["local/a"], tmp_path / "run1", options)
+    manifest = json.loads((tmp_path / "run1" / "manifest.json").read_text())
+    assert manifest["endpoints"]["local"].startswith("http://127.0.0.1:")
+    dead = local_config("http://127.0.0.1:9/v1")  # the discard port: nothing answers there
+    options = ReplayOptions(concurrency=2, timeout_s=1.0, retry=retry, config=dead, use_cache=True, checkpoint_s=0)
+    run_replay(prompts, ["local/a"], tmp_path / "run2", options)
+    rows = read_results(tmp_path / "run2").to_pylist()
+    assert all(r["status"] == "error" and not r["cached"] for r in rows)
