@@ -246,6 +246,14 @@ def _prepare_dir(directory: Path, opts: ReplayOptions) -> list[dict[str, Any]]:
     has_run = (directory / JOURNAL).exists()
     if has_run and not opts.resume:
         raise UsageError(f"{directory} already holds a run; pass --resume to continue it, or choose another --out")
+    if not has_run and directory.is_dir() and any(directory.iterdir()):
+        # Not an llmaudit run (no results.jsonl) and not empty: its manifest.json or results.parquet
+        # would be overwritten (a web app's manifest was).
+        raise UsageError(f"--out {directory} is not empty and does not hold an llmaudit run; choose an empty or "
+                         "new folder")
+    for name in (JOURNAL, "manifest.json", "results.parquet"):
+        if (directory / name).is_symlink():
+            raise UsageError(f"{directory / name} is a symbolic link; a run directory's files must be its own")
     # The directory itself is made by the Journal, once every check has passed.
     if not opts.resume:
         return []

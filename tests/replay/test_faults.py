@@ -252,3 +252,28 @@ def test_the_cache_answers_only_for_the_server_that_answered(tmp_path: Path, mon
     run_replay(prompts, ["local/a"], tmp_path / "run2", options)
     rows = read_results(tmp_path / "run2").to_pylist()
     assert all(r["status"] == "error" and not r["cached"] for r in rows)
+
+
+def test_out_refuses_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
+    """`replay --out DIR` replaced a web app's manifest.json; a symlinked results.jsonl made --resume
+    write through the link."""
+    import pytest
+
+    from llmaudit.errors import UsageError
+
+    prompts = load_prompts(write_prompts(tmp_path / "p.jsonl", 1))
+    app = tmp_path / "webapp"
+    app.mkdir()
+    (app / "manifest.json").write_text('{"name": "my web app"}')
+    options = ReplayOptions(config=local_config("http://127.0.0.1:9/v1"), use_cache=False, checkpoint_s=0)
+    with pytest.raises(UsageError, match="not empty"):
+        run_replay(prompts, ["local/a"], app, options)
+    assert (app / "manifest.json").read_text() == '{"name": "my web app"}'
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (tmp_path / "victim.txt").write_text("precious")
+    (linked / "results.jsonl").symlink_to(tmp_path / "victim.txt")
+    resume = ReplayOptions(config=local_config("http://127.0.0.1:9/v1"), use_cache=False, checkpoint_s=0, resume=True)
+    with pytest.raises(UsageError, match="symbolic link"):
+        run_replay(prompts, ["local/a"], linked, resume)
+    assert (tmp_path / "victim.txt").read_text() == "precious"
