@@ -99,6 +99,9 @@ def _routing(table: Any, out_dir: Path, run_dir: Path, catalog: Any, config: Any
     return report
 
 
+_MARKER = ".llmaudit-demo"
+
+
 def run_demo(out_dir: Path) -> dict[str, Any]:
     """Run the pipeline into ``out_dir``; returns what was written and the headline figures."""
     from llmaudit.config import data_path, load_config
@@ -108,10 +111,17 @@ def run_demo(out_dir: Path) -> dict[str, Any]:
 
     examples = data_path("examples")
     run_dir = out_dir / "run"
+    marker = out_dir / _MARKER
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not marker.exists():
+        # Only a folder an earlier demo made (it leaves a marker) is overwritten: a user's
+        # spend.html or run/ with the demo's names must survive.
+        raise UsageError(f"--out {out_dir} is not empty and was not made by llmaudit demo; choose an empty or "
+                         "new folder")
     if run_dir.exists() and not is_run_dir(run_dir):
         raise UsageError(f"{run_dir} exists and is not a replay run directory; choose another --out")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        marker.write_text("made by llmaudit demo: rerunning the demo into this folder replaces its files\n")
     except OSError as exc:
         raise UsageError(f"--out {out_dir}: cannot create: {exc.strerror}") from None
     config = load_config()

@@ -55,5 +55,13 @@ def test_demo_refuses_to_delete_a_foreign_directory(run_cli: RunCli, tmp_path: P
     (out / "run" / "precious.txt").write_text("keep me")
     res = run_cli(["demo", "--out", str(out)])
     assert res.exit_code == 2
-    assert "not a replay run directory" in res.stderr
+    assert "not made by llmaudit demo" in " ".join(res.stderr.split())
     assert (out / "run" / "precious.txt").read_text() == "keep me"
+
+
+def test_demo_does_not_overwrite_a_users_files(run_cli: RunCli, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "spend.html").write_text("my own page")
+    res = run_cli(["demo", "--out", str(out)])
+    assert res.exit_code == 2 and (out / "spend.html").read_text() == "my own page"
