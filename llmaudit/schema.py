@@ -89,6 +89,8 @@ _FIELDS: list[tuple[str, pa.DataType, str]] = [
     ("api_key", pa.string(), "api key alias or id (never a key)"),
     ("tags", pa.list_(pa.string()), "free-form tags"),
     ("usage_estimated", pa.bool_(), "token counts were estimated locally, not reported"),
+    ("tier_undetermined", pa.bool_(), "priced at base rates though the row stands for several requests and one "
+                                      "may have crossed a long-context threshold (set by pricing)"),
     ("source_file", pa.string(), "file the row came from"),
     ("source_line", pa.int64(), "1-based line (or CSV row) in source_file"),
 ]

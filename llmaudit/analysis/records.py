@@ -7,6 +7,8 @@ sees one stream of schema-conforming tables and one byte count for a progress ba
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -144,7 +146,9 @@ def write_parquet(records: Records, catalog: Any, out: Path) -> WriteResult:
     from llmaudit.schema import USAGE_SCHEMA, conform
 
     result = WriteResult()
-    tmp = out.with_name(f".{out.name}.part")
+    # A name of its own per run: two runs writing the same --out must not write one temp file (the
+    # later rename wins whole; neither leaves a torn file).
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
     try:
         with pq.ParquetWriter(tmp, USAGE_SCHEMA) as writer:
             for batch in records.batches():

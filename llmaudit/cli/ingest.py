@@ -27,6 +27,18 @@ def parse_map(text: str | None) -> dict[str, str] | None:
     return mapping
 
 
+def _refuse_inputs_as_outputs(paths: list[str], *outputs: Path | None) -> None:
+    """``--rejects`` or ``--out`` naming an input would truncate it before it is read."""
+    import os
+
+    for output in outputs:
+        if output is None or not output.exists():
+            continue
+        for raw in paths:
+            if raw != "-" and os.path.exists(raw) and os.path.isfile(raw) and os.path.samefile(raw, output):
+                raise UsageError(f"{output} is also an input; writing to it would destroy it before it is read")
+
+
 def ingest(
     paths: list[str] = typer.Argument(..., help="Log files, directories or globs ('-' for stdin)."),
     out_file: Path = typer.Option(..., "--out", "-o", help="Parquet file to write."),
@@ -55,8 +67,12 @@ def ingest(
         from llmaudit.pandas_probe import skip_pandas_probe
 
         skip_pandas_probe()   # nothing below uses pandas; pyarrow would import it anyway (0.2-0.3 s)
+    _refuse_inputs_as_outputs(paths, out_file, rejects)
     catalog = load_catalog(load_config(config))
-    reject_fh = rejects.open("w", encoding="utf-8") if rejects is not None else None
+    try:
+        reject_fh = rejects.open("w", encoding="utf-8") if rejects is not None else None
+    except OSError as exc:
+        raise UsageError(f"--rejects {rejects}: cannot write: {exc.strerror}") from None
     try:
         def on_reject(r: object) -> None:
             if reject_fh is not None:

@@ -84,3 +84,31 @@ def test_generic_csv_with_a_mapping_feeds_the_spend_report(run_cli: RunCli, tmp_
     expected = sum(cost_breakdown(catalog, "gpt-4o-mini", u, at=date(2026, 11, 2)).total
                    for u in (Usage(1_000_000, 0), Usage(0, 1_000_000)))
     assert str(projects["search"]["cost"]) == str(float(expected))
+
+
+def test_rejects_or_out_naming_an_input_is_refused_before_anything_is_written(run_cli, tmp_path) -> None:
+    """`--rejects` naming an input file truncated it to 0 bytes before reading."""
+    src = tmp_path / "app.jsonl"
+    src.write_text('{"not": "a usage line"}\n' * 3)
+    before = src.read_bytes()
+    res = run_cli(["ingest", str(src), "--out", str(tmp_path / "o.parquet"), "--rejects", str(src)])
+    assert res.exit_code == 2 and "also an input" in " ".join(res.stderr.split())
+    assert src.read_bytes() == before
+
+
+def test_two_ingests_into_one_out_leave_a_whole_file(tmp_path) -> None:
+    """Both runs wrote the same `.NAME.part`: 4 of 4 trials left an unreadable parquet."""
+    import subprocess
+    import sys
+
+    import pyarrow.parquet as pq
+
+    from tests.conftest import REPO
+
+    src = REPO / "tests" / "ingest" / "fixtures" / "openai_chat.jsonl"
+    out = tmp_path / "o.parquet"
+    cmd = [sys.executable, "-m", "llmaudit", "ingest", str(src), "--out", str(out)]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(3)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    assert pq.read_table(out).num_rows == 4
+    assert not list(tmp_path.glob(".*.part"))
