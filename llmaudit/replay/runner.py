@@ -500,8 +500,11 @@ class _Runner:
                     self.budget.settle(reserve, cost)
                     self._finish(job, row)
                     return
-                if error.kind == "rate_limited" and error.retry_after:
-                    until = time.monotonic() + min(error.retry_after, self.opts.retry.max_retry_after_s)
+                if error.kind == "rate_limited" and error.retry_after \
+                        and error.retry_after <= self.opts.retry.max_retry_after_s:
+                    # The provider asked every request to wait. A Retry-After beyond the cap gives up
+                    # this request (below) and must not stall the provider's others for the cap.
+                    until = time.monotonic() + error.retry_after
                     self.cooldown[job.spec.provider] = max(self.cooldown.get(job.spec.provider, 0.0), until)
                 retryable = error.retryable or error.kind in _ALSO_RETRIED
                 delay = self.opts.retry.delay(attempts, error.retry_after) if retryable else None

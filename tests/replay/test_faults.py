@@ -277,3 +277,26 @@ def test_out_refuses_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="symbolic link"):
         run_replay(prompts, ["local/a"], linked, resume)
     assert (tmp_path / "victim.txt").read_text() == "precious"
+
+
+def test_a_retry_after_beyond_the_cap_fails_that_request_without_stalling_the_others(tmp_path: Path) -> None:
+    """`Retry-After: 3600` failed its request, yet every other request to the provider slept 300 s."""
+    import time
+
+    def script(index: int, body: dict) -> Fault:
+        if prompt_id_of(body) == "p0":
+            return Fault("429", retry_after="3600")
+        return Fault("ok", text="fine")
+
+    prompts = load_prompts(write_prompts(tmp_path / "p.jsonl", 4))
+    with run_fault_server(script) as server:
+        retry = RetryPolicy(max_attempts=3, base_s=0.01, max_s=0.02, max_retry_after_s=5.0)
+        options = ReplayOptions(concurrency=1, timeout_s=2.0, retry=retry, config=local_config(server.base_url),
+                                use_cache=False, checkpoint_s=0)
+        started = time.monotonic()
+        run_replay(prompts, ["local/a"], tmp_path / "run", options)
+        elapsed = time.monotonic() - started
+    rows = {r["prompt_id"]: r for r in read_results(tmp_path / "run").to_pylist()}
+    assert rows["p0"]["status"] == "error" and "too long to wait" in rows["p0"]["error"]
+    assert all(rows[p]["status"] == "ok" for p in ("p1", "p2", "p3"))
+    assert elapsed < 4.0, elapsed  # not the 5 s cap, let alone an hour
