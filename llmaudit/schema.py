@@ -58,6 +58,8 @@ _FIELDS: list[tuple[str, pa.DataType, str]] = [
     ("provider", pa.string(), "canonical provider (openai, anthropic, google, ...)"),
     ("model", pa.string(), "canonical model id 'provider/model' once priced; the raw name before"),
     ("model_raw", pa.string(), "the model name exactly as the source spelled it"),
+    ("model_vendor", pa.string(), "who made the model (anthropic for Claude on Bedrock or through OpenRouter); "
+                                  "provider stays who served and billed it; null when unknown"),
     ("input_tokens", pa.int64(), "ALL prompt tokens, cached or not"),
     ("cache_read_tokens", pa.int64(), "prompt tokens read from a cache (subset of input_tokens)"),
     ("cache_write_tokens", pa.int64(), "prompt tokens written to a cache, all TTLs (subset of input)"),
@@ -85,7 +87,9 @@ _FIELDS: list[tuple[str, pa.DataType, str]] = [
     ("ttft_ms", pa.float64(), "time to first token (streaming only)"),
     ("status", pa.string(), "ok | error"),
     ("user", pa.string(), "end user, when the source has it"),
+    ("session", pa.string(), "conversation or session id, when the source has it"),
     ("project", pa.string(), "project / workspace / team"),
+    ("host", pa.string(), "the machine an export came from (ingest --host, or a reader that can tell)"),
     ("api_key", pa.string(), "api key alias or id (never a key)"),
     ("tags", pa.list_(pa.string()), "free-form tags"),
     ("usage_estimated", pa.bool_(), "token counts were estimated locally, not reported"),

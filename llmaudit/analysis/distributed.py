@@ -331,12 +331,22 @@ ENGINES = ("local", "dask")
 
 def open_records_with(engine: str, paths: list[str], *, scheduler: str | None = None, fmt: str = "auto",
                       mapping: dict[str, str] | None = None, progress: Callable[[int], None] | None = None,
-                      on_reject: Callable[[Any], None] | None = None, catalog: Any = None) -> Any:
+                      on_reject: Callable[[Any], None] | None = None, catalog: Any = None,
+                      host: str | None = None) -> Any:
     """``--engine local|dask`` in one call: ``open_records`` or ``open_records_distributed``.
 
     Both results have ``batches()`` / ``summary`` / ``total_bytes`` and feed ``build_spend`` and
-    ``write_parquet`` alike. ``scheduler`` is only meaningful with the dask engine.
+    ``write_parquet`` alike. ``scheduler`` is only meaningful with the dask engine; ``host``
+    (``--host``) stamps every row read, on either engine.
     """
+    from llmaudit.analysis.records import stamp_host
+
+    return stamp_host(_open(engine, paths, scheduler=scheduler, fmt=fmt, mapping=mapping, progress=progress,
+                            on_reject=on_reject, catalog=catalog), host)
+
+
+def _open(engine: str, paths: list[str], *, scheduler: str | None, fmt: str, mapping: dict[str, str] | None,
+          progress: Callable[[int], None] | None, on_reject: Callable[[Any], None] | None, catalog: Any) -> Any:
     if engine not in ENGINES:
         raise UsageError(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
     if engine == "local":

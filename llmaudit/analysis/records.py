@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from llmaudit.errors import InputError
 
-__all__ = ["Records", "WriteResult", "open_records", "write_parquet"]
+__all__ = ["Records", "WriteResult", "open_records", "stamp_host", "write_parquet"]
 
 _BATCH_ROWS = 65_536
 
@@ -126,6 +126,36 @@ def open_records(paths: list[str], *, fmt: str = "auto", mapping: dict[str, str]
         raise InputError("no such file or directory", path=missing[0])
     plan = scan(raw, fmt, mapping, progress=progress, on_reject=on_reject) if raw else None
     return Records(parquet, plan, progress)
+
+
+class _Stamped:
+    """``records`` (local or distributed) whose every batch says it came from ``host``."""
+
+    def __init__(self, records: Any, host: str) -> None:
+        self._records = records
+        self._host = host
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._records, name)
+
+    def batches(self) -> Iterator[pa.Table]:
+        for table in self._records.batches():
+            column = pa.repeat(pa.scalar(self._host, pa.string()), table.num_rows)
+            at = table.schema.get_field_index("host")
+            yield table.set_column(at, "host", column) if at >= 0 else table.append_column("host", column)
+
+
+def stamp_host(records: Any, host: str | None) -> Any:
+    """``--host NAME``: rows read from these inputs came from machine NAME (whatever a reader could
+    tell from a path), so exports merged from several machines stay apart; ``None`` changes nothing."""
+    if host is None:
+        return records
+    host = host.strip()
+    if not host:
+        from llmaudit.errors import UsageError
+
+        raise UsageError("--host: give the machine's name")
+    return _Stamped(records, host)
 
 
 class WriteResult:

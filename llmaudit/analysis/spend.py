@@ -54,8 +54,10 @@ __all__ = [
     "resolve_timezone",
 ]
 
-# Breakdown dimensions a user can ask for with ``--by``; ``key`` is the api-key alias column.
-DIMENSIONS = ("model", "provider", "day", "week", "month", "tag", "user", "project", "key", "source")
+# Breakdown dimensions a user can ask for with ``--by``, and the record column each reads where its
+# name differs (``key`` is the api-key alias, ``vendor`` who made the model).
+DIMENSIONS = ("model", "provider", "vendor", "day", "week", "month", "tag", "user", "session", "project", "host",
+              "key", "source")
 # Shown without ``--by``: the first three always, the rest only when the source carries them.
 DEFAULT_BY = ("model", "provider", "day")
 OPTIONAL_BY = ("tag", "user", "project", "key")
@@ -78,7 +80,9 @@ _INT_COLUMNS = (
     "tier_undetermined_rows",
 )
 _MONEY_COLUMNS = ("cost", "billed")
-_DIM_COLUMNS = {"key": "api_key", "source": "source_format"}
+_DIM_COLUMNS = {"key": "api_key", "source": "source_format", "vendor": "model_vendor"}
+# Labelled only when a breakdown asks for them (a session id per conversation: many distinct values).
+_ON_DEMAND = ("vendor", "session", "host")
 
 
 # --------------------------------------------------------------------------------------- options
@@ -510,6 +514,7 @@ class _Builder:
         self.months_unpriced: dict[str, int] = {}
         self.breakdowns = {dims: _Groups() for dims in self._wanted()}
         self.wants_week = any("week" in dims for dims in self.breakdowns)
+        self.on_demand = [d for d in _ON_DEMAND if any(d in dims for dims in self.breakdowns)]
         self.unpriced: dict[tuple[str, str, str], list[Any]] = {}
         self.present: set[str] = set()
         self.rec_ints = [0, 0, 0]  # compared, differing, billed_unpriced
@@ -643,6 +648,7 @@ class _Builder:
             "project": _label(table.column("project")),
             "key": _label(table.column("api_key")),
             "source": _label(table.column("source_format")),
+            **{dim: _label(table.column(_DIM_COLUMNS.get(dim, dim))) for dim in self.on_demand},
             "price_status": _label(table.column("price_status"), "unpriced"),
             "rows": pa.array(np.ones(table.num_rows, dtype=np.int64)),
             "requests": requests,

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from llmaudit.cli._output import out
 from llmaudit.errors import UsageError
 
-__all__ = ["parse_map", "register"]
+__all__ = ["HostOption", "parse_map", "register"]
+
+# Declared once for `ingest` and `report --spend`.
+HostOption = Annotated[str | None, typer.Option(
+    "--host", help="The machine these inputs came from: stamped on every row read (host column, --by host), "
+    "so exports merged from several machines stay apart.")]
 
 
 def parse_map(text: str | None) -> dict[str, str] | None:
@@ -50,6 +56,7 @@ def ingest(
                                "workers (same output)."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="dask scheduler address, e.g. "
                                          "tcp://10.0.0.5:8786 (default: a LocalCluster on this machine)."),
+    host: HostOption = None,
 ) -> None:
     """Normalize usage logs to the llmaudit schema, price every row, write one parquet file."""
     import json
@@ -82,7 +89,7 @@ def ingest(
 
         with ReadProgress(None, "ingesting", out.stderr) as bar:
             records = open_records_with(engine, paths, scheduler=scheduler, fmt=fmt, mapping=parse_map(mapping),
-                                        progress=bar.advance, on_reject=on_reject, catalog=catalog)
+                                        progress=bar.advance, on_reject=on_reject, catalog=catalog, host=host)
             bar.total = records.total_bytes
             result = write_parquet(records, catalog, out_file)
     finally:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from llmaudit.cli._output import out
+from llmaudit.cli.ingest import HostOption
 from llmaudit.errors import UsageError
 
 if TYPE_CHECKING:
@@ -21,8 +22,8 @@ _FORMATS = ("table", "json", "csv", "markdown")
 def report(
     paths: list[str] = typer.Argument(..., help="Usage logs / llmaudit parquet (with --spend), or a RUN_DIR."),
     spend: bool = typer.Option(False, "--spend", help="Audit spend from usage logs or an ingested parquet."),
-    by: str | None = typer.Option(None, "--by", help="Breakdowns: model,provider,day,week,month,tag,user,"
-                                  "project,key,source; join with + to cross them (model+day)."),
+    by: str | None = typer.Option(None, "--by", help="Breakdowns: model,provider,vendor,day,week,month,"
+                                  "tag,user,session,project,host,key,source; join with + to cross them (model+day)."),
     since: str | None = typer.Option(None, "--since", help="From this date/time (inclusive; --timezone)."),
     until: str | None = typer.Option(None, "--until", help="Up to this date/time (exclusive; --timezone)."),
     timezone: str = typer.Option("UTC", "--timezone", help="IANA timezone for day boundaries."),
@@ -51,6 +52,7 @@ def report(
     rubric: str | None = typer.Option(None, "--rubric", help="RUN_DIR: judge rubric text, or @FILE."),
     prompts: str | None = typer.Option(None, "--prompts", help="RUN_DIR: the prompt set (for --judge)."),
     threshold: float = typer.Option(0.9, "--threshold", help="RUN_DIR: pass rate the category router needs."),
+    host: HostOption = None,
 ) -> None:
     """Spend by model, provider, day…, billed vs list price, month-end projection and routing what-if."""
     if fmt not in _FORMATS:
@@ -100,7 +102,7 @@ def report(
     catalog = load_catalog(cfg)
     with ReadProgress(None, "reading", out.stderr) as bar:
         records = open_records_with(engine, paths, scheduler=scheduler, fmt=log_format, mapping=parse_map(mapping),
-                                    progress=bar.advance, catalog=catalog)
+                                    progress=bar.advance, catalog=catalog, host=host)
         bar.total = records.total_bytes
         result = build_spend(records.batches(), catalog, options, config=cfg, inputs=paths,
                              ingest_summary=records.summary)

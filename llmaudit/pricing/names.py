@@ -17,8 +17,10 @@ __all__ = [
     "PLATFORMS",
     "PROVIDER_ALIASES",
     "PROVIDER_PRIORITY",
+    "VENDOR_FAMILIES",
     "Variant",
     "canonical_provider",
+    "model_vendor",
     "split_provider",
     "variants",
 ]
@@ -81,6 +83,29 @@ MAKERS = frozenset({
     "openai", "anthropic", "google", "mistral", "deepseek", "xai", "meta", "cohere", "perplexity",
     "ai21", "moonshot", "dashscope", "zai", "minimax", "amazon_nova",
 })
+
+# Who made a model, by the documented prefix of its own name (the name once a gateway's or cloud's
+# wrapper is stripped). Vendors are spelled as the catalog's maker ids (``MAKERS``): Qwen is
+# ``dashscope``, Amazon's Nova ``amazon_nova``. A name matching none of these has no known vendor.
+VENDOR_FAMILIES: tuple[tuple[str, str], ...] = (
+    (r"claude", "anthropic"),
+    (r"gpt-|o[134](?:-|$)|chatgpt|text-embedding-|davinci|babbage|ft:gpt|codex|computer-use|dall-e|whisper|tts-",
+     "openai"),
+    (r"gemini|gemma", "google"),
+    (r"llama|meta-llama", "meta"),
+    (r"mistral|open-mistral|mixtral|open-mixtral|codestral|ministral|pixtral|magistral|devstral", "mistral"),
+    (r"deepseek", "deepseek"),
+    (r"grok", "xai"),
+    (r"qwen|qwq", "dashscope"),
+    (r"command|c4ai-", "cohere"),
+    (r"sonar", "perplexity"),
+    (r"jamba", "ai21"),
+    (r"kimi|moonshot", "moonshot"),
+    (r"glm-", "zai"),
+    (r"minimax|abab", "minimax"),
+    (r"nova-", "amazon_nova"),
+)
+_VENDOR_FAMILY = [(re.compile(f"^(?:{pattern})", re.I), vendor) for pattern, vendor in VENDOR_FAMILIES]
 
 # When a bare name (no provider) exists under several providers, the first listed wins.
 PROVIDER_PRIORITY = (
@@ -240,3 +265,30 @@ def variants(raw: str, provider: str | None = None) -> list[Variant]:
         else:
             add(f"{form}-latest", base_hint, "latest-alias")
     return result
+
+
+def model_vendor(raw: str | None, provider: str | None = None) -> str | None:
+    """Who made the model a row used (``provider`` is who served and billed it); None when unknown.
+
+    In order: a maker serving the request is its own vendor; else a maker the name itself names
+    (OpenRouter's ``anthropic/claude-…``, Bedrock's ``us.anthropic.claude-…``, LiteLLM's
+    ``gemini/…``); else the model family, by the documented prefix of the unwrapped name
+    (``VENDOR_FAMILIES``: Vertex's ``claude-…@date``, Azure's ``gpt-4o``, Groq's ``llama-3…``).
+    Pricing adds one more rule (``pricing.table``): a row resolved to a maker's catalog entry.
+    """
+    served = canonical_provider(provider) if provider else None
+    if served in MAKERS:
+        return served
+    name = (raw or "").strip()
+    if not name:
+        return None
+    unwrapped = _unwrap(name)
+    for _, hint, _ in reversed(unwrapped):
+        if hint in MAKERS:
+            return hint
+    base = unwrapped[-1][0] if unwrapped else name
+    bare = base.rsplit("/", 1)[-1]
+    for pattern, vendor in _VENDOR_FAMILY:
+        if pattern.match(bare):
+            return vendor
+    return None

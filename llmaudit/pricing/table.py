@@ -32,6 +32,7 @@ from llmaudit.pricing.cost import (
     service_mode,
 )
 from llmaudit.pricing.model import ModelEntry, PricePoint
+from llmaudit.pricing.names import MAKERS, model_vendor
 
 if TYPE_CHECKING:
     from llmaudit.pricing.catalog import Catalog
@@ -69,12 +70,13 @@ def _strings(table: pa.Table, name: str) -> pa.ChunkedArray:
     return _column(table, name, pa.string())
 
 
-def _resolve_rows(table: pa.Table, catalog: Catalog) -> tuple[np.ndarray, list[ModelEntry]]:
-    """Entry index per row (-1 = unknown model) and the entries used.
+def _resolve_rows(table: pa.Table, catalog: Catalog) -> tuple[np.ndarray, list[ModelEntry], pa.Array]:
+    """Entry index per row (-1 = unknown model), the entries used, and each row's model vendor.
 
     Each distinct (provider, model name) pair present is resolved once: names and providers are
     dictionary-encoded apart (no per-row string built) and a pair is the integer name * providers +
-    provider."""
+    provider. The vendor rule (one place): ``names.model_vendor`` of the source's provider and raw
+    name; failing that, the maker whose catalog entry the row resolved to; else null."""
     raw = pc.fill_null(pc.coalesce(_strings(table, "model_raw"), _strings(table, "model")), "")
     names = pc.dictionary_encode(raw).combine_chunks()
     provs = pc.dictionary_encode(pc.fill_null(_strings(table, "provider"), "")).combine_chunks()
@@ -83,6 +85,8 @@ def _resolve_rows(table: pa.Table, catalog: Catalog) -> tuple[np.ndarray, list[M
             + np.asarray(provs.indices.to_numpy(zero_copy_only=False), dtype=np.int64))
     name_list, prov_list = names.dictionary.to_pylist(), provs.dictionary.to_pylist()
     lookup = np.full(len(name_list) * width, -1, dtype=np.int64)
+    vendor_code = np.full(len(name_list) * width, -1, dtype=np.int64)
+    vendors: list[str] = []
     entries: list[ModelEntry] = []
     positions: dict[str, int] = {}
     for code in np.flatnonzero(np.bincount(pair, minlength=len(lookup))):
@@ -95,7 +99,21 @@ def _resolve_rows(table: pa.Table, catalog: Catalog) -> tuple[np.ndarray, list[M
                 positions[hit.entry.id] = len(entries)
                 entries.append(hit.entry)
             lookup[code] = positions[hit.entry.id]
-    return lookup[pair] if len(pair) else pair, entries
+        vendor = model_vendor(name, prov or None)
+        if vendor is None and hit is not None and hit.entry.provider in MAKERS:
+            vendor = hit.entry.provider
+        if vendor is not None:
+            if vendor not in vendors:
+                vendors.append(vendor)
+            vendor_code[code] = vendors.index(vendor)
+    row_vendor = vendor_code[pair] if len(pair) else pair
+    vendor_arr = pa.DictionaryArray.from_arrays(
+        pa.array(np.maximum(row_vendor, 0).astype(np.int32), mask=row_vendor < 0),
+        pa.array(vendors or [""], type=pa.string())).cast(pa.string())
+    existing = _strings(table, "model_vendor") if "model_vendor" in table.column_names else None
+    if existing is not None and existing.null_count < len(existing):
+        vendor_arr = pc.coalesce(existing.combine_chunks(), vendor_arr)
+    return lookup[pair] if len(pair) else pair, entries, vendor_arr
 
 
 def _days(table: pa.Table) -> np.ndarray:
@@ -523,7 +541,7 @@ def price_table(table: Any, catalog: Catalog) -> Any:
         table = pa.Table.from_pandas(table, preserve_index=False)
     table = table.combine_chunks()  # many tiny chunks make every compute call slow
     n = table.num_rows
-    entry_of, entries = _resolve_rows(table, catalog)
+    entry_of, entries, vendor = _resolve_rows(table, catalog)
     days = _days(table)
 
     # Flatten every used entry's price points: one global index per point.
@@ -571,6 +589,7 @@ def price_table(table: Any, catalog: Catalog) -> Any:
         "model": new_model,
         "provider": new_provider,
         "model_raw": raw,
+        "model_vendor": vendor,
         "cost_usd": cost_arr,
         "price_status": status,
         "tier_undetermined": pa.array(undetermined, type=pa.bool_()),

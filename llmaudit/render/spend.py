@@ -29,7 +29,8 @@ MAX_TABLE_ROWS = 40
 _EMPTY = "No usage records in the input (or in the --since/--until window)."
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
 _HEADERS = {"model": "Model", "provider": "Provider", "day": "Day", "week": "Week", "month": "Month",
-            "tag": "Tag", "user": "User", "project": "Project", "key": "API key", "source": "Source format"}
+            "tag": "Tag", "user": "User", "project": "Project", "key": "API key", "source": "Source format",
+            "vendor": "Vendor", "session": "Session", "host": "Host"}
 
 
 def currency_symbol(code: str) -> str:

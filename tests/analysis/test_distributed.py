@@ -213,3 +213,18 @@ def test_served_as_columns_flow_through_the_dask_engine(tmp_path: Path, client) 
     assert {"flex", "priority", "standard", "batch"} <= values["service_tier"]
     assert "fast" in values["speed"] and "us" in values["inference_geo"]
     assert {"0-200k", "200k-1M"} <= values["context_tier"]
+
+
+def test_dimensions_and_host_through_the_dask_engine(logs: Path, client, run_cli) -> None:
+    """--by vendor/session/project/host and --host give the same report on both engines (issue 12)."""
+    common = ["report", "--spend", str(logs), "--format", "json", "--now", "2025-11-01T00:00:00Z", "--no-whatif",
+              "--by", "vendor,session,project,host,vendor+provider", "--host", "box-1"]
+    local = run_cli(common)
+    dist = run_cli([*common, "--engine", "dask", "--scheduler", client.scheduler.address])
+    assert local.exit_code == dist.exit_code == 0, dist.stderr
+    a, b = json.loads(local.stdout), json.loads(dist.stdout)
+    a.pop("generated_at"), b.pop("generated_at")
+    assert a == b
+    assert [r["host"] for r in a["breakdowns"]["host"]["rows"]] == ["box-1"]
+    assert {"openai", "anthropic"} <= {r["vendor"] for r in a["breakdowns"]["vendor"]["rows"]}
+    assert "s1" in {r["session"] for r in a["breakdowns"]["session"]["rows"]}

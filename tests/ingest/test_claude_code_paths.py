@@ -96,3 +96,45 @@ def test_gateway_vendor_prefix_names_the_provider(model: str, provider: str) -> 
     from llmaudit.ingest.rows import guess_provider
 
     assert guess_provider(model, "openai") == provider
+
+
+def _session_corpus(root: Path) -> Path:
+    folder = root / "backups" / "laptop" / ".claude" / "projects" / "-home-dev-app"
+    folder.mkdir(parents=True)
+    lines = [_line(1, "m1", "r1"), _line(2, "m2", "r2"), _line(3, "m3", "r3")]
+    records = [json.loads(line) for line in lines]
+    records[1]["sessionId"] = "other"
+    records[2]["sessionId"] = ""
+    (folder / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return root / "backups" / "laptop" / ".claude" / "projects"
+
+
+def test_session_and_host_on_both_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _session_corpus(tmp_path)
+    fast = _read(root)[4]
+    assert fast.column("session").to_pylist() == ["s", "other", None]
+    assert fast.column("host").to_pylist() == ["laptop"] * 3
+    import llmaudit.ingest.readers.claude_code as reader
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise pa.ArrowInvalid("forced per-line path")
+
+    monkeypatch.setattr(reader.pj, "read_json", refuse)
+    assert _read(root)[4].equals(fast)
+
+
+@pytest.mark.parametrize(("path", "host"), [
+    ("backups/laptop/.claude/projects/p/s.jsonl", "laptop"),
+    ("/srv/exports/ci-runner-3/.claude/projects/p/s.jsonl", "ci-runner-3"),
+    ("/home/alice/.claude/projects/p/s.jsonl", None),        # alice's own config: a user, not a host
+    ("/Users/alice/.claude/projects/p/s.jsonl", None),
+    ("/root/.claude/projects/p/s.jsonl", None),
+    (".claude/projects/p/s.jsonl", None),
+    ("/home/alice/.claude-work/projects/p/s.jsonl", None),  # a CLAUDE_CONFIG_DIR profile: not a host
+    ("/data/laptop/projects/p/s.jsonl", None),               # no .claude folder: could be anything
+    ("/tmp/s.jsonl", None),
+])
+def test_host_only_when_the_path_is_unambiguous(path: str, host: str | None) -> None:
+    from llmaudit.ingest.readers.claude_code import _host
+
+    assert _host(path) == host

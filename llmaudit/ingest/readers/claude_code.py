@@ -9,7 +9,9 @@ content block); lines sharing ``message.id`` + ``requestId`` are one request, an
 largest token total is kept (the others count as duplicates). Across files (resumed sessions copy
 history) the scan's de-duplication on (request id, message id) keeps the first, as ccusage's
 ``message.id:requestId`` key does. ``costUSD``, written by older
-Claude Code versions, is kept as the billed cost. ``project`` is the folder under ``projects/``.
+Claude Code versions, is kept as the billed cost. ``project`` is the folder under ``projects/``,
+``session`` the line's ``sessionId``; ``host`` is the folder holding a copied ``.claude`` config
+folder (``backups/laptop/.claude/projects/…`` → ``laptop``) and null otherwise (``_host``).
 ``message.usage.service_tier``, ``.speed`` (``fast`` in fast mode) and ``.inference_geo`` fill the
 columns of those names; the only tag a reader sets is ``sidechain`` (a subagent's request).
 """
@@ -66,6 +68,28 @@ def _project(path: str) -> str | None:
     return parts[-2] if len(parts) >= 2 else None
 
 
+# A ``.claude`` folder right under one of these is a live config folder in a home directory: the
+# folder above it names a user, not a machine.
+_HOMES = frozenset({"home", "Users", "root"})
+
+
+def _host(path: str) -> str | None:
+    """The machine a transcript was copied from, where its path says so without doubt: the folder
+    above ``<x>/.claude/projects/`` when that is not a home directory (``/home/alice/.claude`` is
+    alice's own). A config folder under another name (CLAUDE_CONFIG_DIR=~/.claude-work) names a
+    profile, not a host: null."""
+    parts = PurePath(path).parts
+    if "projects" not in parts:
+        return None
+    i = len(parts) - 1 - parts[::-1].index("projects")
+    if i < 2 or parts[i - 1] != ".claude":
+        return None
+    owner = parts[i - 2]
+    if owner in ("/", "~", ".", "..") or owner in _HOMES or (i >= 3 and parts[i - 3] in _HOMES):
+        return None
+    return owner
+
+
 def _normalize(obj: dict[str, Any], line: int, project: str | None) -> dict[str, Any]:
     message = obj.get("message")
     model = opt_str(get_path(message, "model"))
@@ -80,6 +104,7 @@ def _normalize(obj: dict[str, Any], line: int, project: str | None) -> dict[str,
     if cost is not None:
         row["billed_cost_usd"] = opt_float(cost, "costUSD")
     row["project"] = project
+    row["session"] = opt_str(obj.get("sessionId"))
     if obj.get("isSidechain") is True:
         row["tags"] = ["sidechain"]
     row["status"] = "error" if obj.get("isApiErrorMessage") is True else "ok"
@@ -101,7 +126,8 @@ _USAGE = pa.struct([
     ("server_tool_use", pa.struct([("web_search_requests", _I)])),
 ])
 _SCHEMA = pa.schema([
-    ("timestamp", _S), ("requestId", _S), ("isSidechain", pa.bool_()), ("isApiErrorMessage", pa.bool_()),
+    ("timestamp", _S), ("requestId", _S), ("sessionId", _S), ("isSidechain", pa.bool_()),
+    ("isApiErrorMessage", pa.bool_()),
     ("costUSD", pa.float64()), ("message", pa.struct([("id", _S), ("model", _S), ("usage", _USAGE)])),
 ])
 _PARSE = pj.ParseOptions(explicit_schema=_SCHEMA, unexpected_field_behavior="ignore")
@@ -137,6 +163,11 @@ def _timestamps(ts: pa.ChunkedArray, files: np.ndarray) -> pa.Array:
         except pa.ArrowInvalid:
             parts.append(pa.nulls(hi - lo, to))
     return pa.concat_arrays(parts) if parts else pa.array([], to)
+
+
+def _nonempty(col: Any) -> Any:
+    """"" → null, as ``opt_str`` reads it on the per-line path."""
+    return pc.if_else(pc.equal(col, ""), pa.scalar(None, _S), col)
 
 
 def _per_file(mask: np.ndarray, files: np.ndarray, n_files: int) -> list[int]:
@@ -214,6 +245,7 @@ def _vector_rows(table: pa.Table, lines: np.ndarray, projects: pa.Array, files: 
         "request_id": table.column("requestId"),
         "status": pc.if_else(errors, "error", "ok"),
         "project": projects.take(pa.array(row_files)),
+        "session": _nonempty(table.column("sessionId")),
         "tags": _tags(sidechain),
         "source_line": pa.array(lines[rows], _I),
         _MSG_ID: _f(message, "id").filter(keep),
@@ -294,6 +326,11 @@ def _finish(table: pa.Table, files: np.ndarray, ctxs: list[ReadContext]) -> tupl
         # Same API message written on several lines: one request (each extra line is a duplicate).
         ctx.file.rows_read += d + k
         ctx.file.duplicates += d
+    hosts = pa.array([_host(ctx.path) for ctx in ctxs], _S)
+    if hosts.null_count < len(hosts):   # a per-file constant: set here for both paths
+        column = hosts.take(pa.array(files))
+        at = table.schema.get_field_index("host")   # present (null) when per-line rows joined in
+        table = table.set_column(at, "host", column) if at >= 0 else table.append_column("host", column)
     if len(ctxs) > 1:
         paths = pa.array([ctx.path for ctx in ctxs], _S)
         column = paths.take(pa.array(files))

@@ -216,6 +216,8 @@ def _litellm(rec: dict[str, Any], line: int, ctx: ReadContext) -> dict[str, Any]
         "status": "error" if status in ("failure", "error", "failed") else "ok",
         "user": opt_str(rec.get("user")) or opt_str(rec.get("end_user")),
         "project": opt_str(rec.get("team_id")),
+        "session": opt_str(rec.get("session_id"))
+        or (opt_str(metadata.get("session_id")) if isinstance(metadata, dict) else None),
         "api_key": safe_key_label(get_path(metadata, "user_api_key_alias") if isinstance(metadata, dict) else None)
         or opt_str(rec.get("api_key")),
         "requests": 1,
@@ -337,6 +339,7 @@ def _langfuse(rec: dict[str, Any], line: int, ctx: ReadContext) -> dict[str, Any
         "status": "error" if level == "ERROR" else "ok",
         "user": opt_str(rec.get("userId")),
         "project": opt_str(rec.get("projectId")),
+        "session": opt_str(rec.get("sessionId")),
         "tags": norm_tags(rec.get("tags")),
         "requests": 1,
     }
