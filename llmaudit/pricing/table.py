@@ -585,6 +585,10 @@ def price_table(table: Any, catalog: Catalog) -> Any:
     if not known.all():  # unknown models keep the source's spelling
         new_model = pc.if_else(known_arr, new_model, old_model)
         new_provider = pc.if_else(known_arr, new_provider, old_provider)
+    # ``provider`` is who served and billed the request (DESIGN §4.3): the source's, when it says;
+    # the priced entry's provider only fills a gap (the maker is ``model_vendor``).
+    said = pc.if_else(pc.equal(pc.fill_null(old_provider, ""), ""), pa.scalar(None, pa.string()), old_provider)
+    new_provider = pc.coalesce(said, new_provider)
     replacements = {
         "model": new_model,
         "provider": new_provider,

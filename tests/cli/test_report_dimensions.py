@@ -86,9 +86,10 @@ def test_vendor_crossed_with_provider(run_cli: RunCli, inputs: list[str]) -> Non
     data = json.loads(run_cli(["report", "--spend", *inputs, "--by", "vendor+provider", "--now", NOW,
                                "--no-whatif", "--format", "json"]).stdout)
     rows = {(r["vendor"], r["provider"]) for r in data["breakdowns"]["vendor+provider"]["rows"]}
-    # Who made it apart from who served it: GPT-4o served by Azure is openai-made; an unknown model
-    # has no vendor (never a guess).
-    assert rows == {("anthropic", "anthropic"), ("openai", "azure"), ("(none)", "openrouter")}
+    # Who made it apart from who served it: GPT-4o served by Azure is openai-made, Claude served by
+    # Bedrock anthropic-made (provider stays bedrock); an unknown model has no vendor (never a guess).
+    assert rows == {("anthropic", "anthropic"), ("anthropic", "bedrock"), ("openai", "azure"),
+                    ("(none)", "openrouter")}
 
 
 def test_host_option_on_report_stamps_raw_inputs(run_cli: RunCli, tmp_path: Path) -> None:
