@@ -37,6 +37,9 @@ CASES = [
     ("openrouter_activity.csv", 3, 21700, 1350, "0.0622625", 0),
     ("openrouter_activity_2025.csv", 1, 1000, 100, "0.00055", 0),
     ("portkey_logs.jsonl", 2, 1500, 200, "0.005125", 0),
+    # gpt-4o-mini 80 x $0.15 + 1920 cached x $0.075 + 302 x $0.60 = $0.0003372 (was $0.0004812 with
+    # the cache missed); Sonnet 4.5 100 x $3 + 5000 x $0.30 + 400 x $3.75 + 600 x $6 + 50 x $15 = $0.00765
+    ("portkey_logs_body.jsonl", 2, 8100, 352, "0.0079872", 0),
 ]
 
 

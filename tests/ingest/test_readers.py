@@ -61,6 +61,11 @@ CASES = [
     ("helicone_export.csv", "helicone", 3, 3, 0, 0, {"input": 2120, "output": 530}),
     ("helicone_export_cost_usd.csv", "helicone", 1, 1, 0, 0, {"input": 1000, "output": 100}),
     ("portkey_logs.jsonl", "portkey", 2, 2, 0, 0, {"input": 1500, "output": 200, "cache_read": 500}),
+    # the provider response under response.body: OpenAI cached tokens; Anthropic's disjoint cache
+    # reads/writes (with the 1h split) make req_units 100 inclusive: 100 + 5000 + 1000
+    ("portkey_logs_body.jsonl", "portkey", 2, 2, 0, 0,
+     {"input": 2000 + 6100, "output": 302 + 50, "cache_read": 1920 + 5000, "cache_write": 1000,
+      "cache_write_1h": 600, "reasoning": 0}),
     ("claude", "claude-code", 5, 3, 0, 2,
      {"input": 147759 + 2010 + 150, "output": 412 + 100 + 20, "cache_read": 147449 + 100,
       "cache_write": 306 + 2000, "cache_write_1h": 2000}),

@@ -29,8 +29,11 @@ quotes are tolerated).
 Portkey log export (C9), JSONL / JSON / CSV: ``req_units`` / ``res_units`` are the prompt /
 completion tokens, ``ai_model`` / ``ai_org`` the model / provider, ``response_time`` ms. ``cost``
 is read as CENTS (the documented assumption in formats.md C9, unverified) unless
-``cost_currency`` says otherwise; non-USD currencies are rejected. The exported ``response``
-body's ``service_tier`` fills the column.
+``cost_currency`` says otherwise; non-USD currencies are rejected. The provider response is read
+from ``response`` or, as the log export nests it, ``response.body`` (a JSON string is parsed):
+its usage gives the cache reads/writes (OpenAI's ``prompt_tokens_details`` or Anthropic's
+``cache_*_input_tokens``, whose input excludes them: ``req_units`` is raised to the inclusive
+total), reasoning tokens and ``service_tier``.
 
 The OpenRouter activity CSV, Langfuse and Helicone exports carry no service tier.
 """
@@ -118,6 +121,32 @@ def _first_record(head: bytes) -> dict[str, Any] | None:
     if isinstance(rec, dict) and isinstance(rec.get("data"), list):
         rec = rec["data"][0] if rec["data"] else None
     return rec if isinstance(rec, dict) else None
+
+
+def _usage_details(usage: dict[str, Any], where: str) -> dict[str, Any]:
+    """Cache and reasoning counts of a provider usage object, OpenAI's or Anthropic's spelling.
+
+    ``disjoint`` is True for Anthropic's shape (``input_tokens`` excludes cache reads and writes);
+    ``input_tokens`` is then the inclusive total. The 1-hour share of cache writes comes from
+    ``cache_creation.ephemeral_1h_input_tokens`` (Anthropic) when the usage has it.
+    """
+    read = opt_int(get_path(usage, "prompt_tokens_details", "cached_tokens"), f"{where} cached_tokens")
+    anthropic_read = opt_int(usage.get("cache_read_input_tokens"), f"{where} cache_read_input_tokens")
+    write = opt_int(usage.get("cache_creation_input_tokens"), f"{where} cache_creation_input_tokens")
+    if write is None:
+        write = opt_int(get_path(usage, "prompt_tokens_details", "cache_write_tokens")
+                        or get_path(usage, "prompt_tokens_details", "cache_creation_tokens"),
+                        f"{where} cache write tokens")
+    write_1h = opt_int(get_path(usage, "cache_creation", "ephemeral_1h_input_tokens"),
+                       f"{where} cache_creation.ephemeral_1h_input_tokens")
+    disjoint = "input_tokens" in usage and "prompt_tokens" not in usage
+    reasoning = opt_int(get_path(usage, "completion_tokens_details", "reasoning_tokens"),
+                        f"{where} reasoning_tokens")
+    cache_read = read if read is not None else anthropic_read
+    total_in = (opt_int(usage.get("input_tokens"), f"{where} input_tokens") or 0) + (cache_read or 0) + (write or 0)
+    return {"cache_read_tokens": cache_read, "cache_write_tokens": write,
+            "cache_write_1h_tokens": min(write_1h, write or 0) if write_1h is not None else None,
+            "reasoning_tokens": reasoning, "disjoint": disjoint, "input_tokens": total_in}
 
 
 # -------------------------------------------------------------------------------------- OpenRouter
@@ -407,7 +436,16 @@ def _portkey(rec: dict[str, Any], line: int, ctx: ReadContext) -> dict[str, Any]
     if cents is not None and currency != "USD":
         raise RowError(f"cost_currency is {currency}; only USD amounts are supported")
     response = _maybe_json(rec.get("response"))
-    cached = get_path(response, "usage", "prompt_tokens_details", "cached_tokens")
+    body = _maybe_json(get_path(response, "body"))
+    # The provider's response is the export's ``response`` itself or, as Portkey's log export
+    # writes it, its ``response.body``; usage details come from whichever has them.
+    answer = body if isinstance(body, dict) and isinstance(body.get("usage"), dict) else response
+    usage = get_path(answer, "usage")
+    cache = _usage_details(usage if isinstance(usage, dict) else {}, "response.usage")
+    inp = opt_int(rec.get("req_units"), "req_units") or 0
+    if cache["disjoint"] and cache["cache_read_tokens"] + cache["cache_write_tokens"] > 0:
+        # Anthropic's usage keeps cache reads and writes out of input_tokens; req_units follows it.
+        inp = max(inp, cache["input_tokens"])
     code = opt_int(rec.get("response_status_code"), "response_status_code")
     ok = parse_bool(rec.get("is_success"))
     error = ok is False or (code is not None and code >= 400)
@@ -417,10 +455,14 @@ def _portkey(rec: dict[str, Any], line: int, ctx: ReadContext) -> dict[str, Any]
         "timestamp": parse_timestamp(rec.get("created_at"), "created_at"),
         "model_raw": model,
         "provider": _LITELLM_PROVIDERS.get(provider, provider),
-        "input_tokens": opt_int(rec.get("req_units"), "req_units") or 0,
+        "input_tokens": inp,
         "output_tokens": opt_int(rec.get("res_units"), "res_units") or 0,
-        "cache_read_tokens": opt_int(cached, "response.usage.prompt_tokens_details.cached_tokens"),
-        "service_tier": normalize_service_tier(get_path(response, "service_tier")),
+        "cache_read_tokens": cache["cache_read_tokens"],
+        "cache_write_tokens": cache["cache_write_tokens"],
+        "cache_write_1h_tokens": cache["cache_write_1h_tokens"],
+        "reasoning_tokens": cache["reasoning_tokens"],
+        "service_tier": normalize_service_tier(get_path(answer, "service_tier") or get_path(response, "service_tier")
+                                               or get_path(usage, "service_tier")),
         "billed_cost_usd": float(cents / Decimal(100)) if cents is not None else None,
         "request_id": opt_str(rec.get("id")),
         "latency_ms": opt_float(rec.get("response_time"), "response_time"),
