@@ -36,7 +36,7 @@ _ALL = [
            gateways.sniff_litellm, gateways.read_litellm),
     Reader("langfuse", "Langfuse observations / generations export (JSON or JSONL)",
            gateways.sniff_langfuse, gateways.read_langfuse),
-    Reader("helicone", "Helicone request export (CSV)",
+    Reader("helicone", "Helicone request export (JSONL, JSON or CSV)",
            gateways.sniff_helicone, gateways.read_helicone),
     Reader("portkey", "Portkey logs export (JSONL, JSON or CSV)",
            gateways.sniff_portkey, gateways.read_portkey),

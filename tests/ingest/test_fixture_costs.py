@@ -23,6 +23,9 @@ CASES = [
     ("gemini.jsonl", 2, 23265, 1780, "0.02844375", 0),
     ("helicone_export.csv", 3, 2120, 530, "0.013536", 0),
     ("helicone_export_cost_usd.csv", 1, 1000, 100, "0.0035", 0),
+    # gpt-4o-mini $0.0003372 + Sonnet 4.5 with every write at the 5-minute rate (Helicone has no TTL
+    # split): 100 x $3 + 5000 x $0.30 + 1000 x $3.75 + 50 x $15 = $0.0063
+    ("helicone_export.jsonl", 2, 8100, 352, "0.0066372", 0),
     # gemini-2.5-pro on 2026-02-01: cache reads at $0.125/M, first shown 2026-01-14 (tokencostauto).
     ("langfuse_observations.json", 3, 22770, 1290, "0.033909", 0),
     ("litellm_spendlogs.csv", 4, 22270, 690, "0.026979", 0),

@@ -60,6 +60,10 @@ CASES = [
       "cache_write": 2048, "reasoning": 50 + 100}),
     ("helicone_export.csv", "helicone", 3, 3, 0, 0, {"input": 2120, "output": 530}),
     ("helicone_export_cost_usd.csv", "helicone", 1, 1, 0, 0, {"input": 1000, "output": 100}),
+    # @helicone/export's default JSONL: cache reads a subset of prompt_tokens (OpenAI), Anthropic's
+    # kept apart and added in (100 + 5000 + 1000); a 500 with no counts rejected; a repeat a duplicate
+    ("helicone_export.jsonl", "helicone", 4, 2, 1, 1,
+     {"input": 2000 + 6100, "output": 302 + 50, "cache_read": 1920 + 5000, "cache_write": 1000}),
     ("portkey_logs.jsonl", "portkey", 2, 2, 0, 0, {"input": 1500, "output": 200, "cache_read": 500}),
     # the provider response under response.body: OpenAI cached tokens; Anthropic's disjoint cache
     # reads/writes (with the 1h split) make req_units 100 inclusive: 100 + 5000 + 1000
@@ -229,3 +233,15 @@ def test_gemini_stream_chunks_count_once(tmp_path: Path) -> None:
     t = s.table()
     assert t["output_tokens"].to_pylist() == [300] and t["input_tokens"].to_pylist() == [1250]
     assert s.summary.files[0].skipped == {"earlier chunk of a streamed response": 2}
+
+
+def test_helicone_jsonl_forced_and_fields() -> None:
+    s = scan([str(FIX / "helicone_export.jsonl")], "helicone")
+    t = s.table()
+    assert (s.summary.rows_read, s.summary.rows_kept, s.summary.rows_rejected, s.summary.duplicate_count) == (
+        4, 2, 1, 1)
+    first, second = t.sort_by("source_line").to_pylist()
+    assert (first["provider"], second["provider"]) == ("openai", "anthropic")
+    assert (first["latency_ms"], first["ttft_ms"]) == (1412.0, 310.0)
+    assert first["tags"] == ["environment:prod", "feature:search"] and first["user"] == "user-42"
+    assert first["billed_cost_usd"] == 0.0003372

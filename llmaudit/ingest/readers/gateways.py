@@ -22,9 +22,13 @@ the input and keys containing ``output`` to the output; Gemini's raw keys (``pro
 …) are mapped as in the Gemini reader. Falls back to the deprecated ``usage{input,output}``.
 Billed cost = ``costDetails.total`` | ``calculatedTotalCost`` | ``totalCost``.
 
-Helicone export CSV (C6): ``prompt_tokens``, ``completion_tokens``, ``cost`` or ``cost_usd`` (USD),
-``latency`` (ms), ``request_properties`` (JSON object → ``key:value`` tags; the exporter's doubled
-quotes are tolerated).
+Helicone export (C6) from ``@helicone/export``: JSONL (its default: one ``HeliconeRequest`` object
+a line, as the ``query-clickhouse`` API returns it), a JSON array, or CSV. ``prompt_tokens``,
+``completion_tokens``, ``prompt_cache_read_tokens`` / ``prompt_cache_write_tokens`` (JSONL only;
+taken as subsets of ``prompt_tokens`` unless they exceed it, then added in — unverified),
+``cost`` | ``cost_usd`` | ``costUSD`` (USD), ``latency`` | ``delay_ms`` (ms),
+``time_to_first_token`` (ms), ``provider`` (``OPENAI`` …), ``request_properties`` (JSON object →
+``key:value`` tags; the CSV exporter's doubled quotes are tolerated).
 
 Portkey log export (C9), JSONL / JSON / CSV: ``req_units`` / ``res_units`` are the prompt /
 completion tokens, ``ai_model`` / ``ai_org`` the model / provider, ``response_time`` ms. ``cost``
@@ -380,30 +384,55 @@ def read_langfuse(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
 
 def sniff_helicone(head: bytes, path: str) -> bool:
     cols = csv_header(head)
-    return "response_id" in cols and "prompt_tokens" in cols and (
-        "request_created_at" in cols or "response_created_at" in cols
-    )
+    if cols:
+        return "response_id" in cols and "prompt_tokens" in cols and (
+            "request_created_at" in cols or "response_created_at" in cols
+        )
+    rec = _first_record(head) if _is_json(head) else None
+    return rec is not None and "response_id" in rec and (
+        "request_created_at" in rec or "response_created_at" in rec
+    ) and ("prompt_tokens" in rec or "completion_tokens" in rec or "total_tokens" in rec)
 
 
-def _helicone(row: dict[str, str], line: int, ctx: ReadContext) -> dict[str, Any]:
-    model = opt_str(row.get("model"))
+_HELICONE_PROVIDERS = {"google": "google", "gemini": "google", "vertex": "google", "aws": "bedrock",
+                       "azure": "azure", "openai": "openai", "anthropic": "anthropic", "openrouter": "openrouter",
+                       "bedrock": "bedrock", "groq": "groq", "mistral": "mistral", "deepseek": "deepseek",
+                       "x": "xai", "xai": "xai", "together": "together", "fireworks": "fireworks"}
+
+
+def _helicone(row: dict[str, Any], line: int, ctx: ReadContext) -> dict[str, Any]:
+    model = opt_str(row.get("model")) or opt_str(row.get("response_model")) or opt_str(row.get("request_model"))
     if model is None:
         raise RowError("model is empty")
     if not _tokens_present(row.get("prompt_tokens"), row.get("completion_tokens")):
         raise RowError("no token counts (prompt_tokens and completion_tokens are empty)")
     status = opt_int(row.get("response_status"), "response_status")
     props = _maybe_json(row.get("request_properties"))
-    cost = row.get("cost") if opt_str(row.get("cost")) is not None else row.get("cost_usd")
+    cost = next((row[k] for k in ("cost", "cost_usd", "costUSD") if opt_str(row.get(k)) is not None), None)
     ts = row.get("request_created_at") or row.get("response_created_at")
+    inp = opt_int(row.get("prompt_tokens"), "prompt_tokens") or 0
+    read = opt_int(row.get("prompt_cache_read_tokens"), "prompt_cache_read_tokens") or 0
+    write = opt_int(row.get("prompt_cache_write_tokens"), "prompt_cache_write_tokens") or 0
+    if read + write > inp:
+        # Counts kept apart from prompt_tokens (Anthropic's convention): make the input inclusive.
+        inp += read + write
+    named = (opt_str(row.get("provider")) or "").lower()
+    provider = _HELICONE_PROVIDERS.get(named) or guess_provider(model, named or "unknown")
+    latency = opt_float(row.get("latency"), "latency")
+    if latency is None:
+        latency = opt_float(row.get("delay_ms"), "delay_ms")
     return {
         "timestamp": parse_timestamp(ts, "request_created_at"),
         "model_raw": model,
-        "provider": guess_provider(model, "unknown"),
-        "input_tokens": opt_int(row.get("prompt_tokens"), "prompt_tokens") or 0,
+        "provider": provider,
+        "input_tokens": inp,
+        "cache_read_tokens": read,
+        "cache_write_tokens": write,
         "output_tokens": opt_int(row.get("completion_tokens"), "completion_tokens") or 0,
         "billed_cost_usd": opt_float(cost, "cost"),
-        "request_id": opt_str(row.get("response_id")),
-        "latency_ms": opt_float(row.get("latency"), "latency"),
+        "request_id": opt_str(row.get("response_id")) or opt_str(row.get("request_id")),
+        "latency_ms": latency,
+        "ttft_ms": opt_float(row.get("time_to_first_token"), "time_to_first_token"),
         "status": "error" if status is not None and not 200 <= status < 300 else "ok",
         "user": opt_str(row.get("request_user_id")),
         "tags": norm_tags(props) if isinstance(props, dict) else None,
@@ -412,7 +441,10 @@ def _helicone(row: dict[str, str], line: int, ctx: ReadContext) -> dict[str, Any
 
 
 def read_helicone(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
-    yield from read_csv_rows(source, ctx, _helicone)
+    if _is_json(source.head):
+        yield from read_json_records(source, ctx, _helicone, unwrap=_records)
+    else:
+        yield from read_csv_rows(source, ctx, _helicone)
 
 
 # ----------------------------------------------------------------------------------------- Portkey
