@@ -28,6 +28,9 @@ CASES = [
     ("helicone_export.jsonl", 2, 8100, 352, "0.0066372", 0),
     # gemini-2.5-pro on 2026-02-01: cache reads at $0.125/M, first shown 2026-01-14 (tokencostauto).
     ("langfuse_observations.json", 3, 22770, 1290, "0.033909", 0),
+    # AGENT gpt-4o-mini 1200 x $0.15 + 300 x $0.60, EMBEDDING 5000 x $0.02, GENERATION 800 x $0.15 +
+    # 1200 x $0.075 + 100 x $0.60 (only the generation, $0.00027, was read before)
+    ("langfuse_observation_types.json", 3, 8200, 400, "0.00073", 0),
     ("litellm_spendlogs.csv", 4, 22270, 690, "0.026979", 0),
     ("litellm_spendlogs.json", 2, 1300, 130, "0.004665", 0),
     ("openai_batch_errors.jsonl", 0, 0, 0, "0", 0),

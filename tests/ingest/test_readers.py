@@ -58,6 +58,9 @@ CASES = [
     ("langfuse_observations.json", "langfuse", 3, 3, 0, 0,
      {"input": 1000 + 20770 + 1000, "output": 250 + 640 + 400, "cache_read": 100 + 18310 + 200,
       "cache_write": 2048, "reasoning": 50 + 100}),
+    # AGENT and EMBEDDING observations carry usage and are rows; TOOL/SPAN/EVENT/RETRIEVER are skipped
+    ("langfuse_observation_types.json", "langfuse", 3, 3, 0, 0,
+     {"input": 1200 + 5000 + 2000, "output": 300 + 100, "cache_read": 1200}),
     ("helicone_export.csv", "helicone", 3, 3, 0, 0, {"input": 2120, "output": 530}),
     ("helicone_export_cost_usd.csv", "helicone", 1, 1, 0, 0, {"input": 1000, "output": 100}),
     # @helicone/export's default JSONL: cache reads a subset of prompt_tokens (OpenAI), Anthropic's
@@ -245,3 +248,12 @@ def test_helicone_jsonl_forced_and_fields() -> None:
     assert (first["latency_ms"], first["ttft_ms"]) == (1412.0, 310.0)
     assert first["tags"] == ["environment:prod", "feature:search"] and first["user"] == "user-42"
     assert first["billed_cost_usd"] == 0.0003372
+
+
+def test_langfuse_types_without_usage_skipped_by_reason() -> None:
+    s = scan([str(FIX / "langfuse_observation_types.json")])
+    t = s.table()
+    assert sorted(t["model"].to_pylist()) == ["gpt-4o-mini-2024-07-18", "gpt-4o-mini-2024-07-18",
+                                              "text-embedding-3-small"]
+    assert s.summary.files[0].skipped == {f"Langfuse {k} observation (no usage)": 1
+                                          for k in ("TOOL", "SPAN", "EVENT", "RETRIEVER")}

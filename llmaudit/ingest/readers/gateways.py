@@ -15,8 +15,10 @@ to 0 and the row is tagged ``cache-hit`` (it is still one request). How the requ
 where the dump has it: ``service_tier`` of the stored ``response`` (or of ``metadata.usage_object``,
 which also may carry Anthropic's ``speed`` and ``inference_geo``).
 
-Langfuse observations (C5), JSON pages / arrays / JSONL: only ``GENERATION`` observations are
-rows (spans and events are skipped and counted). Tokens come from ``usageDetails`` with Langfuse's
+Langfuse observations (C5), JSON pages / arrays / JSONL: every observation that carries usage is
+a row, whatever its type (``GENERATION``, ``EMBEDDING``, ``AGENT`` …); those that carry none
+(spans, events, tools …) are skipped and counted by type. A ``GENERATION`` with no usage is rejected.
+Tokens come from ``usageDetails`` with Langfuse's
 own rule — its SDKs store disjoint buckets, so keys containing ``input`` (or ``cache``) sum to
 the input and keys containing ``output`` to the output; Gemini's raw keys (``promptTokenCount``
 …) are mapped as in the Gemini reader. Falls back to the deprecated ``usage{input,output}``.
@@ -292,7 +294,12 @@ def sniff_langfuse(head: bytes, path: str) -> bool:
     rec = _first_record(head) if _is_json(head) else None
     if rec is None:
         return False
-    return "traceId" in rec and ("usageDetails" in rec or "usage" in rec or rec.get("type") == "GENERATION")
+    return "traceId" in rec and ("usageDetails" in rec or "usage" in rec or rec.get("type") in _LANGFUSE_TYPES)
+
+
+# Langfuse observation types (ObservationType): any of them may carry usage.
+_LANGFUSE_TYPES = frozenset({"GENERATION", "EMBEDDING", "AGENT", "TOOL", "CHAIN", "RETRIEVER", "EVALUATOR",
+                             "GUARDRAIL", "SPAN", "EVENT"})
 
 
 _GEMINI_KEYS = ("promptTokenCount", "prompt_token_count")
@@ -331,10 +338,24 @@ def _langfuse_tokens(details: dict[str, Any]) -> dict[str, int]:
     return tok
 
 
+def _carries_usage(rec: dict[str, Any]) -> bool:
+    """Whether an observation reports any usage: a non-zero count in ``usageDetails`` (totals
+    aside) or in the deprecated ``usage{input,output}``."""
+    details = rec.get("usageDetails")
+    if isinstance(details, dict) and any(
+        "total" not in str(k).lower() and v not in (None, 0, "", "0") and not isinstance(v, dict | list)
+        for k, v in details.items()
+    ):
+        return True
+    usage = rec.get("usage")
+    return isinstance(usage, dict) and any(usage.get(k) not in (None, 0, "", "0") for k in ("input", "output"))
+
+
 def _langfuse(rec: dict[str, Any], line: int, ctx: ReadContext) -> dict[str, Any] | None:
     kind = rec.get("type")
-    if kind is not None and kind != "GENERATION":
-        ctx.skip(f"Langfuse {kind} observation (not a generation)")
+    if kind is not None and kind != "GENERATION" and not _carries_usage(rec):
+        # Spans, events, tools …: no usage of their own (a generation inside them carries it).
+        ctx.skip(f"Langfuse {kind} observation (no usage)")
         return None
     model = opt_str(rec.get("model")) or opt_str(rec.get("providedModelName"))
     if model is None:
