@@ -33,6 +33,9 @@ CASES = [
     ("langfuse_observation_types.json", 3, 8200, 400, "0.00073", 0),
     ("litellm_spendlogs.csv", 4, 22270, 690, "0.026979", 0),
     ("litellm_spendlogs.json", 2, 1300, 130, "0.004665", 0),
+    # Sonnet 4.5 100 x $3 + 5000 x $0.30 + 50 x $15 + writes: 400 x $3.75 + 600 x $6 = $0.00765, and
+    # 1000 x $6 = $0.00855 (every write at the 5-minute rate before: $0.0063 each, $0.0126)
+    ("litellm_spendlogs_1h.json", 2, 12200, 100, "0.0162", 0),
     ("openai_batch_errors.jsonl", 0, 0, 0, "0", 0),
     ("openai_batch_output.jsonl", 2, 42, 11, "0.00001875", 0),
     ("openai_chat.jsonl", 4, 9420, 4445, "0.0652284", 0),

@@ -55,6 +55,9 @@ CASES = [
     ("litellm_spendlogs.csv", "litellm", 4, 4, 0, 0,
      {"input": 1500 + 20770, "output": 50 + 640, "cache_read": 1024 + 18310, "cache_write": 2048}),
     ("litellm_spendlogs.json", "litellm", 2, 2, 0, 0, {"input": 1300, "output": 130}),
+    # Anthropic's 5m/1h split from usage_object.prompt_tokens_details.cache_creation_token_details
+    ("litellm_spendlogs_1h.json", "litellm", 2, 2, 0, 0,
+     {"input": 12200, "output": 100, "cache_read": 10000, "cache_write": 2000, "cache_write_1h": 600 + 1000}),
     ("langfuse_observations.json", "langfuse", 3, 3, 0, 0,
      {"input": 1000 + 20770 + 1000, "output": 250 + 640 + 400, "cache_read": 100 + 18310 + 200,
       "cache_write": 2048, "reasoning": 50 + 100}),

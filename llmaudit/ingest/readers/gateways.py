@@ -9,7 +9,10 @@ is what OpenRouter charged (kept as billed cost); model = ``model_permaslug`` an
 
 LiteLLM ``LiteLLM_SpendLogs`` (C4), CSV or JSON: ``prompt_tokens`` already includes cache reads
 and writes (LiteLLM normalizes Anthropic usage), so it is taken as is; the cache split comes from
-``metadata.usage_object`` when present. ``spend`` is the billed cost; ``custom_llm_provider`` the
+``metadata.usage_object`` when present, with the 1-hour share of cache writes from its
+``prompt_tokens_details.cache_creation_token_details.ephemeral_1h_input_tokens`` (or a raw Anthropic
+``cache_creation``, there, in ``additional_usage_values`` or in the response).
+``spend`` is the billed cost; ``custom_llm_provider`` the
 provider. A proxy cache hit (``cache_hit`` True) never reached a provider: its token counts are set
 to 0 and the row is tagged ``cache-hit`` (it is still one request). How the request was served,
 where the dump has it: ``service_tier`` of the stored ``response`` (or of ``metadata.usage_object``,
@@ -266,6 +269,9 @@ def _litellm(rec: dict[str, Any], line: int, ctx: ReadContext) -> dict[str, Any]
         row["reasoning_tokens"] = opt_int(get_path(usage, "completion_tokens_details", "reasoning_tokens"),
                                           "metadata.usage_object reasoning tokens")
     response = _maybe_json(rec.get("response"))
+    if row.get("cache_write_tokens"):
+        row["cache_write_1h_tokens"] = min(_litellm_1h_writes(metadata, usage, response) or 0,
+                                           row["cache_write_tokens"])
     tier = get_path(response, "service_tier")
     if isinstance(usage, dict):
         tier = tier if tier is not None else usage.get("service_tier")
@@ -279,6 +285,24 @@ def _litellm(rec: dict[str, Any], line: int, ctx: ReadContext) -> dict[str, Any]
         tags.append("cache-hit")
     row["tags"] = tags or None
     return row
+
+
+def _litellm_1h_writes(metadata: Any, usage: Any, response: Any) -> int | None:
+    """The 1-hour share of cache writes, where LiteLLM logged Anthropic's TTL split: its Usage keeps
+    it in ``prompt_tokens_details.cache_creation_token_details`` (litellm 1.110.2 ``types/utils.py``
+    ``CacheCreationTokenDetails``); a raw Anthropic ``cache_creation`` may sit beside it, in
+    ``metadata.additional_usage_values`` or in the stored response's usage."""
+    places = (usage, get_path(metadata, "additional_usage_values") if isinstance(metadata, dict) else None,
+              get_path(response, "usage"))
+    for place in places:
+        if not isinstance(place, dict):
+            continue
+        for path in (("prompt_tokens_details", "cache_creation_token_details"), ("cache_creation",),
+                     ("cache_creation_token_details",)):
+            value = get_path(place, *path, "ephemeral_1h_input_tokens")
+            if value is not None:
+                return opt_int(value, "ephemeral_1h_input_tokens")
+    return None
 
 
 def read_litellm(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
