@@ -260,3 +260,12 @@ def test_langfuse_types_without_usage_skipped_by_reason() -> None:
                                               "text-embedding-3-small"]
     assert s.summary.files[0].skipped == {f"Langfuse {k} observation (no usage)": 1
                                           for k in ("TOOL", "SPAN", "EVENT", "RETRIEVER")}
+
+
+def test_litellm_gateway_price_kept() -> None:
+    t = scan([str(FIX / "litellm_spendlogs_1h.json")]).table().sort_by("source_line")
+    first, second = t["gateway_price"].to_pylist()
+    assert first == ("claude-sonnet-4-5-20250929: input $3/M, output $15/M, cache read $0.3/M, "
+                     "cache write $3.75/M, 1h cache write $6/M")
+    assert second.endswith("cache write $3.75/M")   # the map entry the gateway used had no 1h rate
+    assert scan([str(FIX / "litellm_spendlogs.json")]).table()["gateway_price"].null_count == 2

@@ -12,7 +12,8 @@ and writes (LiteLLM normalizes Anthropic usage), so it is taken as is; the cache
 ``metadata.usage_object`` when present, with the 1-hour share of cache writes from its
 ``prompt_tokens_details.cache_creation_token_details.ephemeral_1h_input_tokens`` (or a raw Anthropic
 ``cache_creation``, there, in ``additional_usage_values`` or in the response).
-``spend`` is the billed cost; ``custom_llm_provider`` the
+``spend`` is the billed cost and ``metadata.model_map_information`` the price LiteLLM applied
+(kept in ``gateway_price``, shown beside the recomputed cost); ``custom_llm_provider`` the
 provider. A proxy cache hit (``cache_hit`` True) never reached a provider: its token counts are set
 to 0 and the row is tagged ``cache-hit`` (it is still one request). How the request was served,
 where the dump has it: ``service_tier`` of the stored ``response`` (or of ``metadata.usage_object``,
@@ -268,6 +269,8 @@ def _litellm(rec: dict[str, Any], line: int, ctx: ReadContext) -> dict[str, Any]
             "metadata.usage_object cache creation tokens")
         row["reasoning_tokens"] = opt_int(get_path(usage, "completion_tokens_details", "reasoning_tokens"),
                                           "metadata.usage_object reasoning tokens")
+    if isinstance(metadata, dict):
+        row["gateway_price"] = _litellm_price(metadata.get("model_map_information"))
     response = _maybe_json(rec.get("response"))
     if row.get("cache_write_tokens"):
         row["cache_write_1h_tokens"] = min(_litellm_1h_writes(metadata, usage, response) or 0,
@@ -285,6 +288,45 @@ def _litellm(rec: dict[str, Any], line: int, ctx: ReadContext) -> dict[str, Any]
         tags.append("cache-hit")
     row["tags"] = tags or None
     return row
+
+
+_LITELLM_RATES = (
+    ("input_cost_per_token", "input"),
+    ("output_cost_per_token", "output"),
+    ("cache_read_input_token_cost", "cache read"),
+    ("cache_creation_input_token_cost", "cache write"),
+    ("cache_creation_input_token_cost_above_1hr", "1h cache write"),
+)
+
+
+def _per_million(value: Any) -> str | None:
+    try:
+        amount = opt_decimal(value, "model_map_information rate")
+    except RowError:
+        return None
+    if amount is None:
+        return None
+    text = format((amount * 1_000_000).normalize(), "f")
+    return f"${text}/M"
+
+
+def _litellm_price(info: Any) -> str | None:
+    """``metadata.model_map_information`` (``{model_map_key, model_map_value: ModelInfo}``) → the
+    price LiteLLM itself used, as one line: ``key: input $3/M, output $15/M, …``."""
+    info = _maybe_json(info)
+    if not isinstance(info, dict):
+        return None
+    value = info.get("model_map_value")
+    key = opt_str(info.get("model_map_key")) or opt_str(get_path(value, "key"))
+    parts = []
+    if isinstance(value, dict):
+        for field, label in _LITELLM_RATES:
+            rate = _per_million(value.get(field))
+            if rate is not None:
+                parts.append(f"{label} {rate}")
+    if key is None and not parts:
+        return None
+    return f"{key or '?'}: {', '.join(parts)}" if parts else key
 
 
 def _litellm_1h_writes(metadata: Any, usage: Any, response: Any) -> int | None:
