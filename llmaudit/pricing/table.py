@@ -510,11 +510,15 @@ def cost_at(point: PricePoint, usage: UsageArrays) -> np.ndarray:
     return rate_grid([point]).cost_matrix(usage)[0]
 
 
+_BILLING_GATEWAYS = pa.array(["openrouter"], type=pa.string())
+
+
 def price_table(table: Any, catalog: Catalog) -> Any:
     """Price every row; returns the same kind of table (Arrow or pandas) with the priced columns.
 
     Sets ``model``/``provider`` to the canonical id when resolved (``model_raw`` keeps the source's
-    spelling), ``cost_usd`` (null when unknown, never 0), ``price_status`` and ``tier_undetermined``
+    spelling; a row a billing gateway served, provider ``openrouter``, keeps that provider),
+    ``cost_usd`` (null when unknown, never 0), ``price_status`` and ``tier_undetermined``
     (a row of several requests billed at base rates though one of them could have passed a
     long-context threshold: DESIGN §4.3's "tier not determinable").
     """
@@ -567,6 +571,11 @@ def price_table(table: Any, catalog: Catalog) -> Any:
     if not known.all():  # unknown models keep the source's spelling
         new_model = pc.if_else(known_arr, new_model, old_model)
         new_provider = pc.if_else(known_arr, new_provider, old_provider)
+    # A gateway that served and billed the request stays its provider whichever entry priced it
+    # (OpenRouter traffic priced from the maker's entry is still OpenRouter's bill).
+    billed_by = pc.fill_null(pc.is_in(old_provider, value_set=_BILLING_GATEWAYS), False)
+    if pc.any(billed_by).as_py():
+        new_provider = pc.if_else(billed_by, old_provider, new_provider)
     replacements = {
         "model": new_model,
         "provider": new_provider,

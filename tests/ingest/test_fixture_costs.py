@@ -41,9 +41,9 @@ CASES = [
     ("openai_chat.jsonl", 4, 9420, 4445, "0.0652284", 0),
     ("openai_costs.json", 2, 0, 0, "0", 0),  # money-only rows: 0 requests, billed cost kept
     ("openai_usage.json", 2, 191201, 11756, "0.003975", 1),
-    # A row dated before azure_ai's first listing of deepseek-v4.1-flash takes its oldest price,
-    # $0.375/$1.50 (azure_ai is priced apart from azure).
-    ("openrouter_activity.csv", 3, 21700, 1350, "0.0622625", 0),
+    # Filed under provider openrouter, the dated deepseek-v4.1-flash permaslug takes OpenRouter's own
+    # listing (its oldest price, $0.15/$0.60: the row predates it), no longer azure_ai's $0.375/$1.50.
+    ("openrouter_activity.csv", 3, 21700, 1350, "0.062105", 0),
     ("openrouter_activity_2025.csv", 1, 1000, 100, "0.00055", 0),
     ("portkey_logs.jsonl", 2, 1500, 200, "0.005125", 0),
     # gpt-4o-mini 80 x $0.15 + 1920 cached x $0.075 + 302 x $0.60 = $0.0003372 (was $0.0004812 with

@@ -192,11 +192,12 @@ def _billed(fixture: str) -> list[float | None]:
 def test_gateway_fields() -> None:
     t = scan([str(FIX / "openrouter_activity.csv")]).table()
     rows = t.to_pylist()
-    assert [r["provider"] for r in rows] == ["openai", "deepseek", "anthropic"]
+    assert [r["provider"] for r in rows] == ["openrouter"] * 3   # who served and billed it, for every model
     assert rows[0]["model_raw"] == "openai/gpt-4.1-2025-04-14"
     assert rows[0]["timestamp"].isoformat() == "2026-06-28T03:46:57.713000+00:00"
     assert (rows[0]["latency_ms"], rows[0]["ttft_ms"], rows[0]["api_key"]) == (2300, 410, "prod-key")
-    assert rows[2]["status"] == "error" and "cancelled" in rows[2]["tags"]
+    assert rows[2]["status"] == "error"
+    assert [r["tags"] for r in rows] == [None] * 3   # vendor columns (variant, provider_name …) are not tags
     assert _billed("openrouter_activity.csv") == [0.0042, 0.0, 0.125]
 
     rows = scan([str(FIX / "litellm_spendlogs.csv")]).table().to_pylist()

@@ -4,8 +4,9 @@ All are parsed by column/key NAME, never by position (exports drift between vers
 
 OpenRouter activity CSV (formats.md C1): ``tokens_prompt`` (cached included, OpenAI convention),
 ``tokens_completion`` (reasoning included), ``tokens_reasoning``, ``tokens_cached``; ``cost_total``
-is what OpenRouter charged (kept as billed cost); model = ``model_permaslug`` and the provider its
-``vendor/`` prefix; ``created_at`` (``2026-02-06 18:54:30.040``, no zone) is read as UTC.
+is what OpenRouter charged (kept as billed cost); model = ``model_permaslug``; the provider is
+``openrouter`` (who served and billed it) for every model; vendor columns are not tags;
+``created_at`` (``2026-02-06 18:54:30.040``, no zone) is read as UTC.
 
 LiteLLM ``LiteLLM_SpendLogs`` (C4), CSV or JSON: ``prompt_tokens`` already includes cache reads
 and writes (LiteLLM normalizes Anthropic usage), so it is taken as is; the cache split comes from
@@ -172,20 +173,20 @@ def _openrouter(row: dict[str, str], line: int, ctx: ReadContext) -> dict[str, A
         raise RowError("model_permaslug is empty")
     if not _tokens_present(row.get("tokens_prompt"), row.get("tokens_completion")):
         raise RowError("no token counts (tokens_prompt and tokens_completion are empty)")
+    # The export has no column of the user's own labels: vendor columns (variant, provider_name,
+    # finish reasons …) are not tags. "byok" is the one marker kept, because the reconciliation
+    # needs it (a BYOK row bills only OpenRouter's fee; the provider billed the tokens).
     tags = []
-    for key in ("variant", "provider_name", "finish_reason_normalized"):
-        if opt_str(row.get(key)):
-            tags.append(f"{key}:{row[key]}")
     if (opt_float(row.get("byok_usage_inference"), "byok_usage_inference") or 0) > 0:
         tags.append("byok")
     cancelled = parse_bool(row.get("cancelled")) is True
-    if cancelled:
-        tags.append("cancelled")
     error = cancelled or (row.get("finish_reason_normalized") or "").lower() == "error"
     return {
         "timestamp": parse_timestamp(row.get("created_at"), "created_at"),
         "model_raw": model,
-        "provider": guess_provider(model, "openrouter"),
+        # OpenRouter served and billed it, whoever made the model; pricing finds the model's price
+        # from the "vendor/model" name with this hint (OpenRouter's listing first, else the maker's).
+        "provider": "openrouter",
         "input_tokens": opt_int(row.get("tokens_prompt"), "tokens_prompt") or 0,
         "cache_read_tokens": opt_int(row.get("tokens_cached"), "tokens_cached"),
         "output_tokens": opt_int(row.get("tokens_completion"), "tokens_completion") or 0,
