@@ -45,6 +45,10 @@ CASES = [
     # listing (its oldest price, $0.15/$0.60: the row predates it), no longer azure_ai's $0.375/$1.50.
     ("openrouter_activity.csv", 3, 21700, 1350, "0.062105", 0),
     ("openrouter_activity_2025.csv", 1, 1000, 100, "0.00055", 0),
+    # native counts: gpt-4o-mini 80 x $0.15 + 1920 x $0.075 + 302 x $0.60; OpenRouter's Sonnet 4.5 listing
+    # 2000 x $3 + 8000 x $0.30 + 500 x $15; Gemini 2.5 Flash (BYOK) 1000 x $0.30 + 100 x $2.50;
+    # gpt-4o-mini (normalized counts only) 1000 x $0.15 + 100 x $0.60
+    ("openrouter_generation.jsonl", 4, 14000, 1002, "0.0169972", 0),
     ("portkey_logs.jsonl", 2, 1500, 200, "0.005125", 0),
     # gpt-4o-mini 80 x $0.15 + 1920 cached x $0.075 + 302 x $0.60 = $0.0003372 (was $0.0004812 with
     # the cache missed); Sonnet 4.5 100 x $3 + 5000 x $0.30 + 400 x $3.75 + 600 x $6 + 50 x $15 = $0.00765

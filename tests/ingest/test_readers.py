@@ -51,6 +51,11 @@ CASES = [
     ("openrouter_activity.csv", "openrouter", 3, 3, 0, 0,
      {"input": 21700, "output": 1350, "cache_read": 15200, "reasoning": 100}),
     ("openrouter_activity_2025.csv", "openrouter", 1, 1, 0, 0, {"input": 1000, "output": 100}),
+    # GET /api/v1/generation answers, one {"data": {...}} a line: native counts (10000, not the
+    # normalized 9650); the last line repeats the second
+    ("openrouter_generation.jsonl", "openrouter-generation", 5, 4, 0, 1,
+     {"input": 2000 + 10000 + 1000 + 1000, "output": 302 + 500 + 100 + 100, "cache_read": 1920 + 8000,
+      "reasoning": 120}),
     # prompt_tokens already include cache tokens (LiteLLM); the cache hit row counts 0 tokens
     ("litellm_spendlogs.csv", "litellm", 4, 4, 0, 0,
      {"input": 1500 + 20770, "output": 50 + 640, "cache_read": 1024 + 18310, "cache_write": 2048}),
@@ -270,3 +275,19 @@ def test_litellm_gateway_price_kept() -> None:
                      "cache write $3.75/M, 1h cache write $6/M")
     assert second.endswith("cache write $3.75/M")   # the map entry the gateway used had no 1h rate
     assert scan([str(FIX / "litellm_spendlogs.json")]).table()["gateway_price"].null_count == 2
+
+
+def test_openrouter_generation_shapes(tmp_path: Path) -> None:
+    line = (FIX / "openrouter_generation.jsonl").read_text().splitlines()[1]
+    one = tmp_path / "gen.json"          # one answer as the endpoint returns it
+    one.write_text(line)
+    many = tmp_path / "gens.json"        # a JSON array of answers
+    many.write_text(f"[{line}, {line.replace('gen-179302', 'gen-179309')}]")
+    for path, kept in ((one, 1), (many, 2)):
+        s = scan([str(path)])
+        t = s.table()
+        assert [f.reader for f in s.summary.files] == ["openrouter-generation"]
+        assert t.num_rows == kept and set(t["provider"].to_pylist()) == {"openrouter"}
+        assert t["billed_cost_usd"].to_pylist()[0] == 0.0159
+    forced = scan([str(FIX / "openrouter_generation.jsonl")], "openrouter-generation").table()
+    assert forced["tags"].to_pylist() == [None, None, ["byok"], None]   # is_byok: only OpenRouter's fee billed

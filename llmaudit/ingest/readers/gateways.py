@@ -8,6 +8,12 @@ is what OpenRouter charged (kept as billed cost); model = ``model_permaslug``; t
 ``openrouter`` (who served and billed it) for every model; vendor columns are not tags;
 ``created_at`` (``2026-02-06 18:54:30.040``, no zone) is read as UTC.
 
+OpenRouter ``GET /api/v1/generation`` answers (A5), one ``{"data": {...}}`` document, a JSON array
+or JSONL of them: the ``native_tokens_*`` counts (the provider's tokenizer: what it billed) are
+priced, ``tokens_*`` (normalized) only when they are absent; ``native_tokens_cached`` /
+``native_tokens_reasoning`` are subsets; ``total_cost`` is billed; provider ``openrouter``;
+``is_byok`` tags the row ``byok``; ``service_tier``, ``latency`` (ms), ``external_user`` kept.
+
 LiteLLM ``LiteLLM_SpendLogs`` (C4), CSV or JSON: ``prompt_tokens`` already includes cache reads
 and writes (LiteLLM normalizes Anthropic usage), so it is taken as is; the cache split comes from
 ``metadata.usage_object`` when present, with the 1-hour share of cache writes from its
@@ -81,11 +87,13 @@ __all__ = [
     "read_langfuse",
     "read_litellm",
     "read_openrouter",
+    "read_openrouter_generation",
     "read_portkey",
     "sniff_helicone",
     "sniff_langfuse",
     "sniff_litellm",
     "sniff_openrouter",
+    "sniff_openrouter_generation",
     "sniff_portkey",
 ]
 
@@ -206,6 +214,86 @@ def _openrouter(row: dict[str, str], line: int, ctx: ReadContext) -> dict[str, A
 
 def read_openrouter(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
     yield from read_csv_rows(source, ctx, _openrouter)
+
+
+# ----------------------------------------------------------------------- OpenRouter generation stats
+
+def _generation_records(value: Any) -> list[Any]:
+    """``{"data": {...}}`` (one ``GET /api/v1/generation`` answer), a list of those or of bare
+    generation objects, or ``{"data": [...]}`` → generation objects."""
+    if isinstance(value, list):
+        return [r for v in value for r in _generation_records(v)]
+    if isinstance(value, dict) and isinstance(value.get("data"), dict | list):
+        return _generation_records(value["data"]) if isinstance(value["data"], list) else [value["data"]]
+    return [value]
+
+
+def _is_generation(rec: Any) -> bool:
+    return isinstance(rec, dict) and "id" in rec and "model" in rec and (
+        "native_tokens_prompt" in rec or "nativeTokensPrompt" in rec
+        or ("tokens_prompt" in rec and "total_cost" in rec) or ("tokensPrompt" in rec and "totalCost" in rec)
+    )
+
+
+def sniff_openrouter_generation(head: bytes, path: str) -> bool:
+    if not _is_json(head):
+        return False
+    rec = first_json_record(head)
+    found = _generation_records(rec) if rec is not None else []
+    return bool(found) and _is_generation(found[0])
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _openrouter_generation(rec: dict[str, Any], line: int, ctx: ReadContext) -> dict[str, Any]:
+    def get(key: str) -> Any:   # the API's snake_case, or the SDKs' camelCase
+        value = rec.get(key)
+        return rec.get(_camel(key)) if value is None else value
+
+    model = opt_str(get("model"))
+    if model is None:
+        raise RowError("model is empty")
+    # Native counts (the provider's tokenizer) are what the provider billed; tokens_* are
+    # OpenRouter's normalized (GPT tokenizer) counts, used only when the native ones are absent.
+    prompt, completion = get("native_tokens_prompt"), get("native_tokens_completion")
+    source = "native_tokens"
+    if not _tokens_present(prompt, completion):
+        prompt, completion, source = get("tokens_prompt"), get("tokens_completion"), "tokens"
+    if not _tokens_present(prompt, completion):
+        raise RowError("no token counts (native_tokens_prompt and tokens_prompt are empty)")
+    inp = opt_int(prompt, f"{source}_prompt") or 0
+    out = opt_int(completion, f"{source}_completion") or 0
+    cached = opt_int(get("native_tokens_cached"), "native_tokens_cached") or 0
+    reasoning = opt_int(get("native_tokens_reasoning"), "native_tokens_reasoning") or 0
+    byok = parse_bool(get("is_byok")) is True
+    cancelled = parse_bool(get("cancelled")) is True
+    finish = (opt_str(get("finish_reason")) or "").lower()
+    return {
+        "timestamp": parse_timestamp(get("created_at"), "created_at"),
+        "model_raw": model,
+        "provider": "openrouter",
+        # OpenAI convention (cached inside the prompt, reasoning inside the completion); a count
+        # that exceeds its total is taken as kept apart and added in.
+        "input_tokens": inp if cached <= inp else inp + cached,
+        "cache_read_tokens": cached,
+        "output_tokens": out if reasoning <= out else out + reasoning,
+        "reasoning_tokens": reasoning,
+        "billed_cost_usd": opt_float(get("total_cost"), "total_cost"),
+        "request_id": opt_str(get("id")),
+        "latency_ms": opt_float(get("latency"), "latency"),
+        "user": opt_str(get("external_user")),
+        "service_tier": normalize_service_tier(get("service_tier")),
+        "status": "error" if cancelled or finish == "error" else "ok",
+        "tags": ["byok"] if byok else None,   # a BYOK row bills only OpenRouter's fee (reconciliation)
+        "requests": 1,
+    }
+
+
+def read_openrouter_generation(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
+    yield from read_json_records(source, ctx, _openrouter_generation, unwrap=_generation_records)
 
 
 # ----------------------------------------------------------------------------------------- LiteLLM
