@@ -69,6 +69,8 @@ _FIELDS: list[tuple[str, pa.DataType, str]] = [
     ("requests", pa.int64(), "requests this row stands for (1 per request log line, N per bucket)"),
     ("cost_usd", pa.float64(), "recomputed from the catalog; null when unknown, never 0"),
     ("billed_cost_usd", pa.float64(), "cost the source itself reported, null if none"),
+    ("gateway_price", pa.string(), "the price the gateway itself applied, as it logged it (LiteLLM "
+                                   "model_map_information: map key and $ per million tokens); null if none"),
     ("price_status", pa.string(), "priced | unknown_model | missing_rate | unpriced (not yet priced)"),
     ("source_format", pa.string(), "the reader that produced the row"),
     ("batch", pa.bool_(), "billed at batch rates (such rows also have service_tier 'batch')"),

@@ -223,6 +223,7 @@ class Discrepancy:
     recomputed: Decimal
     difference: Decimal  # billed - recomputed
     relative: float | None  # difference / recomputed; None when recomputed is 0
+    gateway_price: str | None = None  # the price the gateway itself applied, as it logged it (LiteLLM)
 
 
 @dataclass(frozen=True)
@@ -363,7 +364,8 @@ class SpendReport:
                     {"timestamp": d.timestamp.isoformat(), "model": d.model, "request_id": d.request_id,
                      "source": d.source, "billed": money(d.billed), "recomputed": money(d.recomputed),
                      "difference": money(d.difference),
-                     "relative": None if d.relative is None else round(d.relative, 6)}
+                     "relative": None if d.relative is None else round(d.relative, 6),
+                     "gateway_price": d.gateway_price}
                     for d in rec.listed
                 ],
             },
@@ -755,6 +757,7 @@ class _Builder:
             recomputed=cost,
             difference=diff,
             relative=float(diff / cost) if cost else None,
+            gateway_price=sub.column("gateway_price")[i].as_py() if "gateway_price" in sub.column_names else None,
         )
         self._seq += 1
         entry = (abs(diff), -self._seq, item)

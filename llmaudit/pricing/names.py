@@ -239,6 +239,13 @@ def variants(raw: str, provider: str | None = None) -> list[Variant]:
 
     raw = raw.strip()
     add(raw, provider, "exact")
+    if provider == "openrouter" and "/" in raw and not raw.lower().startswith("openrouter/"):
+        # OpenRouter's dated permaslug ("deepseek/deepseek-v4.1-flash-20260910") of a model it lists
+        # undated: its own listing comes before the maker's entries.
+        for pattern in (_DATE_SUFFIX, _SHORT_DATE_SUFFIX):
+            stripped = pattern.sub("", raw)
+            if stripped != raw:
+                add(stripped, provider, "dated-snapshot")
     unwrapped = _unwrap(raw)
     for name, hint, step in unwrapped:
         add(name, hint or provider, step)

@@ -532,7 +532,8 @@ def price_table(table: Any, catalog: Catalog) -> Any:
     """Price every row; returns the same kind of table (Arrow or pandas) with the priced columns.
 
     Sets ``model``/``provider`` to the canonical id when resolved (``model_raw`` keeps the source's
-    spelling), ``cost_usd`` (null when unknown, never 0), ``price_status`` and ``tier_undetermined``
+    spelling; a row a billing gateway served, provider ``openrouter``, keeps that provider),
+    ``cost_usd`` (null when unknown, never 0), ``price_status`` and ``tier_undetermined``
     (a row of several requests billed at base rates though one of them could have passed a
     long-context threshold: DESIGN §4.3's "tier not determinable").
     """

@@ -192,11 +192,15 @@ def _reconciliation(report: SpendReport, f: _Fmt) -> RenderableType:
         t.add_column("Where (file:line)", overflow="fold")
         for name in ("Billed", "Recomputed", "Diff", "Diff %"):
             t.add_column(name, justify="right", no_wrap=True)
+        gateway = any(d.gateway_price for d in rec.listed)
+        if gateway:  # the price the gateway itself used (LiteLLM), beside ours
+            t.add_column("Gateway's price", overflow="fold")
         for d in rec.listed:
             # The file name is enough on a terminal; JSON/CSV carry the full path and the request id.
             where = d.source.replace("\\", "/").rsplit("/", 1)[-1] if d.source else "-"
             t.add_row(d.timestamp.strftime("%Y-%m-%d %H:%M"), d.model, where,
-                      f.money(d.billed, 6), f.money(d.recomputed, 6), f.money(d.difference, 6), pct(d.relative))
+                      f.money(d.billed, 6), f.money(d.recomputed, 6), f.money(d.difference, 6), pct(d.relative),
+                      *([d.gateway_price or "-"] if gateway else []))
         lines.append(t)
     return Group(*lines)
 
@@ -306,10 +310,13 @@ def render_markdown(report: SpendReport, *, whatif: bool = True) -> str:
             out.append(f"{count(rec.billed_unpriced_rows)} billed rows have nothing to compare with (no list price, "
                        f"cost-only or BYOK-fee rows; billed {f.money(rec.billed_unpriced)}).")
         if rec.listed:
-            out += ["", _md_table(["Time (UTC)", "Model", "Request", "Where", "Billed", "Recomputed", "Diff", "Diff %"],
+            gateway = any(d.gateway_price for d in rec.listed)
+            out += ["", _md_table(["Time (UTC)", "Model", "Request", "Where", "Billed", "Recomputed", "Diff", "Diff %"]
+                                  + (["Gateway's price"] if gateway else []),
                                   ([d.timestamp.strftime("%Y-%m-%d %H:%M"), d.model, d.request_id or "-",
                                     d.source or "-", f.money(d.billed, 6), f.money(d.recomputed, 6),
-                                    f.money(d.difference, 6), pct(d.relative)] for d in rec.listed))]
+                                    f.money(d.difference, 6), pct(d.relative)]
+                                   + ([d.gateway_price or "-"] if gateway else []) for d in rec.listed))]
     else:
         out.append("The source reports no cost of its own: nothing to reconcile.")
     out.append("")
@@ -407,12 +414,14 @@ def render_csv(report: SpendReport, *, whatif: bool = True) -> str:
                 _num(rec.differing_billed), _num(rec.differing_recomputed), _num(rec.differing_difference),
                 rec.billed_unpriced_rows, _num(rec.billed_unpriced), _num(rec.tolerance)])
     if rec.listed:
+        gateway = any(d.gateway_price for d in rec.listed)
         w.writerow(["section", "timestamp", "model", "request_id", "source", "billed", "recomputed", "difference",
-                    "relative"])
+                    "relative"] + (["gateway_price"] if gateway else []))
         for d in rec.listed:
             w.writerow(["discrepancy", d.timestamp.isoformat(), d.model, d.request_id or "", d.source or "",
                         _num(d.billed), _num(d.recomputed), _num(d.difference),
-                        "" if d.relative is None else round(d.relative, 6)])
+                        "" if d.relative is None else round(d.relative, 6)]
+                       + ([d.gateway_price or ""] if gateway else []))
     p = report.projection
     if p is not None:
         w.writerow(["section", "month", "to_date", "run_rate_per_day", "basis_days", "projected_month_end",

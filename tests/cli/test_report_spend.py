@@ -216,3 +216,16 @@ def test_volume_scales_the_savings_table(run_cli: RunCli) -> None:
     assert w["savings"][0]["avg_per_million"] == plain["savings"][0]["avg_per_million"]
     bad = run_cli(["report", "--spend", str(LOGS), "--volume", "lots"])
     assert bad.exit_code == 2 and "--volume" in bad.stderr
+
+
+def test_gateway_price_beside_recomputed(run_cli: RunCli) -> None:
+    """LiteLLM's own price (metadata.model_map_information) is shown beside the recomputed cost."""
+    path = str(REPO / "tests" / "ingest" / "fixtures" / "litellm_spendlogs_1h.json")
+    res = run_cli(["report", "--spend", path, "--format", "json", "--no-whatif"])
+    [d] = json.loads(res.stdout)["billed_vs_recomputed"]["listed"]
+    assert (d["request_id"], d["billed"], d["recomputed"]) == ("chatcmpl-h2", 0.0063, 0.00855)
+    assert d["gateway_price"].startswith("claude-sonnet-4-5-20250929: input $3/M")
+    md = run_cli(["report", "--spend", path, "--format", "markdown", "--no-whatif"]).stdout
+    assert "| Gateway's price |" in md and "cache write $3.75/M |" in md
+    csv_out = run_cli(["report", "--spend", path, "--format", "csv", "--no-whatif"]).stdout
+    assert "relative,gateway_price" in csv_out

@@ -44,9 +44,11 @@ def test_nothing_readable_is_exit_2(run_cli: RunCli, tmp_path: Path) -> None:
 
 
 def test_a_chosen_reader_that_finds_nothing_is_an_error(run_cli: RunCli, tmp_path: Path) -> None:
-    """``--log-format helicone`` on a file with no Helicone record wrote 0 rows with exit 0."""
+    """``--log-format helicone`` on a file with no Helicone record wrote 0 rows with exit 0.
+    (Helicone now reads JSONL too, where an alien object is a rejected record; the CSV-only
+    OpenRouter reader keeps the case.)"""
     path = tmp_path / "other.jsonl"
     path.write_text(json.dumps({"hello": "world"}) + "\n")
-    res = run_cli(["report", "--spend", str(path), "--log-format", "helicone"])
+    res = run_cli(["report", "--spend", str(path), "--log-format", "openrouter"])
     assert res.exit_code == 2, (res.stdout, res.stderr)
-    assert "found no helicone records" in " ".join(res.stderr.split())
+    assert "found no openrouter records" in " ".join(res.stderr.split())

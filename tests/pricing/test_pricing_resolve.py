@@ -7,6 +7,7 @@ import re
 import time
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -78,6 +79,40 @@ def _entry(model_id: str, price: str, name: str | None = None) -> ModelEntry:
     provider, _, rest = model_id.partition("/")
     point = PricePoint(date(2026, 1, 1), "test", date(2026, 1, 1), Rates(input=Decimal(price), output=Decimal(price)))
     return ModelEntry(model_id, provider, name or rest, (point,))
+
+
+def test_openrouter_rows_find_the_openrouter_listing_else_the_makers(catalog) -> None:
+    """OpenRouter rows are filed under provider openrouter; the "vendor/model" name with that hint
+    finds OpenRouter's own listing when there is one, else the maker's entry."""
+    small = Catalog([_entry("openrouter/anthropic/claude-sonnet-4.5", "4"), _entry("anthropic/claude-sonnet-4-5", "3"),
+                     _entry("anthropic/claude-opus-4-7", "5"),
+                     _entry("openrouter/deepseek/deepseek-v4.1-flash", "0.15"),
+                     _entry("azure_ai/deepseek-v4.1-flash", "0.375")], date(2026, 1, 1))
+    for cat in (small, catalog):
+        assert cat.resolve("anthropic/claude-sonnet-4.5", "openrouter").entry.id == (
+            "openrouter/anthropic/claude-sonnet-4.5")
+        # a dated permaslug of a model OpenRouter lists undated: OpenRouter's listing, not another host's
+        assert cat.resolve("deepseek/deepseek-v4.1-flash-20260910", "openrouter").entry.id == (
+            "openrouter/deepseek/deepseek-v4.1-flash")
+    # no OpenRouter listing: the maker's entry (its canonical slug reorders the name)
+    assert small.resolve("anthropic/claude-opus-4.7", "openrouter").entry.id == "anthropic/claude-opus-4-7"
+    assert catalog.resolve("anthropic/claude-4.7-opus-20260416", "openrouter").entry.id == (
+        "anthropic/claude-opus-4-7-20260416")
+    assert catalog.resolve("anthropic/claude-sonnet-4-5-20250929", "openrouter").entry.id == (
+        "anthropic/claude-sonnet-4-5-20250929")
+    assert catalog.resolve("x-ai/grok-4", "openrouter").entry.id == "openrouter/x-ai/grok-4"
+
+
+def test_openrouter_csv_rows_priced_under_openrouter(catalog) -> None:
+    from llmaudit.ingest import scan
+    from llmaudit.pricing.table import price_table
+
+    path = str(Path(__file__).parents[1] / "ingest" / "fixtures" / "openrouter_activity.csv")
+    priced = price_table(scan([path]).table(), catalog)
+    assert set(priced["provider"].to_pylist()) == {"openrouter"}
+    assert priced["model"].to_pylist() == ["openai/gpt-4.1-2025-04-14", "openrouter/deepseek/deepseek-v4.1-flash",
+                                           "anthropic/claude-opus-4-7-20260416"]
+    assert priced["price_status"].to_pylist() == ["priced"] * 3
 
 
 def test_provider_qualified_name_is_tried_as_written_first(catalog) -> None:
