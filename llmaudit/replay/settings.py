@@ -15,6 +15,7 @@ naming the key, never a traceback.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from llmaudit.config import Config
@@ -29,7 +30,7 @@ _KEYS = {"concurrency", "rpm", "timeout", "max_attempts", "provider_concurrency"
 
 def _number(value: Any, where: str, *, integer: bool = False) -> float:
     ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok or value <= 0:
+    if isinstance(value, bool) or not ok or not math.isfinite(value) or value <= 0:
         kind = "a positive integer" if integer else "a positive number"
         raise ConfigError(f"{where} must be {kind}, got {value!r}")
     return value  # type: ignore[no-any-return]
@@ -60,8 +61,9 @@ def options_from_config(config: Config, **flags: Any) -> ReplayOptions:
         if value is not None and value < 1:
             raise UsageError(f"{name} must be at least 1")
     for name, value in (("--rpm", rpm), ("--timeout", timeout_s)):
-        if value is not None and value <= 0:
-            raise UsageError(f"{name} must be positive")
+        # NaN compares false with everything, so "nan" passed a `<= 0` check and then never timed out.
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise UsageError(f"{name} must be a positive number, got {value}")
     file_pc = _table(section.get("provider_concurrency", {}), f"{where} provider_concurrency", integer=True)
     file_rpm = _table(section.get("provider_rpm", {}), f"{where} provider_rpm", integer=False)
     return ReplayOptions(

@@ -152,3 +152,13 @@ def test_bad_replay_config_is_a_clear_error(run_cli, tmp_path: Path, toml: str, 
     res = run_cli(["replay", PROMPTS, "--models", "sim/gpt-4o-mini", "--out", "r"])
     assert res.exit_code == 2 and needle in res.stderr, res.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_nan_and_infinite_limits_are_refused(run_cli, tmp_path) -> None:
+    """`--timeout nan` was accepted (NaN passes a `<= 0` check) and never timed out."""
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"id": "q1", "prompt": "hi"}\n')
+    for flag, value in (("--timeout", "nan"), ("--rpm", "inf"), ("--timeout", "-1")):
+        res = run_cli(["replay", str(prompts), "--models", "sim/gpt-4o-mini", flag, value, "--out",
+                       str(tmp_path / f"run{flag}{value}")])
+        assert res.exit_code == 2 and "positive number" in res.stderr, (flag, value, res.stderr)
