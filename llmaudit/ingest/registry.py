@@ -7,7 +7,17 @@ report pages, gateway exports) are tried before the generic response-object read
 from __future__ import annotations
 
 from llmaudit.ingest.reader import Reader
-from llmaudit.ingest.readers import anthropic, claude_code, gateways, gemini, generic, openai, openai_api, parquet
+from llmaudit.ingest.readers import (
+    anthropic,
+    claude_code,
+    codex,
+    gateways,
+    gemini,
+    generic,
+    openai,
+    openai_api,
+    parquet,
+)
 
 __all__ = ["READERS", "SNIFF_ORDER"]
 
@@ -30,6 +40,8 @@ _ALL = [
            gemini.sniff, gemini.read),
     Reader("claude-code", "Claude Code transcripts (~/.claude/projects/**/*.jsonl)",
            claude_code.sniff, claude_code.read, read_many=claude_code.read_many),
+    Reader("codex", "OpenAI Codex CLI session logs (~/.codex/sessions/**/rollout-*.jsonl)",
+           codex.sniff, codex.read),
     Reader("openrouter", "OpenRouter activity export (CSV)",
            gateways.sniff_openrouter, gateways.read_openrouter),
     Reader("litellm", "LiteLLM proxy SpendLogs dump (CSV or JSON)",
@@ -51,6 +63,7 @@ READERS: dict[str, Reader] = {r.name: r for r in _ALL}
 SNIFF_ORDER = [
     "parquet",
     "claude-code",
+    "codex",
     "openrouter",
     "litellm",
     "helicone",
