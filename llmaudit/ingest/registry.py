@@ -16,6 +16,7 @@ from llmaudit.ingest.readers import (
     generic,
     openai,
     openai_api,
+    opencode,
     parquet,
 )
 
@@ -42,6 +43,8 @@ _ALL = [
            claude_code.sniff, claude_code.read, read_many=claude_code.read_many),
     Reader("codex", "OpenAI Codex CLI session logs (~/.codex/sessions/**/rollout-*.jsonl)",
            codex.sniff, codex.read),
+    Reader("opencode", "OpenCode message files (~/.local/share/opencode/storage/message/**/msg_*.json)",
+           opencode.sniff, opencode.read),
     Reader("openrouter", "OpenRouter activity export (CSV)",
            gateways.sniff_openrouter, gateways.read_openrouter),
     Reader("litellm", "LiteLLM proxy SpendLogs dump (CSV or JSON)",
@@ -64,6 +67,7 @@ SNIFF_ORDER = [
     "parquet",
     "claude-code",
     "codex",
+    "opencode",
     "openrouter",
     "litellm",
     "helicone",

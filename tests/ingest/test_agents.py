@@ -160,3 +160,86 @@ def test_codex_matches_ccusage(run_cli: RunCli, tmp_path: Path) -> None:
         assert r["output_tokens"] == d["outputTokens"], day
         assert r["reasoning_tokens"] == d["reasoningOutputTokens"], day
         assert abs(Decimal(str(r["cost"])) - Decimal(str(d["costUSD"]))) < Decimal("0.000001"), day
+
+
+# --------------------------------------------------------------------------------------- OpenCode
+
+OPENCODE = AGENTS / "opencode"
+
+
+def test_opencode_rows_and_tokens() -> None:
+    s = scan([str(OPENCODE)])
+    table = s.table()
+    summary = s.summary
+    assert {f.reader for f in summary.files} == {"opencode"}
+    assert (summary.rows_read, summary.rows_kept, summary.rows_rejected, summary.duplicate_count) == (3, 3, 0, 0)
+    validate(table)
+    # tokens.input excludes the cache: input = 12+14230 + 3+14230+1204 + 4210+2048
+    assert _sums(table) == {"input_tokens": 35937, "cache_read_tokens": 16278, "cache_write_tokens": 15434,
+                            "output_tokens": 2887, "reasoning_tokens": 1216}
+    rows = sorted(table.to_pylist(), key=lambda r: r["timestamp"])
+    assert [(r["provider"], r["model_raw"], r["project"]) for r in rows] == [
+        ("anthropic", "claude-sonnet-4-5-20250929", "webapp"), ("anthropic", "claude-sonnet-4-5-20250929", "webapp"),
+        ("openai", "gpt-5", "billing-api")]
+    assert rows[0]["request_id"] == "msg_90e5d1a3c002Mn6oPq7rSt8uVw"
+    assert rows[0]["timestamp"].isoformat() == "2025-10-14T08:00:01.200000+00:00"
+    skipped = {k for f in summary.files for k in f.skipped}
+    assert skipped == {"not an assistant message (no tokens)", "message without token usage (all zero)"}
+
+
+def test_opencode_report_cost(run_cli: RunCli) -> None:
+    result = run_cli(["report", "--spend", str(OPENCODE), "--by", "day", "--format", "json", "--no-whatif"])
+    assert result.exit_code == 0, result.stderr
+    totals = json.loads(result.stdout)["totals"]
+    assert Decimal(str(totals["cost"])) == Decimal("0.102865")
+    assert Decimal(str(totals["billed"])) == Decimal("0.102865")   # OpenCode's own cost field
+
+
+def test_opencode_malformed_files_rejected(tmp_path: Path) -> None:
+    folder = tmp_path / "storage" / "message" / "ses_1"
+    folder.mkdir(parents=True)
+    base = {"id": "msg_a", "sessionID": "ses_1", "role": "assistant", "time": {"created": 1760428800000},
+            "modelID": "gpt-5", "providerID": "openai", "tokens": {"input": 10, "output": 5, "reasoning": 0,
+                                                                  "cache": {"read": 0, "write": 0}}}
+    cases = {
+        "msg_1_ok": base,
+        "msg_2_type": {**base, "id": "msg_b", "tokens": {**base["tokens"], "output": "five"}},
+        "msg_3_cache": {**base, "id": "msg_c", "tokens": {**base["tokens"], "cache": [1, 2]}},
+        "msg_4_model": {k: v for k, v in base.items() if k != "modelID"},
+        "msg_5_time": {**base, "id": "msg_e", "time": {}},
+    }
+    for name, obj in cases.items():
+        (folder / f"{name}.json").write_text(json.dumps(obj, indent=2))
+    (folder / "msg_6_truncated.json").write_text(json.dumps(base, indent=2)[:60])
+    s = scan([str(tmp_path)])
+    assert s.table().num_rows == 1
+    summary = s.summary
+    assert {f.reader for f in summary.files} == {"opencode"}
+    # The truncated pretty-printed document is then tried as JSONL: each of its 4 lines is rejected.
+    assert (summary.rows_read, summary.rows_kept, summary.rows_rejected) == (9, 1, 8)
+    reasons = {Path(r.path).stem: r.reason for r in summary.rejects}
+    assert "tokens.output" in reasons["msg_2_type"]
+    assert "tokens.cache" in reasons["msg_3_cache"]
+    assert "modelID" in reasons["msg_4_model"]
+    assert "time.created" in reasons["msg_5_time"]
+    assert "JSON" in reasons["msg_6_truncated"]
+    assert all(r.line == 1 for r in summary.rejects if "truncated" not in r.path)
+
+
+@pytest.mark.skipif(_ccusage() is None, reason="ccusage not installed (set CCUSAGE_BIN)")
+def test_opencode_matches_ccusage(run_cli: RunCli, tmp_path: Path) -> None:
+    home = tmp_path / "opencode-data"
+    shutil.copytree(OPENCODE, home)
+    env = {**os.environ, "OPENCODE_DATA_DIR": str(home), "TZ": "UTC", "NO_COLOR": "1"}
+    out = subprocess.run([str(_ccusage()), "opencode", "daily", "--json", "--offline", "--timezone", "UTC"],
+                         env=env, capture_output=True, text=True, timeout=120, check=True).stdout
+    theirs = {d["date"]: d for d in json.loads(out)["daily"]}
+    result = run_cli(["report", "--spend", str(home), "--by", "day", "--format", "json", "--no-whatif"])
+    ours = {r["day"]: r for r in json.loads(result.stdout)["breakdowns"]["day"]["rows"]}
+    assert set(ours) == set(theirs)
+    for day, d in theirs.items():
+        r = ours[day]
+        assert r["input_tokens"] - r["cache_read_tokens"] - r["cache_write_tokens"] == d["inputTokens"], day
+        assert (r["cache_read_tokens"], r["cache_write_tokens"]) == (d["cacheReadTokens"], d["cacheCreationTokens"])
+        assert r["output_tokens"] == d["outputTokens"], day
+        assert abs(Decimal(str(r["cost"])) - Decimal(str(d["totalCost"]))) < Decimal("0.000001"), day
