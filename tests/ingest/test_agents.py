@@ -243,3 +243,77 @@ def test_opencode_matches_ccusage(run_cli: RunCli, tmp_path: Path) -> None:
         assert (r["cache_read_tokens"], r["cache_write_tokens"]) == (d["cacheReadTokens"], d["cacheCreationTokens"])
         assert r["output_tokens"] == d["outputTokens"], day
         assert abs(Decimal(str(r["cost"])) - Decimal(str(d["totalCost"]))) < Decimal("0.000001"), day
+
+
+# ------------------------------------------------------------------------------------- Gemini CLI
+
+GEMINI = AGENTS / "gemini" / "tmp"
+
+
+def test_gemini_cli_rows_and_tokens() -> None:
+    s = scan([str(GEMINI)])
+    table = s.table()
+    summary = s.summary
+    assert {f.reader for f in summary.files} == {"gemini-cli"}
+    assert (summary.rows_read, summary.rows_kept, summary.rows_rejected, summary.duplicate_count) == (3, 3, 0, 0)
+    validate(table)
+    # input includes cached; thoughts are added into output
+    assert _sums(table) == {"input_tokens": 40562, "cache_read_tokens": 24512, "cache_write_tokens": 0,
+                            "output_tokens": 1651, "reasoning_tokens": 953}
+    rows = table.to_pylist()
+    assert [(r["model_raw"], r["provider"], r["source_line"]) for r in rows] == [
+        ("gemini-2.5-pro", "google", 2), ("gemini-2.5-pro", "google", 3), ("gemini-2.5-flash", "google", 5)]
+    assert rows[0]["request_id"] == "a3f1c2e0-0002-4c1d-9a2b-000000000002"
+
+
+def test_gemini_cli_report_cost(run_cli: RunCli) -> None:
+    """Dated rates: on 2025-10-14 cache reads were $0.3125/M (2.5 Pro) and $0.075/M (2.5 Flash)."""
+    result = run_cli(["report", "--spend", str(GEMINI), "--format", "json", "--no-whatif"])
+    assert result.exit_code == 0, result.stderr
+    assert Decimal(str(json.loads(result.stdout)["totals"]["cost"])) == Decimal("0.035671175")
+
+
+def test_gemini_cli_malformed_messages_rejected(tmp_path: Path) -> None:
+    folder = tmp_path / ".gemini" / "tmp" / "abc" / "chats"
+    folder.mkdir(parents=True)
+    ok = {"id": "m1", "timestamp": "2025-10-14T10:00:00Z", "type": "gemini", "model": "gemini-2.5-flash",
+          "tokens": {"input": 100, "output": 10, "cached": 0, "thoughts": 5, "tool": 0, "total": 115}}
+    messages = [
+        {"id": "u", "timestamp": "2025-10-14T10:00:00Z", "type": "user", "content": "hi"},   # 1 skipped
+        ok,                                                                                  # 2 kept
+        {**ok, "tokens": "lots"},                                                            # 3 wrong type
+        {**ok, "tokens": {**ok["tokens"], "output": -1}},                                    # 4 negative
+        {k: v for k, v in ok.items() if k != "model"},                                       # 5 no model
+        {**ok, "timestamp": "yesterday"},                                                    # 6 bad time
+        "oops",                                                                              # 7 not an object
+    ]
+    path = folder / "session-x.json"
+    path.write_text(json.dumps({"sessionId": "s", "projectHash": "abc", "messages": messages}, indent=2))
+    s = scan([str(path)])
+    assert s.table().num_rows == 1
+    summary = s.summary
+    assert (summary.rows_read, summary.rows_kept, summary.rows_rejected) == (6, 1, 5)
+    reasons = {r.line: r.reason for r in summary.rejects}
+    assert set(reasons) == {3, 4, 5, 6, 7}
+    assert "tokens" in reasons[3] and "negative" in reasons[4] and "model" in reasons[5]
+    assert "timestamp" in reasons[6] and "object" in reasons[7]
+
+
+@pytest.mark.skipif(_ccusage() is None, reason="ccusage not installed (set CCUSAGE_BIN)")
+def test_gemini_cli_matches_ccusage_tokens(run_cli: RunCli, tmp_path: Path) -> None:
+    """Tokens equal; cost differs by design: ccusage prices every day at today's LiteLLM rates
+    (cache reads $0.125/M Pro, $0.03/M Flash), llmaudit at the rates of the row's day."""
+    home = tmp_path / "gemini-tmp"
+    shutil.copytree(GEMINI, home)
+    env = {**os.environ, "GEMINI_DATA_DIR": str(home), "TZ": "UTC", "NO_COLOR": "1"}
+    out = subprocess.run([str(_ccusage()), "gemini", "daily", "--json", "--offline", "--timezone", "UTC"],
+                         env=env, capture_output=True, text=True, timeout=120, check=True).stdout
+    theirs = {d["date"]: d for d in json.loads(out)["daily"]}
+    result = run_cli(["report", "--spend", str(home), "--by", "day", "--format", "json", "--no-whatif"])
+    ours = {r["day"]: r for r in json.loads(result.stdout)["breakdowns"]["day"]["rows"]}
+    assert set(ours) == set(theirs)
+    for day, d in theirs.items():
+        r = ours[day]
+        assert r["input_tokens"] - r["cache_read_tokens"] == d["inputTokens"], day
+        assert r["cache_read_tokens"] == d["cacheReadTokens"], day
+        assert r["output_tokens"] - r["reasoning_tokens"] == d["outputTokens"], day
