@@ -7,7 +7,19 @@ report pages, gateway exports) are tried before the generic response-object read
 from __future__ import annotations
 
 from llmaudit.ingest.reader import Reader
-from llmaudit.ingest.readers import anthropic, claude_code, gateways, gemini, generic, openai, openai_api, parquet
+from llmaudit.ingest.readers import (
+    anthropic,
+    claude_code,
+    codex,
+    gateways,
+    gemini,
+    gemini_cli,
+    generic,
+    openai,
+    openai_api,
+    opencode,
+    parquet,
+)
 
 __all__ = ["READERS", "SNIFF_ORDER"]
 
@@ -30,6 +42,12 @@ _ALL = [
            gemini.sniff, gemini.read),
     Reader("claude-code", "Claude Code transcripts (~/.claude/projects/**/*.jsonl)",
            claude_code.sniff, claude_code.read, read_many=claude_code.read_many),
+    Reader("codex", "OpenAI Codex CLI session logs (~/.codex/sessions/**/rollout-*.jsonl)",
+           codex.sniff, codex.read),
+    Reader("opencode", "OpenCode message files (~/.local/share/opencode/storage/message/**/msg_*.json)",
+           opencode.sniff, opencode.read),
+    Reader("gemini-cli", "Gemini CLI chat recordings (~/.gemini/tmp/*/chats/session-*.json)",
+           gemini_cli.sniff, gemini_cli.read),
     Reader("openrouter", "OpenRouter activity export (CSV)",
            gateways.sniff_openrouter, gateways.read_openrouter),
     Reader("openrouter-generation", "OpenRouter GET /api/v1/generation answers (JSON or JSONL)",
@@ -53,6 +71,9 @@ READERS: dict[str, Reader] = {r.name: r for r in _ALL}
 SNIFF_ORDER = [
     "parquet",
     "claude-code",
+    "codex",
+    "opencode",
+    "gemini-cli",
     "openrouter",
     "openrouter-generation",
     "litellm",
