@@ -16,7 +16,7 @@ import pytest
 
 from llmaudit.ingest import scan
 from llmaudit.schema import validate
-from tests.conftest import RunCli
+from tests.conftest import REPO, RunCli
 
 AGENTS = Path(__file__).parent / "fixtures" / "agents"
 CODEX = AGENTS / "codex"
@@ -317,3 +317,13 @@ def test_gemini_cli_matches_ccusage_tokens(run_cli: RunCli, tmp_path: Path) -> N
         assert r["input_tokens"] - r["cache_read_tokens"] == d["inputTokens"], day
         assert r["cache_read_tokens"] == d["cacheReadTokens"], day
         assert r["output_tokens"] - r["reasoning_tokens"] == d["outputTokens"], day
+
+
+def test_coding_agent_rows_carry_their_session() -> None:
+    """`--by session` works for every coding agent's logs, not only Claude Code's."""
+    from llmaudit.ingest import scan
+
+    for folder, sessions in (("codex", 3), ("opencode", 2), ("gemini", 1)):
+        table = scan([str(REPO / "tests" / "ingest" / "fixtures" / "agents" / folder)]).table()
+        values = table.column("session").to_pylist()
+        assert None not in values and len(set(values)) == sessions, folder

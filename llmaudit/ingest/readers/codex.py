@@ -23,7 +23,7 @@ event before any model was named is priced as ``gpt-5`` (ccusage's fallback) and
 Provider is ``openai``. Lines of other types (messages, tool calls, reasoning) are skipped.
 
 Not done (ccusage does): mapping ``codex-auto-review`` to a model by date, and dropping the
-replayed history at the head of a sub-agent session. The session id has no column yet.
+replayed history at the head of a sub-agent session. ``session`` is the session id.
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ def _usage(value: Any, name: str) -> dict[str, int] | None:
 class _State:
     model: str | None = None
     project: str | None = None
+    session: str | None = None
     tier: str | None = None
     previous: dict[str, int] | None = None
 
@@ -142,6 +143,7 @@ def _token_row(obj: dict[str, Any], payload: dict[str, Any], line: int, state: _
         "requests": 1,
         "service_tier": tier,
         "project": state.project,
+        "session": state.session,
         "tags": tags,
         "status": "ok",
         "source_line": line,
@@ -161,6 +163,7 @@ def read(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
             if kind == "session_meta":
                 if isinstance(payload, dict):
                     state.project = _project(payload.get("cwd")) or state.project
+                    state.session = _text(payload.get("id")) or state.session
                 ctx.skip("session_meta")
                 continue
             if kind == "turn_context":

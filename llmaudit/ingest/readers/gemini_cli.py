@@ -101,6 +101,7 @@ def read(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
                 continue
             try:
                 row = _message_row(msg, index)
+                row["session"] = opt_str(doc.get("sessionId"))
             except SHAPE_ERRORS as exc:
                 ctx.reject(index, shape_reason(exc), _raw(msg))
                 continue

@@ -91,6 +91,7 @@ def _normalize(obj: dict[str, Any], line: int, ctx: ReadContext) -> dict[str, An
         "billed_cost_usd": opt_float(obj.get("cost"), "cost"),
         "request_id": opt_str(obj.get("id")),
         "project": _project(obj),
+        "session": opt_str(obj.get("sessionID")),
         "status": "error" if obj.get("error") else "ok",
         "source_line": line,
     }
