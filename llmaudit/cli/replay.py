@@ -132,6 +132,22 @@ def replay(
     from llmaudit.cli.report_run import report_run
 
     report_run(str(out_dir), fmt, None)
+    _fail_if_a_model_never_answered(out_dir)
+
+
+def _fail_if_a_model_never_answered(out_dir: Path) -> None:
+    """Exit 1 when a model ended the run with no successful request (no server, a misspelt model):
+    a script must not read a run where nothing worked as a success."""
+    from llmaudit.errors import CheckFailed
+    from llmaudit.replay import read_results
+
+    rows = read_results(out_dir).select(["model", "status"]).to_pylist()
+    by_model: dict[str, list[str]] = {}
+    for row in rows:
+        by_model.setdefault(str(row["model"]), []).append(str(row["status"]))
+    dead = sorted(m for m, statuses in by_model.items() if "ok" not in statuses)
+    if dead:
+        raise CheckFailed(f"no successful request for {', '.join(dead)} (see the error column in {out_dir})")
 
 
 def _run(prompts: list[Any], models: list[str], out_dir: Path, options: Any) -> Any:

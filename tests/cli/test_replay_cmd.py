@@ -119,7 +119,7 @@ def test_bad_prompt_line_names_file_and_line(run_cli, tmp_path: Path) -> None:
 def test_offline_needs_no_key_and_misses_are_error_rows(run_cli) -> None:
     res = run_cli(["replay", PROMPTS, "--models", "openai/gpt-4o-mini", "--offline", "--out", "off",
                    "--format", "json"])
-    assert res.exit_code == 0, res.stderr
+    assert res.exit_code == 1, res.stderr  # every request missed: the run is written, and it failed
     model = json.loads(res.stdout)["models"][0]
     assert model["errors"] == 50 and model["error_rate"] == 1.0 and model["cost_usd"] is None
 
@@ -162,3 +162,15 @@ def test_nan_and_infinite_limits_are_refused(run_cli, tmp_path) -> None:
         res = run_cli(["replay", str(prompts), "--models", "sim/gpt-4o-mini", flag, value, "--out",
                        str(tmp_path / f"run{flag}{value}")])
         assert res.exit_code == 2 and "positive number" in res.stderr, (flag, value, res.stderr)
+
+
+def test_a_model_with_no_successful_request_exits_1(run_cli, tmp_path) -> None:
+    """A misspelt sim/gpt-4o-mnii failed every request and the replay exited 0."""
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"id": "q1", "prompt": "hi"}\n{"id": "q2", "prompt": "hello"}\n')
+    res = run_cli(["replay", str(prompts), "--models", "sim/gpt-4o-mnii,sim/gpt-4o-mini", "--out",
+                   str(tmp_path / "run"), "--no-cache"])
+    assert res.exit_code == 1 and "no successful request for sim/gpt-4o-mnii (" in res.stderr
+    ok = run_cli(["replay", str(prompts), "--models", "sim/gpt-4o-mini", "--out", str(tmp_path / "run2"),
+                  "--no-cache"])
+    assert ok.exit_code == 0, ok.stderr
