@@ -218,6 +218,10 @@ def _measure(
     from llmaudit.pricing import load_catalog
 
     catalog = load_catalog(config)
+    from llmaudit.replay.models import check_models, parse_models
+
+    for warning in check_models(parse_models(models), config, catalog, strict=estimate):
+        out.warning(warning)
     if estimate:
         from llmaudit.replay.estimate import estimate as estimate_rows
 

@@ -126,6 +126,11 @@ def replay(
         default_output_tokens=default_output,
         prompts_path=str(prompts),
     )
+    from llmaudit.pricing import load_catalog
+    from llmaudit.replay.models import check_models, parse_models
+
+    for warning in check_models(parse_models(models), config, load_catalog(config), strict=False):
+        out.warning(warning)
     summary = _run(loaded, models, out_dir, options)
     for line in _summary_lines(summary):
         out.info(line)
@@ -184,8 +189,11 @@ def _dry_run(
     from llmaudit.render.formats import usd
     from llmaudit.render.run import render_estimate
     from llmaudit.replay.estimate import estimate, summarize_estimate
+    from llmaudit.replay.models import check_models, parse_models
 
-    table = estimate(prompts, models, load_catalog(config), repeats=repeats, default_output_tokens=default_output)
+    catalog = load_catalog(config)
+    check_models(parse_models(models), config, catalog, strict=True)
+    table = estimate(prompts, models, catalog, repeats=repeats, default_output_tokens=default_output)
     summary = summarize_estimate(table, default_output)
     rendered = render_estimate(summary, fmt)
     if isinstance(rendered, str):

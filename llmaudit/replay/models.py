@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from llmaudit.errors import UsageError
 
-__all__ = ["ModelSpec", "parse_models"]
+__all__ = ["ModelSpec", "check_models", "parse_models"]
 
 SIM_PROVIDER = "sim"
 
@@ -52,3 +52,47 @@ def parse_models(models: list[str] | str) -> list[ModelSpec]:
     if not specs:
         raise UsageError("--models: give at least one provider/model")
     return specs
+
+
+# Providers that serve their own local or self-declared models: the price catalog cannot know them.
+_OPEN_PROVIDERS = frozenset({"ollama", "llamacpp", "vllm", "litellm"})
+
+
+def check_models(specs: list[ModelSpec], config: object, catalog: object, *, strict: bool) -> list[str]:
+    """Mistakes caught before any work: an unknown provider is an error; a simulated model the
+    simulator does not have is an error; a hosted model the price catalog does not know is an error
+    when ``strict`` (a dry run or an estimate, which would only price it as unknown) and a warning
+    otherwise (a model newer than the catalog still runs). Returns the warnings."""
+    import difflib
+
+    from llmaudit.pricing.catalog import Catalog
+    from llmaudit.providers.registry import provider_spec
+
+    assert isinstance(catalog, Catalog)
+    warnings: list[str] = []
+    for spec in specs:
+        provider_spec(spec.provider, config)  # type: ignore[arg-type]  # unknown provider: ProviderError, exit 2
+        if spec.simulated:
+            from llmaudit.providers.sim import SIM_MODELS
+
+            if spec.id not in SIM_MODELS:
+                near = difflib.get_close_matches(spec.id, list(SIM_MODELS), n=3, cutoff=0.5)
+                hint = f"; did you mean {', '.join(near)}?" if near else ""
+                raise UsageError(f"--models: the simulator has no model {spec.id!r}{hint} "
+                                 f"(known: {', '.join(sorted(SIM_MODELS))})")
+            continue
+        section = getattr(config, "section", None)
+        declared: dict[str, object] = section("providers", spec.provider) if section is not None else {}
+        if spec.provider in _OPEN_PROVIDERS or declared:
+            continue
+        if catalog.resolve(spec.id) is not None or catalog.resolve(spec.native, spec.provider) is not None:
+            continue
+        names = [i.partition("/")[2] for i in catalog.ids if i.startswith(f"{spec.provider}/")] or \
+            [i.partition("/")[2] for i in catalog.ids]
+        near = difflib.get_close_matches(spec.native, names, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(f'{spec.provider}/{n}' for n in near)}?" if near else ""
+        message = f"{spec.id} is not in the price catalog{hint}"
+        if strict:
+            raise UsageError(f"--models: {message} (a real run would send it and fail or be unpriced)")
+        warnings.append(f"{message}: its cost will be reported as unpriced")
+    return warnings

@@ -79,7 +79,8 @@ def test_second_run_hits_the_cache_and_resume_needs_out(run_cli) -> None:
 
 
 def test_dry_run_prints_estimate_and_sends_nothing(run_cli, tmp_path: Path) -> None:
-    res = run_cli(["replay", PROMPTS, "--models", "openai/gpt-4o-mini,acme/unknown-model", "--dry-run"])
+    # A local model the catalog cannot know is estimated as unpriced (a misspelt hosted one is an error).
+    res = run_cli(["replay", PROMPTS, "--models", "openai/gpt-4o-mini,ollama/llama3.2", "--dry-run"])
     assert res.exit_code == 0, res.stderr
     assert "openai/gpt-4o-mini" in res.stdout and "unpriced" in res.stdout and "max_tokens" in res.stdout
     res = run_cli(["replay", PROMPTS, "--models", "openai/gpt-4o-mini", "--dry-run", "--format", "json"])
@@ -96,7 +97,8 @@ def test_dry_run_prints_estimate_and_sends_nothing(run_cli, tmp_path: Path) -> N
         (["--models", "sim/gpt-4o-mini", "--no-cache", "--offline"], "--offline"),
         (["--models", "sim/gpt-4o-mini", "--format", "yaml"], "--format"),
         (["--models", "sim/gpt-4o-mini", "--max-cost", "abc"], "--max-cost"),
-        (["--models", "acme/x", "--max-cost", "1", "--out", "r"], "no price for acme/x"),
+        (["--models", "ollama/x", "--max-cost", "1", "--out", "r"], "no price for ollama/x"),
+        (["--models", "acme/x", "--out", "r"], "unknown provider 'acme'"),
         (["--models", "openai/gpt-4o-mini", "--out", "r"], "OPENAI_API_KEY"),
         (["--models", "nosuch/x", "--out", "r"], "unknown provider"),
         (["--models", "sim/gpt-4o-mini", "--provider-rpm", "sim"], "PROVIDER=NUMBER"),
@@ -165,12 +167,29 @@ def test_nan_and_infinite_limits_are_refused(run_cli, tmp_path) -> None:
 
 
 def test_a_model_with_no_successful_request_exits_1(run_cli, tmp_path) -> None:
-    """A misspelt sim/gpt-4o-mnii failed every request and the replay exited 0."""
+    """`--models ollama/llama3.2` with no server failed every request and the replay exited 0."""
     prompts = tmp_path / "p.jsonl"
     prompts.write_text('{"id": "q1", "prompt": "hi"}\n{"id": "q2", "prompt": "hello"}\n')
-    res = run_cli(["replay", str(prompts), "--models", "sim/gpt-4o-mnii,sim/gpt-4o-mini", "--out",
-                   str(tmp_path / "run"), "--no-cache"])
-    assert res.exit_code == 1 and "no successful request for sim/gpt-4o-mnii (" in res.stderr
+    # A local server that is not running: every request fails at run time.
+    env = {"LLMAUDIT_OLLAMA_BASE_URL": "http://127.0.0.1:9/v1"}
+    res = run_cli(["replay", str(prompts), "--models", "ollama/llama3.2,sim/gpt-4o-mini", "--out",
+                   str(tmp_path / "run"), "--no-cache", "--max-attempts", "1"], env=env)
+    assert res.exit_code == 1 and "no successful request for ollama/llama3.2 (" in res.stderr, res.stderr
     ok = run_cli(["replay", str(prompts), "--models", "sim/gpt-4o-mini", "--out", str(tmp_path / "run2"),
                   "--no-cache"])
     assert ok.exit_code == 0, ok.stderr
+
+
+@pytest.mark.parametrize(("model", "says"), [("openai/gpt-4o-mnii", "did you mean openai/gpt-4o-mini"),
+                                             ("foo/bar", "unknown provider 'foo'"),
+                                             ("sim/gpt-4o-mnii", "did you mean sim/gpt-4o-mini")])
+def test_dry_run_and_estimate_catch_misspelt_models(run_cli, tmp_path, model: str, says: str) -> None:
+    """`--dry-run` accepted openai/gpt-4o-mnii and foo/bar (rc 0); `check --estimate -m foo/bar
+    --write-baseline` wrote a baseline for a provider that does not exist."""
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"id": "q1", "prompt": "hi"}\n')
+    res = run_cli(["replay", str(prompts), "--models", model, "--dry-run"])
+    assert res.exit_code == 2 and says in " ".join(res.stderr.split()), res.stderr
+    baseline = tmp_path / "baseline.json"
+    res = run_cli(["check", str(prompts), "--estimate", "-m", model, "--baseline", str(baseline), "--write-baseline"])
+    assert res.exit_code == 2 and not baseline.exists(), res.stderr
