@@ -74,6 +74,38 @@ def _candidates(explicit: Path | None) -> list[Path]:
     return found
 
 
+# The config file's tables and the tables inside them that llmaudit reads. Anything else is a typo
+# ([pricing.overides."openai/gpt-4o"] silently dropped a negotiated price): an error with the
+# nearest name. (The keys inside [replay], [fees], [check] and [providers.NAME] are checked where
+# they are read.)
+_SECTIONS: dict[str, frozenset[str] | None] = {
+    "pricing": frozenset({"overrides", "discounts"}),
+    "fees": None,
+    "replay": None,
+    "check": None,
+    "providers": None,
+    "tiers": None,
+}
+
+
+def _check_sections(data: dict[str, Any], path: Path) -> None:
+    import difflib
+
+    def unknown(name: str, known: list[str], where: str) -> ConfigError:
+        near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = f"; did you mean [{where}{near[0]}]?" if near else f" (known: {', '.join(sorted(known))})"
+        return ConfigError(f"{path}: unknown section [{where}{name}]{hint}")
+
+    for key, value in data.items():
+        if key not in _SECTIONS:
+            raise unknown(key, list(_SECTIONS), "")
+        inner = _SECTIONS[key]
+        if inner is not None and isinstance(value, dict):
+            for sub in value:
+                if sub not in inner:
+                    raise unknown(sub, list(inner), f"{key}.")
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Read the first config file that exists; an explicit path that is missing is an error."""
     explicit = Path(path) if path is not None else None
@@ -84,7 +116,9 @@ def load_config(path: str | Path | None = None) -> Config:
             continue
         try:
             with candidate.open("rb") as fh:
-                return Config(tomllib.load(fh), candidate)
+                data = tomllib.load(fh)
+            _check_sections(data, candidate)
+            return Config(data, candidate)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{candidate}: invalid TOML: {exc}") from None
         except UnicodeDecodeError as exc:

@@ -81,3 +81,14 @@ def test_absurd_override_and_non_utf8_config_are_usage_errors(run_cli, tmp_path)
     cfg.write_bytes(b"\xff\xfe[pricing]\n")
     res = run_cli(["pricing", "cost", "gpt-4o", "--input-tokens", "1", "--output-tokens", "1", "--config", str(cfg)])
     assert res.exit_code == 2 and "not UTF-8" in res.stderr
+
+
+def test_a_misspelt_config_section_is_an_error_not_a_silent_drop(run_cli, tmp_path) -> None:
+    """[pricing.overides."openai/gpt-4o"] was ignored and the negotiated price dropped."""
+    cfg = tmp_path / "llmaudit.toml"
+    cfg.write_text('[pricing.overides."openai/gpt-4o"]\ninput = "2.00"\noutput = "8.00"\n')
+    res = run_cli(["pricing", "show", "gpt-4o", "--config", str(cfg)])
+    assert res.exit_code == 2 and "did you mean [pricing.overrides]" in " ".join(res.stderr.split())
+    cfg.write_text("[replai]\nconcurrency = 4\n")
+    res = run_cli(["pricing", "show", "gpt-4o", "--config", str(cfg)])
+    assert res.exit_code == 2 and "did you mean [replay]" in " ".join(res.stderr.split())
