@@ -62,6 +62,7 @@ def report(
 
         flags = RoutingFlags(volume=volume, reference=reference, judge=judge, rubric=rubric, prompts=prompts,
                              threshold=threshold, config=config)
+        _check_writable(html)
         _run_report(paths, fmt, html, flags)
         return
     if engine == "local":
@@ -89,6 +90,9 @@ def report(
         raise UsageError("--fx-rate must be positive")
     if tolerance < 0:
         raise UsageError("--tolerance must be 0 or more (percent)")
+    if top < 0:
+        raise UsageError("--top must be 0 or more")
+    _check_writable(html)
     options = SpendOptions(
         by=parse_by(by),
         since=parse_when(since, timezone, "--since") if since else None,
@@ -98,6 +102,8 @@ def report(
         tolerance=Decimal(str(tolerance)) / 100, max_listed=max(top, 0), whatif=whatif, byok=byok,
         volume=parse_volume(volume) if volume else None,
     )
+    if options.since is not None and options.until is not None and options.until <= options.since:
+        raise UsageError(f"--until {until} is not after --since {since}: the window would be empty")
     cfg = load_config(config)
     catalog = load_catalog(cfg)
     with ReadProgress(None, "reading", out.stderr) as bar:
@@ -107,6 +113,21 @@ def report(
         result = build_spend(records.batches(), catalog, options, config=cfg, inputs=paths,
                              ingest_summary=records.summary)
     _emit(result, fmt, whatif, html)
+
+
+def _check_writable(path: Path | None) -> None:
+    """An output path that cannot be written fails before the work, not after it."""
+    if path is None:
+        return
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UsageError(f"--html {path} is a directory; name the file to write")
+    if not parent.is_dir():
+        raise UsageError(f"--html {path}: the folder {parent} does not exist")
+    import os
+
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"--html {path}: cannot write there")
 
 
 def _emit(result: object, fmt: str, whatif: bool, html: Path | None) -> None:

@@ -229,3 +229,15 @@ def test_gateway_price_beside_recomputed(run_cli: RunCli) -> None:
     assert "| Gateway's price |" in md and "cache write $3.75/M |" in md
     csv_out = run_cli(["report", "--spend", path, "--format", "csv", "--no-whatif"]).stdout
     assert "relative,gateway_price" in csv_out
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--since", "2026-11-15", "--until", "2026-11-01"], "not after --since"),
+    (["--html", "/nonexistent-llmaudit-dir/x.html"], "does not exist"),
+    (["--top", "-1"], "--top must be 0 or more"),
+])
+def test_mistakes_are_caught_before_the_work(run_cli, args: list[str], says: str) -> None:
+    """An inverted window gave an empty report with rc 0; --html to a missing folder failed only after
+    all the work; --top -1 was accepted."""
+    res = run_cli(["report", "--spend", str(REPO / "examples" / "logs"), *args])
+    assert res.exit_code == 2 and says in " ".join(res.stderr.split()), res.stderr
