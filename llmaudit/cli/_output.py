@@ -49,17 +49,26 @@ class Output:
     def table(self, renderable: Any) -> None:
         self.stdout.print(renderable)
 
+    def _say(self, message: str, style: str | None) -> None:
+        # A person at a terminal gets colour and wrapping; a CI log or a file gets each message on
+        # one line, as written (rich wrapped at 80 columns and split paths in two).
+        if sys.stderr.isatty():
+            self.stderr.print(message, style=style, markup=False, highlight=False)
+        else:
+            sys.stderr.write(message + "\n")
+            sys.stderr.flush()
+
     def info(self, message: str) -> None:
-        self.stderr.print(message, markup=False, highlight=False)
+        self._say(message, None)
 
     def warning(self, message: str) -> None:
-        self.stderr.print(f"warning: {message}", style="yellow", markup=False, highlight=False)
+        self._say(f"warning: {message}", "yellow")
 
     def error(self, message: str) -> None:
-        self.stderr.print(f"error: {message}", style="bold red", markup=False, highlight=False)
+        self._say(f"error: {message}", "bold red")
 
     def hint(self, message: str) -> None:
-        self.stderr.print(message, style="dim", markup=False, highlight=False)
+        self._say(message, "dim")
 
 
 out = Output()
