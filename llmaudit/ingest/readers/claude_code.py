@@ -31,7 +31,14 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from llmaudit.errors import InputError
-from llmaudit.ingest.lines import CHUNK_BYTES, _is_json_document, iter_chunks, iter_json_lines, iter_json_values
+from llmaudit.ingest.lines import (
+    CHUNK_BYTES,
+    _is_json_document,
+    first_record,
+    iter_chunks,
+    iter_json_lines,
+    iter_json_values,
+)
 from llmaudit.ingest.readers.anthropic import anthropic_usage
 from llmaudit.ingest.rows import (
     SHAPE_ERRORS,
@@ -54,9 +61,15 @@ SYNTHETIC = "<synthetic>"
 
 
 def sniff(head: bytes, path: str) -> bool:
-    return b'"sessionId"' in head and (
-        b'"parentUuid"' in head or b'"isSidechain"' in head or b'"userType"' in head
-    )
+    if b'"sessionId"' not in head:
+        return False
+    if b'"parentUuid"' in head or b'"isSidechain"' in head or b'"userType"' in head:
+        return True
+    # A minimal transcript line, as ccusage reads them (its own test fixtures): a session id, a
+    # timestamp and ``message.usage``, without the conversation-tree fields.
+    rec = first_record(head)
+    return (isinstance(rec, dict) and "sessionId" in rec and "timestamp" in rec
+            and isinstance(rec.get("message"), dict) and isinstance(rec["message"].get("usage"), dict))
 
 
 def _project(path: str) -> str | None:

@@ -55,7 +55,8 @@ _FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_ou
 
 def sniff(head: bytes, path: str) -> bool:
     norm = path.replace("\\", "/")
-    by_path = "/.codex/" in norm or posixpath.basename(norm).startswith("rollout-")
+    # ``$CODEX_HOME/sessions/**`` (ccusage reads any ``.jsonl`` there, as its fixtures show)
+    by_path = "/.codex/" in norm or "/sessions/" in norm or posixpath.basename(norm).startswith("rollout-")
     compact = head.replace(b'": "', b'":"')
     by_content = (b'"type":"session_meta"' in compact or b'"type":"turn_context"' in compact
                   or b'"type":"token_count"' in compact)
