@@ -14,6 +14,7 @@ Each finished request is journaled (fsync'd) before it counts as done, which is 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -170,6 +171,7 @@ def run_replay(
     catalog = opts.catalog or load_catalog(config)
     directory = Path(run_dir)
     previous = _prepare_dir(directory, opts)
+    opts, spent_before = _run_budget(directory, opts, previous)
 
     jobs: list[_Job] = []
     estimates: dict[tuple[str, str], RequestEstimate] = {}
@@ -205,7 +207,7 @@ def run_replay(
 
     started = time.monotonic()
     state = _State(total=len(jobs), done=len(jobs) - len(todo))
-    budget = Budget(opts.max_cost_usd)
+    budget = Budget(opts.max_cost_usd, spent=spent_before)
     runner = _Runner(adapters, opts, catalog, journal, state, budget, directory, client_factory, config)
     try:
         asyncio.run(runner.run(todo))
@@ -238,6 +240,22 @@ def run_replay(
         write_manifest(directory, {**manifest, "status": status, "finished_at": datetime.now(UTC).isoformat(),
                                    "totals": _totals(final_rows, len(jobs), state.not_sent)})
     return summary
+
+
+def _run_budget(directory: Path, opts: ReplayOptions, previous: list[dict[str, Any]]
+                ) -> tuple[ReplayOptions, Decimal]:
+    """``--max-cost`` belongs to the run, not to one session: a resumed run keeps the cap its manifest
+    recorded (unless a new one is given) and counts what earlier sessions already spent, so three
+    sessions of a $0.05 run spend $0.05, not $0.15."""
+    if not opts.resume:
+        return opts, Decimal(0)
+    if opts.max_cost_usd is None:
+        prior = (read_manifest(directory).get("settings") or {}).get("max_cost_usd")
+        if prior is not None:
+            opts = dataclasses.replace(opts, max_cost_usd=Decimal(str(prior)))
+    spent = sum((Decimal(str(r["cost_usd"])) for r in previous
+                 if r.get("status") == "ok" and not r.get("cached") and r.get("cost_usd") is not None), Decimal(0))
+    return opts, spent
 
 
 def _prepare_dir(directory: Path, opts: ReplayOptions) -> list[dict[str, Any]]:

@@ -127,3 +127,32 @@ def test_max_cost_refuses_unpriced_models(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no price for local/a"):
         run_replay(prompts, ["local/a"], tmp_path / "run", options)
     assert not (tmp_path / "run" / "results.jsonl").exists()
+
+
+def test_max_cost_belongs_to_the_run_across_resumes(tmp_path: Path) -> None:
+    """Each --resume got the whole budget again (a $0.05 cap spent $0.1494 over three sessions)."""
+    prompts = load_prompts(write_prompts(tmp_path / "p.jsonl", 30, max_tokens=20))
+    rate_in, rate_out = Decimal("1000"), Decimal("2000")
+    spend: list[Decimal] = []
+    lock = threading.Lock()
+
+    def script(index: int, body: dict) -> Fault:
+        fault = Fault("ok", text="one two three four five six seven eight nine ten")
+        usage = server_usage(body, fault.text)
+        with lock:
+            spend.append((usage["prompt_tokens"] * rate_in + usage["completion_tokens"] * rate_out) / 1_000_000)
+        return fault
+
+    budget = Decimal("0.3")
+    with run_fault_server(script) as server:
+        config = local_config(server.base_url, input_rate=str(rate_in), output_rate=str(rate_out))
+        first = ReplayOptions(concurrency=2, max_cost_usd=budget, config=config, use_cache=False,
+                              retry=RetryPolicy(base_s=0.01))
+        summary = run_replay(prompts, ["local/a"], tmp_path / "run", first)
+        assert summary.stopped == "budget"
+        for _ in range(2):  # resumed without --max-cost: the run's own cap still holds
+            again = ReplayOptions(concurrency=2, config=config, use_cache=False, resume=True,
+                                  retry=RetryPolicy(base_s=0.01))
+            run_replay(prompts, ["local/a"], tmp_path / "run", again)
+    assert sum(spend, Decimal(0)) <= budget
+    assert read_manifest(tmp_path / "run")["settings"]["max_cost_usd"] == "0.3"
