@@ -148,21 +148,26 @@ async def _exchange(
                     status=resp.status_code,
                 )
             if resp.status_code >= 400:
-                raw = await resp.aread()
+                raw = await _read_capped(resp, 64 << 10, provider, cut=True)  # only a snippet is shown
                 raise error_for_status(
                     resp.status_code, raw.decode("utf-8", "replace"), resp.headers, provider=provider
                 )
             content_type = resp.headers.get("content-type", "")
             # Some servers ignore stream=true and answer with one JSON document: accept it.
             if not stream or "text/event-stream" not in content_type:
-                raw = await resp.aread()
+                raw = await _read_capped(resp, MAX_RESPONSE_BYTES, provider)
                 reply = parse_body(load_json(raw.decode("utf-8", "replace"), provider))
                 return _completion(reply, None, _ms_since(start), resp.status_code)
             state = new_state()
             decoder = SSEDecoder()
             ttft: float | None = None
             lines = resp.aiter_lines()
+            received = 0
             async for line in lines:
+                received += len(line) + 1
+                if received > MAX_RESPONSE_BYTES:
+                    raise ProviderCallError("malformed", f"{provider}: the streamed response passed "
+                                            f"{MAX_RESPONSE_BYTES >> 20} MiB; not read further")
                 event = decoder.feed(line)
                 if event is not None and state.feed(event) and ttft is None:
                     ttft = _ms_since(start)
@@ -191,6 +196,24 @@ async def _exchange(
         raise ProviderCallError("server", f"{provider}: transport error: {type(exc).__name__}: {exc}") from None
     except httpx.DecodingError as exc:
         raise ProviderCallError("malformed", f"{provider}: undecodable response body: {exc}") from None
+
+
+# No chat completion comes near this; four 100 MB answers once took replay to 2.27 GB of memory.
+MAX_RESPONSE_BYTES = 32 << 20
+
+
+async def _read_capped(resp: httpx.Response, cap: int, provider: str, *, cut: bool = False) -> bytes:
+    """The body, read at most ``cap`` bytes: beyond it an error (or, ``cut``, the first ``cap``)."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in resp.aiter_bytes():
+        parts.append(chunk)
+        size += len(chunk)
+        if size > cap:
+            if cut:
+                return b"".join(parts)[:cap]
+            raise ProviderCallError("malformed", f"{provider}: the response passed {cap >> 20} MiB; not read further")
+    return b"".join(parts)
 
 
 async def _drain(lines: AsyncIterator[str], timeout_s: float = 1.0) -> None:

@@ -148,3 +148,19 @@ async def test_no_fragment_of_a_key_survives_the_error_snippet_cut(shape: str) -
         message = str(err.value)
         for start in range(len(shape) - 7):
             assert shape[start:start + 8] not in message, (offset, message[-40:])
+
+
+async def test_an_oversized_response_is_an_error_not_memory(monkeypatch) -> None:
+    """Four 100 MB responses took replay to 2.27 GB RSS: a body past the cap is a malformed answer."""
+    from llmaudit.providers import exchange
+
+    monkeypatch.setattr(exchange, "MAX_RESPONSE_BYTES", 1 << 20)
+    big = b'{"choices": [{"message": {"content": "' + b"x" * (2 << 20) + b'"}}]}'
+
+    def huge(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=big, headers={"content-type": "application/json"})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(huge)) as client:
+        with pytest.raises(ProviderCallError) as err:
+            await OpenAIAdapter("openai", "https://x.test/v1", KEY).complete(REQ, client)
+    assert err.value.kind == "malformed" and "MiB" in str(err.value)
