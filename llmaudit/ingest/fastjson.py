@@ -52,6 +52,7 @@ _CHAT_USAGE = pa.struct([
     ("prompt_tokens", _I), ("completion_tokens", _I),
     ("prompt_tokens_details", _DETAILS_IN), ("completion_tokens_details", _DETAILS_OUT),
     ("cost", pa.float64()), ("service_tier", _S),
+    ("prompt_cache_hit_tokens", _I), ("num_cached_tokens", _I),
 ])
 # Both spellings: files whose first record is a Responses API object (or has no usage).
 _ANY_USAGE = pa.struct([
@@ -60,6 +61,7 @@ _ANY_USAGE = pa.struct([
     ("input_tokens", _I), ("output_tokens", _I),
     ("input_tokens_details", _DETAILS_IN), ("output_tokens_details", _DETAILS_OUT),
     ("cost", pa.float64()), ("service_tier", _S),
+    ("prompt_cache_hit_tokens", _I), ("num_cached_tokens", _I),
 ])
 
 
@@ -184,7 +186,10 @@ def _normalize_chunk(table: pa.Table, first_line: int, wrapped: bool) -> tuple[p
 
     inp = pick(("prompt_tokens",), ("input_tokens",))
     out = _zero(pick(("completion_tokens",), ("output_tokens",)))
-    cread = _zero(pick(("prompt_tokens_details", "cached_tokens"), ("input_tokens_details", "cached_tokens")))
+    # Cache hits reported beside prompt_tokens (DeepSeek, Mistral) count when the details have none,
+    # as on the per-line path.
+    detailed = pick(("prompt_tokens_details", "cached_tokens"), ("input_tokens_details", "cached_tokens"))
+    cread = _zero(pc.coalesce(detailed, _f(usage, "prompt_cache_hit_tokens"), _f(usage, "num_cached_tokens")))
     cwrite = _zero(pick(("prompt_tokens_details", "cache_write_tokens"),
                         ("input_tokens_details", "cache_write_tokens")))
     reasoning = _zero(pick(("completion_tokens_details", "reasoning_tokens"),

@@ -44,7 +44,12 @@ def _openai(body: dict[str, Any]) -> dict[str, int]:
         inp, out, details, out_details = u["input_tokens"], u.get("output_tokens"), \
             u.get("input_tokens_details"), u.get("output_tokens_details")
     details, out_details = details or {}, out_details or {}
-    return {"input_tokens": _n(inp), "cache_read_tokens": _n(details.get("cached_tokens")),
+    # Mistral reports its cache hits (a part of prompt_tokens) as usage.num_cached_tokens, DeepSeek
+    # as usage.prompt_cache_hit_tokens.
+    cached = details.get("cached_tokens")
+    if cached is None:
+        cached = u.get("prompt_cache_hit_tokens", u.get("num_cached_tokens"))
+    return {"input_tokens": _n(inp), "cache_read_tokens": _n(cached),
             "cache_write_tokens": _n(details.get("cache_write_tokens")), "cache_write_1h_tokens": 0,
             "output_tokens": _n(out), "reasoning_tokens": _n(out_details.get("reasoning_tokens"))}
 

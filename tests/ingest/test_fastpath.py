@@ -175,3 +175,24 @@ def test_chat_plan_widens_for_responses_records(tmp_path: Path, monkeypatch: pyt
     path.write_text("\n".join(json.dumps(_chat(i) if i % 2 else _responses(i)) for i in range(1, 101)) + "\n")
     assert scan([str(path)]).table().num_rows == 100
     assert per_line == []
+
+
+def test_cache_hits_beside_prompt_tokens_same_both_ways(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mistral's usage.num_cached_tokens and DeepSeek's usage.prompt_cache_hit_tokens are cache reads
+    (a part of prompt_tokens) on both read paths; the details' cached_tokens wins when present."""
+    import json
+
+    lines = [
+        {"id": "a", "created": 1767225600, "model": "mistral-large-latest",
+         "usage": {"prompt_tokens": 70, "completion_tokens": 12, "num_cached_tokens": 69}},
+        {"id": "b", "created": 1767225601, "model": "deepseek-chat",
+         "usage": {"prompt_tokens": 100, "completion_tokens": 5, "prompt_cache_hit_tokens": 64}},
+        {"id": "c", "created": 1767225602, "model": "gpt-4o-mini",
+         "usage": {"prompt_tokens": 100, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 32},
+                   "num_cached_tokens": 99}},
+    ]
+    path = tmp_path / "log.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    fast, slow, _, _ = _both(path, monkeypatch)
+    for table in (fast, slow):
+        assert _sorted(table).column("cache_read_tokens").to_pylist() == [69, 64, 32]

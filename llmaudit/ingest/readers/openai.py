@@ -86,6 +86,13 @@ def normalize(obj: Any, line: int, ctx: ReadContext) -> dict[str, Any] | None:
     else:
         raise RowError("usage has neither prompt_tokens nor input_tokens")
     row["cache_read_tokens"] = opt_int(get_path(usage, details, "cached_tokens"), f"usage.{details}.cached_tokens")
+    if row["cache_read_tokens"] is None:
+        # OpenAI-compatible servers that report cache hits beside prompt_tokens (still a part of it):
+        # DeepSeek's prompt_cache_hit_tokens, Mistral's num_cached_tokens.
+        for other in ("prompt_cache_hit_tokens", "num_cached_tokens"):
+            if usage.get(other) is not None:
+                row["cache_read_tokens"] = opt_int(usage.get(other), f"usage.{other}")
+                break
     row["cache_write_tokens"] = opt_int(
         get_path(usage, details, "cache_write_tokens"), f"usage.{details}.cache_write_tokens"
     )
