@@ -51,8 +51,9 @@ def sniff(head: bytes, path: str, *, mapping: bool = False) -> Reader | None:
 def _unknown(source: Source) -> UnknownFormatError:
     known = ", ".join(n for n in READERS)
     return UnknownFormatError(
-        f"unrecognised log format. Known formats: {known}. Pass --format NAME to choose one, "
-        "or --format generic with --map input_tokens=COLUMN,... for any CSV/JSONL",
+        f"unrecognised log format. Known formats: {known}. Name one (`ingest --format NAME`, "
+        "`report --spend --log-format NAME`), or use the generic reader with --map "
+        "input_tokens=COLUMN,... for any CSV/JSONL",
         path=source.display,
     )
 
