@@ -134,6 +134,9 @@ def replay(
     summary = _run(loaded, models, out_dir, options)
     for line in _summary_lines(summary):
         out.info(line)
+    if summary.overran:
+        out.warning(f"{', '.join(summary.overran)}: an answer cost more than its --max-cost reservation (the "
+                    "server ignored max_tokens?); nothing more was sent to it, so the budget holds")
     from llmaudit.cli.report_run import report_run
 
     report_run(str(out_dir), fmt, None)

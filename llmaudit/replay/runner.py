@@ -120,6 +120,9 @@ class RunSummary:
     simulated: bool
     elapsed_s: float
     error_samples: tuple[str, ...] = ()
+    # Models whose answer cost more than its --max-cost reservation (a server that ignores
+    # max_tokens): nothing more was sent to them, so the budget still holds.
+    overran: tuple[str, ...] = ()
 
 
 @dataclass
@@ -235,10 +238,12 @@ def run_replay(
             simulated=any(s.simulated for s in specs),
             elapsed_s=time.monotonic() - started,
             error_samples=tuple(state.error_samples),
+            overran=tuple(sorted(runner.overran)),
         )
         status = "complete" if state.not_sent == 0 else (state.stopped or "incomplete")
+        extra = {"overran_models": sorted(runner.overran)} if runner.overran else {}
         write_manifest(directory, {**manifest, "status": status, "finished_at": datetime.now(UTC).isoformat(),
-                                   "totals": _totals(final_rows, len(jobs), state.not_sent)})
+                                   "totals": _totals(final_rows, len(jobs), state.not_sent), **extra})
     return summary
 
 
@@ -375,6 +380,7 @@ class _Runner:
         self.journal = journal
         self.state = state
         self.budget = budget
+        self.overran: set[str] = set()
         self.directory = directory
         self.client_factory = client_factory
         self.config = config
@@ -494,6 +500,8 @@ class _Runner:
         async with self.global_sem, self.provider_sem[job.spec.provider]:
             if self.state.stopped:
                 return
+            if job.spec.id in self.overran:
+                return  # not sent: this model's answers cost more than the budget assumes
             reserve = (job.estimate.budget_usd if job.estimate else None) or Decimal(0)
             if not self.budget.try_reserve(reserve):
                 self.state.stopped = "budget"
@@ -516,6 +524,10 @@ class _Runner:
                         )
                     row, cost = self._ok_row(job, completion, started_at, attempts=attempts, cached=False)
                     self.budget.settle(reserve, cost)
+                    if self.budget.limit is not None and cost is not None and cost > reserve:
+                        # The bound assumes at most max_tokens of output; a server that ignores it
+                        # can pass the cap. Stop sending to that model rather than trust it again.
+                        self.overran.add(job.spec.id)
                     self._finish(job, row)
                     return
                 if error.kind == "rate_limited" and error.retry_after \

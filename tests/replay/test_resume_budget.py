@@ -156,3 +156,28 @@ def test_max_cost_belongs_to_the_run_across_resumes(tmp_path: Path) -> None:
             run_replay(prompts, ["local/a"], tmp_path / "run", again)
     assert sum(spend, Decimal(0)) <= budget
     assert read_manifest(tmp_path / "run")["settings"]["max_cost_usd"] == "0.3"
+
+
+def test_a_server_that_ignores_max_tokens_cannot_blow_the_budget(tmp_path: Path) -> None:
+    """A run capped at $0.50 spent $1.20 against a server answering far past max_tokens: after the
+    first answer that overran its reservation, nothing more is sent to that model."""
+    prompts = load_prompts(write_prompts(tmp_path / "p.jsonl", 20, max_tokens=5))
+    rate_in, rate_out = Decimal("1000"), Decimal("2000")
+    spend: list[Decimal] = []
+    lock = threading.Lock()
+    long_text = " ".join(["word"] * 200)  # ~200 tokens of output where max_tokens is 5
+
+    def script(index: int, body: dict) -> Fault:
+        fault = Fault("ok", text=long_text)
+        usage = server_usage(body, fault.text)
+        with lock:
+            spend.append((usage["prompt_tokens"] * rate_in + usage["completion_tokens"] * rate_out) / 1_000_000)
+        return fault
+
+    with run_fault_server(script) as server:
+        config = local_config(server.base_url, input_rate=str(rate_in), output_rate=str(rate_out))
+        options = ReplayOptions(concurrency=1, max_cost_usd=Decimal("0.5"), config=config, use_cache=False,
+                                retry=RetryPolicy(base_s=0.01))
+        summary = run_replay(prompts, ["local/a"], tmp_path / "run", options)
+    assert summary.overran == ("local/a",) and len(spend) == 1 and summary.not_sent == 19
+    assert read_manifest(tmp_path / "run")["overran_models"] == ["local/a"]
