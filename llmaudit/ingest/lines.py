@@ -231,15 +231,49 @@ def iter_json_values(source: Source, ctx: ReadContext) -> Iterator[tuple[Any, in
                 if data.count(b"\n") > 1 and not data.lstrip().startswith(b"["):
                     yield from _iter_jsonl(io.BytesIO(data), ctx)
                     return
-                ctx.reject(1, _json_error(exc, data, True) + " - the file is one JSON document", data[:2000])
-                return
+                doc = _lenient_document(data, ctx)
+                if doc is _NO_DOCUMENT:
+                    ctx.reject(1, _json_error(exc, data, True) + " - the file is one JSON document", data[:2000])
+                    return
             items = doc if isinstance(doc, list) else [doc]
             for i, item in enumerate(items, start=1):
-                yield item, i, orjson.dumps(item)
+                yield item, i, _dumps(item)
             return
         yield from _iter_jsonl(stream, ctx, None if source.compressed else source.size)
     finally:
         stream.close()
+
+
+_NO_DOCUMENT = object()
+
+
+def _dumps(item: Any) -> bytes:
+    """A record re-serialized for a reject's ``raw``; Python's parser may hand over what orjson
+    cannot write (an integer past 64 bits, NaN), so fall back to the standard library."""
+    try:
+        return orjson.dumps(item)
+    except TypeError:
+        import json
+
+        return json.dumps(item, default=str).encode()
+
+
+def _lenient_document(data: bytes, ctx: ReadContext) -> Any:
+    """A document strict JSON refuses for one value (NaN, Infinity, 1e400) or for trailing garbage:
+    read it with Python's parser (NaN and Infinity become floats that the record's own validation
+    rejects, naming the field) so one bad value costs one record, not the whole file; what follows
+    the document is rejected on its own. ``_NO_DOCUMENT`` when it still cannot be read."""
+    import json
+
+    try:
+        text = data.decode("utf-8-sig")
+        doc, end = json.JSONDecoder().raw_decode(text.lstrip())
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return _NO_DOCUMENT
+    rest = text.lstrip()[end:].strip()
+    if rest:
+        ctx.reject(None, "data after the end of the JSON document", rest[:2000].encode())
+    return doc
 
 
 def _iter_jsonl(stream: BinaryIO, ctx: ReadContext, size_hint: int | None = None

@@ -277,3 +277,25 @@ def test_unreadable_parquet_is_an_input_error(tmp_path: Path) -> None:
 
 def _noop(_: Callable[..., Any]) -> None:
     return None
+
+
+def test_one_bad_value_costs_one_record_not_the_document(run_cli, tmp_path) -> None:
+    """A LiteLLM JSON of 40 records with one NaN read as "1 read, 0 kept, 1 rejected"; trailing
+    garbage after a document lost it whole."""
+    import json
+
+    recs = [{"request_id": f"r{i}", "model": "gpt-4o-mini", "startTime": "2026-11-01T00:00:00Z",
+             "prompt_tokens": 10, "completion_tokens": 5, "spend": 0.0001, "call_type": "acompletion"}
+            for i in range(40)]
+    text = json.dumps(recs)
+    cases = {"nan.json": text.replace('"prompt_tokens": 10', '"prompt_tokens": NaN', 1),
+             "inf.json": text.replace('"prompt_tokens": 10', '"prompt_tokens": 1e400', 1),
+             "trailing.json": text + "\n}}garbage"}
+    for name, body in cases.items():
+        path = tmp_path / name
+        path.write_text(body)
+        res = run_cli(["report", "--spend", str(path), "--format", "json", "--no-whatif"])
+        assert res.exit_code == 0, res.stderr
+        src = json.loads(res.stdout)["sources"][0]
+        assert src["rows_kept"] == (40 if name == "trailing.json" else 39), (name, src)
+        assert src["rows_rejected"] == 1 and src["rows_read"] == src["rows_kept"] + src["rows_rejected"]
