@@ -72,7 +72,10 @@ class StreamParts:
         raise NotImplementedError
 
     def finish(self) -> Reply:
-        if not self.done:
+        # A stream that closed cleanly after its finish reason and its usage is complete even
+        # without the closing sentinel ([DONE]): some servers never send one. Without both, the
+        # answer may be cut short and is not believed.
+        if not self.done and not (self._finish is not None and self.usage() is not None):
             raise ProviderCallError("broken_stream", f"{self.provider}: stream ended {self.missing_end}")
         return Reply(text="".join(self._parts), usage=self.usage(), request_id=self._id, model=self._model,
                      finish_reason=self._finish, simulated_timing=self._sim_timing)

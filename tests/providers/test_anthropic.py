@@ -65,9 +65,18 @@ async def test_stream_usage_from_message_start_and_delta() -> None:
     assert rec.sent["max_tokens"] == 4096 and rec.sent["stream"] is True and rec.sent["temperature"] == 0.2
 
 
-async def test_stream_without_message_stop_is_broken() -> None:
+async def test_stream_without_message_stop_after_stop_reason_and_usage_is_complete() -> None:
+    """A stream that closed cleanly after its stop reason and usage lacks only the sentinel."""
     events, names = stream_events(stop=False)
     rec = Recorder(body=sse(*events, event_names=names))
+    async with rec.client() as client:
+        done = await AnthropicAdapter("anthropic", "https://a.test", "k").complete(ChatRequest("m", MSGS), client)
+    assert done.text == "Paris" and done.usage is not None
+
+
+async def test_stream_cut_before_its_stop_reason_is_broken() -> None:
+    events, names = stream_events(stop=False)
+    rec = Recorder(body=sse(*events[:-1], event_names=names[:-1]))  # no message_delta either
     async with rec.client() as client:
         with pytest.raises(ProviderCallError) as err:
             await AnthropicAdapter("anthropic", "https://a.test", "k").complete(ChatRequest("m", MSGS), client)

@@ -26,19 +26,20 @@ async def test_scripted_faults_over_real_http() -> None:
         "503",
         "401",
         "cut",
-        "no_done",
         "malformed",
         "no_usage",
+        "no_done",  # finish reason and usage came, only [DONE] did not: complete
         "ok",
     ]
     kinds = []
     with run_fault_server(script) as server:
         async with httpx.AsyncClient(timeout=5.0) as client:
-            for _ in range(len(script) - 2):
+            for _ in range(len(script) - 3):
                 with pytest.raises(ProviderCallError) as err:
                     await call(server, client=client)
                 kinds.append((err.value.kind, err.value.retry_after))
             no_usage = await call(server, client=client)
+            no_done = await call(server, client=client)
             ok = await call(server, client=client)
             plain = await call(server, ChatRequest("m", REQ.messages, stream=False), client=client)
     assert [k for k, _ in kinds] == [
@@ -48,9 +49,9 @@ async def test_scripted_faults_over_real_http() -> None:
         "server",
         "auth",
         "broken_stream",
-        "broken_stream",
         "malformed",
     ]
+    assert no_done.usage is not None and no_done.text == "Hello from the fault server."
     assert kinds[0][1] == 1.0 and kinds[1][1] is not None and kinds[1][1] > 1e6
     assert no_usage.text == "Hello from the fault server." and no_usage.usage is None
     assert ok.usage is not None and ok.usage.output_tokens == 5 and ok.ttft_ms is not None
