@@ -18,6 +18,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
+from llmaudit.errors import InputError
 from llmaudit.ingest.rows import SHAPE_ERRORS, check_row, finish_table, rows_to_table, shape_reason
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
@@ -381,7 +382,9 @@ def iter_csv(source: Source, ctx: ReadContext) -> Iterator[tuple[dict[str, str],
     """
     csv.field_size_limit(sys.maxsize)
     stream = source.open()
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+    # surrogateescape keeps undecodable bytes visible (as lone surrogates) so that a row holding
+    # them is rejected as invalid UTF-8, as a JSONL line is, instead of kept with U+FFFD in it.
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     try:
         reader = csv.reader(text)
         try:
@@ -392,6 +395,11 @@ def iter_csv(source: Source, ctx: ReadContext) -> Iterator[tuple[dict[str, str],
             ctx.reject(1, f"unreadable CSV header ({exc})", "")
             return
         names = [h.strip() for h in header]
+        repeated = sorted({n for n in names if n and names.count(n) > 1})
+        if repeated:
+            # Which of two columns of one name holds the value would be a guess (the last one won).
+            raise InputError(f"the CSV header repeats {', '.join(repeated)}: ambiguous columns",
+                             path=source.display)
         width = len(names)
         start = reader.line_num + 1
         while True:
@@ -407,6 +415,10 @@ def iter_csv(source: Source, ctx: ReadContext) -> Iterator[tuple[dict[str, str],
             start = reader.line_num + 1
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue
+            if any(_has_surrogate(c) for c in cells):
+                raw = _csv_raw([c.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for c in cells])
+                ctx.reject(line, "invalid UTF-8 in this row", raw)
+                continue
             raw = _csv_raw(cells)
             if len(cells) != width:
                 what = "truncated row" if len(cells) < width else "row has extra fields"
@@ -415,6 +427,10 @@ def iter_csv(source: Source, ctx: ReadContext) -> Iterator[tuple[dict[str, str],
             yield dict(zip(names, cells, strict=True)), line, raw
     finally:
         text.close()
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
 
 
 def _csv_raw(cells: list[str]) -> str:

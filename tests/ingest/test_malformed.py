@@ -299,3 +299,26 @@ def test_one_bad_value_costs_one_record_not_the_document(run_cli, tmp_path) -> N
         src = json.loads(res.stdout)["sources"][0]
         assert src["rows_kept"] == (40 if name == "trailing.json" else 39), (name, src)
         assert src["rows_rejected"] == 1 and src["rows_read"] == src["rows_kept"] + src["rows_rejected"]
+
+
+def test_csv_invalid_utf8_rows_are_rejected_and_repeated_headers_refused(run_cli, tmp_path) -> None:
+    """Invalid UTF-8 in a CSV was replaced by U+FFFD and kept (JSONL rejects it); a header naming
+    a column twice let the last one win silently."""
+    import json
+
+    from tests.conftest import REPO
+
+    src = (REPO / "tests" / "ingest" / "fixtures" / "openrouter_activity.csv").read_bytes()
+    header, first, *rest = src.split(b"\n")
+    broken = first.replace(b",", b",\xff\xfe", 1)
+    path = tmp_path / "activity.csv"
+    path.write_bytes(b"\n".join([header, broken, *rest]))
+    res = run_cli(["report", "--spend", str(path), "--format", "json", "--no-whatif", "--log-format", "openrouter"])
+    assert res.exit_code == 0, res.stderr
+    src_row = json.loads(res.stdout)["sources"][0]
+    assert src_row["rows_rejected"] == 1 and src_row["rows_read"] == src_row["rows_kept"] + 1
+    twice = tmp_path / "twice.csv"
+    cols = header.decode().split(",")
+    twice.write_text(",".join([*cols, cols[0]]) + "\n" + first.decode() + ",x\n")
+    res = run_cli(["report", "--spend", str(twice), "--log-format", "openrouter"])
+    assert res.exit_code == 2 and "repeats" in res.stderr
