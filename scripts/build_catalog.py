@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
                     day = point.effective_from.isoformat()
                     known = sources.setdefault(label, {"kind": "cited page", "url": label, "date": day})
                     known["date"] = min(known["date"], day)
-    written = write_catalog_files(result.entries, out, sources)
+    observed = max(d for family in days.values() for d in family)
+    written = write_catalog_files(result.entries, out, sources, observed=observed)
     _write_observed(out / "sources" / "observed", result.observed)
     (out / "sources" / "discrepancies.json").write_text(json.dumps(
         {"schema": "llmaudit-discrepancies/1", "hygiene": result.hygiene, "unmatched_documented": result.unmatched,

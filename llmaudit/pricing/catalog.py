@@ -384,7 +384,7 @@ def read_catalog_files(paths: Iterable[Path]) -> tuple[dict[str, ModelEntry], di
 
 # ------------------------------------------------------------------------------ the compiled form
 # Bump when what a compiled part holds, or how it is derived, changes: older cache files are ignored.
-_FORMAT = 1
+_FORMAT = 2
 _SETTLE_NS = 3_000_000_000  # files changed this recently are not cached (timestamp granularity)
 _FileKey = tuple[str, int, int, int, int, int]  # path, size, mtime_ns, ctime_ns, inode, device
 _MAGIC = "llmaudit-catalog"
@@ -413,11 +413,15 @@ class _Part:
 def _read_part(path: Path) -> _Part:
     data = _read_price_json(path)
     part = _Part(dict(data.get("sources", {})), [], [], [], [])
+    # A built catalog says when its newest source was observed; a price scheduled after that day
+    # (genai-prices lists some for 2027) must not make the catalog look observed in the future.
+    observed = date.fromisoformat(str(data["observed"])).toordinal() if data.get("observed") else None
     for model_id, spec, entry in _file_models(path, data):
         part.ids.append(model_id)
         part.specs.append(spec)
         part.aliases.append(entry.aliases)
-        part.latest.append(_latest(entry))
+        latest = _latest(entry)
+        part.latest.append(latest if observed is None else min(latest, observed))
     return part
 
 
@@ -574,8 +578,9 @@ def _compiled(paths: list[Path]) -> _Compiled:
 
 
 def write_catalog_files(entries: Iterable[ModelEntry], directory: Path, sources: dict[str, Any],
-                        *, prefix: str = "") -> list[Path]:
-    """One reviewable JSON file per provider, models sorted by name."""
+                        *, prefix: str = "", observed: date | None = None) -> list[Path]:
+    """One reviewable JSON file per provider, models sorted by name; ``observed`` is the day of the
+    newest source the prices were read from (what ``Catalog.as_of`` reports)."""
     by_provider: dict[str, list[ModelEntry]] = {}
     for entry in entries:
         by_provider.setdefault(entry.provider, []).append(entry)
@@ -586,6 +591,7 @@ def write_catalog_files(entries: Iterable[ModelEntry], directory: Path, sources:
         payload = {
             "schema": SCHEMA,
             "provider": provider,
+            **({"observed": observed.isoformat()} if observed is not None else {}),
             "sources": {s: sources[s] for s in used if s in sources},
             "models": {e.name: e.to_json() for e in sorted(group, key=lambda e: e.name.lower())},
         }

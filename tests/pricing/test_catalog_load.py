@@ -46,7 +46,15 @@ def _fully_parsed(files: list[Path], config: Config | None) -> Catalog:
     entries = list(by_id.values())
     if config is not None:
         entries = apply_overrides(entries, config)
-    as_of = max((p.as_of for e in entries for p in e.prices), default=date.today())
+    # A file's "observed" day caps its entries' dates: scheduled future prices are not observations.
+    cap: dict[str, date] = {}
+    for f in files:
+        seen = json.loads(f.read_text(encoding="utf-8")).get("observed")
+        if seen:
+            cap.update({i: date.fromisoformat(seen) for i in read_catalog_files([f])[0]})
+    latest = [min([max(p.as_of for p in e.prices), *([cap[e.id]] if e.id in cap else [])])
+              for e in entries if e.prices]
+    as_of = max(latest, default=date.today())
     return Catalog(entries, as_of, sources, [str(f) for f in files])
 
 
@@ -137,6 +145,18 @@ def test_overlay_merges_as_a_fully_parsed_catalog_and_reads_only_its_own_file(
     assert read == ["pricing.json"]
     assert catalog.resolve("gpt-4o").entry.price_at(date(2026, 12, 2)).input == 1.5
     assert catalog.resolve("gpt-4o").entry.price_at(date(2025, 1, 1)).input == 2.5
+
+
+def test_a_price_scheduled_after_the_observed_day_does_not_date_the_catalog(tmp_path: Path) -> None:
+    # genai-prices lists prices that start in 2027; the catalog was observed on 2026-11-20.
+    path = _write(tmp_path / "acme.json", "acme", {
+        "a": {"prices": [_point("2026-01-01", "2026-01-01", "1"), _point("2027-01-01", "2027-01-01", "2")]},
+    })
+    path.write_text(json.dumps({**json.loads(path.read_text()), "observed": "2026-11-20"}))
+    catalog = load_catalog(shipped=False, overlay=False, extra_files=[path])
+    assert catalog.as_of == date(2026, 11, 20)
+    assert catalog.get("acme/a").price_at(date(2027, 2, 1)).input == 2  # the schedule still prices
+    assert load_catalog().as_of <= date.today()
 
 
 def test_bad_price_data_still_fails_the_load(tmp_path: Path) -> None:
