@@ -35,14 +35,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from llmaudit.ingest.lines import RowBatcher, iter_json_values
+from llmaudit.ingest.lines import read_json_records
 from llmaudit.ingest.rows import (
-    SHAPE_ERRORS,
     RowError,
     get_path,
     opt_int,
     parse_timestamp,
-    shape_reason,
 )
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
@@ -152,41 +150,29 @@ def _token_row(obj: dict[str, Any], payload: dict[str, Any], line: int, state: _
 
 
 def read(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
-    batcher = RowBatcher(ctx)
+    # The rollout is a stream of events: the model, project and tier of a token_count line come
+    # from the turn_context and session_meta lines before it, so one state follows the file.
     state = _State()
-    for obj, line, raw in iter_json_values(source, ctx):
-        if not isinstance(obj, dict):
-            ctx.reject(line, f"expected a JSON object, got {type(obj).__name__}", raw)
-            continue
+
+    def normalize(obj: dict[str, Any], line: int, ctx: ReadContext) -> dict[str, Any] | None:
         kind = obj.get("type")
         payload = obj.get("payload")
-        try:
-            if kind == "session_meta":
-                if isinstance(payload, dict):
-                    state.project = _project(payload.get("cwd")) or state.project
-                    state.session = _text(payload.get("id")) or state.session
-                ctx.skip("session_meta")
-                continue
-            if kind == "turn_context":
-                if isinstance(payload, dict):
-                    state.model = _model_of(payload) or state.model
-                    state.project = _project(payload.get("cwd")) or state.project
-                    state.tier = _text(payload.get("service_tier")) or state.tier
-                ctx.skip("turn_context")
-                continue
-            if kind != "event_msg" or not isinstance(payload, dict) or payload.get("type") != "token_count":
-                ctx.skip("not a usage line")
-                continue
-            row = _token_row(obj, payload, line, state, ctx)
-        except SHAPE_ERRORS as exc:
-            ctx.reject(line, shape_reason(exc), raw)
-            continue
-        if row is not None:
-            batcher.add(row, line, raw)
-            if batcher.ready():
-                table = batcher.flush()
-                if table is not None:
-                    yield table
-    table = batcher.flush()
-    if table is not None:
-        yield table
+        if kind == "session_meta":
+            if isinstance(payload, dict):
+                state.project = _project(payload.get("cwd")) or state.project
+                state.session = _text(payload.get("id")) or state.session
+            ctx.skip("session_meta")
+            return None
+        if kind == "turn_context":
+            if isinstance(payload, dict):
+                state.model = _model_of(payload) or state.model
+                state.project = _project(payload.get("cwd")) or state.project
+                state.tier = _text(payload.get("service_tier")) or state.tier
+            ctx.skip("turn_context")
+            return None
+        if kind != "event_msg" or not isinstance(payload, dict) or payload.get("type") != "token_count":
+            ctx.skip("not a usage line")
+            return None
+        return _token_row(obj, payload, line, state, ctx)
+
+    return read_json_records(source, ctx, normalize)

@@ -22,9 +22,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from llmaudit.ingest.lines import RowBatcher, iter_json_values
+from llmaudit.ingest.lines import read_json_records
 from llmaudit.ingest.rows import (
-    SHAPE_ERRORS,
     RowError,
     get_path,
     guess_provider,
@@ -32,7 +31,6 @@ from llmaudit.ingest.rows import (
     opt_int,
     opt_str,
     parse_timestamp,
-    shape_reason,
 )
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
@@ -99,21 +97,4 @@ def _normalize(obj: dict[str, Any], line: int, ctx: ReadContext) -> dict[str, An
 
 
 def read(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
-    batcher = RowBatcher(ctx)
-    for obj, line, raw in iter_json_values(source, ctx):
-        if not isinstance(obj, dict):
-            ctx.reject(line, f"expected a JSON object, got {type(obj).__name__}", raw)
-            continue
-        try:
-            row = _normalize(obj, line, ctx)
-        except SHAPE_ERRORS as exc:
-            ctx.reject(line, shape_reason(exc), raw)
-            continue
-        batcher.add(row, line, raw)
-        if batcher.ready():
-            table = batcher.flush()
-            if table is not None:
-                yield table
-    table = batcher.flush()
-    if table is not None:
-        yield table
+    return read_json_records(source, ctx, _normalize)
