@@ -332,21 +332,23 @@ ENGINES = ("local", "dask")
 def open_records_with(engine: str, paths: list[str], *, scheduler: str | None = None, fmt: str = "auto",
                       mapping: dict[str, str] | None = None, progress: Callable[[int], None] | None = None,
                       on_reject: Callable[[Any], None] | None = None, catalog: Any = None,
-                      host: str | None = None) -> Any:
+                      host: str | None = None, store: bool = False, history: bool = False) -> Any:
     """``--engine local|dask`` in one call: ``open_records`` or ``open_records_distributed``.
 
     Both results have ``batches()`` / ``summary`` / ``total_bytes`` and feed ``build_spend`` and
     ``write_parquet`` alike. ``scheduler`` is only meaningful with the dask engine; ``host``
-    (``--host``) stamps every row read, on either engine.
+    (``--host``) stamps every row read, on either engine. ``store``: the local engine reads through
+    the local store (``ingest.store``); the dask engine reads every file on its workers.
     """
     from llmaudit.analysis.records import stamp_host
 
     return stamp_host(_open(engine, paths, scheduler=scheduler, fmt=fmt, mapping=mapping, progress=progress,
-                            on_reject=on_reject, catalog=catalog), host)
+                            on_reject=on_reject, catalog=catalog, store=store, history=history), host)
 
 
 def _open(engine: str, paths: list[str], *, scheduler: str | None, fmt: str, mapping: dict[str, str] | None,
-          progress: Callable[[int], None] | None, on_reject: Callable[[Any], None] | None, catalog: Any) -> Any:
+          progress: Callable[[int], None] | None, on_reject: Callable[[Any], None] | None, catalog: Any,
+          store: bool = False, history: bool = False) -> Any:
     if engine not in ENGINES:
         raise UsageError(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
     if engine == "local":
@@ -354,6 +356,9 @@ def _open(engine: str, paths: list[str], *, scheduler: str | None, fmt: str, map
             raise UsageError("--scheduler needs --engine dask")
         from llmaudit.analysis.records import open_records
 
-        return open_records(paths, fmt=fmt, mapping=mapping, progress=progress, on_reject=on_reject)
+        return open_records(paths, fmt=fmt, mapping=mapping, progress=progress, on_reject=on_reject, store=store,
+                            history=history)
+    if history:
+        raise UsageError("--history reads the local store; it needs --engine local")
     return open_records_distributed(paths, fmt=fmt, mapping=mapping, progress=progress, on_reject=on_reject,
                                     catalog=catalog, scheduler=scheduler)

@@ -116,15 +116,28 @@ def _hidden(path: Path, root: Path) -> bool:
 
 def open_records(paths: list[str], *, fmt: str = "auto", mapping: dict[str, str] | None = None,
                  progress: Callable[[int], None] | None = None,
-                 on_reject: Callable[[Any], None] | None = None) -> Records:
-    """Plan a read of ``paths``; unknown formats and missing files fail here, before any reading."""
+                 on_reject: Callable[[Any], None] | None = None, store: bool = False,
+                 history: bool = False) -> Records:
+    """Plan a read of ``paths``; unknown formats and missing files fail here, before any reading.
+    ``store``: read through the local store (files unchanged since they were last read are not
+    parsed again); ``history``: also files it read under these folders that are gone since."""
     from llmaudit.ingest import scan
 
     parquet, raw = _split(paths)
     missing = [p for p in raw if p != "-" and not any(c in p for c in "*?[") and not Path(p).exists()]
     if missing:
         raise InputError("no such file or directory", path=missing[0])
-    plan = scan(raw, fmt, mapping, progress=progress, on_reject=on_reject) if raw else None
+    kept = None
+    if history and not store:
+        from llmaudit.errors import UsageError
+
+        raise UsageError("--history reads deleted logs from the store; it cannot be used with --no-store")
+    if store and raw:
+        from llmaudit.ingest.store import open_store
+
+        kept = open_store()
+    plan = scan(raw, fmt, mapping, progress=progress, on_reject=on_reject, store=kept,
+                history=history) if raw else None
     return Records(parquet, plan, progress)
 
 

@@ -1005,6 +1005,10 @@ def build_spend(
     if rejected:
         warnings.append(f"{rejected:,} log rows were rejected and are not in these figures "
                         "(`llmaudit ingest ... --rejects FILE.jsonl` lists them with file, line and reason)")
+    archived = [f for f in ingest_summary.files if getattr(f, "archived", False)]
+    if archived:
+        warnings.append(f"{len(archived):,} file{'s' if len(archived) != 1 else ''} no longer on disk "
+                        "counted from the store (--history)")
     if any(f.reader == "claude-code" for f in sources) and report.first_seen is not None:
         # Claude Code deletes transcripts older than cleanupPeriodDays (30 by default): say how far
         # back these logs reach, so a month that looks cheap is not mistaken for a complete one.

@@ -14,7 +14,7 @@ import sys
 import typer
 
 from llmaudit import __version__
-from llmaudit.cli import check, demo, ingest, pricing, replay, report
+from llmaudit.cli import check, demo, ingest, pricing, replay, report, store
 from llmaudit.cli._output import out
 from llmaudit.errors import LlmauditError, redact
 
@@ -46,6 +46,7 @@ def _root(
 
 
 app.add_typer(pricing.app, name="pricing")
+app.add_typer(store.app, name="store")
 ingest.register(app)
 report.register(app)
 replay.register(app)

@@ -10,12 +10,21 @@ import typer
 from llmaudit.cli._output import out
 from llmaudit.errors import UsageError
 
-__all__ = ["HostOption", "parse_map", "register"]
+__all__ = ["HistoryOption", "HostOption", "NoStoreOption", "parse_map", "register"]
 
 # Declared once for `ingest` and `report --spend`.
 HostOption = Annotated[str | None, typer.Option(
     "--host", help="The machine these inputs came from: stamped on every row read (host column, --by host), "
     "so exports merged from several machines stay apart.")]
+
+NoStoreOption = Annotated[bool, typer.Option(
+    "--no-store", help="Read every file afresh and leave the local store ($LLMAUDIT_HOME/store) as it is. "
+    "By default a file read before and unchanged since is taken from the store, and one appended to is "
+    "read from where it ended.")]
+
+HistoryOption = Annotated[bool, typer.Option(
+    "--history", help="Also count logs the store read earlier under these folders that are gone from disk "
+    "since (Claude Code deletes transcripts after 30 days): the store keeps your history.")]
 
 
 def parse_map(text: str | None) -> dict[str, str] | None:
@@ -57,6 +66,8 @@ def ingest(
     scheduler: str | None = typer.Option(None, "--scheduler", help="dask scheduler address, e.g. "
                                          "tcp://10.0.0.5:8786 (default: a LocalCluster on this machine)."),
     host: HostOption = None,
+    no_store: NoStoreOption = False,
+    history: HistoryOption = False,
 ) -> None:
     """Normalize usage logs to the llmaudit schema, price every row, write one parquet file."""
     import json
@@ -89,7 +100,8 @@ def ingest(
 
         with ReadProgress(None, "ingesting", out.stderr) as bar:
             records = open_records_with(engine, paths, scheduler=scheduler, fmt=fmt, mapping=parse_map(mapping),
-                                        progress=bar.advance, on_reject=on_reject, catalog=catalog, host=host)
+                                        progress=bar.advance, on_reject=on_reject, catalog=catalog, host=host,
+                                        store=not no_store, history=history)
             bar.total = records.total_bytes
             result = write_parquet(records, catalog, out_file)
     finally:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from llmaudit.cli._output import out
-from llmaudit.cli.ingest import HostOption
+from llmaudit.cli.ingest import HistoryOption, HostOption, NoStoreOption
 from llmaudit.errors import UsageError
 
 if TYPE_CHECKING:
@@ -53,6 +53,8 @@ def report(
     prompts: str | None = typer.Option(None, "--prompts", help="RUN_DIR: the prompt set (for --judge)."),
     threshold: float = typer.Option(0.9, "--threshold", help="RUN_DIR: pass rate the category router needs."),
     host: HostOption = None,
+    no_store: NoStoreOption = False,
+    history: HistoryOption = False,
 ) -> None:
     """Spend by model, provider, day…, billed vs list price, month-end projection and routing what-if."""
     if fmt not in _FORMATS:
@@ -108,7 +110,8 @@ def report(
     catalog = load_catalog(cfg)
     with ReadProgress(None, "reading", out.stderr) as bar:
         records = open_records_with(engine, paths, scheduler=scheduler, fmt=log_format, mapping=parse_map(mapping),
-                                    progress=bar.advance, catalog=catalog, host=host)
+                                    progress=bar.advance, catalog=catalog, host=host,
+                                    store=not no_store, history=history)
         bar.total = records.total_bytes
         result = build_spend(records.batches(), catalog, options, config=cfg, inputs=paths,
                              ingest_summary=records.summary)

@@ -31,6 +31,8 @@ class Reader:
     ctx)`` yields Arrow tables conforming to ``USAGE_SCHEMA`` and reports rejects and skips to
     ``ctx``. ``needs_mapping`` readers are only chosen when a column mapping is given.
     ``read_many``, when set, reads a run of consecutive files of this format in one call.
+    ``appendable`` readers read each line on its own (no state carried from line to line), so the
+    store can read only what was appended to a JSONL file since it last read it.
     """
 
     name: str
@@ -39,3 +41,4 @@ class Reader:
     read: Read
     needs_mapping: bool = False
     read_many: ReadMany | None = None
+    appendable: bool = False

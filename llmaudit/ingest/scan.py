@@ -24,10 +24,12 @@ import pyarrow as pa
 
 from llmaudit.errors import InputError, UnknownFormatError, UsageError
 from llmaudit.ingest.dedup import SeenIds, dedup_key, drop_seen_ids, replayed_rows
+from llmaudit.ingest.keeping import Keeping, mapping_key
 from llmaudit.ingest.reader import Reader, ReadMany
 from llmaudit.ingest.readers.generic import check_mapping
 from llmaudit.ingest.registry import READERS, SNIFF_ORDER
 from llmaudit.ingest.source import Source, expand_inputs
+from llmaudit.ingest.store import Entry, Store
 from llmaudit.ingest.summary import MAX_STORED, Duplicate, FileSummary, IngestSummary, ReadContext, Reject
 
 __all__ = ["GROUP_BYTES", "Scan", "scan", "sniff"]
@@ -63,14 +65,20 @@ class _Planned:
     source: Source
     reader: Reader | None     # None = empty file, or not_read
     not_read: str | None = None
+    stored: Entry | None = None   # the store's entry for the file: used whole, or appended to
+    mode: str = "read"            # "read", "hit" (rows from the store), "append" (store + the new part),
+                                  # "archived" (rows from the store: the file is gone)
 
 
 class Scan:
     """A lazy read of many inputs. Iterate ``batches()`` once; read ``summary`` any time."""
 
     def __init__(self, planned: list[_Planned], mapping: dict[str, str] | None,
-                 on_reject: Callable[[Reject], None] | None, forced: str | None = None) -> None:
+                 on_reject: Callable[[Reject], None] | None, forced: str | None = None,
+                 store: Store | None = None, progress: Callable[[int], None] | None = None) -> None:
         self._planned = planned
+        self._store = store
+        self._keeping = Keeping(store, planned, mapping, progress) if store is not None else None
         self._mapping = mapping
         self._on_reject = on_reject
         self._forced = forced
@@ -96,26 +104,34 @@ class Scan:
         i = 0
         while i < len(self._planned):
             reader = self._planned[i].reader
+            if self._planned[i].mode != "read":
+                yield from self._read_stored(i)
+                i += 1
+                continue
             many = reader.read_many if reader is not None else None
             if many is None:
                 yield from self._read_one(i)
                 i += 1
                 continue
             end, size = i + 1, self._planned[i].source.size or 0
-            while end < len(self._planned) and self._planned[end].reader is reader:
+            while (end < len(self._planned) and self._planned[end].reader is reader
+                   and self._planned[end].mode == "read"):
                 size += self._planned[end].source.size or 0
                 if size > GROUP_BYTES:
                     break
                 end += 1
             yield from self._read_group(i, end, many)
             i = end
+        if self._keeping is not None:
+            self._keeping.commit()
         self._check_forced()
 
     def _context(self, i: int) -> ReadContext:
         planned, fsum = self._planned[i], self.summary.files[i]
         assert planned.reader is not None
+        on_reject = self._on_reject if self._keeping is None else self._keeping.on_reject(i, self._on_reject)
         return ReadContext(planned.source.display, planned.reader.name, fsum, self.summary,
-                           mapping=self._mapping, on_reject=self._on_reject)
+                           mapping=self._mapping, on_reject=on_reject)
 
     def _read_one(self, i: int) -> Iterator[pa.Table]:
         planned, fsum = self._planned[i], self.summary.files[i]
@@ -124,6 +140,8 @@ class Scan:
             if planned.reader is None:
                 return
             for table in planned.reader.read(source, self._context(i)):
+                if self._keeping is not None:
+                    self._keeping.add(i, table)
                 table = self._dedup(table, fsum)
                 fsum.rows_kept += table.num_rows
                 if table.num_rows:
@@ -134,6 +152,41 @@ class Scan:
             fsum.bytes_read = source.bytes_read
             fsum.done = True
             source.close()
+            if self._keeping is not None:
+                self._keeping.read(i, fsum)
+
+    def _read_stored(self, i: int) -> Iterator[pa.Table]:
+        """A file the store holds: its rows and books as stored, plus (``append``) the part
+        written since, read on its own and stored with them."""
+        assert self._keeping is not None and self._store is not None
+        planned, fsum = self._planned[i], self.summary.files[i]
+        entry = planned.stored
+        assert entry is not None
+        try:
+            if planned.mode == "append":
+                tail = self._keeping.read_tail(i)
+                if tail is None:   # the new part continues a request the store holds: read it all
+                    planned.mode, planned.stored = "read", None
+                    self._keeping.reread(i)
+                    planned.source.prepare(self._keeping.progress)
+                    yield from self._read_one(i)
+                    return
+            else:
+                tail = None
+            self._keeping.restore(entry, fsum, self._context(i), tail)
+            for table in self._keeping.stored_rows(entry):
+                table = self._dedup(table, fsum)
+                fsum.rows_kept += table.num_rows
+                if table.num_rows:
+                    yield table
+            if tail is not None:
+                for table in tail.tables:
+                    table = self._dedup(table, fsum)
+                    fsum.rows_kept += table.num_rows
+                    if table.num_rows:
+                        yield table
+        finally:
+            fsum.done = True
 
     def _read_group(self, start: int, end: int, many: ReadMany) -> Iterator[pa.Table]:
         """Files ``start:end`` (same reader) read by one ``read_many`` call; the books per file."""
@@ -141,6 +194,8 @@ class Scan:
         items = [(self._planned[i].source, self._context(i)) for i in range(start, end)]
         try:
             for table, files in many(items):
+                if self._keeping is not None:
+                    self._keeping.add_many(start, table, files)
                 table, files = self._dedup_files(table, files, fsums)
                 for k, kept in enumerate(np.bincount(files, minlength=len(fsums)).tolist()):
                     fsums[k].rows_kept += kept
@@ -151,6 +206,9 @@ class Scan:
                 fsum.bytes_read = source.bytes_read
                 fsum.done = True
                 source.close()
+            if self._keeping is not None:
+                for k, fsum in enumerate(fsums):
+                    self._keeping.read(start + k, fsum)
 
     def _check_forced(self) -> None:
         """A reader the user chose (``--format``/``--log-format``) that found no record at all in
@@ -179,6 +237,8 @@ class Scan:
             return table, files
         for k, count in enumerate(np.bincount(files[at], minlength=len(fsums)).tolist()):
             fsums[k].duplicates += count
+            if self._keeping is not None and count:
+                self._keeping.scan_duplicates[id(fsums[k])] += count
         room = max(0, MAX_STORED - len(self.summary.duplicates))
         self.summary.duplicates_not_stored += max(0, len(at) - room)
         stored = pa.array(at[:room])
@@ -217,14 +277,19 @@ class Scan:
 
 def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = None,
          progress: Callable[[int], None] | None = None,
-         on_reject: Callable[[Reject], None] | None = None) -> Scan:
+         on_reject: Callable[[Reject], None] | None = None, store: Store | None = None,
+         history: bool = False) -> Scan:
     """Plan a read of ``paths`` (files, directories, globs, ``.gz``, ``-`` for stdin).
 
     ``fmt`` is ``"auto"`` (sniff each file) or a reader name (``READERS``). ``mapping`` maps schema
     columns to source columns for the ``generic`` reader (``{"input_tokens": "prompt_toks"}``).
     ``progress`` is called with the number of bytes just read (a delta; total in
     ``Scan.total_bytes``). ``on_reject`` receives every reject as it happens (to stream them to a
-    file); ``summary.rejects`` keeps the first 100,000.
+    file); ``summary.rejects`` keeps the first 100,000. ``store`` (``ingest.store``): files it holds
+    unchanged are not read again, files appended to are read from where they ended, and what is
+    read is kept there. ``history``: files the store read earlier under the folders named here that
+    are gone from disk since (Claude Code deletes transcripts after 30 days) are counted too, from
+    the store.
     """
     if fmt != "auto" and fmt not in READERS:
         raise UsageError(f"unknown format {fmt!r}; known formats: auto, {', '.join(READERS)}")
@@ -240,6 +305,12 @@ def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = N
         if source.not_read:
             planned.append(_Planned(source, None, source.not_read))
             continue
+        if store is not None and not source.is_stdin:
+            mode, entry, _ = store.lookup(source.path, None if fmt == "auto" else fmt, mapping_key(mapping))
+            known = READERS.get(entry.reader) if entry is not None else None
+            if known is not None and (mode == "hit" or (mode == "append" and known.appendable)):
+                planned.append(_Planned(source, known, stored=entry, mode=mode))
+                continue
         source.prepare(progress)
         if not source.head.strip():
             planned.append(_Planned(source, None))
@@ -255,9 +326,30 @@ def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = N
             planned.append(_Planned(source, None, "not a known log format"))
             continue
         planned.append(_Planned(source, reader))
+    if history and store is not None:
+        planned.extend(_archived(paths, store, fmt, mapping))
     unknown = [p for p in planned if p.not_read]
     if unknown and all(p.not_read or p.reader is None for p in planned):
         for p in planned:
             p.source.close()
         raise _unknown(unknown[0].source)
-    return Scan(planned, mapping, on_reject, None if fmt == "auto" else fmt)
+    scanned = Scan(planned, mapping, on_reject, None if fmt == "auto" else fmt, store, progress)
+    for p, f in zip(planned, scanned.summary.files, strict=True):
+        f.archived = p.mode == "archived"
+    return scanned
+
+
+def _archived(paths: list[str], store: Store, fmt: str, mapping: dict[str, str] | None) -> list[_Planned]:
+    """Stored files under the folders in ``paths`` that no longer exist, as store hits."""
+    import os
+
+    folders = [os.path.join(os.path.abspath(os.path.expanduser(p)), "") for p in paths
+               if p != "-" and os.path.isdir(os.path.expanduser(p))]
+    found = []
+    for path, entry in sorted(store.entries.items()):
+        reader = READERS.get(entry.reader)
+        if (reader is None or (fmt != "auto" and fmt != entry.reader) or entry.mapping != mapping_key(mapping)
+                or not any(path.startswith(f) for f in folders) or os.path.lexists(path)):
+            continue
+        found.append(_Planned(Source(path=entry.display, size=entry.size), reader, stored=entry, mode="archived"))
+    return found

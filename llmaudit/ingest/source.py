@@ -93,6 +93,7 @@ class Source:
     compressed: bool = False
     pipe: bool = False                       # a pipe named on the command line: a stream, read once
     not_read: str | None = None              # why this path is listed but not read (not a regular file)
+    offset: int = 0                          # read from this byte on (the store: an appended log's new part)
     _stream: BinaryIO | None = field(default=None, repr=False)
     _tally: list[int] = field(default_factory=lambda: [0], repr=False)
     _progress: Callable[[int], None] | None = field(default=None, repr=False)
@@ -146,12 +147,14 @@ class Source:
         except OSError as exc:
             raise InputError(f"cannot open: {exc.strerror or exc}", path=self.display) from None
         try:
+            if self.offset:
+                fh.seek(self.offset)
             head = _read_up_to(fh, HEAD_BYTES)
         except OSError as exc:
             raise InputError(f"cannot read: {exc}", path=self.display) from None
         finally:
             fh.close()
-        if head[:2] == _GZIP_MAGIC:
+        if head[:2] == _GZIP_MAGIC and not self.offset:
             return False
         self.head = head
         return True
@@ -161,6 +164,9 @@ class Source:
             raw: BinaryIO = sys.stdin.buffer if self.path == "-" else open(self.path, "rb", buffering=0)
         except OSError as exc:
             raise InputError(f"cannot open: {exc.strerror or exc}", path=self.display) from None
+        if self.offset:
+            raw.seek(self.offset)
+            return io.BufferedReader(_CountingRaw(raw, self._progress, self._tally), buffer_size=1 << 20)  # type: ignore[return-value]
         counting = io.BufferedReader(_CountingRaw(raw, self._progress, self._tally), buffer_size=1 << 20)
         if counting.peek(2)[:2] == _GZIP_MAGIC:
             self.compressed = True
@@ -187,6 +193,8 @@ class Source:
         except OSError as exc:
             raise InputError(f"cannot open: {exc.strerror or exc}", path=self.display) from None
         try:
+            if self.offset:
+                fh.seek(self.offset)
             n = 0
             while n < len(view):
                 got = fh.readinto(view[n:])

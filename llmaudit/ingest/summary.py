@@ -62,6 +62,7 @@ class FileSummary:
     bytes_read: int = 0
     done: bool = False
     not_read: str | None = None  # why the whole file was left out (no reader recognised it)
+    archived: bool = False       # gone from disk; its rows come from the store (``--history``)
 
     @property
     def rows_skipped(self) -> int:
@@ -129,9 +130,13 @@ class ReadContext:
             raw = raw.decode("utf-8", errors="replace")
         if len(raw) > MAX_RAW_CHARS:
             raw = raw[:MAX_RAW_CHARS]
-        rej = Reject(self.path, line, reason, raw.rstrip("\r\n"))
         self.file.rows_read += 1
         self.file.rows_rejected += 1
+        self.replay(line, reason, raw.rstrip("\r\n"))
+
+    def replay(self, line: int | None, reason: str, raw: str) -> None:
+        """Record a reject whose row is already counted in the books (the store replays them)."""
+        rej = Reject(self.path, line, reason, raw)
         if self._on_reject is not None:
             self._on_reject(rej)
         if len(self.summary.rejects) < MAX_STORED:

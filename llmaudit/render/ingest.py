@@ -95,7 +95,8 @@ def render_ingest_summary(summary: Any, *, unpriced: dict[tuple[str, str], int] 
     for f in summary.files:
         skipped_n = sum(f.skipped.values()) if getattr(f, "skipped", None) else 0
         why = ", ".join(f"{k} {v}" for k, v in sorted(f.skipped.items())) if skipped_n else ""
-        table.add_row(f.path, f.reader, count(f.rows_read), count(f.rows_kept), count(f.rows_rejected),
+        reader = f"{f.reader} (stored; deleted since)" if getattr(f, "archived", False) else f.reader
+        table.add_row(f.path, reader, count(f.rows_read), count(f.rows_kept), count(f.rows_rejected),
                       count(f.duplicates), f"{count(skipped_n)}" + (f" ({why})" if why else ""))
         read += f.rows_read
         kept += f.rows_kept

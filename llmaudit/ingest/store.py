@@ -1,0 +1,368 @@
+"""The local store: normalized, unpriced usage per source file, so an unchanged log is never
+parsed twice and an appended one is read from where it ended.
+
+Layout, under ``$LLMAUDIT_HOME/store/``::
+
+    index.json             one entry per source file (below), replaced atomically
+    seg-<id>.parquet       rows of the files one run read, file after file (USAGE_SCHEMA)
+    seg-<id>.rejects.json  those files' rejected lines (path left out: it is the entry's)
+    lock                   held (flock) while a run commits: segments, index, clean-up
+
+An entry is keyed by the file's absolute path and holds what identifies its content — size,
+mtime, inode and a hash of its first and last 4 KiB — plus the reader that read it, the path as
+the user named it (rows carry it: ``source_file``, and Claude Code's project comes from it), the
+books (rows read, rejected, duplicates within the file, skips) and where its rows are. A file is
+a *hit* when all of that matches, an *append* when it only grew and the bytes it had are
+unchanged, a *miss* otherwise. Prices are applied after the store, at query time, so a catalog
+update never invalidates it; a change to llmaudit's own code does (``_fingerprint``).
+
+Writers take the lock and re-read the index inside it, so two runs on one store both land their
+entries; readers never lock (the index is replaced by rename, segments are written before the
+index names them). A run killed mid-commit leaves the previous index: at worst an unreferenced
+segment, removed by the next commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from llmaudit.config import home_dir
+from llmaudit.errors import UsageError
+
+__all__ = ["BLOCK", "Entry", "Segment", "Store", "StoreStatus", "fingerprint", "identity", "open_store"]
+
+FORMAT = 1
+BLOCK = 4096   # bytes hashed at each end of a file: a rewrite in place shows at one end or the other
+
+
+def fingerprint() -> str:
+    """llmaudit's version and its code (every module's size and mtime): rows read by other code
+    may differ, so a store written by it is not used."""
+    import llmaudit
+
+    root = Path(llmaudit.__file__).parent
+    h = hashlib.blake2b(digest_size=12)
+    h.update(f"{FORMAT}:{getattr(llmaudit, '__version__', '')}".encode())
+    for path in sorted(root.rglob("*.py")):
+        st = path.stat()
+        h.update(f"{path.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def identity(path: str, size: int) -> tuple[str, str, bool]:
+    """Hashes of the first and last ``BLOCK`` bytes of ``path`` as it is ``size`` bytes long, and
+    whether its last byte is a newline."""
+    with open(path, "rb", buffering=0) as fh:
+        head = fh.read(min(size, BLOCK))
+        if size > BLOCK:
+            fh.seek(size - BLOCK)
+            tail = fh.read(BLOCK)
+        else:
+            tail = head
+    return (hashlib.blake2b(head, digest_size=12).hexdigest(),
+            hashlib.blake2b(tail, digest_size=12).hexdigest(), tail[-1:] == b"\n")
+
+
+@dataclass
+class Entry:
+    """What the store knows of one source file."""
+
+    path: str                      # absolute
+    display: str                   # as the user named it
+    reader: str
+    mapping: str                   # the --map given to the generic reader, "" otherwise
+    size: int
+    mtime_ns: int
+    inode: int
+    head: str
+    tail: str
+    appendable: bool               # ended with a newline, plain JSONL, a reader without state across lines
+    rows_read: int
+    rows_rejected: int
+    duplicates: int                # within the file (the reader's own); not the scan's
+    skipped: dict[str, int]
+    bytes_read: int
+    parts: list[list[Any]] = field(default_factory=list)     # [segment, first row, rows]
+    rejects: list[list[Any]] = field(default_factory=list)   # [segment, first reject, rejects]
+
+    @property
+    def rows(self) -> int:
+        return sum(p[2] for p in self.parts)
+
+    def as_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A file's identity now, compared with its entry."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+
+
+@dataclass
+class StoreStatus:
+    root: str
+    files: int
+    missing: int                   # entries whose file is gone (kept: the store is the archive)
+    rows: int
+    bytes_on_disk: int
+    readers: dict[str, int]
+    stale: int = 0                 # files stored by another llmaudit version (read again on next use)
+
+
+class Store:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._fp = fingerprint()
+        self._entries: dict[str, Entry] | None = None
+        self.stale = 0   # entries written by another version of llmaudit: read again, then replaced
+        self._file: tuple[str, Any] | None = None     # the segment being read, and its decoded row group
+        self._group: tuple[tuple[str, int], pa.Table] | None = None
+
+    # ------------------------------------------------------------------------------- reading
+    @property
+    def entries(self) -> dict[str, Entry]:
+        if self._entries is None:
+            self._entries = self._load()
+        return self._entries
+
+    def _load(self) -> dict[str, Entry]:
+        try:
+            doc = orjson.loads((self.root / "index.json").read_bytes())
+        except FileNotFoundError:
+            return {}
+        except (OSError, orjson.JSONDecodeError, ValueError):
+            return {}   # unreadable: every file is a miss, and the next commit writes a fresh index
+        if not isinstance(doc, dict):
+            return {}
+        if doc.get("fingerprint") != self._fp:
+            entries = doc.get("entries")
+            self.stale = len(entries) if isinstance(entries, dict) else 0
+            return {}
+        try:
+            return {k: Entry(**v) for k, v in doc.get("entries", {}).items()}
+        except TypeError:
+            return {}
+
+    def lookup(self, display: str, reader: str | None, mapping: str) -> tuple[str, Entry | None, int]:
+        """(``"hit"``, ``"append"`` or ``"miss"``, the entry, the file's size now). ``reader`` is the
+        reader the user forced (None: any)."""
+        path = os.path.abspath(display)
+        entry = self.entries.get(path)
+        if entry is None or entry.display != display or entry.mapping != mapping:
+            return "miss", None, -1
+        if reader is not None and entry.reader != reader:
+            return "miss", None, -1
+        try:
+            st = os.stat(path)
+        except OSError:
+            return "miss", None, -1
+        if st.st_ino != entry.inode or st.st_size < entry.size:
+            return "miss", None, st.st_size
+        try:
+            head, tail, _ = identity(path, entry.size)
+        except OSError:
+            return "miss", None, st.st_size
+        if head != entry.head or tail != entry.tail:
+            return "miss", None, st.st_size
+        if st.st_size == entry.size:
+            return ("hit" if st.st_mtime_ns == entry.mtime_ns else "miss"), entry, st.st_size
+        return ("append" if entry.appendable else "miss"), entry, st.st_size
+
+    def iter_rows(self, entry: Entry) -> Iterator[pa.Table]:
+        """An entry's stored rows, a row group at a time (a huge log never sits whole in memory).
+        Consecutive entries of one segment share its decoded row group."""
+        for seg, first, count in entry.parts:
+            if self._file is None or self._file[0] != seg:
+                import pyarrow.parquet as pq
+
+                self._file = (seg, pq.ParquetFile(self.root / f"{seg}.parquet", memory_map=True))
+                self._group = None
+            pf = self._file[1]
+            meta = pf.metadata
+            start = 0
+            for g in range(meta.num_row_groups):
+                n = meta.row_group(g).num_rows
+                lo, hi = max(first, start), min(first + count, start + n)
+                if lo < hi:
+                    if self._group is None or self._group[0] != (seg, g):
+                        self._group = ((seg, g), pf.read_row_group(g))
+                    yield self._group[1].slice(lo - start, hi - lo)
+                start += n
+                if start >= first + count:
+                    break
+
+    def rejects(self, entry: Entry) -> Iterator[tuple[int | None, str, str]]:
+        for seg, first, count in entry.rejects:
+            items = orjson.loads((self.root / f"{seg}.rejects.json").read_bytes())
+            yield from ((line, reason, raw) for line, reason, raw in items[first:first + count])
+
+    # ------------------------------------------------------------------------------- writing
+    def segment(self) -> Segment:
+        return Segment(self)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "lock", "a+b") as fh:
+            try:
+                import fcntl
+            except ImportError:   # no flock (Windows): commits are still atomic renames
+                yield
+                return
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    def commit(self, segment: Segment, entries: list[Entry]) -> None:
+        """Land ``segment`` and the ``entries`` naming it. A store that cannot be written is left
+        as it was: the report the user asked for does not depend on it."""
+        try:
+            segment.close()
+            if entries:
+                self._commit(segment, entries)
+        except OSError:
+            pass
+        finally:
+            segment.discard()
+
+    def _commit(self, segment: Segment, entries: list[Entry]) -> None:
+        with self._locked():
+            if segment.rows:
+                os.replace(segment.part, self.root / f"{segment.name}.parquet")
+            if segment.rejected:
+                tmp = self.root / f".{segment.name}.rejects.json.{os.getpid()}.part"
+                tmp.write_bytes(orjson.dumps(segment.rejected))
+                os.replace(tmp, self.root / f"{segment.name}.rejects.json")
+            current = self._load()   # what other runs committed meanwhile
+            for entry in entries:
+                current[entry.path] = entry
+            self._write_index(current)
+            self._entries = current
+            self._collect(current)
+
+    def _write_index(self, entries: dict[str, Entry]) -> None:
+        doc = {"format": FORMAT, "fingerprint": self._fp,
+               "entries": {k: e.as_json() for k, e in entries.items()}}
+        tmp = self.root / f".index.json.{os.getpid()}.part"
+        tmp.write_bytes(orjson.dumps(doc))
+        os.replace(tmp, self.root / "index.json")
+
+    def _collect(self, entries: dict[str, Entry]) -> None:
+        """Remove segments no entry names, and what killed runs left half-written (a part file an
+        hour old: a run still writing one touches it far more often)."""
+        used = {p[0] for e in entries.values() for p in (*e.parts, *e.rejects)}
+        stale = time.time() - 3600
+        for path in self.root.iterdir():
+            name = path.name
+            try:
+                if name.endswith(".part"):
+                    if path.stat().st_mtime < stale:
+                        path.unlink(missing_ok=True)
+                elif name.startswith("seg-") and name.split(".", 1)[0] not in used:
+                    path.unlink(missing_ok=True)
+            except OSError:
+                continue
+
+    # ------------------------------------------------------------------------------- commands
+    def status(self) -> StoreStatus:
+        entries = self.entries
+        size = sum(p.stat().st_size for p in self.root.iterdir()) if self.root.is_dir() else 0
+        readers: dict[str, int] = {}
+        for e in entries.values():
+            readers[e.reader] = readers.get(e.reader, 0) + 1
+        return StoreStatus(str(self.root), len(entries), sum(not os.path.exists(e.path) for e in entries.values()),
+                           sum(e.rows for e in entries.values()), size, dict(sorted(readers.items())), self.stale)
+
+    def clear(self) -> int:
+        """Remove the store; the number of files it held."""
+        if not self.root.exists():
+            return 0
+        n = len(self.entries)
+        with self._locked():
+            for path in self.root.iterdir():
+                if path.name != "lock":
+                    if path.is_dir():
+                        shutil.rmtree(path)
+                    else:
+                        path.unlink(missing_ok=True)
+        self._entries = {}
+        return n
+
+
+class Segment:
+    """The rows a run reads, written as they come (file after file) to a part file that the
+    commit renames into the store."""
+
+    ROW_GROUP = 1 << 17
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.name = f"seg-{uuid.uuid4().hex[:16]}"
+        self.part = store.root / f".{self.name}.{os.getpid()}.parquet.part"
+        self.rows = 0
+        self.rejected: list[list[Any]] = []
+        self._writer: Any = None
+        self.failed = False
+
+    def add(self, table: pa.Table) -> tuple[int, int] | None:
+        """Append ``table``; where its rows are (first, count), or None once writing failed."""
+        if self.failed:
+            return None
+        if not table.num_rows:
+            return (self.rows, 0)
+        try:
+            if self._writer is None:
+                import pyarrow.parquet as pq
+
+                self.store.root.mkdir(parents=True, exist_ok=True)
+                self._writer = pq.ParquetWriter(self.part, table.schema, compression="zstd")
+            self._writer.write_table(table, row_group_size=self.ROW_GROUP)
+        except (OSError, ValueError, pa.ArrowException):
+            self.failed = True
+            return None
+        first, self.rows = self.rows, self.rows + table.num_rows
+        return first, table.num_rows
+
+    def add_rejects(self, rejects: list[tuple[int | None, str, str]]) -> tuple[int, int]:
+        first = len(self.rejected)
+        self.rejected.extend([line, reason, raw] for line, reason, raw in rejects)
+        return first, len(rejects)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def discard(self) -> None:
+        """Remove the part file if the commit did not land it."""
+        with contextlib.suppress(OSError):
+            self.close()
+        with contextlib.suppress(OSError):
+            self.part.unlink(missing_ok=True)
+
+
+def open_store(root: Path | None = None) -> Store:
+    """The store under ``$LLMAUDIT_HOME/store`` (or ``root``)."""
+    root = root or home_dir() / "store"
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"the store path is not a folder: {root}")
+    return Store(root)

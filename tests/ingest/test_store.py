@@ -1,0 +1,242 @@
+"""The local store (issue 13): a file read once is not parsed again while it is unchanged, an
+appended JSONL is read from where it ended, and every answer equals a cold read's."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+import llmaudit.ingest.readers.claude_code as claude_code
+from llmaudit.ingest import scan
+from llmaudit.ingest.store import open_store
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "logs"
+
+
+def claude_line(n: int, *, mid: str | None = None, out: int = 5, day: int = 15) -> str:
+    return json.dumps({
+        "parentUuid": None, "isSidechain": False, "userType": "external", "sessionId": "s1", "type": "assistant",
+        "requestId": f"req_{n}", "timestamp": f"2025-09-{day:02d}T08:52:{n % 60:02d}.000Z",
+        "message": {"id": mid or f"msg_{n}", "model": "claude-sonnet-4-5-20250929", "role": "assistant",
+                    "usage": {"input_tokens": 100 + n, "output_tokens": out, "cache_creation_input_tokens": 10,
+                              "cache_read_input_tokens": 20}},
+    }) + "\n"
+
+
+def openai_line(n: int) -> str:
+    return json.dumps({"id": f"chatcmpl-{n}", "object": "chat.completion", "created": 1757926330 + n,
+                       "model": "gpt-4o-mini-2024-07-18",
+                       "usage": {"prompt_tokens": 1000 + n, "completion_tokens": 50,
+                                 "prompt_tokens_details": {"cached_tokens": 0}}}) + "\n"
+
+
+def report(run_cli: Any, *paths: str | Path, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    result = run_cli(["report", "--spend", *map(str, paths), "--format", "json", "--timezone", "UTC", *extra])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    doc.pop("generated_at", None)   # the one field that is the wall clock
+    return doc
+
+
+def corpus(tmp_path: Path) -> Path:
+    root = tmp_path / "projects" / "app"
+    root.mkdir(parents=True)
+    (root / "a.jsonl").write_text("".join(claude_line(n) for n in range(30)) + "not json\n")
+    (root / "b.jsonl").write_text("".join(claude_line(n) for n in range(20, 50)))   # 10 repeat a.jsonl
+    return tmp_path / "projects"
+
+
+def test_a_store_hit_gives_the_cold_report_byte_for_byte_without_parsing(run_cli: Any, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    logs = corpus(tmp_path)
+    paths = (logs, EXAMPLES)
+    cold = report(run_cli, *paths, extra=("--no-store",))
+    assert not (Path(os.environ["LLMAUDIT_HOME"]) / "store").exists()   # --no-store leaves it alone
+    first = report(run_cli, *paths)
+    assert first == cold
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a stored file was parsed again")
+
+    monkeypatch.setattr(claude_code, "read_many", refuse)
+    monkeypatch.setattr(claude_code, "read", refuse)
+    monkeypatch.setattr("llmaudit.ingest.source.Source.prepare", refuse)
+    again = report(run_cli, *paths)
+    assert json.dumps(again, sort_keys=True) == json.dumps(cold, sort_keys=True)
+
+
+def test_rejects_and_books_are_replayed_from_the_store(run_cli: Any, tmp_path: Path) -> None:
+    logs = corpus(tmp_path)
+    outs = []
+    for n in range(2):
+        rejects = tmp_path / f"rejects{n}.jsonl"
+        result = run_cli(["ingest", str(logs), "--out", str(tmp_path / f"out{n}.parquet"), "--rejects", str(rejects)])
+        assert result.exit_code == 0, result.output
+        outs.append((rejects.read_text(), result.stderr.replace(f"out{n}.parquet", "out.parquet")))
+    assert outs[0] == outs[1]
+    assert '"line": 31' in outs[0][0] and "not valid JSON" in outs[0][0]
+    assert pq.read_table(tmp_path / "out0.parquet").equals(pq.read_table(tmp_path / "out1.parquet"))
+
+
+def test_an_appended_jsonl_is_read_from_where_it_ended(run_cli: Any, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "openai.jsonl"
+    log.write_text("".join(openai_line(n) for n in range(100)))
+    report(run_cli, log)
+    with log.open("a") as fh:
+        fh.write("".join(openai_line(n) for n in range(100, 130)) + "{broken\n")
+
+    offsets: list[int] = []
+    real = __import__("llmaudit.ingest.source", fromlist=["Source"]).Source.prepare
+
+    def spy(self: Any, progress: Any = None) -> None:
+        offsets.append(self.offset)
+        real(self, progress)
+
+    monkeypatch.setattr("llmaudit.ingest.source.Source.prepare", spy)
+    grown = report(run_cli, log)
+    assert offsets and all(o > 0 for o in offsets)   # only the new part was opened
+    monkeypatch.undo()
+    cold = report(run_cli, log, extra=("--no-store",))
+    assert grown == cold
+    rows = scan([str(log)], store=open_store())
+    table = rows.table()
+    assert table.num_rows == 130 and rows.summary.rows_rejected == 1
+    assert rows.summary.rejects[0].line == 131   # numbered as in the whole file
+
+
+def test_an_appended_claude_session_equals_a_cold_read_even_when_a_message_straddles(run_cli: Any,
+                                                                                   tmp_path: Path) -> None:
+    logs = corpus(tmp_path)
+    session = logs / "app" / "c.jsonl"
+    session.write_text("".join(claude_line(n) for n in range(60, 70)) + claude_line(70, out=1))
+    report(run_cli, logs)
+    with session.open("a") as fh:   # the same message (70) written again, complete, then a new one
+        fh.write(claude_line(70, out=99) + claude_line(71))
+    assert report(run_cli, logs) == report(run_cli, logs, extra=("--no-store",))
+    with session.open("a") as fh:   # a plain append
+        fh.write("".join(claude_line(n, day=16) for n in range(72, 80)))
+    assert report(run_cli, logs) == report(run_cli, logs, extra=("--no-store",))
+
+
+def test_a_file_rewritten_in_place_with_the_same_size_and_mtime_is_read_again(run_cli: Any, tmp_path: Path) -> None:
+    log = tmp_path / "openai.jsonl"
+    log.write_text("".join(openai_line(n) for n in range(50)))
+    st = log.stat()
+    before = report(run_cli, log)
+    text = log.read_text().replace('"completion_tokens": 50', '"completion_tokens": 70')
+    log.write_text(text)
+    os.utime(log, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert log.stat().st_size == st.st_size and log.stat().st_mtime_ns == st.st_mtime_ns
+    after = report(run_cli, log)
+    assert after != before
+    assert after == report(run_cli, log, extra=("--no-store",))
+
+
+def test_a_store_written_by_other_code_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "openai.jsonl"
+    log.write_text("".join(openai_line(n) for n in range(5)))
+    scan([str(log)], store=open_store()).table()
+    assert open_store().status().files == 1
+    monkeypatch.setattr("llmaudit.ingest.store.fingerprint", lambda: "another version")
+    status = open_store().status()
+    assert status.files == 0 and status.stale == 1
+
+
+_KILLER = textwrap.dedent("""
+    import os, signal, sys
+    import llmaudit.ingest.store as store
+    where = sys.argv[1]
+    if where == "segment":
+        real = store.Segment.add
+        def add(self, table):
+            got = real(self, table)
+            os.kill(os.getpid(), signal.SIGKILL)
+            return got
+        store.Segment.add = add
+    else:
+        def write(self, entries):
+            os.kill(os.getpid(), signal.SIGKILL)
+        store.Store._write_index = write
+    from llmaudit.cli import main
+    sys.argv = ["llmaudit", "report", "--spend", *sys.argv[2:], "--format", "json"]
+    main()
+""")
+
+
+@pytest.mark.parametrize("where", ["segment", "index"])
+def test_sigkill_during_a_store_write_then_a_rerun_gives_the_right_totals(run_cli: Any, tmp_path: Path,
+                                                                         where: str) -> None:
+    logs = corpus(tmp_path)
+    cold = report(run_cli, logs, EXAMPLES, extra=("--no-store",))
+    report(run_cli, EXAMPLES)   # something already stored, which the killed run must not spoil
+    proc = subprocess.run([sys.executable, "-c", _KILLER, where, str(logs), str(EXAMPLES)],
+                          capture_output=True, env=os.environ | {"PYTHONPATH": str(ROOT)}, timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    assert report(run_cli, logs, EXAMPLES) == cold
+    assert report(run_cli, logs, EXAMPLES) == cold   # and from the store it wrote
+    leftovers = [p.name for p in (Path(os.environ["LLMAUDIT_HOME"]) / "store").iterdir()]
+    assert all(not name.endswith(".part") or where == "segment" for name in leftovers)
+
+
+def test_two_concurrent_runs_on_one_store_both_finish_correctly(tmp_path: Path) -> None:
+    logs = corpus(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(EXAMPLES / "openai-app.jsonl", other / "openai-app.jsonl")
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "llmaudit", "report", "--spend", "--format", "json", "--timezone", "UTC"]
+
+    def strip(text: bytes) -> dict[str, Any]:
+        doc = json.loads(text)
+        doc.pop("generated_at")
+        return doc
+
+    expected = {str(p): strip(subprocess.run([*cmd, str(p), "--no-store"], capture_output=True, env=env,
+                                             check=True).stdout) for p in (logs, other)}
+    for _ in range(2):   # cold (both writing), then both from the store
+        procs = [(str(p), subprocess.Popen([*cmd, str(p)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env))
+                 for p in (logs, other, logs)]
+        for path, proc in procs:
+            stdout, stderr = proc.communicate(timeout=120)
+            assert proc.returncode == 0, stderr
+            assert strip(stdout) == expected[path]
+    assert open_store().status().files == 3   # a.jsonl, b.jsonl and the copy: all landed
+
+
+def test_store_status_and_clear(run_cli: Any, tmp_path: Path) -> None:
+    logs = corpus(tmp_path)
+    report(run_cli, logs)
+    status = run_cli(["store", "status", "--format", "json"])
+    assert status.exit_code == 0
+    doc = json.loads(status.stdout)
+    assert doc["files"] == 2 and doc["rows"] == 60 and doc["readers"] == {"claude-code": 2}
+    (logs / "app" / "a.jsonl").unlink()   # deleted by the tool that wrote it: the store keeps it
+    assert "1 no longer on disk" in run_cli(["store", "status"]).stdout
+    cleared = run_cli(["store", "clear"])
+    assert cleared.exit_code == 0 and "2 files" in cleared.stderr
+    assert json.loads(run_cli(["store", "status", "--format", "json"]).stdout)["files"] == 0
+
+
+def test_history_counts_logs_deleted_since_they_were_stored(run_cli: Any, tmp_path: Path) -> None:
+    logs = corpus(tmp_path)
+    both = report(run_cli, logs)
+    (logs / "app" / "a.jsonl").unlink()   # Claude Code's 30-day clean-up
+    without = report(run_cli, logs)
+    with_history = report(run_cli, logs, extra=("--history",))
+    assert without["totals"]["requests"] < both["totals"]["requests"]
+    assert with_history["totals"] == both["totals"]
+    assert any("1 file no longer on disk counted from the store" in w for w in with_history["warnings"])
+    refused = run_cli(["report", "--spend", str(logs), "--history", "--no-store"])
+    assert refused.exit_code == 2 and "--history" in refused.stderr
