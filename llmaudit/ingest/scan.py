@@ -37,6 +37,8 @@ __all__ = ["GROUP_BYTES", "Scan", "scan", "sniff"]
 # Consecutive files of a reader that reads several per call are handed to it in groups of at most
 # this many bytes (on disk): few parser calls on a corpus of small files, bounded memory on a huge one.
 GROUP_BYTES = 32 << 20
+# Rows from the store handed on per table: few tables for a folder of small files, bounded memory.
+STORED_ROWS = 1 << 20
 
 
 def sniff(head: bytes, path: str, *, mapping: bool = False) -> Reader | None:
@@ -104,9 +106,16 @@ class Scan:
         i = 0
         while i < len(self._planned):
             reader = self._planned[i].reader
-            if self._planned[i].mode != "read":
+            if self._planned[i].mode == "append":
                 yield from self._read_stored(i)
                 i += 1
+                continue
+            if self._planned[i].mode != "read":
+                end = i + 1
+                while end < len(self._planned) and self._planned[end].mode in ("hit", "archived"):
+                    end += 1
+                yield from self._read_stored_run(i, end)
+                i = end
                 continue
             many = reader.read_many if reader is not None else None
             if many is None:
@@ -154,6 +163,47 @@ class Scan:
             source.close()
             if self._keeping is not None:
                 self._keeping.read(i, fsum)
+
+    def _read_stored_run(self, start: int, end: int) -> Iterator[pa.Table]:
+        """Files ``start:end``, all held by the store: their books, then their rows in tables of
+        up to ``STORED_ROWS`` rows, de-duplicated as if read one by one (per-file tables would pay
+        the per-table costs hundreds of times on a transcript folder)."""
+        assert self._keeping is not None
+        fsums = self.summary.files[start:end]
+        tables: list[pa.Table] = []
+        files: list[np.ndarray] = []
+        rows = 0
+
+        def flush() -> Iterator[pa.Table]:
+            table = pa.concat_tables(tables)
+            if table.num_rows and len(tables) > 1:
+                table = table.combine_chunks()
+            which = np.concatenate(files)
+            tables.clear()
+            files.clear()
+            table, which = self._dedup_files(table, which, fsums)
+            for k, kept in enumerate(np.bincount(which, minlength=len(fsums)).tolist()):
+                fsums[k].rows_kept += kept
+            if table.num_rows:
+                yield table
+
+        try:
+            for k in range(start, end):
+                entry = self._planned[k].stored
+                assert entry is not None
+                self._keeping.restore(entry, fsums[k - start], self._context(k), None)
+                for table in self._keeping.stored_rows(entry):
+                    tables.append(table)
+                    files.append(np.full(table.num_rows, k - start, dtype=np.int64))
+                    rows += table.num_rows
+                    if rows >= STORED_ROWS:
+                        yield from flush()
+                        rows = 0
+            if tables:
+                yield from flush()
+        finally:
+            for fsum in fsums:
+                fsum.done = True
 
     def _read_stored(self, i: int) -> Iterator[pa.Table]:
         """A file the store holds: its rows and books as stored, plus (``append``) the part
