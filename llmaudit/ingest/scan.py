@@ -25,6 +25,7 @@ import pyarrow as pa
 from llmaudit.errors import InputError, UnknownFormatError, UsageError
 from llmaudit.ingest.dedup import SeenIds, dedup_key, drop_seen_ids, replayed_rows
 from llmaudit.ingest.keeping import Keeping, mapping_key
+from llmaudit.ingest.pool import MIN_BYTES, UNIT_BYTES, Pool, Unit, UnitResult, workers
 from llmaudit.ingest.reader import Reader, ReadMany
 from llmaudit.ingest.readers.generic import check_mapping
 from llmaudit.ingest.registry import READERS, SNIFF_ORDER
@@ -80,6 +81,7 @@ class Scan:
                  store: Store | None = None, progress: Callable[[int], None] | None = None) -> None:
         self._planned = planned
         self._store = store
+        self._progress = progress
         self._keeping = Keeping(store, planned, mapping, progress) if store is not None else None
         self._mapping = mapping
         self._on_reject = on_reject
@@ -103,9 +105,18 @@ class Scan:
         if self._consumed:
             raise RuntimeError("Scan.batches() can be iterated only once")
         self._consumed = True
+        units = self._units()
+        pool = Pool(units, min(workers(), len(units))) if units else None
+        results = pool.results() if pool is not None else iter(())
+        starts = {u.start for u in units}
         i = 0
         while i < len(self._planned):
             reader = self._planned[i].reader
+            if i in starts:
+                unit, result = next(results)
+                yield from self._take_unit(unit, result)
+                i = unit.end
+                continue
             if self._planned[i].mode == "append":
                 yield from self._read_stored(i)
                 i += 1
@@ -134,6 +145,67 @@ class Scan:
         if self._keeping is not None:
             self._keeping.commit()
         self._check_forced()
+
+    def _units(self) -> list[Unit]:
+        """Runs of files to read on worker processes (``ingest.pool``): none when one process
+        will do (one core, or too little to read for a pool to pay off)."""
+        eligible = [p.mode == "read" and p.reader is not None and not p.source.is_stdin
+                    and p.source.size is not None for p in self._planned]
+        total = sum(p.source.size or 0 for p, ok in zip(self._planned, eligible, strict=True) if ok)
+        n = workers()
+        if n < 2 or total < MIN_BYTES:
+            return []
+        share = min(UNIT_BYTES, max(1 << 20, total // (4 * n) + 1))   # about 4 units a worker
+        units: list[Unit] = []
+        i = 0
+        while i < len(self._planned):
+            if not eligible[i]:
+                i += 1
+                continue
+            end, size = i, 0
+            while end < len(self._planned) and eligible[end] and (end == i or size < share):
+                size += self._planned[end].source.size or 0
+                end += 1
+            files = []
+            for p in self._planned[i:end]:
+                assert p.reader is not None
+                files.append((p.source.path, p.source.size, p.reader.name))
+            units.append(Unit(i, end, files, self._mapping))
+            i = end
+        # One unit keeps one core busy either way: no pool, no copying rows back.
+        return units if len(units) > 1 else []
+
+    def _take_unit(self, unit: Unit, result: UnitResult) -> Iterator[pa.Table]:
+        """A unit read by a worker: its books and rejects, then its rows, de-duplicated across
+        files and kept in the store as if read here."""
+        fsums = self.summary.files[unit.start:unit.end]
+        for k, books in enumerate(result.books):
+            fsum = fsums[k]
+            fsum.rows_read += books.rows_read
+            fsum.rows_rejected += books.rows_rejected
+            fsum.duplicates += books.duplicates
+            for reason, count in books.skipped.items():
+                fsum.skipped[reason] = fsum.skipped.get(reason, 0) + count
+            fsum.bytes_read = books.bytes_read
+            ctx = self._context(unit.start + k)
+            for line, reason, raw in books.rejects:
+                ctx.replay(line, reason, raw)
+            if self._progress is not None and books.bytes_read:
+                self._progress(books.bytes_read)
+        for table, files in result.tables:
+            if self._keeping is not None:
+                self._keeping.add_many(unit.start, table, files)
+            table, files = self._dedup_files(table, files, fsums)
+            for k, kept in enumerate(np.bincount(files, minlength=len(fsums)).tolist()):
+                fsums[k].rows_kept += kept
+            if table.num_rows:
+                yield table
+        if result.error is not None:
+            raise InputError(result.error)
+        for k, fsum in enumerate(fsums):
+            fsum.done = True
+            if self._keeping is not None:
+                self._keeping.read(unit.start + k, fsum)
 
     def _context(self, i: int) -> ReadContext:
         planned, fsum = self._planned[i], self.summary.files[i]

@@ -1,0 +1,155 @@
+"""Reading files on every core: runs of consecutive files are read by worker processes, and the
+scan takes their rows and books in file order, as if it had read them itself.
+
+A worker does what the scan does for a file up to its de-duplication across files: sniffed head,
+the reader (several files per call where the reader can), the file's own books and rejects. The
+scan then replays the books and rejects, de-duplicates across files and keeps the store, in order,
+so a report is the same whichever way a file was read (``tests/ingest/test_pool.py``).
+
+Workers are forked (Linux): they inherit the imported modules, so a pool starts in milliseconds
+where spawning would re-import pyarrow in each. Elsewhere, and below ``MIN_BYTES`` of input (a
+pool costs more than it saves on a small folder), files are read in the scan's own process.
+``LLMAUDIT_WORKERS=N`` sets the number of processes (1: no pool).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from llmaudit.errors import InputError
+from llmaudit.ingest.source import Source
+from llmaudit.ingest.summary import FileSummary, IngestSummary, ReadContext
+
+__all__ = ["MIN_BYTES", "UNIT_BYTES", "FileBooks", "Pool", "Unit", "UnitResult", "read_unit", "workers"]
+
+MIN_BYTES = 16 << 20    # less input than this is read in the scan's own process
+UNIT_BYTES = 24 << 20   # a worker's share per task: small enough to spread, large enough to batch
+
+
+def workers() -> int:
+    """Processes to read with: ``LLMAUDIT_WORKERS``, else the cores this process may run on."""
+    env = os.environ.get("LLMAUDIT_WORKERS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            return 1
+    if not sys.platform.startswith("linux"):
+        return 1   # fork is the only start method that is cheap here, and it is safe on Linux only
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+@dataclass
+class Unit:
+    """Files ``start:end`` of the scan's plan: (path, size on disk, reader name)."""
+
+    start: int
+    end: int
+    files: list[tuple[str, int | None, str]]
+    mapping: dict[str, str] | None
+
+
+@dataclass
+class FileBooks:
+    rows_read: int = 0
+    rows_rejected: int = 0
+    duplicates: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    bytes_read: int = 0
+    rejects: list[tuple[int | None, str, str]] = field(default_factory=list)
+
+
+@dataclass
+class UnitResult:
+    tables: list[tuple[pa.Table, np.ndarray]]   # rows, and each row's file (0-based in the unit)
+    books: list[FileBooks]
+    error: str | None = None                    # why the first file that could not be read failed (names it)
+
+
+def read_unit(unit: Unit) -> UnitResult:
+    """In a worker: read ``unit``'s files as the scan would, up to its de-duplication."""
+    from llmaudit.ingest.registry import READERS
+    from llmaudit.ingest.scan import GROUP_BYTES
+
+    n = len(unit.files)
+    fsums = [FileSummary(path, reader) for path, _, reader in unit.files]
+    summaries = [IngestSummary(files=[f]) for f in fsums]
+    ctxs = [ReadContext(path, reader, fsums[k], summaries[k], mapping=unit.mapping)
+            for k, (path, _, reader) in enumerate(unit.files)]
+    sources = [Source(path=path, size=size) for path, size, _ in unit.files]
+    tables: list[tuple[pa.Table, np.ndarray]] = []
+    error = None
+    k = 0
+    try:
+        while k < n:
+            reader = READERS[unit.files[k][2]]
+            if reader.read_many is None:
+                sources[k].prepare(None)
+                tables.extend((t, np.full(t.num_rows, k, dtype=np.int64)) for t in reader.read(sources[k], ctxs[k]))
+                k += 1
+                continue
+            end, size = k + 1, sources[k].size or 0
+            while end < n and unit.files[end][2] == reader.name:
+                size += sources[end].size or 0
+                if size > GROUP_BYTES:
+                    break
+                end += 1
+            for source in sources[k:end]:
+                source.prepare(None)
+            items = list(zip(sources[k:end], ctxs[k:end], strict=True))
+            tables.extend((t, files + k) for t, files in reader.read_many(items))
+            k = end
+    except InputError as exc:
+        error = exc.message
+    except OSError as exc:
+        error = InputError(f"read failed: {exc}", path=unit.files[min(k, n - 1)][0]).message
+    finally:
+        for source in sources:
+            source.close()
+    books = [FileBooks(f.rows_read, f.rows_rejected, f.duplicates, dict(f.skipped), s.bytes_read,
+                       [(r.line, r.reason, r.raw) for r in summary.rejects])
+             for f, s, summary in zip(fsums, sources, summaries, strict=True)]
+    return UnitResult(tables, books, error)
+
+
+class Pool:
+    """Units read ahead by ``n`` forked processes, handed back in order; at most ``2 n`` in flight
+    so a huge corpus never sits whole in memory."""
+
+    def __init__(self, units: list[Unit], n: int) -> None:
+        self._units = units
+        self._executor = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork"))
+        self._ahead = 2 * n
+        self._futures: dict[int, Future[UnitResult]] = {}
+        self._next = 0
+
+    def _fill(self) -> None:
+        while self._next < len(self._units) and len(self._futures) < self._ahead:
+            self._futures[self._next] = self._executor.submit(read_unit, self._units[self._next])
+            self._next += 1
+
+    def results(self) -> Iterator[tuple[Unit, UnitResult]]:
+        try:
+            for i, unit in enumerate(self._units):
+                self._fill()
+                result = self._futures.pop(i).result()
+                self._fill()
+                yield unit, result
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for future in self._futures.values():
+            future.cancel()
+        self._executor.shutdown(wait=True, cancel_futures=True)

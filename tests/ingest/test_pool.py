@@ -1,0 +1,98 @@
+"""Files read by worker processes (``ingest.pool``) give exactly what the scan's own process gives:
+the same rows in the same order, the same books, rejects and duplicates, and the same store."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmaudit.ingest import pool, scan
+from llmaudit.ingest.store import open_store
+
+scan_module = importlib.import_module("llmaudit.ingest.scan")   # the package exports the function
+FIXTURES = Path(__file__).parent / "fixtures"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "logs"
+
+
+def claude_line(n: int, session: str, *, out: int = 5, model: str = "claude-sonnet-4-5-20250929") -> str:
+    return json.dumps({
+        "parentUuid": None, "isSidechain": n % 7 == 0, "userType": "external", "sessionId": session,
+        "type": "assistant", "requestId": f"req_{n}", "timestamp": f"2025-09-15T08:{n // 60 % 60:02d}:{n % 60:02d}Z",
+        "message": {"id": f"msg_{n}", "model": model, "role": "assistant",
+                    "usage": {"input_tokens": 100 + n, "output_tokens": out, "cache_creation_input_tokens": 10,
+                              "cache_read_input_tokens": 20}},
+    }) + "\n"
+
+
+@pytest.fixture
+def mixed(tmp_path: Path) -> Path:
+    """Claude sessions that repeat each other's requests, with bad lines, beside other formats."""
+    root = tmp_path / "logs"
+    projects = root / "projects" / "app"
+    projects.mkdir(parents=True)
+    for s in range(12):
+        lines = [claude_line(n, f"s{s}", out=5 + s) for n in range(s * 40, s * 40 + 60)]   # 20 overlap the next
+        if s % 3 == 0:
+            lines.insert(5, "{not json\n")
+            lines.append(claude_line(9999, f"s{s}", model="<synthetic>"))
+        (projects / f"s{s:02d}.jsonl").write_text("".join(lines))
+    for name in ("openai_chat.jsonl", "gemini.jsonl", "openrouter_activity.csv", "litellm_spendlogs.json"):
+        shutil.copy(FIXTURES / name, root / name)
+    shutil.copy(EXAMPLES / "openai-app.jsonl", root / "openai-app.jsonl")
+    return root
+
+
+def read(paths: list[str], store: Any = None) -> tuple[Any, Any]:
+    s = scan(paths, store=store)
+    return s.table(), s.summary
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_worker_processes_read_what_one_process_reads(mixed: Path, monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+    monkeypatch.setenv("LLMAUDIT_WORKERS", "1")
+    serial, books = read([str(mixed)])
+    monkeypatch.setenv("LLMAUDIT_WORKERS", str(n))
+    monkeypatch.setattr(scan_module, "MIN_BYTES", 0)
+    monkeypatch.setattr(scan_module, "UNIT_BYTES", 16 << 10)   # many small units, files split among them
+    units: list[Any] = []
+    real = pool.Pool.__init__
+
+    def spy(self: Any, u: list[Any], k: int) -> None:
+        units.extend(u)
+        real(self, u, k)
+
+    monkeypatch.setattr(pool.Pool, "__init__", spy)
+    parallel, pbooks = read([str(mixed)])
+    assert len(units) > 4   # the pool was used
+    assert parallel.equals(serial)
+    assert pbooks.files == books.files
+    assert pbooks.rejects == books.rejects and pbooks.duplicates == books.duplicates
+    assert books.rows_rejected and books.duplicate_count and books.rows_skipped   # the case is not trivial
+
+
+def test_the_store_is_the_same_from_worker_processes(mixed: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    monkeypatch.setenv("LLMAUDIT_WORKERS", "2")
+    monkeypatch.setattr(scan_module, "MIN_BYTES", 0)
+    cold, books = read([str(mixed)], open_store(tmp_path / "a"))
+    hit, hbooks = read([str(mixed)], open_store(tmp_path / "a"))
+    assert hit.equals(cold) and hbooks.files == books.files and hbooks.rejects == books.rejects
+    assert open_store(tmp_path / "a").status().files == len([f for f in books.files if f.reader != "empty"])
+
+
+def test_a_file_that_fails_in_a_worker_fails_the_scan_with_its_name(mixed: Path, monkeypatch: pytest.MonkeyPatch
+                                                                    ) -> None:
+    from llmaudit.errors import InputError
+
+    monkeypatch.setenv("LLMAUDIT_WORKERS", "2")
+    monkeypatch.setattr(scan_module, "MIN_BYTES", 0)
+    s = scan([str(mixed)])
+    victim = mixed / "projects" / "app" / "s05.jsonl"
+    victim.unlink()
+    with pytest.raises(InputError, match=r"s05\.jsonl"):
+        s.table()
