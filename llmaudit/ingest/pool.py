@@ -28,7 +28,8 @@ from llmaudit.errors import InputError
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import FileSummary, IngestSummary, ReadContext
 
-__all__ = ["MIN_BYTES", "UNIT_BYTES", "FileBooks", "Pool", "Unit", "UnitResult", "read_unit", "workers"]
+__all__ = ["MIN_BYTES", "UNIT_BYTES", "FileBooks", "Pool", "Unit", "UnitResult", "read_unit", "split_points",
+           "workers"]
 
 MIN_BYTES = 16 << 20    # less input than this is read in the scan's own process
 UNIT_BYTES = 24 << 20   # a worker's share per task: small enough to spread, large enough to batch
@@ -52,12 +53,18 @@ def workers() -> int:
 
 @dataclass
 class Unit:
-    """Files ``start:end`` of the scan's plan: (path, size on disk, reader name)."""
+    """Files ``start:end`` of the scan's plan: (path, size on disk, reader name); or, for a big log
+    of a reader that reads each line on its own, one byte range of file ``start`` (part ``part``
+    of ``parts``, from ``offset``, ``length`` bytes, starting at a line)."""
 
     start: int
     end: int
     files: list[tuple[str, int | None, str]]
     mapping: dict[str, str] | None
+    part: int = 0
+    parts: int = 1
+    offset: int = 0
+    length: int | None = None
 
 
 @dataclass
@@ -68,6 +75,7 @@ class FileBooks:
     skipped: dict[str, int] = field(default_factory=dict)
     bytes_read: int = 0
     rejects: list[tuple[int | None, str, str]] = field(default_factory=list)
+    lines: int = 0   # newlines in a byte range (its part's line numbers start after the earlier parts')
 
 
 @dataclass
@@ -87,7 +95,11 @@ def read_unit(unit: Unit) -> UnitResult:
     summaries = [IngestSummary(files=[f]) for f in fsums]
     ctxs = [ReadContext(path, reader, fsums[k], summaries[k], mapping=unit.mapping)
             for k, (path, _, reader) in enumerate(unit.files)]
-    sources = [Source(path=path, size=size) for path, size, _ in unit.files]
+    if unit.length is not None:
+        path, _, _ = unit.files[0]
+        sources = [Source(path=path, size=unit.length, offset=unit.offset, limit=unit.length)]
+    else:
+        sources = [Source(path=path, size=size) for path, size, _ in unit.files]
     tables: list[tuple[pa.Table, np.ndarray]] = []
     error = None
     k = 0
@@ -120,7 +132,46 @@ def read_unit(unit: Unit) -> UnitResult:
     books = [FileBooks(f.rows_read, f.rows_rejected, f.duplicates, dict(f.skipped), s.bytes_read,
                        [(r.line, r.reason, r.raw) for r in summary.rejects])
              for f, s, summary in zip(fsums, sources, summaries, strict=True)]
+    if unit.length is not None and error is None:
+        books[0].lines = _newlines(unit.files[0][0], unit.offset, unit.length)
     return UnitResult(tables, books, error)
+
+
+def _newlines(path: str, offset: int, length: int) -> int:
+    n = 0
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        while length > 0:
+            block = fh.read(min(length, 8 << 20))
+            if not block:
+                break
+            n += block.count(b"\n")
+            length -= len(block)
+    return n
+
+
+def split_points(path: str, size: int, parts: int) -> list[int]:
+    """Offsets that cut ``path`` into about ``parts`` byte ranges, each starting at a line."""
+    cuts = [0]
+    with open(path, "rb") as fh:
+        for k in range(1, parts):
+            at = max(size * k // parts, cuts[-1])
+            fh.seek(at)
+            while True:
+                block = fh.read(1 << 16)
+                if not block:
+                    at = size
+                    break
+                nl = block.find(b"\n")
+                if nl >= 0:
+                    at += nl + 1
+                    break
+                at += len(block)
+            if at >= size:
+                break
+            if at > cuts[-1]:
+                cuts.append(at)
+    return cuts
 
 
 class Pool:

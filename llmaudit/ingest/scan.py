@@ -21,11 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from llmaudit.errors import InputError, UnknownFormatError, UsageError
 from llmaudit.ingest.dedup import SeenIds, dedup_key, drop_seen_ids, replayed_rows
 from llmaudit.ingest.keeping import Keeping, mapping_key
-from llmaudit.ingest.pool import MIN_BYTES, UNIT_BYTES, Pool, Unit, UnitResult, workers
+from llmaudit.ingest.lines import _is_json_document
+from llmaudit.ingest.pool import MIN_BYTES, UNIT_BYTES, Pool, Unit, UnitResult, split_points, workers
 from llmaudit.ingest.reader import Reader, ReadMany
 from llmaudit.ingest.readers.generic import check_mapping
 from llmaudit.ingest.registry import READERS, SNIFF_ORDER
@@ -40,6 +42,15 @@ __all__ = ["GROUP_BYTES", "Scan", "scan", "sniff"]
 GROUP_BYTES = 32 << 20
 # Rows from the store handed on per table: few tables for a folder of small files, bounded memory.
 STORED_ROWS = 1 << 20
+
+
+def _splittable(planned: _Planned) -> bool:
+    """A big log that worker processes can read in byte ranges: plain JSONL (not compressed, not
+    one JSON document) of a reader that reads each line on its own and has no de-duplication of
+    its own within a file (Claude Code's would not see a message split between two ranges)."""
+    reader, source = planned.reader, planned.source
+    return (reader is not None and reader.appendable and reader.read_many is None and not source.compressed
+            and not _is_json_document(source.head))
 
 
 def sniff(head: bytes, path: str, *, mapping: bool = False) -> Reader | None:
@@ -82,6 +93,7 @@ class Scan:
         self._planned = planned
         self._store = store
         self._progress = progress
+        self._lines_before: dict[int, int] = {}   # a file read in byte ranges: lines in the ranges taken
         self._keeping = Keeping(store, planned, mapping, progress) if store is not None else None
         self._mapping = mapping
         self._on_reject = on_reject
@@ -113,8 +125,11 @@ class Scan:
         while i < len(self._planned):
             reader = self._planned[i].reader
             if i in starts:
-                unit, result = next(results)
-                yield from self._take_unit(unit, result)
+                while True:   # a file cut into byte ranges is several units of one start
+                    unit, result = next(results)
+                    yield from self._take_unit(unit, result)
+                    if unit.part == unit.parts - 1:
+                        break
                 i = unit.end
                 continue
             if self._planned[i].mode == "append":
@@ -162,8 +177,21 @@ class Scan:
             if not eligible[i]:
                 i += 1
                 continue
+            planned = self._planned[i]
+            assert planned.reader is not None and planned.source.size is not None
+            if planned.source.size > 2 * share and _splittable(planned):
+                cuts = split_points(planned.source.path, planned.source.size, -(-planned.source.size // share))
+                bounds = [*cuts, planned.source.size]
+                for k in range(len(cuts)):
+                    units.append(Unit(i, i + 1, [(planned.source.path, planned.source.size, planned.reader.name)],
+                                      self._mapping, part=k, parts=len(cuts), offset=bounds[k],
+                                      length=bounds[k + 1] - bounds[k]))
+                i += 1
+                continue
             end, size = i, 0
-            while end < len(self._planned) and eligible[end] and (end == i or size < share):
+            while (end < len(self._planned) and eligible[end] and (end == i or size < share)
+                   and not (end > i and (self._planned[end].source.size or 0) > 2 * share
+                            and _splittable(self._planned[end]))):
                 size += self._planned[end].source.size or 0
                 end += 1
             files = []
@@ -179,6 +207,9 @@ class Scan:
         """A unit read by a worker: its books and rejects, then its rows, de-duplicated across
         files and kept in the store as if read here."""
         fsums = self.summary.files[unit.start:unit.end]
+        before = self._lines_before.pop(unit.start, 0) if unit.length is not None else 0
+        if unit.length is not None:
+            self._lines_before[unit.start] = before + result.books[0].lines
         for k, books in enumerate(result.books):
             fsum = fsums[k]
             fsum.rows_read += books.rows_read
@@ -186,13 +217,17 @@ class Scan:
             fsum.duplicates += books.duplicates
             for reason, count in books.skipped.items():
                 fsum.skipped[reason] = fsum.skipped.get(reason, 0) + count
-            fsum.bytes_read = books.bytes_read
+            fsum.bytes_read += books.bytes_read
             ctx = self._context(unit.start + k)
             for line, reason, raw in books.rejects:
-                ctx.replay(line, reason, raw)
+                ctx.replay(None if line is None else line + before, reason, raw)
             if self._progress is not None and books.bytes_read:
                 self._progress(books.bytes_read)
         for table, files in result.tables:
+            if before:
+                at = table.schema.get_field_index("source_line")
+                if at >= 0:
+                    table = table.set_column(at, "source_line", pc.add(table.column(at), before))
             if self._keeping is not None:
                 self._keeping.add_many(unit.start, table, files)
             table, files = self._dedup_files(table, files, fsums)
@@ -202,6 +237,9 @@ class Scan:
                 yield table
         if result.error is not None:
             raise InputError(result.error)
+        if unit.part != unit.parts - 1:
+            return
+        self._lines_before.pop(unit.start, None)
         for k, fsum in enumerate(fsums):
             fsum.done = True
             if self._keeping is not None:

@@ -58,6 +58,29 @@ class _CountingRaw(io.RawIOBase):
         super().close()
 
 
+class _Limited(io.RawIOBase):
+    """At most ``left`` bytes of ``raw``, then end of file."""
+
+    def __init__(self, raw: BinaryIO, left: int) -> None:
+        self._raw = raw
+        self._left = left
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._left <= 0:
+            return 0
+        view = memoryview(buffer)[: self._left]
+        n = self._raw.readinto(view)  # type: ignore[attr-defined]
+        self._left -= n or 0
+        return n or 0
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
 class _Prefixed(io.RawIOBase):
     """A stream that replays ``head`` and then continues with ``rest``."""
 
@@ -94,6 +117,7 @@ class Source:
     pipe: bool = False                       # a pipe named on the command line: a stream, read once
     not_read: str | None = None              # why this path is listed but not read (not a regular file)
     offset: int = 0                          # read from this byte on (the store: an appended log's new part)
+    limit: int | None = None                 # and at most this many bytes (a worker's share of a big log)
     _stream: BinaryIO | None = field(default=None, repr=False)
     _tally: list[int] = field(default_factory=lambda: [0], repr=False)
     _progress: Callable[[int], None] | None = field(default=None, repr=False)
@@ -149,7 +173,7 @@ class Source:
         try:
             if self.offset:
                 fh.seek(self.offset)
-            head = _read_up_to(fh, HEAD_BYTES)
+            head = _read_up_to(fh, HEAD_BYTES if self.limit is None else min(HEAD_BYTES, self.limit))
         except OSError as exc:
             raise InputError(f"cannot read: {exc}", path=self.display) from None
         finally:
@@ -164,8 +188,10 @@ class Source:
             raw: BinaryIO = sys.stdin.buffer if self.path == "-" else open(self.path, "rb", buffering=0)
         except OSError as exc:
             raise InputError(f"cannot open: {exc.strerror or exc}", path=self.display) from None
-        if self.offset:
+        if self.offset or self.limit is not None:
             raw.seek(self.offset)
+            if self.limit is not None:
+                raw = _Limited(raw, self.limit)  # type: ignore[assignment]
             return io.BufferedReader(_CountingRaw(raw, self._progress, self._tally), buffer_size=1 << 20)  # type: ignore[return-value]
         counting = io.BufferedReader(_CountingRaw(raw, self._progress, self._tally), buffer_size=1 << 20)
         if counting.peek(2)[:2] == _GZIP_MAGIC:

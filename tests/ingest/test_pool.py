@@ -96,3 +96,33 @@ def test_a_file_that_fails_in_a_worker_fails_the_scan_with_its_name(mixed: Path,
     victim.unlink()
     with pytest.raises(InputError, match=r"s05\.jsonl"):
         s.table()
+
+
+def test_a_big_jsonl_is_read_in_byte_ranges_with_the_lines_numbered_as_in_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = (EXAMPLES / "openai-app.jsonl").read_text().splitlines(keepends=True)
+    for at in (7, 300, 301, 900):   # a bad line, blank lines and a repeat, scattered over the ranges
+        lines.insert(at, "{broken\n" if at != 300 else "\n")
+    lines.append(lines[10])
+    log = tmp_path / "big.jsonl"
+    log.write_text("".join(lines))
+    monkeypatch.setenv("LLMAUDIT_WORKERS", "1")
+    serial, books = read([str(log)])
+    monkeypatch.setenv("LLMAUDIT_WORKERS", "3")
+    monkeypatch.setattr(scan_module, "MIN_BYTES", 0)
+    monkeypatch.setattr(scan_module, "UNIT_BYTES", 64 << 10)
+    units: list[Any] = []
+    real = pool.Pool.__init__
+
+    def spy(self: Any, u: list[Any], k: int) -> None:
+        units.extend(u)
+        real(self, u, k)
+
+    monkeypatch.setattr(pool.Pool, "__init__", spy)
+    parallel, pbooks = read([str(log)], open_store(tmp_path / "store"))
+    assert len(units) > 10 and all(u.length for u in units)
+    assert parallel.equals(serial)
+    assert pbooks.files == books.files and pbooks.rejects == books.rejects and pbooks.duplicates == books.duplicates
+    assert [r.line for r in books.rejects] == [8, 302, 901]
+    stored, sbooks = read([str(log)], open_store(tmp_path / "store"))
+    assert stored.equals(serial) and sbooks.files == books.files and sbooks.rejects == books.rejects
