@@ -59,6 +59,8 @@ def run(cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | No
         check: bool = True, measure_rss: bool = True) -> Run:
     """Run ``cmd`` once; wall time from this process, peak RSS (children included) from GNU time."""
     full_env = {**os.environ, **(env or {})}
+    # A user's install has its bytecode compiled; without it every run recompiles llmaudit (0.1 s).
+    full_env.pop("PYTHONDONTWRITEBYTECODE", None)
     argv = list(cmd)
     timefile = None
     if measure_rss and Path("/usr/bin/time").exists():
