@@ -80,7 +80,7 @@ def _needs_pricing(table: pa.Table) -> bool:
 
 
 def read_partition(index: int, kind: str, path: str, fmt: str, mapping: dict[str, str] | None,
-                   catalog: Any) -> PartitionResult:
+                   catalog: Any, store_root: str | None = None) -> PartitionResult:
     """Run the in-process per-file pipeline on one partition (what a dask worker executes).
 
     ``kind`` is ``"parquet"`` (an llmaudit usage parquet) or ``"raw"`` (a log for the ingest readers).
@@ -98,7 +98,14 @@ def read_partition(index: int, kind: str, path: str, fmt: str, mapping: dict[str
         else:
             from llmaudit.ingest import scan
 
-            s = scan([path], fmt, mapping, on_reject=result.rejects.append)
+            store = None
+            if store_root is not None:
+                from pathlib import Path
+
+                from llmaudit.ingest.store import open_store
+
+                store = open_store(Path(store_root))   # the client's store: the same layout, same lock
+            s = scan([path], fmt, mapping, on_reject=result.rejects.append, store=store)
             tables = s.batches()
         for table in tables:
             if _needs_pricing(table):
@@ -177,7 +184,7 @@ class DistributedRecords:
                  mapping: dict[str, str] | None, catalog: Any, *,
                  scheduler: str | None = None, client: Any = None, window: int | None = None,
                  progress: Callable[[int], None] | None = None,
-                 on_reject: Callable[[Any], None] | None = None) -> None:
+                 on_reject: Callable[[Any], None] | None = None, store_root: str | None = None) -> None:
         from llmaudit.ingest.dedup import SeenIds
         from llmaudit.ingest.summary import FileSummary, IngestSummary
 
@@ -191,6 +198,7 @@ class DistributedRecords:
         self._window = window
         self._progress = progress
         self._on_reject = on_reject
+        self._store_root = store_root
         self._consumed = False
         self._seen_ids = SeenIds()
         self._summary = IngestSummary(files=[FileSummary(p, r) for k, p, r in parts if k == "raw"])
@@ -242,7 +250,8 @@ class DistributedRecords:
                 # pure=False: a file may change between runs on a long-lived cluster
                 kind, path, _ = self._parts[i]
                 pending[i] = client.submit(read_partition, i, kind, path, self._fmt, self._mapping, catalog,
-                                           pure=False, key=f"llmaudit-partition-{i}-{os.getpid()}-{id(self)}")
+                                           self._store_root, pure=False,
+                                           key=f"llmaudit-partition-{i}-{os.getpid()}-{id(self)}")
                 next_submit += 1
 
         try:
@@ -308,22 +317,30 @@ def open_records_distributed(paths: list[str], *, fmt: str = "auto", mapping: di
                              progress: Callable[[int], None] | None = None,
                              on_reject: Callable[[Any], None] | None = None, catalog: Any = None,
                              config: Any = None, scheduler: str | None = None, client: Any = None,
-                             window: int | None = None) -> DistributedRecords:
+                             window: int | None = None, store: bool = False) -> DistributedRecords:
     """Plan a distributed read of ``paths`` (files, directories, globs, llmaudit parquet; not stdin).
 
     Same arguments and result surface as ``open_records``, plus where to run: ``scheduler`` (a
     dask scheduler address such as ``tcp://10.0.0.5:8786``) or an existing ``client``; without
     either, a ``LocalCluster`` with one single-threaded worker process per core is started for
     the read and closed after it. Batches come out priced with ``catalog`` (default
-    ``pricing.load_catalog(config)``), which is shipped to every worker.
+    ``pricing.load_catalog(config)``), which is shipped to every worker. ``store``: workers read
+    each log through the local store (``ingest.store``, under this machine's ``$LLMAUDIT_HOME``,
+    which workers of a ``LocalCluster`` or on shared storage see at the same path): a log they
+    read before is not parsed again, and what they read is kept there.
     """
     parts, has_raw = plan_partitions(paths, fmt, mapping)
     if catalog is None:
         from llmaudit.pricing import load_catalog
 
         catalog = load_catalog(config)
+    store_root = None
+    if store:
+        from llmaudit.ingest.store import open_store
+
+        store_root = str(open_store().root.resolve())
     return DistributedRecords(parts, has_raw, fmt, mapping, catalog, scheduler=scheduler, client=client,
-                              window=window, progress=progress, on_reject=on_reject)
+                              window=window, progress=progress, on_reject=on_reject, store_root=store_root)
 
 
 ENGINES = ("local", "dask")
@@ -337,8 +354,8 @@ def open_records_with(engine: str, paths: list[str], *, scheduler: str | None = 
 
     Both results have ``batches()`` / ``summary`` / ``total_bytes`` and feed ``build_spend`` and
     ``write_parquet`` alike. ``scheduler`` is only meaningful with the dask engine; ``host``
-    (``--host``) stamps every row read, on either engine. ``store``: the local engine reads through
-    the local store (``ingest.store``); the dask engine reads every file on its workers.
+    (``--host``) stamps every row read, on either engine. ``store``: both engines read through the
+    local store (``ingest.store``); ``history`` (files gone from disk, from the store) is local only.
     """
     from llmaudit.analysis.records import stamp_host
 
@@ -361,4 +378,4 @@ def _open(engine: str, paths: list[str], *, scheduler: str | None, fmt: str, map
     if history:
         raise UsageError("--history reads the local store; it needs --engine local")
     return open_records_distributed(paths, fmt=fmt, mapping=mapping, progress=progress, on_reject=on_reject,
-                                    catalog=catalog, scheduler=scheduler)
+                                    catalog=catalog, scheduler=scheduler, store=store)

@@ -37,6 +37,8 @@ UNIT_BYTES = 24 << 20   # a worker's share per task: small enough to spread, lar
 
 def workers() -> int:
     """Processes to read with: ``LLMAUDIT_WORKERS``, else the cores this process may run on."""
+    if multiprocessing.current_process().daemon:
+        return 1   # a daemonic process (a dask or multiprocessing worker) may not have children
     env = os.environ.get("LLMAUDIT_WORKERS", "").strip()
     if env:
         try:

@@ -228,3 +228,30 @@ def test_dimensions_and_host_through_the_dask_engine(logs: Path, client, run_cli
     assert [r["host"] for r in a["breakdowns"]["host"]["rows"]] == ["box-1"]
     assert {"openai", "anthropic"} <= {r["vendor"] for r in a["breakdowns"]["vendor"]["rows"]}
     assert "s1" in {r["session"] for r in a["breakdowns"]["session"]["rows"]}
+
+
+def test_workers_read_through_the_same_store(logs: Path, client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--engine dask with the store: the workers fill this machine's store, a second run (either
+    engine) takes every file from it, and the numbers stay those of a cold in-process read."""
+    from dataclasses import replace
+
+    from llmaudit.ingest.registry import READERS
+    from llmaudit.ingest.store import open_store
+
+    catalog = load_catalog()
+    paths = [str(logs)]
+    expected = _report(open_records(paths).batches(), catalog)
+    first = open_records_distributed(paths, catalog=catalog, client=client, window=2, store=True)
+    assert _report(first.batches(), catalog) == expected
+    stored = open_store().status()
+    assert stored.files >= 5 and stored.readers.get("openai", 0) >= 4
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a stored file was parsed again")
+
+    # The workers run in this process (processes=False): the one registry they read is patched.
+    monkeypatch.setitem(READERS, "openai", replace(READERS["openai"], read=refuse))
+    again = open_records_distributed(paths, catalog=catalog, client=client, window=2, store=True)
+    assert _report(again.batches(), catalog) == expected
+    local = open_records(paths, store=True)
+    assert _report(local.batches(), catalog) == expected
