@@ -85,6 +85,7 @@ _SECTIONS: dict[str, frozenset[str] | None] = {
     "check": None,
     "providers": None,
     "tiers": None,
+    "whatif": None,
 }
 
 

@@ -34,14 +34,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CALIBRATION",
+    "FACTOR_RANGES",
     "TOKENS_PER_MESSAGE",
     "TOKENS_PER_NAME",
     "TOKENS_REPLY_PRIMING",
+    "FactorRange",
     "TokenCount",
     "count_messages",
     "count_text",
     "encoding_for_model",
     "get_encoding",
+    "token_factor",
+    "tokenizer_family",
 ]
 
 _DIR = Path(__file__).resolve().parent / "_tokenizers"
@@ -130,6 +134,73 @@ _FAMILIES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"deepseek"), "deepseek"),
     (re.compile(r"qwen|qwq"), "qwen"),
 )
+
+
+@dataclass(frozen=True)
+class FactorRange:
+    """Tokens a family's tokenizer makes of a text, per ``o200k_base`` token of the same text."""
+
+    low: float
+    mid: float
+    high: float
+    basis: str   # measured | published | assumed: where the figures come from
+
+
+# Per text profile. "english": English prose, source code, JSON and math, most API traffic.
+# "multilingual": the same plus European and CJK languages, where the spread is far wider.
+# o200k/cl100k are measured on the bundled samples (llmaudit/_tokenizers/samples/, see
+# scripts/measure_tokenizer_factors.py; tests/test_tokens.py re-measures them): cl100k/o200k is
+# 0.985-1.005 on English, code, JSON and LaTeX, 1.21-1.29 on French and German, 1.34-1.61 on
+# Japanese and Chinese. Claude is published, not measurable offline: Claude 3.5 Sonnet against
+# GPT-4o on the same inputs made 16% more tokens on English articles, 21% on math, 30% on Python
+# (VentureBeat, "Hidden costs in AI deployment", 2025-05-01, from Vantage's comparison). The rest
+# have no tokenizer that runs offline and no comparison we can cite: assumed, wide, and labelled so.
+FACTOR_RANGES: dict[str, dict[str, FactorRange]] = {
+    "english": {
+        "o200k": FactorRange(1.0, 1.0, 1.0, "measured"),
+        "cl100k": FactorRange(0.98, 1.0, 1.01, "measured"),
+        "anthropic": FactorRange(1.16, 1.20, 1.30, "published"),
+        "google": FactorRange(0.95, 1.05, 1.15, "assumed"),
+        "meta": FactorRange(0.95, 1.05, 1.15, "assumed"),
+        "deepseek": FactorRange(0.95, 1.05, 1.15, "assumed"),
+        "qwen": FactorRange(0.95, 1.05, 1.15, "assumed"),
+        "mistral": FactorRange(1.0, 1.10, 1.25, "assumed"),
+        "other": FactorRange(0.90, 1.10, 1.35, "assumed"),
+    },
+    "multilingual": {
+        "o200k": FactorRange(1.0, 1.0, 1.0, "measured"),
+        "cl100k": FactorRange(0.98, 1.20, 1.62, "measured"),
+        "anthropic": FactorRange(1.16, 1.35, 1.80, "assumed"),
+        "google": FactorRange(0.90, 1.10, 1.60, "assumed"),
+        "meta": FactorRange(0.95, 1.20, 1.70, "assumed"),
+        "deepseek": FactorRange(0.90, 1.10, 1.60, "assumed"),
+        "qwen": FactorRange(0.90, 1.10, 1.60, "assumed"),
+        "mistral": FactorRange(1.0, 1.25, 1.80, "assumed"),
+        "other": FactorRange(0.90, 1.25, 1.90, "assumed"),
+    },
+}
+
+
+def tokenizer_family(model: str) -> str:
+    """``o200k`` / ``cl100k`` for OpenAI models, else the maker family (``anthropic``, ``google``, ...)."""
+    name = encoding_for_model(model)
+    if name is not None:
+        return name.split("_", 1)[0]
+    return _family(model)
+
+
+def token_factor(source: str, target: str, profile: str = "english") -> FactorRange:
+    """Tokens ``target`` would bill for a request ``source`` billed as one token: a range. The same
+    family is exactly 1; otherwise the ratio of the two families' ranges, widest way round."""
+    a, b = tokenizer_family(source), tokenizer_family(target)
+    if a == b:
+        return FactorRange(1.0, 1.0, 1.0, "same tokenizer")
+    table = FACTOR_RANGES[profile]
+    s, t = table.get(a, table["other"]), table.get(b, table["other"])
+    order = ("measured", "published", "assumed")
+    basis = max(s.basis, t.basis, key=order.index)
+    return FactorRange(t.low / s.high, t.mid / s.mid, t.high / s.low, basis)
+
 
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_NAME = 1

@@ -42,6 +42,7 @@ from llmaudit.errors import UsageError
 __all__ = [
     "Candidate",
     "ProviderScenario",
+    "Retokenized",
     "RoutedScenario",
     "SavingsRow",
     "WhatIf",
@@ -80,6 +81,11 @@ class SavingsRow:
     annual_savings_high: Decimal
     routes_to: tuple[tuple[str, int], ...]  # (model, requests) the router picked, most used first
     failover: tuple[str, ...]  # equivalent models on other providers, cheapest first
+    # The same routes priced as they could really come out (``WhatIfAccumulator._moved``): the
+    # target's tokenizer at the low end of its range with every cache hit kept, and at the high end
+    # with cache reads billed as input wherever the provider changes. Inside the range above.
+    annual_savings_optimistic: Decimal = Decimal(0)
+    annual_savings_pessimistic: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,23 @@ class RoutedScenario:
     annual_savings: Decimal
     annual_savings_low: Decimal
     annual_savings_high: Decimal
+    cost_optimistic: Decimal = Decimal(0)      # fee included: tokenizer low end, caches kept
+    cost_pessimistic: Decimal = Decimal(0)     # fee included: tokenizer high end, caches lost across providers
+    annual_savings_optimistic: Decimal = Decimal(0)
+    annual_savings_pessimistic: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Retokenized:
+    """Traffic moved from one model to another, and what the move does to its tokens and caches."""
+
+    source: str
+    target: str
+    factor_low: float
+    factor_mid: float
+    factor_high: float
+    basis: str          # measured | published | assumed | same tokenizer
+    caches_lost: bool   # another provider: cache reads become input in the pessimistic figure
 
 
 @dataclass(frozen=True)
@@ -123,6 +146,8 @@ class WhatIf:
     savings: tuple[SavingsRow, ...]
     candidates: tuple[Candidate, ...]
     volume: str | None = None  # --volume: monthly and annual figures scaled to it, not to the log's span
+    text_profile: str = "english"
+    retokenized: tuple[Retokenized, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         from llmaudit.analysis.spend import money
@@ -130,8 +155,18 @@ class WhatIf:
         r = self.routed
         return {
             "method": "today's list prices; routed = cheapest model of equal-or-better tier that fits the "
-                      "request's context, plus aggregator fee; range = tier-equal minus / tier-or-better plus "
-                      "one standard error of daily savings",
+                      "request's context, plus aggregator fee. The headline keeps the logged token counts and "
+                      "cache hits; range = the lowest and highest of: tier-equal minus / tier-or-better plus "
+                      "one standard error of daily savings, and the same routes retokenized (target tokenizer "
+                      "at the low end with caches kept = optimistic, at the high end with cache reads billed "
+                      "as input across providers = pessimistic)",
+            "text_profile": self.text_profile,
+            "retokenized": [
+                {"from": m.source, "to": m.target, "token_factor": [round(m.factor_low, 4), round(m.factor_mid, 4),
+                                                                   round(m.factor_high, 4)],
+                 "basis": m.basis, "caches_lost": m.caches_lost}
+                for m in self.retokenized
+            ],
             "days_observed": self.days_observed,
             "scaled_to_volume": self.volume,
             "tiers_as_of": self.tiers_as_of.isoformat() if self.tiers_as_of else None,
@@ -147,6 +182,9 @@ class WhatIf:
                 "fee": money(r.fee), "cost": money(r.cost), "monthly_spend": money(r.monthly_spend),
                 "annual_savings": money(r.annual_savings), "annual_savings_low": money(r.annual_savings_low),
                 "annual_savings_high": money(r.annual_savings_high),
+                "cost_optimistic": money(r.cost_optimistic), "cost_pessimistic": money(r.cost_pessimistic),
+                "annual_savings_optimistic": money(r.annual_savings_optimistic),
+                "annual_savings_pessimistic": money(r.annual_savings_pessimistic),
             },
             "single_provider": [
                 {"provider": p.provider, "cost": money(p.cost), "monthly_spend": money(p.monthly_spend),
@@ -162,6 +200,8 @@ class WhatIf:
                  "monthly_spend": money(s.monthly_spend), "routed_monthly_spend": money(s.routed_monthly_spend),
                  "annual_savings": money(s.annual_savings), "annual_savings_low": money(s.annual_savings_low),
                  "annual_savings_high": money(s.annual_savings_high),
+                 "annual_savings_optimistic": money(s.annual_savings_optimistic),
+                 "annual_savings_pessimistic": money(s.annual_savings_pessimistic),
                  "routes_to": [{"model": m, "requests": n} for m, n in s.routes_to],
                  "failover": list(s.failover)}
                 for s in self.savings
@@ -198,6 +238,8 @@ class WhatIfAccumulator:
         fee = fees(config)
         self.fee_pct = Decimal(str(fee.byok_pct if byok else fee.platform_pct))
         self.tiers = tiers if tiers is not None else load_tiers(config)
+        self.text = _text_profile(config)
+        self.moves: list[tuple[str, str, Any, bool]] = []   # (from, to, token factor, caches lost)
         self._tier_ids: dict[str, int] = {}
         self._tier_families: dict[str, int] = {}
         self._sources: dict[int | str, str] = {}
@@ -374,10 +416,14 @@ class WhatIfAccumulator:
         for c in np.flatnonzero(picked):
             name = model if c == k else self.candidates[c].model
             acc.picks[name] = acc.picks.get(name, 0) + int(picked[c])
+        if tier is None:
+            best_opt = best_pes = best
+        else:
+            best_opt, best_pes = self._moved(model, u, best, best_pick)
         per_day = [np.bincount(day_codes, weights=w, minlength=len(day_labels))
-                   for w in (requests, context, current, best, equal)]
+                   for w in (requests, context, current, best, equal, best_opt, best_pes)]
         for d in np.flatnonzero(np.bincount(day_codes, minlength=len(day_labels))):
-            slot = acc.days.setdefault(day_labels[d], [0.0, 0.0, 0.0, 0.0, 0.0])
+            slot = acc.days.setdefault(day_labels[d], [0.0] * 7)
             for m, sums in enumerate(per_day):
                 slot[m] += float(sums[d])
         for p in self.providers:
@@ -407,6 +453,36 @@ class WhatIfAccumulator:
                 to = model if j == k else self.candidates[j].model
                 key = (model, to)
                 state["map"][key] = state["map"].get(key, 0) + int(moved[j])
+
+    def _moved(self, model: str, u: Any, best: np.ndarray, pick: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The routed cost of each row again, as it could really come out: an optimistic and a
+        pessimistic figure for the rows that move (the rows that stay cost what they cost).
+
+        A moved request is retokenized: the target's tokenizer makes ``token_factor`` (a range) as
+        many tokens of the same text. Its caches move only within one provider: elsewhere the
+        pessimistic figure bills its cache reads as fresh input (the first writes, kept as writes,
+        are the new provider's to pay); the optimistic one keeps every cache hit and takes the
+        range's low end. The choice of route is not revisited: these are that routing's bounds."""
+        from llmaudit.tokens import token_factor
+
+        k = len(self.candidates)
+        opt, pes = best.copy(), best.copy()
+        own = _cache_family(model)
+        for c in np.unique(pick).tolist():
+            if c == k:
+                continue
+            rows = np.flatnonzero(pick == c)
+            target = self.candidates[c].model
+            f = token_factor(model, target, self.text)
+            grid = self._sub_grid(np.array([c], dtype=np.int64))
+            sub = u.take(rows)
+            opt[rows] = grid.cost_matrix(_scaled(sub, f.low), missing=np.inf)[0]
+            lost = _cache_family(target) != own
+            pes[rows] = grid.cost_matrix(_scaled(sub, f.high, lose_cache=lost), missing=np.inf)[0]
+            self.moves.append((model, target, f, lost))
+        # A rate the pessimistic traffic needs and the target lacks cannot happen (input is always
+        # priced); were it to, the request's logged cost stands in rather than infinity.
+        return np.where(np.isfinite(opt), opt, best), np.where(np.isfinite(pes), pes, best)
 
     def _decide(self, u: Any, context: np.ndarray, among: dict[str, np.ndarray], stays: dict[str, np.ndarray],
                 valid: bool) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
@@ -558,7 +634,7 @@ class WhatIfAccumulator:
             month, year = month * scale, year * scale
         fee_mult = 1 + self.fee_pct / 100
         rows: list[SavingsRow] = []
-        tot_cur = tot_best = tot_eq = Decimal(0)
+        tot_cur = tot_best = tot_eq = tot_opt = tot_pes = Decimal(0)
         daily_best: dict[str, float] = dict.fromkeys(all_days, 0.0)
         daily_eq: dict[str, float] = dict.fromkeys(all_days, 0.0)
         requests_total = 0
@@ -568,6 +644,10 @@ class WhatIfAccumulator:
             cur = _d(sum(v[2] for v in acc.days.values()))
             best = _d(sum(v[3] for v in acc.days.values())) * fee_mult
             eq = _d(sum(v[4] for v in acc.days.values())) * fee_mult
+            opt = _d(sum(v[5] for v in acc.days.values())) * fee_mult
+            pes = _d(sum(v[6] for v in acc.days.values())) * fee_mult
+            tot_opt += opt
+            tot_pes += pes
             requests_total += req
             tot_cur += cur
             tot_best += best
@@ -580,6 +660,8 @@ class WhatIfAccumulator:
                 daily_best[d] += vb
                 daily_eq[d] += ve
             low, high = (x * scale for x in _range(s_eq, s_best, span))
+            save_opt, save_pes = (cur - opt) * year, (cur - pes) * year
+            low, high = min(low, save_pes, save_opt), max(high, save_opt, save_pes)
             tier = self.tier(model)
             rows.append(SavingsRow(
                 model=model,
@@ -596,9 +678,13 @@ class WhatIfAccumulator:
                 annual_savings_high=high * fx,
                 routes_to=tuple(sorted(acc.picks.items(), key=lambda kv: (-kv[1], kv[0]))),
                 failover=self._failover(model, acc),
+                annual_savings_optimistic=save_opt * fx,
+                annual_savings_pessimistic=save_pes * fx,
             ))
         rows.sort(key=lambda r: (-r.monthly_spend, r.model))
         low, high = (x * scale for x in _range(list(daily_eq.values()), list(daily_best.values()), span))
+        save_opt, save_pes = (tot_cur - tot_opt) * year, (tot_cur - tot_pes) * year
+        low, high = min(low, save_pes, save_opt), max(high, save_opt, save_pes)
         before_fee = tot_best / fee_mult if fee_mult else tot_best
         routed = RoutedScenario(
             fee_pct=self.fee_pct,
@@ -610,6 +696,10 @@ class WhatIfAccumulator:
             annual_savings=(tot_cur - tot_best) * year * fx,
             annual_savings_low=low * fx,
             annual_savings_high=high * fx,
+            cost_optimistic=tot_opt * fx,
+            cost_pessimistic=tot_pes * fx,
+            annual_savings_optimistic=save_opt * fx,
+            annual_savings_pessimistic=save_pes * fx,
         )
         providers = []
         for p in self.providers:
@@ -635,7 +725,15 @@ class WhatIfAccumulator:
             savings=tuple(rows),
             candidates=self.candidates,
             volume=None if volume is None else volume.text,
+            text_profile=self.text,
+            retokenized=self._retokenized(),
         )
+
+    def _retokenized(self) -> tuple[Retokenized, ...]:
+        seen: dict[tuple[str, str], Retokenized] = {}
+        for source, target, f, lost in self.moves:
+            seen.setdefault((source, target), Retokenized(source, target, f.low, f.mid, f.high, f.basis, lost))
+        return tuple(v for _, v in sorted(seen.items()))
 
     def _failover(self, model: str, acc: _Model) -> tuple[str, ...]:
         tier = self.tier(model)
@@ -714,6 +812,48 @@ def _range(eq: list[float], best: list[float], span: int) -> tuple[Decimal, Deci
     low = _d((m_eq - se_eq) * float(DAYS_PER_YEAR))
     high = _d((m_best + se_best) * float(DAYS_PER_YEAR))
     return min(low, high), max(low, high)
+
+
+def _cache_family(model: str) -> str:
+    """Who holds a request's cached prefix: the provider that served it. A prompt cached at one
+    provider is not cached at another, even for the same model (Anthropic direct and Bedrock)."""
+    return model.split("/", 1)[0] if "/" in model else model
+
+
+def _scaled(u: Any, factor: float, *, lose_cache: bool = False) -> Any:
+    """``u`` with every token count × ``factor`` (the target's tokenizer), and with cache reads billed
+    as uncached input when the cache does not move. Requests and per-call counts are not tokens."""
+    from llmaudit.pricing.cost import TOKEN_COMPONENTS
+    from llmaudit.pricing.table import UsageArrays
+
+    q = u.quantities.copy()
+    tokens = len(TOKEN_COMPONENTS)
+    q[:, :tokens] *= factor
+    if lose_cache:
+        q[:, 0] += q[:, 1]   # COMPONENTS: uncached input, cache read, 5-minute write, 1-hour write, ...
+        q[:, 1] = 0.0
+    def scale(a: np.ndarray | None) -> np.ndarray | None:
+        return None if a is None else np.rint(a * factor).astype(np.int64)
+
+    return UsageArrays(q, np.rint(u.input_tokens * factor).astype(np.int64),
+                       np.rint(u.output_tokens * factor).astype(np.int64), u.requests, u.batch,
+                       scale(u.tier_tokens), scale(u.tier_cap), u.mode, u.geo, u.geos, u.minute)
+
+
+_TEXT_PROFILES = ("english", "multilingual")
+
+
+def _text_profile(config: Any) -> str:
+    """``[whatif] text = "english" | "multilingual"``: which tokenizer ranges apply (tokens.FACTOR_RANGES)."""
+    section = config.section("whatif") if config is not None else {}
+    where = f"{getattr(config, 'path', None) or 'config'}: [whatif]"
+    unknown = set(section) - {"text"}
+    if unknown:
+        raise UsageError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (expected text)")
+    text = section.get("text", "english")
+    if text not in _TEXT_PROFILES:
+        raise UsageError(f"{where} text = {text!r}: choose {' or '.join(repr(t) for t in _TEXT_PROFILES)}")
+    return str(text)
 
 
 def whatif_from_tables(tables: Iterable[pa.Table], catalog: Any, *, config: Any = None, byok: bool = False,

@@ -95,10 +95,15 @@ class _Reference(WhatIfAccumulator):
         for c in np.flatnonzero(picked):
             name = model if c == k else self.candidates[c].model
             acc.picks[name] = acc.picks.get(name, 0) + int(picked[c])
+        # The retokenized bounds re-price the chosen routes (not a decision): the accumulator's own.
+        if tier is None:
+            best_opt = best_pes = best
+        else:
+            best_opt, best_pes = self._moved(model, u, best, np.where(best_pick < 0, k, best_pick))
         per_day = [np.bincount(day_codes, weights=w, minlength=len(day_labels))
-                   for w in (requests, context, current, best, equal)]
+                   for w in (requests, context, current, best, equal, best_opt, best_pes)]
         for d in np.flatnonzero(np.bincount(day_codes, minlength=len(day_labels))):
-            slot = acc.days.setdefault(day_labels[d], [0.0, 0.0, 0.0, 0.0, 0.0])
+            slot = acc.days.setdefault(day_labels[d], [0.0] * 7)
             for m, sums in enumerate(per_day):
                 slot[m] += float(sums[d])
         own_provider = model.split("/", 1)[0] if "/" in model else ""

@@ -1,0 +1,141 @@
+"""Issue 16: a routed saving carries the tokenizer and cache effects of moving a request.
+
+The range's ends are the same routes priced with the target tokenizer's low end and every cache hit
+kept, and with its high end and cache reads billed as input wherever the provider changes. Checked
+against the truth where it can be computed offline: OpenAI's two tokenizers (o200k, cl100k) both
+run here, so each request's text is tokenized again for the target and priced exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow.compute as pc
+import pytest
+
+from llmaudit.analysis.tiers import TierInfo, TierTable
+from llmaudit.analysis.whatif import WhatIfAccumulator
+from llmaudit.pricing import Catalog, ModelEntry, PricePoint, Rates
+from llmaudit.schema import from_pylist
+from llmaudit.tokens import FACTOR_RANGES, get_encoding, token_factor
+
+SAMPLES = Path(__file__).resolve().parents[2] / "llmaudit" / "_tokenizers" / "samples"
+PER_M = Decimal(1_000_000)
+
+
+def _entry(model_id: str, inp: str, out: str, read: str | None = None) -> ModelEntry:
+    provider, _, name = model_id.partition("/")
+    rates = Rates(input=Decimal(inp), output=Decimal(out), cache_read=Decimal(read) if read else None)  # per 1M
+    point = PricePoint(date(2026, 1, 1), "test", date(2026, 1, 1), rates)
+    return ModelEntry(id=model_id, provider=provider, name=name, prices=(point,), context_window=1_000_000)
+
+
+CATALOG = Catalog([
+    _entry("openai/gpt-4o", "2.5", "10", "1.25"),          # o200k, the logged model
+    _entry("openai/gpt-3.5-turbo", "0.5", "1.5"),          # cl100k, same provider, cheaper
+    _entry("azure/gpt-4o-mini", "0.15", "0.6", "0.075"),   # o200k, another provider (another cache)
+], date(2026, 1, 1))
+
+
+def _tiers(*models: str) -> TierTable:
+    return TierTable(as_of=date(2026, 11, 1), scale={1: "frontier"}, method="test",
+                     models={m: TierInfo(m, 1, "test") for m in models})
+
+
+def _row(model: str, inp: int, out: int, read: int = 0) -> dict[str, Any]:
+    return {"timestamp": datetime(2026, 11, 2, 12, tzinfo=UTC), "provider": model.split("/")[0], "model": model,
+            "model_raw": model, "input_tokens": inp, "cache_read_tokens": read, "cache_write_tokens": 0,
+            "output_tokens": out, "reasoning_tokens": 0, "requests": 1, "cost_usd": 1.0,
+            "billed_cost_usd": None, "price_status": "priced", "source_format": "test"}
+
+
+def _run(rows: list[dict[str, Any]], tiers: TierTable, config: Any = None) -> Any:
+    acc = WhatIfAccumulator(CATALOG, tiers=tiers, config=config)
+    table = from_pylist(rows)
+    acc.add(table, pc.strftime(table.column("timestamp"), "%Y-%m-%d"))
+    return acc.result()
+
+
+class _Config:
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self.path = None
+
+    def section(self, name: str) -> dict[str, Any]:
+        return {"text": self._text} if name == "whatif" else {}
+
+
+def _texts(names: list[str]) -> list[str]:
+    out = []
+    for name in names:
+        text = (SAMPLES / name).read_text()
+        out.extend(text[i:i + 2000] for i in range(0, min(len(text), 8000), 2000))   # several requests a sample
+    return out
+
+
+@pytest.mark.parametrize(("profile", "samples"), [
+    ("english", ["english-docs.txt", "code-python.txt", "data-json.txt", "math-latex.txt"]),
+    ("multilingual", ["english-docs.txt", "german-prose.txt", "french-prose.txt", "chinese-prose.txt",
+                      "japanese-prose.txt", "code-python.txt"]),
+])
+def test_the_range_contains_the_cost_of_the_requests_retokenized_for_the_target(profile: str,
+                                                                             samples: list[str]) -> None:
+    o200k, cl100k = get_encoding("o200k_base"), get_encoding("cl100k_base")
+    texts = _texts(samples)
+    # Each request: a prompt of one text, an answer of the next; logged with gpt-4o's (o200k) counts.
+    pairs = list(zip(texts, texts[1:] + texts[:1], strict=True))
+    rows = [_row("openai/gpt-4o", len(o200k.encode_ordinary(p)), len(o200k.encode_ordinary(a))) for p, a in pairs]
+    result = _run(rows, _tiers("openai/gpt-4o", "openai/gpt-3.5-turbo"), _Config(profile))
+    assert [(m.source, m.target) for m in result.retokenized] == [("openai/gpt-4o", "openai/gpt-3.5-turbo")]
+    # The truth: every request tokenized again by gpt-3.5-turbo's tokenizer and priced at its rates.
+    true = sum(Decimal(len(cl100k.encode_ordinary(p))) * Decimal("0.5") / PER_M
+               + Decimal(len(cl100k.encode_ordinary(a))) * Decimal("1.5") / PER_M for p, a in pairs)
+    fee = 1 + result.routed.fee_pct / 100
+    assert result.routed.cost_optimistic / fee <= true * Decimal("1.0000001")
+    assert true <= result.routed.cost_pessimistic / fee * Decimal("1.0000001")
+    # The headline keeps the logged counts: it is inside the range too.
+    assert result.routed.annual_savings_low <= result.routed.annual_savings <= result.routed.annual_savings_high
+
+
+def test_caches_do_not_move_to_another_provider_in_the_pessimistic_figure() -> None:
+    # 100k cached + 10k fresh prompt tokens, 1k out, on gpt-4o; routed to azure/gpt-4o-mini (same
+    # tokenizer: factor exactly 1; another provider: its cache starts cold).
+    result = _run([_row("openai/gpt-4o", 110_000, 1_000, read=100_000)], _tiers("openai/gpt-4o", "azure/gpt-4o-mini"))
+    (move,) = result.retokenized
+    assert (move.target, move.factor_low, move.factor_high, move.caches_lost) == ("azure/gpt-4o-mini", 1.0, 1.0, True)
+    fee = 1 + result.routed.fee_pct / 100
+    kept = (Decimal(10_000) * Decimal("0.15") + Decimal(100_000) * Decimal("0.075")
+            + Decimal(1_000) * Decimal("0.6")) / PER_M
+    lost = (Decimal(110_000) * Decimal("0.15") + Decimal(1_000) * Decimal("0.6")) / PER_M
+    assert result.routed.cost_optimistic / fee == pytest.approx(kept, rel=Decimal('1e-9'))
+    assert result.routed.cost_pessimistic / fee == pytest.approx(lost, rel=Decimal('1e-9'))
+    assert result.routed.annual_savings_pessimistic < result.routed.annual_savings_optimistic
+    assert result.routed.annual_savings_low <= result.routed.annual_savings_pessimistic
+
+
+def test_a_model_moved_within_its_tokenizer_and_provider_has_no_spread() -> None:
+    f = token_factor("openai/gpt-4o", "openai/gpt-4.1-mini")
+    assert (f.low, f.high, f.basis) == (1.0, 1.0, "same tokenizer")
+    claude = token_factor("openai/gpt-4o", "anthropic/claude-sonnet-4-5")
+    assert (claude.low, claude.high, claude.basis) == (1.16, 1.30, "published")
+
+
+def test_the_measured_factors_are_what_the_bundled_samples_give() -> None:
+    o200k, cl100k = get_encoding("o200k_base"), get_encoding("cl100k_base")
+    english = ("english-docs.txt", "code-python.txt", "data-json.txt", "math-latex.txt")
+    ratios = {p.name: len(cl100k.encode_ordinary(t)) / len(o200k.encode_ordinary(t))
+              for p in SAMPLES.glob("*.txt") for t in [p.read_text()]}
+    for profile in ("english", "multilingual"):
+        r = FACTOR_RANGES[profile]["cl100k"]
+        names = english if profile == "english" else tuple(ratios)
+        assert all(r.low <= ratios[n] <= r.high for n in names), (profile, ratios)
+
+
+def test_an_unknown_text_profile_is_an_error() -> None:
+    from llmaudit.errors import UsageError
+
+    with pytest.raises(UsageError, match="multilingual"):
+        _run([_row("openai/gpt-4o", 10, 10)], _tiers("openai/gpt-4o"), _Config("klingon"))
