@@ -61,6 +61,7 @@ class Candidate:
     provider: str
     tier: int
     context_window: int | None
+    max_output_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -263,7 +264,8 @@ class WhatIfAccumulator:
             point = self._point(entry.id)
             if point is None or entry.prices[-1].as_of < on_sale_since:
                 continue
-            cands.append(Candidate(entry.id, entry.provider, tier, getattr(entry, "context_window", None)))
+            cands.append(Candidate(entry.id, entry.provider, tier, getattr(entry, "context_window", None),
+                                   getattr(entry, "max_output_tokens", None)))
             points.append(point)
         self.candidates = tuple(cands)
         from llmaudit.pricing import rate_grid
@@ -277,6 +279,11 @@ class WhatIfAccumulator:
         self._prune_cache: dict[Any, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
         self.cand_tier = np.array([c.tier for c in cands], dtype=np.int64)
         self.cand_ctx = np.array([c.context_window or 0 for c in cands], dtype=np.float64)
+        # Output limits: a request that got more output tokens than a model may write cannot move
+        # there. Unknown limits are not checked (the catalog lacks them for many models); the
+        # context window above still applies.
+        self.cand_out = np.array([c.max_output_tokens or np.inf for c in cands], dtype=np.float64)
+        self._min_out = float(self.cand_out.min()) if len(cands) else np.inf
         # Rows a candidate's window cannot take are counted per gap between distinct windows.
         self._windows = np.unique(self.cand_ctx)
         self._window_gap = np.searchsorted(self._windows, self.cand_ctx, side="right")
@@ -403,6 +410,12 @@ class WhatIfAccumulator:
         above = np.cumsum(np.bincount(np.searchsorted(self._windows, context, side="left"),
                                       minlength=len(self._windows) + 1)[::-1])[::-1]
         acc.alt_misfit += above[self._window_gap]
+        if len(self.candidates):
+            outs = u.output_tokens.astype(np.float64)
+            if len(outs) and outs.max() > self._min_out:
+                # Rows that fit a candidate's window but not its output limit do not fit it either.
+                ctx_ok = self.cand_ctx[:, None] >= context[None, :]
+                acc.alt_misfit += (ctx_ok & (self.cand_out[:, None] < outs[None, :])).sum(axis=1)
         total_requests = int(requests.sum())
         if tier is None:
             best = equal = current
@@ -508,6 +521,9 @@ class WhatIfAccumulator:
             return chosen, picks, np.zeros(0)
         special = self._cand_grid.special(u)
         alt_cost = self._bucket_cost(u, special) if valid else np.zeros(k)
+        # Rows with more output than some candidate may produce are decided on the unpruned path,
+        # where each candidate's own limit applies (pruning compares candidates on context alone).
+        special = special | self._over_output(u)
         for plain in (True, False):
             part = ~special if plain else special
             if not part.any():
@@ -529,6 +545,12 @@ class WhatIfAccumulator:
             short = np.flatnonzero(self.cand_ctx[cols] < (ctx.max() if len(ctx) else 0.0))
             if len(short):
                 cost[short] = np.where(self.cand_ctx[cols][short, None] >= ctx[None, :], cost[short], np.inf)
+            # Nor one that may not write as many output tokens as the request got.
+            if not plain:
+                out = sub.output_tokens.astype(np.float64)
+                capped = np.flatnonzero(self.cand_out[cols] < (out.max() if len(out) else 0.0))
+                if len(capped):
+                    cost[capped] = np.where(self.cand_out[cols][capped, None] >= out[None, :], cost[capped], np.inf)
             # Position -1 (stay) takes the last entry: k.
             to_candidate = np.append(cols, k)
             for s, idx in lists.items():
@@ -537,12 +559,16 @@ class WhatIfAccumulator:
                 picks[s][rows] = to_candidate[pick]
         return chosen, picks, alt_cost
 
+    def _over_output(self, u: Any) -> np.ndarray:
+        """Rows with more output tokens than the most limited candidate may write."""
+        return u.output_tokens > self._min_out
+
     def _whole(self, u: Any, context: np.ndarray, among: dict[str, np.ndarray], stays: dict[str, np.ndarray],
                current: np.ndarray) -> dict[str, int]:
         """Provider scenarios that need no per-row decision: a single candidate, nothing to stay on
         (another provider's tiered model), and it takes every row (fits, and has the rates they need)."""
-        if self._cand_grid.special(u).any():
-            return {}  # batch / long-context rows: decided per row, as everything else
+        if self._cand_grid.special(u).any() or self._over_output(u).any():
+            return {}  # batch / long-context / long-output rows: decided per row, as everything else
         out: dict[str, int] = {}
         needed = u.quantities.any(axis=0)
         for s, idx in among.items():

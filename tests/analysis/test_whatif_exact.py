@@ -76,7 +76,10 @@ class _Reference(WhatIfAccumulator):
         context = (u.input_tokens + u.output_tokens).astype(np.float64)
         k = len(self.candidates)
         cost = np.nan_to_num(_reference_cost_matrix(self._cand_grid, u), nan=np.inf) if k else np.zeros((0, n))
-        fits = (self.cand_ctx[:, None] >= context[None, :]) if k else np.zeros((0, n), dtype=bool)
+        out = u.output_tokens.astype(np.float64)
+        # A request fits a candidate when its context and its output are within the model's limits.
+        fits = ((self.cand_ctx[:, None] >= context[None, :]) & (self.cand_out[:, None] >= out[None, :])) if k \
+            else np.zeros((0, n), dtype=bool)
         acc = self.models.get(model)
         if acc is None:
             acc = self.models[model] = _Model({}, {}, np.zeros(k), np.zeros(k))

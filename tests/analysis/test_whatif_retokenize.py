@@ -139,3 +139,19 @@ def test_an_unknown_text_profile_is_an_error() -> None:
 
     with pytest.raises(UsageError, match="multilingual"):
         _run([_row("openai/gpt-4o", 10, 10)], _tiers("openai/gpt-4o"), _Config("klingon"))
+
+
+def test_a_request_with_more_output_than_a_model_may_write_does_not_move_there() -> None:
+    from dataclasses import replace
+
+    limited = replace(_entry("azure/gpt-4o-mini", "0.15", "0.6", "0.075"), max_output_tokens=4_096)
+    catalog = Catalog([_entry("openai/gpt-4o", "2.5", "10", "1.25"), limited], date(2026, 1, 1))
+    acc = WhatIfAccumulator(catalog, tiers=_tiers("openai/gpt-4o", "azure/gpt-4o-mini"))
+    table = from_pylist([_row("openai/gpt-4o", 1_000, 500), _row("openai/gpt-4o", 1_000, 9_000)])
+    acc.add(table, pc.strftime(table.column("timestamp"), "%Y-%m-%d"))
+    result = acc.result()
+    (row,) = result.savings
+    assert dict(row.routes_to) == {"azure/gpt-4o-mini": 1, "openai/gpt-4o": 1}   # the long answer stays
+    (azure,) = [p for p in result.providers if p.provider == "azure"]
+    assert (azure.covered_requests, azure.uncovered_requests) == (1, 1)
+    assert row.failover == ()   # it cannot take all of this traffic
