@@ -149,6 +149,7 @@ class WhatIf:
     volume: str | None = None  # --volume: monthly and annual figures scaled to it, not to the log's span
     text_profile: str = "english"
     retokenized: tuple[Retokenized, ...] = ()
+    excluded_candidates: tuple[tuple[str, str], ...] = ()   # (model, why no request may move there)
 
     def to_dict(self) -> dict[str, Any]:
         from llmaudit.analysis.spend import money
@@ -162,6 +163,7 @@ class WhatIf:
                       "at the low end with caches kept = optimistic, at the high end with cache reads billed "
                       "as input across providers = pessimistic)",
             "text_profile": self.text_profile,
+            "excluded_candidates": [{"model": m, "reason": why} for m, why in self.excluded_candidates],
             "retokenized": [
                 {"from": m.source, "to": m.target, "token_factor": [round(m.factor_low, 4), round(m.factor_mid, 4),
                                                                    round(m.factor_high, 4)],
@@ -259,15 +261,28 @@ class WhatIfAccumulator:
         # Only models still on sale are proposed: a model the catalog's sources stopped listing
         # (e.g. claude-3-5-sonnet-20241022) still prices old logs, but nobody can move traffic to it.
         on_sale_since = catalog.as_of - timedelta(days=_RETIRED_AFTER_DAYS)
+        from llmaudit.pricing.lifecycle import deprecation_dates, deprecation_source
+
+        deprecated = deprecation_dates()
+        excluded: list[tuple[str, str]] = []
         for entry in catalog.entries_for(self._tier_ids):  # most of the catalog has no tier: not built
             tier = self._tier_ids[entry.id]
             point = self._point(entry.id)
-            if point is None or entry.prices[-1].as_of < on_sale_since:
+            if point is None:
+                excluded.append((entry.id, "no input or output rate today"))
+                continue
+            if entry.prices[-1].as_of < on_sale_since:
+                excluded.append((entry.id, f"retired: no source has listed it since {entry.prices[-1].as_of}"))
+                continue
+            gone = deprecated.get(entry.id)
+            if gone is not None and gone <= catalog.as_of:
+                excluded.append((entry.id, f"deprecated on {gone} ({deprecation_source()})"))
                 continue
             cands.append(Candidate(entry.id, entry.provider, tier, getattr(entry, "context_window", None),
                                    getattr(entry, "max_output_tokens", None)))
             points.append(point)
         self.candidates = tuple(cands)
+        self.excluded = tuple(sorted(excluded))   # tiered models no request may move to, with why
         from llmaudit.pricing import rate_grid
         from llmaudit.pricing.table import Workspace
 
@@ -753,6 +768,7 @@ class WhatIfAccumulator:
             volume=None if volume is None else volume.text,
             text_profile=self.text,
             retokenized=self._retokenized(),
+            excluded_candidates=self.excluded,
         )
 
     def _retokenized(self) -> tuple[Retokenized, ...]:

@@ -155,3 +155,46 @@ def test_a_request_with_more_output_than_a_model_may_write_does_not_move_there()
     (azure,) = [p for p in result.providers if p.provider == "azure"]
     assert (azure.covered_requests, azure.uncovered_requests) == (1, 1)
     assert row.failover == ()   # it cannot take all of this traffic
+
+
+def test_a_model_deprecated_by_the_priced_day_is_no_candidate(monkeypatch: pytest.MonkeyPatch) -> None:
+    import llmaudit.pricing.lifecycle as lifecycle
+
+    rows = [_row("openai/gpt-4o", 1_000, 500)]
+    tiers = _tiers("openai/gpt-4o", "azure/gpt-4o-mini")
+    assert _run(rows, tiers).retokenized   # it moves while azure/gpt-4o-mini is served
+    # Deprecated on the catalog's day (2026-01-01): from that day on, nothing moves there.
+    monkeypatch.setattr(lifecycle, "deprecation_dates", lambda: {"azure/gpt-4o-mini": date(2026, 1, 1)})
+    result = _run(rows, tiers)
+    assert not result.retokenized and dict(result.savings[0].routes_to) == {"openai/gpt-4o": 1}
+    assert result.excluded_candidates == (
+        ("azure/gpt-4o-mini", "deprecated on 2026-01-01 (LiteLLM 1.110.2 deprecation_date)"),)
+    # A later date leaves it a candidate.
+    monkeypatch.setattr(lifecycle, "deprecation_dates", lambda: {"azure/gpt-4o-mini": date(2026, 1, 2)})
+    assert _run(rows, tiers).retokenized
+
+
+def test_a_model_without_an_output_rate_is_no_candidate() -> None:
+    half = ModelEntry(id="azure/half", provider="azure", name="half",
+                      prices=(PricePoint(date(2026, 1, 1), "test", date(2026, 1, 1), Rates(input=Decimal("0.01"))),),
+                      context_window=1_000_000)
+    catalog = Catalog([_entry("openai/gpt-4o", "2.5", "10"), half], date(2026, 1, 1))
+    acc = WhatIfAccumulator(catalog, tiers=_tiers("openai/gpt-4o", "azure/half"))
+    assert [c.model for c in acc.candidates] == ["openai/gpt-4o"]
+    assert acc.excluded == (("azure/half", "no input or output rate today"),)
+
+
+def test_the_shipped_deprecation_dates_are_pinned_and_apply_to_the_makers_own_entries() -> None:
+    import json
+
+    from llmaudit.pricing import load_catalog
+    from llmaudit.pricing.lifecycle import deprecation_dates, deprecation_source
+
+    doc = json.loads((SAMPLES.parents[2] / "pricing_data" / "lifecycle" / "deprecations.json").read_text())
+    lock = json.loads((SAMPLES.parents[2] / "pricing_data" / "sources.lock.json").read_text())
+    pinned = {(i["file"], i["sha256"], i.get("member_sha256")) for i in lock["inputs"]}
+    assert (doc["source"]["file"], doc["source"]["sha256"], doc["source"]["member_sha256"]) in pinned
+    catalog = load_catalog()
+    dates = deprecation_dates()
+    assert len(dates) > 100 and deprecation_source().startswith("LiteLLM ")
+    assert all(catalog.resolve(m) is not None and catalog.resolve(m).entry.id == m for m in list(dates)[:200])
