@@ -14,7 +14,7 @@ import sys
 import typer
 
 from llmaudit import __version__
-from llmaudit.cli import check, demo, ingest, pricing, replay, report, store
+from llmaudit.cli import check, demo, ingest, policy, pricing, replay, report, store
 from llmaudit.cli._output import out
 from llmaudit.errors import LlmauditError, redact
 
@@ -47,6 +47,7 @@ def _root(
 
 app.add_typer(pricing.app, name="pricing")
 app.add_typer(store.app, name="store")
+app.add_typer(policy.app, name="policy")
 ingest.register(app)
 report.register(app)
 replay.register(app)
