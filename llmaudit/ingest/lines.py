@@ -374,19 +374,68 @@ def _first_element(text: bytes) -> Any:
 
 # ---------------------------------------------------------------------------------------------- CSV
 
+# A quoted field may span lines, but one that has not closed within this many bytes is taken for a
+# stray quote: parsing stops there instead of buffering the rest of a huge file as one field.
+_MAX_RECORD_BYTES = 16 << 20
+
+
+class _CsvLines:
+    """The physical lines fed to ``csv.reader``, remembered for the record being parsed, so that a
+    record a stray quote ran across many lines can be given back and read again line by line.
+
+    ``line`` is the number of the last line handed out. Past ``_MAX_RECORD_BYTES`` in one record it
+    reports the end of the data once (the reader then returns what it has) and carries on after."""
+
+    def __init__(self, text: Iterable[str]) -> None:
+        self._it = iter(text)
+        self._back: list[str] = []
+        self.taken: list[str] = []
+        self.size = 0
+        self.line = 0
+        self.capped = False
+
+    def __iter__(self) -> _CsvLines:
+        return self
+
+    def __next__(self) -> str:
+        if self.size > _MAX_RECORD_BYTES and not self.capped:
+            self.capped = True
+            raise StopIteration
+        text = self._back.pop() if self._back else next(self._it)
+        self.taken.append(text)
+        self.size += len(text)
+        self.line += 1
+        return text
+
+    def start(self) -> None:
+        """A new record begins with the next line."""
+        self.taken.clear()
+        self.size = 0
+        self.capped = False
+
+    def give_back(self, lines: list[str]) -> None:
+        self._back.extend(reversed(lines))
+        self.line -= len(lines)
+
+
 def iter_csv(source: Source, ctx: ReadContext) -> Iterator[tuple[dict[str, str], int, str]]:
     """``(row_by_header_name, line, raw)`` for each CSV data row; malformed rows are rejected here.
 
     Columns are matched by header name, never by position (exports drift). ``line`` is the 1-based
-    physical line where the row starts (the header is line 1).
+    physical line where the row starts (the header is line 1). A quoted field may hold newlines; a
+    record that runs over several lines and has the wrong number of fields, or quotes that strict
+    CSV refuses, was opened by a stray quote: its first line is rejected with that reason and the
+    lines after it are read again, so one stray quote costs one row, not every row after it.
     """
     csv.field_size_limit(sys.maxsize)
     stream = source.open()
     # surrogateescape keeps undecodable bytes visible (as lone surrogates) so that a row holding
     # them is rejected as invalid UTF-8, as a JSONL line is, instead of kept with U+FFFD in it.
+    # newline="" splits lines at \n, \r\n and a lone \r (old Mac files), endings kept for csv.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    feed = _CsvLines(text)
     try:
-        reader = csv.reader(text)
+        reader = csv.reader(feed)
         try:
             header = next(reader)
         except StopIteration:
@@ -394,6 +443,8 @@ def iter_csv(source: Source, ctx: ReadContext) -> Iterator[tuple[dict[str, str],
         except csv.Error as exc:
             ctx.reject(1, f"unreadable CSV header ({exc})", "")
             return
+        if feed.line > 1:
+            raise InputError("the CSV header has a quote that is not closed on its line", path=source.display)
         names = [h.strip() for h in header]
         repeated = sorted({n for n in names if n and names.count(n) > 1})
         if repeated:
@@ -401,18 +452,20 @@ def iter_csv(source: Source, ctx: ReadContext) -> Iterator[tuple[dict[str, str],
             raise InputError(f"the CSV header repeats {', '.join(repeated)}: ambiguous columns",
                              path=source.display)
         width = len(names)
-        start = reader.line_num + 1
         while True:
+            feed.start()
+            line = feed.line + 1
             try:
                 cells = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                ctx.reject(start, f"malformed CSV row ({exc})", "")
-                start = reader.line_num + 1
+                ctx.reject(line, f"malformed CSV row ({exc})", feed.taken[0] if feed.taken else "")
+                feed.give_back(feed.taken[1:])
                 continue
-            line = start
-            start = reader.line_num + 1
+            if len(feed.taken) > 1 and (len(cells) != width or not _well_quoted(feed.taken)):
+                _reject_stray_quote(ctx, feed, line)
+                continue
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue
             if any(_has_surrogate(c) for c in cells):
@@ -427,6 +480,32 @@ def iter_csv(source: Source, ctx: ReadContext) -> Iterator[tuple[dict[str, str],
             yield dict(zip(names, cells, strict=True)), line, raw
     finally:
         text.close()
+
+
+def _well_quoted(lines: list[str]) -> bool:
+    """True when these lines are one record by strict CSV rules: a real quoted field closes with a
+    quote followed by a comma or the end of the line. A stray quote usually "closes" at the next
+    stray one, mid-field, where a lenient parse would glue the rows between into one field."""
+    try:
+        rows = list(csv.reader(lines, strict=True))
+    except csv.Error:
+        return False
+    return len(rows) == 1
+
+
+def _reject_stray_quote(ctx: ReadContext, feed: _CsvLines, line: int) -> None:
+    """The record from ``line`` ran over several lines and does not fit the header: a quote opened
+    there never closed where a real quoted field would. Reject that line; read the others again."""
+    taken = list(feed.taken)
+    if feed.capped:
+        where = f"within {_MAX_RECORD_BYTES >> 20} MiB"
+    elif taken[-1].endswith(("\n", "\r")):
+        where = f"until line {line + len(taken) - 1}"
+    else:
+        where = "before the end of the file"
+    raw = taken[0].encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    ctx.reject(line, f"unbalanced quote: a quoted field opened on this line is not closed {where}", raw)
+    feed.give_back(taken[1:])
 
 
 def _has_surrogate(text: str) -> bool:

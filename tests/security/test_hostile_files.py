@@ -1,0 +1,95 @@
+"""Hostile files (issue 15, items 12 and 16): one bad byte costs one record, never the file; every
+row is counted (rows read = kept + rejected + duplicates)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llmaudit.ingest import scan
+from tests.conftest import REPO
+
+FIX = REPO / "tests" / "ingest" / "fixtures"
+
+
+def _books(path: Path, **kw: object) -> tuple[object, list[tuple[int | None, str]]]:
+    s = scan([str(path)], **kw)  # type: ignore[arg-type]
+    s.table()
+    fs = s.summary.files[0]
+    assert fs.rows_read == fs.rows_kept + fs.rows_rejected + fs.duplicates, fs
+    return fs, [(r.line, r.reason) for r in s.summary.rejects]
+
+
+def _csv_rows(n: int) -> tuple[str, list[str]]:
+    header, first = (FIX / "openrouter_activity.csv").read_text().splitlines()[:2]
+    rows = [first.replace("gen-1782618417-", f"gen-{i}-", 1) for i in range(n)]
+    return header, rows
+
+
+@pytest.mark.parametrize("where", ["field start", "line end"])
+def test_csv_stray_quote_costs_its_own_row(tmp_path: Path, where: str) -> None:
+    """One stray quote swallowed every row after it, uncounted (OpenRouter, Helicone, generic)."""
+    header, rows = _csv_rows(50)
+    bad = 10
+    rows[bad] = (rows[bad].replace(",", ',"', 1) if where == "field start" else rows[bad] + ',"')
+    path = tmp_path / "activity.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    fs, rejects = _books(path)
+    assert (fs.rows_read, fs.rows_kept, fs.rows_rejected) == (50, 49, 1), rejects   # type: ignore[attr-defined]
+    assert rejects[0][0] == bad + 2 and "quote" in rejects[0][1], rejects
+
+
+def test_csv_two_stray_quotes_and_a_real_multiline_field(tmp_path: Path) -> None:
+    """A quoted field spanning lines is still one row; two stray quotes cost two rows, not the span
+    between them."""
+    header, rows = _csv_rows(30)
+    cells = rows[3].split(",")
+    cols = header.split(",")
+    cells[cols.index("user")] = '"line one\nline two, with a comma"'
+    rows[3] = ",".join(cells)
+    rows[8] = rows[8].replace(",", ',"', 1)
+    rows[20] = rows[20].replace(",", ',"', 1)
+    path = tmp_path / "activity.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    fs, rejects = _books(path)
+    assert (fs.rows_read, fs.rows_kept, fs.rows_rejected) == (30, 28, 2), rejects   # type: ignore[attr-defined]
+    # Row 3 spans two physical lines (5 and 6), so the rows after it start one line later.
+    assert [line for line, _ in rejects] == [11, 23], rejects
+    t = scan([str(path)]).table()
+    assert "line one\nline two, with a comma" in t["user"].to_pylist()
+
+
+def test_csv_stray_quote_in_generic_and_helicone(tmp_path: Path) -> None:
+    header, first = (FIX / "helicone_export.csv").read_text().splitlines()[:2]
+    rows = [first.replace("5f2c8a1e", f"{i:08x}", 1) for i in range(12)]
+    rows[2] = rows[2].replace('"user-42"', '"user-42', 1)     # a quoted field that never closes
+    path = tmp_path / "helicone.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    fs, rejects = _books(path)
+    assert fs.reader == "helicone"   # type: ignore[attr-defined]
+    assert (fs.rows_read, fs.rows_kept, fs.rows_rejected) == (12, 11, 1), rejects   # type: ignore[attr-defined]
+    generic = tmp_path / "generic.csv"
+    generic.write_text('ts,llm,in,out\n2026-01-01T00:00:00Z,gpt-4o,1,2\n2026-01-01T00:00:00Z,"gpt-4o,3,4\n'
+                       + "2026-01-01T00:00:00Z,gpt-4o,5,6\n" * 5)
+    fs, rejects = _books(generic, mapping={"timestamp": "ts", "model": "llm", "input_tokens": "in",
+                                           "output_tokens": "out"})
+    assert (fs.rows_read, fs.rows_kept, fs.rows_rejected) == (7, 6, 1), rejects   # type: ignore[attr-defined]
+    assert rejects[0][0] == 3
+
+
+def test_csv_quote_never_closed_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A quote that never closes is not buffered to the end of a huge file: past the record limit
+    the line is rejected and the lines after it are read again."""
+    from llmaudit.ingest import lines
+
+    monkeypatch.setattr(lines, "_MAX_RECORD_BYTES", 2000)
+    header, rows = _csv_rows(40)
+    rows[5] = rows[5] + ',"'
+    rows[30] = rows[30].replace(",", ',"', 1)
+    path = tmp_path / "activity.csv"
+    path.write_text("\n".join([header, *rows]))      # no final newline: the last quote meets EOF
+    fs, rejects = _books(path)
+    assert (fs.rows_read, fs.rows_kept, fs.rows_rejected) == (40, 38, 2), rejects   # type: ignore[attr-defined]
+    assert [line for line, _ in rejects] == [7, 32]
+    assert "within" in rejects[0][1]
