@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO
@@ -19,6 +20,7 @@ import orjson
 import pyarrow as pa
 
 from llmaudit.errors import InputError
+from llmaudit.ingest.nesting import MAX_DEPTH, DeepRecord, cut_deep_records
 from llmaudit.ingest.rows import SHAPE_ERRORS, check_row, finish_table, rows_to_table, shape_reason
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
@@ -35,6 +37,7 @@ __all__ = [
     "iter_chunks",
     "iter_csv",
     "iter_json_values",
+    "raw_json",
     "read_csv_rows",
     "read_json_records",
 ]
@@ -225,56 +228,95 @@ def iter_json_values(source: Source, ctx: ReadContext) -> Iterator[tuple[Any, in
     try:
         if _is_json_document(source.head):
             data = stream.read()
-            try:
-                doc = orjson.loads(data.lstrip(b"\xef\xbb\xbf"))
-            except orjson.JSONDecodeError as exc:
-                # Maybe it is JSONL after all (first line is a multi-line object) - try that.
-                if data.count(b"\n") > 1 and not data.lstrip().startswith(b"["):
-                    yield from _iter_jsonl(io.BytesIO(data), ctx)
-                    return
-                doc = _lenient_document(data, ctx)
-                if doc is _NO_DOCUMENT:
-                    ctx.reject(1, _json_error(exc, data, True) + " - the file is one JSON document", data[:2000])
-                    return
+            read = _read_document(data, ctx)
+            if read is _AS_JSONL:
+                # Not a document after all: JSONL whose first line is damaged or spans lines.
+                yield from _iter_jsonl(io.BytesIO(data), ctx)
+                return
+            if not isinstance(read, tuple):
+                return   # unreadable: rejected whole
+            doc, cut = read
             items = doc if isinstance(doc, list) else [doc]
             for i, item in enumerate(items, start=1):
-                yield item, i, _dumps(item)
+                if i in cut:
+                    ctx.reject(i, cut[i].reason, cut[i].raw)
+                    continue
+                yield item, i, raw_json(item)
             return
         yield from _iter_jsonl(stream, ctx, None if source.compressed else source.size)
     finally:
         stream.close()
 
 
-_NO_DOCUMENT = object()
+_AS_JSONL = object()
+_Document = tuple[Any, dict[int, DeepRecord]]
 
 
-def _dumps(item: Any) -> bytes:
+def _read_document(data: bytes, ctx: ReadContext, *, cut: bool = True) -> _Document | object | None:
+    """One JSON document: ``(value, {index: record cut for nesting too deep})``; ``_AS_JSONL`` when
+    the content is JSONL after all; None when nothing could be read (rejected here, whole).
+
+    orjson first; a document it refuses for one value (NaN, Infinity, 1e400) or for trailing
+    garbage is read with Python's parser (NaN and Infinity become floats that the record's own
+    validation rejects, naming the field), so one bad value costs one record, not the whole file;
+    what follows the document is rejected on its own. Records nested too deep for either parser
+    are cut out (``nesting``) and rejected one by one."""
+    try:
+        return orjson.loads(data.lstrip(b"\xef\xbb\xbf")), {}
+    except orjson.JSONDecodeError as exc:
+        error: Exception = exc
+    multiline = data.count(b"\n") > 1 and not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
+    try:
+        text = data.decode("utf-8-sig").lstrip()
+        doc, end = json.JSONDecoder().raw_decode(text)
+    except RecursionError:
+        trimmed = cut_deep_records(data) if cut else None
+        if trimmed is not None:
+            read = _read_document(trimmed[0], ctx, cut=False)
+            if isinstance(read, tuple):
+                return _with_cuts(read[0], trimmed[1], ctx)
+        if multiline:
+            return _AS_JSONL
+        ctx.reject(1, f"nested deeper than {MAX_DEPTH} levels outside any record - the file is one JSON "
+                   "document", data[:2000])
+        return None
+    except (UnicodeDecodeError, ValueError):
+        if multiline:
+            return _AS_JSONL
+        ctx.reject(1, _json_error(error, data, True) + " - the file is one JSON document", data[:2000])
+        return None
+    rest = text[end:].strip()
+    if rest:
+        if multiline and "\n" not in text[:end]:
+            return _AS_JSONL     # a first line that reads alone (with a NaN, say): JSONL
+        ctx.reject(None, "data after the end of the JSON document", rest[:2000].encode())
+    return doc, {}
+
+
+def _with_cuts(doc: Any, cut: list[DeepRecord], ctx: ReadContext) -> _Document:
+    """Records cut from a top-level array are rejected in their place (their index is their line);
+    records cut from a page are rejected now, on the page's line."""
+    by_index = {}
+    for record in cut:
+        if record.index is None:
+            ctx.reject(1, record.reason, record.raw)
+        else:
+            by_index[record.index] = record
+    return doc, by_index
+
+
+def raw_json(item: Any) -> bytes:
     """A record re-serialized for a reject's ``raw``; Python's parser may hand over what orjson
-    cannot write (an integer past 64 bits, NaN), so fall back to the standard library."""
+    cannot write (an integer past 64 bits, NaN, nesting past 255 levels), so fall back to the
+    standard library, and to a note when even that cannot nest so deep."""
     try:
         return orjson.dumps(item)
     except TypeError:
-        import json
-
-        return json.dumps(item, default=str).encode()
-
-
-def _lenient_document(data: bytes, ctx: ReadContext) -> Any:
-    """A document strict JSON refuses for one value (NaN, Infinity, 1e400) or for trailing garbage:
-    read it with Python's parser (NaN and Infinity become floats that the record's own validation
-    rejects, naming the field) so one bad value costs one record, not the whole file; what follows
-    the document is rejected on its own. ``_NO_DOCUMENT`` when it still cannot be read."""
-    import json
-
+        pass
     try:
-        text = data.decode("utf-8-sig")
-        doc, end = json.JSONDecoder().raw_decode(text.lstrip())
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return _NO_DOCUMENT
-    rest = text.lstrip()[end:].strip()
-    if rest:
-        ctx.reject(None, "data after the end of the JSON document", rest[:2000].encode())
-    return doc
+        return json.dumps(item, default=str).encode()
+    except RecursionError:
+        return b'"(a record nested too deep to show)"'
 
 
 def _iter_jsonl(stream: BinaryIO, ctx: ReadContext, size_hint: int | None = None
@@ -351,8 +393,6 @@ def first_record(head: bytes) -> dict[str, Any] | None:
 
 def _first_element(text: bytes) -> Any:
     """First element of ``[...`` or ``{"data": [...`` when the whole document is larger than the head."""
-    import json
-
     decoded = text.decode("utf-8", errors="replace")
     start = None
     if decoded.startswith("["):
@@ -367,7 +407,7 @@ def _first_element(text: bytes) -> Any:
         start += 1
     try:
         value, _ = json.JSONDecoder().raw_decode(decoded, start)
-    except ValueError:
+    except (ValueError, RecursionError):   # a head nested deeper than the parser goes: not sniffed
         return None
     return value if decoded.startswith("[") else {"data": [value]}
 

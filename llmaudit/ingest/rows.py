@@ -57,8 +57,9 @@ class RowError(ValueError):
 
 
 # What a reader's per-record code may raise on a record of an unexpected shape (a list where an
-# object belongs, ...). Callers turn these into rejects too: bad input never becomes a traceback.
-SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError, OverflowError)
+# object belongs, ...), or on one nested deeper than Python recurses. Callers turn these into rejects
+# too: bad input never becomes a traceback.
+SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError, OverflowError, RecursionError)
 
 
 def shape_reason(exc: BaseException) -> str:

@@ -93,3 +93,69 @@ def test_csv_quote_never_closed_is_bounded(tmp_path: Path, monkeypatch: pytest.M
     assert (fs.rows_read, fs.rows_kept, fs.rows_rejected) == (40, 38, 2), rejects   # type: ignore[attr-defined]
     assert [line for line, _ in rejects] == [7, 32]
     assert "within" in rejects[0][1]
+
+
+def _nest(depth: int) -> str:
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+def _json_fixtures() -> list[Path]:
+    return sorted(p for p in FIX.glob("*.json*") if p.name != "openai_batch_errors.jsonl")
+
+
+@pytest.mark.parametrize("depth", [300, 10_000])
+@pytest.mark.parametrize("fixture", _json_fixtures(), ids=lambda p: p.name)
+def test_deep_nesting_costs_one_record(fixture: Path, depth: int, tmp_path: Path) -> None:
+    """JSON nested 300 deep exited 70 (orjson's recursion limit); a record nested 10k deep cost the
+    whole document. The record is rejected with a reason; the rest is read."""
+    import json
+
+    text = fixture.read_text()
+    path = tmp_path / fixture.name
+    before = scan([str(fixture)])
+    before.table()
+    base = before.summary.files[0]
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError:
+        lines = text.splitlines()
+        path.write_text("\n".join([lines[0], '{"id": "deep", "extra": ' + _nest(depth) + "}", *lines[1:]]) + "\n")
+        fs, rejects = _books(path)
+        assert fs.rows_kept == base.rows_kept, rejects     # type: ignore[attr-defined]
+        return
+    # After the first record (which the format is sniffed from), pretty-printed.
+    (doc if isinstance(doc, list) else doc["data"]).insert(1, "DEEP")
+    path.write_text(json.dumps(doc, indent=2).replace('"DEEP"', '{"extra": ' + _nest(depth) + "}"))
+    fs, rejects = _books(path)
+    assert fs.rows_kept == base.rows_kept, rejects     # type: ignore[attr-defined]
+    if depth > 1000:
+        assert any("nested deeper" in reason or "recursion" in reason.lower() for _, reason in rejects), rejects
+
+
+def test_deep_head_never_crashes_sniffing(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A 10k-deep document exited 70 while sniffing."""
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 10_000 + "]" * 10_000)
+    res = run_cli(["report", "--spend", str(path), "--format", "json"])
+    assert res.exit_code == 2 and "unrecognised log format" in res.stderr, res.stderr
+    res = run_cli(["report", "--spend", str(path), "--format", "json", "--no-whatif", "--log-format", "litellm"])
+    assert res.exit_code == 0, res.stderr
+    import json
+
+    src = json.loads(res.stdout)["sources"][0]
+    assert (src["rows_read"], src["rows_rejected"]) == (1, 1)
+
+
+def test_pretty_printed_page_with_one_nan_costs_one_result(tmp_path: Path) -> None:
+    """A pretty-printed usage page with one NaN was read as JSONL: every line a reject."""
+    import json
+
+    doc = json.loads((FIX / "openai_usage.json").read_text())
+    text = json.dumps(doc, indent=2).replace('"input_tokens": ', '"input_tokens": NaN, "was": ', 1)
+    path = tmp_path / "usage.json"
+    path.write_text(text)
+    base = scan([str(FIX / "openai_usage.json")])
+    base.table()
+    fs, rejects = _books(path)
+    assert fs.rows_kept == base.summary.files[0].rows_kept - 1 and fs.rows_rejected == 1, rejects  # type: ignore[attr-defined]
+    assert "input_tokens" in rejects[0][1]
