@@ -159,3 +159,37 @@ def test_pretty_printed_page_with_one_nan_costs_one_result(tmp_path: Path) -> No
     fs, rejects = _books(path)
     assert fs.rows_kept == base.summary.files[0].rows_kept - 1 and fs.rows_rejected == 1, rejects  # type: ignore[attr-defined]
     assert "input_tokens" in rejects[0][1]
+
+
+_LINE_FIXTURES = sorted([*FIX.glob("*.jsonl"), *FIX.glob("*.csv"), *FIX.glob("claude/**/*.jsonl"),
+                         *FIX.glob("agents/codex/**/*.jsonl")])
+
+
+def _read(path: Path) -> tuple[list[dict[str, object]], list[tuple[int | None, str]], str]:
+    s = scan([str(path)])
+    rows = s.table().drop_columns(["source_file"]).to_pylist()
+    return rows, [(r.line, r.reason) for r in s.summary.rejects], s.summary.files[0].reader
+
+
+@pytest.mark.parametrize("fixture", _LINE_FIXTURES, ids=lambda p: str(p.relative_to(FIX)))
+def test_cr_only_line_endings_read_like_lf(fixture: Path, tmp_path: Path) -> None:
+    """Old-Mac CR-only line endings were unrecognised: JSONL and CSV read them as the LF file."""
+    import gzip
+
+    path = tmp_path / fixture.relative_to(FIX)     # same folders: agents name projects by them
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(fixture.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r"))
+    assert _read(path) == _read(fixture)
+    packed = path.with_name(fixture.name + ".gz")
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    assert _read(packed) == _read(fixture)
+
+
+def test_cr_only_from_stdin(run_cli) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    text = (FIX / "openai_chat.jsonl").read_text().replace("\n", "\r")
+    res = run_cli(["report", "--spend", "-", "--format", "json", "--no-whatif"], input=text)
+    assert res.exit_code == 0, res.stderr
+    src = json.loads(res.stdout)["sources"][0]
+    assert (src["reader"], src["rows_kept"]) == ("openai", 4)
