@@ -87,8 +87,11 @@ class Journal:
 
     def __init__(self, run_dir: Path, sync_s: float = 1.0) -> None:
         self.path = run_dir / JOURNAL
-        run_dir.mkdir(parents=True, exist_ok=True)
-        self._fh = self.path.open("a", encoding="utf-8")
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            self._fh = self.path.open("a", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--out {run_dir}: cannot write: {exc.strerror or exc}") from None
         self._lock()
         self._repair_tail()
         self._sync_s = sync_s
@@ -123,6 +126,8 @@ class Journal:
             self._last_sync = now
 
     def close(self) -> None:
+        if self._fh.closed:
+            return
         self._fh.flush()
         os.fsync(self._fh.fileno())
         self._fh.close()
