@@ -274,6 +274,7 @@ def _run(prompts: list[Prompt], specs: list[ModelSpec], opts: ReplayOptions, cat
     budget = Budget(opts.max_cost_usd, spent=spent_before)
     runner = _Runner(adapters, opts, catalog, journal, state, budget, directory, client_factory, config)
     runner.cache = cache
+    runner.rows = {row_key(r): r for r in previous}
     try:
         asyncio.run(runner.run(todo))
     except KeyboardInterrupt:
@@ -457,6 +458,9 @@ class _Runner:
         self.cooldown: dict[str, float] = {}
         self.clients: dict[str, Any] = {}
         self.cache: Any = None
+        # The run's rows as the journal holds them (a key's last row wins), kept as they are
+        # appended, so a checkpoint writes the table without reading the journal back.
+        self.rows: dict[tuple[str, str, int], dict[str, Any]] = {}
         self._last_checkpoint = time.monotonic()
 
     async def run(self, jobs: list[_Job]) -> None:
@@ -718,6 +722,9 @@ class _Runner:
 
     def _finish(self, job: _Job, row: dict[str, Any]) -> None:
         self.journal.append(row)
+        key = row_key(row)
+        self.rows.pop(key, None)   # re-inserted: the table keeps the order results arrived in
+        self.rows[key] = row
         st = self.state
         st.done += 1
         if row["status"] == "ok":
@@ -733,7 +740,7 @@ class _Runner:
         now = time.monotonic()
         if now - self._last_checkpoint >= self.opts.checkpoint_s:
             self._last_checkpoint = now
-            write_results(self.directory, read_journal(self.directory))
+            write_results(self.directory, list(self.rows.values()))
         self._report()
 
     def _report(self) -> None:
