@@ -29,6 +29,7 @@ from llmaudit.ingest.readers.generic import check_mapping
 from llmaudit.ingest.registry import READERS, SNIFF_ORDER
 from llmaudit.ingest.source import Source, expand_inputs
 from llmaudit.ingest.summary import MAX_STORED, Duplicate, FileSummary, IngestSummary, ReadContext, Reject
+from llmaudit.ingest.validation import reject_invalid
 
 __all__ = ["GROUP_BYTES", "Scan", "scan", "sniff"]
 
@@ -123,7 +124,9 @@ class Scan:
         try:
             if planned.reader is None:
                 return
-            for table in planned.reader.read(source, self._context(i)):
+            ctx = self._context(i)
+            for table in planned.reader.read(source, ctx):
+                table, _ = reject_invalid(table, [ctx])   # one validation, whichever path made the rows
                 table = self._dedup(table, fsum)
                 fsum.rows_kept += table.num_rows
                 if table.num_rows:
@@ -141,6 +144,8 @@ class Scan:
         items = [(self._planned[i].source, self._context(i)) for i in range(start, end)]
         try:
             for table, files in many(items):
+                table, valid = reject_invalid(table, [ctx for _, ctx in items], files)
+                files = files if valid is None else valid
                 table, files = self._dedup_files(table, files, fsums)
                 for k, kept in enumerate(np.bincount(files, minlength=len(fsums)).tolist()):
                     fsums[k].rows_kept += kept

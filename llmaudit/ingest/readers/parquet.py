@@ -2,8 +2,8 @@
 
 Rows keep their provenance (``source_format``, ``source_file``, ``source_line`` of the original
 log); ``cost_usd`` is cleared and ``price_status`` reset to ``unpriced`` because pricing always
-re-prices from the catalog. Each row is re-validated against the schema's invariants; a bad row
-is rejected with its 1-based row number in the Parquet file.
+re-prices from the catalog. Each row is re-validated against the invariants every reader's rows
+meet (``ingest.validation``); a bad row is rejected with its 1-based row number in the Parquet file.
 """
 
 from __future__ import annotations
@@ -11,14 +11,13 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from llmaudit.errors import InputError
-from llmaudit.ingest.rows import RowError, check_row
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
+from llmaudit.ingest.validation import reject_invalid
 from llmaudit.schema import REQUIRED, USAGE_SCHEMA, conform
 
 __all__ = ["read", "sniff"]
@@ -29,22 +28,6 @@ _BATCH = 65_536
 
 def sniff(head: bytes, path: str) -> bool:
     return head.startswith(_MAGIC)
-
-
-def _bad_mask(table: pa.Table) -> pa.ChunkedArray:
-    z = {n: pc.fill_null(table.column(n), 0) for n in
-         ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-          "output_tokens", "reasoning_tokens")}
-    masks = [pc.less(col, 0) for col in z.values()]
-    masks.append(pc.greater(pc.add(z["cache_read_tokens"], z["cache_write_tokens"]), z["input_tokens"]))
-    masks.append(pc.greater(z["cache_write_1h_tokens"], z["cache_write_tokens"]))
-    masks.append(pc.greater(z["reasoning_tokens"], z["output_tokens"]))
-    masks.append(pc.is_null(table.column("timestamp")))
-    masks.append(pc.is_null(table.column("model_raw")))
-    bad = masks[0]
-    for m in masks[1:]:
-        bad = pc.or_(bad, m)
-    return bad
 
 
 def read(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
@@ -78,18 +61,7 @@ def read(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
                 table = table.set_column(i, name, pc.fill_null(table.column(name), fill))
             i = table.schema.get_field_index("source_line")
             table = table.set_column(i, "source_line", pc.coalesce(table.column("source_line"), index))
-            bad = _bad_mask(table)
-            if pc.any(bad).as_py():
-                bad_idx = pc.indices_nonzero(bad).to_pylist()   # type: ignore[attr-defined]
-                for j in bad_idx:
-                    row = table.slice(j, 1).to_pylist()[0]
-                    try:
-                        check_row(row)
-                        reason = "invalid row"
-                    except RowError as exc:
-                        reason = str(exc)
-                    ctx.reject(index[j].as_py(), reason, orjson.dumps(row, default=str).decode())
-                table = table.filter(pc.invert(bad))
+            table, _ = reject_invalid(table, [ctx], counted=False, first_row=offset - n + 1)
             ctx.file.rows_read += table.num_rows
             yield table.select(USAGE_SCHEMA.names)
         if data is None and source.size:
