@@ -80,14 +80,16 @@ def _read_parquet(path: Path, progress: Callable[[int], None] | None, ctx: Any) 
     ``ingest.summary.ReadContext``) with their row numbers, the rest counted read and yielded."""
     import pyarrow.parquet as pq
 
+    from llmaudit.ingest.readers.parquet import DAMAGED
     from llmaudit.ingest.validation import reject_invalid
     from llmaudit.schema import REQUIRED, conform
 
     try:
         pf = pq.ParquetFile(path)
-    except (OSError, pa.ArrowInvalid) as exc:
+        names = pf.schema_arrow.names
+    except DAMAGED as exc:
         raise InputError(f"not a readable parquet file: {exc}", path=str(path)) from None
-    missing = [c for c in REQUIRED if c not in pf.schema_arrow.names]
+    missing = [c for c in REQUIRED if c not in names]
     if missing:
         raise InputError(f"not an llmaudit usage parquet (missing columns: {', '.join(missing)}); "
                          "write one with `llmaudit ingest LOGS --out FILE.parquet`", path=str(path))
@@ -103,7 +105,7 @@ def _read_parquet(path: Path, progress: Callable[[int], None] | None, ctx: Any) 
             offset += batch.num_rows
             ctx.file.rows_read += table.num_rows
             yield table
-    except (OSError, pa.ArrowInvalid) as exc:
+    except DAMAGED as exc:
         raise InputError(f"parquet read failed: {exc}", path=str(path)) from None
 
 

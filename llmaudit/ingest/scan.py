@@ -27,6 +27,7 @@ from llmaudit.ingest.dedup import SeenIds, dedup_key, drop_seen_ids, replayed_ro
 from llmaudit.ingest.reader import Reader, ReadMany
 from llmaudit.ingest.readers.generic import check_mapping
 from llmaudit.ingest.registry import READERS, SNIFF_ORDER
+from llmaudit.ingest.rows import SHAPE_ERRORS
 from llmaudit.ingest.source import Source, expand_inputs
 from llmaudit.ingest.summary import MAX_STORED, Duplicate, FileSummary, IngestSummary, ReadContext, Reject
 from llmaudit.ingest.validation import reject_invalid
@@ -44,8 +45,11 @@ def sniff(head: bytes, path: str, *, mapping: bool = False) -> Reader | None:
         return READERS["generic"]
     for name in SNIFF_ORDER:
         reader = READERS[name]
-        if reader.sniff(head, path):
-            return reader
+        try:
+            if reader.sniff(head, path):
+                return reader
+        except SHAPE_ERRORS:
+            continue   # a first record too odd for this reader's test: not recognised by it
     return None
 
 

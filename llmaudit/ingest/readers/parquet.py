@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -20,10 +21,13 @@ from llmaudit.ingest.summary import ReadContext
 from llmaudit.ingest.validation import reject_invalid
 from llmaudit.schema import REQUIRED, USAGE_SCHEMA, conform
 
-__all__ = ["read", "sniff"]
+__all__ = ["DAMAGED", "read", "sniff"]
 
 _MAGIC = b"PAR1"
 _BATCH = 65_536
+# How pyarrow fails on a damaged file: its own errors, and Python ones from decoding damaged
+# metadata (a column name that is not UTF-8).
+DAMAGED = (pa.ArrowException, OSError, ValueError, TypeError, KeyError, IndexError)
 
 
 def sniff(head: bytes, path: str) -> bool:
@@ -38,33 +42,46 @@ def read(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
         data = stream.read() if (source.is_stdin or source.compressed) else None
         try:
             pf = pq.ParquetFile(io.BytesIO(data) if data is not None else source.path)
-        except (pa.ArrowInvalid, OSError) as exc:
+            names = pf.schema_arrow.names
+        except DAMAGED as exc:
             raise InputError(f"not a readable Parquet file ({exc})", path=ctx.path) from None
-        missing = [n for n in REQUIRED if n not in pf.schema_arrow.names and n not in ("cost_usd",)]
+        missing = [n for n in REQUIRED if n not in names and n not in ("cost_usd",)]
         if missing:
             raise InputError(f"not an llmaudit usage Parquet file: missing columns {', '.join(missing)}",
                              path=ctx.path)
-        offset = 0
-        for batch in pf.iter_batches(batch_size=_BATCH):
-            table = conform(pa.Table.from_batches([batch]))
-            n = table.num_rows
-            index = pa.array(range(offset + 1, offset + n + 1), pa.int64())
-            offset += n
-            table = table.set_column(table.schema.get_field_index("cost_usd"), "cost_usd",
-                                     pa.nulls(n, pa.float64()))
-            table = table.set_column(table.schema.get_field_index("price_status"), "price_status",
-                                     pa.array(["unpriced"] * n, pa.string()))
-            table = table.set_column(table.schema.get_field_index("model"), "model",
-                                     pc.coalesce(table.column("model_raw"), table.column("model")))
-            for name, fill in (("source_format", "parquet"), ("source_file", ctx.path)):
-                i = table.schema.get_field_index(name)
-                table = table.set_column(i, name, pc.fill_null(table.column(name), fill))
-            i = table.schema.get_field_index("source_line")
-            table = table.set_column(i, "source_line", pc.coalesce(table.column("source_line"), index))
-            table, _ = reject_invalid(table, [ctx], counted=False, first_row=offset - n + 1)
-            ctx.file.rows_read += table.num_rows
-            yield table.select(USAGE_SCHEMA.names)
+        yield from _batches(pf, ctx)
         if data is None and source.size:
             source.report_read(source.size)
     finally:
         stream.close()
+
+
+def _batches(pf: Any, ctx: ReadContext) -> Iterator[pa.Table]:
+    """The file's rows in batches, validated; a file damaged past its footer (a row group that does
+    not decode) is an input error, not a traceback."""
+    offset = 0
+    batches = pf.iter_batches(batch_size=_BATCH)
+    while True:
+        try:
+            batch = next(batches, None)
+            if batch is None:
+                return
+            table = conform(pa.Table.from_batches([batch]))
+        except DAMAGED as exc:
+            raise InputError(f"not a readable Parquet file ({exc})", path=ctx.path) from None
+        n = table.num_rows
+        index = pa.array(range(offset + 1, offset + n + 1), pa.int64())
+        table = table.set_column(table.schema.get_field_index("cost_usd"), "cost_usd", pa.nulls(n, pa.float64()))
+        table = table.set_column(table.schema.get_field_index("price_status"), "price_status",
+                                 pa.array(["unpriced"] * n, pa.string()))
+        table = table.set_column(table.schema.get_field_index("model"), "model",
+                                 pc.coalesce(table.column("model_raw"), table.column("model")))
+        for name, fill in (("source_format", "parquet"), ("source_file", ctx.path)):
+            i = table.schema.get_field_index(name)
+            table = table.set_column(i, name, pc.fill_null(table.column(name), fill))
+        i = table.schema.get_field_index("source_line")
+        table = table.set_column(i, "source_line", pc.coalesce(table.column("source_line"), index))
+        table, _ = reject_invalid(table, [ctx], counted=False, first_row=offset + 1)
+        offset += n
+        ctx.file.rows_read += table.num_rows
+        yield table.select(USAGE_SCHEMA.names)
