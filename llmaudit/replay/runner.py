@@ -26,7 +26,7 @@ from typing import Any
 from llmaudit import __version__
 from llmaudit.assertions import evaluate
 from llmaudit.config import Config, load_config
-from llmaudit.errors import UsageError
+from llmaudit.errors import InputError, UsageError
 from llmaudit.pricing import Catalog, load_catalog
 from llmaudit.providers import ChatRequest, Completion, ProviderCallError
 from llmaudit.replay.budget import Budget
@@ -219,9 +219,16 @@ def run_replay(
         journal.close()
         if cache is not None:
             cache.close()
-        if not opts.resume and not read_journal(directory):
+        if not opts.resume and _nothing_journaled(directory):
             _undo_start(directory, made)
         raise
+
+
+def _nothing_journaled(directory: Path) -> bool:
+    try:
+        return not read_journal(directory)
+    except InputError:
+        return False   # a journal with lines in it, even unreadable ones, is not ours to remove
 
 
 def _open_cache(opts: ReplayOptions) -> Any:
