@@ -93,8 +93,12 @@ def read_partition(index: int, kind: str, path: str, fmt: str, mapping: dict[str
             from pathlib import Path
 
             from llmaudit.analysis.records import _read_parquet  # the very reader open_records uses
+            from llmaudit.ingest.summary import FileSummary, IngestSummary, ReadContext
 
-            tables = _read_parquet(Path(path), None)
+            result.file = FileSummary(path, "parquet")
+            books = IngestSummary(files=[result.file])
+            tables = _read_parquet(Path(path), None, ReadContext(path, "parquet", result.file, books,
+                                                                 on_reject=result.rejects.append))
         else:
             from llmaudit.ingest import scan
 
@@ -274,6 +278,11 @@ class DistributedRecords:
         if kind == "parquet":  # already priced rows of an ingest; the in-process reader does not de-duplicate them
             if self._progress is not None:
                 self._progress(os.path.getsize(path))
+            for rej in result.rejects:   # rows that break the invariants, as in-process
+                if self._on_reject is not None:
+                    self._on_reject(rej)
+                if self._has_raw and len(self._summary.rejects) < MAX_STORED:
+                    self._summary.rejects.append(rej)
             for table in result.tables:
                 if table.num_rows:
                     yield table

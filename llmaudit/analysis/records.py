@@ -2,7 +2,9 @@
 
 ``report --spend`` accepts both: a parquet file written by ``llmaudit ingest`` is read in row-group
 batches (already priced), everything else goes through the ingest readers. Either way the caller
-sees one stream of schema-conforming tables and one byte count for a progress bar.
+sees one stream of schema-conforming tables and one byte count for a progress bar, and every row
+met the same invariants (``ingest.validation``): a parquet row that breaks one is rejected with its
+row number, as a log line is.
 """
 
 from __future__ import annotations
@@ -23,27 +25,33 @@ _BATCH_ROWS = 65_536
 
 
 class Records:
-    def __init__(self, parquet: list[Path], scan: Any | None, progress: Callable[[int], None] | None) -> None:
-        from llmaudit.ingest import FileSummary
+    def __init__(self, parquet: list[Path], scan: Any | None, progress: Callable[[int], None] | None,
+                 on_reject: Callable[[Any], None] | None = None) -> None:
+        from llmaudit.ingest import FileSummary, IngestSummary
 
         self.parquet = parquet
         self.scan = scan
         self._progress = progress
+        self._on_reject = on_reject
         # Parquet inputs are accounted like raw logs (one FileSummary each), so every input shows.
         self._parquet_files = [FileSummary(str(p), "parquet") for p in parquet]
+        self._parquet_books = IngestSummary(files=self._parquet_files)
 
     @property
     def summary(self) -> Any:
         """Per input file: reader, rows read / kept / rejected, duplicates (an ``IngestSummary``)."""
         from llmaudit.ingest import IngestSummary
 
+        books = self._parquet_books
         if self.scan is None:
-            return IngestSummary(files=list(self._parquet_files))
+            return IngestSummary(files=list(self._parquet_files), rejects=list(books.rejects),
+                                 rejects_not_stored=books.rejects_not_stored)
         raw = self.scan.summary
         if not self._parquet_files:
             return raw
-        return IngestSummary(files=[*self._parquet_files, *raw.files], rejects=raw.rejects,
-                             duplicates=raw.duplicates, rejects_not_stored=raw.rejects_not_stored,
+        return IngestSummary(files=[*self._parquet_files, *raw.files], rejects=[*books.rejects, *raw.rejects],
+                             duplicates=raw.duplicates,
+                             rejects_not_stored=books.rejects_not_stored + raw.rejects_not_stored,
                              duplicates_not_stored=raw.duplicates_not_stored)
 
     @property
@@ -55,9 +63,11 @@ class Records:
         return None if raw is None else raw + size
 
     def batches(self) -> Iterator[pa.Table]:
+        from llmaudit.ingest.summary import ReadContext
+
         for path, fsum in zip(self.parquet, self._parquet_files, strict=True):
-            for table in _read_parquet(path, self._progress):
-                fsum.rows_read += table.num_rows
+            ctx = ReadContext(str(path), "parquet", fsum, self._parquet_books, on_reject=self._on_reject)
+            for table in _read_parquet(path, self._progress, ctx):
                 fsum.rows_kept += table.num_rows
                 yield table
             fsum.done = True
@@ -65,27 +75,37 @@ class Records:
             yield from self.scan.batches()
 
 
-def _read_parquet(path: Path, progress: Callable[[int], None] | None) -> Iterator[pa.Table]:
+def _read_parquet(path: Path, progress: Callable[[int], None] | None, ctx: Any) -> Iterator[pa.Table]:
+    """An llmaudit parquet in batches; rows that break the invariants are rejected to ``ctx`` (an
+    ``ingest.summary.ReadContext``) with their row numbers, the rest counted read and yielded."""
     import pyarrow.parquet as pq
 
+    from llmaudit.ingest.readers.parquet import DAMAGED
+    from llmaudit.ingest.validation import reject_invalid
     from llmaudit.schema import REQUIRED, conform
 
     try:
         pf = pq.ParquetFile(path)
-    except (OSError, pa.ArrowInvalid) as exc:
+        names = pf.schema_arrow.names
+    except DAMAGED as exc:
         raise InputError(f"not a readable parquet file: {exc}", path=str(path)) from None
-    missing = [c for c in REQUIRED if c not in pf.schema_arrow.names]
+    missing = [c for c in REQUIRED if c not in names]
     if missing:
         raise InputError(f"not an llmaudit usage parquet (missing columns: {', '.join(missing)}); "
                          "write one with `llmaudit ingest LOGS --out FILE.parquet`", path=str(path))
     size = path.stat().st_size
     rows = max(pf.metadata.num_rows, 1)
+    offset = 0
     try:
         for batch in pf.iter_batches(batch_size=_BATCH_ROWS):
             if progress is not None:
                 progress(size * batch.num_rows // rows)
-            yield conform(pa.Table.from_batches([batch]))
-    except (OSError, pa.ArrowInvalid) as exc:
+            table, _ = reject_invalid(conform(pa.Table.from_batches([batch])), [ctx], counted=False,
+                                      first_row=offset + 1)
+            offset += batch.num_rows
+            ctx.file.rows_read += table.num_rows
+            yield table
+    except DAMAGED as exc:
         raise InputError(f"parquet read failed: {exc}", path=str(path)) from None
 
 
@@ -138,7 +158,7 @@ def open_records(paths: list[str], *, fmt: str = "auto", mapping: dict[str, str]
         kept = open_store()
     plan = scan(raw, fmt, mapping, progress=progress, on_reject=on_reject, store=kept,
                 history=history) if raw else None
-    return Records(parquet, plan, progress)
+    return Records(parquet, plan, progress, on_reject)
 
 
 class _Stamped:

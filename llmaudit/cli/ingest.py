@@ -96,7 +96,10 @@ def ingest(
             if reject_fh is not None:
                 row = r.as_dict()  # type: ignore[attr-defined]
                 row["raw"] = redact(str(row.get("raw", "")))
-                reject_fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                try:
+                    reject_fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                except OSError as exc:   # a full disk: not an input's fault, and not a bug
+                    raise UsageError(f"--rejects {rejects}: cannot write: {exc.strerror or exc}") from None
 
         with ReadProgress(None, "ingesting", out.stderr) as bar:
             records = open_records_with(engine, paths, scheduler=scheduler, fmt=fmt, mapping=parse_map(mapping),
@@ -104,9 +107,17 @@ def ingest(
                                         store=not no_store, history=history)
             bar.total = records.total_bytes
             result = write_parquet(records, catalog, out_file)
+        if reject_fh is not None:
+            try:
+                reject_fh.flush()
+            except OSError as exc:
+                raise UsageError(f"--rejects {rejects}: cannot write: {exc.strerror or exc}") from None
     finally:
         if reject_fh is not None:
-            reject_fh.close()
+            try:
+                reject_fh.close()
+            except OSError:
+                pass   # the write or flush that failed said so already
     if records.summary is not None:
         out.stderr.print(render_ingest_summary(records.summary, unpriced=result.unpriced, out_path=str(out_file),
                                                rows_written=result.rows))

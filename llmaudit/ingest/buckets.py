@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import orjson
 import pyarrow as pa
 
-from llmaudit.ingest.lines import read_json_records
+from llmaudit.ingest.lines import raw_json, read_json_records
 from llmaudit.ingest.rows import SHAPE_ERRORS, RowError, parse_timestamp, shape_reason
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
@@ -38,7 +37,7 @@ def _bucket_rows(bucket: Any, line: int, ctx: ReadContext, one: OneResult, start
         raise RowError("bucket has no results list")
     rows: list[dict[str, Any]] = []
     for j, result in enumerate(results):
-        raw = orjson.dumps(result).decode()
+        raw = raw_json(result).decode()
         try:
             if not isinstance(result, dict):
                 raise RowError(f"result is {type(result).__name__}, expected an object")

@@ -191,7 +191,9 @@ class Keeping:
         ctx = ReadContext(path, reader.name, books, scratch, mapping=None)
         try:
             source.prepare(None)
-            tables = [self._shift(t, offset) for t in reader.read(source, ctx)]
+            from llmaudit.ingest.validation import reject_invalid
+
+            tables = [self._shift(reject_invalid(t, [ctx])[0], offset) for t in reader.read(source, ctx)]
         finally:
             books.bytes_read = source.bytes_read
             source.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO
@@ -19,6 +20,7 @@ import orjson
 import pyarrow as pa
 
 from llmaudit.errors import InputError
+from llmaudit.ingest.nesting import MAX_DEPTH, DeepRecord, cut_deep_records
 from llmaudit.ingest.rows import SHAPE_ERRORS, check_row, finish_table, rows_to_table, shape_reason
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
@@ -35,6 +37,7 @@ __all__ = [
     "iter_chunks",
     "iter_csv",
     "iter_json_values",
+    "raw_json",
     "read_csv_rows",
     "read_json_records",
 ]
@@ -225,56 +228,95 @@ def iter_json_values(source: Source, ctx: ReadContext) -> Iterator[tuple[Any, in
     try:
         if _is_json_document(source.head):
             data = stream.read()
-            try:
-                doc = orjson.loads(data.lstrip(b"\xef\xbb\xbf"))
-            except orjson.JSONDecodeError as exc:
-                # Maybe it is JSONL after all (first line is a multi-line object) - try that.
-                if data.count(b"\n") > 1 and not data.lstrip().startswith(b"["):
-                    yield from _iter_jsonl(io.BytesIO(data), ctx)
-                    return
-                doc = _lenient_document(data, ctx)
-                if doc is _NO_DOCUMENT:
-                    ctx.reject(1, _json_error(exc, data, True) + " - the file is one JSON document", data[:2000])
-                    return
+            read = _read_document(data, ctx)
+            if read is _AS_JSONL:
+                # Not a document after all: JSONL whose first line is damaged or spans lines.
+                yield from _iter_jsonl(io.BytesIO(data), ctx)
+                return
+            if not isinstance(read, tuple):
+                return   # unreadable: rejected whole
+            doc, cut = read
             items = doc if isinstance(doc, list) else [doc]
             for i, item in enumerate(items, start=1):
-                yield item, i, _dumps(item)
+                if i in cut:
+                    ctx.reject(i, cut[i].reason, cut[i].raw)
+                    continue
+                yield item, i, raw_json(item)
             return
         yield from _iter_jsonl(stream, ctx, None if source.compressed else source.size)
     finally:
         stream.close()
 
 
-_NO_DOCUMENT = object()
+_AS_JSONL = object()
+_Document = tuple[Any, dict[int, DeepRecord]]
 
 
-def _dumps(item: Any) -> bytes:
+def _read_document(data: bytes, ctx: ReadContext, *, cut: bool = True) -> _Document | object | None:
+    """One JSON document: ``(value, {index: record cut for nesting too deep})``; ``_AS_JSONL`` when
+    the content is JSONL after all; None when nothing could be read (rejected here, whole).
+
+    orjson first; a document it refuses for one value (NaN, Infinity, 1e400) or for trailing
+    garbage is read with Python's parser (NaN and Infinity become floats that the record's own
+    validation rejects, naming the field), so one bad value costs one record, not the whole file;
+    what follows the document is rejected on its own. Records nested too deep for either parser
+    are cut out (``nesting``) and rejected one by one."""
+    try:
+        return orjson.loads(data.lstrip(b"\xef\xbb\xbf")), {}
+    except orjson.JSONDecodeError as exc:
+        error: Exception = exc
+    multiline = data.count(b"\n") > 1 and not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
+    try:
+        text = data.decode("utf-8-sig").lstrip()
+        doc, end = json.JSONDecoder().raw_decode(text)
+    except RecursionError:
+        trimmed = cut_deep_records(data) if cut else None
+        if trimmed is not None:
+            read = _read_document(trimmed[0], ctx, cut=False)
+            if isinstance(read, tuple):
+                return _with_cuts(read[0], trimmed[1], ctx)
+        if multiline:
+            return _AS_JSONL
+        ctx.reject(1, f"nested deeper than {MAX_DEPTH} levels outside any record - the file is one JSON "
+                   "document", data[:2000])
+        return None
+    except (UnicodeDecodeError, ValueError):
+        if multiline:
+            return _AS_JSONL
+        ctx.reject(1, _json_error(error, data, True) + " - the file is one JSON document", data[:2000])
+        return None
+    rest = text[end:].strip()
+    if rest:
+        if multiline and "\n" not in text[:end]:
+            return _AS_JSONL     # a first line that reads alone (with a NaN, say): JSONL
+        ctx.reject(None, "data after the end of the JSON document", rest[:2000].encode())
+    return doc, {}
+
+
+def _with_cuts(doc: Any, cut: list[DeepRecord], ctx: ReadContext) -> _Document:
+    """Records cut from a top-level array are rejected in their place (their index is their line);
+    records cut from a page are rejected now, on the page's line."""
+    by_index = {}
+    for record in cut:
+        if record.index is None:
+            ctx.reject(1, record.reason, record.raw)
+        else:
+            by_index[record.index] = record
+    return doc, by_index
+
+
+def raw_json(item: Any) -> bytes:
     """A record re-serialized for a reject's ``raw``; Python's parser may hand over what orjson
-    cannot write (an integer past 64 bits, NaN), so fall back to the standard library."""
+    cannot write (an integer past 64 bits, NaN, nesting past 255 levels), so fall back to the
+    standard library, and to a note when even that cannot nest so deep."""
     try:
         return orjson.dumps(item)
     except TypeError:
-        import json
-
-        return json.dumps(item, default=str).encode()
-
-
-def _lenient_document(data: bytes, ctx: ReadContext) -> Any:
-    """A document strict JSON refuses for one value (NaN, Infinity, 1e400) or for trailing garbage:
-    read it with Python's parser (NaN and Infinity become floats that the record's own validation
-    rejects, naming the field) so one bad value costs one record, not the whole file; what follows
-    the document is rejected on its own. ``_NO_DOCUMENT`` when it still cannot be read."""
-    import json
-
+        pass
     try:
-        text = data.decode("utf-8-sig")
-        doc, end = json.JSONDecoder().raw_decode(text.lstrip())
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return _NO_DOCUMENT
-    rest = text.lstrip()[end:].strip()
-    if rest:
-        ctx.reject(None, "data after the end of the JSON document", rest[:2000].encode())
-    return doc
+        return json.dumps(item, default=str).encode()
+    except RecursionError:
+        return b'"(a record nested too deep to show)"'
 
 
 def _iter_jsonl(stream: BinaryIO, ctx: ReadContext, size_hint: int | None = None
@@ -351,8 +393,6 @@ def first_record(head: bytes) -> dict[str, Any] | None:
 
 def _first_element(text: bytes) -> Any:
     """First element of ``[...`` or ``{"data": [...`` when the whole document is larger than the head."""
-    import json
-
     decoded = text.decode("utf-8", errors="replace")
     start = None
     if decoded.startswith("["):
@@ -367,26 +407,75 @@ def _first_element(text: bytes) -> Any:
         start += 1
     try:
         value, _ = json.JSONDecoder().raw_decode(decoded, start)
-    except ValueError:
+    except (ValueError, RecursionError):   # a head nested deeper than the parser goes: not sniffed
         return None
     return value if decoded.startswith("[") else {"data": [value]}
 
 
 # ---------------------------------------------------------------------------------------------- CSV
 
+# A quoted field may span lines, but one that has not closed within this many bytes is taken for a
+# stray quote: parsing stops there instead of buffering the rest of a huge file as one field.
+_MAX_RECORD_BYTES = 16 << 20
+
+
+class _CsvLines:
+    """The physical lines fed to ``csv.reader``, remembered for the record being parsed, so that a
+    record a stray quote ran across many lines can be given back and read again line by line.
+
+    ``line`` is the number of the last line handed out. Past ``_MAX_RECORD_BYTES`` in one record it
+    reports the end of the data once (the reader then returns what it has) and carries on after."""
+
+    def __init__(self, text: Iterable[str]) -> None:
+        self._it = iter(text)
+        self._back: list[str] = []
+        self.taken: list[str] = []
+        self.size = 0
+        self.line = 0
+        self.capped = False
+
+    def __iter__(self) -> _CsvLines:
+        return self
+
+    def __next__(self) -> str:
+        if self.size > _MAX_RECORD_BYTES and not self.capped:
+            self.capped = True
+            raise StopIteration
+        text = self._back.pop() if self._back else next(self._it)
+        self.taken.append(text)
+        self.size += len(text)
+        self.line += 1
+        return text
+
+    def start(self) -> None:
+        """A new record begins with the next line."""
+        self.taken.clear()
+        self.size = 0
+        self.capped = False
+
+    def give_back(self, lines: list[str]) -> None:
+        self._back.extend(reversed(lines))
+        self.line -= len(lines)
+
+
 def iter_csv(source: Source, ctx: ReadContext) -> Iterator[tuple[dict[str, str], int, str]]:
     """``(row_by_header_name, line, raw)`` for each CSV data row; malformed rows are rejected here.
 
     Columns are matched by header name, never by position (exports drift). ``line`` is the 1-based
-    physical line where the row starts (the header is line 1).
+    physical line where the row starts (the header is line 1). A quoted field may hold newlines; a
+    record that runs over several lines and has the wrong number of fields, or quotes that strict
+    CSV refuses, was opened by a stray quote: its first line is rejected with that reason and the
+    lines after it are read again, so one stray quote costs one row, not every row after it.
     """
     csv.field_size_limit(sys.maxsize)
     stream = source.open()
     # surrogateescape keeps undecodable bytes visible (as lone surrogates) so that a row holding
     # them is rejected as invalid UTF-8, as a JSONL line is, instead of kept with U+FFFD in it.
+    # newline="" splits lines at \n, \r\n and a lone \r (old Mac files), endings kept for csv.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    feed = _CsvLines(text)
     try:
-        reader = csv.reader(text)
+        reader = csv.reader(feed)
         try:
             header = next(reader)
         except StopIteration:
@@ -394,6 +483,8 @@ def iter_csv(source: Source, ctx: ReadContext) -> Iterator[tuple[dict[str, str],
         except csv.Error as exc:
             ctx.reject(1, f"unreadable CSV header ({exc})", "")
             return
+        if feed.line > 1:
+            raise InputError("the CSV header has a quote that is not closed on its line", path=source.display)
         names = [h.strip() for h in header]
         repeated = sorted({n for n in names if n and names.count(n) > 1})
         if repeated:
@@ -401,18 +492,20 @@ def iter_csv(source: Source, ctx: ReadContext) -> Iterator[tuple[dict[str, str],
             raise InputError(f"the CSV header repeats {', '.join(repeated)}: ambiguous columns",
                              path=source.display)
         width = len(names)
-        start = reader.line_num + 1
         while True:
+            feed.start()
+            line = feed.line + 1
             try:
                 cells = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                ctx.reject(start, f"malformed CSV row ({exc})", "")
-                start = reader.line_num + 1
+                ctx.reject(line, f"malformed CSV row ({exc})", feed.taken[0] if feed.taken else "")
+                feed.give_back(feed.taken[1:])
                 continue
-            line = start
-            start = reader.line_num + 1
+            if len(feed.taken) > 1 and (len(cells) != width or not _well_quoted(feed.taken)):
+                _reject_stray_quote(ctx, feed, line)
+                continue
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue
             if any(_has_surrogate(c) for c in cells):
@@ -427,6 +520,32 @@ def iter_csv(source: Source, ctx: ReadContext) -> Iterator[tuple[dict[str, str],
             yield dict(zip(names, cells, strict=True)), line, raw
     finally:
         text.close()
+
+
+def _well_quoted(lines: list[str]) -> bool:
+    """True when these lines are one record by strict CSV rules: a real quoted field closes with a
+    quote followed by a comma or the end of the line. A stray quote usually "closes" at the next
+    stray one, mid-field, where a lenient parse would glue the rows between into one field."""
+    try:
+        rows = list(csv.reader(lines, strict=True))
+    except csv.Error:
+        return False
+    return len(rows) == 1
+
+
+def _reject_stray_quote(ctx: ReadContext, feed: _CsvLines, line: int) -> None:
+    """The record from ``line`` ran over several lines and does not fit the header: a quote opened
+    there never closed where a real quoted field would. Reject that line; read the others again."""
+    taken = list(feed.taken)
+    if feed.capped:
+        where = f"within {_MAX_RECORD_BYTES >> 20} MiB"
+    elif taken[-1].endswith(("\n", "\r")):
+        where = f"until line {line + len(taken) - 1}"
+    else:
+        where = "before the end of the file"
+    raw = taken[0].encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    ctx.reject(line, f"unbalanced quote: a quoted field opened on this line is not closed {where}", raw)
+    feed.give_back(taken[1:])
 
 
 def _has_surrogate(text: str) -> bool:

@@ -91,6 +91,7 @@ def read_unit(unit: Unit) -> UnitResult:
     """In a worker: read ``unit``'s files as the scan would, up to its de-duplication."""
     from llmaudit.ingest.registry import READERS
     from llmaudit.ingest.scan import GROUP_BYTES
+    from llmaudit.ingest.validation import reject_invalid
 
     n = len(unit.files)
     fsums = [FileSummary(path, reader) for path, _, reader in unit.files]
@@ -110,7 +111,9 @@ def read_unit(unit: Unit) -> UnitResult:
             reader = READERS[unit.files[k][2]]
             if reader.read_many is None:
                 sources[k].prepare(None)
-                tables.extend((t, np.full(t.num_rows, k, dtype=np.int64)) for t in reader.read(sources[k], ctxs[k]))
+                for t in reader.read(sources[k], ctxs[k]):
+                    t, _ = reject_invalid(t, [ctxs[k]])   # the scan's one validation, here as there
+                    tables.append((t, np.full(t.num_rows, k, dtype=np.int64)))
                 k += 1
                 continue
             end, size = k + 1, sources[k].size or 0
@@ -122,7 +125,9 @@ def read_unit(unit: Unit) -> UnitResult:
             for source in sources[k:end]:
                 source.prepare(None)
             items = list(zip(sources[k:end], ctxs[k:end], strict=True))
-            tables.extend((t, files + k) for t, files in reader.read_many(items))
+            for t, files in reader.read_many(items):
+                t, valid = reject_invalid(t, ctxs[k:end], files)
+                tables.append((t, (files if valid is None else valid) + k))
             k = end
     except InputError as exc:
         error = exc.message

@@ -26,6 +26,8 @@ from llmaudit.schema import (
 )
 
 __all__ = [
+    "COUNT_FIELDS",
+    "MAX_COUNT",
     "ROW_SCHEMA",
     "SHAPE_ERRORS",
     "TOKEN_FIELDS",
@@ -48,6 +50,8 @@ __all__ = [
 # Columns a reader may fill; the rest (cost_usd, price_status) belong to pricing.
 ROW_SCHEMA = pa.schema([f for f in USAGE_SCHEMA if f.name not in ("cost_usd", "price_status")])
 TOKEN_FIELDS = TOKEN_COLUMNS
+# Counts that can be neither negative nor above MAX_COUNT.
+COUNT_FIELDS = (*TOKEN_COLUMNS, "requests", "web_search_requests")
 # Token counts a source did not report did not happen: 0, not null.
 _ZERO_DEFAULTS = TOKEN_COLUMNS
 
@@ -57,8 +61,9 @@ class RowError(ValueError):
 
 
 # What a reader's per-record code may raise on a record of an unexpected shape (a list where an
-# object belongs, ...). Callers turn these into rejects too: bad input never becomes a traceback.
-SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError, OverflowError)
+# object belongs, ...), or on one nested deeper than Python recurses. Callers turn these into rejects
+# too: bad input never becomes a traceback.
+SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError, OverflowError, RecursionError)
 
 
 def shape_reason(exc: BaseException) -> str:
@@ -109,12 +114,16 @@ def opt_int(value: Any, name: str) -> int | None:
         raise RowError(f"{name} is {type(value).__name__} {_describe(value)}, expected an integer")
     if result < 0:
         raise RowError(f"{name} is negative ({result})")
-    if result > _MAX_COUNT:
+    if result > MAX_COUNT:
         raise RowError(f"{name} is implausibly large ({result})")
     return result
 
 
-_MAX_COUNT = 2**53   # beyond any real token count; keeps sums far from int64 overflow
+# A trillion tokens in one row (even a day's bucket for a whole organisation is far below). The
+# bound keeps every sum within int64: a table holds at most 2**20 rows (a batch, a 32 MiB chunk of
+# lines), and a sum of four count columns over one stays below 2**62; sums across tables are
+# Python integers.
+MAX_COUNT = 2**40
 
 
 def req_int(value: Any, name: str) -> int:
@@ -181,6 +190,7 @@ def parse_bool(value: Any) -> bool | None:
 
 
 _EPOCH_MS_LIMIT = 10**11  # unix seconds stay below this until the year 5138
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def parse_timestamp(value: Any, name: str = "timestamp") -> datetime:
@@ -269,10 +279,15 @@ def check_row(row: dict[str, Any]) -> None:
         raise RowError("model is missing")
     if row.get("timestamp") is None:
         raise RowError("timestamp is missing")
-    for name in TOKEN_FIELDS:
+    ts = row["timestamp"]
+    if isinstance(ts, datetime) and ts.tzinfo is not None and ts < _EPOCH:
+        raise RowError(f"timestamp is before 1970 ({ts.isoformat()})")
+    for name in COUNT_FIELDS:
         value = row.get(name)
         if value is not None and value < 0:
             raise RowError(f"{name} is negative ({value})")
+        if value is not None and value > MAX_COUNT:
+            raise RowError(f"{name} is implausibly large ({value})")
     inp = row.get("input_tokens") or 0
     read = row.get("cache_read_tokens") or 0
     write = row.get("cache_write_tokens") or 0
@@ -285,6 +300,8 @@ def check_row(row: dict[str, Any]) -> None:
             f"reasoning tokens ({row.get('reasoning_tokens')}) exceed output tokens ({row.get('output_tokens')})"
         )
     cost = row.get("billed_cost_usd")
+    if cost is not None and not math.isfinite(cost):
+        raise RowError(f"billed cost is {cost}, expected a finite amount")
     if cost is not None and cost < 0:
         raise RowError(f"billed cost is negative ({cost})")
 

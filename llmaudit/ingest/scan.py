@@ -31,9 +31,11 @@ from llmaudit.ingest.pool import MIN_BYTES, UNIT_BYTES, Pool, Unit, UnitResult, 
 from llmaudit.ingest.reader import Reader, ReadMany
 from llmaudit.ingest.readers.generic import check_mapping
 from llmaudit.ingest.registry import READERS, SNIFF_ORDER
+from llmaudit.ingest.rows import SHAPE_ERRORS
 from llmaudit.ingest.source import Source, expand_inputs
 from llmaudit.ingest.store import Entry, Store
 from llmaudit.ingest.summary import MAX_STORED, Duplicate, FileSummary, IngestSummary, ReadContext, Reject
+from llmaudit.ingest.validation import reject_invalid
 
 __all__ = ["GROUP_BYTES", "Scan", "scan", "sniff"]
 
@@ -59,8 +61,11 @@ def sniff(head: bytes, path: str, *, mapping: bool = False) -> Reader | None:
         return READERS["generic"]
     for name in SNIFF_ORDER:
         reader = READERS[name]
-        if reader.sniff(head, path):
-            return reader
+        try:
+            if reader.sniff(head, path):
+                return reader
+        except SHAPE_ERRORS:
+            continue   # a first record too odd for this reader's test: not recognised by it
     return None
 
 
@@ -258,7 +263,9 @@ class Scan:
         try:
             if planned.reader is None:
                 return
-            for table in planned.reader.read(source, self._context(i)):
+            ctx = self._context(i)
+            for table in planned.reader.read(source, ctx):
+                table, _ = reject_invalid(table, [ctx])   # one validation, whichever path made the rows
                 if self._keeping is not None:
                     self._keeping.add(i, table)
                 table = self._dedup(table, fsum)
@@ -354,6 +361,8 @@ class Scan:
         items = [(self._planned[i].source, self._context(i)) for i in range(start, end)]
         try:
             for table, files in many(items):
+                table, valid = reject_invalid(table, [ctx for _, ctx in items], files)
+                files = files if valid is None else valid
                 if self._keeping is not None:
                     self._keeping.add_many(start, table, files)
                 table, files = self._dedup_files(table, files, fsums)

@@ -8,6 +8,8 @@ forever.
 A ``Source`` opens a binary stream whose first bytes were already read for sniffing (``head``), so
 stdin and gzip streams are read once. Bytes read from the underlying file (compressed bytes for
 ``.gz``) are reported through the progress callback, so a progress bar can run against file sizes.
+A text file whose lines end in a lone CR (classic Mac) is read with each CR as a newline, so it is
+sniffed and read like any other.
 """
 
 from __future__ import annotations
@@ -81,6 +83,37 @@ class _Limited(io.RawIOBase):
         super().close()
 
 
+_CR_TO_LF = bytes.maketrans(b"\r", b"\n")
+
+
+def _cr_lines(head: bytes) -> bool:
+    """Lines ended by a lone CR: CRs and no LF in the head of a text file. (In JSON a raw CR can
+    only be whitespace, so reading it as a newline changes no value.)"""
+    return b"\r" in head and b"\n" not in head and not head.startswith((b"PAR1", _GZIP_MAGIC))
+
+
+class _CrToLf(io.RawIOBase):
+    """``raw`` with every CR turned into LF, in place, as it is read."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
+        if n:
+            view = memoryview(buffer)
+            view[:n] = bytes(view[:n]).translate(_CR_TO_LF)
+            view.release()
+        return n or 0
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
 class _Prefixed(io.RawIOBase):
     """A stream that replays ``head`` and then continues with ``rest``."""
 
@@ -118,6 +151,7 @@ class Source:
     not_read: str | None = None              # why this path is listed but not read (not a regular file)
     offset: int = 0                          # read from this byte on (the store: an appended log's new part)
     limit: int | None = None                 # and at most this many bytes (a worker's share of a big log)
+    cr_lines: bool = False                   # lines end in a lone CR: read as newlines
     _stream: BinaryIO | None = field(default=None, repr=False)
     _tally: list[int] = field(default_factory=lambda: [0], repr=False)
     _progress: Callable[[int], None] | None = field(default=None, repr=False)
@@ -149,6 +183,7 @@ class Source:
         self._progress = progress if self.is_stdin else None
         if not self.is_stdin and self._read_plain_head():
             self._progress = progress
+            self._check_cr()
             return
         stream = self._open_decompressed()
         try:
@@ -162,6 +197,12 @@ class Source:
             stream.close()
             self._tally[0] = 0
         self._progress = progress
+        self._check_cr()
+
+    def _check_cr(self) -> None:
+        if _cr_lines(self.head):
+            self.cr_lines = True
+            self.head = self.head.translate(_CR_TO_LF)
 
     def _read_plain_head(self) -> bool:
         """The head of a file that is not gzip, read with one small unbuffered read (a buffered
@@ -203,10 +244,13 @@ class Source:
         """The full (decompressed) content as a binary stream. Use once."""
         if self._stream is not None:
             stream, self._stream = self._stream, None
-            return stream
-        if self.is_stdin and self.head:
+        elif self.is_stdin and self.head:
             raise InputError("this stream was already read", path=self.display)
-        return self._open_decompressed()
+        else:
+            stream = self._open_decompressed()
+        if self.cr_lines:
+            return io.BufferedReader(_CrToLf(stream), buffer_size=1 << 20)  # type: ignore[arg-type]
+        return stream
 
     def read_into(self, view: memoryview) -> int | bytes:
         """Read the whole file as stored into ``view`` (reported as progress), for readers that
@@ -233,6 +277,9 @@ class Source:
         finally:
             fh.close()
         self.report_read(n + len(rest))
+        if self.cr_lines:
+            view[:n] = bytes(view[:n]).translate(_CR_TO_LF)
+            rest = rest.translate(_CR_TO_LF)
         return bytes(view[:n]) + rest if rest else n
 
     def hold(self, data: bytes) -> None:

@@ -125,12 +125,15 @@ class ReadContext:
         self.mapping = mapping or {}
         self._on_reject = on_reject
 
-    def reject(self, line: int | None, reason: str, raw: str | bytes) -> None:
+    def reject(self, line: int | None, reason: str, raw: str | bytes, *, counted: bool = False) -> None:
+        """One row not kept. ``counted``: it was already counted as read (a row a reader yielded
+        that the table-level validation then refused)."""
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8", errors="replace")
         if len(raw) > MAX_RAW_CHARS:
             raw = raw[:MAX_RAW_CHARS]
-        self.file.rows_read += 1
+        if not counted:
+            self.file.rows_read += 1
         self.file.rows_rejected += 1
         self.replay(line, reason, raw.rstrip("\r\n"))
 

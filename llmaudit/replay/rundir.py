@@ -87,8 +87,11 @@ class Journal:
 
     def __init__(self, run_dir: Path, sync_s: float = 1.0) -> None:
         self.path = run_dir / JOURNAL
-        run_dir.mkdir(parents=True, exist_ok=True)
-        self._fh = self.path.open("a", encoding="utf-8")
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            self._fh = self.path.open("a", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--out {run_dir}: cannot write: {exc.strerror or exc}") from None
         self._lock()
         self._repair_tail()
         self._sync_s = sync_s
@@ -109,10 +112,25 @@ class Journal:
 
     def _repair_tail(self) -> None:
         # A kill in the middle of a write leaves a torn last line; that request had not finished
-        # (it is not fsync'd as a whole), so cut it off rather than append after garbage.
-        data = self.path.read_bytes()
-        if data and not data.endswith(b"\n"):
-            os.ftruncate(self._fh.fileno(), data.rfind(b"\n") + 1)  # O_APPEND: writes follow the cut
+        # (it is not fsync'd as a whole), so cut it off rather than append after garbage. Only the
+        # tail is read: a journal of large answers can be hundreds of megabytes.
+        with self.path.open("rb") as fh:
+            end = fh.seek(0, os.SEEK_END)
+            if not end:
+                return
+            fh.seek(end - 1)
+            if fh.read(1) == b"\n":
+                return
+            cut, at = 0, end
+            while at > 0:
+                step = min(at, 1 << 16)
+                at -= step
+                fh.seek(at)
+                found = fh.read(step).rfind(b"\n")
+                if found != -1:
+                    cut = at + found + 1
+                    break
+        os.ftruncate(self._fh.fileno(), cut)  # O_APPEND: writes follow the cut
 
     def append(self, row: dict[str, Any]) -> None:
         self._fh.write(json.dumps(_jsonable(row), ensure_ascii=False, separators=(",", ":")) + "\n")
@@ -123,6 +141,8 @@ class Journal:
             self._last_sync = now
 
     def close(self) -> None:
+        if self._fh.closed:
+            return
         self._fh.flush()
         os.fsync(self._fh.fileno())
         self._fh.close()

@@ -26,7 +26,7 @@ from typing import Any
 from llmaudit import __version__
 from llmaudit.assertions import evaluate
 from llmaudit.config import Config, load_config
-from llmaudit.errors import UsageError
+from llmaudit.errors import InputError, UsageError
 from llmaudit.pricing import Catalog, load_catalog
 from llmaudit.providers import ChatRequest, Completion, ProviderCallError
 from llmaudit.replay.budget import Budget
@@ -36,6 +36,8 @@ from llmaudit.replay.models import ModelSpec, parse_models
 from llmaudit.replay.prompts import Prompt, prompts_digest
 from llmaudit.replay.rundir import (
     JOURNAL,
+    MANIFEST,
+    RESULTS,
     Journal,
     read_journal,
     read_manifest,
@@ -200,7 +202,73 @@ def run_replay(
                 "(add one with the [pricing.overrides] config section)"
             )
     adapters = adapters if adapters is not None else _adapters(specs, config, offline=opts.offline)
-    journal = Journal(directory)  # takes the run directory's lock before anything is written
+    # Everything that can be checked is checked before the run directory is made: a start that
+    # fails must not leave a half-made run behind that asks for --resume.
+    cache = _open_cache(opts)
+    made = not directory.exists()
+    try:
+        journal = Journal(directory)  # takes the run directory's lock before anything is written
+    except BaseException:
+        if cache is not None:
+            cache.close()
+        raise
+    try:
+        return _run(prompts, specs, opts, catalog, config, directory, previous, jobs, todo, adapters, journal,
+                    cache, spent_before, client_factory)
+    except Exception:
+        journal.close()
+        if cache is not None:
+            cache.close()
+        if not opts.resume and _nothing_journaled(directory):
+            _undo_start(directory, made)
+        raise
+
+
+def _nothing_journaled(directory: Path) -> bool:
+    try:
+        return not read_journal(directory)
+    except InputError:
+        return False   # a journal with lines in it, even unreadable ones, is not ours to remove
+
+
+def _open_cache(opts: ReplayOptions) -> Any:
+    """The response cache, opened before anything is written; a home it cannot be written in
+    ($LLMAUDIT_HOME a file, a read-only folder) is a usage error that names the path."""
+    if not (opts.use_cache or opts.offline):
+        return None
+    import sqlite3
+
+    from llmaudit.providers import ResponseCache
+    from llmaudit.providers.cache import default_cache_path
+
+    path = opts.cache_path or default_cache_path()
+    try:
+        return ResponseCache(path)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise UsageError(f"cannot make the response cache {path}: {exc.filename} is not a folder. Point "
+                         "LLMAUDIT_HOME at a writable folder, or pass --no-cache") from None
+    except (OSError, sqlite3.Error) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise UsageError(f"cannot write the response cache {path}: {reason}. Point LLMAUDIT_HOME at a writable "
+                         "folder, or pass --no-cache") from None
+
+
+def _undo_start(directory: Path, made: bool) -> None:
+    """Remove what a start that failed before any result wrote (so the same command can be run
+    again), and the folder too when this start made it."""
+    for name in (JOURNAL, MANIFEST, RESULTS, MANIFEST + ".tmp", RESULTS + ".tmp"):
+        (directory / name).unlink(missing_ok=True)
+    if made:
+        try:
+            directory.rmdir()
+        except OSError:
+            pass   # something else was put there meanwhile: leave it
+
+
+def _run(prompts: list[Prompt], specs: list[ModelSpec], opts: ReplayOptions, catalog: Catalog, config: Config,
+         directory: Path, previous: list[dict[str, Any]], jobs: list[_Job], todo: list[_Job],
+         adapters: dict[str, Any], journal: Journal, cache: Any, spent_before: Decimal,
+         client_factory: Callable[[str], Any] | None) -> RunSummary:
     manifest = _manifest(prompts, specs, opts, catalog, directory, read_manifest(directory) if opts.resume else {})
     # Which server answered for each provider (the cache is keyed on it too): base URLs only, never keys.
     manifest["endpoints"] = {name: _public_url(url) for name, adapter in sorted(adapters.items())
@@ -212,6 +280,8 @@ def run_replay(
     state = _State(total=len(jobs), done=len(jobs) - len(todo))
     budget = Budget(opts.max_cost_usd, spent=spent_before)
     runner = _Runner(adapters, opts, catalog, journal, state, budget, directory, client_factory, config)
+    runner.cache = cache
+    runner.rows = {row_key(r): r for r in previous}
     try:
         asyncio.run(runner.run(todo))
     except KeyboardInterrupt:
@@ -395,13 +465,12 @@ class _Runner:
         self.cooldown: dict[str, float] = {}
         self.clients: dict[str, Any] = {}
         self.cache: Any = None
+        # The run's rows as the journal holds them (a key's last row wins), kept as they are
+        # appended, so a checkpoint writes the table without reading the journal back.
+        self.rows: dict[tuple[str, str, int], dict[str, Any]] = {}
         self._last_checkpoint = time.monotonic()
 
     async def run(self, jobs: list[_Job]) -> None:
-        if self.opts.use_cache or self.opts.offline:
-            from llmaudit.providers import ResponseCache
-
-            self.cache = ResponseCache(self.opts.cache_path)
         try:
             self._report()
             await self._feed(jobs)
@@ -660,6 +729,9 @@ class _Runner:
 
     def _finish(self, job: _Job, row: dict[str, Any]) -> None:
         self.journal.append(row)
+        key = row_key(row)
+        self.rows.pop(key, None)   # re-inserted: the table keeps the order results arrived in
+        self.rows[key] = row
         st = self.state
         st.done += 1
         if row["status"] == "ok":
@@ -675,7 +747,7 @@ class _Runner:
         now = time.monotonic()
         if now - self._last_checkpoint >= self.opts.checkpoint_s:
             self._last_checkpoint = now
-            write_results(self.directory, read_journal(self.directory))
+            write_results(self.directory, list(self.rows.values()))
         self._report()
 
     def _report(self) -> None:
