@@ -1,0 +1,244 @@
+"""One declared layout per format: the per-line and the vectorized readers are both read from it.
+
+For every field a layout declares (so also for one added tomorrow), a record with that field set
+reads to the same rows on both paths, on the vectorized path without a per-line redo, and to a
+row that differs from the record without it (the field is read, not ignored on both). Random
+usage objects (hypothesis) read alike on both paths, rejects and counts included.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import llmaudit.ingest.readers.claude_code as claude_reader
+from llmaudit.ingest import fastjson, scan
+from llmaudit.ingest.layout import (
+    Const,
+    Count,
+    First,
+    Matching,
+    Number,
+    OneOf,
+    Record,
+    SumOver,
+    Text,
+    Time,
+    Usage,
+)
+from llmaudit.ingest.layouts.claude_code import CLAUDE_CODE
+from llmaudit.ingest.layouts.openai import OPENAI_RESPONSE
+
+CLAUDE_BASE = {"parentUuid": None, "isSidechain": False, "userType": "external", "type": "assistant",
+               "timestamp": "2025-09-15T08:52:10.933Z", "requestId": "req_1", "sessionId": "s1",
+               "message": {"id": "msg_1", "model": "claude-sonnet-4-5-20250929", "role": "assistant",
+                           "content": [{"type": "text", "text": "hi"}],
+                           "usage": {"input_tokens": 1000, "output_tokens": 100}}}
+CHAT_BASE = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1767225600, "model": "gpt-4o-2024-08-06",
+             "choices": [], "usage": {"prompt_tokens": 1000, "completion_tokens": 100}}
+RESPONSES_BASE = {"id": "resp_1", "object": "response", "created_at": 1767225600, "model": "gpt-4o-2024-08-06",
+                  "status": "completed", "output": [], "usage": {"input_tokens": 1000, "output_tokens": 100}}
+
+# Per layout: the reader, the record to start from per usage spelling (None: any field outside usage).
+LAYOUTS = {
+    "claude-code": (CLAUDE_CODE, {"messages": CLAUDE_BASE, None: CLAUDE_BASE}),
+    "openai": (OPENAI_RESPONSE, {"chat": CHAT_BASE, "responses": RESPONSES_BASE, None: CHAT_BASE}),
+}
+
+
+def _set(obj: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for key in path[:-1]:
+        obj = obj.setdefault(key, {})
+    obj[path[-1]] = value
+
+
+def _fields(spec: Any, prefix: tuple[str, ...] = (), spelling: str | None = None
+            ) -> Iterator[tuple[str, tuple[str, ...], Any, str | None]]:
+    """(what, full path, a value to set there, usage spelling) for every field ``spec`` declares."""
+    if isinstance(spec, Record):
+        for inner in spec.columns.values():
+            yield from _fields(inner)
+    elif isinstance(spec, Usage):
+        for sp in spec.layout.spellings:
+            for leaf in sp.leaves():
+                yield from _fields(leaf, spec.path, sp.name)
+    elif isinstance(spec, Count):
+        yield "count", prefix + spec.path, 7, spelling
+    elif isinstance(spec, SumOver):
+        item: dict[str, Any] = {spec.key: spec.value}
+        _set(item, spec.path, 7)
+        yield "sum", prefix + spec.items, [item], spelling
+    elif isinstance(spec, Text):
+        yield "text", spec.path, "x7", spec.only
+    elif isinstance(spec, Number):
+        yield "number", spec.path, 0.25, None
+    elif isinstance(spec, OneOf):
+        yield "flag", spec.path, spec.values[0], None
+    elif isinstance(spec, Matching):
+        yield "items", spec.path, [{spec.key: spec.value}], None
+    elif isinstance(spec, First):
+        for part in spec.parts:
+            yield from _fields(part, prefix, spelling)
+    else:
+        assert isinstance(spec, Time | Const), spec   # times: every base record has one
+
+
+def _cases() -> Iterator[Any]:
+    for reader, (layout, _) in LAYOUTS.items():
+        seen = set()
+        for what, path, value, spelling in _fields(layout):
+            if path in seen and what != "count":
+                continue
+            seen.add(path)
+            yield pytest.param(reader, path, value, spelling, id=f"{reader}:{'.'.join(path)}")
+
+
+def test_every_declared_field_has_a_case() -> None:
+    """The cases come from the declarations: every token bucket both layouts declare is here."""
+    ids = {c.id for c in _cases()}
+    for bucket in ("message.usage.cache_creation.ephemeral_1h_input_tokens", "message.usage.cache_read_input_tokens",
+                   "message.usage.output_tokens_details.thinking_tokens", "message.usage.cache_creation_input_tokens"):
+        assert f"claude-code:{bucket}" in ids
+    for bucket in ("usage.prompt_tokens_details.cached_tokens", "usage.input_tokens_details.cache_write_tokens",
+                   "usage.completion_tokens_details.reasoning_tokens", "usage.prompt_cache_hit_tokens"):
+        assert f"openai:{bucket}" in ids
+
+
+def _write(folder: Path, reader: str, records: list[Any]) -> Path:
+    sub = folder / "projects" / "-home-dev-app" if reader == "claude-code" else folder
+    sub.mkdir(parents=True, exist_ok=True)
+    path = sub / "log.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def _scan(path: Path, reader: str) -> tuple[pa.Table, list[tuple[Any, str]], list[tuple[int, int, int, int]]]:
+    s = scan([str(path)], reader)
+    table = s.table().sort_by("source_line")
+    rejects = sorted((r.line, r.reason) for r in s.summary.rejects)
+    counts = [(f.rows_read, f.rows_kept, f.rows_rejected, f.duplicates) for f in s.summary.files]
+    return table, rejects, counts
+
+
+def _both(path: Path, reader: str, monkeypatch: pytest.MonkeyPatch, *, redo_allowed: bool = True
+          ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The reader's result on its vectorized path, then on its per-line path only."""
+    redone: list[object] = []
+    with monkeypatch.context() as m:
+        if reader == "claude-code":
+            real_redo = claude_reader._redo
+            m.setattr(claude_reader, "_redo", lambda *a, **k: redone.append(a) or real_redo(*a, **k))
+        else:
+            real_rows = fastjson._redo_rows
+            m.setattr(fastjson, "_redo_rows", lambda *a, **k: redone.append(a) or real_rows(*a, **k))
+        fast = _scan(path, reader)
+    if not redo_allowed:
+        assert not redone, "the vectorized path sent a valid record to the per-line path"
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise pa.ArrowInvalid("forced per-line path")
+
+    with monkeypatch.context() as m:
+        if reader == "claude-code":
+            m.setattr(claude_reader.pj, "read_json", refuse)
+        else:
+            m.setattr(fastjson, "_plan", lambda head: None)
+        slow = _scan(path, reader)
+    return fast, slow
+
+
+@pytest.mark.parametrize(("reader", "path", "value", "spelling"), list(_cases()))
+def test_a_declared_field_reads_alike_on_both_paths(reader: str, path: tuple[str, ...], value: Any,
+                                                     spelling: str | None, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    base = LAYOUTS[reader][1][spelling]
+    record = copy.deepcopy(base)
+    _set(record, path, value)
+    fast, slow = _both(_write(tmp_path / "with", reader, [record]), reader, monkeypatch, redo_allowed=False)
+    assert fast[1:] == slow[1:] == ([], [(1, 1, 0, 0)])
+    assert fast[0].equals(slow[0])
+    without, _ = _both(_write(tmp_path / "without", reader, [base]), reader, monkeypatch)
+    changed = [c for c in fast[0].column_names if c not in ("source_file",)
+               and fast[0].column(c).to_pylist() != without[0].column(c).to_pylist()]
+    assert changed, f"{'.'.join(path)} = {value!r} changed no column: read on neither path"
+
+
+# ------------------------------------------------------------------------------ property test
+
+_COUNT = st.one_of(st.none(), st.integers(0, 5000), st.integers(-3, -1), st.integers(2**53 - 1, 2**53 + 1))
+
+
+def _usage_strategy(layout: Record, spelling: str) -> st.SearchStrategy[dict[str, Any]]:
+    """Random usage objects over the count fields the layout declares for ``spelling``."""
+    paths = sorted({p for what, p, _, sp in _fields(layout) if what == "count" and sp == spelling})
+    usage_at = next(s.path for s in layout.columns.values() if isinstance(s, Usage))
+
+    def build(values: list[Any]) -> dict[str, Any]:
+        usage: dict[str, Any] = {}
+        for p, v in zip(paths, values, strict=True):
+            if v is not None:
+                _set(usage, p[len(usage_at):], v)
+        return usage
+
+    return st.lists(st.one_of(st.just(None), _COUNT), min_size=len(paths), max_size=len(paths)).map(build)
+
+
+def _records(reader: str) -> st.SearchStrategy[list[dict[str, Any]]]:
+    layout, bases = LAYOUTS[reader]
+    spellings = [s for s in bases if s is not None]
+
+    def record(i: int, spelling: str, usage: dict[str, Any]) -> dict[str, Any]:
+        rec = copy.deepcopy(bases[spelling])
+        usage_at = next(s.path for s in layout.columns.values() if isinstance(s, Usage))
+        _set(rec, usage_at, usage)
+        if reader == "claude-code":
+            rec["requestId"], rec["message"]["id"] = f"req_{i}", f"msg_{i}"
+        else:
+            rec["id"] = f"id_{i}"
+        return rec
+
+    one = st.sampled_from(spellings).flatmap(lambda sp: _usage_strategy(layout, sp).map(lambda u: (sp, u)))
+    return st.lists(one, min_size=1, max_size=8).map(
+        lambda items: [record(i, sp, u) for i, (sp, u) in enumerate(items)])
+
+
+def _property(reader: str, records: list[dict[str, Any]]) -> None:
+    with tempfile.TemporaryDirectory(prefix="llmaudit-layout-") as tmp, pytest.MonkeyPatch.context() as mp:
+        fast, slow = _both(_write(Path(tmp), reader, records), reader, mp)
+    assert fast[1:] == slow[1:]
+    assert fast[0].equals(slow[0])
+    assert sum(fast[2][0][1:]) == fast[2][0][0]   # read = kept + rejected + duplicates
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_records("claude-code"))
+def test_random_claude_code_usage_reads_alike_on_both_paths(records: list[dict[str, Any]]) -> None:
+    _property("claude-code", records)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_records("openai"))
+def test_random_openai_usage_reads_alike_on_both_paths(records: list[dict[str, Any]]) -> None:
+    _property("openai", records)
+
+
+def test_parse_schema_is_derived_from_the_declaration() -> None:
+    """Every declared path is in the explicit parse schema, and the Chat-only plan leaves the
+    Responses spelling out."""
+    schema = CLAUDE_CODE.schema()
+    usage = schema.field("message").type.field("usage").type
+    assert usage.field("cache_creation").type.field("ephemeral_1h_input_tokens").type == pa.int64()
+    chat = OPENAI_RESPONSE.arrow_type(frozenset({"chat"}))
+    both = OPENAI_RESPONSE.arrow_type()
+    assert chat.field("usage").type.get_field_index("input_tokens") < 0
+    assert both.field("usage").type.get_field_index("input_tokens") >= 0
+    assert chat.get_field_index("created_at") < 0 <= both.get_field_index("created_at")
