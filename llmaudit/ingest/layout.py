@@ -45,7 +45,7 @@ __all__ = [
     "Path",
     "Record",
     "Spelling",
-    "SumOver",
+    "Split",
     "Text",
     "Time",
     "Total",
@@ -77,18 +77,6 @@ class Count:
     def __init__(self, *path: str, only: str | None = None) -> None:
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "only", only)
-
-
-@dataclass(frozen=True)
-class SumOver:
-    """The sum of the count at ``path`` over the items of the list at ``items`` whose ``key`` is
-    ``value`` (null when no item matches or there is no list)."""
-
-    items: Path
-    key: str
-    value: str
-    path: Path
-    only: str | None = None
 
 
 @dataclass(frozen=True)
@@ -181,8 +169,8 @@ class Const:
     type: pa.DataType = field(default_factory=pa.string)
 
 
-Leaf = Count | SumOver
-Expr = Count | SumOver | Total | First
+Leaf = Count
+Expr = Count | Total | First
 
 
 @dataclass(frozen=True)
@@ -213,12 +201,29 @@ def _specs(spec: First) -> tuple[Spec, ...]:
 
 
 def _collect(expr: Expr, found: list[Leaf]) -> None:
-    if isinstance(expr, Count | SumOver):
+    if isinstance(expr, Count):
         if expr not in found:
             found.append(expr)
     else:
         for part in _exprs(expr):
             _collect(part, found)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Usage a record reports apart from its own counts: every item of the list at ``items``
+    whose ``key`` is ``value`` is a row of its own (a sampling step of its own: priced on its own
+    prompt), for the model its ``model`` field names (or the record's), read by ``layout``, tagged
+    ``tag``, standing for no request of its own (``requests`` 0: it ran inside the record's).
+    The per-line reader makes these rows; the vectorized one sends a record that has any to the
+    per-line reader (such records are rare)."""
+
+    items: Path
+    key: str
+    value: str
+    layout: UsageLayout
+    tag: str
+    model: str | None = "model"   # None: the record's own model ran it
 
 
 @dataclass(frozen=True)
@@ -228,6 +233,36 @@ class UsageLayout:
     spellings: tuple[Spelling, ...]
     missing: str      # no usage object at all; ``{where}`` is the usage object's name
     neither: str      # no spelling's fields present
+    splits: tuple[Split, ...] = ()
+
+    def split_rows(self, row: Mapping[str, Any], usage: Any, where: str) -> list[dict[str, Any]]:
+        """The rows of the usage billed apart (``Split``), after ``row``, the record's own: the
+        record's time, ids, session and flags, the item's tokens and model, ``tags`` + the split's
+        tag, no billed cost (the record's stays on its row), ``requests`` 0, and a ``message_id``
+        of its own (so de-duplication never takes one for the record's row). [] when none."""
+        rows: list[dict[str, Any]] = []
+        if not isinstance(usage, Mapping):
+            return rows
+        for split in self.splits:
+            items = get_path(usage, *split.items)
+            if not isinstance(items, list):
+                continue
+            for i, item in enumerate(items):
+                if not isinstance(item, Mapping) or item.get(split.key) != split.value:
+                    continue
+                name = f"{_dotted(where, split.items)}[{i}]"
+                own = split.layout.read(item, name)
+                if split.model is not None:
+                    model = item.get(split.model)
+                    own["model_raw"] = None if isinstance(model, bool | dict | list) else opt_str(model)
+                    if own["model_raw"] is None:
+                        raise RowError(f"{name}.{split.model} is missing")
+                sub = {**row, **own, "billed_cost_usd": None, "requests": 0,
+                       "tags": [*(row.get("tags") or []), split.tag]}
+                key = row.get("message_id")
+                sub["message_id"] = f"{key}:{split.tag}:{len(rows)}" if key else f"{split.tag}:{len(rows)}"
+                rows.append(sub)
+        return rows
 
     # ---- per line
     def read(self, usage: Any, where: str) -> dict[str, Any]:
@@ -265,6 +300,15 @@ class UsageLayout:
                 col = _arrow_eval(expr, values)
                 columns[column] = _zero(col) if column in _TOKENS else col
             choice.append((chosen, columns))
+        for split in self.splits:
+            items = _field(usage, split.items, pa.list_(pa.struct([(split.key, _S)])))
+            if items.null_count < len(items):
+                flat = pc.list_flatten(items)
+                parents = pc.list_parent_indices(items).to_numpy()
+                hit = pc.fill_null(pc.equal(pc.struct_field(flat, split.key), split.value), False)
+                has = np.zeros(len(items), dtype=bool)
+                has[parents[hit.to_numpy(zero_copy_only=False)]] = True
+                bad = pc.or_kleene(bad, pa.array(has))   # read line by line (Split)
         chosen_any = choice[0][0]
         for chosen, _ in choice[1:]:
             chosen_any = pc.or_(chosen_any, chosen)
@@ -283,6 +327,7 @@ class UsageLayout:
             fields += [((k,), _I) for k in spelling.when]
             for leaf in spelling.leaves():
                 fields += _leaf_fields(leaf)
+        fields += [(split.items, pa.list_(pa.struct([(split.key, _S)]))) for split in self.splits]
         return _struct(fields)
 
 
@@ -318,6 +363,15 @@ class Record:
             else:
                 row[column] = _read_spec(spec, obj)
         return row
+
+    def read_all(self, obj: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """``read``'s row, then a row per item of usage billed apart (``UsageLayout.split_rows``)."""
+        row = self.read(obj)
+        rows = [row]
+        for spec in self.columns.values():
+            if isinstance(spec, Usage) and spec.layout.splits:
+                rows += spec.layout.split_rows(row, get_path(obj, *spec.path), spec.where)
+        return rows
 
     # ---- vectorized
     def arrow(self, records: Any) -> tuple[dict[str, Any], Any]:
@@ -362,23 +416,11 @@ def _count(value: Any, name: str) -> int | None:
 
 
 def _read_leaf(leaf: Leaf, usage: Mapping[str, Any], where: str) -> int | None:
-    if isinstance(leaf, Count):
-        return _count(get_path(usage, *leaf.path), _dotted(where, leaf.path))
-    items = get_path(usage, *leaf.items)
-    if not isinstance(items, list):
-        return None
-    total = None
-    for i, item in enumerate(items):
-        if isinstance(item, Mapping) and item.get(leaf.key) == leaf.value:
-            name = f"{_dotted(where, leaf.items)}[{i}].{'.'.join(leaf.path)}"
-            value = _count(get_path(item, *leaf.path), name)
-            if value is not None:
-                total = value if total is None else total + value
-    return total
+    return _count(get_path(usage, *leaf.path), _dotted(where, leaf.path))
 
 
 def _eval(expr: Expr, values: Mapping[Leaf, int | None]) -> int | None:
-    if isinstance(expr, Count | SumOver):
+    if isinstance(expr, Count):
         return values[expr]
     if isinstance(expr, Total):
         return sum((_eval(p, values) or 0) for p in _exprs(expr))
@@ -465,28 +507,11 @@ def _bad_count(col: Any) -> Any:
 
 
 def _arrow_leaf(leaf: Leaf, usage: Any) -> Any:
-    if isinstance(leaf, Count):
-        return _field(usage, leaf.path, _I)
-    items = _field(usage, leaf.items, pa.list_(_item_type(leaf)))
-    n = len(items)
-    if items.null_count == n:
-        return pa.nulls(n, _I)
-    flat = pc.list_flatten(items)
-    parents = pc.list_parent_indices(items).to_numpy()
-    hit = pc.fill_null(pc.equal(pc.struct_field(flat, leaf.key), leaf.value), False)
-    values = _field(flat, leaf.path, _I)
-    take = pc.and_(hit, pc.is_valid(values)).to_numpy(zero_copy_only=False)
-    raw = values.to_numpy(zero_copy_only=False)
-    # A negative count in a matching item must mark its row, not cancel out in the sum.
-    negative = take & (np.nan_to_num(raw, nan=0) < 0)
-    sums = np.bincount(parents[take], weights=raw[take], minlength=n).astype(np.int64)
-    present = np.bincount(parents[take], minlength=n) > 0
-    sums[np.bincount(parents[negative], minlength=n) > 0] = -1
-    return pa.array(sums, _I, mask=~present)
+    return _field(usage, leaf.path, _I)
 
 
 def _arrow_eval(expr: Expr, values: Mapping[Leaf, Any]) -> Any:
-    if isinstance(expr, Count | SumOver):
+    if isinstance(expr, Count):
         return values[expr]
     if isinstance(expr, Total):
         cols = [_zero(_arrow_eval(p, values)) for p in _exprs(expr)]
@@ -559,14 +584,8 @@ def _one_of_type(spec: OneOf) -> pa.DataType:
     return pa.bool_() if all(isinstance(v, bool) for v in spec.values) else _S
 
 
-def _item_type(leaf: SumOver) -> pa.StructType:
-    return _struct([((leaf.key,), _S), (leaf.path, _I)])
-
-
 def _leaf_fields(leaf: Leaf) -> list[tuple[Path, pa.DataType]]:
-    if isinstance(leaf, Count):
-        return [(leaf.path, _I)]
-    return [(leaf.items, pa.list_(_item_type(leaf)))]
+    return [(leaf.path, _I)]
 
 
 def _spec_fields(spec: Spec) -> list[tuple[tuple[Path, pa.DataType], str | None]]:
@@ -585,9 +604,13 @@ def _spec_fields(spec: Spec) -> list[tuple[tuple[Path, pa.DataType], str | None]
     return []
 
 
+class _Items(dict[str, Any]):
+    """A list of objects in the type tree: the fields of its items."""
+
+
 def _struct(fields: list[tuple[Path, pa.DataType]]) -> pa.StructType:
-    """Nest ``(path, type)`` leaves into one struct type, in first-seen order (struct leaves of
-    the same path are merged: two spellings of one usage object)."""
+    """Nest ``(path, type)`` leaves into one struct type, in first-seen order. Objects declared
+    more than once are merged (two spellings of one usage object, several sums over one list)."""
     tree: dict[str, Any] = {}
     for path, typ in fields:
         node = tree
@@ -595,25 +618,27 @@ def _struct(fields: list[tuple[Path, pa.DataType]]) -> pa.StructType:
             node = node.setdefault(name, {})
             if not isinstance(node, dict):
                 raise TypeError(f"{'.'.join(path)}: a parent is declared as a leaf")
-        last = path[-1]
-        if pa.types.is_struct(typ):
-            node = node.setdefault(last, {})
-            for f in typ:
-                _merge(node, f)
-        elif last not in node:
-            node[last] = typ
+        _add(node, path[-1], typ)
     return _build(tree)
 
 
-def _merge(node: dict[str, Any], f: pa.Field) -> None:
-    if pa.types.is_struct(f.type):
-        child = node.setdefault(f.name, {})
-        for sub in f.type:
-            _merge(child, sub)
-    elif f.name not in node:
-        node[f.name] = f.type
+def _add(node: dict[str, Any], name: str, typ: pa.DataType) -> None:
+    if pa.types.is_struct(typ):
+        child = node.setdefault(name, {})
+        for f in typ:
+            _add(child, f.name, f.type)
+    elif pa.types.is_list(typ) and pa.types.is_struct(typ.value_type):
+        items = node.setdefault(name, _Items())
+        for f in typ.value_type:
+            _add(items, f.name, f.type)
+    elif name not in node:
+        node[name] = typ
 
 
 def _build(tree: dict[str, Any]) -> pa.StructType:
-    return pa.struct([(k, _build(v) if isinstance(v, dict) else v) for k, v in tree.items()])
+    def typed(value: Any) -> pa.DataType:
+        if isinstance(value, _Items):
+            return pa.list_(_build(value))
+        return _build(value) if isinstance(value, dict) else value
 
+    return pa.struct([(k, typed(v)) for k, v in tree.items()])

@@ -113,7 +113,8 @@ def sniff_messages(head: bytes, path: str) -> bool:
     return _looks_like_message(inner)
 
 
-def _normalize_message(obj: Any, line: int, ctx: ReadContext) -> dict[str, Any]:
+def _normalize_message(obj: Any, line: int, ctx: ReadContext) -> list[dict[str, Any]]:
+    """The message's row, then one per advisor call its usage reports (``layouts.anthropic``)."""
     msg, env = split_envelope(obj, _looks_like_message)
     row: dict[str, Any] = dict(env.fields)
     model = opt_str(msg.get("model"))
@@ -132,7 +133,7 @@ def _normalize_message(obj: Any, line: int, ctx: ReadContext) -> dict[str, Any]:
     row.setdefault("status", "ok")
     row["requests"] = 1
     row["source_line"] = line
-    return row
+    return [row, *ANTHROPIC_USAGE.split_rows(row, msg.get("usage"), "usage")]
 
 
 def read_messages(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:

@@ -13,7 +13,9 @@ Claude Code versions, is kept as the billed cost. ``project`` is the folder unde
 ``session`` the line's ``sessionId``; ``host`` is the folder holding a copied ``.claude`` config
 folder (``backups/laptop/.claude/projects/…`` → ``laptop``) and null otherwise (``_host``).
 ``message.usage.service_tier``, ``.speed`` (``fast`` in fast mode) and ``.inference_geo`` fill the
-columns of those names; the only tag a reader sets is ``sidechain`` (a subagent's request).
+columns of those names; the tags a reader sets are ``sidechain`` (a subagent's request) and, on
+the extra rows of ``usage.iterations`` (``layouts.anthropic``), ``compaction`` / ``advisor``. What a
+line means is declared once in ``layouts.claude_code``; both paths below read that declaration.
 """
 
 from __future__ import annotations
@@ -100,11 +102,13 @@ def _host(path: str) -> str | None:
     return owner
 
 
-def _normalize(obj: dict[str, Any], line: int, project: str | None) -> dict[str, Any]:
-    row = CLAUDE_CODE.read(obj)
-    row["project"] = project
-    row["source_line"] = line
-    return row
+def _normalize(obj: dict[str, Any], line: int, project: str | None) -> list[dict[str, Any]]:
+    """The line's row, then one per advisor call it reports (``layouts.anthropic``)."""
+    rows = CLAUDE_CODE.read_all(obj)
+    for row in rows:
+        row["project"] = project
+        row["source_line"] = line
+    return rows
 
 
 # ------------------------------------------------------------------------------ vectorized path
@@ -198,12 +202,13 @@ def _python_rows(lines: list[tuple[Any, int, bytes]], project: str | None, ctx: 
             ctx.skip("<synthetic> placeholder (API error)")
             continue
         try:
-            row = _normalize(obj, line, project)
-            check_row(row)
+            produced = _normalize(obj, line, project)
+            for row in produced:
+                check_row(row)
         except SHAPE_ERRORS as exc:
             ctx.reject(line, shape_reason(exc), raw)
             continue
-        rows.append(row)
+        rows += produced
     if not rows:
         return None
     return rows_to_table(rows)
