@@ -129,7 +129,7 @@ def _normalize_chunk(table: pa.Table, first_line: int, wrapped: bool) -> tuple[p
     """Vectorized ``readers.openai.normalize``: (good rows, boolean mask of rows to redo per line)."""
     n = table.num_rows
     cols = {name: table.column(name).combine_chunks() for name in table.column_names}
-    resp = cols["response"] if wrapped else table.to_struct_array().combine_chunks()
+    resp = cols["response"] if wrapped else pa.StructArray.from_arrays(list(cols.values()), list(cols))
     out, bad = OPENAI_RESPONSE.arrow(resp)
     created = _to_timestamp(out["timestamp"])
     ts_key = next((k for k in table.column_names if k in TIME_KEYS), None) if wrapped else None

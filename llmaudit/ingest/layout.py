@@ -286,9 +286,18 @@ class UsageLayout:
     def arrow(self, usage: Any) -> tuple[dict[str, Any], Any]:
         """Columns of a struct array of usage objects, and the rows that break a rule."""
         bad = pc.is_null(usage)
-        choice: list[tuple[Any, dict[str, Any]]] = []
+        taken: Any = None           # rows an earlier spelling reads: the first one present wins
+        plan = []
         for spelling in self.spellings:
-            chosen = _any_valid([_field(usage, (k,), _I) for k in spelling.when])
+            present = _any_valid([_field(usage, (k,), _I) for k in spelling.when])
+            chosen = present if taken is None else pc.and_(present, pc.invert(taken))
+            taken = present if taken is None else pc.or_(taken, present)
+            plan.append((spelling, chosen))
+        bad = pc.or_kleene(bad, pc.invert(taken))
+        # A spelling no row uses is not computed (a Chat Completions log has no Responses rows).
+        used = [(sp, chosen) for sp, chosen in plan if chosen.true_count] or plan[:1]
+        choice: list[tuple[Any, dict[str, Any]]] = []
+        for spelling, chosen in used:
             values = {leaf: _arrow_leaf(leaf, usage) for leaf in spelling.leaves()}
             for value in values.values():
                 bad = pc.or_kleene(bad, pc.and_kleene(chosen, _bad_count(value)))
@@ -309,12 +318,8 @@ class UsageLayout:
                 has = np.zeros(len(items), dtype=bool)
                 has[parents[hit.to_numpy(zero_copy_only=False)]] = True
                 bad = pc.or_kleene(bad, pa.array(has))   # read line by line (Split)
-        chosen_any = choice[0][0]
-        for chosen, _ in choice[1:]:
-            chosen_any = pc.or_(chosen_any, chosen)
-        bad = pc.or_kleene(bad, pc.invert(chosen_any))
         out = dict(choice[-1][1])
-        for chosen, columns in reversed(choice[:-1]):   # the first spelling present wins
+        for chosen, columns in choice[:-1]:   # the row sets are disjoint
             for name, col in columns.items():
                 out[name] = pc.if_else(chosen, col, out[name]) if name in out else col
         return out, bad
