@@ -1,4 +1,5 @@
-"""Anthropic's Messages ``usage`` object (formats.md A3), shared by every reader of Anthropic usage.
+"""Anthropic's Messages response and its ``usage`` object (formats.md A3); the usage object is
+shared by every reader of Anthropic usage (Messages logs, Claude Code, the usage report).
 
 Anthropic's ``input_tokens`` is the UNCACHED input only: "total input tokens in a request is the
 summation of ``input_tokens``, ``cache_creation_input_tokens``, and ``cache_read_input_tokens``".
@@ -36,9 +37,11 @@ dataset, tests/ingest/corpora) agree: the top level equals the sum of the ``mess
 
 from __future__ import annotations
 
-from llmaudit.ingest.layout import Count, First, Spelling, Split, Total, UsageLayout
+import pyarrow as pa
 
-__all__ = ["ANTHROPIC_USAGE"]
+from llmaudit.ingest.layout import Const, Count, First, Record, Spelling, Split, Text, Total, Usage, UsageLayout
+
+__all__ = ["ANTHROPIC_MESSAGE", "ANTHROPIC_USAGE"]
 
 _READ = Count("cache_read_input_tokens")
 _WRITE_1H = Count("cache_creation", "ephemeral_1h_input_tokens")
@@ -75,3 +78,15 @@ ANTHROPIC_USAGE = _layout((
     Split(_ITERATIONS, "type", "compaction", _ITERATION, "compaction", model=None),
     Split(_ITERATIONS, "type", "advisor_message", _ITERATION, "advisor"),
 ))
+
+# A Messages API response object (a request log wraps it: ``envelope``; its time comes from there).
+ANTHROPIC_MESSAGE = Record({
+    "model_raw": Text("model", required="model is missing"),
+    "usage": Usage(("usage",), ANTHROPIC_USAGE),
+    "request_id": Text("id"),
+    # As written; rows.finish_table spells them (and sets batch) for every reader.
+    "service_tier": Text("usage", "service_tier"),
+    "speed": Text("usage", "speed"),
+    "inference_geo": Text("usage", "inference_geo"),
+    "requests": Const(1, pa.int64()),
+})

@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from llmaudit.ingest.buckets import OneResult, bucket_reader
 from llmaudit.ingest.envelope import split_envelope
-from llmaudit.ingest.layouts.anthropic import ANTHROPIC_USAGE
+from llmaudit.ingest.layouts.anthropic import ANTHROPIC_MESSAGE, ANTHROPIC_USAGE
 from llmaudit.ingest.lines import first_record, read_json_records
 from llmaudit.ingest.rows import (
     RowError,
@@ -114,24 +114,19 @@ def sniff_messages(head: bytes, path: str) -> bool:
 
 
 def _normalize_message(obj: Any, line: int, ctx: ReadContext) -> list[dict[str, Any]]:
-    """The message's row, then one per advisor call its usage reports (``layouts.anthropic``)."""
+    """The message's row (``layouts.anthropic.ANTHROPIC_MESSAGE``; the wrapper's fields win), then
+    one per compaction step or advisor call its usage reports."""
     msg, env = split_envelope(obj, _looks_like_message)
-    row: dict[str, Any] = dict(env.fields)
-    model = opt_str(msg.get("model"))
-    if model is None:
-        raise RowError("model is missing")
-    row.update(anthropic_usage(msg.get("usage")))
-    row["model_raw"] = model
-    row["provider"] = row.get("provider") or guess_provider(model, "anthropic")
+    row = ANTHROPIC_MESSAGE.read(msg)
+    row.update(env.fields)
+    row["provider"] = row.get("provider") or guess_provider(row["model_raw"], "anthropic")
     if env.timestamp is None:
         raise RowError(
             "no timestamp: an Anthropic Message object carries none; wrap each logged response as "
             '{"timestamp": "...", "response": {...}}'
         )
     row["timestamp"] = parse_timestamp(env.timestamp)
-    row.setdefault("request_id", opt_str(msg.get("id")))
     row.setdefault("status", "ok")
-    row["requests"] = 1
     row["source_line"] = line
     return [row, *ANTHROPIC_USAGE.split_rows(row, msg.get("usage"), "usage")]
 
