@@ -64,19 +64,18 @@ def _dotted(where: str, path: Path) -> str:
 
 
 # ------------------------------------------------------------------------------ the vocabulary
-# Leaves read one field; Total and First combine leaves. ``only`` tags a leaf with the variant of
-# the record it belongs to, so a reader can leave it out of the parse schema (see Record.arrow_type).
+# Leaves read one field; Total and First combine leaves. ``only`` tags a record field with the
+# variant of the record it belongs to (as a Spelling's name tags its counts), so a reader can leave
+# it out of the parse schema (see Record.arrow_type).
 
 @dataclass(frozen=True)
 class Count:
-    """A token (or request) count at ``path``."""
+    """A token (or request) count at ``path`` of a usage object."""
 
     path: Path
-    only: str | None = None
 
-    def __init__(self, *path: str, only: str | None = None) -> None:
+    def __init__(self, *path: str) -> None:
         object.__setattr__(self, "path", path)
-        object.__setattr__(self, "only", only)
 
 
 @dataclass(frozen=True)
@@ -165,6 +164,8 @@ class Matching:
 
 @dataclass(frozen=True)
 class Const:
+    """The same value on every row (a reader's provider, one request per record)."""
+
     value: Any
     type: pa.DataType = field(default_factory=pa.string)
 
@@ -615,7 +616,7 @@ class _Items(dict[str, Any]):
 
 def _struct(fields: list[tuple[Path, pa.DataType]]) -> pa.StructType:
     """Nest ``(path, type)`` leaves into one struct type, in first-seen order. Objects declared
-    more than once are merged (two spellings of one usage object, several sums over one list)."""
+    more than once are merged (two spellings of one usage object, several fields of one list's items)."""
     tree: dict[str, Any] = {}
     for path, typ in fields:
         node = tree
