@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.json as pj
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -250,3 +251,44 @@ def test_parse_schema_is_derived_from_the_declaration() -> None:
     assert chat.field("usage").type.get_field_index("input_tokens") < 0
     assert both.field("usage").type.get_field_index("input_tokens") >= 0
     assert chat.get_field_index("created_at") < 0 <= both.get_field_index("created_at")
+
+
+def test_a_bucket_added_to_a_declaration_reaches_both_interpreters() -> None:
+    """A made-up new bucket (a 30-minute cache write, part of the writes) added to a copy of the
+    Claude Code declaration, and nothing else: the parse schema, the per-line reader and the
+    vectorized reader all read it."""
+    from dataclasses import replace
+
+    from llmaudit.ingest.layout import Spelling, Total
+
+    usage_spec = CLAUDE_CODE.columns["usage"]
+    assert isinstance(usage_spec, Usage)
+    (spelling,) = usage_spec.layout.spellings
+    minutes_30 = Count("cache_creation", "ephemeral_30m_input_tokens")
+    columns = dict(spelling.columns)
+    columns["cache_write_tokens"] = Total(spelling.columns["cache_write_tokens"], minutes_30)
+    columns["input_tokens"] = Total(spelling.columns["input_tokens"], minutes_30)
+    grown = replace(usage_spec.layout, spellings=(Spelling(spelling.name, spelling.when, columns, spelling.required),))
+    layout = Record({**CLAUDE_CODE.columns, "usage": Usage(usage_spec.path, grown)})
+
+    record = copy.deepcopy(CLAUDE_BASE)
+    record["message"]["usage"]["cache_creation"] = {"ephemeral_30m_input_tokens": 40}
+    per_line = layout.read(record)
+    assert (per_line["input_tokens"], per_line["cache_write_tokens"]) == (1040, 40)
+
+    parsed = pj.read_json(pa.BufferReader(json.dumps(record).encode() + b"\n"),
+                               parse_options=pj.ParseOptions(explicit_schema=layout.schema(),
+                                                                  unexpected_field_behavior="ignore"))
+    columns_out, bad = layout.arrow(parsed.to_struct_array().combine_chunks())
+    assert bad.to_pylist() == [False]
+    vectorized = {name: col[0].as_py() for name, col in columns_out.items()}
+    assert {k: v for k, v in vectorized.items() if k != "timestamp"} == \
+        {k: v for k, v in per_line.items() if k != "timestamp"}
+    # ... and a negative value of the new bucket is refused by both
+    record["message"]["usage"]["cache_creation"]["ephemeral_30m_input_tokens"] = -1
+    with pytest.raises(ValueError, match="ephemeral_30m_input_tokens is negative"):
+        layout.read(record)
+    parsed = pj.read_json(pa.BufferReader(json.dumps(record).encode() + b"\n"),
+                               parse_options=pj.ParseOptions(explicit_schema=layout.schema(),
+                                                                  unexpected_field_behavior="ignore"))
+    assert layout.arrow(parsed.to_struct_array().combine_chunks())[1].to_pylist() == [True]
