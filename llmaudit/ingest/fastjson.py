@@ -2,11 +2,13 @@
 
 Each 32 MiB chunk of lines is parsed by ``pyarrow.json`` with an explicit schema that names only
 the fields the reader needs (everything else, such as message content, is skipped by the C++
-parser), then normalized with ``pyarrow.compute``. Rows that fail a vectorized check (no model, no
-usage, negative or inconsistent counts, no timestamp), and whole chunks that pyarrow refuses (a
+parser), then normalized with ``pyarrow.compute``. The schema and the column rules both come from
+the one declaration in ``ingest.layouts.openai``, which ``readers.openai.normalize`` reads too.
+Rows that fail a vectorized check (no model, no usage, negative or inconsistent counts, no
+timestamp), and whole chunks that pyarrow refuses (a
 truncated line, a string where a number belongs, blank lines that would shift line numbers), go
 through the per-line Python path, which produces exactly the same rows and names the line and the
-reason for every reject. Both paths share ``readers.openai.normalize`` semantics.
+reason for every reject.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pyarrow.json as pj
 
 from llmaudit.errors import redact
 from llmaudit.ingest.envelope import TIME_KEYS
+from llmaudit.ingest.layouts.openai import CHAT, OPENAI_RESPONSE
 from llmaudit.ingest.lines import (
     CHUNK_BYTES,
     Normalize,
@@ -34,7 +37,7 @@ from llmaudit.ingest.lines import (
     iter_json_lines,
     read_json_records,
 )
-from llmaudit.ingest.rows import ROW_SCHEMA, fill_default, finish_table, guess_provider
+from llmaudit.ingest.rows import ROW_SCHEMA, finish_table, guess_provider, violations
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
 
@@ -42,33 +45,15 @@ __all__ = ["read_openai"]
 
 _I = pa.int64()
 _S = pa.string()
-_DETAILS_IN = pa.struct([("cached_tokens", _I), ("cache_write_tokens", _I)])
-_DETAILS_OUT = pa.struct([("reasoning_tokens", _I)])
-# Chat Completions usage only. Most high-volume logs are Chat Completions, and every schema field
-# costs the C++ parser time even when absent (a 1M-row log parses in ~20% less CPU without the
-# Responses names). It is also the per-line semantics exactly: a usage with prompt_tokens is read
-# by its prompt_/completion_tokens_details only. A row without prompt_tokens goes to the per-line path.
-_CHAT_USAGE = pa.struct([
-    ("prompt_tokens", _I), ("completion_tokens", _I),
-    ("prompt_tokens_details", _DETAILS_IN), ("completion_tokens_details", _DETAILS_OUT),
-    ("cost", pa.float64()), ("service_tier", _S),
-    ("prompt_cache_hit_tokens", _I), ("num_cached_tokens", _I),
-])
-# Both spellings: files whose first record is a Responses API object (or has no usage).
-_ANY_USAGE = pa.struct([
-    ("prompt_tokens", _I), ("completion_tokens", _I),
-    ("prompt_tokens_details", _DETAILS_IN), ("completion_tokens_details", _DETAILS_OUT),
-    ("input_tokens", _I), ("output_tokens", _I),
-    ("input_tokens_details", _DETAILS_IN), ("output_tokens_details", _DETAILS_OUT),
-    ("cost", pa.float64()), ("service_tier", _S),
-    ("prompt_cache_hit_tokens", _I), ("num_cached_tokens", _I),
-])
+# A plan for a file of Chat Completions reads their usage names only. Most high-volume logs are
+# Chat Completions, and every schema field costs the C++ parser time even when absent (a 1M-row
+# log parses in ~20% less CPU without the Responses names). A row of the other spelling then reads
+# as one without prompt_tokens and goes to the per-line path (or the plan widens: _finish_chunk).
+_CHAT_ONLY = frozenset({CHAT})
 
 
-def _response_fields(chat: bool) -> list[tuple[str, pa.DataType]]:
-    fields = [("id", _S), ("created", _I), ("model", _S), ("status", _S), ("user", _S), ("service_tier", _S),
-              ("usage", _CHAT_USAGE if chat else _ANY_USAGE), ("output", pa.list_(pa.struct([("type", _S)])))]
-    return fields if chat else [*fields, ("created_at", _I)]
+def _response_type(chat: bool) -> pa.StructType:
+    return OPENAI_RESPONSE.arrow_type(_CHAT_ONLY if chat else None)
 
 
 _BLOCK_BYTES = 4 << 20   # pyarrow parses blocks in parallel: several per chunk keep both cores busy
@@ -77,12 +62,12 @@ _ERROR_STATUSES = ["error", "failed", "failure", "cancelled"]
 
 def _schema(wrapper_time: tuple[str, pa.DataType] | None, chat: bool) -> pa.Schema:
     if wrapper_time is None:
-        return pa.schema(_response_fields(chat))
+        return pa.schema(list(_response_type(chat)))
     key, dtype = wrapper_time
     wrapper = [
         (key, dtype), ("tags", pa.list_(_S)), ("latency_ms", pa.float64()), ("ttft_ms", pa.float64()),
         ("request_id", _S), ("status", _S), ("user", _S), ("project", _S), ("api_key", _S), ("provider", _S),
-        ("batch", pa.bool_()), ("response", pa.struct(_response_fields(chat))),
+        ("batch", pa.bool_()), ("response", _response_type(chat)),
     ]
     return pa.schema(wrapper)
 
@@ -118,35 +103,11 @@ def _plan(head: bytes) -> _Plan | None:
     return None, _is_chat(rec)
 
 
-def _f(struct: Any, *names: str) -> Any:
-    """A nested field; all nulls when the planned schema leaves it out (e.g. Responses names in a
-    Chat Completions plan)."""
-    for name in names:
-        if struct.type.get_field_index(name) < 0:
-            return pa.nulls(len(struct), _I)
-        struct = pc.struct_field(struct, name)
-    return struct
-
-
-def _zero(arr: Any) -> Any:
-    return fill_default(arr, 0)
-
-
 def _by_dictionary(values: pa.Array, fn: Any) -> pa.Array:
     """Apply a Python function once per distinct value (models, keys: few distinct, many rows)."""
     encoded = values.dictionary_encode()
     mapped = pa.array([fn(v) for v in encoded.dictionary.to_pylist()], _S)
     return pc.take(mapped, encoded.indices)
-
-
-def _web_searches(output: pa.Array) -> pa.Array:
-    n = len(output)
-    flat = pc.list_flatten(output)
-    parents = pc.list_parent_indices(output).to_numpy()
-    hits = pc.fill_null(pc.equal(pc.struct_field(flat, "type"), "web_search_call"), False).to_numpy(
-        zero_copy_only=False)
-    counts = np.bincount(parents[hits], minlength=n).astype(np.int64)
-    return pc.if_else(pc.is_null(output), pa.nulls(n, _I), pa.array(counts, _I))
 
 
 def _to_timestamp(arr: Any) -> Any:
@@ -168,89 +129,32 @@ def _normalize_chunk(table: pa.Table, first_line: int, wrapped: bool) -> tuple[p
     """Vectorized ``readers.openai.normalize``: (good rows, boolean mask of rows to redo per line)."""
     n = table.num_rows
     cols = {name: table.column(name).combine_chunks() for name in table.column_names}
-    resp = cols["response"] if wrapped else None
-
-    def r(name: str) -> Any:
-        if wrapped:
-            return _f(resp, name)
-        return cols[name] if name in cols else pa.nulls(n, _I)
-
-    usage = r("usage")
-    model = r("model")
-    # Which spelling a row uses is decided as the per-line path decides it: prompt_tokens or
-    # completion_tokens present → Chat Completions names throughout, else Responses names.
-    chat = pc.or_(pc.is_valid(_f(usage, "prompt_tokens")), pc.is_valid(_f(usage, "completion_tokens")))
-
-    def pick(chat_path: tuple[str, ...], responses_path: tuple[str, ...]) -> Any:
-        return pc.if_else(chat, _f(usage, *chat_path), _f(usage, *responses_path))
-
-    inp = pick(("prompt_tokens",), ("input_tokens",))
-    out = _zero(pick(("completion_tokens",), ("output_tokens",)))
-    # Cache hits reported beside prompt_tokens (DeepSeek, Mistral) count when the details have none,
-    # as on the per-line path.
-    detailed = pick(("prompt_tokens_details", "cached_tokens"), ("input_tokens_details", "cached_tokens"))
-    cread = _zero(pc.coalesce(detailed, _f(usage, "prompt_cache_hit_tokens"), _f(usage, "num_cached_tokens")))
-    cwrite = _zero(pick(("prompt_tokens_details", "cache_write_tokens"),
-                        ("input_tokens_details", "cache_write_tokens")))
-    reasoning = _zero(pick(("completion_tokens_details", "reasoning_tokens"),
-                           ("output_tokens_details", "reasoning_tokens")))
-    created = pc.coalesce(r("created"), r("created_at"))
+    resp = cols["response"] if wrapped else pa.StructArray.from_arrays(list(cols.values()), list(cols))
+    out, bad = OPENAI_RESPONSE.arrow(resp)
+    created = _to_timestamp(out["timestamp"])
     ts_key = next((k for k in table.column_names if k in TIME_KEYS), None) if wrapped else None
-    if ts_key is not None:
-        timestamp = pc.coalesce(_to_timestamp(cols[ts_key]), _to_timestamp(created))
-    else:
-        timestamp = _to_timestamp(created)
-
-    bad = pc.or_kleene(pc.is_null(model), pc.is_null(inp))
-    bad = pc.or_kleene(bad, pc.is_null(timestamp))
-    inp0 = _zero(inp)
-    for col in (inp0, out, cread, cwrite, reasoning):
-        bad = pc.or_kleene(bad, pc.less(col, 0))
-    bad = pc.or_kleene(bad, pc.greater(pc.add(cread, cwrite), inp0))
-    bad = pc.or_kleene(bad, pc.greater(reasoning, out))
-    bad = pc.or_kleene(bad, pc.equal(model, ""))
-    bad = pc.fill_null(bad, True)
-    bad_np = bad.to_numpy(zero_copy_only=False)
-
-    line = pa.array(np.arange(first_line, first_line + n, dtype=np.int64))
-    status = r("status")
-    out_cols: dict[str, Any] = {
-        "timestamp": timestamp,
-        "model_raw": model,
-        "input_tokens": inp0,
-        "cache_read_tokens": cread,
-        "cache_write_tokens": cwrite,
-        "output_tokens": out,
-        "reasoning_tokens": reasoning,
-        "requests": pa.array(np.ones(n, dtype=np.int64)),
-        "billed_cost_usd": _f(usage, "cost"),
-        "request_id": r("id"),
-        "user": r("user"),
-        "web_search_requests": _web_searches(r("output")),
-        # As written; finish_table spells it ("default" → standard) as the per-line path does.
-        "service_tier": pc.coalesce(r("service_tier"), _f(usage, "service_tier")),
-        "source_line": line,
-    }
-    # A response's own status: "failed" / "cancelled" (Responses API) mean an error, as per line.
-    is_error = pc.fill_null(pc.is_in(status, value_set=pa.array(["failed", "cancelled"])), False)
+    out["timestamp"] = pc.coalesce(_to_timestamp(cols[ts_key]), created) if ts_key is not None else created
+    out["source_line"] = pa.array(np.arange(first_line, first_line + n, dtype=np.int64))
     if wrapped:
-        out_cols["request_id"] = pc.coalesce(cols["request_id"], r("id"))
-        out_cols["user"] = pc.coalesce(cols["user"], r("user"))
+        out["request_id"] = pc.coalesce(cols["request_id"], out["request_id"])
+        out["user"] = pc.coalesce(cols["user"], out["user"])
         # A wrapper's status wins when present, matched without case (envelope.split_envelope).
         wrapper = cols["status"]
         wrapper_error = pc.is_in(pc.utf8_lower(wrapper), value_set=pa.array(_ERROR_STATUSES))
-        is_error = pc.if_else(pc.is_valid(wrapper), wrapper_error, is_error)
+        out["status"] = pc.if_else(pc.is_valid(wrapper), pc.if_else(wrapper_error, "error", "ok"), out["status"])
         for name in ("latency_ms", "ttft_ms", "project", "tags", "batch"):
-            out_cols[name] = cols[name]
+            out[name] = cols[name]
         keys = cols["api_key"]
         if keys.null_count < n:
-            out_cols["api_key"] = _by_dictionary(keys, lambda v: None if v is None else redact(v))
-    out_cols["status"] = pc.if_else(is_error, "error", "ok")
+            out["api_key"] = _by_dictionary(keys, lambda v: None if v is None else redact(v))
+    model = out["model_raw"]
+    bad = pc.or_(pc.fill_null(bad, True), violations(out, n))
+    bad_np = bad.to_numpy(zero_copy_only=False)
     provider = _by_dictionary(model, lambda m: guess_provider(m, "openai"))
     if wrapped:
         provider = pc.coalesce(cols["provider"], provider)
-    out_cols["provider"] = provider
-    result = pa.table(out_cols)
+    out["provider"] = provider
+    result = pa.table(out)
     if bad_np.any():
         result = result.filter(pa.array(~bad_np))
     return result, bad_np

@@ -9,7 +9,7 @@ row is rejected (and counted) at the reader instead of failing the whole table l
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -27,6 +27,7 @@ from llmaudit.schema import (
 
 __all__ = [
     "COUNT_FIELDS",
+    "INVARIANTS",
     "MAX_COUNT",
     "ROW_SCHEMA",
     "SHAPE_ERRORS",
@@ -45,6 +46,7 @@ __all__ = [
     "req_int",
     "rows_to_table",
     "shape_reason",
+    "violations",
 ]
 
 # Columns a reader may fill; the rest (cost_usd, price_status) belong to pricing.
@@ -272,6 +274,20 @@ def guess_provider(model: str | None, default: str | None = None) -> str | None:
     return default
 
 
+# The rules every row obeys whatever its source, declared once: ``check_row`` applies them to a
+# row dict (the first broken one is the reject reason), ``violations`` to columns (the vectorized
+# readers redo the rows it marks line by line, which gives the reason). (parts, whole, reason):
+# the parts (absent = 0) must not add up to more than the whole.
+INVARIANTS: tuple[tuple[tuple[str, ...], str, Callable[[dict[str, Any]], str]], ...] = (
+    (("cache_read_tokens", "cache_write_tokens"), "input_tokens",
+     lambda r: f"cache tokens ({r.get('cache_read_tokens') or 0} read + {r.get('cache_write_tokens') or 0} written)"
+               f" exceed input tokens ({r.get('input_tokens') or 0})"),
+    (("cache_write_1h_tokens",), "cache_write_tokens", lambda r: "1-hour cache writes exceed cache writes"),
+    (("reasoning_tokens",), "output_tokens",
+     lambda r: f"reasoning tokens ({r.get('reasoning_tokens')}) exceed output tokens ({r.get('output_tokens')})"),
+)
+
+
 def check_row(row: dict[str, Any]) -> None:
     """Reject a normalized row that breaks the schema's invariants (message names the field)."""
     model = row.get("model_raw")
@@ -288,22 +304,48 @@ def check_row(row: dict[str, Any]) -> None:
             raise RowError(f"{name} is negative ({value})")
         if value is not None and value > MAX_COUNT:
             raise RowError(f"{name} is implausibly large ({value})")
-    inp = row.get("input_tokens") or 0
-    read = row.get("cache_read_tokens") or 0
-    write = row.get("cache_write_tokens") or 0
-    if read + write > inp:
-        raise RowError(f"cache tokens ({read} read + {write} written) exceed input tokens ({inp})")
-    if (row.get("cache_write_1h_tokens") or 0) > write:
-        raise RowError("1-hour cache writes exceed cache writes")
-    if (row.get("reasoning_tokens") or 0) > (row.get("output_tokens") or 0):
-        raise RowError(
-            f"reasoning tokens ({row.get('reasoning_tokens')}) exceed output tokens ({row.get('output_tokens')})"
-        )
+    for parts, whole, reason in INVARIANTS:
+        if sum(row.get(p) or 0 for p in parts) > (row.get(whole) or 0):
+            raise RowError(reason(row))
     cost = row.get("billed_cost_usd")
     if cost is not None and not math.isfinite(cost):
         raise RowError(f"billed cost is {cost}, expected a finite amount")
     if cost is not None and cost < 0:
         raise RowError(f"billed cost is negative ({cost})")
+
+
+def violations(columns: Mapping[str, Any], n: int) -> Any:
+    """``check_row`` over columns (``n`` rows; an absent column is null): a boolean array, true
+    where a row breaks a rule (never null)."""
+    import pyarrow.compute as pc
+
+    def col(name: str) -> Any:
+        return columns.get(name)
+
+    def zero(name: str) -> Any:
+        c = col(name)
+        return None if c is None else fill_default(c, 0)
+
+    model = col("model_raw")
+    bad = pa.repeat(pa.scalar(True), n) if model is None else pc.or_kleene(pc.is_null(model), pc.equal(model, ""))
+    timestamp = col("timestamp")
+    bad = pc.or_kleene(bad, pc.is_null(timestamp) if timestamp is not None else pa.repeat(pa.scalar(True), n))
+    for name in TOKEN_FIELDS:
+        if col(name) is not None:
+            bad = pc.or_kleene(bad, pc.fill_null(pc.less(col(name), 0), False))
+    for parts, whole, _ in INVARIANTS:
+        present = [zero(p) for p in parts if col(p) is not None]
+        if not present:
+            continue
+        total = present[0]
+        for other in present[1:]:
+            total = pc.add(total, other)
+        limit = zero(whole) if col(whole) is not None else pa.repeat(pa.scalar(0, pa.int64()), n)
+        bad = pc.or_kleene(bad, pc.greater(total, limit))
+    cost = col("billed_cost_usd")
+    if cost is not None:
+        bad = pc.or_kleene(bad, pc.fill_null(pc.less(cost, 0), False))
+    return pc.fill_null(bad, True)
 
 
 def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:

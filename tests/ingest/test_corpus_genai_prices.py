@@ -57,13 +57,26 @@ def _openai(body: dict[str, Any]) -> dict[str, int]:
 def _anthropic(body: dict[str, Any]) -> dict[str, int]:
     """Messages (A3): input_tokens is the uncached input only; total input = input + cache writes +
     cache reads; ``cache_creation.ephemeral_1h_input_tokens`` is the 1-hour part of the writes."""
-    u = body["usage"]
+    return _anthropic_usage(body["usage"])
+
+
+def _anthropic_usage(u: dict[str, Any]) -> dict[str, int]:
     read, write = _n(u.get("cache_read_input_tokens")), _n(u.get("cache_creation_input_tokens"))
     return {"input_tokens": _n(u.get("input_tokens")) + read + write, "cache_read_tokens": read,
             "cache_write_tokens": write,
             "cache_write_1h_tokens": _n((u.get("cache_creation") or {}).get("ephemeral_1h_input_tokens")),
             "output_tokens": _n(u.get("output_tokens")),
             "reasoning_tokens": _n((u.get("output_tokens_details") or {}).get("thinking_tokens"))}
+
+
+def _anthropic_rows(body: dict[str, Any]) -> list[tuple[Any, dict[str, int]]]:
+    """The body's own row, then one per ``compaction`` iteration (the request's model) and one per
+    ``advisor_message`` iteration (the advisor's model): neither is in the top-level counts
+    (Anthropic's compaction and advisor tool docs; layouts/anthropic.py)."""
+    iterations = body["usage"].get("iterations") or []
+    compactions = [(body.get("model"), _anthropic_usage(it)) for it in iterations if it.get("type") == "compaction"]
+    advisors = [(it.get("model"), _anthropic_usage(it)) for it in iterations if it.get("type") == "advisor_message"]
+    return [(body.get("model"), _anthropic(body)), *compactions, *advisors]
 
 
 def _gemini(body: dict[str, Any]) -> dict[str, int]:
@@ -77,12 +90,16 @@ def _gemini(body: dict[str, Any]) -> dict[str, int]:
             "reasoning_tokens": thoughts}
 
 
-# file → (reader, the body's model, expected tokens)
+def _one(model_of: Any, tokens: Any) -> Any:
+    return lambda b: [(model_of(b), tokens(b))]
+
+
+# file → (reader, the body's model, expected rows of a body: (model, tokens) each)
 READ = {
-    "anthropic_messages.jsonl": ("anthropic", lambda b: b.get("model"), _anthropic),
-    "gemini.jsonl": ("gemini", lambda b: b.get("modelVersion"), _gemini),
-    "openai_chat.jsonl": ("openai", lambda b: b.get("model"), _openai),
-    "openai_responses.jsonl": ("openai", lambda b: b.get("model"), _openai),
+    "anthropic_messages.jsonl": ("anthropic", lambda b: b.get("model"), _anthropic_rows),
+    "gemini.jsonl": ("gemini", lambda b: b.get("modelVersion"), _one(lambda b: b.get("modelVersion"), _gemini)),
+    "openai_chat.jsonl": ("openai", lambda b: b.get("model"), _one(lambda b: b.get("model"), _openai)),
+    "openai_responses.jsonl": ("openai", lambda b: b.get("model"), _one(lambda b: b.get("model"), _openai)),
 }
 # Bodies without their model: genai-prices kept only the keys its extractors read, and these
 # responses carry none (Gemini embeddings; Responses "compact" calls). Each must be a reject.
@@ -100,39 +117,45 @@ def test_every_body_is_in_a_file_read_here() -> None:
 
 @pytest.mark.parametrize("name", sorted(READ))
 def test_bodies_read_tokens_and_cost(run_cli: RunCli, name: str) -> None:
-    reader, model_of, expected_tokens = READ[name]
+    reader, model_of, expected_rows = READ[name]
     bodies = _bodies(CORPUS / name)
     s = scan([str(CORPUS / name)])
     table = s.table()
     (f,) = s.summary.files
     assert f.reader == reader
-    # none dropped: one row read per body, each kept or rejected (no ids, so no duplicates)
-    assert f.rows_read == len(bodies) == f.rows_kept + f.rows_rejected + f.duplicates
+    # none dropped: one row read per body (and per advisor call it reports), each kept or
+    # rejected (no ids, so no duplicates)
+    expect_rejected = {i for i, b in enumerate(bodies, 1) if model_of(b) is None}
+    want_rows = {i: expected_rows(b) for i, b in enumerate(bodies, 1) if i not in expect_rejected}
+    assert f.rows_read == len(expect_rejected) + sum(map(len, want_rows.values()))
+    assert f.rows_read == f.rows_kept + f.rows_rejected + f.duplicates
     assert f.duplicates == 0 and f.skipped == {}
     rejected = {r.line: r.reason for r in s.summary.rejects}
-    expect_rejected = {i for i, b in enumerate(bodies, 1) if model_of(b) is None}
     assert set(rejected) == expect_rejected and len(expect_rejected) == REJECTS.get(name, 0)
     assert all("missing" in reason for reason in rejected.values()), rejected
 
-    rows = {r["source_line"]: r for r in table.to_pylist()}
+    rows: dict[int, list[dict[str, Any]]] = {}
+    for r in table.to_pylist():
+        rows.setdefault(r["source_line"], []).append(r)
     assert sorted(rows) == [i for i in range(1, len(bodies) + 1) if i not in expect_rejected]
     catalog = load_catalog()
     cost, unpriced = Decimal(0), 0
-    for line, row in rows.items():
+    for line, got_rows in rows.items():
         body = bodies[line - 1]
-        want = expected_tokens(body)
-        got = {k: row[k] or 0 for k in TOKENS}
-        assert got == want, (name, line, body)
-        assert row["model_raw"] == model_of(body)
-        priced = cost_breakdown(
-            catalog, row["model_raw"],
-            Usage(**want, web_search_requests=row["web_search_requests"] or 0),
-            at=row["timestamp"], batch=bool(row["batch"]), provider=row["provider"],
-            conditions=Conditions(row["service_tier"], row["speed"], row["inference_geo"], row["context_tier"]))
-        if priced.total is None:
-            unpriced += 1
-        else:
-            cost += priced.total
+        assert len(got_rows) == len(want_rows[line]), (name, line, body)
+        for row, (model, want) in zip(got_rows, want_rows[line], strict=True):
+            got = {k: row[k] or 0 for k in TOKENS}
+            assert got == want, (name, line, body)
+            assert row["model_raw"] == model
+            priced = cost_breakdown(
+                catalog, row["model_raw"],
+                Usage(**want, web_search_requests=row["web_search_requests"] or 0),
+                at=row["timestamp"], batch=bool(row["batch"]), provider=row["provider"],
+                conditions=Conditions(row["service_tier"], row["speed"], row["inference_geo"], row["context_tier"]))
+            if priced.total is None:
+                unpriced += 1
+            else:
+                cost += priced.total
     # ... and the report, priced by the vectorized engine, says the same
     res = run_cli(["report", "--spend", str(CORPUS / name), "--format", "json", "--no-whatif"])
     assert res.exit_code == 0, res.stderr
@@ -141,9 +164,9 @@ def test_bodies_read_tokens_and_cost(run_cli: RunCli, name: str) -> None:
     assert (src["rows_read"], src["rows_kept"], src["rows_rejected"], src["duplicates"]) == (
         f.rows_read, f.rows_kept, f.rows_rejected, f.duplicates)
     totals = report["totals"]
-    assert totals["rows"] == len(rows)
+    assert totals["rows"] == sum(map(len, rows.values()))
     for k in ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens"):
-        assert totals[k] == sum(expected_tokens(bodies[i - 1])[k] for i in rows), k
+        assert totals[k] == sum(want[k] for line in rows for _, want in want_rows[line]), k
     assert totals["unpriced_requests"] == unpriced
     assert abs(Decimal(str(totals["cost"] or 0)) - cost) <= cost * Decimal("1e-9"), (totals["cost"], cost)
     assert report["first_seen"].startswith(DAY) and report["last_seen"].startswith(DAY)

@@ -79,7 +79,11 @@ def test_huge_counts_are_rejected_by_every_reader(where: str, tmp_path: Path) ->
     path.write_text(text.replace('"cache_read_input_tokens":', f'"cache_read_input_tokens":{HUGE},"x":', 1))
     s = scan([str(path)])
     t = s.table()
-    assert t.num_rows == kept - 1, s.summary.rejects
+    # The line is rejected. For Claude Code, another line of the same API message (a content block
+    # written with the same ids) may then stand for the message, so the rows kept can stay the same.
+    assert t.num_rows == kept - 1 or (where == "claude-code" and t.num_rows == kept), s.summary.rejects
+    books = s.summary
+    assert books.rows_read == books.rows_kept + books.rows_rejected + books.duplicate_count
     assert any("implausibly large" in r.reason for r in s.summary.rejects), s.summary.rejects
     assert max(t["input_tokens"].to_pylist()) <= MAX_COUNT
 

@@ -1,10 +1,9 @@
 """Anthropic: Messages request logs, the Admin API usage report and the cost report.
 
-Token semantics (formats.md A3): Anthropic's ``input_tokens`` is the UNCACHED input only; "total
-input tokens in a request is the summation of ``input_tokens``, ``cache_creation_input_tokens``,
-and ``cache_read_input_tokens``". The schema counts all prompt tokens in ``input_tokens``, so these
-readers add cache reads and writes in. ``cache_creation.ephemeral_1h_input_tokens`` is the 1-hour
-subset of the writes; ``output_tokens`` already includes thinking.
+Token semantics (formats.md A3) are declared once in ``layouts.anthropic``: Anthropic's
+``input_tokens`` is the UNCACHED input only, so these readers add cache reads and writes in;
+``cache_creation.ephemeral_1h_input_tokens`` is the 1-hour subset of the writes; ``output_tokens``
+already includes thinking.
 
 A Messages object carries no timestamp, so a request log must wrap it (see ``envelope``) or the
 row is rejected with that reason. ``usage.service_tier``, ``usage.speed`` and
@@ -38,6 +37,7 @@ import pyarrow as pa
 
 from llmaudit.ingest.buckets import OneResult, bucket_reader
 from llmaudit.ingest.envelope import split_envelope
+from llmaudit.ingest.layouts.anthropic import ANTHROPIC_MESSAGE, ANTHROPIC_USAGE
 from llmaudit.ingest.lines import first_record, read_json_records
 from llmaudit.ingest.rows import (
     RowError,
@@ -73,39 +73,9 @@ _USAGE_KEY = re.compile(rb'"uncached_input_tokens"\s*:')
 
 
 def anthropic_usage(usage: Any, where: str = "usage") -> dict[str, Any]:
-    """Anthropic ``usage`` → schema token columns (input made inclusive of cache reads/writes)."""
-    if usage is None:
-        raise RowError(f"no {where} object")
-    if not isinstance(usage, dict):
-        raise RowError(f"{where} is {type(usage).__name__}, expected an object")
-    get = usage.get
-    if get("input_tokens") is None and get("output_tokens") is None:
-        raise RowError(f"{where} has no input_tokens or output_tokens")
-    uncached = _count(get("input_tokens"), where, "input_tokens")
-    read = _count(get("cache_read_input_tokens"), where, "cache_read_input_tokens")
-    creation = get("cache_creation")
-    w5 = w1h = 0
-    if isinstance(creation, dict):
-        w5 = _count(creation.get("ephemeral_5m_input_tokens"), where, "cache_creation.ephemeral_5m_input_tokens")
-        w1h = _count(creation.get("ephemeral_1h_input_tokens"), where, "cache_creation.ephemeral_1h_input_tokens")
-    write_raw = get("cache_creation_input_tokens")
-    write = w5 + w1h if write_raw is None else _count(write_raw, where, "cache_creation_input_tokens")
-    out = _count(get("output_tokens"), where, "output_tokens")
-    details = get("output_tokens_details")
-    thinking = _count(details.get("thinking_tokens"), where, "output_tokens_details.thinking_tokens") \
-        if isinstance(details, dict) else 0
-    tools = get("server_tool_use")
-    searches = opt_int(tools.get("web_search_requests"), f"{where}.server_tool_use.web_search_requests") \
-        if isinstance(tools, dict) else None
-    row: dict[str, Any] = {
-        "input_tokens": uncached + read + write,
-        "cache_read_tokens": read,
-        "cache_write_tokens": write,
-        "cache_write_1h_tokens": w1h,
-        "output_tokens": out,
-        "reasoning_tokens": thinking,
-        "web_search_requests": searches,
-    }
+    """Anthropic ``usage`` → schema token columns, as declared in ``layouts.anthropic`` (input made
+    inclusive of cache reads and writes), and the modifier columns."""
+    row = ANTHROPIC_USAGE.read(usage, where)
     row.update(served_as(usage))
     return row
 
@@ -122,12 +92,6 @@ def served_as(obj: dict[str, Any]) -> dict[str, Any]:
     if tier == "batch":
         row["batch"] = True
     return row
-
-
-def _count(value: Any, where: str, name: str) -> int:
-    if type(value) is int and value >= 0:   # the common case, without the generic checks
-        return value
-    return opt_int(value, f"{where}.{name}") or 0
 
 
 # ------------------------------------------------------------------------------ Messages request logs
@@ -149,26 +113,22 @@ def sniff_messages(head: bytes, path: str) -> bool:
     return _looks_like_message(inner)
 
 
-def _normalize_message(obj: Any, line: int, ctx: ReadContext) -> dict[str, Any]:
+def _normalize_message(obj: Any, line: int, ctx: ReadContext) -> list[dict[str, Any]]:
+    """The message's row (``layouts.anthropic.ANTHROPIC_MESSAGE``; the wrapper's fields win), then
+    one per compaction step or advisor call its usage reports."""
     msg, env = split_envelope(obj, _looks_like_message)
-    row: dict[str, Any] = dict(env.fields)
-    model = opt_str(msg.get("model"))
-    if model is None:
-        raise RowError("model is missing")
-    row.update(anthropic_usage(msg.get("usage")))
-    row["model_raw"] = model
-    row["provider"] = row.get("provider") or guess_provider(model, "anthropic")
+    row = ANTHROPIC_MESSAGE.read(msg)
+    row.update(env.fields)
+    row["provider"] = row.get("provider") or guess_provider(row["model_raw"], "anthropic")
     if env.timestamp is None:
         raise RowError(
             "no timestamp: an Anthropic Message object carries none; wrap each logged response as "
             '{"timestamp": "...", "response": {...}}'
         )
     row["timestamp"] = parse_timestamp(env.timestamp)
-    row.setdefault("request_id", opt_str(msg.get("id")))
     row.setdefault("status", "ok")
-    row["requests"] = 1
     row["source_line"] = line
-    return row
+    return [row, *ANTHROPIC_USAGE.split_rows(row, msg.get("usage"), "usage")]
 
 
 def read_messages(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:

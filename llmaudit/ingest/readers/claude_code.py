@@ -13,7 +13,9 @@ Claude Code versions, is kept as the billed cost. ``project`` is the folder unde
 ``session`` the line's ``sessionId``; ``host`` is the folder holding a copied ``.claude`` config
 folder (``backups/laptop/.claude/projects/…`` → ``laptop``) and null otherwise (``_host``).
 ``message.usage.service_tier``, ``.speed`` (``fast`` in fast mode) and ``.inference_geo`` fill the
-columns of those names; the only tag a reader sets is ``sidechain`` (a subagent's request).
+columns of those names; the tags a reader sets are ``sidechain`` (a subagent's request) and, on
+the extra rows of ``usage.iterations`` (``layouts.anthropic``), ``compaction`` / ``advisor``. What a
+line means is declared once in ``layouts.claude_code``; both paths below read that declaration.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from llmaudit.errors import InputError
+from llmaudit.ingest.layouts.claude_code import CLAUDE_CODE
 from llmaudit.ingest.lines import (
     CHUNK_BYTES,
     _is_json_document,
@@ -39,18 +42,14 @@ from llmaudit.ingest.lines import (
     iter_json_lines,
     iter_json_values,
 )
-from llmaudit.ingest.readers.anthropic import anthropic_usage
 from llmaudit.ingest.rows import (
     SHAPE_ERRORS,
-    RowError,
     check_row,
     finish_table,
     get_path,
-    opt_float,
-    opt_str,
-    parse_timestamp,
     rows_to_table,
     shape_reason,
+    violations,
 )
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
@@ -103,61 +102,22 @@ def _host(path: str) -> str | None:
     return owner
 
 
-def _normalize(obj: dict[str, Any], line: int, project: str | None) -> dict[str, Any]:
-    message = obj.get("message")
-    model = opt_str(get_path(message, "model"))
-    if model is None:
-        raise RowError("message.model is missing")
-    row = anthropic_usage(get_path(message, "usage"), "message.usage")
-    row["model_raw"] = model
-    row["provider"] = "anthropic"
-    row["timestamp"] = parse_timestamp(obj.get("timestamp"))
-    row["request_id"] = opt_str(obj.get("requestId"))
-    cost = obj.get("costUSD")
-    if cost is not None:
-        row["billed_cost_usd"] = opt_float(cost, "costUSD")
-    row["project"] = project
-    row["session"] = opt_str(obj.get("sessionId"))
-    if obj.get("isSidechain") is True:
-        row["tags"] = ["sidechain"]
-    row["status"] = "error" if obj.get("isApiErrorMessage") is True else "ok"
-    row["requests"] = 1
-    row["source_line"] = line
-    return row
+def _normalize(obj: dict[str, Any], line: int, project: str | None) -> list[dict[str, Any]]:
+    """The line's row, then one per advisor call it reports (``layouts.anthropic``)."""
+    rows = CLAUDE_CODE.read_all(obj)
+    for row in rows:
+        row["project"] = project
+        row["source_line"] = line
+    return rows
 
 
 # ------------------------------------------------------------------------------ vectorized path
 # A transcript corpus is hundreds of MB of mostly message text; pyarrow's C++ JSON parser reads
-# only these fields (the rest is skipped) and both paths below end in the same rows.
-_I = pa.int64()
+# only the fields the layout declares (the rest is skipped) and both paths end in the same rows.
 _S = pa.string()
-_USAGE = pa.struct([
-    ("input_tokens", _I), ("output_tokens", _I), ("cache_creation_input_tokens", _I),
-    ("cache_read_input_tokens", _I), ("speed", _S), ("service_tier", _S), ("inference_geo", _S),
-    ("cache_creation", pa.struct([("ephemeral_5m_input_tokens", _I), ("ephemeral_1h_input_tokens", _I)])),
-    ("output_tokens_details", pa.struct([("thinking_tokens", _I)])),
-    ("server_tool_use", pa.struct([("web_search_requests", _I)])),
-])
-_SCHEMA = pa.schema([
-    ("timestamp", _S), ("requestId", _S), ("sessionId", _S), ("isSidechain", pa.bool_()),
-    ("isApiErrorMessage", pa.bool_()),
-    ("costUSD", pa.float64()), ("message", pa.struct([("id", _S), ("model", _S), ("usage", _USAGE)])),
-])
+_SCHEMA = CLAUDE_CODE.schema()
 _PARSE = pj.ParseOptions(explicit_schema=_SCHEMA, unexpected_field_behavior="ignore")
 _MSG_ID = "message_id"
-
-
-def _f(struct: Any, *names: str) -> Any:
-    for name in names:
-        struct = pc.struct_field(struct, name)
-    return struct
-
-
-def _tags(sidechain: np.ndarray) -> pa.Array:
-    """``["sidechain"]`` per sidechain row, null elsewhere (as the per-line path)."""
-    offsets = np.concatenate([[0], np.cumsum(sidechain, dtype=np.int64)]).astype(np.int32)
-    values = pa.repeat(pa.scalar("sidechain", _S), int(offsets[-1]))
-    return pa.ListArray.from_arrays(pa.array(offsets), values, mask=pa.array(~sidechain))
 
 
 def _timestamps(ts: pa.ChunkedArray, files: np.ndarray) -> pa.Array:
@@ -172,15 +132,10 @@ def _timestamps(ts: pa.ChunkedArray, files: np.ndarray) -> pa.Array:
     parts = []
     for lo, hi in zip(np.concatenate([[0], bounds]), np.concatenate([bounds, [len(files)]]), strict=True):
         try:
-            parts.append(pc.cast(ts.slice(lo, hi - lo), to).combine_chunks())
+            parts.append(pc.cast(ts.slice(lo, hi - lo), to))
         except pa.ArrowInvalid:
             parts.append(pa.nulls(hi - lo, to))
     return pa.concat_arrays(parts) if parts else pa.array([], to)
-
-
-def _nonempty(col: Any) -> Any:
-    """"" → null, as ``opt_str`` reads it on the per-line path."""
-    return pc.if_else(pc.equal(col, ""), pa.scalar(None, _S), col)
 
 
 def _per_file(mask: np.ndarray, files: np.ndarray, n_files: int) -> list[int]:
@@ -202,7 +157,7 @@ def _vector_rows(table: pa.Table, lines: np.ndarray, projects: pa.Array, files: 
     ascending; ``lines[i]`` its 1-based line in that file; ``drop`` rows are not lines at all)."""
     n_files = len(projects)
     message = table.column("message").combine_chunks()
-    usage, model = _f(message, "usage"), _f(message, "model")
+    usage, model = pc.struct_field(message, "usage"), pc.struct_field(message, "model")
     has_usage = pc.is_valid(usage).to_numpy(zero_copy_only=False)
     synthetic = pc.fill_null(pc.equal(model, SYNTHETIC), False).to_numpy(zero_copy_only=False) & has_usage
     not_usage = ~has_usage
@@ -211,58 +166,17 @@ def _vector_rows(table: pa.Table, lines: np.ndarray, projects: pa.Array, files: 
         has_usage &= ~drop
         synthetic &= ~drop
     keep = has_usage & ~synthetic
-    table, usage, model = table.filter(keep), usage.filter(keep), model.filter(keep)
     rows = np.flatnonzero(keep)
     row_files = files[rows]
-
-    def count(*path: str) -> Any:
-        return pc.fill_null(_f(usage, *path), 0)
-
-    raw_in, raw_out = _f(usage, "input_tokens"), _f(usage, "output_tokens")
-    uncached, out, read = count("input_tokens"), count("output_tokens"), count("cache_read_input_tokens")
-    w5, w1h = count("cache_creation", "ephemeral_5m_input_tokens"), count("cache_creation", "ephemeral_1h_input_tokens")
-    write = pc.coalesce(_f(usage, "cache_creation_input_tokens"), pc.add(w5, w1h))
-    thinking = count("output_tokens_details", "thinking_tokens")
-    cost = table.column("costUSD")
-    timestamp = _timestamps(table.column("timestamp"), row_files)
-    bad = pc.or_kleene(pc.is_null(model), pc.and_(pc.is_null(raw_in), pc.is_null(raw_out)))
-    bad = pc.or_kleene(bad, pc.equal(model, ""))   # the per-line path rejects an empty model name
-    bad = pc.or_kleene(bad, pc.is_null(timestamp))
-    for col in (uncached, out, read, write, w5, w1h, thinking):
-        bad = pc.or_kleene(bad, pc.less(col, 0))
-    bad = pc.or_kleene(bad, pc.greater(thinking, out))
-    bad = pc.or_kleene(bad, pc.greater(w1h, write))
-    bad = pc.or_kleene(bad, pc.less(pc.fill_null(cost, 0), 0))
-    bad_np = pc.fill_null(bad, True).to_numpy(zero_copy_only=False)
+    records = table.filter(keep).to_struct_array().combine_chunks()
+    columns, bad = CLAUDE_CODE.arrow(records)
+    columns["timestamp"] = _timestamps(columns["timestamp"], row_files)
+    bad = pc.or_(pc.fill_null(bad, True), violations(columns, len(rows)))
+    bad_np = bad.to_numpy(zero_copy_only=False)
     good = ~bad_np
-    sidechain = pc.fill_null(pc.equal(table.column("isSidechain"), True), False).to_numpy(zero_copy_only=False)
-    errors = pc.fill_null(pc.equal(table.column("isApiErrorMessage"), True), False)
-    m = len(rows)
-    result = pa.table({
-        "timestamp": timestamp,
-        "provider": pa.array(["anthropic"] * m, _S),
-        "model_raw": model,
-        "input_tokens": pc.add(pc.add(uncached, read), write),
-        "cache_read_tokens": read,
-        "cache_write_tokens": write,
-        "cache_write_1h_tokens": w1h,
-        "output_tokens": out,
-        "reasoning_tokens": thinking,
-        "requests": pa.array(np.ones(m, dtype=np.int64)),
-        "billed_cost_usd": cost,
-        # As the source wrote them: finish_table spells them (and sets batch) as the per-line path does.
-        "service_tier": _f(usage, "service_tier"),
-        "speed": _f(usage, "speed"),
-        "inference_geo": _f(usage, "inference_geo"),
-        "web_search_requests": _f(usage, "server_tool_use", "web_search_requests"),
-        "request_id": table.column("requestId"),
-        "status": pc.if_else(errors, "error", "ok"),
-        "project": projects.take(pa.array(row_files)),
-        "session": _nonempty(table.column("sessionId")),
-        "tags": _tags(sidechain),
-        "source_line": pa.array(lines[rows], _I),
-        _MSG_ID: _f(message, "id").filter(keep),
-    })
+    columns["project"] = projects.take(pa.array(row_files))
+    columns["source_line"] = pa.array(lines[rows], pa.int64())
+    result = pa.table(columns)
     return _Vectorized(result.filter(pa.array(good)), row_files[good], rows[bad_np],
                        _per_file(not_usage, files, n_files), _per_file(synthetic, files, n_files))
 
@@ -288,13 +202,13 @@ def _python_rows(lines: list[tuple[Any, int, bytes]], project: str | None, ctx: 
             ctx.skip("<synthetic> placeholder (API error)")
             continue
         try:
-            row = _normalize(obj, line, project)
-            check_row(row)
+            produced = _normalize(obj, line, project)
+            for row in produced:
+                check_row(row)
         except SHAPE_ERRORS as exc:
             ctx.reject(line, shape_reason(exc), raw)
             continue
-        rows.append(row)
-        row[_MSG_ID] = opt_str(get_path(obj, "message", "id"))
+        rows += produced
     if not rows:
         return None
     return rows_to_table(rows)

@@ -1,0 +1,1 @@
+"""Vendor record layouts, one module per format, each a declaration read by ``ingest.layout``."""
