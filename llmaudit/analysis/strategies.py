@@ -84,6 +84,12 @@ class StrategyResult:
     # Per-prompt outcome, kept for the report's aggregates (not serialized in full).
     cost_per_prompt_values: np.ndarray | None = field(default=None, repr=False)
     latency_values: np.ndarray | None = field(default=None, repr=False)
+    final_values: np.ndarray | None = field(default=None, repr=False)   # the model index each prompt ended on
+    # RouterArena (``analysis.arena``): its leaderboard score, and closeness to the oracle.
+    arena_score: float | None = None
+    optimal_share: float | None = None
+    cost_gap: float | None = None
+    accuracy_gap: float | None = None
 
     @property
     def cost_per_prompt(self) -> float | None:
@@ -111,6 +117,8 @@ class StrategyResult:
             "realizable": self.realizable,
             "on_frontier": self.on_frontier,
             "savings_vs": self.savings,
+            "routerarena": {"arena_score": self.arena_score, "optimal_selection": self.optimal_share,
+                            "cost_gap_vs_oracle": self.cost_gap, "accuracy_gap_vs_oracle": self.accuracy_gap},
         }
 
 
@@ -164,6 +172,7 @@ def _result(
         realizable=realizable,
         cost_per_prompt_values=cost,
         latency_values=latency,
+        final_values=np.asarray(final),
     )
 
 
@@ -520,11 +529,26 @@ def strategy_table(
     baselines = [r for r in results if r.kind in ("model", "provider")]
     for r in results:
         r.savings = savings_against(r, baselines)
+    _arena(results, m.n_prompts)
     priced_results = [(i, r) for i, r in enumerate(results) if r.cost_total is not None]
     front = pareto_frontier([(r.cost_total or 0.0, r.pass_rate) for _, r in priced_results])
     for pos in front:
         priced_results[pos][1].on_frontier = True
     return m, results
+
+
+def _arena(results: list[StrategyResult], n: int) -> None:
+    """RouterArena's score for every strategy, and each one's closeness to the oracle."""
+    from llmaudit.analysis.arena import arena_score, closeness
+
+    best = next((r for r in results if r.kind == "oracle"), None)
+    for r in results:
+        per_1k = None if r.cost_total is None or not n else r.cost_total / n * 1000
+        r.arena_score = arena_score(per_1k, r.pass_rate)
+        if best is not None and best.final_values is not None and r.final_values is not None:
+            c = closeness(r.final_values, best.final_values, r.cost_total, best.cost_total, r.pass_rate,
+                          best.pass_rate)
+            r.optimal_share, r.cost_gap, r.accuracy_gap = c.optimal_share, c.cost_gap, c.accuracy_gap
 
 
 def default_cascade(m: Matrix, results: Sequence[StrategyResult]) -> list[str]:
