@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from llmaudit.cli._output import out
+from llmaudit.cli._output import WIDE_HELP, out
 from llmaudit.cli.ingest import HostOption
 from llmaudit.errors import UsageError
 
@@ -53,8 +53,10 @@ def report(
     prompts: str | None = typer.Option(None, "--prompts", help="RUN_DIR: the prompt set (for --judge)."),
     threshold: float = typer.Option(0.9, "--threshold", help="RUN_DIR: pass rate the category router needs."),
     host: HostOption = None,
+    wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
 ) -> None:
     """Spend by model, provider, day…, billed vs list price, month-end projection and routing what-if."""
+    out.set_wide(wide)
     if fmt not in _FORMATS:
         raise UsageError(f"--format {fmt!r}: choose one of {', '.join(_FORMATS)}")
     if not spend:

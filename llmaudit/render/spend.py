@@ -16,12 +16,12 @@ from decimal import Decimal
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from llmaudit.analysis.spend import Breakdown, GroupRow, SpendReport
 from llmaudit.analysis.whatif import WhatIf
 from llmaudit.render.formats import count, pct, usd
+from llmaudit.render.table import FitTable
 
 __all__ = ["currency_symbol", "render_csv", "render_markdown", "render_table", "sources_line", "totals_line"]
 
@@ -127,17 +127,19 @@ def _spaced(parts: list[RenderableType]) -> Iterable[RenderableType]:
         yield p
 
 
-def _breakdown_table(f: _Fmt, b: Breakdown) -> Table:
-    table = Table(title=f"Spend by {' × '.join(b.dimensions)}", title_justify="left", caption=b.note)
+def _breakdown_table(f: _Fmt, b: Breakdown) -> FitTable:
+    table = FitTable(f"Spend by {' × '.join(b.dimensions)}", caption=b.note, keys=len(b.dimensions))
     for d in b.dimensions:
-        table.add_column(_HEADERS.get(d, d), overflow="fold", min_width=10)
+        table.add_column(_HEADERS.get(d, d))
     billed = any(r.billed is not None for r in b.rows)
     unpriced = any(r.unpriced_requests for r in b.rows)
-    names = ["Requests", "Input tok", "Output tok", "Cost", "Share"]
-    names += ["Unpriced"] if unpriced else []
-    names += ["Billed"] if billed else []
-    for name in names:
-        table.add_column(name, justify="right", no_wrap=True)
+    for name in ("Requests", "Input tok", "Output tok", "Cost"):
+        table.add_column(name, justify="right")
+    table.add_column("Share", justify="right", hide=1)
+    if unpriced:
+        table.add_column("Unpriced", justify="right")
+    if billed:
+        table.add_column("Billed", justify="right")
     for row in b.rows[:MAX_TABLE_ROWS]:
         cells = [*row.key, count(row.requests), count(row.input_tokens), count(row.output_tokens),
                  f.money(row.cost), pct(row.share)]
@@ -148,15 +150,17 @@ def _breakdown_table(f: _Fmt, b: Breakdown) -> Table:
         table.add_row(*cells)
     if len(b.rows) > MAX_TABLE_ROWS:
         more = len(b.rows) - MAX_TABLE_ROWS
-        table.add_row(f"… {more} more (all rows in --format csv/json)", *[""] * (len(b.dimensions) + len(names) - 1))
+        table.caption = "; ".join(filter(None, [b.note, f"{more} more rows in --format csv/json"]))
     return table
 
 
-def _unpriced_table(report: SpendReport, f: _Fmt) -> Table:
-    table = Table(title="Unpriced (no list price: not counted in the totals, never as $0)", title_justify="left")
-    for name, just in (("Model", "left"), ("Provider", "left"), ("Why", "left"), ("Requests", "right"),
-                       ("Input tok", "right"), ("Output tok", "right"), ("Billed by source", "right")):
-        table.add_column(name, justify=just)  # type: ignore[arg-type]
+def _unpriced_table(report: SpendReport, f: _Fmt) -> FitTable:
+    table = FitTable("Unpriced (no list price: not counted in the totals, never as $0)")
+    table.add_column("Model")
+    table.add_column("Provider")
+    table.add_column("Why", text=True)
+    for name in ("Requests", "Input tok", "Output tok", "Billed by source"):
+        table.add_column(name, justify="right")
     for u in report.unpriced:
         table.add_row(u.model, u.provider, u.status.replace("_", " "), count(u.requests), count(u.input_tokens),
                       count(u.output_tokens), f.money(u.billed) if u.billed is not None else "-")
@@ -178,23 +182,22 @@ def _reconciliation(report: SpendReport, f: _Fmt) -> RenderableType:
         lines.append(Text(f"{count(rec.billed_unpriced_rows)} billed rows have nothing to compare with (no list "
                           f"price, cost-only or BYOK-fee rows; billed {f.money(rec.billed_unpriced)})."))
     if rec.by_model:
-        t = Table(title="Differences by model", title_justify="left")
+        t = FitTable("Differences by model")
         for name in ("Model", "Rows", "Billed", "Recomputed", "Difference"):
             t.add_column(name, justify="left" if name == "Model" else "right")
         for m in rec.by_model:
             t.add_row(m.model, count(m.rows), f.money(m.billed, 4), f.money(m.recomputed, 4), f.money(m.difference, 4))
         lines.append(t)
     if rec.listed:
-        t = Table(title=f"Largest differences (top {len(rec.listed)} of {count(rec.differing_rows)})",
-                  title_justify="left")
-        t.add_column("Time (UTC)", no_wrap=True)
-        t.add_column("Model", overflow="fold")
-        t.add_column("Where (file:line)", overflow="fold")
+        t = FitTable(f"Largest differences (top {len(rec.listed)} of {count(rec.differing_rows)})", keys=2)
+        t.add_column("Time (UTC)")
+        t.add_column("Model")
+        t.add_column("Where (file:line)")
         for name in ("Billed", "Recomputed", "Diff", "Diff %"):
-            t.add_column(name, justify="right", no_wrap=True)
+            t.add_column(name, justify="right")
         gateway = any(d.gateway_price for d in rec.listed)
         if gateway:  # the price the gateway itself used (LiteLLM), beside ours
-            t.add_column("Gateway's price", overflow="fold")
+            t.add_column("Gateway's price", text=True)
         for d in rec.listed:
             # The file name is enough on a terminal; JSON/CSV carry the full path and the request id.
             where = d.source.replace("\\", "/").rsplit("/", 1)[-1] if d.source else "-"
@@ -223,32 +226,36 @@ def _projection(report: SpendReport, f: _Fmt) -> RenderableType:
 
 def _whatif_tables(w: WhatIf, f: _Fmt) -> list[RenderableType]:
     out: list[RenderableType] = []
-    t = Table(title=f"What-if: the same traffic on one provider (today's list prices, {w.days_observed} days)",
-              title_justify="left")
-    for name in ("Provider", "Cost", "Per month", "vs now", "Covered", "Moves"):
-        t.add_column(name, justify="left" if name in ("Provider", "Moves") else "right")
+    t = FitTable(f"What-if: the same traffic on one provider (today's list prices, {w.days_observed} days)")
+    for name in ("Provider", "Cost", "Per month", "vs now", "Covered"):
+        t.add_column(name, justify="left" if name == "Provider" else "right")
+    t.add_column("Main moves", text=True)
     t.add_row("(current)", f.money(w.current_cost), f.money(w.current_monthly), "-", count(w.requests), "")
     for p in w.providers:
-        moves = ", ".join(f"{a.split('/', 1)[-1]}→{b.split('/', 1)[-1]}" for a, b, _ in p.mapping[:3])
-        covered = count(p.covered_requests) + (f" ({count(p.uncovered_requests)} stay)" if p.uncovered_requests else "")
+        moves = ", ".join(f"{a.split('/', 1)[-1]} → {b.split('/', 1)[-1]}" for a, b, _ in p.mapping[:3])
+        covered = count(p.covered_requests) + (f"\n{count(p.uncovered_requests)} stay" if p.uncovered_requests else "")
         t.add_row(p.provider, f.money(p.cost), f.money(p.monthly_spend), f.money(p.delta), covered, moves)
     out.append(t)
     r = w.routed
-    s = Table(title=f"Routing savings: cheapest model of equal-or-better tier that fits, "
-                    f"+{r.fee_pct}% {'BYOK' if r.byok else 'platform'} fee{_scaled(w)}", title_justify="left",
-              caption="annual range: tier-equal routing − 1 s.e. … tier-or-better + 1 s.e. of daily savings")
-    for name in ("Model", "Tier", "Tokens/month", "$/M tok", "Spend/month", "Routed/month", "Annual savings",
-                 "Routes to", "Failover"):
-        s.add_column(name, justify="right" if name not in ("Model", "Tier", "Routes to", "Failover") else "left")
+    s = FitTable(f"Routing savings: cheapest model of equal-or-better tier that fits, "
+                 f"+{r.fee_pct}% {'BYOK' if r.byok else 'platform'} fee{_scaled(w)}",
+                 caption="range of annual savings: tier-equal routing − 1 s.e. … tier-or-better + 1 s.e. "
+                         "of daily savings")
+    s.add_column("Model")
+    s.add_column("Tier")
+    for name in ("Tokens /month", "$/M tok", "Spend /month", "Routed /month", "Annual savings"):
+        s.add_column(name, justify="right")
+    s.add_column("Routes to", text=True)
+    s.add_column("Failover", text=True, hide=1)
     for row in w.savings:
         dest = ", ".join(f"{m.split('/', 1)[-1]} ({count(n)})" for m, n in row.routes_to[:2])
         s.add_row(row.model, row.tier_label, count(row.monthly_tokens), f.money(row.avg_per_million),
                   f.money(row.monthly_spend), f.money(row.routed_monthly_spend),
-                  f"{f.money(row.annual_savings)} ({f.money(row.annual_savings_low)}…"
-                  f"{f.money(row.annual_savings_high)})",
+                  f"{f.money(row.annual_savings)}\n"
+                  f"{f.money(row.annual_savings_low)} … {f.money(row.annual_savings_high)}",
                   dest, ", ".join(row.failover) or "-")
     s.add_row("Total", "", "", "", f.money(w.current_monthly), f.money(r.monthly_spend),
-              f"{f.money(r.annual_savings)} ({f.money(r.annual_savings_low)}…{f.money(r.annual_savings_high)})",
+              f"{f.money(r.annual_savings)}\n{f.money(r.annual_savings_low)} … {f.money(r.annual_savings_high)}",
               f"fee {f.money(r.fee)}", "", style="bold")
     out.append(s)
     notes = []
