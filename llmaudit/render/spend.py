@@ -238,7 +238,7 @@ def _whatif_tables(w: WhatIf, f: _Fmt) -> list[RenderableType]:
     out.append(t)
     r = w.routed
     s = FitTable(f"Routing savings: cheapest model of equal-or-better tier that fits, "
-                 f"+{r.fee_pct}% {'BYOK' if r.byok else 'platform'} fee{_scaled(w)}",
+                 f"+{r.fee_pct}% {'BYOK' if r.byok else 'platform'} fee{_floor(f, r)}{_scaled(w)}",
                  caption="range of annual savings: tier-equal routing − 1 s.e. … tier-or-better + 1 s.e. "
                          "of daily savings")
     s.add_column("Model")
@@ -256,7 +256,7 @@ def _whatif_tables(w: WhatIf, f: _Fmt) -> list[RenderableType]:
                   dest, ", ".join(row.failover) or "-")
     s.add_row("Total", "", "", "", f.money(w.current_monthly), f.money(r.monthly_spend),
               f"{f.money(r.annual_savings)}\n{f.money(r.annual_savings_low)} … {f.money(r.annual_savings_high)}",
-              f"fee {f.money(r.fee)}", "", style="bold")
+              f"fee {f.money(r.monthly_fee)}/month", "", style="bold")
     out.append(s)
     notes = []
     if w.excluded_unpriced_requests:
@@ -348,7 +348,8 @@ def render_markdown(report: SpendReport, *, whatif: bool = True) -> str:
                                count(p.covered_requests), count(p.uncovered_requests),
                                "; ".join(f"{a} → {b} ({count(n)})" for a, b, n in p.mapping[:3])]
                               for p in w.providers]))
-        out += ["", f"## Routing savings (+{r.fee_pct}% {'BYOK' if r.byok else 'platform'} fee{_scaled(w)})", ""]
+        fee = f"+{r.fee_pct}% {'BYOK' if r.byok else 'platform'} fee{_floor(f, r)}{_scaled(w)}"
+        out += ["", f"## Routing savings ({fee})", ""]
         out.append(_md_table(
             ["Model", "Tier", "Tokens/month", "$/M tok", "Spend/month", "Routed/month", "Annual savings",
              "Range", "Routes to", "Failover"],
@@ -358,7 +359,7 @@ def render_markdown(report: SpendReport, *, whatif: bool = True) -> str:
               ", ".join(m for m, _ in s.routes_to[:2]), ", ".join(s.failover) or "-"] for s in w.savings]
             + [["**Total**", "", "", "", f.money(w.current_monthly), f.money(r.monthly_spend),
                 f.money(r.annual_savings), f"{f.money(r.annual_savings_low)} … {f.money(r.annual_savings_high)}",
-                f"fee {f.money(r.fee)}", ""]]))
+                f"fee {f.money(r.monthly_fee)}/month", ""]]))
         out += ["", "_Range: tier-equal routing minus one standard error of daily savings … tier-or-better routing "
                 "plus one standard error._"]
         if w.excluded_unpriced_requests:
@@ -456,6 +457,11 @@ def render_csv(report: SpendReport, *, whatif: bool = True) -> str:
                     _num(routed.monthly_spend), _num(routed.annual_savings), _num(routed.annual_savings_low),
                     _num(routed.annual_savings_high), f"fee_pct={routed.fee_pct}", ""])
     return buf.getvalue()
+
+
+def _floor(f: _Fmt, r: Any) -> str:
+    """The platform fee's minimum, when there is one (one credit purchase a month assumed)."""
+    return f" (at least {f.money(r.fee_minimum)} a month)" if r.fee_minimum else ""
 
 
 def _scaled(w: Any) -> str:

@@ -126,7 +126,7 @@ def spend_view(report: SpendReport) -> dict[str, Any]:
             "total": ["Total", "", "", "", f.money(w.current_monthly), f.money(ro.monthly_spend),
                       f.money(ro.annual_savings),
                       f"{f.money(ro.annual_savings_low)} … {f.money(ro.annual_savings_high)}",
-                      f"fee {f.money(ro.fee)}", ""],
+                      f"fee {f.money(ro.monthly_fee)}/month", ""],
             "notes": ([f"{count(w.excluded_unpriced_requests)} unpriced requests are left out of the what-if."]
                       if w.excluded_unpriced_requests else [])
                      + ([f"{count(w.untiered_requests)} requests of models without a tier stay where they are "
