@@ -173,8 +173,7 @@ def _savings_tables(report: RoutingReport) -> list[RenderableType]:
     cols += ["Saved /month", "Saved /year", "%"]
     if oracle is None or len(sv.rows) <= 1:
         cols.append("Oracle /month")
-    saves = [r for r in sv.rows if not r.routed or (r.monthly_savings is not None and r.monthly_savings >= 0)]
-    costs_more = [r for r in sv.rows if r not in saves]
+    saves, costs_more = _split_savings(sv.rows)
     out: list[RenderableType] = [Text(title, style="bold")]
     out += [Text(line) for line in lines]
     out.append(_savings_rows(saves, cols, "Baselines routing saves on"))
@@ -183,6 +182,13 @@ def _savings_tables(report: RoutingReport) -> list[RenderableType]:
         out.append(_savings_rows(costs_more, more, "Routing costs more than these cheaper, lower-pass-rate models",
                                  negate=True))
     return out
+
+
+def _split_savings(rows: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+    """Rows routing saves on (or cannot route), and rows where routing costs more: a cheaper single
+    model at a lower pass rate is not a saving to list among savings."""
+    more = [r for r in rows if r.routed and r.monthly_savings is not None and r.monthly_savings < 0]
+    return [r for r in rows if r not in more], more
 
 
 def _savings_rows(rows: Sequence[Any], cols: Sequence[str], title: str, negate: bool = False) -> FitTable:
@@ -310,6 +316,7 @@ def routing_markdown(report: RoutingReport) -> str:
     lines += ["", *_md_table(headers, [_strategy_md(s, base) for s in report.strategies])]
     if report.savings:
         sv = report.savings
+        saves, costs_more = _split_savings(sv.rows)
         lines += ["", f"### Savings at {sv.volume.text} (platform fee {sv.fee_pct}% on routed spend)", ""]
         lines += _md_table(
             ["Baseline", "Single /month", "Routed with", "Routed /month", "Saved /year", "%"],
@@ -322,9 +329,13 @@ def routing_markdown(report: RoutingReport) -> str:
                     _money(r.annual_savings, 2) if r.routed else "—",
                     pct(r.savings_pct) if r.routed else "—",
                 ]
-                for r in sv.rows
+                for r in saves
             ],
         )
+        if costs_more:
+            lines += ["", "Routing costs more than these cheaper, lower-pass-rate models: " + "; ".join(
+                f"{r.baseline} ({_money(r.monthly_single, 2)}/month alone, {_money(-r.monthly_savings, 2)}/month "
+                f"more routed)" for r in costs_more) + "."]
     metrics = _metrics_line(report)
     if metrics:
         lines += ["", metrics]
