@@ -212,7 +212,7 @@ def _projection(report: SpendReport, f: _Fmt) -> RenderableType:
     p = report.projection
     assert p is not None
     text = Text()
-    text.append(f"This month ({p.month})", style="bold")
+    text.append(_projection_title(p), style="bold")
     text.append(f": {f.money(p.to_date)} to date")
     if p.projected is not None and p.run_rate is not None:
         text.append(f"; at {f.money(p.run_rate)}/day (mean of the last {p.basis_days} complete days) "
@@ -329,7 +329,7 @@ def render_markdown(report: SpendReport, *, whatif: bool = True) -> str:
     out.append("")
     p = report.projection
     if p is not None:
-        line = f"## This month ({p.month})\n\n{f.money(p.to_date)} to date"
+        line = f"## {_projection_title(p)}\n\n{f.money(p.to_date)} to date"
         if p.projected is not None and p.run_rate is not None:
             line += (f"; at {f.money(p.run_rate)}/day (last {p.basis_days} complete days) the month ends near "
                      f"**{f.money(p.projected)}**")
@@ -457,6 +457,13 @@ def render_csv(report: SpendReport, *, whatif: bool = True) -> str:
                     _num(routed.monthly_spend), _num(routed.annual_savings), _num(routed.annual_savings_low),
                     _num(routed.annual_savings_high), f"fee_pct={routed.fee_pct}", ""])
     return buf.getvalue()
+
+
+def _projection_title(p: Any) -> str:
+    """``This month (2026-11)``, or, when the log ends before now, the log's last month as of then."""
+    if p.log_ends is None:
+        return f"This month ({p.month})"
+    return f"Month {p.month}, as of the log's last record ({p.log_ends:%Y-%m-%d %H:%M} UTC; the log ends before now)"
 
 
 def _floor(f: _Fmt, r: Any) -> str:

@@ -91,7 +91,8 @@ def spend_view(report: SpendReport) -> dict[str, Any]:
     p = report.projection
     if p is not None:
         view["projection"] = {
-            "title": f"{p.month}: projected month end",
+            "title": f"{p.month}: projected month end"
+                     + (f" (as of the log's last record, {p.log_ends:%Y-%m-%d})" if p.log_ends else ""),
             "value": f.money(p.projected) if p.projected is not None else f.money(p.to_date),
             "note": f"{f.money(p.to_date)} to date"
                     + (f"; {f.money(p.run_rate)}/day over the last {p.basis_days} complete days"
