@@ -23,7 +23,8 @@ from llmaudit.analysis.whatif import WhatIf
 from llmaudit.render.formats import count, pct, usd
 from llmaudit.render.table import FitTable
 
-__all__ = ["currency_symbol", "render_csv", "render_markdown", "render_table", "sources_line", "totals_line"]
+__all__ = ["billed_cell", "currency_symbol", "render_csv", "render_markdown", "render_table", "sources_line",
+           "totals_line"]
 
 MAX_TABLE_ROWS = 40
 _EMPTY = "No usage records in the input (or in the --since/--until window)."
@@ -78,6 +79,17 @@ def _cost_cell(f: _Fmt, row: GroupRow) -> str:
     text = f.money(row.cost)
     if row.unpriced_requests and row.cost is not None:
         text += f" + {count(row.unpriced_requests)} unpriced"
+    return text
+
+
+def billed_cell(f: Any, row: GroupRow) -> str:
+    """What the source billed, and how many of the group's rows that covers when not all of them
+    (``$8.61`` beside a $70.33 cost read as an 8x overbill when only 12 of 340 rows carried a cost)."""
+    if row.billed is None:
+        return "-"
+    text = f.money(row.billed)
+    if row.billed_rows < row.rows:
+        text += f" ({count(row.billed_rows)} of {count(row.rows)} rows)"
     return text
 
 
@@ -138,19 +150,22 @@ def _breakdown_table(f: _Fmt, b: Breakdown) -> FitTable:
     table.add_column("Share", justify="right", hide=1)
     if unpriced:
         table.add_column("Unpriced", justify="right")
-    if billed:
-        table.add_column("Billed", justify="right")
+    if billed:  # its coverage ("of m rows") wraps under the figure when the terminal is narrow
+        table.add_column("Billed", justify="right", text=True)
     for row in b.rows[:MAX_TABLE_ROWS]:
         cells = [*row.key, count(row.requests), count(row.input_tokens), count(row.output_tokens),
                  f.money(row.cost), pct(row.share)]
         if unpriced:
             cells.append(count(row.unpriced_requests) if row.unpriced_requests else "-")
         if billed:
-            cells.append(f.money(row.billed) if row.billed is not None else "-")
+            cells.append(billed_cell(f, row))
         table.add_row(*cells)
+    notes = [b.note]
+    if billed and any(r.billed is not None and r.billed_rows < r.rows for r in b.rows):
+        notes.append("Billed: what the source reported, for the rows that carried a cost (n of m rows)")
     if len(b.rows) > MAX_TABLE_ROWS:
-        more = len(b.rows) - MAX_TABLE_ROWS
-        table.caption = "; ".join(filter(None, [b.note, f"{more} more rows in --format csv/json"]))
+        notes.append(f"{len(b.rows) - MAX_TABLE_ROWS} more rows in --format csv/json")
+    table.caption = "; ".join(filter(None, notes)) or None
     return table
 
 
@@ -297,7 +312,7 @@ def render_markdown(report: SpendReport, *, whatif: bool = True) -> str:
             [_HEADERS.get(d, d) for d in b.dimensions] + ["Requests", "Input tok", "Output tok", "Cost", "Share",
                                                            "Billed"],
             ([*r.key, count(r.requests), count(r.input_tokens), count(r.output_tokens), _cost_cell(f, r),
-              pct(r.share), f.money(r.billed) if r.billed is not None else "-"] for r in b.rows)))
+              pct(r.share), billed_cell(f, r)] for r in b.rows)))
         out += (["", f"_{b.note}_"] if b.note else []) + [""]
     if report.unpriced:
         out += ["## Unpriced", "", "No list price: not counted in the totals, never as $0.", ""]

@@ -12,7 +12,7 @@ from typing import Any
 from llmaudit import __version__
 from llmaudit.analysis.spend import SpendReport
 from llmaudit.render.formats import count, pct
-from llmaudit.render.spend import _HEADERS, _Fmt, _window, totals_line
+from llmaudit.render.spend import _HEADERS, _Fmt, _window, billed_cell, totals_line
 
 __all__ = ["render_spend_html", "spend_view"]
 
@@ -41,8 +41,7 @@ def spend_view(report: SpendReport) -> dict[str, Any]:
                          _cell(f.money(r.cost), cost_sort, "unpriced" if r.cost is None else None),
                          _cell(pct(r.share), r.share),
                          _cell(count(r.unpriced_requests) if r.unpriced_requests else "-", r.unpriced_requests),
-                         _cell(f.money(r.billed) if r.billed is not None else "-",
-                               float(r.billed) if r.billed is not None else None)])
+                         _cell(billed_cell(f, r), float(r.billed) if r.billed is not None else None)])
         note = b.note or ""
         if len(b.rows) > _MAX_ROWS:
             note += f" First {_MAX_ROWS} of {len(b.rows)} rows; all rows in --format csv/json."

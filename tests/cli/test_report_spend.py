@@ -241,3 +241,22 @@ def test_mistakes_are_caught_before_the_work(run_cli, args: list[str], says: str
     all the work; --top -1 was accepted."""
     res = run_cli(["report", "--spend", str(REPO / "examples" / "logs"), *args])
     assert res.exit_code == 2 and says in " ".join(res.stderr.split()), res.stderr
+
+
+def test_billed_says_how_many_rows_it_covers(run_cli: RunCli, tmp_path: Path) -> None:
+    """``Cost $43.96 | Billed $8.61`` read as an overbill: only 140 of 665 rows carried a cost."""
+    table = run_cli(["report", "--spend", str(LOGS), "--now", NOW, "--by", "model", "--no-whatif",
+                     "--html", str(tmp_path / "s.html")], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.stderr
+    row = next(line for line in table.stdout.splitlines() if "anthropic/claude-sonnet-4-5-20250929" in line)
+    assert "$8.61 (140 of 665 rows)" in row
+    assert "for the rows that carried a cost" in table.stdout
+    gemini = next(line for line in table.stdout.splitlines() if "google/gemini-2.5-flash" in line)
+    assert "$1.28" in gemini and " of " not in gemini  # every row billed: no coverage to state
+    assert "$8.61 (140 of 665 rows)" in (tmp_path / "s.html").read_text()
+    md = run_cli(["report", "--spend", str(LOGS), "--now", NOW, "--by", "model", "--format", "markdown"])
+    assert "| $8.61 (140 of 665 rows) |" in md.stdout
+    js = json.loads(run_cli(["report", "--spend", str(LOGS), "--now", NOW, "--by", "model", "--format",
+                             "json"]).stdout)
+    sonnet = next(r for r in js["breakdowns"]["model"]["rows"] if r["model"] == "anthropic/claude-sonnet-4-5-20250929")
+    assert (round(sonnet["billed"], 2), sonnet["billed_rows"], sonnet["rows"]) == (8.61, 140, 665)
