@@ -1,4 +1,4 @@
-"""Render a ``SpendReport``: rich tables for the terminal, Markdown, and sectioned CSV.
+"""Render a ``SpendReport``: rich tables for the terminal, Markdown, and one tidy CSV.
 
 Renderers only format what ``analysis.spend`` computed; no arithmetic happens here. Unknown is
 never zero: a group with no priced request shows ``unpriced`` and its token volume, and totals say
@@ -397,81 +397,101 @@ def _num(value: Decimal | float | int | None) -> str:
     return str(value)
 
 
+# The group columns lead, in this order, so a row of a breakdown reads the same as before; every
+# other part's columns follow in the order they first appear.
+_GROUP_COLUMNS = ("table", "dimension", "key", "requests", "input_tokens", "output_tokens", "cache_read_tokens",
+                  "cost", "currency", "price_status", "unpriced_requests", "unpriced_tokens", "billed", "share",
+                  "tier_undetermined_rows", "rows", "billed_rows")
+
+
 def render_csv(report: SpendReport, *, whatif: bool = True) -> str:
-    """Sectioned CSV: every row starts with its section name; each section has its own header row.
+    """One tidy CSV: a single header, and a ``table`` column naming the part of the report each row
+    belongs to (total, source, breakdown, unpriced, reconciliation, discrepancy, projection,
+    whatif_provider, savings). A column a part does not have is empty in its rows.
 
     Cost cells of unpriced groups are empty and ``price_status`` says ``unpriced`` (never 0).
     """
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["section", "dimension", "key", "requests", "input_tokens", "output_tokens", "cache_read_tokens",
-                "cost", "currency", "price_status", "unpriced_requests", "unpriced_tokens", "billed", "share",
-                "tier_undetermined_rows"])
+    rows: list[dict[str, Any]] = []
 
-    def group(section: str, dim: str, key: str, r: GroupRow) -> None:
+    def group(table: str, dim: str, key: str, r: GroupRow) -> None:
         status = "priced" if not r.unpriced_requests else ("unpriced" if r.cost is None else "partly_priced")
-        w.writerow([section, dim, key, r.requests, r.input_tokens, r.output_tokens, r.cache_read_tokens,
-                    _num(r.cost), report.currency, status, r.unpriced_requests, r.unpriced_tokens, _num(r.billed),
-                    "" if r.share is None else round(r.share, 6), r.tier_undetermined_rows])
+        rows.append({"table": table, "dimension": dim, "key": key, "requests": r.requests,
+                     "input_tokens": r.input_tokens, "output_tokens": r.output_tokens,
+                     "cache_read_tokens": r.cache_read_tokens, "cost": _num(r.cost), "currency": report.currency,
+                     "price_status": status, "unpriced_requests": r.unpriced_requests,
+                     "unpriced_tokens": r.unpriced_tokens, "billed": _num(r.billed),
+                     "share": "" if r.share is None else round(r.share, 6),
+                     "tier_undetermined_rows": r.tier_undetermined_rows, "rows": r.rows,
+                     "billed_rows": r.billed_rows})
 
     group("total", "", "", report.totals)
-    if report.sources:
-        w.writerow(["section", "path", "reader", "rows_read", "rows_kept", "rows_rejected", "duplicates", "skipped",
-                    "not_read"])
-        for src in report.sources:
-            w.writerow(["source", src.path, src.reader, src.rows_read, src.rows_kept, src.rows_rejected,
-                        src.duplicates, src.skipped, src.not_read or ""])
+    for src in report.sources:
+        rows.append({"table": "source", "path": src.path, "reader": src.reader, "rows_read": src.rows_read,
+                     "rows_kept": src.rows_kept, "rows_rejected": src.rows_rejected, "duplicates": src.duplicates,
+                     "skipped": src.skipped, "not_read": src.not_read or ""})
     for b in report.breakdowns:
         for r in b.rows:
             group("breakdown", b.name, "|".join(r.key), r)
-    if report.unpriced:
-        w.writerow(["section", "model", "provider", "status", "requests", "input_tokens", "output_tokens", "billed"])
-        for u in report.unpriced:
-            w.writerow(["unpriced", u.model, u.provider, u.status, u.requests, u.input_tokens, u.output_tokens,
-                        _num(u.billed)])
+    for u in report.unpriced:
+        rows.append({"table": "unpriced", "model": u.model, "provider": u.provider, "status": u.status,
+                     "requests": u.requests, "input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
+                     "billed": _num(u.billed), "currency": report.currency})
     rec = report.reconciliation
-    w.writerow(["section", "compared_rows", "billed", "recomputed", "differing_rows", "differing_billed",
-                "differing_recomputed", "differing_difference", "billed_unpriced_rows", "billed_unpriced",
-                "tolerance"])
-    w.writerow(["reconciliation", rec.compared_rows, _num(rec.billed), _num(rec.recomputed), rec.differing_rows,
-                _num(rec.differing_billed), _num(rec.differing_recomputed), _num(rec.differing_difference),
-                rec.billed_unpriced_rows, _num(rec.billed_unpriced), _num(rec.tolerance)])
-    if rec.listed:
-        gateway = any(d.gateway_price for d in rec.listed)
-        w.writerow(["section", "timestamp", "model", "request_id", "source", "billed", "recomputed", "difference",
-                    "relative"] + (["gateway_price"] if gateway else []))
-        for d in rec.listed:
-            w.writerow(["discrepancy", d.timestamp.isoformat(), d.model, d.request_id or "", d.source or "",
-                        _num(d.billed), _num(d.recomputed), _num(d.difference),
-                        "" if d.relative is None else round(d.relative, 6)]
-                       + ([d.gateway_price or ""] if gateway else []))
+    rows.append({"table": "reconciliation", "compared_rows": rec.compared_rows, "billed": _num(rec.billed),
+                 "recomputed": _num(rec.recomputed), "differing_rows": rec.differing_rows,
+                 "differing_billed": _num(rec.differing_billed),
+                 "differing_recomputed": _num(rec.differing_recomputed),
+                 "differing_difference": _num(rec.differing_difference),
+                 "billed_unpriced_rows": rec.billed_unpriced_rows, "billed_unpriced": _num(rec.billed_unpriced),
+                 "tolerance": _num(rec.tolerance), "currency": report.currency})
+    for d in rec.listed:
+        rows.append({"table": "discrepancy", "timestamp": d.timestamp.isoformat(), "model": d.model,
+                     "request_id": d.request_id or "", "source": d.source or "", "billed": _num(d.billed),
+                     "recomputed": _num(d.recomputed), "difference": _num(d.difference),
+                     "relative": "" if d.relative is None else round(d.relative, 6),
+                     "gateway_price": d.gateway_price or "", "currency": report.currency})
     p = report.projection
     if p is not None:
-        w.writerow(["section", "month", "to_date", "run_rate_per_day", "basis_days", "projected_month_end",
-                    "unpriced_requests"])
-        w.writerow(["projection", p.month, _num(p.to_date), _num(p.run_rate), p.basis_days, _num(p.projected),
-                    p.unpriced_requests])
+        rows.append({"table": "projection", "month": p.month, "to_date": _num(p.to_date),
+                     "run_rate_per_day": _num(p.run_rate), "basis_days": p.basis_days,
+                     "projected_month_end": _num(p.projected), "unpriced_requests": p.unpriced_requests,
+                     "log_ends": p.log_ends.isoformat() if p.log_ends else "", "currency": report.currency})
     if whatif and report.whatif is not None:
-        wi = report.whatif
-        w.writerow(["section", "provider", "cost", "monthly_spend", "delta", "covered_requests", "uncovered_requests"])
-        w.writerow(["whatif_provider", "(current)", _num(wi.current_cost), _num(wi.current_monthly), "", wi.requests,
-                    0])
-        for pr in wi.providers:
-            w.writerow(["whatif_provider", pr.provider, _num(pr.cost), _num(pr.monthly_spend), _num(pr.delta),
-                        pr.covered_requests, pr.uncovered_requests])
-        w.writerow(["section", "model", "tier", "requests", "monthly_tokens", "avg_per_million", "monthly_spend",
-                    "routed_monthly_spend", "annual_savings", "annual_savings_low", "annual_savings_high",
-                    "routes_to", "failover"])
-        for s in wi.savings:
-            w.writerow(["savings", s.model, s.tier_label, s.requests, s.monthly_tokens, _num(s.avg_per_million),
-                        _num(s.monthly_spend), _num(s.routed_monthly_spend), _num(s.annual_savings),
-                        _num(s.annual_savings_low), _num(s.annual_savings_high),
-                        ";".join(m for m, _ in s.routes_to), ";".join(s.failover)])
-        routed = wi.routed
-        w.writerow(["savings", "TOTAL", "", wi.requests, "", "", _num(wi.current_monthly),
-                    _num(routed.monthly_spend), _num(routed.annual_savings), _num(routed.annual_savings_low),
-                    _num(routed.annual_savings_high), f"fee_pct={routed.fee_pct}", ""])
+        rows += _whatif_csv_rows(report.whatif, report.currency)
+    columns = list(_GROUP_COLUMNS)
+    for row in rows:
+        columns += [c for c in row if c not in columns]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
     return buf.getvalue()
+
+
+def _whatif_csv_rows(wi: WhatIf, currency: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = [{"table": "whatif_provider", "provider": "(current)", "cost": _num(wi.current_cost),
+                                   "monthly_spend": _num(wi.current_monthly), "covered_requests": wi.requests,
+                                   "uncovered_requests": 0, "currency": currency}]
+    for pr in wi.providers:
+        rows.append({"table": "whatif_provider", "provider": pr.provider, "cost": _num(pr.cost),
+                     "monthly_spend": _num(pr.monthly_spend), "delta": _num(pr.delta),
+                     "covered_requests": pr.covered_requests, "uncovered_requests": pr.uncovered_requests,
+                     "currency": currency})
+    for s in wi.savings:
+        rows.append({"table": "savings", "model": s.model, "tier": s.tier_label, "requests": s.requests,
+                     "monthly_tokens": s.monthly_tokens, "avg_per_million": _num(s.avg_per_million),
+                     "monthly_spend": _num(s.monthly_spend), "routed_monthly_spend": _num(s.routed_monthly_spend),
+                     "annual_savings": _num(s.annual_savings), "annual_savings_low": _num(s.annual_savings_low),
+                     "annual_savings_high": _num(s.annual_savings_high),
+                     "routes_to": ";".join(m for m, _ in s.routes_to), "failover": ";".join(s.failover),
+                     "currency": currency})
+    r = wi.routed
+    rows.append({"table": "savings", "model": "TOTAL", "requests": wi.requests,
+                 "monthly_spend": _num(wi.current_monthly), "routed_monthly_spend": _num(r.monthly_spend),
+                 "annual_savings": _num(r.annual_savings), "annual_savings_low": _num(r.annual_savings_low),
+                 "annual_savings_high": _num(r.annual_savings_high), "fee_pct": _num(r.fee_pct),
+                 "monthly_fee": _num(r.monthly_fee), "currency": currency})
+    return rows
 
 
 def _projection_title(p: Any) -> str:

@@ -74,11 +74,31 @@ def test_markdown_and_csv_show_unpriced(run_cli: RunCli) -> None:
     assert "plus 58 unpriced requests" in md.stdout
     out = run_cli(["report", "--spend", str(LOGS), "--format", "csv", "--now", NOW])
     assert out.exit_code == 0, out.stderr
-    rows = list(csv.reader(io.StringIO(out.stdout)))
-    acme = [r for r in rows if r[0] == "breakdown" and r[1] == "model" and r[2] == "acme/acme-chat-7b"]
-    assert acme and acme[0][7] == "" and acme[0][9] == "unpriced"  # empty cost, never 0
-    assert any(r[0] == "unpriced" and r[1] == "acme/acme-chat-7b" for r in rows)
-    assert any(r[0] == "discrepancy" for r in rows) and any(r[0] == "savings" for r in rows)
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    acme = [r for r in rows if r["table"] == "breakdown" and r["dimension"] == "model"
+            and r["key"] == "acme/acme-chat-7b"]
+    assert acme and acme[0]["cost"] == "" and acme[0]["price_status"] == "unpriced"  # empty cost, never 0
+    assert any(r["table"] == "unpriced" and r["model"] == "acme/acme-chat-7b" for r in rows)
+    assert any(r["table"] == "discrepancy" for r in rows) and any(r["table"] == "savings" for r in rows)
+
+
+def test_csv_is_one_tidy_table(run_cli: RunCli) -> None:
+    """It printed 7 tables with different headers into one stream."""
+    out = run_cli(["report", "--spend", str(LOGS), "--format", "csv", "--now", NOW])
+    assert out.exit_code == 0, out.stderr
+    lines = list(csv.reader(io.StringIO(out.stdout)))
+    header, body = lines[0], lines[1:]
+    assert header[0] == "table" and len(set(header)) == len(header)
+    assert all(len(row) == len(header) for row in body)  # one header, every row the same columns
+    assert not any(row[0] == "section" or row == header for row in body)
+    parts = {row[0] for row in body}
+    assert parts == {"total", "source", "breakdown", "unpriced", "reconciliation", "discrepancy", "projection",
+                     "whatif_provider", "savings"}
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    total = next(r for r in rows if r["table"] == "savings" and r["model"] == "TOTAL")
+    assert total["fee_pct"] == "5.5" and Decimal(total["monthly_fee"]) > 0
+    sonnet = next(r for r in rows if r["table"] == "breakdown" and r["key"] == "anthropic/claude-sonnet-4-5-20250929")
+    assert (sonnet["billed_rows"], sonnet["rows"]) == ("140", "665")
 
 
 def test_currency_and_window(run_cli: RunCli) -> None:
@@ -181,7 +201,9 @@ def test_rejected_rows_are_accounted_in_every_format(run_cli: RunCli, tmp_path: 
     table = run_cli(["report", "--spend", str(log)], env={"COLUMNS": "200"})
     assert "3 rows, 2 kept, 1 rejected" in table.stdout and "rejected" in table.stderr
     csv_out = run_cli(["report", "--spend", str(log), "--format", "csv"]).stdout
-    assert f"source,{log},openai,3,2,1,0,0" in csv_out
+    [src] = [r for r in csv.DictReader(io.StringIO(csv_out)) if r["table"] == "source"]
+    assert [src[k] for k in ("path", "reader", "rows_read", "rows_kept", "rows_rejected", "duplicates",
+                             "skipped")] == [str(log), "openai", "3", "2", "1", "0", "0"]
 
 
 def test_config_overrides_fees_and_tiers(run_cli: RunCli, tmp_path: Path) -> None:
