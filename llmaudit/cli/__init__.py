@@ -54,6 +54,7 @@ demo.register(app)
 
 
 def main() -> None:
+    out.set_wide(False)  # per invocation: `--wide` of an earlier in-process run must not stick
     try:
         app()
     except LlmauditError as exc:

@@ -9,6 +9,7 @@ from rich.cells import cell_len
 from rich.console import Console
 
 from llmaudit.render.table import FitTable
+from tests.conftest import REPO, RunCli
 
 
 def render(table: FitTable, width: int) -> str:
@@ -89,3 +90,17 @@ def test_long_text_wraps_between_words_only() -> None:
     t.add_row("openai/gpt-4o-2024-08-06", chain)
     for width in (60, 80, 120):
         assert_whole(t, render(t, width), width)
+
+
+def test_wide_shows_every_column_past_the_terminal_and_does_not_stick(run_cli: RunCli) -> None:
+    logs = str(REPO / "examples" / "logs")
+    narrow = run_cli(["report", "--spend", logs, "--by", "model", "--no-whatif"], env={"COLUMNS": "80"})
+    assert "Not shown at 80 columns" not in narrow.stdout  # stacked: every column, no table
+    assert "Share: 46.3%" in narrow.stdout
+    wide = run_cli(["report", "--spend", logs, "--by", "model", "--no-whatif", "--wide"], env={"COLUMNS": "80"})
+    line = next(x for x in wide.stdout.splitlines() if "anthropic/claude-sonnet-4-5-20250929" in x)
+    assert "46.3%" in line and "$8.61 (140 of 665 rows)" in line and len(line) > 80
+    # the next command in the same process is back to the terminal's width
+    prompts = str(REPO / "examples" / "prompts.jsonl")
+    after = run_cli(["replay", prompts, "--models", "sim/gpt-4o-mini", "--dry-run"], env={"COLUMNS": "80"})
+    assert after.exit_code == 0 and max(len(x) for x in after.stdout.splitlines()) <= 80
