@@ -76,7 +76,7 @@ def list_csv(rows: list[tuple[ModelEntry, PricePoint | None]]) -> str:
 
 
 def list_table(rows: list[tuple[ModelEntry, PricePoint | None]], as_of: date) -> FitTable:
-    table = FitTable(f"Price catalog ({len(rows)} models, USD per 1M tokens, as of {as_of})",
+    table = FitTable(f"Price catalog ({len(rows)} models, USD per 1M tokens, as of {as_of})", group=True,
                      caption="* long-context tier (whole request repriced above a prompt size); n/a = not "
                              "published. `pricing show MODEL` has every rate, tiers and history.")
     table.add_column("model")

@@ -140,7 +140,8 @@ def _spaced(parts: list[RenderableType]) -> Iterable[RenderableType]:
 
 
 def _breakdown_table(f: _Fmt, b: Breakdown) -> FitTable:
-    table = FitTable(f"Spend by {' × '.join(b.dimensions)}", caption=b.note, keys=len(b.dimensions))
+    table = FitTable(f"Spend by {' × '.join(b.dimensions)}", caption=b.note, keys=len(b.dimensions),
+                     group=tuple(b.dimensions) == ("model",))
     for d in b.dimensions:
         table.add_column(_HEADERS.get(d, d))
     billed = any(r.billed is not None for r in b.rows)
@@ -170,7 +171,7 @@ def _breakdown_table(f: _Fmt, b: Breakdown) -> FitTable:
 
 
 def _unpriced_table(report: SpendReport, f: _Fmt) -> FitTable:
-    table = FitTable("Unpriced (no list price: not counted in the totals, never as $0)")
+    table = FitTable("Unpriced (no list price: not counted in the totals, never as $0)", group=True)
     table.add_column("Model")
     table.add_column("Provider")
     table.add_column("Why", text=True)
@@ -197,7 +198,7 @@ def _reconciliation(report: SpendReport, f: _Fmt) -> RenderableType:
         lines.append(Text(f"{count(rec.billed_unpriced_rows)} billed rows have nothing to compare with (no list "
                           f"price, cost-only or BYOK-fee rows; billed {f.money(rec.billed_unpriced)})."))
     if rec.by_model:
-        t = FitTable("Differences by model")
+        t = FitTable("Differences by model", group=True)
         for name in ("Model", "Rows", "Billed", "Recomputed", "Difference"):
             t.add_column(name, justify="left" if name == "Model" else "right")
         for m in rec.by_model:
@@ -255,7 +256,7 @@ def _whatif_tables(w: WhatIf, f: _Fmt) -> list[RenderableType]:
     s = FitTable(f"Routing savings: cheapest model of equal-or-better tier that fits, "
                  f"+{r.fee_pct}% {'BYOK' if r.byok else 'platform'} fee{_floor(f, r)}{_scaled(w)}",
                  caption="range of annual savings: tier-equal routing − 1 s.e. … tier-or-better + 1 s.e. "
-                         "of daily savings")
+                         "of daily savings", group=True)
     s.add_column("Model")
     s.add_column("Tier")
     for name in ("Tokens /month", "$/M tok", "Spend /month", "Routed /month", "Annual savings"):

@@ -21,7 +21,7 @@ it, its range) keep them as separate lines in every layout.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from rich import box as boxes
@@ -77,15 +77,19 @@ def _plain(cell: Cell) -> str:
 class FitTable:
     """A table that fits the console it is printed on, or says what it left out, or stacks.
 
-    ``keys`` is how many leading columns name a row (they head each block when stacked).
+    ``keys`` is how many leading columns name a row (they head each block when stacked). ``group``:
+    when the names in the first column (``provider/model``) are too wide, each provider may be said
+    once, on a row of its own, with its models under it (rows of one provider then sit together).
     """
 
     def __init__(self, title: str | Text | None = None, *, caption: str | None = None, keys: int = 1,
-                 box: boxes.Box | None = boxes.HEAVY_HEAD, pad_edge: bool = True, collapse_padding: bool = False,
-                 show_header: bool = True, header_style: str = "table.header", title_style: str = "bold") -> None:
+                 group: bool = False, box: boxes.Box | None = boxes.HEAVY_HEAD, pad_edge: bool = True,
+                 collapse_padding: bool = False, show_header: bool = True, header_style: str = "table.header",
+                 title_style: str = "bold") -> None:
         self.title = title
         self.caption = caption
         self.keys = keys
+        self.group = group
         self._box = box
         self._pad_edge = pad_edge
         self._collapse_padding = collapse_padding
@@ -95,6 +99,7 @@ class FitTable:
         self.columns: list[_Column] = []
         self._styles: list[str | None] = []
         self.hidden: list[str] = []  # headers of the columns the last rendering left out (and named)
+        self._shown: list[_Column] = self.columns  # what the last rendering showed (grouped names)
 
     def add_column(self, header: str, *, justify: Justify = "left", text: bool = False, fold: bool = False,
                    hide: int | None = None, min_width: int = 0) -> None:
@@ -116,33 +121,70 @@ class FitTable:
 
     def cell_texts(self) -> Iterator[str]:
         """The text of every cell the last rendering showed (tests check each appears whole)."""
-        for column in self.columns:
-            if column.header not in self.hidden:
-                yield from (_plain(c) for c in column.cells)
+        for column in self._shown:
+            yield from (_plain(c) for c in column.cells)
 
     # ------------------------------------------------------------------------------- layout
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
         if self.title is not None:
             yield Text(self.title, style=self._title_style) if isinstance(self.title, str) else self.title
-        shown = list(self.columns)
-        hidden: list[_Column] = []
-        widths = self._fit(shown, width)
+        grouped = self._grouped() if self.group else None
         optional = sorted((c for c in self.columns if c.hide is not None), key=lambda c: -(c.hide or 0))
-        while widths is None and optional:
+        hidden: list[_Column] = []
+        while True:
+            # Every column with whole names; else with each provider said once; else one column fewer.
+            for columns, styles in ((self.columns, self._styles), *([grouped] if grouped else [])):
+                shown = [c for c in columns if c.header not in {h.header for h in hidden}]
+                widths = self._fit(shown, width)
+                if widths is not None:
+                    self.hidden, self._shown = [c.header for c in hidden], shown
+                    yield self._table(shown, widths, styles)
+                    if hidden:
+                        names = ", ".join(c.header.replace("\n", " ") for c in self.columns if c in hidden)
+                        yield Text(f"Not shown at {width} columns: {names} ({HIDDEN_HINT}).", style="dim")
+                    if self.caption:
+                        yield Text(self.caption, style="dim")
+                    return
+            if not optional:
+                break
             hidden.append(optional.pop(0))
-            shown = [c for c in self.columns if c not in hidden]
-            widths = self._fit(shown, width)
-        self.hidden = [c.header for c in hidden] if widths is not None else []
-        if widths is None:
-            yield from self._stacked(width)
-        else:
-            yield self._table(shown, widths)
-            if hidden:
-                names = ", ".join(c.header.replace("\n", " ") for c in self.columns if c in hidden)
-                yield Text(f"Not shown at {width} columns: {names} ({HIDDEN_HINT}).", style="dim")
+        self.hidden, self._shown = [], self.columns
+        yield from self._stacked(width)
         if self.caption:
             yield Text(self.caption, style="dim")
+
+    def _grouped(self) -> tuple[list[_Column], list[str | None]] | None:
+        """The rows with each first-column prefix (``anthropic/``) said once, on a row of its own above
+        its names; rows without one (a total) stay where they were."""
+        names = [_plain(c) for c in self.columns[0].cells]
+        prefixes = [n.split("/", 1)[0] + "/" if "/" in n and "\n" not in n else None for n in names]
+        if not any(prefixes):
+            return None
+        blocks: list[list[int]] = []
+        by_prefix: dict[str, list[int]] = {}
+        for i, prefix in enumerate(prefixes):
+            if prefix is None:
+                blocks.append([i])
+            else:
+                if prefix not in by_prefix:
+                    blocks.append(by_prefix.setdefault(prefix, []))
+                by_prefix[prefix].append(i)
+        cells: list[list[Cell]] = [[] for _ in self.columns]
+        styles: list[str | None] = []
+        for block in blocks:
+            prefix = prefixes[block[0]]
+            if prefix is not None:
+                cells[0].append(Text(prefix, style="bold"))
+                for column_cells in cells[1:]:
+                    column_cells.append("")
+                styles.append(None)
+            for i in block:
+                cells[0].append("  " + names[i][len(prefix):] if prefix else self.columns[0].cells[i])
+                for k, column in enumerate(self.columns[1:], start=1):
+                    cells[k].append(column.cells[i])
+                styles.append(self._styles[i])
+        return [replace(c, cells=cs) for c, cs in zip(self.columns, cells, strict=True)], styles
 
     def _rich(self, columns: Sequence[_Column]) -> Table:
         table = Table(box=self._box, pad_edge=self._pad_edge, collapse_padding=self._collapse_padding,
@@ -176,11 +218,11 @@ class FitTable:
             spare -= given[i]
         return [w + g for w, g in zip(widths, given, strict=True)]
 
-    def _table(self, columns: Sequence[_Column], widths: Sequence[int]) -> Table:
+    def _table(self, columns: Sequence[_Column], widths: Sequence[int], styles: Sequence[str | None]) -> Table:
         table = self._rich(columns)
         for col, w in zip(table.columns, widths, strict=True):
             col.width = w
-        for i, style in enumerate(self._styles):
+        for i, style in enumerate(styles):
             table.add_row(*(c.cells[i] for c in columns), style=style)
         return table
 

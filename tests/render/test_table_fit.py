@@ -104,3 +104,25 @@ def test_wide_shows_every_column_past_the_terminal_and_does_not_stick(run_cli: R
     prompts = str(REPO / "examples" / "prompts.jsonl")
     after = run_cli(["replay", prompts, "--models", "sim/gpt-4o-mini", "--dry-run"], env={"COLUMNS": "80"})
     assert after.exit_code == 0 and max(len(x) for x in after.stdout.splitlines()) <= 80
+
+
+def test_provider_said_once_when_whole_names_do_not_fit() -> None:
+    t = FitTable("Spend by model", group=True)
+    t.add_column("Model")
+    for name in ("Requests", "Input tok", "Output tok", "Cost"):
+        t.add_column(name, justify="right")
+    t.add_row("openrouter/mistralai/mistral-small-3.2-24b-instruct", "116", "308,777", "32,553", "$0.04")
+    t.add_row("anthropic/claude-sonnet-4-5-20250929", "665", "15,316,728", "860,123", "$43.96")
+    t.add_row("openrouter/meta-llama/llama-3.3-70b-instruct", "165", "522,320", "63,357", "$0.30")
+    t.add_row("Total", "946", "16,147,825", "956,032", "$44.30", style="bold")
+    wide = render(t, 120)
+    assert "│ openrouter/mistralai/mistral-small-3.2-24b-instruct │" in wide  # room: whole names, in order
+    narrow = render(t, 90)
+    lines = narrow.splitlines()
+    assert "┃ Model" in narrow and "Not shown" not in narrow
+    at = [i for i, line in enumerate(lines) if line.startswith("│ openrouter/ ")]
+    assert len(at) == 1  # said once, its models under it, together
+    assert "  mistralai/mistral-small-3.2-24b-instruct │" in lines[at[0] + 1]
+    assert "  meta-llama/llama-3.3-70b-instruct " in lines[at[0] + 2] and "522,320" in lines[at[0] + 2]
+    assert "Total" in lines[-2]  # a row without a provider keeps its place (last)
+    assert_whole(t, narrow, 90)
