@@ -272,8 +272,9 @@ def _whatif_tables(w: WhatIf, f: _Fmt) -> list[RenderableType]:
                   dest, ", ".join(row.failover) or "-")
     s.add_row("Total", "", "", "", f.money(w.current_monthly), f.money(r.monthly_spend),
               f"{f.money(r.annual_savings)}\n{f.money(r.annual_savings_low)} … {f.money(r.annual_savings_high)}",
-              f"fee {f.money(r.monthly_fee)}/month", "", style="bold")
+              "", "", style="bold")
     out.append(s)
+    out.append(Text(_fee_line(f, r), style="dim"))
     notes = []
     if w.excluded_unpriced_requests:
         notes.append(f"{count(w.excluded_unpriced_requests)} unpriced requests are left out of the what-if")
@@ -375,7 +376,8 @@ def render_markdown(report: SpendReport, *, whatif: bool = True) -> str:
               ", ".join(m for m, _ in s.routes_to[:2]), ", ".join(s.failover) or "-"] for s in w.savings]
             + [["**Total**", "", "", "", f.money(w.current_monthly), f.money(r.monthly_spend),
                 f.money(r.annual_savings), f"{f.money(r.annual_savings_low)} … {f.money(r.annual_savings_high)}",
-                f"fee {f.money(r.monthly_fee)}/month", ""]]))
+                "", ""]]))
+        out += ["", f"_{_fee_line(f, r)}_"]
         out += ["", "_Range: tier-equal routing minus one standard error of daily savings … tier-or-better routing "
                 "plus one standard error._"]
         if w.excluded_unpriced_requests:
@@ -500,6 +502,12 @@ def _projection_title(p: Any) -> str:
     if p.log_ends is None:
         return f"This month ({p.month})"
     return f"Month {p.month}, as of the log's last record ({p.log_ends:%Y-%m-%d %H:%M} UTC; the log ends before now)"
+
+
+def _fee_line(f: _Fmt, r: Any) -> str:
+    kind = "BYOK" if r.byok else "platform"
+    floor = f", at least {f.money(r.fee_minimum)} a month" if r.fee_minimum else ""
+    return f"Routed/month includes the {kind} fee: {f.money(r.monthly_fee)}/month ({r.fee_pct}%{floor})."
 
 
 def _floor(f: _Fmt, r: Any) -> str:

@@ -282,3 +282,14 @@ def test_billed_says_how_many_rows_it_covers(run_cli: RunCli, tmp_path: Path) ->
                              "json"]).stdout)
     sonnet = next(r for r in js["breakdowns"]["model"]["rows"] if r["model"] == "anthropic/claude-sonnet-4-5-20250929")
     assert (round(sonnet["billed"], 2), sonnet["billed_rows"], sonnet["rows"]) == (8.61, 140, 665)
+
+
+def test_the_fee_shown_is_the_months_fee_at_the_volume(run_cli: RunCli) -> None:
+    """``fee $1.09`` sat in the Routes-to column beside a $25,286 monthly spend at --volume."""
+    args = ["report", "--spend", str(LOGS), "--now", NOW, "--volume", "10B-tokens/month"]
+    data = json.loads(run_cli([*args, "--format", "json"]).stdout)
+    fee = Decimal(str(data["whatif"]["routed"]["monthly_fee"]))
+    spend = Decimal(str(data["whatif"]["routed"]["monthly_spend"]))
+    assert abs(fee / (spend - fee) - Decimal("0.055")) < Decimal("1e-6")  # 5.5% of the month at the volume
+    table = run_cli(args, env={"COLUMNS": "200"}).stdout
+    assert f"Routed/month includes the platform fee: ${fee:,.2f}/month (5.5%, at least $0.80 a month)." in table
