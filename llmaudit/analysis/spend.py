@@ -266,7 +266,9 @@ class Projection:
     run_rate: Decimal | None  # per day, mean of the last ``basis_days`` complete days
     basis_days: int
     projected: Decimal | None
-    unpriced_requests: int  # this month's requests missing from the figures above
+    unpriced_requests: int  # requests missing from ``to_date``: the same days (the month up to today)
+    log_ends: datetime | None = None  # set when "now" is past a log with nothing this month: the
+    # projection is then of the log's last month, as of its last record
 
 
 @dataclass(frozen=True)
@@ -377,6 +379,7 @@ class SpendReport:
                 "basis_days": self.projection.basis_days,
                 "projected_month_end": money(self.projection.projected),
                 "unpriced_requests": self.projection.unpriced_requests,
+                "log_ends": None if self.projection.log_ends is None else self.projection.log_ends.isoformat(),
             },
             "whatif": None if self.whatif is None else self.whatif.to_dict(),
             "warnings": list(self.warnings),
@@ -513,7 +516,6 @@ class _Builder:
         self.last: datetime | None = None
         self.totals = _Groups()
         self.daily = _Groups()
-        self.months_unpriced: dict[str, int] = {}
         self.breakdowns = {dims: _Groups() for dims in self._wanted()}
         self.wants_week = any("week" in dims for dims in self.breakdowns)
         self.on_demand = [d for d in _ON_DEMAND if any(d in dims for dims in self.breakdowns)]
@@ -690,9 +692,6 @@ class _Builder:
             acc[2] += row["output_tokens_sum"]
             acc[3] += row["billed_sum"] or Decimal(0)
             acc[4] += row["billed_rows_sum"]
-        by_month = sub.group_by(["month"]).aggregate([("requests", "sum")])
-        for row in by_month.to_pylist():
-            self.months_unpriced[row["month"]] = self.months_unpriced.get(row["month"], 0) + row["requests_sum"]
 
     def _reconcile(self, table: pa.Table, work: pa.Table) -> None:
         billed_f = table.column("billed_cost_usd")
@@ -849,10 +848,18 @@ class _Builder:
         today = local_now.date()
         month = today.strftime("%Y-%m")
         daily = {key[0]: row for key, row in ((r.key, r) for r in self.daily.rows(fx))}
+        log_ends: datetime | None = None
         if not any(day.startswith(month) and day <= today.isoformat() for day in daily):
-            return None
-        to_date = sum((r.cost or Decimal(0) for d, r in daily.items()
-                       if d.startswith(month) and d <= today.isoformat()), Decimal(0))
+            # "Now" is past the log (a log exported last month, read today): project the log's last
+            # month as of its last record rather than showing nothing.
+            if self.last is None or self.last >= now:
+                return None
+            log_ends = self.last
+            local_now = self.last.astimezone(self.zone)
+            today = local_now.date()
+            month = today.strftime("%Y-%m")
+        days = [d for d in daily if d.startswith(month) and d <= today.isoformat()]
+        to_date = sum((daily[d].cost or Decimal(0) for d in days), Decimal(0))
         # Run rate: the mean of the last (up to) seven complete days, counting days with no traffic as
         # zero but not days before the log begins.
         first_day = min(daily)
@@ -874,7 +881,9 @@ class _Builder:
             run_rate=run_rate,
             basis_days=len(basis),
             projected=projected,
-            unpriced_requests=self.months_unpriced.get(month, 0),
+            # The same days as ``to_date`` (not the whole month: with --now mid-month they differed).
+            unpriced_requests=sum(daily[d].unpriced_requests for d in days),
+            log_ends=log_ends,
         )
 
 

@@ -105,9 +105,11 @@ class RoutedScenario:
     fee_pct: Decimal
     byok: bool
     cost_before_fee: Decimal
-    fee: Decimal
+    fee: Decimal  # over the observed window, as a percentage of it
     cost: Decimal
-    monthly_spend: Decimal
+    monthly_spend: Decimal  # fee included: ``monthly_fee``, not the window's
+    monthly_fee: Decimal  # on a month's routed spend (at --volume when given), at least the minimum
+    fee_minimum: Decimal  # the platform fee's floor per purchase (one purchase a month assumed); 0 for BYOK
     annual_savings: Decimal
     annual_savings_low: Decimal
     annual_savings_high: Decimal
@@ -182,7 +184,8 @@ class WhatIf:
             "current_monthly": money(self.current_monthly),
             "routed": {
                 "fee_pct": float(r.fee_pct), "byok": r.byok, "cost_before_fee": money(r.cost_before_fee),
-                "fee": money(r.fee), "cost": money(r.cost), "monthly_spend": money(r.monthly_spend),
+                "fee": money(r.fee), "monthly_fee": money(r.monthly_fee), "fee_minimum": money(r.fee_minimum),
+                "cost": money(r.cost), "monthly_spend": money(r.monthly_spend),
                 "annual_savings": money(r.annual_savings), "annual_savings_low": money(r.annual_savings_low),
                 "annual_savings_high": money(r.annual_savings_high),
                 "cost_optimistic": money(r.cost_optimistic), "cost_pessimistic": money(r.cost_pessimistic),
@@ -240,6 +243,7 @@ class WhatIfAccumulator:
         self.byok = byok
         fee = fees(config)
         self.fee_pct = Decimal(str(fee.byok_pct if byok else fee.platform_pct))
+        self.fee_minimum = Decimal(0) if byok else fee.platform_min_usd
         self.tiers = tiers if tiers is not None else load_tiers(config)
         self.text = _text_profile(config)
         self.moves: list[tuple[str, str, Any, bool]] = []   # (from, to, token factor, caches lost)
@@ -727,20 +731,27 @@ class WhatIfAccumulator:
         save_opt, save_pes = (tot_cur - tot_opt) * year, (tot_cur - tot_pes) * year
         low, high = min(low, save_pes, save_opt), max(high, save_opt, save_pes)
         before_fee = tot_best / fee_mult if fee_mult else tot_best
+        # The fee is paid on a month's purchases, so it scales with the month (and --volume) like the
+        # spend it is charged on; below the floor, the floor is paid (one purchase a month assumed).
+        pct_fee = (tot_best - before_fee) * month
+        floor = self.fee_minimum if before_fee > 0 else Decimal(0)
+        extra = max(floor - pct_fee, Decimal(0))
         routed = RoutedScenario(
             fee_pct=self.fee_pct,
             byok=self.byok,
             cost_before_fee=before_fee * fx,
             fee=(tot_best - before_fee) * fx,
             cost=tot_best * fx,
-            monthly_spend=tot_best * month * fx,
-            annual_savings=(tot_cur - tot_best) * year * fx,
-            annual_savings_low=low * fx,
-            annual_savings_high=high * fx,
+            monthly_spend=(tot_best * month + extra) * fx,
+            monthly_fee=(pct_fee + extra) * fx,
+            fee_minimum=floor * fx,
+            annual_savings=((tot_cur - tot_best) * year - extra * (year / month)) * fx,
+            annual_savings_low=(low - extra * (year / month)) * fx,
+            annual_savings_high=(high - extra * (year / month)) * fx,
             cost_optimistic=tot_opt * fx,
             cost_pessimistic=tot_pes * fx,
-            annual_savings_optimistic=save_opt * fx,
-            annual_savings_pessimistic=save_pes * fx,
+            annual_savings_optimistic=(save_opt - extra * (year / month)) * fx,
+            annual_savings_pessimistic=(save_pes - extra * (year / month)) * fx,
         )
         providers = []
         for p in self.providers:

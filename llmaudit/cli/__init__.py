@@ -56,6 +56,7 @@ demo.register(app)
 
 
 def main() -> None:
+    out.set_wide(False)  # per invocation: `--wide` of an earlier in-process run must not stick
     try:
         app()
     except LlmauditError as exc:

@@ -14,13 +14,26 @@ from typing import Any
 
 from rich.console import Console
 
-__all__ = ["Output", "out"]
+__all__ = ["WIDE_HELP", "Output", "out"]
+
+WIDE_HELP = ("Tables show every column at full width, past the terminal's edge, instead of leaving columns out "
+             "(with a note) or stacking rows.")
+
+
+# ``--wide``: tables take the room their columns need, past the terminal's edge, rather than
+# leaving columns out or stacking rows (for ``less -S``, a wide window, or a file).
+_UNBOUNDED = 10_000
 
 
 class Output:
     def __init__(self) -> None:
         self._stdout: Console | None = None
         self._stderr: Console | None = None
+        self.wide = False
+
+    def set_wide(self, wide: bool) -> None:
+        self.wide = wide
+        self._stdout = None
 
     @property
     def stdout(self) -> Console:
@@ -29,13 +42,18 @@ class Output:
             # Piped or redirected, rich would assume 80 columns and wrap model names mid-word;
             # a file has no width, so give tables room (COLUMNS still wins when set).
             width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+            if self.wide:
+                width = _UNBOUNDED
             self._stdout = Console(file=sys.stdout, soft_wrap=False, width=width)
         return self._stdout
 
     @property
     def stderr(self) -> Console:
         if self._stderr is None or self._stderr.file is not sys.stderr:
-            self._stderr = Console(file=sys.stderr, soft_wrap=False)
+            # Summaries printed for people (the ingest table) get the same room as stdout in a CI
+            # log: at rich's default 80 columns a long path would fold mid-name.
+            width = None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 160
+            self._stderr = Console(file=sys.stderr, soft_wrap=False, width=width)
         return self._stderr
 
     def data(self, text: str) -> None:

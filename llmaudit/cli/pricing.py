@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from llmaudit.cli._output import out
+from llmaudit.cli._output import WIDE_HELP, out
 from llmaudit.errors import UsageError
 
 if TYPE_CHECKING:
@@ -112,10 +112,12 @@ def list_(
     fmt: ListFormat = typer.Option(ListFormat.table, "--format", "-f", help="Output format."),
     at: str = typer.Option(None, "--at", help=AT_HELP),
     config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
+    wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
 ) -> None:
     """List the models in the catalog with their prices (USD per 1M tokens)."""
     from llmaudit.render import pricing as view
 
+    out.set_wide(wide)
     catalog = _catalog(config)
     day = _date(at)
     entries = sorted(catalog.entries, key=lambda e: e.id.lower())

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from llmaudit.cli._output import out
+from llmaudit.cli._output import WIDE_HELP, out
 from llmaudit.cli.ingest import HistoryOption, HostOption, NoStoreOption
 from llmaudit.errors import UsageError
 
@@ -29,7 +29,8 @@ def report(
     timezone: str = typer.Option("UTC", "--timezone", help="IANA timezone for day boundaries."),
     currency: str = typer.Option("USD", "--currency", help="Report currency (needs --fx-rate unless USD)."),
     fx_rate: str | None = typer.Option(None, "--fx-rate", help="Units of --currency per USD, e.g. 0.92."),
-    fmt: str = typer.Option("table", "--format", help="table | json | csv | markdown"),
+    fmt: str = typer.Option("table", "--format", help="table | json | csv | markdown. csv is one tidy table: "
+                            "one header, and a 'table' column naming each part (breakdown, savings, …)."),
     html: Path | None = typer.Option(None, "--html", help="Also write a self-contained HTML report."),
     whatif: bool = typer.Option(True, "--whatif/--no-whatif", help="Include the provider / routing what-if."),
     byok: bool = typer.Option(False, "--byok", help="Routed what-if with the BYOK fee instead of the platform fee."),
@@ -55,8 +56,10 @@ def report(
     host: HostOption = None,
     no_store: NoStoreOption = False,
     history: HistoryOption = False,
+    wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
 ) -> None:
     """Spend by model, provider, day…, billed vs list price, month-end projection and routing what-if."""
+    out.set_wide(wide)
     if fmt not in _FORMATS:
         raise UsageError(f"--format {fmt!r}: choose one of {', '.join(_FORMATS)}")
     if not spend:

@@ -35,12 +35,15 @@ __all__ = ["Fees", "apply_overrides", "fees", "override_entries"]
 
 _DEFAULT_PLATFORM_PCT = Decimal("5.5")
 _DEFAULT_BYOK_PCT = Decimal("5")
+# OpenRouter's platform fee has a floor per credit purchase (5.5%, at least $0.80).
+_DEFAULT_PLATFORM_MIN_USD = Decimal("0.80")
 
 
 @dataclass(frozen=True)
 class Fees:
     platform_pct: Decimal = _DEFAULT_PLATFORM_PCT
     byok_pct: Decimal = _DEFAULT_BYOK_PCT
+    platform_min_usd: Decimal = _DEFAULT_PLATFORM_MIN_USD
 
     def platform_fee(self, cost: Decimal) -> Decimal:
         return cost * self.platform_pct / 100
@@ -79,12 +82,15 @@ def _pct(value: Any, where: str) -> Decimal:
 def fees(config: Config | None) -> Fees:
     section = config.section("fees") if config is not None else {}
     where = f"{config.path or 'config'}: [fees]" if config is not None else "[fees]"
-    unknown = set(section) - {"platform_pct", "byok_pct"}
+    unknown = set(section) - {"platform_pct", "byok_pct", "platform_min_usd"}
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (expected platform_pct, byok_pct)")
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} "
+                          "(expected platform_pct, byok_pct, platform_min_usd)")
     return Fees(
         platform_pct=_pct(section.get("platform_pct", _DEFAULT_PLATFORM_PCT), f"{where} platform_pct"),
         byok_pct=_pct(section.get("byok_pct", _DEFAULT_BYOK_PCT), f"{where} byok_pct"),
+        platform_min_usd=_decimal(section.get("platform_min_usd", _DEFAULT_PLATFORM_MIN_USD),
+                                  f"{where} platform_min_usd"),
     )
 
 

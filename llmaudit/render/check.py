@@ -138,19 +138,19 @@ def render_table(report: CheckReport) -> Any:
 
 
 def _finding_table(title: str, findings: list[Finding], *, with_category: bool = False) -> Any:
-    from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=title, title_justify="left", title_style="bold", show_header=True, header_style="dim",
-                  box=None, pad_edge=False, padding=(0, 1))  # fmt: skip
+    from llmaudit.render.table import FitTable
+
+    table = FitTable(title, header_style="dim", box=None, pad_edge=False)
     if with_category:
-        table.add_column("category", overflow="fold")
-    table.add_column("metric", no_wrap=True)
-    table.add_column("baseline", justify="right", no_wrap=True)
-    table.add_column("current", justify="right", no_wrap=True)
-    table.add_column("change", justify="right", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("note", overflow="fold", min_width=16)
+        table.add_column("category")
+    table.add_column("metric")
+    table.add_column("baseline", justify="right")
+    table.add_column("current", justify="right")
+    table.add_column("change", justify="right")
+    table.add_column("status")
+    table.add_column("note", text=True, min_width=16)
     for f in findings:
         plain = f.metric in ("model", "category")
         table.add_row(
@@ -287,15 +287,15 @@ def _measurement_notes(m: Measurement) -> list[str]:
 
 def render_measurement_table(m: Measurement) -> Any:
     from rich.console import Group
-    from rich.table import Table
     from rich.text import Text
+
+    from llmaudit.render.table import FitTable
 
     parts: list[Any] = []
     for model in m.models:
-        table = Table(title=model, title_justify="left", title_style="bold", show_header=True, header_style="dim",
-                      box=None, pad_edge=False, padding=(0, 1))  # fmt: skip
+        table = FitTable(model, header_style="dim", box=None, pad_edge=False)
         for i, name in enumerate(_MEASURE_HEAD):
-            table.add_column(name, justify="left" if i == 0 else "right", overflow="fold")
+            table.add_column(name, justify="left" if i == 0 else "right")
         for row in _measurement_rows(m, model):
             table.add_row(*row)
         parts.append(table)

@@ -11,10 +11,10 @@ from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 from rich.text import Text
 
 from llmaudit.render.formats import count
+from llmaudit.render.table import FitTable
 
 __all__ = ["ReadProgress", "render_ingest_summary"]
 
@@ -86,18 +86,19 @@ class ReadProgress:
 def render_ingest_summary(summary: Any, *, unpriced: dict[tuple[str, str], int] | None = None,
                           out_path: str | None = None, rows_written: int | None = None) -> RenderableType:
     """The per-file table and the totals line (and, for ``ingest``, unpriced models and the output)."""
-    table = Table(title="Ingest", title_justify="left")
-    table.add_column("File", overflow="fold")
+    table = FitTable("Ingest")
+    table.add_column("File", fold=True)
     for name, just in (("Reader", "left"), ("Read", "right"), ("Kept", "right"),
-                       ("Rejected", "right"), ("Duplicates", "right"), ("Skipped", "right")):
-        table.add_column(name, justify=just, no_wrap=True)  # type: ignore[arg-type]
+                       ("Rejected", "right"), ("Duplicates", "right")):
+        table.add_column(name, justify=just)  # type: ignore[arg-type]
+    table.add_column("Skipped", justify="right", text=True)
     read = kept = rejected = dups = skipped = 0
     for f in summary.files:
         skipped_n = sum(f.skipped.values()) if getattr(f, "skipped", None) else 0
         why = ", ".join(f"{k} {v}" for k, v in sorted(f.skipped.items())) if skipped_n else ""
         reader = f"{f.reader} (stored; deleted since)" if getattr(f, "archived", False) else f.reader
         table.add_row(f.path, reader, count(f.rows_read), count(f.rows_kept), count(f.rows_rejected),
-                      count(f.duplicates), f"{count(skipped_n)}" + (f" ({why})" if why else ""))
+                      count(f.duplicates), f"{count(skipped_n)}" + (f"\n({why})" if why else ""))
         read += f.rows_read
         kept += f.rows_kept
         rejected += f.rows_rejected

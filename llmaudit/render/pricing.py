@@ -13,13 +13,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from rich.table import Table
-
 from llmaudit.pricing.catalog import Resolution
 from llmaudit.pricing.cost import CostBreakdown
 from llmaudit.pricing.diff import CatalogDiff
 from llmaudit.pricing.model import RATE_FIELDS, ModelEntry, PricePoint, dec_str
 from llmaudit.render.formats import count, usd
+from llmaudit.render.table import FitTable
 
 __all__ = [
     "LIST_COLUMNS",
@@ -76,12 +75,15 @@ def list_csv(rows: list[tuple[ModelEntry, PricePoint | None]]) -> str:
     return buf.getvalue()
 
 
-def list_table(rows: list[tuple[ModelEntry, PricePoint | None]], as_of: date) -> Table:
-    table = Table(title=f"Price catalog ({len(rows)} models, USD per 1M tokens, as of {as_of})")
-    # Long ids fold; prices never truncate.
-    table.add_column("model", overflow="fold", min_width=14)
+def list_table(rows: list[tuple[ModelEntry, PricePoint | None]], as_of: date) -> FitTable:
+    table = FitTable(f"Price catalog ({len(rows)} models, USD per 1M tokens, as of {as_of})", group=True,
+                     caption="* long-context tier (whole request repriced above a prompt size); n/a = not "
+                             "published. `pricing show MODEL` has every rate, tiers and history.")
+    table.add_column("model")
+    # On a narrow terminal the batch and cache-write rates give way first (a note says so).
+    hide = {"batch\noutput": 4, "batch\ninput": 3, "cache\nwrite": 2, "cache\nread": 1}
     for column in ("input", "output", "cache\nread", "cache\nwrite", "batch\ninput", "batch\noutput", "context"):
-        table.add_column(column, justify="right", no_wrap=True)
+        table.add_column(column, justify="right", hide=hide.get(column))
     for entry, point in rows:
         context = count(entry.context_window) if entry.context_window else "?"
         if point is None:
@@ -91,8 +93,6 @@ def list_table(rows: list[tuple[ModelEntry, PricePoint | None]], as_of: date) ->
         table.add_row(entry.id + (" *" if point.long_context else ""), _rate(r.input), _rate(r.output),
                       _rate(r.cache_read), _rate(r.cache_write_5m), _rate(r.input_batch), _rate(r.output_batch),
                       context)
-    table.caption = ("* long-context tier (whole request repriced above a prompt size); n/a = not published. "
-                     "`pricing show MODEL` has every rate, tiers and history.")
     return table
 
 
@@ -119,12 +119,12 @@ def show_json(resolution: Resolution, query: str, at: date | None) -> dict[str, 
     }
 
 
-def show_table(resolution: Resolution, query: str, at: date | None) -> list[Table]:
+def show_table(resolution: Resolution, query: str, at: date | None) -> list[FitTable]:
     entry = resolution.entry
     current = entry.price_at(at)
-    head = Table(title=f"{entry.id}  (matched {query!r} by {resolution.matched_by})", show_header=False)
+    head = FitTable(f"{entry.id}  (matched {query!r} by {resolution.matched_by})", show_header=False)
     head.add_column("field")
-    head.add_column("value")
+    head.add_column("value", text=True)
     head.add_row("context window", count(entry.context_window) if entry.context_window else "?")
     head.add_row("max output tokens", count(entry.max_output_tokens) if entry.max_output_tokens else "?")
     if current is not None:
@@ -142,9 +142,9 @@ def show_table(resolution: Resolution, query: str, at: date | None) -> list[Tabl
     if entry.aliases:
         shown = ", ".join(entry.aliases[:8]) + (f" (+{len(entry.aliases) - 8} more)" if len(entry.aliases) > 8 else "")
         head.add_row("aliases", shown)
-    history = Table(title="Price history (only real changes)")
+    history = FitTable("Price history (only real changes)")
     for column in ("effective from", "input", "output", "cache read", "what changed", "source", "as of"):
-        history.add_column(column)
+        history.add_column(column, text=column in ("what changed", "source"))
     previous: PricePoint | None = None
     for p in entry.prices:
         history.add_row(p.effective_from.isoformat(), _rate(p.input), _rate(p.output), _rate(p.cache_read),
@@ -209,14 +209,14 @@ def _conditions(result: CostBreakdown) -> list[str]:
     return lines
 
 
-def cost_table(result: CostBreakdown) -> Table:
+def cost_table(result: CostBreakdown) -> FitTable:
     title = f"Cost on {result.model_id or result.model}"
     if result.service != "standard":
         title += f" ({result.service})"
     if result.tier_threshold:
         per = "each request" if result.usage.requests != 1 else "the whole request"
         title += f" — prompt above {result.tier_threshold:,}: long-context rates for {per}"
-    table = Table(title=title)
+    table = FitTable(title)
     for column in ("component", "quantity", "rate", "cost"):
         table.add_column(column, justify="left" if column == "component" else "right")
     for name, qty, rate, cost in result.lines:
@@ -251,11 +251,11 @@ def diff_csv(diff: CatalogDiff) -> str:
     return buf.getvalue()
 
 
-def diff_table(diff: CatalogDiff) -> Table:
-    table = Table(title=f"Price changes: {diff.a} → {diff.b} ({len(diff.changes)} changes)")
-    table.add_column("model", no_wrap=True)
+def diff_table(diff: CatalogDiff) -> FitTable:
+    table = FitTable(f"Price changes: {diff.a} → {diff.b} ({len(diff.changes)} changes)")
+    table.add_column("model")
     for column in ("change", "rate", "old", "new", "Δ"):
-        table.add_column(column, justify="right" if column in ("old", "new", "Δ") else "left")
+        table.add_column(column, justify="right" if column in ("old", "new", "Δ") else "left", text=column == "change")
     for change in diff.changes:
         table.add_row(change.id, change.kind, change.rate or "", _rate(change.old_dec),
                       _rate(change.new_dec), "" if change.pct is None else f"{change.pct:+.1f}%")

@@ -13,12 +13,12 @@ from typing import Any
 
 from rich import box
 from rich.console import RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from llmaudit.pricing.audit import CatalogAnswer, ModelAudit, Period, ProviderAudit, SourcePrice
 from llmaudit.pricing.model import dec_str
 from llmaudit.pricing.sources import DocumentedChange, Recorded
+from llmaudit.render.table import FitTable
 
 __all__ = ["audit_json", "audit_table", "provider_json", "provider_table"]
 
@@ -102,19 +102,19 @@ def audit_table(result: ModelAudit) -> list[RenderableType]:
     return views
 
 
-def _timeline(result: ModelAudit, notes: _Notes) -> Table:
+def _timeline(result: ModelAudit, notes: _Notes) -> FitTable:
     summary = result.summary
     shown = f"{len(result.periods)} of {summary.periods}" if result.disagreements_only else str(summary.periods)
     window = f", {result.start or '…'} to {result.end or '…'}" if result.start or result.end else ""
-    table = Table(title=f"{result.model_id}  (matched {result.query!r} by {result.matched_by})\n"
-                        f"each source's price: input over output, USD per 1M tokens{window}",
-                  box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, caption_justify="left")
-    table.add_column("", no_wrap=True)
-    table.add_column("from\nto", overflow="fold")
+    table = FitTable(f"{result.model_id}  (matched {result.query!r} by {result.matched_by})\n"
+                     f"each source's price: input over output, USD per 1M tokens{window}",
+                     box=box.SIMPLE_HEAD, pad_edge=False, keys=2)
+    table.add_column("")
+    table.add_column("from\nto")
     for family in result.families:
-        table.add_column(HEADERS.get(family, family), overflow="fold", justify="right")
-    table.add_column("catalog", overflow="fold", justify="right")
-    table.add_column("set\nby", overflow="fold")
+        table.add_column(HEADERS.get(family, family), justify="right")
+    table.add_column("catalog", justify="right")
+    table.add_column("set\nby", text=True)
     previous: Period | None = None
     for period in result.periods:
         cells = [_marker(period), _span(period.start, period.end)]
@@ -147,14 +147,14 @@ def _set_by(period: Period, previous: Period | None, notes: _Notes) -> str:
     return notes.ref(f"catalog: {answer.point.source} — {rule}")
 
 
-def _documented(changes: tuple[DocumentedChange, ...], notes: _Notes) -> Table:
-    table = Table(title="Documented price changes (vendor dates the build applied)", box=box.SIMPLE_HEAD,
-                  padding=(0, 1), pad_edge=False, caption_justify="left")
-    table.add_column("date", no_wrap=True)
-    table.add_column("old → new", overflow="fold")
-    table.add_column("catalog\nbefore → on", overflow="fold")
-    table.add_column("source", no_wrap=True)
-    table.add_column("kind (via)", overflow="fold")
+def _documented(changes: tuple[DocumentedChange, ...], notes: _Notes) -> FitTable:
+    table = FitTable("Documented price changes (vendor dates the build applied)", box=box.SIMPLE_HEAD,
+                     pad_edge=False)
+    table.add_column("date")
+    table.add_column("old → new")
+    table.add_column("catalog\nbefore → on")
+    table.add_column("source")
+    table.add_column("kind (via)", text=True)
     for change in changes:
         table.add_row(change.day.isoformat(), f"{_pair(change.old)}\n→ {_pair(change.new)}",
                       f"{_pair(change.catalog_before)}\n→ {_pair(change.catalog_on)}", notes.label(change.source),
@@ -163,13 +163,13 @@ def _documented(changes: tuple[DocumentedChange, ...], notes: _Notes) -> Table:
     return table
 
 
-def _recorded(records: tuple[Recorded, ...], notes: _Notes) -> Table:
-    table = Table(title="Decisions recorded by the build (pricing_data/sources/discrepancies.json)",
-                  box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
-    table.add_column("when", no_wrap=True)
-    table.add_column("kind", overflow="fold", max_width=14)
-    table.add_column("what each side said (input/output)", overflow="fold")
-    table.add_column("rule", no_wrap=True)
+def _recorded(records: tuple[Recorded, ...], notes: _Notes) -> FitTable:
+    table = FitTable("Decisions recorded by the build (pricing_data/sources/discrepancies.json)",
+                     box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("when")
+    table.add_column("kind", text=True)
+    table.add_column("what each side said (input/output)", text=True)
+    table.add_column("rule")
     for rec in records:
         when = _span(rec.start, rec.end) if rec.end and rec.end != rec.start else rec.start.isoformat()
         table.add_row(when, rec.kind, "\n".join(_said(rec, notes)), notes.ref(f"rule: {rec.rule}"))
@@ -210,15 +210,15 @@ def _said_price(value: Any) -> str:
     return f"{value.get('input') or 'n/a'}/{value.get('output') or 'n/a'}"
 
 
-def provider_table(result: ProviderAudit) -> Table:
+def provider_table(result: ProviderAudit) -> FitTable:
     window = f", {result.start or '…'} to {result.end or '…'}" if result.start or result.end else ""
     which = "with disagreements" if result.disagreements_only else "models"
-    table = Table(title=f"{result.provider}: price sources per model ({len(result.models)} {which}{window})",
-                  box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, caption_justify="left")
-    table.add_column("model", overflow="fold")
-    table.add_column("sources", no_wrap=True)
+    table = FitTable(f"{result.provider}: price sources per model ({len(result.models)} {which}{window})",
+                     box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("model")
+    table.add_column("sources")
     for column in ("periods", "disagree", "recorded", "docs"):
-        table.add_column(column, justify="right", no_wrap=True)
+        table.add_column(column, justify="right")
     for model in result.models:
         sources = " ".join(SHORT.get(f, f) for f in model.families) or NONE
         name = model.id.partition("/")[2]

@@ -13,12 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 from rich.console import RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from llmaudit.analysis.routing import RoutingReport
 from llmaudit.analysis.strategies import StrategyResult
 from llmaudit.render.formats import ms, pct, usd
+from llmaudit.render.table import FitTable
 
 __all__ = [
     "SIM_NOTICE",
@@ -88,10 +88,12 @@ def headline(report: RoutingReport) -> list[str]:
     return lines
 
 
-def _models_table(report: RoutingReport) -> Table:
-    t = Table(title="Models", title_justify="left")
+def _models_table(report: RoutingReport) -> FitTable:
+    t = FitTable("Models")
     for col in ("Model", "Pass rate [95% CI]", "Errors", "Cost", "$/prompt", "p50", "p95"):
-        t.add_column(col, justify="left" if col == "Model" else "right")
+        # The pass rate's interval goes under it when the terminal is narrow (a text column wraps at spaces).
+        t.add_column(col, justify="left" if col == "Model" else "right", hide=1 if col == "$/prompt" else None,
+                     text=col == "Pass rate [95% CI]")
     for row in report.models:
         cost = _money(row.cost_total)
         if row.unpriced_calls:
@@ -108,15 +110,21 @@ def _models_table(report: RoutingReport) -> Table:
     return t
 
 
-def _strategies_table(report: RoutingReport) -> Table:
+def _strategies_table(report: RoutingReport) -> FitTable:
     best_base = report.top_baseline
-    t = Table(title="Routing strategies", title_justify="left")
+    caption = "* the oracle knows every answer in advance: an upper bound, not a router you can run"
+    if best_base:
+        caption = f"Saving: cheaper than {best_base.name} by this much, at equal or better pass rate\n{caption}"
+    t = FitTable("Routing strategies", caption=caption)
+    # Left out first when the terminal is narrow (with a note saying so): the per-prompt cost, p95, attempts.
+    hide = {"$/prompt": 3, "p95": 2, "Attempts": 1}
     cols = ["Strategy", "Cost", "$/prompt", "Pass rate", "p50", "p95", "Attempts"]
     if best_base:
-        cols.append(f"Saving vs {best_base.name}")
+        cols.append("Saving")
     cols.append("Frontier")
     for col in cols:
-        t.add_column(col, justify="left" if col == "Strategy" else "right")
+        t.add_column(col, justify="left" if col == "Strategy" else "right", text=col in ("Strategy", "Saving"),
+                     hide=hide.get(col))
     for s in report.strategies:
         name = s.name + ("" if s.realizable else " *")
         cells = [
@@ -132,51 +140,91 @@ def _strategies_table(report: RoutingReport) -> Table:
             cells.append("—" if s.name == best_base.name else savings_cell(s.savings.get(best_base.name)))
         cells.append("yes" if s.on_frontier else "")
         t.add_row(*cells)
-    t.caption = "* the oracle knows every answer in advance: an upper bound, not a router you can run"
     return t
 
 
-def _savings_table(report: RoutingReport) -> Table | None:
+def _shared(values: Sequence[Any]) -> Any:
+    """The value every row has in common, or None when they differ (or there are none)."""
+    return values[0] if values and all(v == values[0] for v in values) else None
+
+
+def _savings_tables(report: RoutingReport) -> list[RenderableType]:
+    """Baselines routing saves money on, then (apart, not as negative savings) the ones it does not.
+
+    When every baseline is routed with the same strategy, or has the same oracle bound, that figure
+    is said once above the table instead of repeated in every row.
+    """
     sv = report.savings
     if sv is None:
-        return None
-    t = Table(
-        title=f"Savings at {sv.volume.text} (≈{int(sv.monthly_requests):,} requests/month; "
-        f"platform fee {sv.fee_pct}% on routed spend)",
-        title_justify="left",
-    )
-    for col in (
-        "Baseline",
-        "Single /month",
-        "Routed with",
-        "Routed /month",
-        "Saved /month",
-        "Saved /year",
-        "%",
-        "Oracle /month",
-    ):
-        t.add_column(col, justify="left" if col in ("Baseline", "Routed with") else "right")
-    for r in sv.rows:
-        t.add_row(
-            f"{r.baseline} ({pct(r.baseline_pass_rate)})",
-            _money(r.monthly_single, 2),
-            (f"{r.routed} ({pct(r.routed_pass_rate)})" if r.routed else r.note),
-            _money(r.monthly_routed, 2) if r.routed else "—",
-            _money(r.monthly_savings, 2) if r.routed else "—",
-            _money(r.annual_savings, 2) if r.routed else "—",
-            pct(r.savings_pct) if r.routed else "—",
-            _money(r.oracle_monthly, 2) if r.oracle_monthly is not None else "—",
-        )
+        return []
+    title = (f"Savings at {sv.volume.text} (≈{int(sv.monthly_requests):,} requests/month; "
+             f"platform fee {sv.fee_pct}% on routed spend)")
+    routed = [r for r in sv.rows if r.routed]
+    same = _shared([(r.routed, r.routed_pass_rate, r.monthly_routed) for r in routed])
+    oracle = _shared([r.oracle_monthly for r in sv.rows])
+    lines: list[str] = []
+    if same is not None and len(routed) > 1:
+        lines.append(f"Routed with {same[0]} ({pct(same[1])}): {_money(same[2], 2)}/month, fee included")
+    if oracle is not None and len(sv.rows) > 1:
+        lines.append(f"Oracle (upper bound): {_money(oracle, 2)}/month")
+    cols = ["Baseline", "Single /month"]
+    if same is None or len(routed) <= 1:
+        cols += ["Routed with", "Routed /month"]
+    cols += ["Saved /month", "Saved /year", "%"]
+    if oracle is None or len(sv.rows) <= 1:
+        cols.append("Oracle /month")
+    saves, costs_more = _split_savings(sv.rows)
+    out: list[RenderableType] = [Text(title, style="bold")]
+    out += [Text(line) for line in lines]
+    out.append(_savings_rows(saves, cols, "Baselines routing saves on"))
+    if costs_more:
+        more = [c.replace("Saved", "Extra") for c in cols]
+        out.append(_savings_rows(costs_more, more, "Routing costs more than these cheaper, lower-pass-rate models",
+                                 negate=True))
+    return out
+
+
+def _split_savings(rows: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+    """Rows routing saves on (or cannot route), and rows where routing costs more: a cheaper single
+    model at a lower pass rate is not a saving to list among savings."""
+    more = [r for r in rows if r.routed and r.monthly_savings is not None and r.monthly_savings < 0]
+    return [r for r in rows if r not in more], more
+
+
+def _savings_rows(rows: Sequence[Any], cols: Sequence[str], title: str, negate: bool = False) -> FitTable:
+    t = FitTable(title)
+    for col in cols:
+        t.add_column(col, justify="left" if col in ("Baseline", "Routed with") else "right",
+                     text=col in ("Baseline", "Routed with"))
+    sign = -1 if negate else 1
+
+    def signed(value: Any) -> Any:
+        return None if value is None else sign * value
+
+    for r in rows:
+        cells = {
+            "Baseline": f"{r.baseline} ({pct(r.baseline_pass_rate)})",
+            "Single /month": _money(r.monthly_single, 2),
+            "Routed with": f"{r.routed} ({pct(r.routed_pass_rate)})" if r.routed else r.note,
+            "Routed /month": _money(r.monthly_routed, 2) if r.routed else "—",
+            "Saved /month": _money(signed(r.monthly_savings), 2) if r.routed else "—",
+            "Saved /year": _money(signed(r.annual_savings), 2) if r.routed else "—",
+            "%": pct(signed(r.savings_pct)) if r.routed and r.savings_pct is not None else "—",
+            "Oracle /month": _money(r.oracle_monthly, 2) if r.oracle_monthly is not None else "—",
+        }
+        t.add_row(*(cells[c.replace("Extra", "Saved")] for c in cols))
     return t
 
 
-def _failover_table(report: RoutingReport) -> Table | None:
+def _failover_table(report: RoutingReport) -> FitTable | None:
     fo = report.failover
     if not fo.chains:
         return None
-    t = Table(title="Failover (composite availability assumes independent failures)", title_justify="left")
+    t = FitTable("Failover (composite availability assumes independent failures)")
     for col in ("Chain", "Providers", "Expected", "Observed", "Fell over", "Cost", "Extra cost"):
-        t.add_column(col, justify="left" if col in ("Chain", "Providers") else "right")
+        t.add_column(col, justify="left" if col in ("Chain", "Providers") else "right",
+                     text=col in ("Chain", "Extra cost"),
+                     hide=1 if col == "Providers" else None)
     for c in fo.chains:
         extra = "—" if len(c.chain) == 1 else f"{_money(c.extra_cost)} ({pct(c.extra_cost_pct)})"
         t.add_row(
@@ -208,9 +256,10 @@ def routing_renderables(report: RoutingReport) -> list[RenderableType]:
     """What ``llmaudit report RUN_DIR`` prints for routing, in order."""
     items: list[RenderableType] = [Text(line) for line in headline(report)]
     items += [_models_table(report), _strategies_table(report)]
-    for extra in (_savings_table(report), _failover_table(report)):
-        if extra is not None:
-            items.append(extra)
+    items += _savings_tables(report)
+    failover = _failover_table(report)
+    if failover is not None:
+        items.append(failover)
     line = _metrics_line(report)
     if line:
         items.append(Text(line))
@@ -267,6 +316,7 @@ def routing_markdown(report: RoutingReport) -> str:
     lines += ["", *_md_table(headers, [_strategy_md(s, base) for s in report.strategies])]
     if report.savings:
         sv = report.savings
+        saves, costs_more = _split_savings(sv.rows)
         lines += ["", f"### Savings at {sv.volume.text} (platform fee {sv.fee_pct}% on routed spend)", ""]
         lines += _md_table(
             ["Baseline", "Single /month", "Routed with", "Routed /month", "Saved /year", "%"],
@@ -279,9 +329,13 @@ def routing_markdown(report: RoutingReport) -> str:
                     _money(r.annual_savings, 2) if r.routed else "—",
                     pct(r.savings_pct) if r.routed else "—",
                 ]
-                for r in sv.rows
+                for r in saves
             ],
         )
+        if costs_more:
+            lines += ["", "Routing costs more than these cheaper, lower-pass-rate models: " + "; ".join(
+                f"{r.baseline} ({_money(r.monthly_single, 2)}/month alone, {_money(-r.monthly_savings, 2)}/month "
+                f"more routed)" for r in costs_more) + "."]
     metrics = _metrics_line(report)
     if metrics:
         lines += ["", metrics]

@@ -16,11 +16,11 @@ from typing import Any
 from rich import box
 from rich.console import Console, Group
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 from rich.text import Text
 
 from llmaudit.analysis.runstats import ModelStats, RunStats
 from llmaudit.render.formats import count, ms, pct, usd
+from llmaudit.render.table import FitTable
 from llmaudit.replay.estimate import EstimateSummary
 from llmaudit.replay.runner import Progress as RunProgress
 from llmaudit.replay.runner import RunSummary
@@ -100,14 +100,11 @@ _COST_KEYS = ("model", "requests", "error_rate", "pass_rate", "input_tokens", "o
 _SPEED_KEYS = ("model", "latency_p50_ms", "latency_p95_ms", "ttft_p50_ms", "tokens_per_s")
 
 
-def _subtable(stats: RunStats, keys: tuple[str, ...], title: str) -> Table:
+def _subtable(stats: RunStats, keys: tuple[str, ...], title: str) -> FitTable:
     labels = {**dict(_COLUMNS), **_SHORT}
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table = FitTable(title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     for key in keys:
-        if key == "model":
-            table.add_column(labels[key], justify="left", overflow="fold")
-        else:
-            table.add_column(labels[key], justify="right", no_wrap=True)
+        table.add_column(labels[key], justify="left" if key == "model" else "right")
     for m in stats.models:
         table.add_row(*(_cell(m, key) for key in keys))
     return table
@@ -186,7 +183,7 @@ def render_run(stats: RunStats, fmt: str) -> str | Group:
     raise ValueError(fmt)
 
 
-def render_estimate(summary: EstimateSummary, fmt: str) -> str | Table:
+def render_estimate(summary: EstimateSummary, fmt: str) -> str | FitTable:
     """``replay --dry-run``: tokens and estimated cost per model, with the output assumption."""
     if fmt == "json":
         return json.dumps(summary.to_json(), indent=2)
@@ -226,16 +223,14 @@ def render_estimate(summary: EstimateSummary, fmt: str) -> str | Table:
         lines.extend("| " + " | ".join(r.values()) + " |" for r in rows)
         lines += ["", f"Total: {total}. Assumption: {assumption}."]
         return "\n".join(lines) + "\n"
-    table = Table(title="Replay estimate (dry run)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for key, label in labels.items():
-        table.add_column(label, justify="left" if key == "model" else "right", no_wrap=key == "model")
-    for row in rows:
-        table.add_row(*row.values())
     caption = [f"Total: {total}", f"Assumption: {assumption}"]
     if summary.simulated:
         caption.insert(0, SIM_BANNER)
-    table.caption = "\n".join(caption)
-    table.caption_justify = "left"
+    table = FitTable("Replay estimate (dry run)", caption="\n".join(caption), box=box.SIMPLE_HEAD, pad_edge=False)
+    for key, label in labels.items():
+        table.add_column(label, justify="left" if key == "model" else "right")
+    for row in rows:
+        table.add_row(*row.values())
     return table
 
 

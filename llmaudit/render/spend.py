@@ -1,4 +1,4 @@
-"""Render a ``SpendReport``: rich tables for the terminal, Markdown, and sectioned CSV.
+"""Render a ``SpendReport``: rich tables for the terminal, Markdown, and one tidy CSV.
 
 Renderers only format what ``analysis.spend`` computed; no arithmetic happens here. Unknown is
 never zero: a group with no priced request shows ``unpriced`` and its token volume, and totals say
@@ -16,14 +16,15 @@ from decimal import Decimal
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from llmaudit.analysis.spend import Breakdown, GroupRow, SpendReport
 from llmaudit.analysis.whatif import WhatIf
 from llmaudit.render.formats import count, pct, usd
+from llmaudit.render.table import FitTable
 
-__all__ = ["currency_symbol", "render_csv", "render_markdown", "render_table", "sources_line", "totals_line"]
+__all__ = ["billed_cell", "currency_symbol", "render_csv", "render_markdown", "render_table", "sources_line",
+           "totals_line"]
 
 MAX_TABLE_ROWS = 40
 _EMPTY = "No usage records in the input (or in the --since/--until window)."
@@ -81,6 +82,17 @@ def _cost_cell(f: _Fmt, row: GroupRow) -> str:
     return text
 
 
+def billed_cell(f: Any, row: GroupRow) -> str:
+    """What the source billed, and how many of the group's rows that covers when not all of them
+    (``$8.61`` beside a $70.33 cost read as an 8x overbill when only 12 of 340 rows carried a cost)."""
+    if row.billed is None:
+        return "-"
+    text = f.money(row.billed)
+    if row.billed_rows < row.rows:
+        text += f" ({count(row.billed_rows)} of {count(row.rows)} rows)"
+    return text
+
+
 def _window(report: SpendReport) -> str:
     from zoneinfo import ZoneInfo
 
@@ -127,36 +139,44 @@ def _spaced(parts: list[RenderableType]) -> Iterable[RenderableType]:
         yield p
 
 
-def _breakdown_table(f: _Fmt, b: Breakdown) -> Table:
-    table = Table(title=f"Spend by {' × '.join(b.dimensions)}", title_justify="left", caption=b.note)
+def _breakdown_table(f: _Fmt, b: Breakdown) -> FitTable:
+    table = FitTable(f"Spend by {' × '.join(b.dimensions)}", caption=b.note, keys=len(b.dimensions),
+                     group=tuple(b.dimensions) == ("model",))
     for d in b.dimensions:
-        table.add_column(_HEADERS.get(d, d), overflow="fold", min_width=10)
+        table.add_column(_HEADERS.get(d, d))
     billed = any(r.billed is not None for r in b.rows)
     unpriced = any(r.unpriced_requests for r in b.rows)
-    names = ["Requests", "Input tok", "Output tok", "Cost", "Share"]
-    names += ["Unpriced"] if unpriced else []
-    names += ["Billed"] if billed else []
-    for name in names:
-        table.add_column(name, justify="right", no_wrap=True)
+    for name in ("Requests", "Input tok", "Output tok", "Cost"):
+        table.add_column(name, justify="right")
+    table.add_column("Share", justify="right", hide=1)
+    if unpriced:
+        table.add_column("Unpriced", justify="right")
+    if billed:  # its coverage ("of m rows") wraps under the figure when the terminal is narrow
+        table.add_column("Billed", justify="right", text=True)
     for row in b.rows[:MAX_TABLE_ROWS]:
         cells = [*row.key, count(row.requests), count(row.input_tokens), count(row.output_tokens),
                  f.money(row.cost), pct(row.share)]
         if unpriced:
             cells.append(count(row.unpriced_requests) if row.unpriced_requests else "-")
         if billed:
-            cells.append(f.money(row.billed) if row.billed is not None else "-")
+            cells.append(billed_cell(f, row))
         table.add_row(*cells)
+    notes = [b.note]
+    if billed and any(r.billed is not None and r.billed_rows < r.rows for r in b.rows):
+        notes.append("Billed: what the source reported, for the rows that carried a cost (n of m rows)")
     if len(b.rows) > MAX_TABLE_ROWS:
-        more = len(b.rows) - MAX_TABLE_ROWS
-        table.add_row(f"… {more} more (all rows in --format csv/json)", *[""] * (len(b.dimensions) + len(names) - 1))
+        notes.append(f"{len(b.rows) - MAX_TABLE_ROWS} more rows in --format csv/json")
+    table.caption = "; ".join(filter(None, notes)) or None
     return table
 
 
-def _unpriced_table(report: SpendReport, f: _Fmt) -> Table:
-    table = Table(title="Unpriced (no list price: not counted in the totals, never as $0)", title_justify="left")
-    for name, just in (("Model", "left"), ("Provider", "left"), ("Why", "left"), ("Requests", "right"),
-                       ("Input tok", "right"), ("Output tok", "right"), ("Billed by source", "right")):
-        table.add_column(name, justify=just)  # type: ignore[arg-type]
+def _unpriced_table(report: SpendReport, f: _Fmt) -> FitTable:
+    table = FitTable("Unpriced (no list price: not counted in the totals, never as $0)", group=True)
+    table.add_column("Model")
+    table.add_column("Provider")
+    table.add_column("Why", text=True)
+    for name in ("Requests", "Input tok", "Output tok", "Billed by source"):
+        table.add_column(name, justify="right")
     for u in report.unpriced:
         table.add_row(u.model, u.provider, u.status.replace("_", " "), count(u.requests), count(u.input_tokens),
                       count(u.output_tokens), f.money(u.billed) if u.billed is not None else "-")
@@ -178,23 +198,22 @@ def _reconciliation(report: SpendReport, f: _Fmt) -> RenderableType:
         lines.append(Text(f"{count(rec.billed_unpriced_rows)} billed rows have nothing to compare with (no list "
                           f"price, cost-only or BYOK-fee rows; billed {f.money(rec.billed_unpriced)})."))
     if rec.by_model:
-        t = Table(title="Differences by model", title_justify="left")
+        t = FitTable("Differences by model", group=True)
         for name in ("Model", "Rows", "Billed", "Recomputed", "Difference"):
             t.add_column(name, justify="left" if name == "Model" else "right")
         for m in rec.by_model:
             t.add_row(m.model, count(m.rows), f.money(m.billed, 4), f.money(m.recomputed, 4), f.money(m.difference, 4))
         lines.append(t)
     if rec.listed:
-        t = Table(title=f"Largest differences (top {len(rec.listed)} of {count(rec.differing_rows)})",
-                  title_justify="left")
-        t.add_column("Time (UTC)", no_wrap=True)
-        t.add_column("Model", overflow="fold")
-        t.add_column("Where (file:line)", overflow="fold")
+        t = FitTable(f"Largest differences (top {len(rec.listed)} of {count(rec.differing_rows)})", keys=2)
+        t.add_column("Time (UTC)")
+        t.add_column("Model")
+        t.add_column("Where (file:line)")
         for name in ("Billed", "Recomputed", "Diff", "Diff %"):
-            t.add_column(name, justify="right", no_wrap=True)
+            t.add_column(name, justify="right")
         gateway = any(d.gateway_price for d in rec.listed)
         if gateway:  # the price the gateway itself used (LiteLLM), beside ours
-            t.add_column("Gateway's price", overflow="fold")
+            t.add_column("Gateway's price", text=True)
         for d in rec.listed:
             # The file name is enough on a terminal; JSON/CSV carry the full path and the request id.
             where = d.source.replace("\\", "/").rsplit("/", 1)[-1] if d.source else "-"
@@ -209,7 +228,7 @@ def _projection(report: SpendReport, f: _Fmt) -> RenderableType:
     p = report.projection
     assert p is not None
     text = Text()
-    text.append(f"This month ({p.month})", style="bold")
+    text.append(_projection_title(p), style="bold")
     text.append(f": {f.money(p.to_date)} to date")
     if p.projected is not None and p.run_rate is not None:
         text.append(f"; at {f.money(p.run_rate)}/day (mean of the last {p.basis_days} complete days) "
@@ -223,34 +242,39 @@ def _projection(report: SpendReport, f: _Fmt) -> RenderableType:
 
 def _whatif_tables(w: WhatIf, f: _Fmt) -> list[RenderableType]:
     out: list[RenderableType] = []
-    t = Table(title=f"What-if: the same traffic on one provider (today's list prices, {w.days_observed} days)",
-              title_justify="left")
-    for name in ("Provider", "Cost", "Per month", "vs now", "Covered", "Moves"):
-        t.add_column(name, justify="left" if name in ("Provider", "Moves") else "right")
+    t = FitTable(f"What-if: the same traffic on one provider (today's list prices, {w.days_observed} days)")
+    for name in ("Provider", "Cost", "Per month", "vs now", "Covered"):
+        t.add_column(name, justify="left" if name == "Provider" else "right")
+    t.add_column("Main moves", text=True)
     t.add_row("(current)", f.money(w.current_cost), f.money(w.current_monthly), "-", count(w.requests), "")
     for p in w.providers:
-        moves = ", ".join(f"{a.split('/', 1)[-1]}→{b.split('/', 1)[-1]}" for a, b, _ in p.mapping[:3])
-        covered = count(p.covered_requests) + (f" ({count(p.uncovered_requests)} stay)" if p.uncovered_requests else "")
+        moves = ", ".join(f"{a.split('/', 1)[-1]} → {b.split('/', 1)[-1]}" for a, b, _ in p.mapping[:3])
+        covered = count(p.covered_requests) + (f"\n{count(p.uncovered_requests)} stay" if p.uncovered_requests else "")
         t.add_row(p.provider, f.money(p.cost), f.money(p.monthly_spend), f.money(p.delta), covered, moves)
     out.append(t)
     r = w.routed
-    s = Table(title=f"Routing savings: cheapest model of equal-or-better tier that fits, "
-                    f"+{r.fee_pct}% {'BYOK' if r.byok else 'platform'} fee{_scaled(w)}", title_justify="left",
-              caption="annual range: tier-equal routing − 1 s.e. … tier-or-better + 1 s.e. of daily savings")
-    for name in ("Model", "Tier", "Tokens/month", "$/M tok", "Spend/month", "Routed/month", "Annual savings",
-                 "Routes to", "Failover"):
-        s.add_column(name, justify="right" if name not in ("Model", "Tier", "Routes to", "Failover") else "left")
+    s = FitTable(f"Routing savings: cheapest model of equal-or-better tier that fits, "
+                 f"+{r.fee_pct}% {'BYOK' if r.byok else 'platform'} fee{_floor(f, r)}{_scaled(w)}",
+                 caption="range of annual savings: tier-equal routing − 1 s.e. … tier-or-better + 1 s.e. "
+                         "of daily savings", group=True)
+    s.add_column("Model")
+    s.add_column("Tier")
+    for name in ("Tokens /month", "$/M tok", "Spend /month", "Routed /month", "Annual savings"):
+        s.add_column(name, justify="right")
+    s.add_column("Routes to", text=True)
+    s.add_column("Failover", text=True, hide=1)
     for row in w.savings:
         dest = ", ".join(f"{m.split('/', 1)[-1]} ({count(n)})" for m, n in row.routes_to[:2])
         s.add_row(row.model, row.tier_label, count(row.monthly_tokens), f.money(row.avg_per_million),
                   f.money(row.monthly_spend), f.money(row.routed_monthly_spend),
-                  f"{f.money(row.annual_savings)} ({f.money(row.annual_savings_low)}…"
-                  f"{f.money(row.annual_savings_high)})",
+                  f"{f.money(row.annual_savings)}\n"
+                  f"{f.money(row.annual_savings_low)} … {f.money(row.annual_savings_high)}",
                   dest, ", ".join(row.failover) or "-")
     s.add_row("Total", "", "", "", f.money(w.current_monthly), f.money(r.monthly_spend),
-              f"{f.money(r.annual_savings)} ({f.money(r.annual_savings_low)}…{f.money(r.annual_savings_high)})",
-              f"fee {f.money(r.fee)}", "", style="bold")
+              f"{f.money(r.annual_savings)}\n{f.money(r.annual_savings_low)} … {f.money(r.annual_savings_high)}",
+              "", "", style="bold")
     out.append(s)
+    out.append(Text(_fee_line(f, r), style="dim"))
     notes = []
     if w.excluded_unpriced_requests:
         notes.append(f"{count(w.excluded_unpriced_requests)} unpriced requests are left out of the what-if")
@@ -290,7 +314,7 @@ def render_markdown(report: SpendReport, *, whatif: bool = True) -> str:
             [_HEADERS.get(d, d) for d in b.dimensions] + ["Requests", "Input tok", "Output tok", "Cost", "Share",
                                                            "Billed"],
             ([*r.key, count(r.requests), count(r.input_tokens), count(r.output_tokens), _cost_cell(f, r),
-              pct(r.share), f.money(r.billed) if r.billed is not None else "-"] for r in b.rows)))
+              pct(r.share), billed_cell(f, r)] for r in b.rows)))
         out += (["", f"_{b.note}_"] if b.note else []) + [""]
     if report.unpriced:
         out += ["## Unpriced", "", "No list price: not counted in the totals, never as $0.", ""]
@@ -322,7 +346,7 @@ def render_markdown(report: SpendReport, *, whatif: bool = True) -> str:
     out.append("")
     p = report.projection
     if p is not None:
-        line = f"## This month ({p.month})\n\n{f.money(p.to_date)} to date"
+        line = f"## {_projection_title(p)}\n\n{f.money(p.to_date)} to date"
         if p.projected is not None and p.run_rate is not None:
             line += (f"; at {f.money(p.run_rate)}/day (last {p.basis_days} complete days) the month ends near "
                      f"**{f.money(p.projected)}**")
@@ -341,7 +365,8 @@ def render_markdown(report: SpendReport, *, whatif: bool = True) -> str:
                                count(p.covered_requests), count(p.uncovered_requests),
                                "; ".join(f"{a} → {b} ({count(n)})" for a, b, n in p.mapping[:3])]
                               for p in w.providers]))
-        out += ["", f"## Routing savings (+{r.fee_pct}% {'BYOK' if r.byok else 'platform'} fee{_scaled(w)})", ""]
+        fee = f"+{r.fee_pct}% {'BYOK' if r.byok else 'platform'} fee{_floor(f, r)}{_scaled(w)}"
+        out += ["", f"## Routing savings ({fee})", ""]
         out.append(_md_table(
             ["Model", "Tier", "Tokens/month", "$/M tok", "Spend/month", "Routed/month", "Annual savings",
              "Range", "Routes to", "Failover"],
@@ -351,7 +376,8 @@ def render_markdown(report: SpendReport, *, whatif: bool = True) -> str:
               ", ".join(m for m, _ in s.routes_to[:2]), ", ".join(s.failover) or "-"] for s in w.savings]
             + [["**Total**", "", "", "", f.money(w.current_monthly), f.money(r.monthly_spend),
                 f.money(r.annual_savings), f"{f.money(r.annual_savings_low)} … {f.money(r.annual_savings_high)}",
-                f"fee {f.money(r.fee)}", ""]]))
+                "", ""]]))
+        out += ["", f"_{_fee_line(f, r)}_"]
         out += ["", "_Range: tier-equal routing minus one standard error of daily savings … tier-or-better routing "
                 "plus one standard error._"]
         if w.excluded_unpriced_requests:
@@ -374,81 +400,119 @@ def _num(value: Decimal | float | int | None) -> str:
     return str(value)
 
 
+# The group columns lead, in this order, so a row of a breakdown reads the same as before; every
+# other part's columns follow in the order they first appear.
+_GROUP_COLUMNS = ("table", "dimension", "key", "requests", "input_tokens", "output_tokens", "cache_read_tokens",
+                  "cost", "currency", "price_status", "unpriced_requests", "unpriced_tokens", "billed", "share",
+                  "tier_undetermined_rows", "rows", "billed_rows")
+
+
 def render_csv(report: SpendReport, *, whatif: bool = True) -> str:
-    """Sectioned CSV: every row starts with its section name; each section has its own header row.
+    """One tidy CSV: a single header, and a ``table`` column naming the part of the report each row
+    belongs to (total, source, breakdown, unpriced, reconciliation, discrepancy, projection,
+    whatif_provider, savings). A column a part does not have is empty in its rows.
 
     Cost cells of unpriced groups are empty and ``price_status`` says ``unpriced`` (never 0).
     """
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["section", "dimension", "key", "requests", "input_tokens", "output_tokens", "cache_read_tokens",
-                "cost", "currency", "price_status", "unpriced_requests", "unpriced_tokens", "billed", "share",
-                "tier_undetermined_rows"])
+    rows: list[dict[str, Any]] = []
 
-    def group(section: str, dim: str, key: str, r: GroupRow) -> None:
+    def group(table: str, dim: str, key: str, r: GroupRow) -> None:
         status = "priced" if not r.unpriced_requests else ("unpriced" if r.cost is None else "partly_priced")
-        w.writerow([section, dim, key, r.requests, r.input_tokens, r.output_tokens, r.cache_read_tokens,
-                    _num(r.cost), report.currency, status, r.unpriced_requests, r.unpriced_tokens, _num(r.billed),
-                    "" if r.share is None else round(r.share, 6), r.tier_undetermined_rows])
+        rows.append({"table": table, "dimension": dim, "key": key, "requests": r.requests,
+                     "input_tokens": r.input_tokens, "output_tokens": r.output_tokens,
+                     "cache_read_tokens": r.cache_read_tokens, "cost": _num(r.cost), "currency": report.currency,
+                     "price_status": status, "unpriced_requests": r.unpriced_requests,
+                     "unpriced_tokens": r.unpriced_tokens, "billed": _num(r.billed),
+                     "share": "" if r.share is None else round(r.share, 6),
+                     "tier_undetermined_rows": r.tier_undetermined_rows, "rows": r.rows,
+                     "billed_rows": r.billed_rows})
 
     group("total", "", "", report.totals)
-    if report.sources:
-        w.writerow(["section", "path", "reader", "rows_read", "rows_kept", "rows_rejected", "duplicates", "skipped",
-                    "not_read"])
-        for src in report.sources:
-            w.writerow(["source", src.path, src.reader, src.rows_read, src.rows_kept, src.rows_rejected,
-                        src.duplicates, src.skipped, src.not_read or ""])
+    for src in report.sources:
+        rows.append({"table": "source", "path": src.path, "reader": src.reader, "rows_read": src.rows_read,
+                     "rows_kept": src.rows_kept, "rows_rejected": src.rows_rejected, "duplicates": src.duplicates,
+                     "skipped": src.skipped, "not_read": src.not_read or ""})
     for b in report.breakdowns:
         for r in b.rows:
             group("breakdown", b.name, "|".join(r.key), r)
-    if report.unpriced:
-        w.writerow(["section", "model", "provider", "status", "requests", "input_tokens", "output_tokens", "billed"])
-        for u in report.unpriced:
-            w.writerow(["unpriced", u.model, u.provider, u.status, u.requests, u.input_tokens, u.output_tokens,
-                        _num(u.billed)])
+    for u in report.unpriced:
+        rows.append({"table": "unpriced", "model": u.model, "provider": u.provider, "status": u.status,
+                     "requests": u.requests, "input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
+                     "billed": _num(u.billed), "currency": report.currency})
     rec = report.reconciliation
-    w.writerow(["section", "compared_rows", "billed", "recomputed", "differing_rows", "differing_billed",
-                "differing_recomputed", "differing_difference", "billed_unpriced_rows", "billed_unpriced",
-                "tolerance"])
-    w.writerow(["reconciliation", rec.compared_rows, _num(rec.billed), _num(rec.recomputed), rec.differing_rows,
-                _num(rec.differing_billed), _num(rec.differing_recomputed), _num(rec.differing_difference),
-                rec.billed_unpriced_rows, _num(rec.billed_unpriced), _num(rec.tolerance)])
-    if rec.listed:
-        gateway = any(d.gateway_price for d in rec.listed)
-        w.writerow(["section", "timestamp", "model", "request_id", "source", "billed", "recomputed", "difference",
-                    "relative"] + (["gateway_price"] if gateway else []))
-        for d in rec.listed:
-            w.writerow(["discrepancy", d.timestamp.isoformat(), d.model, d.request_id or "", d.source or "",
-                        _num(d.billed), _num(d.recomputed), _num(d.difference),
-                        "" if d.relative is None else round(d.relative, 6)]
-                       + ([d.gateway_price or ""] if gateway else []))
+    rows.append({"table": "reconciliation", "compared_rows": rec.compared_rows, "billed": _num(rec.billed),
+                 "recomputed": _num(rec.recomputed), "differing_rows": rec.differing_rows,
+                 "differing_billed": _num(rec.differing_billed),
+                 "differing_recomputed": _num(rec.differing_recomputed),
+                 "differing_difference": _num(rec.differing_difference),
+                 "billed_unpriced_rows": rec.billed_unpriced_rows, "billed_unpriced": _num(rec.billed_unpriced),
+                 "tolerance": _num(rec.tolerance), "currency": report.currency})
+    for d in rec.listed:
+        rows.append({"table": "discrepancy", "timestamp": d.timestamp.isoformat(), "model": d.model,
+                     "request_id": d.request_id or "", "source": d.source or "", "billed": _num(d.billed),
+                     "recomputed": _num(d.recomputed), "difference": _num(d.difference),
+                     "relative": "" if d.relative is None else round(d.relative, 6),
+                     "gateway_price": d.gateway_price or "", "currency": report.currency})
     p = report.projection
     if p is not None:
-        w.writerow(["section", "month", "to_date", "run_rate_per_day", "basis_days", "projected_month_end",
-                    "unpriced_requests"])
-        w.writerow(["projection", p.month, _num(p.to_date), _num(p.run_rate), p.basis_days, _num(p.projected),
-                    p.unpriced_requests])
+        rows.append({"table": "projection", "month": p.month, "to_date": _num(p.to_date),
+                     "run_rate_per_day": _num(p.run_rate), "basis_days": p.basis_days,
+                     "projected_month_end": _num(p.projected), "unpriced_requests": p.unpriced_requests,
+                     "log_ends": p.log_ends.isoformat() if p.log_ends else "", "currency": report.currency})
     if whatif and report.whatif is not None:
-        wi = report.whatif
-        w.writerow(["section", "provider", "cost", "monthly_spend", "delta", "covered_requests", "uncovered_requests"])
-        w.writerow(["whatif_provider", "(current)", _num(wi.current_cost), _num(wi.current_monthly), "", wi.requests,
-                    0])
-        for pr in wi.providers:
-            w.writerow(["whatif_provider", pr.provider, _num(pr.cost), _num(pr.monthly_spend), _num(pr.delta),
-                        pr.covered_requests, pr.uncovered_requests])
-        w.writerow(["section", "model", "tier", "requests", "monthly_tokens", "avg_per_million", "monthly_spend",
-                    "routed_monthly_spend", "annual_savings", "annual_savings_low", "annual_savings_high",
-                    "routes_to", "failover"])
-        for s in wi.savings:
-            w.writerow(["savings", s.model, s.tier_label, s.requests, s.monthly_tokens, _num(s.avg_per_million),
-                        _num(s.monthly_spend), _num(s.routed_monthly_spend), _num(s.annual_savings),
-                        _num(s.annual_savings_low), _num(s.annual_savings_high),
-                        ";".join(m for m, _ in s.routes_to), ";".join(s.failover)])
-        routed = wi.routed
-        w.writerow(["savings", "TOTAL", "", wi.requests, "", "", _num(wi.current_monthly),
-                    _num(routed.monthly_spend), _num(routed.annual_savings), _num(routed.annual_savings_low),
-                    _num(routed.annual_savings_high), f"fee_pct={routed.fee_pct}", ""])
+        rows += _whatif_csv_rows(report.whatif, report.currency)
+    columns = list(_GROUP_COLUMNS)
+    for row in rows:
+        columns += [c for c in row if c not in columns]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
     return buf.getvalue()
+
+
+def _whatif_csv_rows(wi: WhatIf, currency: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = [{"table": "whatif_provider", "provider": "(current)", "cost": _num(wi.current_cost),
+                                   "monthly_spend": _num(wi.current_monthly), "covered_requests": wi.requests,
+                                   "uncovered_requests": 0, "currency": currency}]
+    for pr in wi.providers:
+        rows.append({"table": "whatif_provider", "provider": pr.provider, "cost": _num(pr.cost),
+                     "monthly_spend": _num(pr.monthly_spend), "delta": _num(pr.delta),
+                     "covered_requests": pr.covered_requests, "uncovered_requests": pr.uncovered_requests,
+                     "currency": currency})
+    for s in wi.savings:
+        rows.append({"table": "savings", "model": s.model, "tier": s.tier_label, "requests": s.requests,
+                     "monthly_tokens": s.monthly_tokens, "avg_per_million": _num(s.avg_per_million),
+                     "monthly_spend": _num(s.monthly_spend), "routed_monthly_spend": _num(s.routed_monthly_spend),
+                     "annual_savings": _num(s.annual_savings), "annual_savings_low": _num(s.annual_savings_low),
+                     "annual_savings_high": _num(s.annual_savings_high),
+                     "routes_to": ";".join(m for m, _ in s.routes_to), "failover": ";".join(s.failover),
+                     "currency": currency})
+    r = wi.routed
+    rows.append({"table": "savings", "model": "TOTAL", "requests": wi.requests,
+                 "monthly_spend": _num(wi.current_monthly), "routed_monthly_spend": _num(r.monthly_spend),
+                 "annual_savings": _num(r.annual_savings), "annual_savings_low": _num(r.annual_savings_low),
+                 "annual_savings_high": _num(r.annual_savings_high), "fee_pct": _num(r.fee_pct),
+                 "monthly_fee": _num(r.monthly_fee), "currency": currency})
+    return rows
+
+
+def _projection_title(p: Any) -> str:
+    """``This month (2026-11)``, or, when the log ends before now, the log's last month as of then."""
+    if p.log_ends is None:
+        return f"This month ({p.month})"
+    return f"Month {p.month}, as of the log's last record ({p.log_ends:%Y-%m-%d %H:%M} UTC; the log ends before now)"
+
+
+def _fee_line(f: _Fmt, r: Any) -> str:
+    kind = "BYOK" if r.byok else "platform"
+    floor = f", at least {f.money(r.fee_minimum)} a month" if r.fee_minimum else ""
+    return f"Routed/month includes the {kind} fee: {f.money(r.monthly_fee)}/month ({r.fee_pct}%{floor})."
+
+
+def _floor(f: _Fmt, r: Any) -> str:
+    """The platform fee's minimum, when there is one (one credit purchase a month assumed)."""
+    return f" (at least {f.money(r.fee_minimum)} a month)" if r.fee_minimum else ""
 
 
 def _scaled(w: Any) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from llmaudit import __version__
 from llmaudit.analysis.spend import SpendReport
 from llmaudit.render.formats import count, pct
-from llmaudit.render.spend import _HEADERS, _Fmt, _window, totals_line
+from llmaudit.render.spend import _HEADERS, _Fmt, _window, billed_cell, totals_line
 
 __all__ = ["render_spend_html", "spend_view"]
 
@@ -41,8 +41,7 @@ def spend_view(report: SpendReport) -> dict[str, Any]:
                          _cell(f.money(r.cost), cost_sort, "unpriced" if r.cost is None else None),
                          _cell(pct(r.share), r.share),
                          _cell(count(r.unpriced_requests) if r.unpriced_requests else "-", r.unpriced_requests),
-                         _cell(f.money(r.billed) if r.billed is not None else "-",
-                               float(r.billed) if r.billed is not None else None)])
+                         _cell(billed_cell(f, r), float(r.billed) if r.billed is not None else None)])
         note = b.note or ""
         if len(b.rows) > _MAX_ROWS:
             note += f" First {_MAX_ROWS} of {len(b.rows)} rows; all rows in --format csv/json."
@@ -91,7 +90,8 @@ def spend_view(report: SpendReport) -> dict[str, Any]:
     p = report.projection
     if p is not None:
         view["projection"] = {
-            "title": f"{p.month}: projected month end",
+            "title": f"{p.month}: projected month end"
+                     + (f" (as of the log's last record, {p.log_ends:%Y-%m-%d})" if p.log_ends else ""),
             "value": f.money(p.projected) if p.projected is not None else f.money(p.to_date),
             "note": f"{f.money(p.to_date)} to date"
                     + (f"; {f.money(p.run_rate)}/day over the last {p.basis_days} complete days"
@@ -126,7 +126,7 @@ def spend_view(report: SpendReport) -> dict[str, Any]:
             "total": ["Total", "", "", "", f.money(w.current_monthly), f.money(ro.monthly_spend),
                       f.money(ro.annual_savings),
                       f"{f.money(ro.annual_savings_low)} … {f.money(ro.annual_savings_high)}",
-                      f"fee {f.money(ro.fee)}", ""],
+                      f"fee {f.money(ro.monthly_fee)}/month", ""],
             "notes": ([f"{count(w.excluded_unpriced_requests)} unpriced requests are left out of the what-if."]
                       if w.excluded_unpriced_requests else [])
                      + ([f"{count(w.untiered_requests)} requests of models without a tier stay where they are "

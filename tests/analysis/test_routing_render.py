@@ -110,3 +110,22 @@ def test_render_routing_formats() -> None:
     assert any(line.split(",")[1] == "z/unknown" and ",unpriced,unpriced," in line for line in lines)
     assert isinstance(render_routing(r, "table"), list)
     assert json.loads(render_routing(r, "json"))["prompts"] == 3  # type: ignore[arg-type]
+
+
+def test_savings_list_costs_apart_and_say_a_shared_strategy_once() -> None:
+    """Negative savings were listed among savings, and the same cascade was repeated in every row."""
+    buf = io.StringIO()
+    console = Console(file=buf, width=200, color_system=None)
+    for item in routing_renderables(report()):
+        console.print(item)
+    text = buf.getvalue()
+    section = text[text.index("Savings at") : text.index("Failover (")]
+    assert section.count("cascade: a/cheap → b/mid → c/exp") == 1
+    assert "Routed with cascade: a/cheap → b/mid → c/exp (100.0%): $43,255.00/month, fee included" in section
+    saves, costs = section.split("Routing costs more than these cheaper, lower-pass-rate models")
+    assert "c/exp (100.0%)" in saves and "$56,745.00" in saves and "-$" not in saves
+    assert "a/cheap (33.3%)" in costs and "$42,255.00" in costs and "-$" not in costs  # shown as extra cost
+    assert "a/cheap" not in saves.split("Baselines routing saves on")[1]
+    md = routing_markdown(report())
+    assert "Routing costs more than these cheaper, lower-pass-rate models: a/cheap ($1,000.00/month alone" in md
+    assert "| a/cheap | $1,000.00 |" not in md.split("### Savings at")[1]

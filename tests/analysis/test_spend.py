@@ -133,9 +133,25 @@ def test_projection_uses_recent_daily_run_rate() -> None:
     assert p.projected == Decimal(60)
 
 
-def test_projection_absent_without_current_month_data() -> None:
-    rows = [_row(T0, "m/a", 2.0)]
-    assert _report(rows, now=datetime(2027, 1, 5, tzinfo=UTC)).projection is None
+def test_projection_of_the_logs_last_month_when_now_is_past_the_log() -> None:
+    """It vanished when "now" was after the data (a log exported last month, read today)."""
+    rows = [_row(datetime(2026, 11, d, 12, tzinfo=UTC), "m/a", 2.0) for d in range(1, 11)]
+    p = _report(rows, now=datetime(2027, 1, 5, tzinfo=UTC)).projection
+    assert p is not None and p.month == "2026-11" and p.log_ends == datetime(2026, 11, 10, 12, tzinfo=UTC)
+    assert p.to_date == Decimal(20) and p.run_rate == Decimal(2) and p.basis_days == 7
+    assert p.projected == Decimal(20) + Decimal(2) * Decimal("20.5")  # Nov 10 12:00 to Dec 1 00:00
+    assert _report(rows, now=datetime(2026, 11, 11, tzinfo=UTC)).projection.log_ends is None
+    # before the log there is nothing to project
+    assert _report(rows, now=datetime(2026, 10, 5, tzinfo=UTC)).projection is None
+
+
+def test_projection_counts_unpriced_requests_over_the_same_days_as_its_dollars() -> None:
+    """With --now mid-month the dollars covered the month to date, the unpriced count the whole month."""
+    rows = [_row(datetime(2026, 11, d, 12, tzinfo=UTC), "m/a", 2.0) for d in range(1, 21)]
+    rows += [_row(datetime(2026, 11, d, 12, tzinfo=UTC), "acme/mystery", None) for d in (3, 8, 15, 18)]
+    p = _report(rows, now=datetime(2026, 11, 10, 18, tzinfo=UTC)).projection
+    assert p is not None and p.to_date == Decimal(20)  # Nov 1-10
+    assert p.unpriced_requests == 2  # Nov 3 and 8, not 15 and 18
 
 
 def test_tags_users_and_crossed_breakdowns() -> None:
@@ -258,9 +274,11 @@ def test_tier_not_determinable_rows_are_counted_and_shown_in_every_format() -> N
     data = json.loads(json.dumps(r.to_dict()))
     assert data["totals"]["tier_undetermined_rows"] == 1
     assert data["breakdowns"]["model"]["rows"][0]["tier_undetermined_rows"] == 1
-    csv_total = render_csv(r).splitlines()[:2]
-    assert csv_total[0].endswith(",tier_undetermined_rows") and csv_total[1].startswith("total,")
-    assert csv_total[1].endswith(",1")
+    import csv
+    import io
+
+    csv_total = next(csv.DictReader(io.StringIO(render_csv(r))))
+    assert csv_total["table"] == "total" and csv_total["tier_undetermined_rows"] == "1"
     console = Console(width=200, record=True)
     console.print(render_table(r, whatif=False))
     line = "1 aggregated row at base rates (long-context tier not determinable)"

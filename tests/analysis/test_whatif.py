@@ -128,3 +128,35 @@ def test_retired_models_price_old_logs_but_are_never_proposed() -> None:
     acc = WhatIfAccumulator(catalog, tiers=tiers)
     assert "delta/gone" not in {c.model for c in acc.candidates}
     assert "beta/big-cheap" in {c.model for c in acc.candidates}
+
+
+def test_the_fee_is_a_months_fee_scaled_like_the_spend_it_is_charged_on() -> None:
+    """The fee was the log window's (``fee $1.09`` beside a $25,286 monthly spend at --volume)."""
+    from llmaudit.analysis.savings import parse_volume
+
+    rows = [_row(d, "alpha/big", 50_000, 1_000) for d in range(1, 11)]   # 10 days, $0.104 a day routed
+    acc = WhatIfAccumulator(CATALOG, tiers=TIERS)
+    import pyarrow.compute as pc
+
+    table = from_pylist(rows)
+    acc.add(table, pc.strftime(table.column("timestamp"), "%Y-%m-%d"))
+    plain = acc.result()
+    scaled = acc.result(volume=parse_volume("10B-tokens/month"))
+    for w in (plain, scaled):
+        r = w.routed
+        before = r.monthly_spend - r.monthly_fee
+        assert abs(r.monthly_fee - max(before * Decimal("0.055"), Decimal("0.80"))) < Decimal("1e-12")
+    # at volume the fee grows with the routed spend: 5.5% of it, far above the window's own fee
+    assert scaled.routed.monthly_fee > 1000 * plain.routed.fee
+
+
+def test_a_small_month_pays_the_platform_fees_minimum_and_byok_has_none() -> None:
+    rows = [_row(1, "alpha/big", 1_000, 100), _row(2, "alpha/big", 1_000, 100)]
+    w = _run(rows)
+    assert w.routed.fee_minimum == Decimal("0.80") and w.routed.monthly_fee == Decimal("0.80")
+    # the floor above the percentage comes off the annual savings too
+    pct_only = (w.routed.monthly_spend - w.routed.monthly_fee) * Decimal("0.055")
+    assert abs(w.routed.annual_savings - (w.current_monthly - w.routed.monthly_spend) * 12) < Decimal("1e-12")
+    assert pct_only < Decimal("0.80")
+    byok = _run(rows, byok=True)
+    assert byok.routed.fee_minimum == 0 and byok.routed.monthly_fee < Decimal("0.80")

@@ -74,11 +74,31 @@ def test_markdown_and_csv_show_unpriced(run_cli: RunCli) -> None:
     assert "plus 58 unpriced requests" in md.stdout
     out = run_cli(["report", "--spend", str(LOGS), "--format", "csv", "--now", NOW])
     assert out.exit_code == 0, out.stderr
-    rows = list(csv.reader(io.StringIO(out.stdout)))
-    acme = [r for r in rows if r[0] == "breakdown" and r[1] == "model" and r[2] == "acme/acme-chat-7b"]
-    assert acme and acme[0][7] == "" and acme[0][9] == "unpriced"  # empty cost, never 0
-    assert any(r[0] == "unpriced" and r[1] == "acme/acme-chat-7b" for r in rows)
-    assert any(r[0] == "discrepancy" for r in rows) and any(r[0] == "savings" for r in rows)
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    acme = [r for r in rows if r["table"] == "breakdown" and r["dimension"] == "model"
+            and r["key"] == "acme/acme-chat-7b"]
+    assert acme and acme[0]["cost"] == "" and acme[0]["price_status"] == "unpriced"  # empty cost, never 0
+    assert any(r["table"] == "unpriced" and r["model"] == "acme/acme-chat-7b" for r in rows)
+    assert any(r["table"] == "discrepancy" for r in rows) and any(r["table"] == "savings" for r in rows)
+
+
+def test_csv_is_one_tidy_table(run_cli: RunCli) -> None:
+    """It printed 7 tables with different headers into one stream."""
+    out = run_cli(["report", "--spend", str(LOGS), "--format", "csv", "--now", NOW])
+    assert out.exit_code == 0, out.stderr
+    lines = list(csv.reader(io.StringIO(out.stdout)))
+    header, body = lines[0], lines[1:]
+    assert header[0] == "table" and len(set(header)) == len(header)
+    assert all(len(row) == len(header) for row in body)  # one header, every row the same columns
+    assert not any(row[0] == "section" or row == header for row in body)
+    parts = {row[0] for row in body}
+    assert parts == {"total", "source", "breakdown", "unpriced", "reconciliation", "discrepancy", "projection",
+                     "whatif_provider", "savings"}
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    total = next(r for r in rows if r["table"] == "savings" and r["model"] == "TOTAL")
+    assert total["fee_pct"] == "5.5" and Decimal(total["monthly_fee"]) > 0
+    sonnet = next(r for r in rows if r["table"] == "breakdown" and r["key"] == "anthropic/claude-sonnet-4-5-20250929")
+    assert (sonnet["billed_rows"], sonnet["rows"]) == ("140", "665")
 
 
 def test_currency_and_window(run_cli: RunCli) -> None:
@@ -181,7 +201,9 @@ def test_rejected_rows_are_accounted_in_every_format(run_cli: RunCli, tmp_path: 
     table = run_cli(["report", "--spend", str(log)], env={"COLUMNS": "200"})
     assert "3 rows, 2 kept, 1 rejected" in table.stdout and "rejected" in table.stderr
     csv_out = run_cli(["report", "--spend", str(log), "--format", "csv"]).stdout
-    assert f"source,{log},openai,3,2,1,0,0" in csv_out
+    [src] = [r for r in csv.DictReader(io.StringIO(csv_out)) if r["table"] == "source"]
+    assert [src[k] for k in ("path", "reader", "rows_read", "rows_kept", "rows_rejected", "duplicates",
+                             "skipped")] == [str(log), "openai", "3", "2", "1", "0", "0"]
 
 
 def test_config_overrides_fees_and_tiers(run_cli: RunCli, tmp_path: Path) -> None:
@@ -241,3 +263,33 @@ def test_mistakes_are_caught_before_the_work(run_cli, args: list[str], says: str
     all the work; --top -1 was accepted."""
     res = run_cli(["report", "--spend", str(REPO / "examples" / "logs"), *args])
     assert res.exit_code == 2 and says in " ".join(res.stderr.split()), res.stderr
+
+
+def test_billed_says_how_many_rows_it_covers(run_cli: RunCli, tmp_path: Path) -> None:
+    """``Cost $43.96 | Billed $8.61`` read as an overbill: only 140 of 665 rows carried a cost."""
+    table = run_cli(["report", "--spend", str(LOGS), "--now", NOW, "--by", "model", "--no-whatif",
+                     "--html", str(tmp_path / "s.html")], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.stderr
+    row = next(line for line in table.stdout.splitlines() if "anthropic/claude-sonnet-4-5-20250929" in line)
+    assert "$8.61 (140 of 665 rows)" in row
+    assert "for the rows that carried a cost" in table.stdout
+    gemini = next(line for line in table.stdout.splitlines() if "google/gemini-2.5-flash" in line)
+    assert "$1.28" in gemini and " of " not in gemini  # every row billed: no coverage to state
+    assert "$8.61 (140 of 665 rows)" in (tmp_path / "s.html").read_text()
+    md = run_cli(["report", "--spend", str(LOGS), "--now", NOW, "--by", "model", "--format", "markdown"])
+    assert "| $8.61 (140 of 665 rows) |" in md.stdout
+    js = json.loads(run_cli(["report", "--spend", str(LOGS), "--now", NOW, "--by", "model", "--format",
+                             "json"]).stdout)
+    sonnet = next(r for r in js["breakdowns"]["model"]["rows"] if r["model"] == "anthropic/claude-sonnet-4-5-20250929")
+    assert (round(sonnet["billed"], 2), sonnet["billed_rows"], sonnet["rows"]) == (8.61, 140, 665)
+
+
+def test_the_fee_shown_is_the_months_fee_at_the_volume(run_cli: RunCli) -> None:
+    """``fee $1.09`` sat in the Routes-to column beside a $25,286 monthly spend at --volume."""
+    args = ["report", "--spend", str(LOGS), "--now", NOW, "--volume", "10B-tokens/month"]
+    data = json.loads(run_cli([*args, "--format", "json"]).stdout)
+    fee = Decimal(str(data["whatif"]["routed"]["monthly_fee"]))
+    spend = Decimal(str(data["whatif"]["routed"]["monthly_spend"]))
+    assert abs(fee / (spend - fee) - Decimal("0.055")) < Decimal("1e-6")  # 5.5% of the month at the volume
+    table = run_cli(args, env={"COLUMNS": "200"}).stdout
+    assert f"Routed/month includes the platform fee: ${fee:,.2f}/month (5.5%, at least $0.80 a month)." in table

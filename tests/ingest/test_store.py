@@ -42,7 +42,8 @@ def openai_line(n: int) -> str:
 
 
 def report(run_cli: Any, *paths: str | Path, extra: tuple[str, ...] = ()) -> dict[str, Any]:
-    result = run_cli(["report", "--spend", *map(str, paths), "--format", "json", "--timezone", "UTC", *extra])
+    result = run_cli(["report", "--spend", *map(str, paths), "--format", "json", "--timezone", "UTC",
+                      "--now", "2026-12-01T00:00:00Z", *extra])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     doc.pop("generated_at", None)   # the one field that is the wall clock
@@ -196,7 +197,8 @@ def test_two_concurrent_runs_on_one_store_both_finish_correctly(tmp_path: Path) 
     other.mkdir()
     shutil.copy(EXAMPLES / "openai-app.jsonl", other / "openai-app.jsonl")
     env = os.environ | {"PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "llmaudit", "report", "--spend", "--format", "json", "--timezone", "UTC"]
+    cmd = [sys.executable, "-m", "llmaudit", "report", "--spend", "--format", "json", "--timezone", "UTC",
+           "--now", "2026-12-01T00:00:00Z"]
 
     def strip(text: bytes) -> dict[str, Any]:
         doc = json.loads(text)

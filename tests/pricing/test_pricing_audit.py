@@ -205,7 +205,7 @@ def render(*parts: object) -> str:
 
 
 ACME_TABLE = """\
-         acme/widget  (matched 'widget' by exact)
+acme/widget  (matched 'widget' by exact)
 each source's price: input over output, USD per 1M tokens
 
      from         lite-   token-   model-             set
@@ -225,11 +225,10 @@ each source's price: input over output, USD per 1M tokens
      (open)           1                 1         1
 
 6 periods, 3 with disagreeing sources (!)
-~ the catalog differs from every source (a documented
-date); * input and output as above, another rate changed
-(--format json has every rate); — not listed; (open):
-still in force; ″ set as above
- Documented price changes (vendor dates the build applied)
+~ the catalog differs from every source (a documented date); * input and output
+as above, another rate changed (--format json has every rate); — not listed;
+(open): still in force; ″ set as above
+Documented price changes (vendor dates the build applied)
 
                           catalog
  date         old → new   before → on   source   kind (via)
@@ -237,16 +236,16 @@ still in force; ″ set as above
  2025-06-15   1 / 2       1 / 2         [4]      change
               → 0.5 / 1   → 0.5 / 1              (curated)
 
-catalog before → on: what the catalog says the day before
-and on the day (input / output)
+catalog before → on: what the catalog says the day before and on the day (input
+/ output)
 Decisions recorded by the build (pricing_data/sources/discrepancies.json)
 
- when         kind             what each side said (input/output)    rule
- ────────────────────────────────────────────────────────────────────────
- 2025-02-01   source           litellm 1/2 (litellm-1.0.0)           [5]
- 2025-02-28   disagreement     tokencost 1/3 (tokencost-0.1.0)
- 2025-06-15   redated          documented 0.5/1 [4] via curated      [6]
-                               snapshots showed it from 2025-07-01
+ when         kind                  what each side said (input/output)    rule
+ ─────────────────────────────────────────────────────────────────────────────
+ 2025-02-01   source disagreement   litellm 1/2 (litellm-1.0.0)           [5]
+ 2025-02-28                         tokencost 1/3 (tokencost-0.1.0)
+ 2025-06-15   redated               documented 0.5/1 [4] via curated      [6]
+                                    snapshots showed it from 2025-07-01
 
 [1] catalog: litellm-1.0.0 — best-ranked fresh source
 [2] catalog: litellm-1.3.0 — best-ranked fresh source

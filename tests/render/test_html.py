@@ -81,3 +81,15 @@ def test_unpriced_and_simulated_are_visible() -> None:
     assert "SIMULATED" in html
     assert "unpriced (1 calls)" in html
     assert "sim/mystery: unpriced" in html
+
+
+def test_prompts_no_model_passed_show_no_empty_text_column() -> None:
+    """Results carry no prompt text, so the Text column was always empty; it shows only with text."""
+    table = synthetic(60, 3, seed=1)
+    report = build_routing(table, None, RoutingOptions())
+    assert report.failed_prompts and not any(f["prompt"] for f in report.failed_prompts)
+    section = render_run_html(report).split('<section id="failed">')[1].split("</section>")[0]
+    assert '<th class="l">Text</th>' not in section and "Answer of" in section
+    report.failed_prompts[0]["prompt"] = "What is 2+2?"
+    section = render_run_html(report).split('<section id="failed">')[1].split("</section>")[0]
+    assert '<th class="l">Text</th>' in section and "What is 2+2?" in section
