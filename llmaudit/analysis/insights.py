@@ -1,0 +1,68 @@
+"""Spend intelligence on top of the spend audit: budgets, anomalies and the forecast (issue 17).
+
+``InsightPlan`` is what the user asked for, checked before any log is read; ``plan.observer()``
+is handed to ``build_spend`` (one pass over the logs feeds both), and ``plan.result(...)`` turns
+the daily series it collected into a ``SpendInsights``: typed results, the JSON sections and the
+exit code. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from llmaudit.analysis.budget import Budget, BudgetStatus, budgets_from_config, evaluate_budgets, exit_code
+from llmaudit.analysis.daily import DailyAccumulator
+
+__all__ = ["InsightPlan", "SpendInsights", "plan_insights"]
+
+
+@dataclass(frozen=True)
+class InsightPlan:
+    budgets: tuple[Budget, ...] = ()
+    alert_at: Decimal | None = None  # --alert-at, for budgets that do not set their own
+
+    @property
+    def wanted(self) -> bool:
+        return bool(self.budgets)
+
+    def observer(self) -> DailyAccumulator:
+        return DailyAccumulator()
+
+    def result(self, observer: DailyAccumulator, *, now: datetime | None, timezone: str,
+               fx_rate: Decimal, currency: str) -> SpendInsights:
+        from zoneinfo import ZoneInfo
+
+        daily = observer.result(fx_rate)
+        now = now or datetime.now(UTC)
+        budgets = (evaluate_budgets(list(self.budgets), daily, now, ZoneInfo(timezone), self.alert_at)
+                   if self.budgets else None)
+        return SpendInsights(currency=currency, now=now, budgets=budgets)
+
+
+def plan_insights(budget_flags: list[str] | None, alert_at: str | None, config: Any) -> InsightPlan:
+    """Parse ``--budget``/``--alert-at`` and the config's ``[[budget]]`` tables (config ones first)."""
+    from llmaudit.analysis.budget import parse_alert_at, parse_budget
+
+    budgets = [*budgets_from_config(config), *(parse_budget(b) for b in budget_flags or [])]
+    return InsightPlan(budgets=tuple(budgets), alert_at=parse_alert_at(alert_at) if alert_at else None)
+
+
+@dataclass(frozen=True)
+class SpendInsights:
+    currency: str
+    now: datetime
+    budgets: tuple[BudgetStatus, ...] | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self.budgets or ())
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.budgets is not None:
+            out["budgets"] = [b.to_dict() for b in self.budgets]
+            out["budget_exit_code"] = self.exit_code
+        return out
