@@ -116,19 +116,22 @@ class DailyAccumulator:
         sub = pa.table({"value": source.column(dim), "day": source.column("day"), "cost": cost,
                         "row": pa.array(rows)}).filter(priced)
         sub = sub.sort_by([("value", "ascending"), ("day", "ascending"), ("cost", "descending")])
-        values = sub.column("value").to_pylist()
-        days = sub.column("day").to_pylist()
-        start = np.ones(len(values), dtype=bool)
-        start[1:] = [(values[i], days[i]) != (values[i - 1], days[i - 1]) for i in range(1, len(values))]
+        value_col, day_col = sub.column("value").combine_chunks(), sub.column("day").combine_chunks()
+        n = sub.num_rows
+        start = np.ones(n, dtype=bool)
+        if n > 1:
+            changed = pc.or_(pc.not_equal(value_col[1:], value_col[:-1]), pc.not_equal(day_col[1:], day_col[:-1]))
+            start[1:] = changed.to_numpy(zero_copy_only=False)
         group = np.cumsum(start) - 1
-        first = np.flatnonzero(start)
-        rank = np.arange(len(values)) - first[group]
+        rank = np.arange(n) - np.flatnonzero(start)[group]
         keep = np.flatnonzero(rank < self.top_requests)
         costs = sub.column("cost").to_numpy()
         picked = sub.column("row").to_numpy()[keep]
         meta = _row_meta(table, picked)
+        values = value_col.take(pa.array(keep)).to_pylist()
+        days = day_col.take(pa.array(keep)).to_pylist()
         for j, i in enumerate(keep):
-            key = (dim, values[i], days[i])
+            key = (dim, values[j], days[j])
             heap = self._top.setdefault(key, [])
             self._seq += 1
             entry = (float(costs[i]), -self._seq, meta[j])

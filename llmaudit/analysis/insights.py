@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from llmaudit.analysis.anomaly import AnomalyReport, detect_anomalies
 from llmaudit.analysis.budget import Budget, BudgetStatus, budgets_from_config, evaluate_budgets, exit_code
 from llmaudit.analysis.daily import DailyAccumulator
 
@@ -23,13 +24,15 @@ __all__ = ["InsightPlan", "SpendInsights", "plan_insights"]
 class InsightPlan:
     budgets: tuple[Budget, ...] = ()
     alert_at: Decimal | None = None  # --alert-at, for budgets that do not set their own
+    anomalies: bool = False
+    top_requests: int = 3  # costliest requests listed per anomalous day
 
     @property
     def wanted(self) -> bool:
-        return bool(self.budgets)
+        return bool(self.budgets) or self.anomalies
 
     def observer(self) -> DailyAccumulator:
-        return DailyAccumulator()
+        return DailyAccumulator(top_requests=self.top_requests if self.anomalies else 0)
 
     def result(self, observer: DailyAccumulator, *, now: datetime | None, timezone: str,
                fx_rate: Decimal, currency: str) -> SpendInsights:
@@ -39,15 +42,18 @@ class InsightPlan:
         now = now or datetime.now(UTC)
         budgets = (evaluate_budgets(list(self.budgets), daily, now, ZoneInfo(timezone), self.alert_at)
                    if self.budgets else None)
-        return SpendInsights(currency=currency, now=now, budgets=budgets)
+        anomalies = detect_anomalies(daily) if self.anomalies else None
+        return SpendInsights(currency=currency, now=now, budgets=budgets, anomalies=anomalies)
 
 
-def plan_insights(budget_flags: list[str] | None, alert_at: str | None, config: Any) -> InsightPlan:
+def plan_insights(budget_flags: list[str] | None, alert_at: str | None, config: Any, *,
+                  anomalies: bool = False) -> InsightPlan:
     """Parse ``--budget``/``--alert-at`` and the config's ``[[budget]]`` tables (config ones first)."""
     from llmaudit.analysis.budget import parse_alert_at, parse_budget
 
     budgets = [*budgets_from_config(config), *(parse_budget(b) for b in budget_flags or [])]
-    return InsightPlan(budgets=tuple(budgets), alert_at=parse_alert_at(alert_at) if alert_at else None)
+    return InsightPlan(budgets=tuple(budgets), alert_at=parse_alert_at(alert_at) if alert_at else None,
+                       anomalies=anomalies)
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,7 @@ class SpendInsights:
     currency: str
     now: datetime
     budgets: tuple[BudgetStatus, ...] | None = None
+    anomalies: AnomalyReport | None = None
 
     @property
     def exit_code(self) -> int:
@@ -65,4 +72,6 @@ class SpendInsights:
         if self.budgets is not None:
             out["budgets"] = [b.to_dict() for b in self.budgets]
             out["budget_exit_code"] = self.exit_code
+        if self.anomalies is not None:
+            out["anomalies"] = self.anomalies.to_dict()
         return out

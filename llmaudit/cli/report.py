@@ -57,6 +57,8 @@ def report(
                                             "'anthropic/*=5000/month', 'user:alice=200/week', '*=50/day'; "
                                             "exit 3 if one is projected to be passed, 4 if one was passed."),
     alert_at: str | None = typer.Option(None, "--alert-at", help="Budget share that shows 'alert' (default 80%)."),
+    anomalies: bool = typer.Option(False, "--anomalies", help="List days of unusual spend per model, provider, "
+                                   "user, tag and key (weekday-aware median/MAD) with the requests behind them."),
     host: HostOption = None,
     no_store: NoStoreOption = False,
     history: HistoryOption = False,
@@ -113,7 +115,7 @@ def report(
     if options.since is not None and options.until is not None and options.until <= options.since:
         raise UsageError(f"--until {until} is not after --since {since}: the window would be empty")
     cfg = load_config(config)
-    plan = plan_insights(budget, alert_at, cfg)
+    plan = plan_insights(budget, alert_at, cfg, anomalies=anomalies)
     observer = plan.observer() if plan.wanted else None
     catalog = load_catalog(cfg)
     with ReadProgress(None, "reading", out.stderr) as bar:

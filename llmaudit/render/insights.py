@@ -7,6 +7,7 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from llmaudit.analysis.insights import SpendInsights
+from llmaudit.render.anomaly import anomaly_csv, anomaly_markdown, anomaly_table
 from llmaudit.render.budget import budget_csv, budget_markdown, budget_table
 
 __all__ = ["insights_csv", "insights_markdown", "insights_table"]
@@ -18,6 +19,8 @@ def insights_table(insights: SpendInsights | None) -> list[RenderableType]:
     parts: list[RenderableType] = []
     if insights.budgets is not None:
         parts += [Text(""), budget_table(insights.budgets, insights.currency)]
+    if insights.anomalies is not None:
+        parts += [Text(""), anomaly_table(insights.anomalies, insights.currency)]
     return parts
 
 
@@ -27,6 +30,8 @@ def insights_markdown(insights: SpendInsights | None) -> str:
     out = []
     if insights.budgets is not None:
         out.append(budget_markdown(insights.budgets, insights.currency))
+    if insights.anomalies is not None:
+        out.append(anomaly_markdown(insights.anomalies, insights.currency))
     return "".join("\n" + part for part in out)
 
 
@@ -36,4 +41,6 @@ def insights_csv(insights: SpendInsights | None) -> str:
     out = []
     if insights.budgets is not None:
         out.append(budget_csv(insights.budgets, insights.currency))
+    if insights.anomalies is not None:
+        out.append(anomaly_csv(insights.anomalies, insights.currency))
     return "".join(out)
