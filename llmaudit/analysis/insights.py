@@ -16,6 +16,7 @@ from typing import Any
 from llmaudit.analysis.anomaly import AnomalyReport, detect_anomalies
 from llmaudit.analysis.budget import Budget, BudgetStatus, budgets_from_config, evaluate_budgets, exit_code
 from llmaudit.analysis.daily import DailyAccumulator
+from llmaudit.analysis.forecast import Forecast, forecast_spend
 
 __all__ = ["InsightPlan", "SpendInsights", "plan_insights"]
 
@@ -25,11 +26,12 @@ class InsightPlan:
     budgets: tuple[Budget, ...] = ()
     alert_at: Decimal | None = None  # --alert-at, for budgets that do not set their own
     anomalies: bool = False
+    forecast: bool = False
     top_requests: int = 3  # costliest requests listed per anomalous day
 
     @property
     def wanted(self) -> bool:
-        return bool(self.budgets) or self.anomalies
+        return bool(self.budgets) or self.anomalies or self.forecast
 
     def observer(self) -> DailyAccumulator:
         return DailyAccumulator(top_requests=self.top_requests if self.anomalies else 0)
@@ -43,17 +45,19 @@ class InsightPlan:
         budgets = (evaluate_budgets(list(self.budgets), daily, now, ZoneInfo(timezone), self.alert_at)
                    if self.budgets else None)
         anomalies = detect_anomalies(daily) if self.anomalies else None
-        return SpendInsights(currency=currency, now=now, budgets=budgets, anomalies=anomalies)
+        forecast = forecast_spend(daily, now, ZoneInfo(timezone)) if self.forecast else None
+        return SpendInsights(currency=currency, now=now, budgets=budgets, anomalies=anomalies,
+                             forecast=forecast, forecast_asked=self.forecast)
 
 
 def plan_insights(budget_flags: list[str] | None, alert_at: str | None, config: Any, *,
-                  anomalies: bool = False) -> InsightPlan:
+                  anomalies: bool = False, forecast: bool = False) -> InsightPlan:
     """Parse ``--budget``/``--alert-at`` and the config's ``[[budget]]`` tables (config ones first)."""
     from llmaudit.analysis.budget import parse_alert_at, parse_budget
 
     budgets = [*budgets_from_config(config), *(parse_budget(b) for b in budget_flags or [])]
     return InsightPlan(budgets=tuple(budgets), alert_at=parse_alert_at(alert_at) if alert_at else None,
-                       anomalies=anomalies)
+                       anomalies=anomalies, forecast=forecast)
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,8 @@ class SpendInsights:
     now: datetime
     budgets: tuple[BudgetStatus, ...] | None = None
     anomalies: AnomalyReport | None = None
+    forecast: Forecast | None = None  # None with ``forecast_asked``: no complete day before today
+    forecast_asked: bool = False
 
     @property
     def exit_code(self) -> int:
@@ -74,4 +80,6 @@ class SpendInsights:
             out["budget_exit_code"] = self.exit_code
         if self.anomalies is not None:
             out["anomalies"] = self.anomalies.to_dict()
+        if self.forecast_asked:
+            out["forecast"] = None if self.forecast is None else self.forecast.to_dict()
         return out

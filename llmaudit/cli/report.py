@@ -59,6 +59,8 @@ def report(
     alert_at: str | None = typer.Option(None, "--alert-at", help="Budget share that shows 'alert' (default 80%)."),
     anomalies: bool = typer.Option(False, "--anomalies", help="List days of unusual spend per model, provider, "
                                    "user, tag and key (weekday-aware median/MAD) with the requests behind them."),
+    forecast: bool = typer.Option(False, "--forecast", help="Month-end and next-30-day spend with an 80% "
+                                  "prediction interval (backtested on the logs' own history)."),
     host: HostOption = None,
     no_store: NoStoreOption = False,
     history: HistoryOption = False,
@@ -115,7 +117,7 @@ def report(
     if options.since is not None and options.until is not None and options.until <= options.since:
         raise UsageError(f"--until {until} is not after --since {since}: the window would be empty")
     cfg = load_config(config)
-    plan = plan_insights(budget, alert_at, cfg, anomalies=anomalies)
+    plan = plan_insights(budget, alert_at, cfg, anomalies=anomalies, forecast=forecast)
     observer = plan.observer() if plan.wanted else None
     catalog = load_catalog(cfg)
     with ReadProgress(None, "reading", out.stderr) as bar:

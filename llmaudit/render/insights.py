@@ -9,6 +9,7 @@ from rich.text import Text
 from llmaudit.analysis.insights import SpendInsights
 from llmaudit.render.anomaly import anomaly_csv, anomaly_markdown, anomaly_table
 from llmaudit.render.budget import budget_csv, budget_markdown, budget_table
+from llmaudit.render.forecast import forecast_csv, forecast_markdown, forecast_table
 
 __all__ = ["insights_csv", "insights_markdown", "insights_table"]
 
@@ -21,6 +22,8 @@ def insights_table(insights: SpendInsights | None) -> list[RenderableType]:
         parts += [Text(""), budget_table(insights.budgets, insights.currency)]
     if insights.anomalies is not None:
         parts += [Text(""), anomaly_table(insights.anomalies, insights.currency)]
+    if insights.forecast_asked:
+        parts += [Text(""), forecast_table(insights.forecast, insights.currency)]
     return parts
 
 
@@ -32,6 +35,8 @@ def insights_markdown(insights: SpendInsights | None) -> str:
         out.append(budget_markdown(insights.budgets, insights.currency))
     if insights.anomalies is not None:
         out.append(anomaly_markdown(insights.anomalies, insights.currency))
+    if insights.forecast_asked:
+        out.append(forecast_markdown(insights.forecast, insights.currency))
     return "".join("\n" + part for part in out)
 
 
@@ -43,4 +48,6 @@ def insights_csv(insights: SpendInsights | None) -> str:
         out.append(budget_csv(insights.budgets, insights.currency))
     if insights.anomalies is not None:
         out.append(anomaly_csv(insights.anomalies, insights.currency))
+    if insights.forecast_asked:
+        out.append(forecast_csv(insights.forecast, insights.currency))
     return "".join(out)

@@ -28,7 +28,7 @@ def generate(rng: np.random.Generator, n: int = 90, *, level: float = 100.0, tre
     t = np.arange(n)
     base = level * (1 + trend) ** t
     for _ in range(jumps):
-        base[rng.integers(n // 4, n):] *= rng.uniform(0.6, 1.6)
+        base[rng.integers(7, n):] *= rng.uniform(0.6, 1.6)
     days = [start + timedelta(days=int(i)) for i in t]
     weekly = WEEKLY[[d.weekday() for d in days]]
     y = base * weekly * np.exp(rng.normal(0, noise, n))
