@@ -69,6 +69,8 @@ def report(
     if fmt not in _FORMATS:
         raise UsageError(f"--format {fmt!r}: choose one of {', '.join(_FORMATS)}")
     if not spend:
+        if budget or alert_at or anomalies or forecast:
+            raise UsageError("--budget, --alert-at, --anomalies and --forecast need --spend (they read usage logs)")
         from llmaudit.cli.report_run import RoutingFlags
 
         flags = RoutingFlags(volume=volume, reference=reference, judge=judge, rubric=rubric, prompts=prompts,
@@ -127,10 +129,14 @@ def report(
         bar.total = records.total_bytes
         result = build_spend(records.batches(), catalog, options, config=cfg, inputs=paths,
                              ingest_summary=records.summary, observers=(observer,) if observer else ())
-    insights = (plan.result(observer, now=options.now, timezone=timezone, fx_rate=rate, currency=options.currency)
-                if observer else None)
+    insights = (plan.result(observer, now=result.generated_at, timezone=timezone, fx_rate=rate,
+                            currency=options.currency) if observer else None)
     _emit(result, fmt, whatif, html, insights)
     if insights is not None and insights.exit_code:
+        from llmaudit.render.budget import exit_lines
+
+        for line in exit_lines(insights.budgets or (), insights.currency):
+            out.warning(line)
         raise typer.Exit(insights.exit_code)
 
 

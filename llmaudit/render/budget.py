@@ -20,7 +20,7 @@ from llmaudit.analysis.budget import BudgetStatus
 from llmaudit.render.formats import count, pct, usd
 from llmaudit.render.spend import currency_symbol
 
-__all__ = ["budget_csv", "budget_markdown", "budget_table", "status_line"]
+__all__ = ["budget_csv", "budget_markdown", "budget_table", "exit_lines", "status_line"]
 
 _STYLES = {"ok": "green", "alert": "yellow", "projected-over": "bold yellow", "over": "bold red"}
 _MARKS = {"ok": "✅ ok", "alert": "⚠️ alert", "projected-over": "🔶 projected over", "over": "🛑 over"}
@@ -125,3 +125,17 @@ def budget_csv(statuses: tuple[BudgetStatus, ...], currency: str) -> str:
                     _num(s.run_rate), _num(s.projected),
                     "" if s.projected_share is None else round(s.projected_share, 6), s.status])
     return buf.getvalue()
+
+
+def exit_lines(statuses: tuple[BudgetStatus, ...], currency: str) -> list[str]:
+    """One line per budget that sets the exit code, for stderr: why cron or CI got 3 or 4."""
+    out = []
+    for s in statuses:
+        if s.status == "over":
+            out.append(f"budget {s.budget.scope} ({s.budget.period}) is over: {_money(s.spent, currency)} spent of "
+                       f"{_money(s.budget.amount, currency)} (exit 4)")
+        elif s.status == "projected-over":
+            out.append(f"budget {s.budget.scope} ({s.budget.period}) is projected over: "
+                       f"{_money(s.projected, currency)} of {_money(s.budget.amount, currency)} by "
+                       f"{s.period_end.isoformat()} (exit 3)")
+    return out

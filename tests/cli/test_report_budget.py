@@ -168,3 +168,18 @@ def test_bad_budget_flags_exit_2(run_cli: RunCli, logs: str, flag: list[str], sa
     r = run_cli(["report", "--spend", logs, *flag])
     assert r.exit_code == 2
     assert says in r.stderr and "Traceback" not in r.output
+
+
+def test_stderr_says_which_budget_set_the_exit_code(run_cli: RunCli, logs: str) -> None:
+    r = run_cli(["report", "--spend", logs, "--now", NOW, "--no-whatif", "--format", "json",
+                 "--budget", "anthropic/*=25/month", "--budget", "user:bob=1.5/month", "--budget", "*=1000/month"])
+    assert r.exit_code == 4
+    assert "budget user:bob (month) is over: $2.00 spent of $1.50 (exit 4)" in r.stderr
+    assert "budget anthropic/* (month) is projected over: $30.50 of $25.00 by 2026-11-30 (exit 3)" in r.stderr
+    assert "budget * " not in r.stderr
+    json.loads(r.stdout)  # stdout stays data
+
+
+def test_budget_flags_need_spend(run_cli: RunCli, tmp_path: Path) -> None:
+    r = run_cli(["report", str(tmp_path), "--budget", "*=5/day"])
+    assert r.exit_code == 2 and "need --spend" in r.stderr
