@@ -14,7 +14,6 @@ many requests are not in it.
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -30,6 +29,7 @@ __all__ = ["SERIES_DIMENSIONS", "TOTAL", "DailyAccumulator", "DailySpend", "DayT
 SERIES_DIMENSIONS = ("model", "provider", "user", "tag", "key", "project")
 TOTAL = ("*", "*")
 _SUMS = [("cost", "sum"), ("requests", "sum"), ("unpriced_requests", "sum")]
+_META = ("cost_usd", "timestamp", "model", "request_id", "source_file", "source_line")
 
 
 @dataclass(frozen=True)
@@ -76,20 +76,19 @@ class DailySpend:
 class DailyAccumulator:
     """Fold ``build_spend`` batches into daily series (see the module docstring)."""
 
-    def __init__(self, top_requests: int = 0) -> None:
+    def __init__(self, dimensions: tuple[str, ...] = SERIES_DIMENSIONS, top_requests: int = 0) -> None:
+        self.dimensions = tuple(d for d in SERIES_DIMENSIONS if d in dimensions)  # TOTAL is always kept
         self.sums: dict[tuple[str, str], dict[str, list[Any]]] = {}
         self.top_requests = top_requests
-        self._top: dict[tuple[str, str, str], list[tuple[float, int, dict[str, Any]]]] = {}
-        self._seq = 0
+        self._top: dict[str, pa.Table] = {}  # per dimension: the costliest rows of each (value, day)
 
     def add(self, table: pa.Table, work: pa.Table) -> None:
         """One batch: ``table`` the priced usage records, ``work`` the spend audit's work table."""
         if work.num_rows == 0:
             return
         self._fold(work.group_by(["day"]).aggregate(_SUMS), None, TOTAL)
-        tagged = _explode_tags(work, table)
-        for dim in SERIES_DIMENSIONS:
-            source = tagged if dim == "tag" else work
+        for dim in self.dimensions:
+            source = _explode_tags(work, table) if dim == "tag" else work
             self._fold(source.group_by([dim, "day"]).aggregate(_SUMS), dim, None)
             if self.top_requests:
                 self._keep_top(table, source, dim)
@@ -106,39 +105,19 @@ class DailyAccumulator:
             acc[2] += int(row["unpriced_requests_sum"] or 0)
 
     def _keep_top(self, table: pa.Table, source: pa.Table, dim: str) -> None:
-        """The ``top_requests`` costliest priced rows of every (value, day) of this batch, merged
-        into bounded heaps: sort once by (value, day, cost desc), rank within each group in numpy."""
-        rows = source.column("row").to_numpy() if "row" in source.column_names else np.arange(source.num_rows)
-        cost = table.column("cost_usd").combine_chunks().take(pa.array(rows))
-        priced = pc.is_valid(cost)
-        if not pc.any(priced).as_py():
+        """Keep the ``top_requests`` costliest priced rows of every (value, day) seen so far, as an
+        Arrow table per dimension: this batch's rows and the kept ones are sorted once by (value,
+        day, cost desc) and ranked within each group in numpy; no Python object per row."""
+        rows = source.column("row") if "row" in source.column_names else pa.array(np.arange(source.num_rows))
+        picked = table.select(list(_META)).take(rows)
+        cost = picked.column("cost_usd")
+        if cost.null_count == len(cost):
             return
-        sub = pa.table({"value": source.column(dim), "day": source.column("day"), "cost": cost,
-                        "row": pa.array(rows)}).filter(priced)
-        sub = sub.sort_by([("value", "ascending"), ("day", "ascending"), ("cost", "descending")])
-        value_col, day_col = sub.column("value").combine_chunks(), sub.column("day").combine_chunks()
-        n = sub.num_rows
-        start = np.ones(n, dtype=bool)
-        if n > 1:
-            changed = pc.or_(pc.not_equal(value_col[1:], value_col[:-1]), pc.not_equal(day_col[1:], day_col[:-1]))
-            start[1:] = changed.to_numpy(zero_copy_only=False)
-        group = np.cumsum(start) - 1
-        rank = np.arange(n) - np.flatnonzero(start)[group]
-        keep = np.flatnonzero(rank < self.top_requests)
-        costs = sub.column("cost").to_numpy()
-        picked = sub.column("row").to_numpy()[keep]
-        meta = _row_meta(table, picked)
-        values = value_col.take(pa.array(keep)).to_pylist()
-        days = day_col.take(pa.array(keep)).to_pylist()
-        for j, i in enumerate(keep):
-            key = (dim, values[j], days[j])
-            heap = self._top.setdefault(key, [])
-            self._seq += 1
-            entry = (float(costs[i]), -self._seq, meta[j])
-            if len(heap) < self.top_requests:
-                heapq.heappush(heap, entry)  # type: ignore[misc]
-            elif entry[:2] > heap[0][:2]:
-                heapq.heapreplace(heap, entry)  # type: ignore[misc]
+        batch = picked.append_column("value", source.column(dim)).append_column("day", source.column("day"))
+        batch = batch.filter(pc.is_valid(cost))
+        kept = self._top.get(dim)
+        both = batch if kept is None else pa.concat_tables([kept, batch.cast(kept.schema)])
+        self._top[dim] = _top_per_group(both, self.top_requests)
 
     def result(self, fx: Decimal) -> DailySpend:
         """Exact sums scaled to the report currency (``fx`` units per USD)."""
@@ -146,11 +125,15 @@ class DailyAccumulator:
         for key, days in self.sums.items():
             series[key] = {date.fromisoformat(d): DayTotal(v[0] * fx, v[1], v[2]) for d, v in days.items()}
         total = series.get(TOTAL, {})
-        top = {
-            (dim, value, date.fromisoformat(day)): tuple(
-                TopRequest(cost=Decimal(repr(round(c, 12))) * fx, **m) for c, _, m in sorted(heap, reverse=True))
-            for (dim, value, day), heap in self._top.items()
-        }
+        top: dict[tuple[str, str, date], tuple[TopRequest, ...]] = {}
+        for dim, kept in self._top.items():
+            for r in kept.to_pylist():  # grouped by (value, day), costliest first within each group
+                path, line = r["source_file"], r["source_line"]
+                where = (dim, r["value"], date.fromisoformat(r["day"]))
+                top[where] = (*top.get(where, ()), TopRequest(
+                    cost=Decimal(repr(round(r["cost_usd"], 12))) * fx, timestamp=r["timestamp"], model=r["model"] or "",
+                    request_id=r["request_id"],
+                    source=None if path is None else (f"{path}:{line}" if line is not None else path)))
         return DailySpend(first=min(total) if total else None, last=max(total) if total else None,
                           series=series, top=top)
 
@@ -167,11 +150,19 @@ def _explode_tags(work: pa.Table, table: pa.Table) -> pa.Table:
     return out.append_column("tag", flat).append_column("row", parents)
 
 
-def _row_meta(table: pa.Table, rows: np.ndarray) -> list[dict[str, Any]]:
-    picked = table.select(["timestamp", "model", "request_id", "source_file", "source_line"]).take(pa.array(rows))
-    out = []
-    for r in picked.to_pylist():
-        path, line = r["source_file"], r["source_line"]
-        out.append({"timestamp": r["timestamp"], "model": r["model"] or "", "request_id": r["request_id"],
-                    "source": None if path is None else (f"{path}:{line}" if line is not None else path)})
-    return out
+def _top_per_group(rows: pa.Table, k: int) -> pa.Table:
+    """The ``k`` costliest rows of each (value, day), ordered by value, day and cost descending.
+    Sorted in numpy on integer codes of the strings (several times faster than an Arrow sort on
+    the strings themselves); the codes only need to group equal values, not to order them."""
+    n = rows.num_rows
+    if n <= 1:
+        return rows
+    codes = [pc.dictionary_encode(rows.column(c).combine_chunks()).indices.to_numpy(zero_copy_only=False)
+             for c in ("value", "day")]
+    cost = rows.column("cost_usd").to_numpy()
+    order = np.lexsort((-cost, codes[1], codes[0]))
+    value, day = codes[0][order], codes[1][order]
+    start = np.ones(n, dtype=bool)
+    start[1:] = (value[1:] != value[:-1]) | (day[1:] != day[:-1])
+    rank = np.arange(n) - np.flatnonzero(start)[np.cumsum(start) - 1]
+    return rows.take(pa.array(order[rank < k]))

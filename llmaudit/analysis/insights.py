@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from llmaudit.analysis.anomaly import AnomalyReport, detect_anomalies
+from llmaudit.analysis.anomaly import ANOMALY_DIMENSIONS, AnomalyReport, detect_anomalies
 from llmaudit.analysis.budget import Budget, BudgetStatus, budgets_from_config, evaluate_budgets, exit_code
 from llmaudit.analysis.daily import DailyAccumulator
 from llmaudit.analysis.forecast import Forecast, forecast_spend
@@ -34,7 +34,9 @@ class InsightPlan:
         return bool(self.budgets) or self.anomalies or self.forecast
 
     def observer(self) -> DailyAccumulator:
-        return DailyAccumulator(top_requests=self.top_requests if self.anomalies else 0)
+        # Only the series something reads: a "*" budget or the forecast needs the total alone.
+        dims = {b.kind for b in self.budgets} | (set(ANOMALY_DIMENSIONS) if self.anomalies else set())
+        return DailyAccumulator(tuple(dims), top_requests=self.top_requests if self.anomalies else 0)
 
     def result(self, observer: DailyAccumulator, *, now: datetime | None, timezone: str,
                fx_rate: Decimal, currency: str) -> SpendInsights:
