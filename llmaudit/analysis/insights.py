@@ -17,6 +17,7 @@ from llmaudit.analysis.anomaly import ANOMALY_DIMENSIONS, AnomalyReport, detect_
 from llmaudit.analysis.budget import Budget, BudgetStatus, budgets_from_config, evaluate_budgets, exit_code
 from llmaudit.analysis.daily import DailyAccumulator
 from llmaudit.analysis.forecast import Forecast, forecast_spend
+from llmaudit.errors import UsageError
 
 __all__ = ["InsightPlan", "SpendInsights", "plan_insights"]
 
@@ -58,6 +59,8 @@ def plan_insights(budget_flags: list[str] | None, alert_at: str | None, config: 
     from llmaudit.analysis.budget import parse_alert_at, parse_budget
 
     budgets = [*budgets_from_config(config), *(parse_budget(b) for b in budget_flags or [])]
+    if alert_at and not budgets:
+        raise UsageError("--alert-at needs a budget (--budget SCOPE=AMOUNT/PERIOD or [[budget]] in llmaudit.toml)")
     return InsightPlan(budgets=tuple(budgets), alert_at=parse_alert_at(alert_at) if alert_at else None,
                        anomalies=anomalies, forecast=forecast)
 

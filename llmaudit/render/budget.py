@@ -68,7 +68,7 @@ def _notes(statuses: Iterable[BudgetStatus], currency: str) -> list[str]:
         if s.unpriced_requests:
             n = s.unpriced_requests
             notes.append(f"{s.budget.scope}: {count(n)} request{'s' if n != 1 else ''} in scope could not be priced "
-                         "and are not in the spend or projection")
+                         f"and {'are' if n != 1 else 'is'} not in the spend or projection")
     return notes
 
 

@@ -163,6 +163,7 @@ def test_bad_config_budgets_exit_2(run_cli: RunCli, logs: str, tmp_path: Path, t
     (["--budget", "usr:alice=5/week"], "unknown scope kind 'usr'; did you mean user:alice?"),
     (["--budget", "*=five/week"], "amount 'five' is not a number"),
     (["--budget", "*=5/week", "--alert-at", "150%"], "must be between 0% and 100%"),
+    (["--alert-at", "50%"], "--alert-at needs a budget"),
 ])
 def test_bad_budget_flags_exit_2(run_cli: RunCli, logs: str, flag: list[str], says: str) -> None:
     r = run_cli(["report", "--spend", logs, *flag])
