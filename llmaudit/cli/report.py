@@ -53,9 +53,10 @@ def report(
     rubric: str | None = typer.Option(None, "--rubric", help="RUN_DIR: judge rubric text, or @FILE."),
     prompts: str | None = typer.Option(None, "--prompts", help="RUN_DIR: the prompt set (for --judge)."),
     threshold: float = typer.Option(0.9, "--threshold", help="RUN_DIR: pass rate the category router needs."),
-    budget: list[str] | None = typer.Option(None, "--budget", help="SCOPE=AMOUNT/PERIOD, repeatable: "
+    budget: list[str] | None = typer.Option(None, "--budget", help="Repeatable: "
                                             "'anthropic/*=5000/month', 'user:alice=200/week', '*=50/day'; "
-                                            "exit 3 if one is projected to be passed, 4 if one was passed."),
+                                            "exit 3 if one is projected to be passed, 4 if one was passed.",
+                                            metavar="SCOPE=AMOUNT/PERIOD"),
     alert_at: str | None = typer.Option(None, "--alert-at", help="Budget share that shows 'alert' (default 80%)."),
     anomalies: bool = typer.Option(False, "--anomalies", help="List days of unusual spend per model, provider, "
                                    "user, tag and key (weekday-aware median/MAD) with the requests behind them."),
