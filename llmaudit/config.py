@@ -2,7 +2,7 @@
 
 The config file is TOML. It is looked up in this order: ``--config`` (passed in by the CLI),
 ``$LLMAUDIT_CONFIG``, ``./llmaudit.toml``, ``$LLMAUDIT_HOME/config.toml``. Each layer reads its
-own section (``[pricing]``, ``[fees]``, ``[providers.NAME]``, ``[tiers]``, ``[check]``) so this
+own section (``[pricing]``, ``[fees]``, ``[providers.NAME]``, ``[tiers]``, ``[check]``, ``[[budget]]``) so this
 module knows nothing about what the sections mean. Keys never live here: config names the
 environment variable that holds a key, never the key itself.
 """
@@ -86,6 +86,7 @@ _SECTIONS: dict[str, frozenset[str] | None] = {
     "providers": None,
     "tiers": None,
     "whatif": None,
+    "budget": None,  # [[budget]] tables, read by analysis.budget
 }
 
 

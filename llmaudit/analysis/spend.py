@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -506,8 +506,9 @@ def _needs_pricing(table: pa.Table) -> bool:
 
 
 class _Builder:
-    def __init__(self, catalog: Any, options: SpendOptions, config: Any) -> None:
+    def __init__(self, catalog: Any, options: SpendOptions, config: Any, observers: Sequence[Any] = ()) -> None:
         self.catalog = catalog
+        self.observers = tuple(observers)
         self.options = options
         self.zone = resolve_timezone(options.timezone)
         self.rows_read = 0
@@ -593,6 +594,8 @@ class _Builder:
         self._reconcile(table, work)
         if self.whatif is not None:
             self.whatif.add(table, work.column("day"))
+        for observer in self.observers:  # e.g. analysis.daily.DailyAccumulator (budgets, anomalies, forecast)
+            observer.add(table, work)
 
     def _group(self, work: pa.Table, table: pa.Table) -> None:
         """Fold the batch into the totals, the daily series and every breakdown."""
@@ -973,17 +976,21 @@ def build_spend(
     config: Any = None,
     inputs: Iterable[str] = (),
     ingest_summary: Any = None,
+    observers: Sequence[Any] = (),
 ) -> SpendReport:
     """Aggregate usage-record tables (any number of batches) into a ``SpendReport``.
 
     ``catalog`` is a ``llmaudit.pricing.Catalog``: batches whose rows are not priced yet are priced
     with it; already priced rows (an ``ingest`` parquet) keep their figures. ``ingest_summary``
-    (``Records.summary``) puts the per-file read accounting into the report.
+    (``Records.summary``) puts the per-file read accounting into the report. Each of ``observers``
+    has ``add(table, work)`` called with every priced, windowed batch and its work table (columns
+    ``day`` in the report timezone, ``model``, ``provider``, ``user``, ``project``, ``key``, exact
+    ``cost`` in USD, ``requests``, ``unpriced_requests``), in order.
     """
     from llmaudit.schema import conform
 
     options = options or SpendOptions()
-    builder = _Builder(catalog, options, config)
+    builder = _Builder(catalog, options, config, observers)
     tags_present = False
     # Coalesce first, conform after: conform costs about 1 ms a call, and a transcript folder
     # gives one small batch per file (bench P1: 469 calls, 0.45 s).

@@ -12,6 +12,7 @@ from llmaudit.cli.ingest import HistoryOption, HostOption, NoStoreOption
 from llmaudit.errors import UsageError
 
 if TYPE_CHECKING:
+    from llmaudit.analysis.insights import SpendInsights
     from llmaudit.cli.report_run import RoutingFlags
 
 __all__ = ["register"]
@@ -53,6 +54,15 @@ def report(
     rubric: str | None = typer.Option(None, "--rubric", help="RUN_DIR: judge rubric text, or @FILE."),
     prompts: str | None = typer.Option(None, "--prompts", help="RUN_DIR: the prompt set (for --judge)."),
     threshold: float = typer.Option(0.9, "--threshold", help="RUN_DIR: pass rate the category router needs."),
+    budget: list[str] | None = typer.Option(None, "--budget", help="Repeatable: "
+                                            "'anthropic/*=5000/month', 'user:alice=200/week', '*=50/day'; "
+                                            "exit 3 if one is projected to be passed, 4 if one was passed.",
+                                            metavar="SCOPE=AMOUNT/PERIOD"),
+    alert_at: str | None = typer.Option(None, "--alert-at", help="Budget share that shows 'alert' (default 80%)."),
+    anomalies: bool = typer.Option(False, "--anomalies", help="List days of unusual spend per model, provider, "
+                                   "user, tag and key (weekday-aware median/MAD) with the requests behind them."),
+    forecast: bool = typer.Option(False, "--forecast", help="Month-end and next-30-day spend with an 80% "
+                                  "prediction interval (backtested on the logs' own history)."),
     host: HostOption = None,
     no_store: NoStoreOption = False,
     history: HistoryOption = False,
@@ -63,6 +73,8 @@ def report(
     if fmt not in _FORMATS:
         raise UsageError(f"--format {fmt!r}: choose one of {', '.join(_FORMATS)}")
     if not spend:
+        if budget or alert_at or anomalies or forecast:
+            raise UsageError("--budget, --alert-at, --anomalies and --forecast need --spend (they read usage logs)")
         from llmaudit.cli.report_run import RoutingFlags
 
         flags = RoutingFlags(volume=volume, reference=reference, judge=judge, rubric=rubric, prompts=prompts,
@@ -77,6 +89,7 @@ def report(
     from decimal import Decimal, InvalidOperation
 
     from llmaudit.analysis.distributed import open_records_with
+    from llmaudit.analysis.insights import plan_insights
     from llmaudit.analysis.savings import parse_volume
     from llmaudit.analysis.spend import SpendOptions, build_spend, parse_by, parse_when, resolve_timezone
     from llmaudit.cli.ingest import parse_map
@@ -110,6 +123,8 @@ def report(
     if options.since is not None and options.until is not None and options.until <= options.since:
         raise UsageError(f"--until {until} is not after --since {since}: the window would be empty")
     cfg = load_config(config)
+    plan = plan_insights(budget, alert_at, cfg, anomalies=anomalies, forecast=forecast)
+    observer = plan.observer() if plan.wanted else None
     catalog = load_catalog(cfg)
     with ReadProgress(None, "reading", out.stderr) as bar:
         records = open_records_with(engine, paths, scheduler=scheduler, fmt=log_format, mapping=parse_map(mapping),
@@ -117,8 +132,16 @@ def report(
                                     store=not no_store, history=history)
         bar.total = records.total_bytes
         result = build_spend(records.batches(), catalog, options, config=cfg, inputs=paths,
-                             ingest_summary=records.summary)
-    _emit(result, fmt, whatif, html)
+                             ingest_summary=records.summary, observers=(observer,) if observer else ())
+    insights = (plan.result(observer, now=result.generated_at, timezone=timezone, fx_rate=rate,
+                            currency=options.currency) if observer else None)
+    _emit(result, fmt, whatif, html, insights)
+    if insights is not None and insights.exit_code:
+        from llmaudit.render.budget import exit_lines
+
+        for line in exit_lines(insights.budgets or (), insights.currency):
+            out.warning(line)
+        raise typer.Exit(insights.exit_code)
 
 
 def _check_writable(path: Path | None) -> None:
@@ -136,21 +159,24 @@ def _check_writable(path: Path | None) -> None:
         raise UsageError(f"--html {path}: cannot write there")
 
 
-def _emit(result: object, fmt: str, whatif: bool, html: Path | None) -> None:
+def _emit(result: object, fmt: str, whatif: bool, html: Path | None, insights: SpendInsights | None = None) -> None:
     from llmaudit.analysis.spend import SpendReport
     from llmaudit.render import spend as render
+    from llmaudit.render.insights import insights_csv, insights_markdown, insights_table
 
     assert isinstance(result, SpendReport)
     if fmt == "json":
         import json
 
-        out.data(json.dumps(result.to_dict(), indent=2))
+        out.data(json.dumps({**result.to_dict(), **(insights.to_dict() if insights else {})}, indent=2))
     elif fmt == "csv":
-        out.data(render.render_csv(result, whatif=whatif))
+        out.data(render.render_csv(result, whatif=whatif) + insights_csv(insights))
     elif fmt == "markdown":
-        out.data(render.render_markdown(result, whatif=whatif))
+        out.data(render.render_markdown(result, whatif=whatif) + insights_markdown(insights))
     else:
         out.table(render.render_table(result, whatif=whatif))
+        for part in insights_table(insights):
+            out.table(part)
     if fmt != "json":
         for warning in result.warnings:
             out.warning(warning)

@@ -1,0 +1,53 @@
+"""Render ``SpendInsights`` (budgets, anomalies, forecast) after the spend report, in the format
+the report was asked for. JSON is ``SpendInsights.to_dict()``, not produced here."""
+
+from __future__ import annotations
+
+from rich.console import RenderableType
+from rich.text import Text
+
+from llmaudit.analysis.insights import SpendInsights
+from llmaudit.render.anomaly import anomaly_csv, anomaly_markdown, anomaly_table
+from llmaudit.render.budget import budget_csv, budget_markdown, budget_table
+from llmaudit.render.forecast import forecast_csv, forecast_markdown, forecast_table
+
+__all__ = ["insights_csv", "insights_markdown", "insights_table"]
+
+
+def insights_table(insights: SpendInsights | None) -> list[RenderableType]:
+    if insights is None:
+        return []
+    parts: list[RenderableType] = []
+    if insights.budgets is not None:
+        parts += [Text(""), budget_table(insights.budgets, insights.currency)]
+    if insights.anomalies is not None:
+        parts += [Text(""), anomaly_table(insights.anomalies, insights.currency)]
+    if insights.forecast_asked:
+        parts += [Text(""), forecast_table(insights.forecast, insights.currency)]
+    return parts
+
+
+def insights_markdown(insights: SpendInsights | None) -> str:
+    if insights is None:
+        return ""
+    out = []
+    if insights.budgets is not None:
+        out.append(budget_markdown(insights.budgets, insights.currency))
+    if insights.anomalies is not None:
+        out.append(anomaly_markdown(insights.anomalies, insights.currency))
+    if insights.forecast_asked:
+        out.append(forecast_markdown(insights.forecast, insights.currency))
+    return "".join("\n" + part for part in out)
+
+
+def insights_csv(insights: SpendInsights | None) -> str:
+    if insights is None:
+        return ""
+    out = []
+    if insights.budgets is not None:
+        out.append(budget_csv(insights.budgets, insights.currency))
+    if insights.anomalies is not None:
+        out.append(anomaly_csv(insights.anomalies, insights.currency))
+    if insights.forecast_asked:
+        out.append(forecast_csv(insights.forecast, insights.currency))
+    return "".join(out)
