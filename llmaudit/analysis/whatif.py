@@ -117,6 +117,11 @@ class RoutedScenario:
     cost_pessimistic: Decimal = Decimal(0)     # fee included: tokenizer high end, caches lost across providers
     annual_savings_optimistic: Decimal = Decimal(0)
     annual_savings_pessimistic: Decimal = Decimal(0)
+    fee_free_requests: int = 0               # BYOK: a month's first requests carry no fee (OpenRouter: 1M)
+    fee_pct_charged: Decimal = Decimal(0)    # the fee as a share of the month's routed spend, at this volume
+    # Routed straight to each provider with its own key and bill (no aggregator, no fee).
+    monthly_spend_direct: Decimal = Decimal(0)
+    annual_savings_direct: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -191,6 +196,10 @@ class WhatIf:
                 "cost_optimistic": money(r.cost_optimistic), "cost_pessimistic": money(r.cost_pessimistic),
                 "annual_savings_optimistic": money(r.annual_savings_optimistic),
                 "annual_savings_pessimistic": money(r.annual_savings_pessimistic),
+                "fee_free_requests_per_month": r.fee_free_requests,
+                "fee_pct_charged": float(r.fee_pct_charged),
+                "direct": {"monthly_spend": money(r.monthly_spend_direct),
+                           "annual_savings": money(r.annual_savings_direct)},
             },
             "single_provider": [
                 {"provider": p.provider, "cost": money(p.cost), "monthly_spend": money(p.monthly_spend),
@@ -244,6 +253,7 @@ class WhatIfAccumulator:
         fee = fees(config)
         self.fee_pct = Decimal(str(fee.byok_pct if byok else fee.platform_pct))
         self.fee_minimum = Decimal(0) if byok else fee.platform_min_usd
+        self.fee_free_requests = fee.byok_free_requests if byok else 0
         self.tiers = tiers if tiers is not None else load_tiers(config)
         self.text = _text_profile(config)
         self.moves: list[tuple[str, str, Any, bool]] = []   # (from, to, token factor, caches lost)
@@ -677,7 +687,13 @@ class WhatIfAccumulator:
                 raise UsageError(f"--volume {volume.text}: no priced {volume.unit} observed to scale from")
             scale = volume.monthly / (observed * month)
             month, year = month * scale, year * scale
-        fee_mult = 1 + self.fee_pct / 100
+        # BYOK: the fee spares a month's first ``fee_free_requests`` requests, so at this volume it is
+        # charged on the share beyond them (requests assumed to cost alike).
+        monthly_requests = sum(Decimal(int(v[0])) for m in self.models.values() for v in m.days.values()) * month
+        charged = Decimal(1)
+        if self.fee_free_requests and monthly_requests > 0:
+            charged = max(monthly_requests - self.fee_free_requests, Decimal(0)) / monthly_requests
+        fee_mult = 1 + self.fee_pct * charged / 100
         rows: list[SavingsRow] = []
         tot_cur = tot_best = tot_eq = tot_opt = tot_pes = Decimal(0)
         daily_best: dict[str, float] = dict.fromkeys(all_days, 0.0)
@@ -752,6 +768,10 @@ class WhatIfAccumulator:
             cost_pessimistic=tot_pes * fx,
             annual_savings_optimistic=(save_opt - extra * (year / month)) * fx,
             annual_savings_pessimistic=(save_pes - extra * (year / month)) * fx,
+            fee_free_requests=self.fee_free_requests,
+            fee_pct_charged=self.fee_pct * charged,
+            monthly_spend_direct=before_fee * month * fx,
+            annual_savings_direct=(tot_cur - before_fee) * year * fx,
         )
         providers = []
         for p in self.providers:

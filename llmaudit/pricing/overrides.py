@@ -37,6 +37,9 @@ _DEFAULT_PLATFORM_PCT = Decimal("5.5")
 _DEFAULT_BYOK_PCT = Decimal("5")
 # OpenRouter's platform fee has a floor per credit purchase (5.5%, at least $0.80).
 _DEFAULT_PLATFORM_MIN_USD = Decimal("0.80")
+# OpenRouter charges no BYOK fee on a month's first million BYOK requests (formats.md B6:
+# BYOK_FEE_MONTHLY_REQUEST_THRESHOLD = '1M').
+_DEFAULT_BYOK_FREE_REQUESTS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class Fees:
     platform_pct: Decimal = _DEFAULT_PLATFORM_PCT
     byok_pct: Decimal = _DEFAULT_BYOK_PCT
     platform_min_usd: Decimal = _DEFAULT_PLATFORM_MIN_USD
+    byok_free_requests: int = _DEFAULT_BYOK_FREE_REQUESTS   # per month, before the BYOK fee applies
 
     def platform_fee(self, cost: Decimal) -> Decimal:
         return cost * self.platform_pct / 100
@@ -82,15 +86,19 @@ def _pct(value: Any, where: str) -> Decimal:
 def fees(config: Config | None) -> Fees:
     section = config.section("fees") if config is not None else {}
     where = f"{config.path or 'config'}: [fees]" if config is not None else "[fees]"
-    unknown = set(section) - {"platform_pct", "byok_pct", "platform_min_usd"}
+    unknown = set(section) - {"platform_pct", "byok_pct", "platform_min_usd", "byok_free_requests"}
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} "
-                          "(expected platform_pct, byok_pct, platform_min_usd)")
+                          "(expected platform_pct, byok_pct, platform_min_usd, byok_free_requests)")
+    free = section.get("byok_free_requests", _DEFAULT_BYOK_FREE_REQUESTS)
+    if isinstance(free, bool) or not isinstance(free, int) or free < 0:
+        raise ConfigError(f"{where} byok_free_requests: expected a whole number of requests, got {free!r}")
     return Fees(
         platform_pct=_pct(section.get("platform_pct", _DEFAULT_PLATFORM_PCT), f"{where} platform_pct"),
         byok_pct=_pct(section.get("byok_pct", _DEFAULT_BYOK_PCT), f"{where} byok_pct"),
         platform_min_usd=_decimal(section.get("platform_min_usd", _DEFAULT_PLATFORM_MIN_USD),
                                   f"{where} platform_min_usd"),
+        byok_free_requests=free,
     )
 
 

@@ -494,6 +494,9 @@ def _whatif_csv_rows(wi: WhatIf, currency: str) -> list[dict[str, Any]]:
                  "annual_savings": _num(r.annual_savings), "annual_savings_low": _num(r.annual_savings_low),
                  "annual_savings_high": _num(r.annual_savings_high), "fee_pct": _num(r.fee_pct),
                  "monthly_fee": _num(r.monthly_fee), "currency": currency})
+    rows.append({"table": "savings", "model": "TOTAL (direct, no aggregator)", "requests": wi.requests,
+                 "monthly_spend": _num(wi.current_monthly), "routed_monthly_spend": _num(r.monthly_spend_direct),
+                 "annual_savings": _num(r.annual_savings_direct), "currency": currency})
     return rows
 
 
@@ -507,7 +510,11 @@ def _projection_title(p: Any) -> str:
 def _fee_line(f: _Fmt, r: Any) -> str:
     kind = "BYOK" if r.byok else "platform"
     floor = f", at least {f.money(r.fee_minimum)} a month" if r.fee_minimum else ""
-    return f"Routed/month includes the {kind} fee: {f.money(r.monthly_fee)}/month ({r.fee_pct}%{floor})."
+    free = (f" on requests beyond the first {r.fee_free_requests:,} a month, {float(r.fee_pct_charged):.2f}% of this "
+            "spend" if getattr(r, "fee_free_requests", 0) else "")
+    direct = (f" Direct to each provider (no aggregator, no fee): {f.money(r.monthly_spend_direct)}/month, "
+              f"{f.money(r.annual_savings_direct)}/year saved." if hasattr(r, "monthly_spend_direct") else "")
+    return f"Routed/month includes the {kind} fee: {f.money(r.monthly_fee)}/month ({r.fee_pct}%{free}{floor}).{direct}"
 
 
 def _floor(f: _Fmt, r: Any) -> str:
