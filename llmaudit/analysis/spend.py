@@ -102,6 +102,7 @@ class SpendOptions:
     whatif: bool = True
     byok: bool = False  # aggregator fee at the BYOK rate instead of the credit-purchase rate
     volume: Any = None  # savings.Volume: scale the what-if's monthly/annual figures to it
+    quality: Any = None  # analysis.measured.MeasuredQuality: route by a replay run's pass rates, not tiers
 
 
 def resolve_timezone(name: str) -> ZoneInfo:
@@ -534,7 +535,7 @@ class _Builder:
         if options.whatif:
             from llmaudit.analysis.whatif import WhatIfAccumulator
 
-            self.whatif = WhatIfAccumulator(catalog, config=config, byok=options.byok)
+            self.whatif = WhatIfAccumulator(catalog, config=config, byok=options.byok, quality=options.quality)
 
     def _wanted(self) -> list[tuple[str, ...]]:
         if self.options.by:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -87,6 +87,7 @@ class SavingsRow:
     # with cache reads billed as input wherever the provider changes. Inside the range above.
     annual_savings_optimistic: Decimal = Decimal(0)
     annual_savings_pessimistic: Decimal = Decimal(0)
+    route_rules: tuple[tuple[str, str], ...] = ()  # (target, the rule and evidence that allowed it)
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,7 @@ class WhatIf:
     candidates: tuple[Candidate, ...]
     volume: str | None = None  # --volume: monthly and annual figures scaled to it, not to the log's span
     text_profile: str = "english"
+    route_rule: str = "capability tiers"   # what chose the routes: the tier table or a replay run's pass rates
     retokenized: tuple[Retokenized, ...] = ()
     excluded_candidates: tuple[tuple[str, str], ...] = ()   # (model, why no request may move there)
 
@@ -170,6 +172,7 @@ class WhatIf:
                       "at the low end with caches kept = optimistic, at the high end with cache reads billed "
                       "as input across providers = pessimistic)",
             "text_profile": self.text_profile,
+            "route_rule": self.route_rule,
             "excluded_candidates": [{"model": m, "reason": why} for m, why in self.excluded_candidates],
             "retokenized": [
                 {"from": m.source, "to": m.target, "token_factor": [round(m.factor_low, 4), round(m.factor_mid, 4),
@@ -217,6 +220,7 @@ class WhatIf:
                  "annual_savings_high": money(s.annual_savings_high),
                  "annual_savings_optimistic": money(s.annual_savings_optimistic),
                  "annual_savings_pessimistic": money(s.annual_savings_pessimistic),
+                 "route_rules": [{"model": m, "rule": r} for m, r in s.route_rules],
                  "routes_to": [{"model": m, "requests": n} for m, n in s.routes_to],
                  "failover": list(s.failover)}
                 for s in self.savings
@@ -241,11 +245,12 @@ class _Model:
     picks: dict[str, int]
     alt_cost: np.ndarray  # per candidate: cost of all this model's rows on it
     alt_misfit: np.ndarray  # per candidate: rows that would not fit
+    rules: dict[str, str] = field(default_factory=dict)  # target -> the rule (and evidence) that allowed it
 
 
 class WhatIfAccumulator:
     def __init__(self, catalog: Any, *, config: Any = None, byok: bool = False,
-                 tiers: TierTable | None = None) -> None:
+                 tiers: TierTable | None = None, quality: Any = None) -> None:
         from llmaudit.pricing import fees
 
         self.catalog = catalog
@@ -255,6 +260,11 @@ class WhatIfAccumulator:
         self.fee_minimum = Decimal(0) if byok else fee.platform_min_usd
         self.fee_free_requests = fee.byok_free_requests if byok else 0
         self.tiers = tiers if tiers is not None else load_tiers(config)
+        # ``analysis.measured.MeasuredQuality``: route by the pass rates a replay run measured, per
+        # category, instead of by the tier table. Every candidate then has "tier" 0 and every logged
+        # model tier 0; per category, candidates that did not pass are given tier 1 (out of reach).
+        self.quality = quality
+        self._category: str | None = None
         self.text = _text_profile(config)
         self.moves: list[tuple[str, str, Any, bool]] = []   # (from, to, token factor, caches lost)
         self._tier_ids: dict[str, int] = {}
@@ -279,8 +289,9 @@ class WhatIfAccumulator:
 
         deprecated = deprecation_dates()
         excluded: list[tuple[str, str]] = []
-        for entry in catalog.entries_for(self._tier_ids):  # most of the catalog has no tier: not built
-            tier = self._tier_ids[entry.id]
+        wanted = quality.models if quality is not None else self._tier_ids
+        for entry in catalog.entries_for(wanted):  # most of the catalog has no tier: not built
+            tier = 0 if quality is not None else self._tier_ids[entry.id]
             point = self._point(entry.id)
             if point is None:
                 excluded.append((entry.id, "no input or output rate today"))
@@ -327,6 +338,8 @@ class WhatIfAccumulator:
 
     def tier(self, model: str) -> int | None:
         """A model's tier: its own entry, else its family (dated snapshots and ``-latest`` aliases)."""
+        if self.quality is not None:
+            return 0   # measured quality decides, per category, what may take the traffic
         if model not in self.tier_of:
             tier = self._tier_ids.get(model)
             if tier is None:
@@ -363,12 +376,37 @@ class WhatIfAccumulator:
 
     def add(self, table: pa.Table, day: Any) -> None:
         """Fold one priced batch in; ``day`` is the batch's local-day label column."""
-        from llmaudit.pricing import usage_arrays
 
         priced = pc.is_valid(table.column("cost_usd"))
         if table.column("cost_usd").null_count:
             self.excluded_unpriced += int(pc.sum(pc.if_else(priced, 0, pc.fill_null(table.column("requests"), 1)))
                                           .as_py() or 0)
+        if self.quality is not None:
+            self._add_by_category(table, day, priced)
+            return
+        self._add_rows(table, day, priced)
+
+    def _add_by_category(self, table: pa.Table, day: Any, priced: Any) -> None:
+        """Quality mode: each category's rows are routed among the models that passed it."""
+        codes = pc.dictionary_encode(_categories(table))
+        index = np.asarray(codes.indices.to_numpy(zero_copy_only=False))
+        day = day.combine_chunks() if isinstance(day, pa.ChunkedArray) else day
+        priced = priced.combine_chunks() if isinstance(priced, pa.ChunkedArray) else priced
+        base = self.cand_tier
+        try:
+            for k, name in enumerate(codes.dictionary.to_pylist()):
+                rows = pa.array(np.flatnonzero(index == k))
+                allowed = self.quality.passes(name or None)
+                self.cand_tier = np.array([0 if c.model in allowed else 1 for c in self.candidates], dtype=np.int64)
+                self._category = name or None
+                self._add_rows(table.take(rows), day.take(rows), priced.take(rows))
+        finally:
+            self.cand_tier = base
+            self._category = None
+
+    def _add_rows(self, table: pa.Table, day: Any, priced: Any) -> None:
+        from llmaudit.pricing import usage_arrays
+
         # Only the columns the what-if reads: every model's rows are taken out of the batch below.
         needed = [c for c in _WHATIF_COLUMNS if c in table.column_names]
         table = table.select(needed).append_column("_day", day)
@@ -458,6 +496,8 @@ class WhatIfAccumulator:
         for c in np.flatnonzero(picked):
             name = model if c == k else self.candidates[c].model
             acc.picks[name] = acc.picks.get(name, 0) + int(picked[c])
+            if c != k and name not in acc.rules:
+                acc.rules[name] = self._rule(model, int(c))
         if tier is None:
             best_opt = best_pes = best
         else:
@@ -727,7 +767,7 @@ class WhatIfAccumulator:
             rows.append(SavingsRow(
                 model=model,
                 tier=tier,
-                tier_label=self.tiers.label(tier),
+                tier_label="measured" if self.quality is not None else self.tiers.label(tier),
                 tier_source=self.tier_source(model),
                 requests=req,
                 monthly_tokens=int(Decimal(tokens) * month),
@@ -741,6 +781,7 @@ class WhatIfAccumulator:
                 failover=self._failover(model, acc),
                 annual_savings_optimistic=save_opt * fx,
                 annual_savings_pessimistic=save_pes * fx,
+                route_rules=tuple(sorted(acc.rules.items())),
             ))
         rows.sort(key=lambda r: (-r.monthly_spend, r.model))
         low, high = (x * scale for x in _range(list(daily_eq.values()), list(daily_best.values()), span))
@@ -798,9 +839,25 @@ class WhatIfAccumulator:
             candidates=self.candidates,
             volume=None if volume is None else volume.text,
             text_profile=self.text,
+            route_rule=self.route_rule(),
             retokenized=self._retokenized(),
             excluded_candidates=self.excluded,
         )
+
+    def _rule(self, model: str, c: int) -> str:
+        """Why candidate ``c`` may take ``model``'s traffic: the measured evidence, or the tiers."""
+        target = self.candidates[c]
+        if self.quality is not None:
+            where = f" ('{self._category}')" if self._category else ""
+            return f"{target.model}{where}: {self.quality.evidence(target.model, self._category)}"
+        return (f"{target.model}: capability tier {self.tiers.label(target.tier)} for a "
+                f"{self.tiers.label(self.tier(model))} model ({self.tier_source(target.model) or 'tier table'})")
+
+    def route_rule(self) -> str:
+        if self.quality is not None:
+            return (f"measured pass rates: per category, models that passed at least {self.quality.threshold:.0%} "
+                    f"of its prompts in {self.quality.source}")
+        return f"capability tiers ({self.tiers.method})"
 
     def _retokenized(self) -> tuple[Retokenized, ...]:
         seen: dict[tuple[str, str], Retokenized] = {}
@@ -885,6 +942,23 @@ def _range(eq: list[float], best: list[float], span: int) -> tuple[Decimal, Deci
     low = _d((m_eq - se_eq) * float(DAYS_PER_YEAR))
     high = _d((m_best + se_best) * float(DAYS_PER_YEAR))
     return min(low, high), max(low, high)
+
+
+def _categories(table: pa.Table) -> pa.Array:
+    """Each row's category: the name in its first ``category:NAME`` tag, "" where there is none."""
+    from llmaudit.analysis.measured import CATEGORY_TAG
+
+    n = table.num_rows
+    out = np.full(n, "", dtype=object)
+    if "tags" in table.column_names:
+        tags = table.column("tags").combine_chunks()
+        flat = pc.list_flatten(tags)
+        parents = np.asarray(pc.list_parent_indices(tags).to_numpy(zero_copy_only=False))
+        hit = np.asarray(pc.fill_null(pc.starts_with(flat, CATEGORY_TAG), False).to_numpy(zero_copy_only=False))
+        values = flat.to_numpy(zero_copy_only=False)
+        for at in np.flatnonzero(hit)[::-1]:   # reversed: the first tag of a row wins
+            out[parents[at]] = str(values[at])[len(CATEGORY_TAG):]
+    return pa.array(out.tolist(), pa.string())
 
 
 def _cache_family(model: str) -> str:

@@ -53,7 +53,12 @@ def report(
                                      "unchecked answers; its calls are priced."),
     rubric: str | None = typer.Option(None, "--rubric", help="RUN_DIR: judge rubric text, or @FILE."),
     prompts: str | None = typer.Option(None, "--prompts", help="RUN_DIR: the prompt set (for --judge)."),
-    threshold: float = typer.Option(0.9, "--threshold", help="RUN_DIR: pass rate the category router needs."),
+    threshold: float = typer.Option(0.9, "--threshold", min=0.0, max=1.0,
+                                    help="RUN_DIR, --quality: the pass rate a model needs in a category."),
+    quality: Path | None = typer.Option(None, "--quality", help="Logs: route each request among the models "
+                                        "this replay run measured passing its category (tag category:NAME; "
+                                        "else all prompts), instead of the capability tiers.",
+                                        metavar="RUN_DIR"),
     budget: list[str] | None = typer.Option(None, "--budget", help="Repeatable: "
                                             "'anthropic/*=5000/month', 'user:alice=200/week', '*=50/day'; "
                                             "exit 3 if one is projected to be passed, 4 if one was passed.",
@@ -73,8 +78,9 @@ def report(
     if fmt not in _FORMATS:
         raise UsageError(f"--format {fmt!r}: choose one of {', '.join(_FORMATS)}")
     if not spend:
-        if budget or alert_at or anomalies or forecast:
-            raise UsageError("--budget, --alert-at, --anomalies and --forecast need --spend (they read usage logs)")
+        if budget or alert_at or anomalies or forecast or quality:
+            raise UsageError("--budget, --alert-at, --anomalies, --forecast and --quality need --spend "
+                             "(they read usage logs)")
         from llmaudit.cli.report_run import RoutingFlags
 
         flags = RoutingFlags(volume=volume, reference=reference, judge=judge, rubric=rubric, prompts=prompts,
@@ -126,6 +132,16 @@ def report(
     plan = plan_insights(budget, alert_at, cfg, anomalies=anomalies, forecast=forecast)
     observer = plan.observer() if plan.wanted else None
     catalog = load_catalog(cfg)
+    if quality is not None:
+        from dataclasses import replace
+
+        from llmaudit.analysis.measured import measured_quality
+        from llmaudit.replay import is_run_dir, read_results
+
+        if not is_run_dir(quality):
+            raise UsageError(f"--quality {quality}: not a replay run directory")
+        options = replace(options, quality=measured_quality(read_results(quality), catalog, threshold=threshold,
+                                                            source=str(quality)))
     with ReadProgress(None, "reading", out.stderr) as bar:
         records = open_records_with(engine, paths, scheduler=scheduler, fmt=log_format, mapping=parse_map(mapping),
                                     progress=bar.advance, catalog=catalog, host=host,

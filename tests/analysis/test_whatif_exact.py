@@ -98,6 +98,8 @@ class _Reference(WhatIfAccumulator):
         for c in np.flatnonzero(picked):
             name = model if c == k else self.candidates[c].model
             acc.picks[name] = acc.picks.get(name, 0) + int(picked[c])
+            if c != k:   # which rule allowed the route: the accumulator's own wording (not a decision)
+                acc.rules.setdefault(name, self._rule(model, int(c)))
         # The retokenized bounds re-price the chosen routes (not a decision): the accumulator's own.
         if tier is None:
             best_opt = best_pes = best
