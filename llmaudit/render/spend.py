@@ -275,6 +275,7 @@ def _whatif_tables(w: WhatIf, f: _Fmt) -> list[RenderableType]:
               "", "", style="bold")
     out.append(s)
     out.append(Text(_fee_line(f, r), style="dim"))
+    out.append(Text(_range_line(w), style="dim"))
     notes = []
     if w.excluded_unpriced_requests:
         notes.append(f"{count(w.excluded_unpriced_requests)} unpriced requests are left out of the what-if")
@@ -378,8 +379,7 @@ def render_markdown(report: SpendReport, *, whatif: bool = True) -> str:
                 f.money(r.annual_savings), f"{f.money(r.annual_savings_low)} … {f.money(r.annual_savings_high)}",
                 "", ""]]))
         out += ["", f"_{_fee_line(f, r)}_"]
-        out += ["", "_Range: tier-equal routing minus one standard error of daily savings … tier-or-better routing "
-                "plus one standard error._"]
+        out += ["", f"_{_range_line(w)}_"]
         if w.excluded_unpriced_requests:
             out.append(f"_{count(w.excluded_unpriced_requests)} unpriced requests are left out of the what-if._")
         if w.untiered_requests:
@@ -515,6 +515,16 @@ def _fee_line(f: _Fmt, r: Any) -> str:
     direct = (f" Direct to each provider (no aggregator, no fee): {f.money(r.monthly_spend_direct)}/month, "
               f"{f.money(r.annual_savings_direct)}/year saved." if hasattr(r, "monthly_spend_direct") else "")
     return f"Routed/month includes the {kind} fee: {f.money(r.monthly_fee)}/month ({r.fee_pct}%{free}{floor}).{direct}"
+
+
+def _range_line(w: Any) -> str:
+    """What chose the routes, and what the range under each saving carries."""
+    rule = getattr(w, "route_rule", "capability tiers")
+    profile = getattr(w, "text_profile", "english")
+    return (f"Routes chosen by {rule}. Headline: the logged tokens and cache hits. Range: the lowest and highest "
+            "of tier-equal routing minus one standard error of daily savings, tier-or-better plus one, and the "
+            f"same routes retokenized for each target ({profile} text; caches kept … cache reads billed as input "
+            "across providers).")
 
 
 def _floor(f: _Fmt, r: Any) -> str:
