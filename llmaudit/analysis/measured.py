@@ -13,20 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmaudit.analysis.quality import wilson
+
 __all__ = ["ALL", "CATEGORY_TAG", "MeasuredQuality", "measured_quality"]
 
 ALL = ""                    # the run's prompts as a whole
 CATEGORY_TAG = "category:"  # a logged request's tag naming its category
-
-
-def _wilson(passes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return 0.0, 1.0
-    p = passes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass(frozen=True)
@@ -50,7 +42,7 @@ class MeasuredQuality:
     def evidence(self, model: str, category: str | None) -> str:
         used = category if category in self.counts else None
         p, n = self.stats(category).get(model, (0, 0))
-        low, high = _wilson(p, n)
+        low, high = wilson(p, n) or (0.0, 1.0)
         where = f"'{used}' prompts" if used else "all prompts"
         return (f"measured: passed {p}/{n} {where} ({p / n:.0%}, 95% CI {low:.0%}–{high:.0%}) in {self.source}"
                 if n else f"measured: not run in {self.source}")

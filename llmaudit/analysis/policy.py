@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from llmaudit.analysis.quality import wilson
+
 __all__ = ["Policy", "Route", "policy_from_run", "policy_from_whatif"]
 
 _FALLBACKS = 2   # after the primary: enough for resilience, few enough to stay cheap
@@ -39,16 +41,6 @@ class Policy:
     source: str                    # "run RUN_DIR" | "logs PATH..."
     routes: tuple[Route, ...]      # specific routes first, the default (match None) last when there is one
     notes: tuple[str, ...] = ()
-
-
-def _wilson(passes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return 0.0, 1.0
-    p = passes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _slug(text: str) -> str:
@@ -88,7 +80,7 @@ def _chain(m: Any, ranked: list[int], good: int) -> list[int]:
 
 def _evidence(m: Any, j: int, counts: dict[int, tuple[int, int]]) -> str:
     passes, n = counts[j]
-    low, high = _wilson(passes, n)
+    low, high = wilson(passes, n) or (0.0, 1.0)
     return f"{m.models[j]} passed {passes}/{n} ({passes / n:.0%}, 95% CI {low:.0%}–{high:.0%})" if n else m.models[j]
 
 

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from llmaudit.errors import redact
 from llmaudit.ingest.dedup import dedup_key
-from llmaudit.ingest.source import Source
+from llmaudit.ingest.source import Source, count_newlines
 from llmaudit.ingest.store import Entry, Store, identity
 from llmaudit.ingest.summary import MAX_STORED, FileSummary, IngestSummary, ReadContext, Reject
 
@@ -42,19 +42,6 @@ class Tail:
     books: FileSummary
     rejects: list[tuple[int | None, str, str]]
     size: int
-
-
-def _lines_before(path: str, end: int) -> int:
-    n = 0
-    with open(path, "rb") as fh:
-        left = end
-        while left:
-            block = fh.read(min(left, 8 << 20))
-            if not block:
-                break
-            n += block.count(b"\n")
-            left -= len(block)
-    return n
 
 
 def _stat(path: str) -> tuple[int, int, int] | None:
@@ -153,22 +140,11 @@ class Keeping:
 
     def restore(self, entry: Entry, fsum: FileSummary, ctx: ReadContext, tail: Tail | None) -> None:
         """The books of a stored file (and of its new part), its rejects replayed in line order."""
-        fsum.rows_read += entry.rows_read
-        fsum.rows_rejected += entry.rows_rejected
-        fsum.duplicates += entry.duplicates
-        for reason, n in entry.skipped.items():
-            fsum.skipped[reason] = fsum.skipped.get(reason, 0) + n
-        fsum.bytes_read = entry.bytes_read
+        fsum.absorb(entry)
         for line, reason, raw in self.store.rejects(entry):
             ctx.replay(line, reason, raw)
         if tail is not None:
-            books = tail.books
-            fsum.rows_read += books.rows_read
-            fsum.rows_rejected += books.rows_rejected
-            fsum.duplicates += books.duplicates
-            for reason, n in books.skipped.items():
-                fsum.skipped[reason] = fsum.skipped.get(reason, 0) + n
-            fsum.bytes_read += books.bytes_read
+            fsum.absorb(tail.books)
             for line, reason, raw in tail.rejects:
                 ctx.replay(line, reason, raw)
         if self.progress is not None:
@@ -184,7 +160,7 @@ class Keeping:
         before = _stat(path)
         if before is None:
             return None
-        offset = _lines_before(path, entry.size)
+        offset = count_newlines(path, 0, entry.size)
         source = Source(path=path, size=before[0] - entry.size, offset=entry.size)
         books = FileSummary(path, reader.name)
         scratch = IngestSummary(files=[books])

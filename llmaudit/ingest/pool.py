@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from llmaudit.errors import InputError
-from llmaudit.ingest.source import Source
+from llmaudit.ingest.source import Source, count_newlines
 from llmaudit.ingest.summary import FileSummary, IngestSummary, ReadContext
 
 __all__ = ["MIN_BYTES", "UNIT_BYTES", "FileBooks", "Pool", "Unit", "UnitResult", "read_unit", "split_points",
@@ -140,21 +140,8 @@ def read_unit(unit: Unit) -> UnitResult:
                        [(r.line, r.reason, r.raw) for r in summary.rejects])
              for f, s, summary in zip(fsums, sources, summaries, strict=True)]
     if unit.length is not None and error is None:
-        books[0].lines = _newlines(unit.files[0][0], unit.offset, unit.length)
+        books[0].lines = count_newlines(unit.files[0][0], unit.offset, unit.length)
     return UnitResult(tables, books, error)
-
-
-def _newlines(path: str, offset: int, length: int) -> int:
-    n = 0
-    with open(path, "rb") as fh:
-        fh.seek(offset)
-        while length > 0:
-            block = fh.read(min(length, 8 << 20))
-            if not block:
-                break
-            n += block.count(b"\n")
-            length -= len(block)
-    return n
 
 
 def split_points(path: str, size: int, parts: int) -> list[int]:

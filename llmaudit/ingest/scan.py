@@ -217,12 +217,7 @@ class Scan:
             self._lines_before[unit.start] = before + result.books[0].lines
         for k, books in enumerate(result.books):
             fsum = fsums[k]
-            fsum.rows_read += books.rows_read
-            fsum.rows_rejected += books.rows_rejected
-            fsum.duplicates += books.duplicates
-            for reason, count in books.skipped.items():
-                fsum.skipped[reason] = fsum.skipped.get(reason, 0) + count
-            fsum.bytes_read += books.bytes_read
+            fsum.absorb(books)
             ctx = self._context(unit.start + k)
             for line, reason, raw in books.rejects:
                 ctx.replay(None if line is None else line + before, reason, raw)

@@ -27,7 +27,7 @@ from typing import BinaryIO
 
 from llmaudit.errors import InputError
 
-__all__ = ["HEAD_BYTES", "Source", "expand_inputs"]
+__all__ = ["HEAD_BYTES", "Source", "count_newlines", "expand_inputs"]
 
 HEAD_BYTES = 65_536
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -297,6 +297,20 @@ class Source:
         if self._stream is not None:
             self._stream.close()
             self._stream = None
+
+
+def count_newlines(path: str, offset: int, length: int) -> int:
+    """Newlines in ``length`` bytes of ``path`` from ``offset`` (where a byte range's lines begin)."""
+    n = 0
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        while length > 0:
+            block = fh.read(min(length, 8 << 20))
+            if not block:
+                break
+            n += block.count(b"\n")
+            length -= len(block)
+    return n
 
 
 def _read_up_to(stream: BinaryIO, n: int) -> bytes:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "MAX_RAW_CHARS",
@@ -67,6 +68,16 @@ class FileSummary:
     @property
     def rows_skipped(self) -> int:
         return sum(self.skipped.values())
+
+    def absorb(self, books: Any) -> None:
+        """Add another account of (part of) this file: its rows read, rejected, duplicates, skips
+        and bytes (the store's entry, a worker's share, an appended tail)."""
+        self.rows_read += books.rows_read
+        self.rows_rejected += books.rows_rejected
+        self.duplicates += books.duplicates
+        for reason, n in books.skipped.items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + n
+        self.bytes_read += books.bytes_read
 
 
 @dataclass
