@@ -230,11 +230,7 @@ class Scan:
                     table = table.set_column(at, "source_line", pc.add(table.column(at), before))
             if self._keeping is not None:
                 self._keeping.add_many(unit.start, table, files)
-            table, files = self._dedup_files(table, files, fsums)
-            for k, kept in enumerate(np.bincount(files, minlength=len(fsums)).tolist()):
-                fsums[k].rows_kept += kept
-            if table.num_rows:
-                yield table
+            yield from self._kept(table, files, fsums)
         if result.error is not None:
             raise InputError(result.error)
         if unit.part != unit.parts - 1:
@@ -293,11 +289,7 @@ class Scan:
             which = np.concatenate(files)
             tables.clear()
             files.clear()
-            table, which = self._dedup_files(table, which, fsums)
-            for k, kept in enumerate(np.bincount(which, minlength=len(fsums)).tolist()):
-                fsums[k].rows_kept += kept
-            if table.num_rows:
-                yield table
+            yield from self._kept(table, which, fsums)
 
         try:
             for k in range(start, end):
@@ -360,11 +352,7 @@ class Scan:
                 files = files if valid is None else valid
                 if self._keeping is not None:
                     self._keeping.add_many(start, table, files)
-                table, files = self._dedup_files(table, files, fsums)
-                for k, kept in enumerate(np.bincount(files, minlength=len(fsums)).tolist()):
-                    fsums[k].rows_kept += kept
-                if table.num_rows:
-                    yield table
+                yield from self._kept(table, files, fsums)
         finally:
             for (source, _), fsum in zip(items, fsums, strict=True):
                 fsum.bytes_read = source.bytes_read
@@ -389,6 +377,15 @@ class Scan:
 
         tables = list(self.batches())
         return pa.concat_tables(tables) if tables else empty_table()
+
+    def _kept(self, table: pa.Table, files: np.ndarray, fsums: list[FileSummary]) -> Iterator[pa.Table]:
+        """Rows of several files (``files[i]``: row i's file) after the scan's de-duplication,
+        counted as kept per file."""
+        table, files = self._dedup_files(table, files, fsums)
+        for k, kept in enumerate(np.bincount(files, minlength=len(fsums)).tolist()):
+            fsums[k].rows_kept += kept
+        if table.num_rows:
+            yield table
 
     def _dedup(self, table: pa.Table, fsum: FileSummary) -> pa.Table:
         return self._dedup_files(table, np.zeros(table.num_rows, dtype=np.int64), [fsum])[0]
