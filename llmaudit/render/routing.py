@@ -252,6 +252,24 @@ def _metrics_line(report: RoutingReport) -> str:
     return "; ".join(parts)
 
 
+def _arena_line(report: RoutingReport) -> str:
+    """RouterArena's score per strategy, with how close each lands to the oracle's choices."""
+    parts = []
+    ranked = [s for s in report.strategies if s.arena_score is not None and s.kind != "provider"]
+    singles = [s for s in ranked if s.kind == "model"]
+    shown = [s for s in ranked if s.kind != "model"] + sorted(singles, key=lambda s: -(s.arena_score or 0))[:1]
+    for s in shown:
+        extra = []
+        if s.kind != "oracle" and s.optimal_share is not None:
+            extra.append(f"oracle's choice on {pct(s.optimal_share)}")
+            if s.cost_gap is not None:
+                extra.append(f"cost {s.cost_gap:+.0%} vs oracle")
+            if s.accuracy_gap:
+                extra.append(f"pass rate {-s.accuracy_gap * 100:+.1f} pts")
+        parts.append(f"{s.name} {s.arena_score:.3f}" + (f" ({', '.join(extra)})" if extra else ""))
+    return "RouterArena score: " + "; ".join(parts) if parts else ""
+
+
 def routing_renderables(report: RoutingReport) -> list[RenderableType]:
     """What ``llmaudit report RUN_DIR`` prints for routing, in order."""
     items: list[RenderableType] = [Text(line) for line in headline(report)]
@@ -263,6 +281,9 @@ def routing_renderables(report: RoutingReport) -> list[RenderableType]:
     line = _metrics_line(report)
     if line:
         items.append(Text(line))
+    arena = _arena_line(report)
+    if arena:
+        items.append(Text(arena))
     return items
 
 
@@ -339,6 +360,9 @@ def routing_markdown(report: RoutingReport) -> str:
     metrics = _metrics_line(report)
     if metrics:
         lines += ["", metrics]
+    arena = _arena_line(report)
+    if arena:
+        lines += ["", arena]
     return "\n".join(lines) + "\n"
 
 

@@ -46,3 +46,15 @@ def test_closeness_to_the_oracle_per_strategy() -> None:
     assert cheap.cost_gap == pytest.approx(0.004 / 0.022 - 1)
     assert dear.arena_score == pytest.approx(_reference(0.01 * 1000, 1.0))
     assert dear.as_dict()["routerarena"]["optimal_selection"] == 0.5
+
+
+def test_the_run_report_prints_the_arena_scores(tmp_path: object) -> None:
+    from llmaudit.analysis.routing import build_routing
+    from llmaudit.render.routing import routing_markdown
+
+    rows = [{"prompt_id": p, "model": m, "status": "ok", "cost_usd": c, "passed": ok, "latency_ms": 10.0,
+             "category": "x"}
+            for p in ("p1", "p2", "p3", "p4")
+            for m, c, ok in (("a/cheap", 0.001, p in ("p1", "p2")), ("b/dear", 0.01, True))]
+    text = routing_markdown(build_routing(pa.Table.from_pylist(rows)))
+    assert "RouterArena score: oracle" in text and "oracle's choice on" in text
