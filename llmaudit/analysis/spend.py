@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from llmaudit.analysis.money import money
 from llmaudit.errors import UsageError
 
 if TYPE_CHECKING:
@@ -385,13 +386,6 @@ class SpendReport:
             "whatif": None if self.whatif is None else self.whatif.to_dict(),
             "warnings": list(self.warnings),
         }
-
-
-def money(value: Decimal | None) -> float | None:
-    """JSON money: a number with at most 10 decimals (its repr is exactly those digits), or null."""
-    if value is None:
-        return None
-    return float(value.quantize(Decimal("1e-10")))
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -161,7 +161,7 @@ class WhatIf:
     excluded_candidates: tuple[tuple[str, str], ...] = ()   # (model, why no request may move there)
 
     def to_dict(self) -> dict[str, Any]:
-        from llmaudit.analysis.spend import money
+        from llmaudit.analysis.money import money
 
         r = self.routed
         return {
