@@ -458,6 +458,7 @@ class _CsvLines:
         self.size = 0
         self.line = 0
         self.capped = False
+        self.eof = False
 
     def __iter__(self) -> _CsvLines:
         return self
@@ -466,7 +467,14 @@ class _CsvLines:
         if self.size > _MAX_RECORD_BYTES and not self.capped:
             self.capped = True
             raise StopIteration
-        text = self._back.pop() if self._back else next(self._it)
+        if self._back:
+            text = self._back.pop()
+        else:
+            try:
+                text = next(self._it)
+            except StopIteration:
+                self.eof = True
+                raise
         self.taken.append(text)
         self.size += len(text)
         self.line += 1
@@ -563,13 +571,13 @@ def _reject_stray_quote(ctx: ReadContext, feed: _CsvLines, line: int) -> None:
     there never closed where a real quoted field would. Reject that line; read the others again."""
     taken = list(feed.taken)
     if feed.capped:
-        where = f"within {_MAX_RECORD_BYTES >> 20} MiB"
-    elif taken[-1].endswith(("\n", "\r")):
-        where = f"until line {line + len(taken) - 1}"
+        what = f"is still open after {_MAX_RECORD_BYTES >> 20} MiB"
+    elif feed.eof:
+        what = "never closes"
     else:
-        where = "before the end of the file"
+        what = f"runs to line {line + len(taken) - 1} and does not close where a field ends"
     raw = taken[0].encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    ctx.reject(line, f"unbalanced quote: a quoted field opened on this line is not closed {where}", raw)
+    ctx.reject(line, f"unbalanced quote: a quoted field opened on this line {what}", raw)
     feed.give_back(taken[1:])
 
 

@@ -37,7 +37,7 @@ def test_csv_stray_quote_costs_its_own_row(tmp_path: Path, where: str) -> None:
     path.write_text("\n".join([header, *rows]) + "\n")
     fs, rejects = _books(path)
     assert (fs.rows_read, fs.rows_kept, fs.rows_rejected) == (50, 49, 1), rejects   # type: ignore[attr-defined]
-    assert rejects[0][0] == bad + 2 and "quote" in rejects[0][1], rejects
+    assert rejects[0][0] == bad + 2 and "unbalanced quote" in rejects[0][1], rejects
 
 
 def test_csv_two_stray_quotes_and_a_real_multiline_field(tmp_path: Path) -> None:
@@ -92,7 +92,7 @@ def test_csv_quote_never_closed_is_bounded(tmp_path: Path, monkeypatch: pytest.M
     fs, rejects = _books(path)
     assert (fs.rows_read, fs.rows_kept, fs.rows_rejected) == (40, 38, 2), rejects   # type: ignore[attr-defined]
     assert [line for line, _ in rejects] == [7, 32]
-    assert "within" in rejects[0][1]
+    assert "still open after" in rejects[0][1] and "never closes" in rejects[1][1], rejects
 
 
 def _nest(depth: int) -> str:
