@@ -262,3 +262,19 @@ def test_found_by_these_properties(tmp_path: Path) -> None:
     assert '"tags":1.5' in odd.read_text()
     _read(odd, None)
     _read(odd, "anthropic")
+
+
+def test_gemini_cli_count_past_64_bits_is_a_reject(tmp_path: Path) -> None:
+    """Found by a longer run of the properties: the reject of a message whose count does not fit
+    64 bits could not be written (orjson refuses such integers)."""
+    src = FIXTURES["gemini-cli"][0]
+    doc = json.loads(src.read_text())
+    msg = next(m for m in doc["messages"] if m.get("type") == "gemini" and m.get("tokens"))
+    msg["tokens"]["input"] = 2**64
+    doc["messages"][0]["note"] = math.nan    # strict JSON refuses NaN: Python's parser reads the file
+    path = tmp_path / src.name
+    path.write_text(json.dumps(doc))
+    s = scan([str(path)], fmt="gemini-cli")
+    s.table()
+    assert any("implausibly large" in r.reason and str(2**64) in r.raw for r in s.summary.rejects)
+    _balanced(s.summary)
