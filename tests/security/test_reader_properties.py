@@ -278,3 +278,19 @@ def test_gemini_cli_count_past_64_bits_is_a_reject(tmp_path: Path) -> None:
     s.table()
     assert any("implausibly large" in r.reason and str(2**64) in r.raw for r in s.summary.rejects)
     _balanced(s.summary)
+
+
+def test_parquet_string_that_is_not_utf8_is_an_input_error(tmp_path: Path) -> None:
+    """Found by a longer run of the properties: a damaged page whose strings are not UTF-8 decoded
+    fine until a row was turned into Python (a UnicodeDecodeError, exit 70)."""
+    table = scan([str(FIX / "openai_chat.jsonl")]).table()
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="none", use_dictionary=False)
+    content = buf.getvalue()
+    at = content.index(b"gpt-4o-mini")
+    path = tmp_path / "usage.parquet"
+    path.write_bytes(content[:at] + b"\xef" + content[at + 1:])
+    with pytest.raises(InputError, match="UTF8"):
+        scan([str(path)]).table()
+    with pytest.raises(InputError, match="UTF8"):
+        list(open_records([str(path)]).batches())
