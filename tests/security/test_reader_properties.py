@@ -294,3 +294,16 @@ def test_parquet_string_that_is_not_utf8_is_an_input_error(tmp_path: Path) -> No
         scan([str(path)]).table()
     with pytest.raises(InputError, match="UTF8"):
         list(open_records([str(path)]).batches())
+
+
+def test_invalid_utf8_in_a_fast_path_string_is_no_traceback(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Found by a longer run of the properties: a byte that is not UTF-8 inside the model name of
+    an OpenAI log passes pyarrow's parser and failed later (UnicodeDecodeError, exit 70). Today the
+    file is refused with exit 2; a reader that rejects just that line satisfies this test too."""
+    lines = (FIX / "openai_chat.jsonl").read_bytes().split(b"\n")
+    lines[1] = lines[1].replace(b'"model":"', b'"model":"\x80', 1)
+    path = tmp_path / "chat.jsonl"
+    path.write_bytes(b"\n".join(lines))
+    _read(path, None)
+    res = run_cli(["report", "--spend", str(path), "--format", "json", "--no-whatif"])
+    assert res.exit_code in (0, 2) and "internal error" not in res.stderr, res.stderr
