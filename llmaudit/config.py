@@ -17,7 +17,7 @@ from typing import Any
 
 from llmaudit.errors import ConfigError
 
-__all__ = ["Config", "data_path", "home_dir", "load_config"]
+__all__ = ["Config", "data_path", "home_dir", "load_config", "why_unwritable"]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -26,6 +26,17 @@ def home_dir() -> Path:
     """User-level state (response cache, price overlays): ``$LLMAUDIT_HOME`` or ``~/.llmaudit``."""
     env = os.environ.get("LLMAUDIT_HOME")
     return Path(env).expanduser() if env else Path.home() / ".llmaudit"
+
+
+def why_unwritable(path: Path, exc: OSError) -> str:
+    """Why ``path`` (under ``$LLMAUDIT_HOME``, say) could not be written, in words a user can act
+    on: the ancestor that is a file where a folder must be, else the system's reason."""
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                return f"{parent} is not a folder"
+            break
+    return exc.strerror or str(exc)
 
 
 def data_path(name: str) -> Path:

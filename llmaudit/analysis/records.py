@@ -100,8 +100,9 @@ def _read_parquet(path: Path, progress: Callable[[int], None] | None, ctx: Any) 
         for batch in pf.iter_batches(batch_size=_BATCH_ROWS):
             if progress is not None:
                 progress(size * batch.num_rows // rows)
-            table, _ = reject_invalid(conform(pa.Table.from_batches([batch])), [ctx], counted=False,
-                                      first_row=offset + 1)
+            table = pa.Table.from_batches([batch])
+            table.validate(full=True)   # a damaged page can hold strings that are not UTF-8
+            table, _ = reject_invalid(conform(table), [ctx], counted=False, first_row=offset + 1)
             offset += batch.num_rows
             ctx.file.rows_read += table.num_rows
             yield table

@@ -277,8 +277,8 @@ def _read_document(data: bytes, ctx: ReadContext, *, cut: bool = True) -> _Docum
                 return _with_cuts(read[0], trimmed[1], ctx)
         if multiline:
             return _AS_JSONL
-        ctx.reject(1, f"nested deeper than {MAX_DEPTH} levels outside any record - the file is one JSON "
-                   "document", data[:2000])
+        ctx.reject(1, f"nested too deep to read (past {MAX_DEPTH} levels), and not in a record that could be "
+                   "cut out - the file is one JSON document", data[:2000])
         return None
     except (UnicodeDecodeError, ValueError):
         if multiline:
@@ -286,11 +286,32 @@ def _read_document(data: bytes, ctx: ReadContext, *, cut: bool = True) -> _Docum
         ctx.reject(1, _json_error(error, data, True) + " - the file is one JSON document", data[:2000])
         return None
     rest = text[end:].strip()
-    if rest:
-        if multiline and "\n" not in text[:end]:
-            return _AS_JSONL     # a first line that reads alone (with a NaN, say): JSONL
-        ctx.reject(None, "data after the end of the JSON document", rest[:2000].encode())
+    if not rest:
+        return doc, {}
+    if multiline and "\n" not in text[:end]:
+        return _AS_JSONL     # a first line that reads alone (with a NaN, say): JSONL
+    if isinstance(doc, dict) and rest.startswith("{"):
+        return _object_stream(doc, text, end, ctx), {}
+    ctx.reject(None, "data after the end of the JSON document", rest[:2000].encode())
     return doc, {}
+
+
+def _object_stream(first: dict[str, Any], text: str, end: int, ctx: ReadContext) -> list[Any]:
+    """Objects written one after another, pretty-printed (``jq .`` output): each is a record.
+    What follows the last one that reads is rejected on its own."""
+    decoder = json.JSONDecoder()
+    values: list[Any] = [first]
+    while True:
+        while end < len(text) and text[end] in " \t\r\n":
+            end += 1
+        if end == len(text):
+            return values
+        try:
+            value, end = decoder.raw_decode(text, end)
+        except (ValueError, RecursionError):
+            ctx.reject(None, "data after the last JSON value that reads", text[end:end + 2000].encode())
+            return values
+        values.append(value)
 
 
 def _with_cuts(doc: Any, cut: list[DeepRecord], ctx: ReadContext) -> _Document:
@@ -354,9 +375,9 @@ def read_json_records(source: Source, ctx: ReadContext, normalize: Normalize,
 def first_json_record(head: bytes) -> Any:
     """The first JSON value of a head, or None, for sniffing.
 
-    Tries the first line (JSONL), then the head as one document, then the first element of a
-    large array or ``{"data": [...]}`` page that does not fit in the head, then the next lines
-    (a log whose first line is damaged is still recognised).
+    Tries the first line (JSONL), then the head as one document, then its first value, then the
+    first element of a large array or ``{"data": [...]}`` page that does not fit in the head, then
+    the next lines (a log whose first line is damaged is still recognised).
     """
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not text:
@@ -369,6 +390,10 @@ def first_json_record(head: bytes) -> Any:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
+        pass
+    try:   # the first of several values (pretty-printed objects one after another), or one with a NaN
+        return json.JSONDecoder().raw_decode(text.decode("utf-8", errors="replace"))[0]
+    except (ValueError, RecursionError):
         pass
     element = _first_element(text)
     if element is not None:
@@ -433,6 +458,7 @@ class _CsvLines:
         self.size = 0
         self.line = 0
         self.capped = False
+        self.eof = False
 
     def __iter__(self) -> _CsvLines:
         return self
@@ -441,7 +467,14 @@ class _CsvLines:
         if self.size > _MAX_RECORD_BYTES and not self.capped:
             self.capped = True
             raise StopIteration
-        text = self._back.pop() if self._back else next(self._it)
+        if self._back:
+            text = self._back.pop()
+        else:
+            try:
+                text = next(self._it)
+            except StopIteration:
+                self.eof = True
+                raise
         self.taken.append(text)
         self.size += len(text)
         self.line += 1
@@ -538,13 +571,13 @@ def _reject_stray_quote(ctx: ReadContext, feed: _CsvLines, line: int) -> None:
     there never closed where a real quoted field would. Reject that line; read the others again."""
     taken = list(feed.taken)
     if feed.capped:
-        where = f"within {_MAX_RECORD_BYTES >> 20} MiB"
-    elif taken[-1].endswith(("\n", "\r")):
-        where = f"until line {line + len(taken) - 1}"
+        what = f"is still open after {_MAX_RECORD_BYTES >> 20} MiB"
+    elif feed.eof:
+        what = "never closes"
     else:
-        where = "before the end of the file"
+        what = f"runs to line {line + len(taken) - 1} and does not close where a field ends"
     raw = taken[0].encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    ctx.reject(line, f"unbalanced quote: a quoted field opened on this line is not closed {where}", raw)
+    ctx.reject(line, f"unbalanced quote: a quoted field opened on this line {what}", raw)
     feed.give_back(taken[1:])
 
 

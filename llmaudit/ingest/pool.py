@@ -131,6 +131,10 @@ def read_unit(unit: Unit) -> UnitResult:
             k = end
     except InputError as exc:
         error = exc.message
+    except UnicodeDecodeError as exc:   # as the scan says it in its own process (scan._not_utf8)
+        from llmaudit.ingest.scan import _not_utf8
+
+        error = _not_utf8(exc, READERS.get(unit.files[min(k, n - 1)][2]), sources[min(k, n - 1)]).message
     except OSError as exc:
         error = InputError(f"read failed: {exc}", path=unit.files[min(k, n - 1)][0]).message
     finally:

@@ -265,6 +265,8 @@ class Scan:
                     yield table
         except OSError as exc:
             raise InputError(f"read failed: {exc}", path=source.display) from None
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(exc, planned.reader, source) from None
         finally:
             fsum.bytes_read = source.bytes_read
             fsum.done = True
@@ -353,6 +355,8 @@ class Scan:
                 if self._keeping is not None:
                     self._keeping.add_many(start, table, files)
                 yield from self._kept(table, files, fsums)
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(exc, self._planned[start].reader, items[0][0], len(items)) from None
         finally:
             for (source, _), fsum in zip(items, fsums, strict=True):
                 fsum.bytes_read = source.bytes_read
@@ -441,6 +445,15 @@ class Scan:
             replays = remaining[replayed_rows(probe, self._seen_messages)]
         at = np.sort(np.concatenate([np.flatnonzero(~keep), replays]))
         return self._drop_rows(table, at, files, fsums)
+
+
+def _not_utf8(exc: UnicodeDecodeError, reader: Reader | None, source: Source, files: int = 1) -> InputError:
+    """Text that is not UTF-8 which a reader's vectorized path let through to where it could not
+    say which line held it: the file is refused with a clear message instead of a traceback."""
+    name = reader.name if reader is not None else "this"
+    where = source.display if files == 1 else f"{source.display} (or one of the {files - 1} files read with it)"
+    return InputError(f"invalid UTF-8 ({exc.reason}) in a record the {name} reader could not place on a line; "
+                      "the file is not read", path=where)
 
 
 def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = None,

@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from llmaudit.config import why_unwritable
 from llmaudit.errors import InputError, PricingError, UsageError
 from llmaudit.pricing import litellm, openrouter
 from llmaudit.pricing.catalog import SCHEMA, Catalog, load_catalog, overlay_dir, price_files, read_catalog_files
@@ -99,7 +100,6 @@ def build_overlay(records: list[Record], catalog: Catalog, source: str, effectiv
 
 
 def _write_overlay(entries: list[ModelEntry], path: Path, source: str, meta: dict[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "schema": SCHEMA,
         "provider": "",
@@ -107,8 +107,15 @@ def _write_overlay(entries: list[ModelEntry], path: Path, source: str, meta: dic
         "models": {e.id: e.to_json() for e in entries},
     }
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:   # $LLMAUDIT_HOME a file, read-only, or full: the user's to fix, not a bug
+        if tmp.parent.is_dir():
+            tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot write the price overlay {path}: {why_unwritable(path, exc)}. Point "
+                         "LLMAUDIT_HOME at a writable folder") from None
 
 
 def _changed(entries: list[ModelEntry], catalog: Catalog, effective: date) -> int:

@@ -25,7 +25,7 @@ from typing import Any
 
 from llmaudit import __version__
 from llmaudit.assertions import evaluate
-from llmaudit.config import Config, load_config
+from llmaudit.config import Config, load_config, why_unwritable
 from llmaudit.errors import InputError, UsageError
 from llmaudit.pricing import Catalog, load_catalog
 from llmaudit.providers import ChatRequest, Completion, ProviderCallError
@@ -244,11 +244,8 @@ def _open_cache(opts: ReplayOptions) -> Any:
     path = opts.cache_path or default_cache_path()
     try:
         return ResponseCache(path)
-    except (FileExistsError, NotADirectoryError) as exc:
-        raise UsageError(f"cannot make the response cache {path}: {exc.filename} is not a folder. Point "
-                         "LLMAUDIT_HOME at a writable folder, or pass --no-cache") from None
     except (OSError, sqlite3.Error) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
+        reason = why_unwritable(path, exc) if isinstance(exc, OSError) else str(exc)
         raise UsageError(f"cannot write the response cache {path}: {reason}. Point LLMAUDIT_HOME at a writable "
                          "folder, or pass --no-cache") from None
 

@@ -57,3 +57,14 @@ def test_rejects_path_that_cannot_be_written_is_exit_2(run_cli, tmp_path: Path) 
         res = run_cli(["ingest", str(log), "--out", str(out), "--rejects", rejects])
         assert res.exit_code == 2, (rejects, res.stderr)
         assert f"--rejects {rejects}" in res.stderr and "internal error" not in res.stderr
+
+
+def test_pricing_import_with_an_unusable_home_is_exit_2(run_cli, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home-is-a-file"
+    home.write_text("not a folder")
+    monkeypatch.setenv("LLMAUDIT_HOME", str(home))
+    prices = REPO / "tests" / "pricing" / "fixtures" / "litellm_small.json"
+    res = run_cli(["pricing", "import", "litellm", str(prices)])
+    assert res.exit_code == 2, res.stderr
+    assert f"{home} is not a folder" in res.stderr and "internal error" not in res.stderr

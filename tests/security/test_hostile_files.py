@@ -37,7 +37,7 @@ def test_csv_stray_quote_costs_its_own_row(tmp_path: Path, where: str) -> None:
     path.write_text("\n".join([header, *rows]) + "\n")
     fs, rejects = _books(path)
     assert (fs.rows_read, fs.rows_kept, fs.rows_rejected) == (50, 49, 1), rejects   # type: ignore[attr-defined]
-    assert rejects[0][0] == bad + 2 and "quote" in rejects[0][1], rejects
+    assert rejects[0][0] == bad + 2 and "unbalanced quote" in rejects[0][1], rejects
 
 
 def test_csv_two_stray_quotes_and_a_real_multiline_field(tmp_path: Path) -> None:
@@ -92,7 +92,7 @@ def test_csv_quote_never_closed_is_bounded(tmp_path: Path, monkeypatch: pytest.M
     fs, rejects = _books(path)
     assert (fs.rows_read, fs.rows_kept, fs.rows_rejected) == (40, 38, 2), rejects   # type: ignore[attr-defined]
     assert [line for line, _ in rejects] == [7, 32]
-    assert "within" in rejects[0][1]
+    assert "still open after" in rejects[0][1] and "never closes" in rejects[1][1], rejects
 
 
 def _nest(depth: int) -> str:
@@ -193,3 +193,38 @@ def test_cr_only_from_stdin(run_cli) -> None:  # type: ignore[no-untyped-def]
     assert res.exit_code == 0, res.stderr
     src = json.loads(res.stdout)["sources"][0]
     assert (src["reader"], src["rows_kept"]) == ("openai", 4)
+
+
+def test_pretty_printed_objects_one_after_another_are_records(tmp_path: Path) -> None:
+    """``jq .`` output (objects pretty-printed one after another), even with a NaN in one: each
+    object is a record; what cannot be read after the last good one is one reject."""
+    import json
+
+    lines = (FIX / "openai_chat.jsonl").read_text().splitlines()
+    objects = [json.loads(line) for line in lines if line.strip()]
+    objects[1]["usage"]["prompt_tokens"] = float("nan")
+    text = "\n".join(json.dumps(o, indent=2) for o in objects)
+    path = tmp_path / "stream.json"
+    path.write_text(text + "\n{ not json")
+    base = scan([str(FIX / "openai_chat.jsonl")])
+    base.table()
+    fs, rejects = _books(path)
+    assert fs.rows_kept == base.summary.files[0].rows_kept - 1, rejects  # type: ignore[attr-defined]
+    assert len(rejects) == 2 and any("prompt_tokens" in r for _, r in rejects), rejects
+
+
+def test_deep_and_damaged_document_is_one_reject(tmp_path: Path) -> None:
+    """Found by the property tests: a document both nested too deep and cut short (a close bracket
+    with nothing open) crashed the scan for deep records."""
+    from llmaudit.ingest.nesting import cut_deep_records
+
+    assert cut_deep_records(b"]]" + b"[" * 600 + b"]" * 600) is None
+    text = (FIX / "anthropic_cost_report.json").read_text()
+    body = text.replace('{"data":[', '{"data":[' + _nest(3000) + ",", 1)
+    path = tmp_path / "cost.json"
+    path.write_text(body[:10] + body[55:])
+    fs, rejects = _books(path, fmt="anthropic-cost")    # read as JSONL (it spans lines): each line a reject
+    assert fs.rows_kept == 0 and fs.rows_rejected == len(rejects) > 0, rejects  # type: ignore[attr-defined]
+    path.write_text((body[:10] + body[55:]).replace("\n", " "))   # one line: one document, one reject
+    fs, rejects = _books(path, fmt="anthropic-cost")
+    assert (fs.rows_read, fs.rows_rejected) == (1, 1) and "too deep" in rejects[0][1], rejects  # type: ignore[attr-defined]

@@ -262,3 +262,48 @@ def test_found_by_these_properties(tmp_path: Path) -> None:
     assert '"tags":1.5' in odd.read_text()
     _read(odd, None)
     _read(odd, "anthropic")
+
+
+def test_gemini_cli_count_past_64_bits_is_a_reject(tmp_path: Path) -> None:
+    """Found by a longer run of the properties: the reject of a message whose count does not fit
+    64 bits could not be written (orjson refuses such integers)."""
+    src = FIXTURES["gemini-cli"][0]
+    doc = json.loads(src.read_text())
+    msg = next(m for m in doc["messages"] if m.get("type") == "gemini" and m.get("tokens"))
+    msg["tokens"]["input"] = 2**64
+    doc["messages"][0]["note"] = math.nan    # strict JSON refuses NaN: Python's parser reads the file
+    path = tmp_path / src.name
+    path.write_text(json.dumps(doc))
+    s = scan([str(path)], fmt="gemini-cli")
+    s.table()
+    assert any("implausibly large" in r.reason and str(2**64) in r.raw for r in s.summary.rejects)
+    _balanced(s.summary)
+
+
+def test_parquet_string_that_is_not_utf8_is_an_input_error(tmp_path: Path) -> None:
+    """Found by a longer run of the properties: a damaged page whose strings are not UTF-8 decoded
+    fine until a row was turned into Python (a UnicodeDecodeError, exit 70)."""
+    table = scan([str(FIX / "openai_chat.jsonl")]).table()
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="none", use_dictionary=False)
+    content = buf.getvalue()
+    at = content.index(b"gpt-4o-mini")
+    path = tmp_path / "usage.parquet"
+    path.write_bytes(content[:at] + b"\xef" + content[at + 1:])
+    with pytest.raises(InputError, match="UTF8"):
+        scan([str(path)]).table()
+    with pytest.raises(InputError, match="UTF8"):
+        list(open_records([str(path)]).batches())
+
+
+def test_invalid_utf8_in_a_fast_path_string_is_no_traceback(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Found by a longer run of the properties: a byte that is not UTF-8 inside the model name of
+    an OpenAI log passes pyarrow's parser and failed later (UnicodeDecodeError, exit 70). Today the
+    file is refused with exit 2; a reader that rejects just that line satisfies this test too."""
+    lines = (FIX / "openai_chat.jsonl").read_bytes().split(b"\n")
+    lines[1] = lines[1].replace(b'"model":"', b'"model":"\x80', 1)
+    path = tmp_path / "chat.jsonl"
+    path.write_bytes(b"\n".join(lines))
+    _read(path, None)
+    res = run_cli(["report", "--spend", str(path), "--format", "json", "--no-whatif"])
+    assert res.exit_code in (0, 2) and "internal error" not in res.stderr, res.stderr

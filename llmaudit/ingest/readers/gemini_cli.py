@@ -22,10 +22,9 @@ import posixpath
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
 import pyarrow as pa
 
-from llmaudit.ingest.lines import RowBatcher, iter_json_values
+from llmaudit.ingest.lines import RowBatcher, iter_json_values, raw_json
 from llmaudit.ingest.rows import (
     SHAPE_ERRORS,
     RowError,
@@ -117,4 +116,4 @@ def read(source: Source, ctx: ReadContext) -> Iterator[pa.Table]:
 def _raw(msg: dict[str, Any]) -> str:
     """The message without its (long) content, for the reject record."""
     slim = {k: v for k, v in msg.items() if k not in ("content", "thoughts", "toolCalls", "displayContent")}
-    return orjson.dumps(slim, default=str).decode()
+    return raw_json(slim).decode()   # orjson alone refuses an integer past 64 bits

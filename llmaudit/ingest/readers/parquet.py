@@ -66,7 +66,9 @@ def _batches(pf: Any, ctx: ReadContext) -> Iterator[pa.Table]:
             batch = next(batches, None)
             if batch is None:
                 return
-            table = conform(pa.Table.from_batches([batch]))
+            table = pa.Table.from_batches([batch])
+            table.validate(full=True)   # a damaged page can hold strings that are not UTF-8
+            table = conform(table)
         except DAMAGED as exc:
             raise InputError(f"not a readable Parquet file ({exc})", path=ctx.path) from None
         n = table.num_rows
