@@ -204,9 +204,21 @@ def _parse(view: memoryview, schema: pa.Schema, final: bool) -> tuple[pa.Table |
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None, newlines
+    if not _valid_utf8(table):
+        return None, newlines   # the per-line path rejects the line that holds the bad bytes
     # pyarrow skips blank lines, which would shift row → line numbers: a row count that
     # differs from the line count sends the chunk to the per-line path.
     return (table if table.num_rows == newlines else None), newlines
+
+
+def _valid_utf8(table: pa.Table) -> bool:
+    """pyarrow's JSON parser lets invalid UTF-8 inside a string through; a full validation finds
+    it (the strings of an explicit schema are few: ids, model names, statuses)."""
+    try:
+        table.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _mostly_other_shape(table: pa.Table, wrapped: bool) -> bool:

@@ -136,3 +136,17 @@ def test_totals_cannot_overflow(run_cli, tmp_path: Path) -> None:  # type: ignor
     doc = json.loads(res.stdout)
     assert doc["sources"][0]["rows_rejected"] == 2048
     assert doc["totals"]["input_tokens"] == MAX_COUNT
+
+
+def test_invalid_utf8_inside_a_string_costs_only_its_line(tmp_path: Path) -> None:
+    """pyarrow's JSON parser lets a non-UTF-8 byte inside a string through; the fast paths then
+    hand the chunk to the per-line path, which rejects that one line (it used to cost the file)."""
+    lines = (FIX / "openai_chat.jsonl").read_bytes().split(b"\n")
+    lines[1] = lines[1].replace(b'"model":"', b'"model":"\x80', 1)
+    path = tmp_path / "chat.jsonl"
+    path.write_bytes(b"\n".join(lines))
+    good = scan([str(FIX / "openai_chat.jsonl")])
+    kept = good.table().num_rows
+    s = scan([str(path)])
+    assert s.table().num_rows == kept - 1
+    assert [r.line for r in s.summary.rejects] == [2] and "UTF-8" in s.summary.rejects[0].reason

@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from llmaudit.errors import InputError
+from llmaudit.ingest.fastjson import _valid_utf8
 from llmaudit.ingest.layouts.claude_code import CLAUDE_CODE
 from llmaudit.ingest.lines import (
     CHUNK_BYTES,
@@ -309,7 +310,7 @@ def _read_lines(source: Source, ctx: ReadContext, project: str | None) -> Iterat
                     parsed = pj.read_json(pa.BufferReader(chunk), parse_options=_PARSE)
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
                     parsed = None
-                if parsed is not None and parsed.num_rows != newlines:
+                if parsed is not None and (parsed.num_rows != newlines or not _valid_utf8(parsed)):
                     parsed = None
             if parsed is None:
                 table = _python_rows(list(iter_json_lines(chunk, first_line, ctx, final=final)), project, ctx)
@@ -427,10 +428,11 @@ class _Group:
     def parse(self, lo: int, hi: int) -> pa.Table | None:
         """Files ``lo:hi`` (and their sentinels) parsed by pyarrow, or None when it refuses them."""
         try:
-            return pj.read_json(pa.BufferReader(pa.py_buffer(self.buf[self.starts[lo]: self.starts[hi]])),
-                                parse_options=_PARSE)
+            parsed = pj.read_json(pa.BufferReader(pa.py_buffer(self.buf[self.starts[lo]: self.starts[hi]])),
+                                  parse_options=_PARSE)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             return None
+        return parsed if _valid_utf8(parsed) else None   # bad bytes: each file on its own, line by line
 
     def span(self, lo: int, hi: int, parsed: pa.Table | None) -> Iterator[tuple[pa.Table, np.ndarray]]:
         """Files ``lo:hi`` of the group, in order, from their joint parse where pyarrow took them."""
