@@ -1,4 +1,4 @@
-"""Spend intelligence on top of the spend audit: budgets, anomalies and the forecast (issue 17).
+"""Spend intelligence on top of the spend audit: budgets, anomalies, the forecast and --explain (issue 17).
 
 ``InsightPlan`` is what the user asked for, checked before any log is read; ``plan.observer()``
 is handed to ``build_spend`` (one pass over the logs feeds both), and ``plan.result(...)`` turns
@@ -16,6 +16,7 @@ from typing import Any
 from llmaudit.analysis.anomaly import ANOMALY_DIMENSIONS, AnomalyReport, detect_anomalies
 from llmaudit.analysis.budget import Budget, BudgetStatus, budgets_from_config, evaluate_budgets, exit_code
 from llmaudit.analysis.daily import DailyAccumulator
+from llmaudit.analysis.explain import Explain
 from llmaudit.analysis.forecast import Forecast, forecast_spend
 from llmaudit.errors import UsageError
 
@@ -73,6 +74,7 @@ class SpendInsights:
     anomalies: AnomalyReport | None = None
     forecast: Forecast | None = None  # None with ``forecast_asked``: no complete day before today
     forecast_asked: bool = False
+    explain: Explain | None = None  # --explain (analysis.explain)
 
     @property
     def exit_code(self) -> int:
@@ -87,4 +89,6 @@ class SpendInsights:
             out["anomalies"] = self.anomalies.to_dict()
         if self.forecast_asked:
             out["forecast"] = None if self.forecast is None else self.forecast.to_dict()
+        if self.explain is not None:
+            out["explain"] = self.explain.to_dict()
         return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -12,6 +12,9 @@ from llmaudit.cli.ingest import HistoryOption, HostOption, NoStoreOption
 from llmaudit.errors import UsageError
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from llmaudit.analysis.explain import ExplainAccumulator
     from llmaudit.analysis.insights import SpendInsights
     from llmaudit.cli.report_run import RoutingFlags
 
@@ -63,6 +66,13 @@ def report(
                                    "user, tag and key (weekday-aware median/MAD) with the requests behind them."),
     forecast: bool = typer.Option(False, "--forecast", help="Month-end and next-30-day spend with an 80% "
                                   "prediction interval (backtested on the logs' own history)."),
+    explain: bool = typer.Option(False, "--explain", help="Why the bill is what it is: cache economics, Batch "
+                                 "API candidates, prompt growth and costliest sessions, billed-vs-recomputed gaps "
+                                 "by cause."),
+    batchable: list[str] | None = typer.Option(None, "--batchable", help="Repeatable, with --explain: requests "
+                                               "that could wait for a Batch API, 'tag:NAME' or 'latency:30s' "
+                                               "(default: tag batchable or a tag starting batch-).",
+                                               metavar="tag:NAME|latency:SECONDS"),
     host: HostOption = None,
     no_store: NoStoreOption = False,
     history: HistoryOption = False,
@@ -73,8 +83,9 @@ def report(
     if fmt not in _FORMATS:
         raise UsageError(f"--format {fmt!r}: choose one of {', '.join(_FORMATS)}")
     if not spend:
-        if budget or alert_at or anomalies or forecast:
-            raise UsageError("--budget, --alert-at, --anomalies and --forecast need --spend (they read usage logs)")
+        if budget or alert_at or anomalies or forecast or explain or batchable:
+            raise UsageError("--budget, --alert-at, --anomalies, --forecast and --explain need --spend "
+                             "(they read usage logs)")
         from llmaudit.cli.report_run import RoutingFlags
 
         flags = RoutingFlags(volume=volume, reference=reference, judge=judge, rubric=rubric, prompts=prompts,
@@ -122,19 +133,30 @@ def report(
     )
     if options.since is not None and options.until is not None and options.until <= options.since:
         raise UsageError(f"--until {until} is not after --since {since}: the window would be empty")
+    if batchable and not explain:
+        raise UsageError("--batchable needs --explain")
     cfg = load_config(config)
     plan = plan_insights(budget, alert_at, cfg, anomalies=anomalies, forecast=forecast)
     observer = plan.observer() if plan.wanted else None
     catalog = load_catalog(cfg)
+    explainer = _explainer(catalog, cfg, batchable, options.tolerance) if explain else None
     with ReadProgress(None, "reading", out.stderr) as bar:
         records = open_records_with(engine, paths, scheduler=scheduler, fmt=log_format, mapping=parse_map(mapping),
                                     progress=bar.advance, catalog=catalog, host=host,
                                     store=not no_store, history=history)
         bar.total = records.total_bytes
         result = build_spend(records.batches(), catalog, options, config=cfg, inputs=paths,
-                             ingest_summary=records.summary, observers=(observer,) if observer else ())
+                             ingest_summary=records.summary,
+                             observers=tuple(o for o in (observer, explainer) if o is not None))
     insights = (plan.result(observer, now=result.generated_at, timezone=timezone, fx_rate=rate,
                             currency=options.currency) if observer else None)
+    if explainer is not None:
+        from dataclasses import replace
+
+        from llmaudit.analysis.insights import SpendInsights
+
+        base = insights or SpendInsights(currency=options.currency, now=result.generated_at)
+        insights = replace(base, explain=explainer.result(rate, options.currency))
     _emit(result, fmt, whatif, html, insights)
     if insights is not None and insights.exit_code:
         from llmaudit.render.budget import exit_lines
@@ -142,6 +164,15 @@ def report(
         for line in exit_lines(insights.budgets or (), insights.currency):
             out.warning(line)
         raise typer.Exit(insights.exit_code)
+
+
+def _explainer(catalog: Any, cfg: Any, batchable: list[str] | None, tolerance: Decimal) -> ExplainAccumulator:
+    from llmaudit.analysis.explain import ExplainAccumulator, parse_batchable
+    from llmaudit.pricing import fees
+
+    f = fees(cfg)
+    return ExplainAccumulator(catalog, rule=parse_batchable(batchable), tolerance=tolerance,
+                              platform_pcts=(f.platform_pct, f.byok_pct))
 
 
 def _check_writable(path: Path | None) -> None:
