@@ -18,6 +18,7 @@ from llmaudit.analysis.budget import Budget, BudgetStatus, budgets_from_config, 
 from llmaudit.analysis.daily import DailyAccumulator
 from llmaudit.analysis.explain import Explain
 from llmaudit.analysis.forecast import Forecast, forecast_spend
+from llmaudit.analysis.subscription import SubscriptionReport
 from llmaudit.errors import UsageError
 
 __all__ = ["InsightPlan", "SpendInsights", "plan_insights"]
@@ -75,6 +76,7 @@ class SpendInsights:
     forecast: Forecast | None = None  # None with ``forecast_asked``: no complete day before today
     forecast_asked: bool = False
     explain: Explain | None = None  # --explain (analysis.explain)
+    subscription: SubscriptionReport | None = None  # --plan / [plan] (analysis.subscription)
 
     @property
     def exit_code(self) -> int:
@@ -91,4 +93,6 @@ class SpendInsights:
             out["forecast"] = None if self.forecast is None else self.forecast.to_dict()
         if self.explain is not None:
             out["explain"] = self.explain.to_dict()
+        if self.subscription is not None:
+            out["subscription"] = self.subscription.to_dict()
         return out

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from llmaudit.analysis.explain import ExplainAccumulator
     from llmaudit.analysis.insights import SpendInsights
+    from llmaudit.analysis.subscription import SubscriptionAccumulator
     from llmaudit.cli.report_run import RoutingFlags
 
 __all__ = ["register"]
@@ -73,6 +74,10 @@ def report(
                                                "that could wait for a Batch API, 'tag:NAME' or 'latency:30s' "
                                                "(default: tag batchable or a tag starting batch-).",
                                                metavar="tag:NAME|latency:SECONDS"),
+    plan_flags: list[str] | None = typer.Option(None, "--plan", help="Repeatable: a subscription price, e.g. "
+                                          "'claude-max=200/month', to compare with the coding-agent logs' "
+                                          "API-equivalent cost per 5-hour window, week and month ([plan] in "
+                                          "llmaudit.toml too).", metavar="NAME=AMOUNT/PERIOD"),
     host: HostOption = None,
     no_store: NoStoreOption = False,
     history: HistoryOption = False,
@@ -83,8 +88,8 @@ def report(
     if fmt not in _FORMATS:
         raise UsageError(f"--format {fmt!r}: choose one of {', '.join(_FORMATS)}")
     if not spend:
-        if budget or alert_at or anomalies or forecast or explain or batchable:
-            raise UsageError("--budget, --alert-at, --anomalies, --forecast and --explain need --spend "
+        if budget or alert_at or anomalies or forecast or explain or batchable or plan_flags:
+            raise UsageError("--budget, --alert-at, --anomalies, --forecast, --explain and --plan need --spend "
                              "(they read usage logs)")
         from llmaudit.cli.report_run import RoutingFlags
 
@@ -140,6 +145,7 @@ def report(
     observer = plan.observer() if plan.wanted else None
     catalog = load_catalog(cfg)
     explainer = _explainer(catalog, cfg, batchable, options.tolerance) if explain else None
+    plans = _plans(cfg, plan_flags, timezone)
     with ReadProgress(None, "reading", out.stderr) as bar:
         records = open_records_with(engine, paths, scheduler=scheduler, fmt=log_format, mapping=parse_map(mapping),
                                     progress=bar.advance, catalog=catalog, host=host,
@@ -147,16 +153,17 @@ def report(
         bar.total = records.total_bytes
         result = build_spend(records.batches(), catalog, options, config=cfg, inputs=paths,
                              ingest_summary=records.summary,
-                             observers=tuple(o for o in (observer, explainer) if o is not None))
+                             observers=tuple(o for o in (observer, explainer, plans) if o is not None))
     insights = (plan.result(observer, now=result.generated_at, timezone=timezone, fx_rate=rate,
                             currency=options.currency) if observer else None)
-    if explainer is not None:
+    if explainer is not None or plans is not None:
         from dataclasses import replace
 
         from llmaudit.analysis.insights import SpendInsights
 
-        base = insights or SpendInsights(currency=options.currency, now=result.generated_at)
-        insights = replace(base, explain=explainer.result(rate, options.currency))
+        insights = replace(insights or SpendInsights(currency=options.currency, now=result.generated_at),
+                           explain=explainer.result(rate, options.currency) if explainer else None,
+                           subscription=plans.result(rate, options.currency) if plans else None)
     _emit(result, fmt, whatif, html, insights)
     if insights is not None and insights.exit_code:
         from llmaudit.render.budget import exit_lines
@@ -173,6 +180,14 @@ def _explainer(catalog: Any, cfg: Any, batchable: list[str] | None, tolerance: D
     f = fees(cfg)
     return ExplainAccumulator(catalog, rule=parse_batchable(batchable), tolerance=tolerance,
                               platform_pcts=(f.platform_pct, f.byok_pct))
+
+
+def _plans(cfg: Any, flags: list[str] | None, timezone: str) -> SubscriptionAccumulator | None:
+    """``[plan]`` entries, then ``--plan`` ones (a flag replaces a config plan of the same name)."""
+    from llmaudit.analysis.subscription import SubscriptionAccumulator, parse_plan, plans_from_config
+
+    named = {p.name: p for p in [*plans_from_config(cfg), *(parse_plan(f) for f in flags or [])]}
+    return SubscriptionAccumulator(list(named.values()), timezone) if named else None
 
 
 def _check_writable(path: Path | None) -> None:
