@@ -15,13 +15,14 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     from llmaudit.analysis.explain import ExplainAccumulator
+    from llmaudit.analysis.focus import FocusAccumulator, FocusExport
     from llmaudit.analysis.insights import SpendInsights
     from llmaudit.analysis.subscription import SubscriptionAccumulator
     from llmaudit.cli.report_run import RoutingFlags
 
 __all__ = ["register"]
 
-_FORMATS = ("table", "json", "csv", "markdown")
+_FORMATS = ("table", "json", "csv", "markdown", "focus")
 
 
 def report(
@@ -34,7 +35,7 @@ def report(
     timezone: str = typer.Option("UTC", "--timezone", help="IANA timezone for day boundaries."),
     currency: str = typer.Option("USD", "--currency", help="Report currency (needs --fx-rate unless USD)."),
     fx_rate: str | None = typer.Option(None, "--fx-rate", help="Units of --currency per USD, e.g. 0.92."),
-    fmt: str = typer.Option("table", "--format", help="table | json | csv | markdown. csv is one tidy table: "
+    fmt: str = typer.Option("table", "--format", help="table | json | csv | markdown | focus. csv is one tidy table: "
                             "one header, and a 'table' column naming each part (breakdown, savings, …)."),
     html: Path | None = typer.Option(None, "--html", help="Also write a self-contained HTML report."),
     whatif: bool = typer.Option(True, "--whatif/--no-whatif", help="Include the provider / routing what-if."),
@@ -87,6 +88,8 @@ def report(
     out.set_wide(wide)
     if fmt not in _FORMATS:
         raise UsageError(f"--format {fmt!r}: choose one of {', '.join(_FORMATS)}")
+    if fmt == "focus" and not spend:
+        raise UsageError("--format focus writes the spend of usage logs: add --spend")
     if not spend:
         if budget or alert_at or anomalies or forecast or explain or batchable or plan_flags:
             raise UsageError("--budget, --alert-at, --anomalies, --forecast, --explain and --plan need --spend "
@@ -146,6 +149,7 @@ def report(
     catalog = load_catalog(cfg)
     explainer = _explainer(catalog, cfg, batchable, options.tolerance) if explain else None
     plans = _plans(cfg, plan_flags, timezone)
+    focus = _focus() if fmt == "focus" else None
     with ReadProgress(None, "reading", out.stderr) as bar:
         records = open_records_with(engine, paths, scheduler=scheduler, fmt=log_format, mapping=parse_map(mapping),
                                     progress=bar.advance, catalog=catalog, host=host,
@@ -153,7 +157,7 @@ def report(
         bar.total = records.total_bytes
         result = build_spend(records.batches(), catalog, options, config=cfg, inputs=paths,
                              ingest_summary=records.summary,
-                             observers=tuple(o for o in (observer, explainer, plans) if o is not None))
+                             observers=tuple(o for o in (observer, explainer, plans, focus) if o is not None))
     insights = (plan.result(observer, now=result.generated_at, timezone=timezone, fx_rate=rate,
                             currency=options.currency) if observer else None)
     if explainer is not None or plans is not None:
@@ -164,7 +168,10 @@ def report(
         insights = replace(insights or SpendInsights(currency=options.currency, now=result.generated_at),
                            explain=explainer.result(rate, options.currency) if explainer else None,
                            subscription=plans.result(rate, options.currency) if plans else None)
-    _emit(result, fmt, whatif, html, insights)
+    if focus is not None:
+        _emit_focus(focus.result(rate, options.currency), result)
+    else:
+        _emit(result, fmt, whatif, html, insights)
     if insights is not None and insights.exit_code:
         from llmaudit.render.budget import exit_lines
 
@@ -188,6 +195,27 @@ def _plans(cfg: Any, flags: list[str] | None, timezone: str) -> SubscriptionAccu
 
     named = {p.name: p for p in [*plans_from_config(cfg), *(parse_plan(f) for f in flags or [])]}
     return SubscriptionAccumulator(list(named.values()), timezone) if named else None
+
+
+def _focus() -> FocusAccumulator:
+    from llmaudit.analysis.focus import FocusAccumulator
+
+    return FocusAccumulator()
+
+
+def _emit_focus(export: FocusExport, result: Any) -> None:
+    """FOCUS CSV on stdout; what could not be a FOCUS row (no ListCost) said on stderr."""
+    from llmaudit.render.focus import render_focus
+
+    out.data(render_focus(export))
+    if export.left_out_requests:
+        billed = f" (billed {export.currency} {export.left_out_billed:.4f} by their source)" \
+            if export.left_out_billed else ""
+        out.warning(f"{export.left_out_requests:,} requests have no recomputed cost (unknown model or rate) and are "
+                    f"not in the FOCUS rows{billed}: FOCUS needs a ListCost, and unknown is not written as 0")
+    for warning in result.warnings:
+        if "could not be priced" not in warning:
+            out.warning(warning)
 
 
 def _check_writable(path: Path | None) -> None:
