@@ -258,7 +258,7 @@ def _emit(result: object, fmt: str, whatif: bool, html: Path | None, insights: S
         from llmaudit.render.spend_html import render_spend_html
 
         try:
-            html.write_text(render_spend_html(result), encoding="utf-8")
+            html.write_text(render_spend_html(result, insights), encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"--html {html}: cannot write: {exc.strerror}") from None
         out.info(f"wrote {html}")
