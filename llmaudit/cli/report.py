@@ -170,6 +170,7 @@ def report(
                            subscription=plans.result(rate, options.currency) if plans else None)
     if focus is not None:
         _emit_focus(focus.result(rate, options.currency), result)
+        _write_html(html, result, insights)
     else:
         _emit(result, fmt, whatif, html, insights)
     if insights is not None and insights.exit_code:
@@ -254,14 +255,19 @@ def _emit(result: object, fmt: str, whatif: bool, html: Path | None, insights: S
     if fmt != "json":
         for warning in result.warnings:
             out.warning(warning)
-    if html is not None:
-        from llmaudit.render.spend_html import render_spend_html
+    _write_html(html, result, insights)
 
-        try:
-            html.write_text(render_spend_html(result, insights), encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--html {html}: cannot write: {exc.strerror}") from None
-        out.info(f"wrote {html}")
+
+def _write_html(html: Path | None, result: Any, insights: SpendInsights | None) -> None:
+    if html is None:
+        return
+    from llmaudit.render.spend_html import render_spend_html
+
+    try:
+        html.write_text(render_spend_html(result, insights), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--html {html}: cannot write: {exc.strerror}") from None
+    out.info(f"wrote {html}")
 
 
 def _run_report(paths: list[str], fmt: str, html: Path | None, flags: RoutingFlags) -> None:

@@ -89,3 +89,10 @@ def test_rows_add_up_to_the_report(rows: list[dict[str, str]], run_cli: RunCli) 
 def test_focus_needs_spend(run_cli: RunCli) -> None:
     r = run_cli(["report", DEMO, "--format", "focus"])
     assert r.exit_code == 2 and "--spend" in r.stderr
+
+
+def test_focus_with_html_writes_both(run_cli: RunCli, tmp_path: Path) -> None:
+    out = tmp_path / "spend.html"
+    r = run_cli([*ARGS, "--format", "focus", "--html", str(out)])
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.startswith("BilledCost,") and "Recomputed spend" in out.read_text(encoding="utf-8")
