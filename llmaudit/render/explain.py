@@ -54,8 +54,12 @@ def explain_sections(e: Explain) -> list[Section]:
                            "first read more than 5 minutes after the write (a 5-minute write would have expired)"))
     cache_caption = ("a write is read again when a later request of the same session and model reads the cache "
                      f"before the write's TTL (restarted by each read) runs out; {e.scope_note}")
-    saving = (f"saving {m(b.saving)} at batch rates ({m(b.at_batch_rates)} instead of {m(b.cost_with_rate)})"
-              if b.saving is not None else "no batchable request has a batch rate in the catalog")
+    if not b.requests:
+        saving = "no request matched the rule"
+    elif b.saving is None:
+        saving = "no batchable request has a batch rate in the catalog"
+    else:
+        saving = f"saving {m(b.saving)} at batch rates ({m(b.at_batch_rates)} instead of {m(b.cost_with_rate)})"
     notes = []
     if b.no_batch_rate_requests:
         notes.append(f"{count(b.no_batch_rate_requests)} requests of models without a batch rate")
