@@ -12,12 +12,8 @@ from llmaudit.cli.ingest import HistoryOption, HostOption, NoStoreOption
 from llmaudit.errors import UsageError
 
 if TYPE_CHECKING:
-    from decimal import Decimal
-
-    from llmaudit.analysis.explain import ExplainAccumulator
-    from llmaudit.analysis.focus import FocusAccumulator, FocusExport
+    from llmaudit.analysis.focus import FocusExport
     from llmaudit.analysis.insights import SpendInsights
-    from llmaudit.analysis.subscription import SubscriptionAccumulator
     from llmaudit.cli.report_run import RoutingFlags
 
 __all__ = ["register"]
@@ -108,7 +104,7 @@ def report(
     from decimal import Decimal, InvalidOperation
 
     from llmaudit.analysis.distributed import open_records_with
-    from llmaudit.analysis.insights import plan_insights
+    from llmaudit.analysis.insights import plan_insights, plan_observers
     from llmaudit.analysis.savings import parse_volume
     from llmaudit.analysis.spend import SpendOptions, build_spend, parse_by, parse_when, resolve_timezone
     from llmaudit.cli.ingest import parse_map
@@ -141,15 +137,12 @@ def report(
     )
     if options.since is not None and options.until is not None and options.until <= options.since:
         raise UsageError(f"--until {until} is not after --since {since}: the window would be empty")
-    if batchable and not explain:
-        raise UsageError("--batchable needs --explain")
     cfg = load_config(config)
     plan = plan_insights(budget, alert_at, cfg, anomalies=anomalies, forecast=forecast)
     observer = plan.observer() if plan.wanted else None
     catalog = load_catalog(cfg)
-    explainer = _explainer(catalog, cfg, batchable, options.tolerance) if explain else None
-    plans = _plans(cfg, plan_flags, timezone)
-    focus = _focus() if fmt == "focus" else None
+    extra = plan_observers(catalog, cfg, explain=explain, batchable=batchable, plan_flags=plan_flags,
+                           focus=fmt == "focus", tolerance=options.tolerance, timezone=timezone)
     with ReadProgress(None, "reading", out.stderr) as bar:
         records = open_records_with(engine, paths, scheduler=scheduler, fmt=log_format, mapping=parse_map(mapping),
                                     progress=bar.advance, catalog=catalog, host=host,
@@ -157,19 +150,12 @@ def report(
         bar.total = records.total_bytes
         result = build_spend(records.batches(), catalog, options, config=cfg, inputs=paths,
                              ingest_summary=records.summary,
-                             observers=tuple(o for o in (observer, explainer, plans, focus) if o is not None))
+                             observers=(*((observer,) if observer else ()), *extra.all()))
     insights = (plan.result(observer, now=result.generated_at, timezone=timezone, fx_rate=rate,
                             currency=options.currency) if observer else None)
-    if explainer is not None or plans is not None:
-        from dataclasses import replace
-
-        from llmaudit.analysis.insights import SpendInsights
-
-        insights = replace(insights or SpendInsights(currency=options.currency, now=result.generated_at),
-                           explain=explainer.result(rate, options.currency) if explainer else None,
-                           subscription=plans.result(rate, options.currency) if plans else None)
-    if focus is not None:
-        _emit_focus(focus.result(rate, options.currency), result)
+    insights = extra.insights(insights, fx_rate=rate, currency=options.currency, now=result.generated_at)
+    if extra.focus is not None:
+        _emit_focus(extra.focus.result(rate, options.currency), result)
         _write_html(html, result, insights)
     else:
         _emit(result, fmt, whatif, html, insights)
@@ -179,29 +165,6 @@ def report(
         for line in exit_lines(insights.budgets or (), insights.currency):
             out.warning(line)
         raise typer.Exit(insights.exit_code)
-
-
-def _explainer(catalog: Any, cfg: Any, batchable: list[str] | None, tolerance: Decimal) -> ExplainAccumulator:
-    from llmaudit.analysis.explain import ExplainAccumulator, parse_batchable
-    from llmaudit.pricing import fees
-
-    f = fees(cfg)
-    return ExplainAccumulator(catalog, rule=parse_batchable(batchable), tolerance=tolerance,
-                              platform_pcts=(f.platform_pct, f.byok_pct))
-
-
-def _plans(cfg: Any, flags: list[str] | None, timezone: str) -> SubscriptionAccumulator | None:
-    """``[plan]`` entries, then ``--plan`` ones (a flag replaces a config plan of the same name)."""
-    from llmaudit.analysis.subscription import SubscriptionAccumulator, parse_plan, plans_from_config
-
-    named = {p.name: p for p in [*plans_from_config(cfg), *(parse_plan(f) for f in flags or [])]}
-    return SubscriptionAccumulator(list(named.values()), timezone) if named else None
-
-
-def _focus() -> FocusAccumulator:
-    from llmaudit.analysis.focus import FocusAccumulator
-
-    return FocusAccumulator()
 
 
 def _emit_focus(export: FocusExport, result: Any) -> None:
