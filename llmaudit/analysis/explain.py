@@ -17,7 +17,8 @@ Definitions (the report prints them with each section):
 * **batchable**: a request not already served at batch rates that carries a batch tag (``batchable``
   or a tag starting ``batch-`` by default; ``--batchable tag:NAME``) or, with
   ``--batchable latency:30s``, whose logged latency was at least that long.
-* **session** (prompt growth, costliest): the same scope as the cache's.
+* **session** (prompt growth, costliest): the same scope as the cache's. Per user, prompt growth is
+  the mean prompt per request of their last 7 days of traffic over that of their first 7.
 
 Every section adds up to the spend report's totals: prompt tokens split into uncached, cache reads
 and writes; priced cost into batchable, already batch and other; sessions' costs and requests into
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -47,6 +48,7 @@ __all__ = [
     "ExplainAccumulator",
     "GapCause",
     "SessionRow",
+    "UserGrowth",
     "parse_batchable",
 ]
 
@@ -59,6 +61,7 @@ _ZERO = Decimal(0)
 CAUSES = ("cached tokens counted twice", "cache reads billed at the full input rate", "tier mismatch",
           "platform fee", "unexplained")
 _TIERS = ("standard", "batch", "flex", "priority")
+GROWTH_DAYS = 7
 
 
 # --------------------------------------------------------------------------------------- options
@@ -167,6 +170,23 @@ class SessionRow:
 
 
 @dataclass(frozen=True)
+class UserGrowth:
+    """One user's prompt size over time: mean prompt tokens per request in their first and last
+    ``GROWTH_DAYS`` days of traffic (users seen on at least twice that many days apart)."""
+
+    user: str
+    requests: int
+    first_day: str
+    last_day: str
+    early_mean: float
+    late_mean: float
+
+    @property
+    def growth(self) -> float | None:
+        return self.late_mean / self.early_mean if self.early_mean else None
+
+
+@dataclass(frozen=True)
 class GapCause:
     cause: str
     rows: int
@@ -192,6 +212,7 @@ class Explain:
     median_growth: float | None
     top_sessions: tuple[SessionRow, ...]
     gaps: tuple[GapCause, ...] = field(default_factory=tuple)
+    users: tuple[UserGrowth, ...] = ()  # prompt growth per user, biggest growth first
 
     def to_dict(self) -> dict[str, Any]:
         c, b = self.cache, self.batch
@@ -230,6 +251,9 @@ class Explain:
                          "growth": None if s.growth is None else round(s.growth, 4)}
                         for s in self.top_sessions],
             },
+            "users": [{"user": u.user, "requests": u.requests, "first_day": u.first_day, "last_day": u.last_day,
+                       "early_mean_prompt": round(u.early_mean, 2), "late_mean_prompt": round(u.late_mean, 2),
+                       "growth": None if u.growth is None else round(u.growth, 4)} for u in self.users],
             "gaps": [{"cause": g.cause, "rows": g.rows, "billed": money(g.billed), "recomputed": money(g.recomputed),
                       "difference": money(g.difference)} for g in self.gaps],
         }
@@ -268,6 +292,7 @@ class ExplainAccumulator:
         self.has_session = False
         self.cache_rows: list[pa.Table] = []
         self.sessions: dict[str, list[Any]] = {}
+        self.user_days: dict[tuple[str, str], list[int]] = {}  # (user, day) -> [prompt tokens, requests]
         self.gaps: dict[str, list[Any]] = {c: [0, _ZERO, _ZERO] for c in CAUSES}
 
     # one batch ------------------------------------------------------------------------------
@@ -406,6 +431,12 @@ class ExplainAccumulator:
         return mask
 
     def _sessions(self, table: pa.Table, work: pa.Table) -> None:
+        users = pa.table({"user": work.column("user"), "day": work.column("day"),
+                          "prompt": work.column("input_tokens"), "requests": work.column("requests")})
+        for u in users.group_by(["user", "day"]).aggregate([("prompt", "sum"), ("requests", "sum")]).to_pylist():
+            per_day = self.user_days.setdefault((u["user"], u["day"]), [0, 0])
+            per_day[0] += u["prompt_sum"]
+            per_day[1] += u["requests_sum"]
         part = pa.table({
             "key": self._scope(table, work.column("day")), "ts": table.column("timestamp"),
             "requests": work.column("requests"), "unpriced": work.column("unpriced_requests"),
@@ -504,6 +535,7 @@ class ExplainAccumulator:
         growths = sorted(g for r in rows if (g := r.growth) is not None)
         rows.sort(key=lambda r: (-(r.cost or 0), r.key))
         gaps = tuple(GapCause(c, v[0], v[1] * fx, v[2] * fx) for c, v in self.gaps.items() if v[0])
+        users = self._users()
         note = ("a session is the logged session id" if self.has_session else
                 "no session ids in these logs: a session is one user's requests to one project on one day")
         return Explain(
@@ -512,7 +544,27 @@ class ExplainAccumulator:
             session_cost=sum((r.cost for r in rows if r.cost is not None), _ZERO),
             growing_sessions=sum(1 for g in growths if g >= 2), multi_request_sessions=len(growths),
             median_growth=float(np.median(growths)) if growths else None, top_sessions=tuple(rows[:self.top]),
-            gaps=gaps)
+            gaps=gaps, users=users)
+
+    def _users(self) -> tuple[UserGrowth, ...]:
+        from datetime import date
+
+        days: dict[str, dict[date, list[int]]] = {}
+        for (user, day), v in self.user_days.items():
+            days.setdefault(user, {})[date.fromisoformat(day)] = v
+        out = []
+        span = timedelta(days=GROWTH_DAYS)
+        for user, seen in days.items():
+            first, last = min(seen), max(seen)
+            if last - first < 2 * span - timedelta(days=1):
+                continue
+            early = [v for d, v in seen.items() if d < first + span]
+            late = [v for d, v in seen.items() if d > last - span]
+            mean = lambda vs: sum(v[0] for v in vs) / max(sum(v[1] for v in vs), 1)  # noqa: E731
+            out.append(UserGrowth(user, sum(v[1] for v in seen.values()), first.isoformat(), last.isoformat(),
+                                  mean(early), mean(late)))
+        out.sort(key=lambda u: (-(u.growth or 0), u.user))
+        return tuple(out)
 
     def _walk(self) -> tuple[int, int, Decimal, int]:
         """Writes never read again: (writes, tokens, premium USD, unpriced writes); also counts the 1-hour

@@ -16,7 +16,7 @@ from llmaudit.analysis.explain import Explain
 from llmaudit.render.formats import count, pct, usd
 from llmaudit.render.spend import currency_symbol
 
-__all__ = ["explain_csv", "explain_markdown", "explain_sections", "explain_table"]
+__all__ = ["USER_HEAD", "explain_csv", "explain_markdown", "explain_sections", "explain_table", "user_rows"]
 
 # A section: title, (item, figure, note) rows, caption.
 Section = tuple[str, list[tuple[str, str, str]], str]
@@ -104,6 +104,15 @@ def _session_rows(e: Explain) -> list[tuple[str, str, str, str, str, str]]:
              "-" if s.growth is None else f"×{s.growth:.2f}") for s in e.top_sessions]
 
 
+USER_HEAD = ("User", "Requests", "Days", "Mean prompt, first 7 days", "Mean prompt, last 7 days", "Growth")
+_USER_NOTE = "users with traffic at least 14 days apart; prompt = all prompt tokens, cached or not"
+
+
+def user_rows(e: Explain) -> list[tuple[str, str, str, str, str, str]]:
+    return [(u.user, count(u.requests), f"{u.first_day} … {u.last_day}", count(round(u.early_mean)),
+             count(round(u.late_mean)), "-" if u.growth is None else f"×{u.growth:.2f}") for u in e.users]
+
+
 _SESSION_HEAD = ("Session", "Requests", "Cost", "Prompt first → last", "Max prompt", "Growth")
 
 
@@ -116,6 +125,13 @@ def explain_table(e: Explain) -> RenderableType:
         table.add_column("Note", overflow="fold")
         for row in rows:
             table.add_row(*row)
+        parts += [Text(""), table]
+    if e.users:
+        table = Table(title="Prompt size per user over time", title_justify="left", caption=_USER_NOTE)
+        for i, name in enumerate(USER_HEAD):
+            table.add_column(name, justify="left" if i == 0 else "right")
+        for urow in user_rows(e):
+            table.add_row(*urow)
         parts += [Text(""), table]
     if e.top_sessions:
         table = Table(title=f"Costliest sessions (top {len(e.top_sessions)})", title_justify="left")
@@ -133,6 +149,10 @@ def explain_markdown(e: Explain) -> str:
         lines += ["", f"### {title}", "", "| Item | Figure | Note |", "|---|---:|---|"]
         lines += [f"| {item.strip()} | {fig} | {note} |" for item, fig, note in rows]
         lines += ["", f"_{caption}_"]
+    if e.users:
+        lines += ["", "### Prompt size per user over time", "", "| " + " | ".join(USER_HEAD) + " |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        lines += ["| " + " | ".join(r) + " |" for r in user_rows(e)] + ["", f"_{_USER_NOTE}_"]
     if e.top_sessions:
         lines += ["", "### Costliest sessions", "", "| " + " | ".join(_SESSION_HEAD) + " |",
                   "|---|---:|---:|---:|---:|---:|"]
@@ -164,6 +184,7 @@ def explain_csv(e: Explain) -> str:
         ("sessions", "count", e.sessions, "sessions"), ("sessions", "cost", e.session_cost, cur),
         *[("gap", g.cause, g.difference, cur) for g in e.gaps],
         *[("session", s.key, s.cost, cur) for s in e.top_sessions],
+        *[("user_prompt_growth", u.user, u.growth, "ratio") for u in e.users],
     ]
     for section, item, value, unit in rows:
         w.writerow([section, item, _num(value), unit])

@@ -9,7 +9,7 @@ from typing import Any
 
 from llmaudit.analysis.insights import SpendInsights
 from llmaudit.analysis.spend import SpendReport
-from llmaudit.render.explain import explain_sections
+from llmaudit.render.explain import USER_HEAD, explain_sections, user_rows
 from llmaudit.render.formats import count, pct, usd
 from llmaudit.render.spend import currency_symbol
 from llmaudit.render.subscription import subscription_rows
@@ -125,6 +125,9 @@ class _View:
         tables: list[dict[str, Any]] = [{"caption": title, "note": caption, "headers": ["Item", "Figure", "Note"],
                    "rows": [[item.strip(), fig, note] for item, fig, note in rows]}
                   for title, rows, caption in explain_sections(e)]
+        if e.users:
+            tables.append({"caption": "Prompt size per user over time", "note": None, "headers": list(USER_HEAD),
+                           "rows": [list(r) for r in user_rows(e)]})
         tables.append({"caption": "Costliest sessions", "note": None,
                        "headers": ["Session", "Requests", "Cost", "Prompt first → last", "Max prompt", "Growth"],
                        "rows": [[s.key, count(s.requests), self.money(s.cost),

@@ -123,3 +123,13 @@ def test_sessions_grow_and_add_up() -> None:
     assert (day10.requests, day10.first_prompt, day10.last_prompt, day10.growth) == (2, 1000, 5000, 5.0)
     assert top["s-1"].growth is None  # one request: no growth to speak of
     assert (e.multi_request_sessions, e.growing_sessions) == (1, 1)
+
+
+def test_prompt_growth_per_user_first_and_last_week() -> None:
+    rows = [row(9, 0, day=1, inp=1000), row(10, 0, day=1, inp=3000), row(9, 0, day=7, inp=2000),
+            row(9, 0, day=20, inp=8000), row(9, 0, day=25, inp=4000),
+            row(9, 0, day=10, inp=500, user="bob"), row(9, 0, day=12, inp=900, user="bob")]
+    _, e = explain(rows)
+    (alice,) = e.users  # bob's traffic spans 3 days: no first and last week to compare
+    assert (alice.user, alice.requests, alice.first_day, alice.last_day) == ("alice", 5, "2026-11-01", "2026-11-25")
+    assert (alice.early_mean, alice.late_mean, alice.growth) == (2000, 6000, 3.0)

@@ -69,6 +69,17 @@ def test_sessions_add_up(report: dict[str, Any]) -> None:
     assert costs[0] <= _d(day_cost)
 
 
+def test_prompt_growth_per_user(report: dict[str, Any]) -> None:
+    users = report["explain"]["users"]
+    by_user = {r["user"]: r["requests"] for r in report["breakdowns"]["user"]["rows"]}
+    # Every demo user has a month of traffic: all are listed, with their requests from the user breakdown.
+    assert {u["user"]: u["requests"] for u in users} == by_user
+    growth = [u["growth"] for u in users]
+    assert growth == sorted(growth, reverse=True)
+    for u in users:
+        assert u["growth"] == pytest.approx(u["late_mean_prompt"] / u["early_mean_prompt"], rel=1e-3)
+
+
 def test_gap_causes_add_up_to_billed_vs_recomputed(report: dict[str, Any]) -> None:
     gaps, rec = report["explain"]["gaps"], report["billed_vs_recomputed"]
     assert sum(g["rows"] for g in gaps) == rec["differing_rows"] > 0
