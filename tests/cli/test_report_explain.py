@@ -104,3 +104,14 @@ def test_batchable_needs_explain(run_cli: RunCli) -> None:
     assert r.exit_code == 2 and "--batchable needs --explain" in r.stderr
     r = run_cli([*ARGS, "--batchable", "latency:fast"])
     assert r.exit_code == 2 and "latency:30s" in r.stderr
+
+
+def test_report_currency_scales_every_figure(run_cli: RunCli) -> None:
+    r = run_cli([*ARGS, "--format", "json", "--currency", "EUR", "--fx-rate", "0.5"])
+    assert r.exit_code == 0, r.stderr
+    data = json.loads(r.stdout)
+    e, totals = data["explain"], data["totals"]
+    assert e["currency"] == "EUR"
+    assert _d(e["cache"]["cost"]) == _d(totals["cost"]) == pytest.approx(Decimal("47.43625541"), abs=Decimal("1e-8"))
+    assert _d(e["sessions"]["cost"]) == _d(totals["cost"])
+    assert _d(e["batch"]["cost"]) + _d(e["batch"]["other_cost"]) == _d(totals["cost"])

@@ -98,3 +98,18 @@ def test_bad_plan_in_config_names_the_file(run_cli: RunCli, log: str, tmp_path: 
 def test_yearly_and_weekly_prices_per_month() -> None:
     assert parse_plan("x=240/year").monthly == Decimal(20)
     assert parse_plan("x=7/week").monthly == Decimal("365.2425") / 12
+
+
+def test_claude_code_transcripts_end_to_end(run_cli: RunCli) -> None:
+    """Read by the Claude Code reader itself (the fixture transcripts), not a prepared parquet."""
+    fixture = Path(__file__).resolve().parents[1] / "ingest" / "fixtures" / "claude"
+    data = _json(run_cli, [str(fixture), "--plan", "claude-pro=20/month"])
+    sub = data["subscription"]
+    (pro,) = sub["plans"]
+    assert sub["agents"]["claude-code"] == sum(w["requests"] for w in pro["window_list"]) > 0
+    assert _dec(pro["api_equivalent"]) == sum(_dec(w["cost"]) for w in pro["window_list"])
+    assert pro["pays_off"] is False and pro["windows"] == len(pro["window_list"])
+
+
+def _dec(value: float) -> Decimal:
+    return Decimal(repr(value))
