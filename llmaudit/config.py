@@ -98,6 +98,7 @@ _SECTIONS: dict[str, frozenset[str] | None] = {
     "tiers": None,
     "whatif": None,
     "budget": None,  # [[budget]] tables, read by analysis.budget
+    "plan": None,  # NAME = "AMOUNT/PERIOD", read by analysis.subscription
 }
 
 

@@ -1,4 +1,4 @@
-"""Spend intelligence on top of the spend audit: budgets, anomalies and the forecast (issue 17).
+"""Spend intelligence on top of the spend audit: budgets, anomalies, the forecast and --explain (issue 17).
 
 ``InsightPlan`` is what the user asked for, checked before any log is read; ``plan.observer()``
 is handed to ``build_spend`` (one pass over the logs feeds both), and ``plan.result(...)`` turns
@@ -11,15 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmaudit.analysis.anomaly import ANOMALY_DIMENSIONS, AnomalyReport, detect_anomalies
 from llmaudit.analysis.budget import Budget, BudgetStatus, budgets_from_config, evaluate_budgets, exit_code
 from llmaudit.analysis.daily import DailyAccumulator
+from llmaudit.analysis.explain import Explain
 from llmaudit.analysis.forecast import Forecast, forecast_spend
+from llmaudit.analysis.subscription import SubscriptionReport
 from llmaudit.errors import UsageError
 
-__all__ = ["InsightPlan", "SpendInsights", "plan_insights"]
+if TYPE_CHECKING:
+    from llmaudit.analysis.explain import ExplainAccumulator
+    from llmaudit.analysis.focus import FocusAccumulator
+    from llmaudit.analysis.subscription import SubscriptionAccumulator
+
+__all__ = ["InsightObservers", "InsightPlan", "SpendInsights", "plan_insights", "plan_observers"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,8 @@ class SpendInsights:
     anomalies: AnomalyReport | None = None
     forecast: Forecast | None = None  # None with ``forecast_asked``: no complete day before today
     forecast_asked: bool = False
+    explain: Explain | None = None  # --explain (analysis.explain)
+    subscription: SubscriptionReport | None = None  # --plan / [plan] (analysis.subscription)
 
     @property
     def exit_code(self) -> int:
@@ -87,4 +96,59 @@ class SpendInsights:
             out["anomalies"] = self.anomalies.to_dict()
         if self.forecast_asked:
             out["forecast"] = None if self.forecast is None else self.forecast.to_dict()
+        if self.explain is not None:
+            out["explain"] = self.explain.to_dict()
+        if self.subscription is not None:
+            out["subscription"] = self.subscription.to_dict()
         return out
+
+
+@dataclass(frozen=True)
+class InsightObservers:
+    """The ``build_spend`` observers of --explain, --plan / [plan] and --format focus: the same single
+    pass over the logs feeds them and the daily series."""
+
+    explain: ExplainAccumulator | None = None
+    plans: SubscriptionAccumulator | None = None
+    focus: FocusAccumulator | None = None
+
+    def all(self) -> tuple[Any, ...]:
+        return tuple(o for o in (self.explain, self.plans, self.focus) if o is not None)
+
+    def insights(self, base: SpendInsights | None, *, fx_rate: Decimal, currency: str,
+                 now: datetime) -> SpendInsights | None:
+        """``base`` (budgets, anomalies, forecast) with the explain and plan results added."""
+        if self.explain is None and self.plans is None:
+            return base
+        from dataclasses import replace
+
+        return replace(base or SpendInsights(currency=currency, now=now),
+                       explain=self.explain.result(fx_rate, currency) if self.explain else None,
+                       subscription=self.plans.result(fx_rate, currency) if self.plans else None)
+
+
+def plan_observers(catalog: Any, config: Any, *, explain: bool, batchable: list[str] | None,
+                   plan_flags: list[str] | None, focus: bool, tolerance: Decimal, timezone: str) -> InsightObservers:
+    """Check the flags (before any log is read) and build the observers they ask for. Plans: ``[plan]``
+    entries, then ``--plan`` ones (a flag replaces a config plan of the same name)."""
+    from llmaudit.analysis.subscription import SubscriptionAccumulator, parse_plan, plans_from_config
+
+    if batchable and not explain:
+        raise UsageError("--batchable needs --explain")
+    explainer = None
+    if explain:
+        from llmaudit.analysis.explain import ExplainAccumulator, parse_batchable
+        from llmaudit.pricing import fees
+
+        f = fees(config)
+        explainer = ExplainAccumulator(catalog, rule=parse_batchable(batchable), tolerance=tolerance,
+                                       platform_pcts=(f.platform_pct, f.byok_pct))
+    named = {p.name: p for p in [*plans_from_config(config), *(parse_plan(f) for f in plan_flags or [])]}
+    exporter = None
+    if focus:
+        from llmaudit.analysis.focus import FocusAccumulator
+
+        exporter = FocusAccumulator()
+    return InsightObservers(explain=explainer,
+                            plans=SubscriptionAccumulator(list(named.values()), timezone) if named else None,
+                            focus=exporter)

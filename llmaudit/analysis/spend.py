@@ -50,6 +50,9 @@ __all__ = [
     "SpendReport",
     "UnpricedModel",
     "build_spend",
+    "compared_rows",
+    "differing_rows",
+    "money_column",
     "parse_by",
     "parse_when",
     "resolve_timezone",
@@ -445,6 +448,11 @@ def _total(table: pa.Table) -> pa.Table:
     return pa.table(sums)
 
 
+def money_column(col: Any) -> Any:
+    """Float USD costs as exact ``decimal128`` (rounded to 1e-12 first: see the module docstring)."""
+    return pc.cast(pc.round(col, _MONEY_PLACES), _MONEY_TYPE)
+
+
 def _dec(col: Any) -> Any:
     return pc.cast(pc.round(col, _MONEY_PLACES), _MONEY_TYPE)
 
@@ -696,15 +704,7 @@ class _Builder:
         if billed_f.null_count == table.num_rows:
             return
         cost_f = table.column("cost_usd")
-        has_billed = pc.is_valid(billed_f)
-        # Money-only rows (a cost report: no requests, no tokens) have nothing to reprice; comparing
-        # them with a recomputed $0 would list every one as a mismatch. They count as billed-only.
-        money_only = pc.and_(pc.equal(work.column("requests"), 0),
-                             pc.equal(pc.add(work.column("input_tokens"), work.column("output_tokens")), 0))
-        # BYOK rows (OpenRouter) bill only the platform fee; the provider billed the tokens directly.
-        comparable = pc.and_(pc.and_(pc.is_valid(cost_f), pc.invert(money_only)), pc.invert(_has_tag(table, "byok")))
-        both = pc.and_(has_billed, comparable)
-        billed_only = pc.and_(has_billed, pc.invert(comparable))
+        both, billed_only = compared_rows(table, work)
         self.rec_ints[2] += pc.sum(pc.cast(billed_only, pa.int64())).as_py() or 0
         self.rec_money[4] += pc.sum(pc.filter(work.column("billed"), billed_only)).as_py() or Decimal(0)
         if not pc.any(both).as_py():
@@ -713,10 +713,7 @@ class _Builder:
         self.rec_money[0] += pc.sum(pc.filter(work.column("billed"), both)).as_py() or Decimal(0)
         self.rec_money[1] += pc.sum(pc.filter(work.column("cost"), both)).as_py() or Decimal(0)
         diff_f = pc.subtract(billed_f, cost_f)
-        limit = pc.multiply(cost_f, float(self.options.tolerance))
-        # A tiny absolute floor keeps float noise on sub-micro-dollar rows from counting as a difference.
-        differs = pc.and_(both, pc.greater(pc.abs(diff_f), pc.max_element_wise(limit, 1e-9)))
-        differs = pc.fill_null(differs, False)
+        differs = differing_rows(table, both, self.options.tolerance)
         if not pc.any(differs).as_py():
             return
         sub_work = work.filter(differs)
@@ -883,6 +880,31 @@ class _Builder:
             unpriced_requests=sum(daily[d].unpriced_requests for d in days),
             log_ends=log_ends,
         )
+
+
+def compared_rows(table: pa.Table, work: pa.Table) -> tuple[Any, Any]:
+    """Masks of the rows billed vs recomputed compares (``both``) and of the billed rows it cannot
+    (``billed_only``). The explain section reads the same masks, so its causes add up to this."""
+    has_billed = pc.is_valid(table.column("billed_cost_usd"))
+    # Money-only rows (a cost report: no requests, no tokens) have nothing to reprice; comparing
+    # them with a recomputed $0 would list every one as a mismatch. They count as billed-only.
+    money_only = pc.and_(pc.equal(work.column("requests"), 0),
+                         pc.equal(pc.add(work.column("input_tokens"), work.column("output_tokens")), 0))
+    # BYOK rows (OpenRouter) bill only the platform fee; the provider billed the tokens directly.
+    comparable = pc.and_(pc.and_(pc.is_valid(table.column("cost_usd")), pc.invert(money_only)),
+                         pc.invert(_has_tag(table, "byok")))
+    return pc.and_(has_billed, comparable), pc.and_(has_billed, pc.invert(comparable))
+
+
+def differing_rows(table: pa.Table, both: Any, tolerance: Decimal) -> Any:
+    """Of the compared rows, those whose billed cost differs from the recomputed one by more than
+    ``tolerance`` (relative)."""
+    cost_f = table.column("cost_usd")
+    diff_f = pc.subtract(table.column("billed_cost_usd"), cost_f)
+    limit = pc.multiply(cost_f, float(tolerance))
+    # A tiny absolute floor keeps float noise on sub-micro-dollar rows from counting as a difference.
+    differs = pc.and_(both, pc.greater(pc.abs(diff_f), pc.max_element_wise(limit, 1e-9)))
+    return pc.fill_null(differs, False)
 
 
 def _scale(d: Discrepancy, fx: Decimal) -> Discrepancy:

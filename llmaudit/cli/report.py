@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -12,12 +12,13 @@ from llmaudit.cli.ingest import HistoryOption, HostOption, NoStoreOption
 from llmaudit.errors import UsageError
 
 if TYPE_CHECKING:
+    from llmaudit.analysis.focus import FocusExport
     from llmaudit.analysis.insights import SpendInsights
     from llmaudit.cli.report_run import RoutingFlags
 
 __all__ = ["register"]
 
-_FORMATS = ("table", "json", "csv", "markdown")
+_FORMATS = ("table", "json", "csv", "markdown", "focus")
 
 
 def report(
@@ -30,7 +31,7 @@ def report(
     timezone: str = typer.Option("UTC", "--timezone", help="IANA timezone for day boundaries."),
     currency: str = typer.Option("USD", "--currency", help="Report currency (needs --fx-rate unless USD)."),
     fx_rate: str | None = typer.Option(None, "--fx-rate", help="Units of --currency per USD, e.g. 0.92."),
-    fmt: str = typer.Option("table", "--format", help="table | json | csv | markdown. csv is one tidy table: "
+    fmt: str = typer.Option("table", "--format", help="table | json | csv | markdown | focus. csv is one tidy table: "
                             "one header, and a 'table' column naming each part (breakdown, savings, …)."),
     html: Path | None = typer.Option(None, "--html", help="Also write a self-contained HTML report."),
     whatif: bool = typer.Option(True, "--whatif/--no-whatif", help="Include the provider / routing what-if."),
@@ -68,6 +69,17 @@ def report(
                                    "user, tag and key (weekday-aware median/MAD) with the requests behind them."),
     forecast: bool = typer.Option(False, "--forecast", help="Month-end and next-30-day spend with an 80% "
                                   "prediction interval (backtested on the logs' own history)."),
+    explain: bool = typer.Option(False, "--explain", help="Why the bill is what it is: cache economics, Batch "
+                                 "API candidates, prompt growth and costliest sessions, billed-vs-recomputed gaps "
+                                 "by cause."),
+    batchable: list[str] | None = typer.Option(None, "--batchable", help="Repeatable, with --explain: requests "
+                                               "that could wait for a Batch API, 'tag:NAME' or 'latency:30s' "
+                                               "(default: tag batchable or a tag starting batch-).",
+                                               metavar="tag:NAME|latency:SECONDS"),
+    plan_flags: list[str] | None = typer.Option(None, "--plan", help="Repeatable: a subscription price, e.g. "
+                                          "'claude-max=200/month', to compare with the coding-agent logs' "
+                                          "API-equivalent cost per 5-hour window, week and month ([plan] in "
+                                          "llmaudit.toml too).", metavar="NAME=AMOUNT/PERIOD"),
     host: HostOption = None,
     no_store: NoStoreOption = False,
     history: HistoryOption = False,
@@ -77,10 +89,12 @@ def report(
     out.set_wide(wide)
     if fmt not in _FORMATS:
         raise UsageError(f"--format {fmt!r}: choose one of {', '.join(_FORMATS)}")
+    if fmt == "focus" and not spend:
+        raise UsageError("--format focus writes the spend of usage logs: add --spend")
     if not spend:
-        if budget or alert_at or anomalies or forecast or quality:
-            raise UsageError("--budget, --alert-at, --anomalies, --forecast and --quality need --spend "
-                             "(they read usage logs)")
+        if budget or alert_at or anomalies or forecast or explain or batchable or plan_flags or quality:
+            raise UsageError("--budget, --alert-at, --anomalies, --forecast, --explain, --plan and --quality "
+                             "need --spend (they read usage logs)")
         from llmaudit.cli.report_run import RoutingFlags
 
         flags = RoutingFlags(volume=volume, reference=reference, judge=judge, rubric=rubric, prompts=prompts,
@@ -95,7 +109,7 @@ def report(
     from decimal import Decimal, InvalidOperation
 
     from llmaudit.analysis.distributed import open_records_with
-    from llmaudit.analysis.insights import plan_insights
+    from llmaudit.analysis.insights import plan_insights, plan_observers
     from llmaudit.analysis.savings import parse_volume
     from llmaudit.analysis.spend import SpendOptions, build_spend, parse_by, parse_when, resolve_timezone
     from llmaudit.cli.ingest import parse_map
@@ -142,22 +156,45 @@ def report(
             raise UsageError(f"--quality {quality}: not a replay run directory")
         options = replace(options, quality=measured_quality(read_results(quality), catalog, threshold=threshold,
                                                             source=str(quality)))
+    extra = plan_observers(catalog, cfg, explain=explain, batchable=batchable, plan_flags=plan_flags,
+                           focus=fmt == "focus", tolerance=options.tolerance, timezone=timezone)
     with ReadProgress(None, "reading", out.stderr) as bar:
         records = open_records_with(engine, paths, scheduler=scheduler, fmt=log_format, mapping=parse_map(mapping),
                                     progress=bar.advance, catalog=catalog, host=host,
                                     store=not no_store, history=history)
         bar.total = records.total_bytes
         result = build_spend(records.batches(), catalog, options, config=cfg, inputs=paths,
-                             ingest_summary=records.summary, observers=(observer,) if observer else ())
+                             ingest_summary=records.summary,
+                             observers=(*((observer,) if observer else ()), *extra.all()))
     insights = (plan.result(observer, now=result.generated_at, timezone=timezone, fx_rate=rate,
                             currency=options.currency) if observer else None)
-    _emit(result, fmt, whatif, html, insights)
+    insights = extra.insights(insights, fx_rate=rate, currency=options.currency, now=result.generated_at)
+    if extra.focus is not None:
+        _emit_focus(extra.focus.result(rate, options.currency), result)
+        _write_html(html, result, insights)
+    else:
+        _emit(result, fmt, whatif, html, insights)
     if insights is not None and insights.exit_code:
         from llmaudit.render.budget import exit_lines
 
         for line in exit_lines(insights.budgets or (), insights.currency):
             out.warning(line)
         raise typer.Exit(insights.exit_code)
+
+
+def _emit_focus(export: FocusExport, result: Any) -> None:
+    """FOCUS CSV on stdout; what could not be a FOCUS row (no ListCost) said on stderr."""
+    from llmaudit.render.focus import render_focus
+
+    out.data(render_focus(export))
+    if export.left_out_requests:
+        billed = f" (billed {export.currency} {export.left_out_billed:.4f} by their source)" \
+            if export.left_out_billed else ""
+        out.warning(f"{export.left_out_requests:,} requests have no recomputed cost (unknown model or rate) and are "
+                    f"not in the FOCUS rows{billed}: FOCUS needs a ListCost, and unknown is not written as 0")
+    for warning in result.warnings:
+        if "could not be priced" not in warning:
+            out.warning(warning)
 
 
 def _check_writable(path: Path | None) -> None:
@@ -196,14 +233,19 @@ def _emit(result: object, fmt: str, whatif: bool, html: Path | None, insights: S
     if fmt != "json":
         for warning in result.warnings:
             out.warning(warning)
-    if html is not None:
-        from llmaudit.render.spend_html import render_spend_html
+    _write_html(html, result, insights)
 
-        try:
-            html.write_text(render_spend_html(result), encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--html {html}: cannot write: {exc.strerror}") from None
-        out.info(f"wrote {html}")
+
+def _write_html(html: Path | None, result: Any, insights: SpendInsights | None) -> None:
+    if html is None:
+        return
+    from llmaudit.render.spend_html import render_spend_html
+
+    try:
+        html.write_text(render_spend_html(result, insights), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--html {html}: cannot write: {exc.strerror}") from None
+    out.info(f"wrote {html}")
 
 
 def _run_report(paths: list[str], fmt: str, html: Path | None, flags: RoutingFlags) -> None:

@@ -1,4 +1,4 @@
-"""Render ``SpendInsights`` (budgets, anomalies, forecast) after the spend report, in the format
+"""Render ``SpendInsights`` (budgets, anomalies, forecast, explain, plans) after the spend report, in the format
 the report was asked for. JSON is ``SpendInsights.to_dict()``, not produced here."""
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ from rich.text import Text
 from llmaudit.analysis.insights import SpendInsights
 from llmaudit.render.anomaly import anomaly_csv, anomaly_markdown, anomaly_table
 from llmaudit.render.budget import budget_csv, budget_markdown, budget_table
+from llmaudit.render.explain import explain_csv, explain_markdown, explain_table
 from llmaudit.render.forecast import forecast_csv, forecast_markdown, forecast_table
+from llmaudit.render.subscription import subscription_csv, subscription_markdown, subscription_table
 
 __all__ = ["insights_csv", "insights_markdown", "insights_table"]
 
@@ -24,6 +26,10 @@ def insights_table(insights: SpendInsights | None) -> list[RenderableType]:
         parts += [Text(""), anomaly_table(insights.anomalies, insights.currency)]
     if insights.forecast_asked:
         parts += [Text(""), forecast_table(insights.forecast, insights.currency)]
+    if insights.explain is not None:
+        parts += [Text(""), explain_table(insights.explain)]
+    if insights.subscription is not None:
+        parts += [Text(""), subscription_table(insights.subscription)]
     return parts
 
 
@@ -37,6 +43,10 @@ def insights_markdown(insights: SpendInsights | None) -> str:
         out.append(anomaly_markdown(insights.anomalies, insights.currency))
     if insights.forecast_asked:
         out.append(forecast_markdown(insights.forecast, insights.currency))
+    if insights.explain is not None:
+        out.append(explain_markdown(insights.explain))
+    if insights.subscription is not None:
+        out.append(subscription_markdown(insights.subscription))
     return "".join("\n" + part for part in out)
 
 
@@ -50,4 +60,8 @@ def insights_csv(insights: SpendInsights | None) -> str:
         out.append(anomaly_csv(insights.anomalies, insights.currency))
     if insights.forecast_asked:
         out.append(forecast_csv(insights.forecast, insights.currency))
+    if insights.explain is not None:
+        out.append(explain_csv(insights.explain))
+    if insights.subscription is not None:
+        out.append(subscription_csv(insights.subscription))
     return "".join(out)

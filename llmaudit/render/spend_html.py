@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmaudit import __version__
+from llmaudit.analysis.insights import SpendInsights
 from llmaudit.analysis.spend import SpendReport
 from llmaudit.render.formats import count, pct
 from llmaudit.render.spend import _HEADERS, _Fmt, _window, billed_cell, totals_line
@@ -162,13 +163,15 @@ def _charts(report: SpendReport) -> list[dict[str, Any]]:
     return charts
 
 
-def render_spend_html(report: SpendReport) -> str:
+def render_spend_html(report: SpendReport, insights: SpendInsights | None = None) -> str:
+    """``insights`` (budgets, anomalies, forecast, --explain, plans) adds its sections after the audit's."""
     from llmaudit.render.html import environment
+    from llmaudit.render.insights_html import insights_view
 
     template = environment().get_template("spend.html.j2")
     return template.render(
         title="LLM spend audit",
-        v=spend_view(report),
+        v={**spend_view(report), "insights": insights_view(insights, report)},
         version=__version__,
         generated_at=report.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
     )
