@@ -51,7 +51,8 @@ def replay(
         ..., "--models", "-m", metavar="P/M[,P/M...]", help="provider/model[,provider/model...] (repeatable)."
     ),
     out_dir: Path | None = typer.Option(
-        None, "--out", "-o", metavar="RUN_DIR", help="Run directory (default runs/replay-<time>)."
+        None, "--out", "-o", metavar="RUN_DIR", help="Run directory.",
+        show_default="runs/replay-<time>"
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue a run in --out; finished requests are not resent."),
     retry_errors: bool = typer.Option(False, "--retry-errors", help="With --resume: send failed requests again."),
