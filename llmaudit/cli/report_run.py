@@ -130,6 +130,8 @@ def _judge(table: Any, manifest: dict[str, Any], flags: RoutingFlags, config: An
 
 
 def _write_html(table: Any, routing: Any, manifest: dict[str, Any], run_dir: str, path: Path) -> None:
+    from llmaudit.render.formats import moment
+
     try:
         from llmaudit.render.html import render_run_html
     except ImportError:
@@ -141,7 +143,7 @@ def _write_html(table: Any, routing: Any, manifest: dict[str, Any], run_dir: str
     meta = {
         "Run directory": run_dir,
         "Status": manifest.get("status", "unknown"),
-        "Created": manifest.get("created_at", ""),
+        "Created": moment(manifest.get("created_at")),
         "Prices as of": manifest.get("catalog_as_of", ""),
         "Prompt set": manifest.get("prompts", {}).get("path", ""),
     }
