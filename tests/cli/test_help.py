@@ -13,8 +13,9 @@ from llmaudit.cli import app
 
 # What typer prints when a value has no metavar: annotations and click's range notation.
 TYPE_NAMES = re.compile(r"<(?:list|str|int|float|bool|path|dict|tuple|datetime|uuid|file)\b|<int range>|\bx[<>]=")
-# A default is shown one way, as `[default: …]`; prose "(default: …)" or "Default: …" is the other way.
-PROSE_DEFAULT = re.compile(r"\(default\b|(?<!\[)default:", re.IGNORECASE)
+# A default is shown one way, as `[default: …]`; prose "(default: …)", "Default: …" or a bare "(8)." at the
+# end of a help text are the other ways.
+PROSE_DEFAULT = re.compile(r"\(default\b|(?<!\[)default:|\(\d+\)\.", re.IGNORECASE)
 
 
 def _commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
