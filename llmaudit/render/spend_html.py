@@ -97,8 +97,9 @@ def spend_view(report: SpendReport) -> dict[str, Any]:
         "total": f.money(t.cost),
         "total_line": totals_line(report),
         "warnings": list(report.warnings),
-        "sources": [[_where(f.path, report.inputs), *map(_cell, (f.reader, count(f.rows_read), count(f.rows_kept),
-                     count(f.rows_rejected), count(f.duplicates), count(f.skipped)))] for f in report.sources],
+        "sources": [[_where(f.path, report.inputs), _cell(f.reader, cls="l"),
+                     *map(_cell, (count(f.rows_read), count(f.rows_kept), count(f.rows_rejected), count(f.duplicates),
+                                  count(f.skipped)))] for f in report.sources],
         "breakdowns": breakdowns,
         "unpriced": [[u.model, u.provider, u.status.replace("_", " "), count(u.requests), count(u.input_tokens),
                       count(u.output_tokens), f.money(u.billed) if u.billed is not None else "-"]
@@ -109,7 +110,8 @@ def spend_view(report: SpendReport) -> dict[str, Any]:
                      f"difference {f.money(rec.differing_difference)}") if rec.compared_rows else
                     "the source reports no cost of its own",
             "text": rec_text,
-            "listed": [[_cell(d.timestamp.strftime("%Y-%m-%d %H:%M")), _cell(d.model), _cell(d.request_id or "-"),
+            "listed": [[_cell(d.timestamp.strftime("%Y-%m-%d %H:%M")), _cell(d.model, cls="l"),
+                        _cell(d.request_id or "-", cls="l"),
                         _where(d.source, report.inputs),
                         *map(_cell, (f.money(d.billed, 6), f.money(d.recomputed, 6), f.money(d.difference, 6),
                                      pct(d.relative)))]
