@@ -1,9 +1,10 @@
 """The command-line shell: each command parses, calls one library function, renders, exits.
 
 ``main`` is the single error boundary (hf CLI style): an ``LlmauditError`` becomes one line on
-stderr and its exit code; click usage errors exit 2; anything else is a bug and keeps its
-traceback, except that Typer's pretty tracebacks (which can print local variables, and so API
-keys) are switched off.
+stderr and its exit code; a click usage error (unknown flag, bad flag value, missing argument)
+comes out in the same style, ``error: …`` plus a line naming the help, and exits 2; anything else
+is a bug and keeps its traceback, except that Typer's pretty tracebacks (which can print local
+variables, and so API keys) are switched off.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import os
 import sys
 
 import typer
+import typer.main
 
 from llmaudit import __version__
-from llmaudit.cli import check, demo, ingest, policy, pricing, replay, report, store
+from llmaudit.cli import _help, check, demo, ingest, policy, pricing, replay, report, store
 from llmaudit.cli._output import out
 from llmaudit.errors import LlmauditError, redact
 
@@ -29,6 +31,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=False,
+    cls=_help.HelpGroup,
 )
 
 
@@ -53,12 +56,50 @@ report.register(app)
 replay.register(app)
 check.register(app)
 demo.register(app)
+_help.install(app)
+
+try:    # typer >= 0.2x carries its own copy of click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer, on click itself
+    from click import exceptions as click_errors  # type: ignore[no-redef]
+
+
+def _sentence_case(text: str) -> str:
+    # "No such option" -> "no such option", as our own messages read; "JSON …" stays as it is
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def _usage_error(exc: click_errors.UsageError) -> None:
+    """click's usage errors in llmaudit's style: ``error: …`` and where the help is, exit 2."""
+    if (isinstance(exc, click_errors.BadParameter) and not isinstance(exc, click_errors.MissingParameter)
+            and exc.param is not None):
+        # typer's coercion says "Value error, 'xml' is not one of …": the flag and the reason suffice
+        name = max(exc.param.opts, key=len) if exc.param.param_type_name == "option" else exc.param.metavar
+        message = f"invalid value for {name}: {_sentence_case(exc.message.removeprefix('Value error, '))}"
+    else:
+        message = _sentence_case(exc.format_message())
+    out.error(message.rstrip("."))
+    if exc.ctx is not None:
+        out.hint(f"Try '{exc.ctx.command_path} {exc.ctx.help_option_names[0]}' for help.")
+    sys.exit(2)
 
 
 def main() -> None:
     out.set_wide(False)  # per invocation: `--wide` of an earlier in-process run must not stick
     try:
-        app()
+        # standalone_mode=False: click's errors come here to be written in our style, not click's
+        code = typer.main.get_command(app).main(prog_name="llmaudit", standalone_mode=False)
+    except click_errors.UsageError as exc:
+        if isinstance(exc, getattr(click_errors, "NoArgsIsHelpError", ())):
+            exc.show()   # `llmaudit pricing` alone: its help, on stderr, exit 2
+            sys.exit(exc.exit_code)
+        _usage_error(exc)
+    except typer.Abort:
+        out.error("aborted")
+        sys.exit(1)
+    except click_errors.ClickException as exc:
+        out.error(exc.format_message())
+        sys.exit(exc.exit_code)
     except LlmauditError as exc:
         out.error(exc.message)
         if os.environ.get("LLMAUDIT_DEBUG"):
@@ -77,3 +118,5 @@ def main() -> None:
         if os.environ.get("LLMAUDIT_DEBUG"):
             raise
         sys.exit(70)
+    # a command's return value is not an exit code; typer.Exit(n) comes back as n
+    sys.exit(code if isinstance(code, int) else 0)

@@ -79,7 +79,8 @@ def check(
         1, "--repeats", metavar="N", help="Replay each prompt N times (noise bands for latency, tokens)."
     ),
     run_dir: Path = typer.Option(
-        None, "--run-dir", metavar="DIR", help="Keep the replay run here (default: a temporary dir)."
+        None, "--run-dir", metavar="DIR", help="Keep the replay run here.",
+        show_default="a temporary folder"
     ),
     fmt: Fmt = typer.Option(Fmt.table, "--format", "-f", help="Output format."),
     junit: Path = typer.Option(None, "--junit", metavar="FILE", help="Also write JUnit XML to this file."),

@@ -60,11 +60,12 @@ def ingest(
     fmt: str = typer.Option("auto", "--format", help="Log format: auto (sniff each file) or a reader name."),
     mapping: str | None = typer.Option(None, "--map", help="Column mapping for --format generic: col=field,..."),
     rejects: Path | None = typer.Option(None, "--rejects", help="Write every rejected row to this JSONL file."),
-    config: Path | None = typer.Option(None, "--config", help="Config file (default: ./llmaudit.toml)."),
+    config: Path | None = typer.Option(None, "--config", help="Config file.",
+                                         show_default="./llmaudit.toml"),
     engine: str = typer.Option("local", "--engine", help="local | dask: read and price the input files on dask "
                                "workers (same output)."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="dask scheduler address, e.g. "
-                                         "tcp://10.0.0.5:8786 (default: a LocalCluster on this machine)."),
+                                         "tcp://10.0.0.5:8786.", show_default="a LocalCluster on this machine"),
     host: HostOption = None,
     no_store: NoStoreOption = False,
     history: HistoryOption = False,

@@ -23,7 +23,8 @@ def export(
     threshold: float = typer.Option(0.9, "--threshold", min=0.0, max=1.0,
                                     help="Run: the pass rate a category's model must reach."),
     log_format: str = typer.Option("auto", "--log-format", help="Logs: their format (auto sniffs each file)."),
-    config: Path | None = typer.Option(None, "--config", help="Config file (default: ./llmaudit.toml)."),
+    config: Path | None = typer.Option(None, "--config", help="Config file.",
+                                         show_default="./llmaudit.toml"),
 ) -> None:
     """Write the routing a replay run measured (per prompt category) or the routed what-if chose for
     your logs (per logged model) as a gateway config, with fallbacks; the notes on stderr say what

@@ -41,10 +41,12 @@ class Speed(StrEnum):
     fast = "fast"
 
 
-AT_HELP = "Price in force on this date (YYYY-MM-DD); default: the latest."
+AT_HELP = "Price in force on this date (YYYY-MM-DD)."
+AT_DEFAULT = "the latest price"
 COST_AT_HELP = ("Price in force on this date (YYYY-MM-DD); with a UTC time (2026-03-01T17:30) a single request is "
-                "also placed in or out of the model's off-peak windows. Default: the latest price.")
-CONFIG_HELP = "Config file with [pricing] overrides/discounts (default: llmaudit.toml, $LLMAUDIT_HOME/config.toml)."
+                "also placed in or out of the model's off-peak windows.")
+CONFIG_HELP = "Config file with [pricing] overrides/discounts."
+CONFIG_DEFAULT = "llmaudit.toml, then $LLMAUDIT_HOME/config.toml"
 
 
 def _date(value: str | None, flag: str = "--at") -> date | None:
@@ -110,8 +112,8 @@ def _provider(catalog: Catalog, provider: str) -> str:
 def list_(
     provider: str = typer.Option(None, "--provider", "-p", help="Only this provider (e.g. openai, anthropic)."),
     fmt: ListFormat = typer.Option(ListFormat.table, "--format", "-f", help="Output format."),
-    at: str = typer.Option(None, "--at", help=AT_HELP),
-    config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
+    at: str = typer.Option(None, "--at", help=AT_HELP, show_default=AT_DEFAULT),
+    config: Path = typer.Option(None, "--config", help=CONFIG_HELP, show_default=CONFIG_DEFAULT),
     wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
 ) -> None:
     """List the models in the catalog with their prices (USD per 1M tokens)."""
@@ -137,9 +139,9 @@ def list_(
 @app.command()
 def show(
     model: str = typer.Argument(..., help="Model name in any spelling (gpt-4o, anthropic/claude-3.5-sonnet, ...)."),
-    at: str = typer.Option(None, "--at", help=AT_HELP),
+    at: str = typer.Option(None, "--at", help=AT_HELP, show_default=AT_DEFAULT),
     fmt: ShowFormat = typer.Option(ShowFormat.table, "--format", "-f"),
-    config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
+    config: Path = typer.Option(None, "--config", help=CONFIG_HELP, show_default=CONFIG_DEFAULT),
 ) -> None:
     """Show one model: how the name resolved, its prices, tiers and dated history."""
     from llmaudit.render import pricing as view
@@ -177,9 +179,9 @@ def cost(
     context_tier: str = typer.Option(None, "--context-tier",
                                      help="The long-context window the requests fell in, as a usage report labels "
                                           "it (e.g. 0-200k, 200k-1M); used with --requests above 1."),
-    at: str = typer.Option(None, "--at", help=COST_AT_HELP),
+    at: str = typer.Option(None, "--at", help=COST_AT_HELP, show_default=AT_DEFAULT),
     fmt: ShowFormat = typer.Option(ShowFormat.table, "--format", "-f"),
-    config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
+    config: Path = typer.Option(None, "--config", help=CONFIG_HELP, show_default=CONFIG_DEFAULT),
 ) -> None:
     """Exact cost of one request (or N), broken down by token type."""
     from llmaudit.pricing import Conditions, Usage, cost_breakdown
@@ -214,7 +216,7 @@ def audit(
     since: str = typer.Option(None, "--from", help="Only periods on or after this date (YYYY-MM-DD)."),
     until: str = typer.Option(None, "--to", help="Only periods on or before this date (YYYY-MM-DD)."),
     fmt: ShowFormat = typer.Option(ShowFormat.table, "--format", "-f"),
-    config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
+    config: Path = typer.Option(None, "--config", help=CONFIG_HELP, show_default=CONFIG_DEFAULT),
 ) -> None:
     """Where a model's prices come from: every source's price over time beside the catalog's answer.
 
@@ -254,10 +256,11 @@ def audit(
 @app.command()
 def diff(
     a: str = typer.Argument(..., help="A date (YYYY-MM-DD) or a catalog file/folder."),
-    b: str = typer.Argument(None, help="A date or a catalog file/folder (default: the current catalog)."),
+    b: str = typer.Argument(None, help="A date or a catalog file/folder.",
+                             show_default="the current catalog"),
     provider: str = typer.Option(None, "--provider", "-p", help="Only this provider."),
     fmt: ListFormat = typer.Option(ListFormat.table, "--format", "-f"),
-    config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
+    config: Path = typer.Option(None, "--config", help=CONFIG_HELP, show_default=CONFIG_DEFAULT),
 ) -> None:
     """Prices that changed between two dates of the catalog, or between two catalogs."""
     from llmaudit.pricing.diff import diff_catalogs
@@ -293,7 +296,8 @@ def _import(kind: str, file: Path, at: str | None) -> None:
 @import_app.command("litellm")
 def import_litellm(
     file: Path = typer.Argument(..., help="LiteLLM model_prices_and_context_window.json"),
-    effective: str = typer.Option(None, "--effective", help="Date the prices took effect (default: today)."),
+    effective: str = typer.Option(None, "--effective", help="Date the prices took effect.",
+                                  show_default="today"),
 ) -> None:
     """Import a LiteLLM price JSON as a dated overlay on the shipped catalog."""
     _import("litellm", file, effective)
@@ -302,7 +306,8 @@ def import_litellm(
 @import_app.command("openrouter")
 def import_openrouter(
     file: Path = typer.Argument(..., help="Saved JSON of https://openrouter.ai/api/v1/models"),
-    effective: str = typer.Option(None, "--effective", help="Date the prices took effect (default: today)."),
+    effective: str = typer.Option(None, "--effective", help="Date the prices took effect.",
+                                  show_default="today"),
 ) -> None:
     """Import an OpenRouter /api/v1/models listing as a dated overlay."""
     _import("openrouter", file, effective)

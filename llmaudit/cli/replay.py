@@ -51,7 +51,8 @@ def replay(
         ..., "--models", "-m", metavar="P/M[,P/M...]", help="provider/model[,provider/model...] (repeatable)."
     ),
     out_dir: Path | None = typer.Option(
-        None, "--out", "-o", metavar="RUN_DIR", help="Run directory (default runs/replay-<time>)."
+        None, "--out", "-o", metavar="RUN_DIR", help="Run directory.",
+        show_default="runs/replay-<time>"
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue a run in --out; finished requests are not resent."),
     retry_errors: bool = typer.Option(False, "--retry-errors", help="With --resume: send failed requests again."),
@@ -60,7 +61,7 @@ def replay(
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print tokens and estimated cost per model; send nothing."),
     concurrency: int | None = typer.Option(
-        None, "--concurrency", "-j", metavar="N", help="Requests in flight at once (8)."
+        None, "--concurrency", "-j", metavar="N", help="Requests in flight at once.", show_default="8"
     ),
     provider_concurrency: list[str] = typer.Option(
         [], "--provider-concurrency", metavar="P=N", help="PROVIDER=N in-flight cap."
@@ -71,10 +72,10 @@ def replay(
         1, "--repeats", metavar="N", help="Send every prompt N times per model (noise measurement)."
     ),
     timeout: float | None = typer.Option(
-        None, "--timeout", metavar="SECONDS", help="Seconds allowed per request attempt (180)."
+        None, "--timeout", metavar="SECONDS", help="Seconds allowed per request attempt.", show_default="180"
     ),
     max_attempts: int | None = typer.Option(
-        None, "--max-attempts", metavar="N", help="Attempts per request incl. retries (5)."
+        None, "--max-attempts", metavar="N", help="Attempts per request incl. retries.", show_default="5"
     ),
     default_output: int = typer.Option(
         256, "--default-output-tokens", metavar="N", help="Output assumed without max_tokens."

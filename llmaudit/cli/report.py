@@ -24,8 +24,9 @@ _FORMATS = ("table", "json", "csv", "markdown", "focus")
 def report(
     paths: list[str] = typer.Argument(..., help="Usage logs / llmaudit parquet (with --spend), or a RUN_DIR."),
     spend: bool = typer.Option(False, "--spend", help="Audit spend from usage logs or an ingested parquet."),
-    by: str | None = typer.Option(None, "--by", help="Breakdowns: model,provider,vendor,day,week,month,"
-                                  "tag,user,session,project,host,key,source; join with + to cross them (model+day)."),
+    by: str | None = typer.Option(None, "--by", help="Breakdowns, comma-separated: model, provider, vendor, "
+                                  "day, week, month, tag, user, session, project, host, key, source; join two with + "
+                                  "to cross them (model+day)."),
     since: str | None = typer.Option(None, "--since", help="From this date/time (inclusive; --timezone)."),
     until: str | None = typer.Option(None, "--until", help="Up to this date/time (exclusive; --timezone)."),
     timezone: str = typer.Option("UTC", "--timezone", help="IANA timezone for day boundaries."),
@@ -41,11 +42,12 @@ def report(
     log_format: str = typer.Option("auto", "--log-format", help="Reader for raw logs: auto or a reader name."),
     mapping: str | None = typer.Option(None, "--map", help="Column mapping for --log-format generic."),
     now: str | None = typer.Option(None, "--now", help="Treat this ISO time as now (projection; reproducible)."),
-    config: Path | None = typer.Option(None, "--config", help="Config file (default: ./llmaudit.toml)."),
+    config: Path | None = typer.Option(None, "--config", help="Config file.",
+                                         show_default="./llmaudit.toml"),
     engine: str = typer.Option("local", "--engine", help="local | dask: read and price the input files on dask "
                                "workers (same numbers)."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="dask scheduler address, e.g. "
-                                         "tcp://10.0.0.5:8786 (default: a LocalCluster on this machine)."),
+                                         "tcp://10.0.0.5:8786.", show_default="a LocalCluster on this machine"),
     volume: str | None = typer.Option(None, "--volume", help="Scale the savings table to a monthly volume, "
                                       "e.g. 10B-tokens/month or 2M-requests/month (logs and RUN_DIR)."),
     reference: str | None = typer.Option(None, "--reference", help="RUN_DIR: unchecked prompts pass when they "
@@ -64,7 +66,8 @@ def report(
                                             "'anthropic/*=5000/month', 'user:alice=200/week', '*=50/day'; "
                                             "exit 3 if one is projected to be passed, 4 if one was passed.",
                                             metavar="SCOPE=AMOUNT/PERIOD"),
-    alert_at: str | None = typer.Option(None, "--alert-at", help="Budget share that shows 'alert' (default 80%)."),
+    alert_at: str | None = typer.Option(None, "--alert-at", help="Budget share that shows 'alert'.",
+                                          show_default="80%"),
     anomalies: bool = typer.Option(False, "--anomalies", help="List days of unusual spend per model, provider, "
                                    "user, tag and key (weekday-aware median/MAD) with the requests behind them."),
     forecast: bool = typer.Option(False, "--forecast", help="Month-end and next-30-day spend with an 80% "
@@ -74,7 +77,7 @@ def report(
                                  "by cause."),
     batchable: list[str] | None = typer.Option(None, "--batchable", help="Repeatable, with --explain: requests "
                                                "that could wait for a Batch API, 'tag:NAME' or 'latency:30s' "
-                                               "(default: tag batchable or a tag starting batch-).",
+                                               "(without it: the tag batchable, or a tag starting batch-).",
                                                metavar="tag:NAME|latency:SECONDS"),
     plan_flags: list[str] | None = typer.Option(None, "--plan", help="Repeatable: a subscription price, e.g. "
                                           "'claude-max=200/month', to compare with the coding-agent logs' "

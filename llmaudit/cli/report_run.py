@@ -47,7 +47,7 @@ def report_run(run_dir: str | Path, fmt: str = "table", html: str | Path | None 
     manifest = read_manifest(run_dir)
     stats = build_runstats(table, manifest, run_dir)
     # Routing compares models prompt by prompt: it needs at least two models with answers.
-    routing = _routing(table, manifest, flags) if sum(1 for m in stats.models if m.ok) >= 2 else None
+    routing = _routing(table, manifest, flags, run_dir) if sum(1 for m in stats.models if m.ok) >= 2 else None
     rendered = render_run(stats, fmt)
     if fmt == "json":
         import json
@@ -75,7 +75,7 @@ def report_run(run_dir: str | Path, fmt: str = "table", html: str | Path | None 
         _write_html(table, routing, manifest, run_dir, Path(html))
 
 
-def _routing(table: Any, manifest: dict[str, Any], flags: RoutingFlags) -> Any:
+def _routing(table: Any, manifest: dict[str, Any], flags: RoutingFlags, run_dir: str) -> Any:
     from types import SimpleNamespace
 
     from llmaudit.analysis.routing import RoutingOptions, build_routing
@@ -94,18 +94,26 @@ def _routing(table: Any, manifest: dict[str, Any], flags: RoutingFlags) -> Any:
     )
     judge = None
     if flags.judge:
-        table, judge = _judge(table, manifest, flags, config)
+        table, judge = _judge(table, manifest, flags, config, run_dir)
     return build_routing(table, priced_with, options, judge=judge)
 
 
-def _judge(table: Any, manifest: dict[str, Any], flags: RoutingFlags, config: Any) -> tuple[Any, Any]:
+def _judge(table: Any, manifest: dict[str, Any], flags: RoutingFlags, config: Any, run_dir: str) -> tuple[Any, Any]:
     """Grade unchecked answers with an LLM judge (its own calls are priced and reported)."""
     from llmaudit.analysis.judge import DEFAULT_RUBRIC, JudgeOptions, judge_results
     from llmaudit.pricing import load_catalog
     from llmaudit.replay import load_prompts
+    from llmaudit.replay.rundir import locate_prompts
 
     assert flags.judge is not None
-    prompts_path = flags.prompts or manifest.get("prompts", {}).get("path")
+    prompts_path = flags.prompts
+    if prompts_path is None:
+        found = locate_prompts(run_dir, manifest)
+        if found is not None:
+            prompts_path = str(found[0])
+            if found[1] != "as recorded":
+                out.info(f"prompt set: {prompts_path} ({found[1]}; the manifest names "
+                         f"{manifest['prompts']['path']!r})")
     texts: dict[str, str] = {}
     if prompts_path:
         for prompt in load_prompts(prompts_path):
@@ -122,6 +130,8 @@ def _judge(table: Any, manifest: dict[str, Any], flags: RoutingFlags, config: An
 
 
 def _write_html(table: Any, routing: Any, manifest: dict[str, Any], run_dir: str, path: Path) -> None:
+    from llmaudit.render.formats import moment
+
     try:
         from llmaudit.render.html import render_run_html
     except ImportError:
@@ -129,11 +139,11 @@ def _write_html(table: Any, routing: Any, manifest: dict[str, Any], run_dir: str
 
     if table.num_rows == 0:
         raise InputError("the run has no results yet; nothing to put in an HTML report", path=run_dir)
-    report = routing if routing is not None else _routing(table, manifest, RoutingFlags())
+    report = routing if routing is not None else _routing(table, manifest, RoutingFlags(), run_dir)
     meta = {
         "Run directory": run_dir,
         "Status": manifest.get("status", "unknown"),
-        "Created": manifest.get("created_at", ""),
+        "Created": moment(manifest.get("created_at")),
         "Prices as of": manifest.get("catalog_as_of", ""),
         "Prompt set": manifest.get("prompts", {}).get("path", ""),
     }

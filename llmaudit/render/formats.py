@@ -7,9 +7,10 @@ Rounding happens here and only here; computation keeps full precision.
 from __future__ import annotations
 
 import math
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-__all__ = ["UNPRICED", "count", "ms", "pct", "usd"]
+__all__ = ["UNPRICED", "count", "day", "moment", "ms", "pct", "usd"]
 
 UNPRICED = "unpriced"
 
@@ -52,3 +53,23 @@ def ms(value: float | None) -> str:
     if value >= 10_000:  # type: ignore[operator]
         return f"{value / 1000:.1f} s"  # type: ignore[operator]
     return f"{value:,.0f} ms"
+
+
+def day(value: date) -> str:
+    """``4 Dec 2026``: a date as a report's reader says it."""
+    return f"{value.day} {value:%b %Y}"
+
+
+def moment(value: datetime | str | None) -> str:
+    """``4 Dec 2026 16:40 UTC``; an ISO string (as a manifest holds it) is read first, a naive time is UTC."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, str):
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            return value    # not a time after all: shown as it came
+    else:
+        when = value
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return f"{day(when)} {when:%H:%M} UTC"

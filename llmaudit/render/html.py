@@ -102,18 +102,23 @@ _PALETTE = [
 ]
 
 
+_NAMED_POINTS = 24
+
+
 def _scatter_spec(report: RoutingReport) -> dict[str, Any]:
     points = [s for s in report.strategies if s.cost_per_prompt is not None]
+    # Each kind its own marker shape and size, filled translucent, so a marker on top of another
+    # leaves the one below visible (a cascade often lands on the model it ends with).
     kinds = {
-        "model": "Single models",
-        "provider": "Provider baselines",
-        "oracle": "Oracle (upper bound)",
-        "category": "Category router",
-        "cascade": "Cascade",
-        "fallback": "Fallback",
+        "model": ("Single models", "circle", 6),
+        "provider": ("Provider baselines", "rect", 8),
+        "oracle": ("Oracle (upper bound)", "triangle", 9),
+        "category": ("Category router", "rectRot", 8),
+        "cascade": ("Cascade", "star", 10),
+        "fallback": ("Fallback", "crossRot", 9),
     }
     datasets: list[dict[str, Any]] = []
-    for i, (kind, label) in enumerate(kinds.items()):
+    for i, (kind, (label, style, radius)) in enumerate(kinds.items()):
         mine = [s for s in points if s.kind == kind]
         if not mine:
             continue
@@ -121,10 +126,12 @@ def _scatter_spec(report: RoutingReport) -> dict[str, Any]:
             {
                 "type": "scatter",
                 "label": label,
-                "backgroundColor": _PALETTE[i],
+                "backgroundColor": _PALETTE[i] + "55",
                 "borderColor": _PALETTE[i],
-                "pointRadius": 6,
-                "pointStyle": "triangle" if kind == "oracle" else "circle",
+                "borderWidth": 2,
+                "pointRadius": radius,
+                "pointHoverRadius": radius + 2,
+                "pointStyle": style,
                 "data": [{"x": s.cost_per_prompt, "y": s.pass_rate * 100} for s in mine],
                 "names": [s.name for s in mine],
             }
@@ -151,8 +158,11 @@ def _scatter_spec(report: RoutingReport) -> dict[str, Any]:
                 "x": {"type": "logarithmic", "title": {"display": True, "text": "Cost per prompt (USD, log)"}},
                 "y": {"title": {"display": True, "text": "Pass rate (%)"}, "suggestedMin": 0, "suggestedMax": 100},
             },
+            "plugins": {"legend": {"labels": {"usePointStyle": True}}},   # the legend shows each marker
         },
         "format": {"x": "usd", "y": "percent"},
+        # A name beside each point while they are few enough to read; the tooltip names them always.
+        "pointNames": len(points) <= _NAMED_POINTS,
     }
 
 

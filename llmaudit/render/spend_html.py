@@ -7,21 +7,51 @@ module that imports jinja2); the template does no arithmetic. Unpriced groups re
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from pathlib import PurePath
 from typing import Any
 
 from llmaudit import __version__
 from llmaudit.analysis.insights import SpendInsights
 from llmaudit.analysis.spend import SpendReport
-from llmaudit.render.formats import count, pct
-from llmaudit.render.spend import _HEADERS, _Fmt, _window, billed_cell, totals_line
+from llmaudit.render.formats import count, day, moment, pct
+from llmaudit.render.spend import _HEADERS, _fee_line, _Fmt, billed_cell, totals_line
 
 __all__ = ["render_spend_html", "spend_view"]
 
 _MAX_ROWS = 200
 
 
-def _cell(text: str, sort: Any = None, cls: str | None = None) -> dict[str, Any]:
-    return {"text": text, "sort": sort, "cls": cls}
+def _cell(text: str, sort: Any = None, cls: str | None = None, *, title: str | None = None,
+          lines: Sequence[str] | None = None) -> dict[str, Any]:
+    """One table cell: its text (or ``lines``, one under another), sort key, class and hover title."""
+    return {"text": text, "sort": sort, "cls": cls, "title": title, "lines": list(lines) if lines else None}
+
+
+def _where(source: str | None, inputs: Sequence[str]) -> dict[str, Any]:
+    """A file (``file:line``) as the reader gave it: relative to the input folder it was found in, or
+    its name; the full path is the cell's title (an installed demo's paths run through site-packages)."""
+    if not source:
+        return _cell("-")
+    match = re.fullmatch(r"(.*?)(:\d+)?", source)
+    path, line = (match[1], match[2] or "") if match else (source, "")
+    short = PurePath(path).name
+    for given in inputs:
+        if PurePath(path).is_relative_to(given) and PurePath(path) != PurePath(given):
+            short = str(PurePath(path).relative_to(given))
+            break
+    return _cell(short + line, cls="l", title=source)
+
+
+def _window(report: SpendReport) -> str:
+    """``27 Oct 2026 … 25 Nov 2026``, in the report's timezone."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(report.timezone)
+    first = day(report.first_seen.astimezone(zone).date()) if report.first_seen else "-"
+    last = day(report.last_seen.astimezone(zone).date()) if report.last_seen else "-"
+    return f"{first} … {last}"
 
 
 def spend_view(report: SpendReport) -> dict[str, Any]:
@@ -68,8 +98,9 @@ def spend_view(report: SpendReport) -> dict[str, Any]:
         "total": f.money(t.cost),
         "total_line": totals_line(report),
         "warnings": list(report.warnings),
-        "sources": [[f.path, f.reader, count(f.rows_read), count(f.rows_kept), count(f.rows_rejected),
-                     count(f.duplicates), count(f.skipped)] for f in report.sources],
+        "sources": [[_where(f.path, report.inputs), _cell(f.reader, cls="l"),
+                     *map(_cell, (count(f.rows_read), count(f.rows_kept), count(f.rows_rejected), count(f.duplicates),
+                                  count(f.skipped)))] for f in report.sources],
         "breakdowns": breakdowns,
         "unpriced": [[u.model, u.provider, u.status.replace("_", " "), count(u.requests), count(u.input_tokens),
                       count(u.output_tokens), f.money(u.billed) if u.billed is not None else "-"]
@@ -80,8 +111,11 @@ def spend_view(report: SpendReport) -> dict[str, Any]:
                      f"difference {f.money(rec.differing_difference)}") if rec.compared_rows else
                     "the source reports no cost of its own",
             "text": rec_text,
-            "listed": [[d.timestamp.strftime("%Y-%m-%d %H:%M"), d.model, d.request_id or "-", d.source or "-",
-                        f.money(d.billed, 6), f.money(d.recomputed, 6), f.money(d.difference, 6), pct(d.relative)]
+            "listed": [[_cell(d.timestamp.strftime("%Y-%m-%d %H:%M")), _cell(d.model, cls="l"),
+                        _cell(d.request_id or "-", cls="l"),
+                        _where(d.source, report.inputs),
+                        *map(_cell, (f.money(d.billed, 6), f.money(d.recomputed, 6), f.money(d.difference, 6),
+                                     pct(d.relative)))]
                        for d in rec.listed],
         },
         "projection": None,
@@ -119,21 +153,28 @@ def spend_view(report: SpendReport) -> dict[str, Any]:
                              count(p.covered_requests), count(p.uncovered_requests),
                              "; ".join(f"{a} → {b} ({count(n)})" for a, b, n in p.mapping[:3])]
                             for p in w.providers],
-            "savings": [[s.model, s.tier_label, count(s.monthly_tokens), f.money(s.avg_per_million),
-                         f.money(s.monthly_spend), f.money(s.routed_monthly_spend), f.money(s.annual_savings),
-                         f"{f.money(s.annual_savings_low)} … {f.money(s.annual_savings_high)}",
-                         ", ".join(f"{m} ({count(n)})" for m, n in s.routes_to[:3]), ", ".join(s.failover) or "-"]
+            # A range and a list of models take a line each, so the table fits a laptop's width
+            "savings": [[_cell(s.model, cls="l names"), _cell(s.tier_label),
+                         *map(_cell, (count(s.monthly_tokens), f.money(s.avg_per_million), f.money(s.monthly_spend),
+                                      f.money(s.routed_monthly_spend), f.money(s.annual_savings))),
+                         _range(f, s.annual_savings_low, s.annual_savings_high),
+                         _cell("-", cls="l names", lines=[f"{m} ({count(n)})" for m, n in s.routes_to[:3]]),
+                         _cell("-", cls="l names", lines=s.failover)]
                         for s in w.savings],
-            "total": ["Total", "", "", "", f.money(w.current_monthly), f.money(ro.monthly_spend),
-                      f.money(ro.annual_savings),
-                      f"{f.money(ro.annual_savings_low)} … {f.money(ro.annual_savings_high)}",
-                      f"fee {f.money(ro.monthly_fee)}/month", ""],
+            "total": [_cell("Total"), *map(_cell, ("", "", "", f.money(w.current_monthly), f.money(ro.monthly_spend),
+                                                   f.money(ro.annual_savings))),
+                      _range(f, ro.annual_savings_low, ro.annual_savings_high), _cell(""), _cell("")],
+            "fee": _fee_line(f, ro),
             "notes": ([f"{count(w.excluded_unpriced_requests)} unpriced requests are left out of the what-if."]
                       if w.excluded_unpriced_requests else [])
                      + ([f"{count(w.untiered_requests)} requests of models without a tier stay where they are "
                          f"({', '.join(w.untiered_models)})."] if w.untiered_requests else []),
         }
     return view
+
+
+def _range(f: _Fmt, low: Any, high: Any) -> dict[str, Any]:
+    return _cell(f"{f.money(low)} … {f.money(high)}", lines=[f"{f.money(low)} …", f.money(high)])
 
 
 def _charts(report: SpendReport) -> list[dict[str, Any]]:
@@ -173,5 +214,5 @@ def render_spend_html(report: SpendReport, insights: SpendInsights | None = None
         title="LLM spend audit",
         v={**spend_view(report), "insights": insights_view(insights, report)},
         version=__version__,
-        generated_at=report.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+        generated_at=moment(report.generated_at),
     )

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from llmaudit.errors import InputError, UsageError
+from llmaudit.replay.prompts import prompts_digest
 from llmaudit.schema import USAGE_SCHEMA, conform
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "RESULTS",
     "Journal",
     "is_run_dir",
+    "locate_prompts",
     "read_journal",
     "read_manifest",
     "read_results",
@@ -236,3 +238,44 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputError("manifest is not a JSON object", path=str(path))
     return data
+
+
+def locate_prompts(run_dir: str | Path, manifest: dict[str, Any]) -> tuple[Path, str] | None:
+    """The prompt set a run used, and where it was found; None when the manifest names none.
+
+    A run records its prompt set as an absolute path. Runs made before that recorded the path as
+    typed, relative to the folder the replay ran in, which is usually the run directory's parent
+    (``--out run``) or the one above it (``runs/replay-<time>``); the current folder comes last. A
+    file found there must still be the file the run read (its sha256 is in the manifest).
+    """
+    info = manifest.get("prompts") or {}
+    recorded = info.get("path")
+    if not recorded:
+        return None
+    digest = info.get("sha256")
+    run = Path(run_dir).resolve()
+    path = Path(recorded)
+    if path.is_absolute():
+        candidates = [(path, "as recorded")]
+    else:
+        candidates = [(run.parent / path, "beside the run directory"),
+                      (run.parent.parent / path, "two folders above the run directory"),
+                      (Path.cwd() / path, "in the current folder")]
+    tried: list[Path] = []
+    changed: list[Path] = []
+    for candidate, how in candidates:
+        candidate = candidate.resolve()
+        if candidate in tried:
+            continue
+        tried.append(candidate)
+        if candidate.is_file():
+            if digest and prompts_digest(candidate) != digest:
+                changed.append(candidate)
+                continue
+            return candidate, how
+    where = str(Path(run_dir) / MANIFEST)
+    if changed:
+        raise InputError(f"the prompt set {recorded!r} the run read has changed since ({changed[0]} has another "
+                         "sha256); pass the original with --prompts FILE", path=where)
+    raise InputError(f"the prompt set {recorded!r} the run read is not found (looked at "
+                     f"{', '.join(map(str, tried))}); pass it with --prompts FILE", path=where)

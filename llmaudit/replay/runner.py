@@ -392,7 +392,8 @@ def _manifest(
     models = list(dict.fromkeys([*previous.get("models", []), *(s.id for s in specs)]))
     prompts_info: dict[str, Any] = {"count": len(prompts)}
     if opts.prompts_path:
-        prompts_info["path"] = str(opts.prompts_path)
+        # absolute, so `report RUN_DIR --judge` finds it from any folder
+        prompts_info["path"] = str(Path(opts.prompts_path).resolve())
         prompts_info["sha256"] = prompts_digest(opts.prompts_path)
     return {
         "kind": "llmaudit-replay",

@@ -190,8 +190,11 @@ def _page(port: int) -> DevTools:
     return DevTools(page["webSocketDebuggerUrl"])
 
 
-def open_report(port: int, html: Path, shot: Path) -> tuple[DevTools, list[str]]:
+def open_report(port: int, html: Path, shot: Path, width: int | None = None) -> tuple[DevTools, list[str]]:
+    """Open ``html`` (in a window ``width`` CSS pixels wide, when given) and save a full-page screenshot."""
     dt = _page(port)
+    if width is not None:
+        dt.call("Emulation.setDeviceMetricsOverride", width=width, height=1000, deviceScaleFactor=1, mobile=False)
     dt.call("Runtime.enable")
     dt.call("Log.enable")
     dt.call("Page.enable")
@@ -274,6 +277,15 @@ def test_report_renders_with_charts_and_no_console_errors(browser: int, tmp_path
         # The chart data survived the escaping intact (labels come back as the original strings).
         labels = dt.evaluate("document.getElementById('chart-cost-model').chart.data.labels")
         assert labels == ["a/cheap", "b/<b>mid</b>", "c/exp"]
+        # Scatter points are named beside the markers (the tooltip names them too), and each kind of
+        # strategy has a marker shape of its own, so one on top of another stays visible.
+        scatter = "document.getElementById('chart-cost-quality').chart"
+        drawn = dt.evaluate(f"{scatter}.$pointNames")
+        names = dt.evaluate(f"{scatter}.data.datasets.filter(d => d.type === 'scatter').flatMap(d => d.names)")
+        assert drawn and all(part in names for label in drawn for part in label.split(" = "))
+        assert "a/cheap" in " = ".join(drawn)
+        styles = dt.evaluate(f"{scatter}.data.datasets.filter(d => d.type === 'scatter').map(d => d.pointStyle)")
+        assert len(styles) >= 3 and len(set(styles)) == len(styles)
         # Sorting a table by clicking its header reorders the rows.
         first = dt.evaluate(
             "(() => { const t = document.querySelector('#strategies table');"
@@ -354,3 +366,52 @@ def test_spend_report_with_issue_17_sections(browser: int, tmp_path: Path, run_c
         assert any(PAYLOADS["script"] in label for label in labels), labels
     finally:
         dt.close()
+
+
+SAVINGS_FIT = """(() => {
+  const table = document.getElementById('routing-savings'), box = table.parentElement.getBoundingClientRect();
+  const heads = Array.from(table.tHead.rows[0].cells);
+  return {overflow: table.parentElement.scrollWidth - table.parentElement.clientWidth,
+          heads: heads.map(th => th.textContent),
+          hidden: heads.filter(th => th.getBoundingClientRect().right > box.right + 0.5).map(th => th.textContent),
+          fee: document.getElementById('routing-fee').getBoundingClientRect().right <= box.right + 0.5
+               && document.getElementById('routing-fee').textContent};
+})()"""
+
+
+def test_spend_report_fits_a_laptop_and_names_files_and_times_plainly(browser: int, tmp_path: Path,
+                                                                      run_cli: Any) -> None:
+    """Issue 14: at 1400 px the routing-savings table shows every column (Routes to, Failover, the fee)
+    without a scrollbar; at 900 px the page itself does not scroll sideways. Screenshots at both."""
+    repo = Path(__file__).resolve().parents[2]
+    html = tmp_path / "spend.html"
+    result = run_cli(["report", "--spend", str(repo / "examples" / "logs"), "--html", str(html), "--no-store",
+                      "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    shot_dir = Path(os.environ.get("LLMAUDIT_SCREENSHOT_DIR", tmp_path))
+    for width in (1400, 900):
+        shot = shot_dir / f"spend-{width}.png"
+        dt, errors = open_report(browser, html, shot, width=width)
+        try:
+            assert errors == []
+            assert dt.evaluate("window.innerWidth") == width
+            assert dt.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            if width == 1400:
+                fit = dt.evaluate(SAVINGS_FIT)
+                assert fit["overflow"] <= 0, fit
+                assert fit["hidden"] == [], fit
+                assert {"Routes to", "Failover", "Annual savings", "Range"} <= set(fit["heads"])
+                assert fit["fee"] and "fee" in fit["fee"], fit
+            # billed-vs-recomputed names files relative to the input; the full path is the title
+            where = dt.evaluate("Array.from(document.querySelectorAll('#reconciliation td[title]'))"
+                                ".map(td => [td.textContent, td.title])")
+            assert where and all(not text.startswith("/") and title.endswith(text) and title.startswith(str(repo))
+                                 for text, title in where), where[:3]
+            header = dt.evaluate("document.querySelector('header').innerText")
+            footer = dt.evaluate("document.querySelector('footer').innerText")
+            assert not re.search(r"\d{4}-\d{2}-\d{2}T\d", header + footer)
+            assert re.search(r"\d{1,2} [A-Z][a-z]{2} \d{4} … \d{1,2} [A-Z][a-z]{2} \d{4}", header), header
+            assert re.search(r"at \d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2} UTC", footer), footer
+        finally:
+            dt.close()
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
