@@ -78,7 +78,7 @@ def report(
     batchable: list[str] | None = typer.Option(None, "--batchable", help="Repeatable, with --explain: requests "
                                                "that could wait for a Batch API, 'tag:NAME' or 'latency:30s' "
                                                "(without it: the tag batchable, or a tag starting batch-).",
-                                               metavar="tag:NAME|latency:SECONDS"),
+                                               metavar="RULE"),
     plan_flags: list[str] | None = typer.Option(None, "--plan", help="Repeatable: a subscription price, e.g. "
                                           "'claude-max=200/month', to compare with the coding-agent logs' "
                                           "API-equivalent cost per 5-hour window, week and month ([plan] in "
