@@ -81,10 +81,13 @@ def replay(
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the response cache."),
     offline: bool = typer.Option(False, "--offline", help="Answer from the response cache only; a miss is an error."),
+    slo: str | None = typer.Option(None, "--slo", metavar="METRIC=TIME,...", help="Service-level objectives the "
+                                   "report counts goodput against, e.g. ttft=500ms,tpot=50ms,e2e=10s."),
     fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT", help="table | json | csv | markdown."),
     config_path: Path | None = typer.Option(None, "--config", metavar="FILE", help="Config file (TOML)."),
 ) -> None:
     """Replay a prompt set against many models: cost, latency, tokens/s and pass rate per model."""
+    from llmaudit.analysis.latency import parse_slo
     from llmaudit.config import load_config
     from llmaudit.replay import load_prompts
     from llmaudit.replay.prompts import ignored_parameters
@@ -96,6 +99,7 @@ def replay(
         raise UsageError("--offline answers from the cache; it cannot be combined with --no-cache")
     if retry_errors and not resume:
         raise UsageError("--retry-errors only makes sense with --resume")
+    objectives = parse_slo(slo) if slo is not None else None  # a typo fails before any work
     config = load_config(config_path)
     loaded = load_prompts(prompts)
     ignored = ignored_parameters(loaded)
@@ -126,6 +130,7 @@ def replay(
         default_output_tokens=default_output,
         prompts_path=str(prompts),
     )
+    options.slo = objectives.to_json() if objectives is not None else None
     from llmaudit.pricing import load_catalog
     from llmaudit.replay.models import check_models, parse_models
 

@@ -54,6 +54,9 @@ def report(
     rubric: str | None = typer.Option(None, "--rubric", help="RUN_DIR: judge rubric text, or @FILE."),
     prompts: str | None = typer.Option(None, "--prompts", help="RUN_DIR: the prompt set (for --judge)."),
     threshold: float = typer.Option(0.9, "--threshold", help="RUN_DIR: pass rate the category router needs."),
+    slo: str | None = typer.Option(None, "--slo", metavar="METRIC=TIME,...", help="RUN_DIR: count goodput "
+                                   "against these objectives, e.g. ttft=500ms,tpot=50ms,e2e=10s (metrics: ttft, "
+                                   "tpot, itl, e2e; default: the ones the run was made with)."),
     budget: list[str] | None = typer.Option(None, "--budget", help="Repeatable: "
                                             "'anthropic/*=5000/month', 'user:alice=200/week', '*=50/day'; "
                                             "exit 3 if one is projected to be passed, 4 if one was passed.",
@@ -70,6 +73,8 @@ def report(
 ) -> None:
     """Spend by model, provider, day…, billed vs list price, month-end projection and routing what-if."""
     out.set_wide(wide)
+    if slo is not None and spend:
+        raise UsageError("--slo applies to a replay run directory (report RUN_DIR), not to --spend")
     if fmt not in _FORMATS:
         raise UsageError(f"--format {fmt!r}: choose one of {', '.join(_FORMATS)}")
     if not spend:
@@ -78,7 +83,7 @@ def report(
         from llmaudit.cli.report_run import RoutingFlags
 
         flags = RoutingFlags(volume=volume, reference=reference, judge=judge, rubric=rubric, prompts=prompts,
-                             threshold=threshold, config=config)
+                             threshold=threshold, config=config, slo=slo)
         _check_writable(html)
         _run_report(paths, fmt, html, flags)
         return

@@ -88,6 +88,8 @@ class ReplayOptions:
     cache_path: Path | None = None
     checkpoint_s: float = 5.0
     progress: Callable[[Progress], None] | None = None
+    # Service-level objectives ({"ttft_ms": 500, ...}) the report counts goodput against.
+    slo: dict[str, float] | None = None
 
     def settings(self) -> dict[str, Any]:
         """What goes into manifest.json (never a key: options hold none)."""
@@ -103,6 +105,7 @@ class ReplayOptions:
             "cache": self.use_cache and not self.offline,
             "offline": self.offline,
             "default_output_tokens": self.default_output_tokens,
+            "slo": self.slo,
         }
 
 
@@ -273,6 +276,10 @@ def _run(prompts: list[Prompt], specs: list[ModelSpec], opts: ReplayOptions, cat
     # Which server answered for each provider (the cache is keyed on it too): base URLs only, never keys.
     manifest["endpoints"] = {name: _public_url(url) for name, adapter in sorted(adapters.items())
                              if isinstance(url := getattr(adapter, "base_url", None), str)}
+    # The run's wall time sums its sessions; a session that was killed left none, so after one the
+    # total (and the throughput it divides) is unknown rather than too small.
+    prior = read_manifest(directory).get("wall_s") if opts.resume else None
+    known_before = not previous or isinstance(prior, int | float)
     write_manifest(directory, {**manifest, "status": "running"})
     write_results(directory, previous)  # results.parquet exists from the start, even if killed early
 
@@ -311,7 +318,9 @@ def _run(prompts: list[Prompt], specs: list[ModelSpec], opts: ReplayOptions, cat
             overran=tuple(sorted(runner.overran)),
         )
         status = "complete" if state.not_sent == 0 else (state.stopped or "incomplete")
-        extra = {"overran_models": sorted(runner.overran)} if runner.overran else {}
+        extra: dict[str, Any] = {"overran_models": sorted(runner.overran)} if runner.overran else {}
+        if known_before and state.stopped != "interrupted":
+            extra["wall_s"] = round(float(prior or 0) + runner.wall_s(), 6)
         write_manifest(directory, {**manifest, "status": status, "finished_at": datetime.now(UTC).isoformat(),
                                    "totals": _totals(final_rows, len(jobs), state.not_sent), **extra})
     return summary
@@ -431,6 +440,17 @@ def _totals(rows: list[dict[str, Any]], planned: int, not_sent: int) -> dict[str
     }
 
 
+_INT32_MAX = 2**31 - 1
+
+
+def _chunk_offsets(chunks: tuple[int, ...] | None) -> list[int] | None:
+    """The chunk arrival offsets as stored (int32 µs); a stream longer than int32 can hold (35
+    minutes) keeps none rather than wrong ones, so its inter-chunk figures read unknown."""
+    if not chunks or chunks[-1] > _INT32_MAX:
+        return None
+    return list(chunks)
+
+
 class _Runner:
     def __init__(
         self,
@@ -469,6 +489,14 @@ class _Runner:
         # appended, so a checkpoint writes the table without reading the journal back.
         self.rows: dict[tuple[str, str, int], dict[str, Any]] = {}
         self._last_checkpoint = time.monotonic()
+        # Monotonic times of the first request sent and the last one settled: the session's wall time.
+        self.first_sent: float | None = None
+        self.last_settled: float | None = None
+
+    def wall_s(self) -> float:
+        if self.first_sent is None or self.last_settled is None:
+            return 0.0
+        return max(self.last_settled - self.first_sent, 0.0)
 
     async def run(self, jobs: list[_Job]) -> None:
         try:
@@ -577,6 +605,8 @@ class _Runner:
                 self._report()
                 return
             self.state.sent += 1
+            if self.first_sent is None:
+                self.first_sent = time.monotonic()
             attempts = 0
             started_at = datetime.now(UTC)
             client = self._client(job.spec.provider)
@@ -715,6 +745,7 @@ class _Runner:
             "latency_ms": None if cached else comp.latency_ms,
             "ttft_ms": None if cached else comp.ttft_ms,
             "tokens_per_s": None if cached else tps,
+            "chunk_us": None if cached else _chunk_offsets(comp.chunk_us),
             "status": "ok",
             "http_status": comp.status_code,
             "usage_estimated": source == "estimated",
@@ -728,6 +759,8 @@ class _Runner:
         return row, cost
 
     def _finish(self, job: _Job, row: dict[str, Any]) -> None:
+        if row.get("attempts"):
+            self.last_settled = time.monotonic()
         self.journal.append(row)
         key = row_key(row)
         self.rows.pop(key, None)   # re-inserted: the table keeps the order results arrived in
