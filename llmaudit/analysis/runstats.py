@@ -188,7 +188,7 @@ def build_runstats(table: pa.Table, manifest: dict[str, Any], run_dir: str, slo:
     """
     wanted = [c for c in (
         "model", "provider", "status", "passed", "cost_usd", "cached", "latency_ms", "ttft_ms", "tokens_per_s",
-        "input_tokens", "output_tokens", "usage_source", "simulated", "chunk_us", "attempts",
+        "input_tokens", "output_tokens", "usage_source", "simulated", "chunk_us", "attempts", "budget_max_tokens",
     ) if c in table.column_names]
     if slo is None:
         slo = SLO.from_json((manifest.get("settings") or {}).get("slo"))
@@ -217,6 +217,10 @@ def build_runstats(table: pa.Table, manifest: dict[str, Any], run_dir: str, slo:
     if not_sent:
         reason = {"budget": "stopped by --max-cost", "interrupted": "interrupted"}.get(status, "not run yet")
         warnings.append(f"{not_sent} of {planned} requests have no result ({reason})")
+    lowered = sum(1 for r in rows if r.get("budget_max_tokens") is not None)
+    if lowered:
+        warnings.append(f"{lowered} requests were sent with max_tokens lowered to fit what was left of --max-cost; "
+                        "their answers may be cut short")
     for m in models:
         if m.unpriced:
             warnings.append(f"{m.model}: {m.unpriced} answered requests have no price; its cost is unknown, not zero")

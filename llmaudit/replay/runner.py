@@ -441,6 +441,9 @@ def _totals(rows: list[dict[str, Any]], planned: int, not_sent: int) -> dict[str
 
 
 _INT32_MAX = 2**31 - 1
+# A request whose output cap is lowered to fit what is left of --max-cost keeps at least this many
+# tokens: a shorter answer measures little; the run stops instead.
+_MIN_LOWERED_OUTPUT = 16
 
 
 def _chunk_offsets(chunks: tuple[int, ...] | None) -> list[int] | None:
@@ -492,6 +495,9 @@ class _Runner:
         # Monotonic times of the first request sent and the last one settled: the session's wall time.
         self.first_sent: float | None = None
         self.last_settled: float | None = None
+        # Requests holding a --max-cost reservation, and the event that says one settled.
+        self.in_flight = 0
+        self._settled = asyncio.Event()
 
     def wall_s(self) -> float:
         if self.first_sent is None or self.last_settled is None:
@@ -599,11 +605,17 @@ class _Runner:
                 return
             if job.spec.id in self.overran:
                 return  # not sent: this model's answers cost more than the budget assumes
-            reserve = (job.estimate.budget_usd if job.estimate else None) or Decimal(0)
-            if not self.budget.try_reserve(reserve):
-                self.state.stopped = "budget"
-                self._report()
+            reserved = await self._reserve(job)
+            if reserved is None:
+                if not self.state.stopped:
+                    self.state.stopped = "budget"
+                    self._report()
                 return
+            reserve, lowered = reserved
+            if lowered is not None:
+                req = dataclasses.replace(req, max_tokens=lowered)
+                cache_key = None  # a shortened request's answer is not the answer to the full one
+            self.in_flight += 1
             self.state.sent += 1
             if self.first_sent is None:
                 self.first_sent = time.monotonic()
@@ -622,7 +634,8 @@ class _Runner:
                             self.cache.put, cache_key, completion, provider=job.spec.provider, model=job.spec.native
                         )
                     row, cost = self._ok_row(job, completion, started_at, attempts=attempts, cached=False)
-                    self.budget.settle(reserve, cost)
+                    row["budget_max_tokens"] = lowered
+                    self._settle(reserve, cost)
                     if self.budget.limit is not None and cost is not None and cost > reserve:
                         # The bound assumes at most max_tokens of output; a server that ignores it
                         # can pass the cap. Stop sending to that model rather than trust it again.
@@ -638,15 +651,66 @@ class _Runner:
                 retryable = error.retryable or error.kind in _ALSO_RETRIED
                 delay = self.opts.retry.delay(attempts, error.retry_after) if retryable else None
                 if delay is None:
-                    self.budget.settle(reserve, None)
+                    self._settle(reserve, None)
                     message = str(error)
                     if retryable and attempts >= self.opts.retry.max_attempts:
                         message = f"{message} (gave up after {attempts} attempts)"
                     elif retryable:
                         message = f"{message} (Retry-After {error.retry_after:g} s is too long to wait)"
-                    self._finish(job, self._error_row(job, started_at, error.kind, message, error.status, attempts))
+                    row = self._error_row(job, started_at, error.kind, message, error.status, attempts)
+                    row["budget_max_tokens"] = lowered
+                    self._finish(job, row)
                     return
                 await asyncio.sleep(delay)
+
+    async def _reserve(self, job: _Job) -> tuple[Decimal, int | None] | None:
+        """Reserve the job's worst-case cost under --max-cost: (the reservation, a lowered
+        max_tokens or None), or None when the run must stop.
+
+        A request that does not fit yet waits for in-flight requests to settle: they reserved their
+        worst case and usually cost far less, so settling frees room. Only when nothing is in flight
+        and it still does not fit is its output cap lowered to what the rest of the budget covers
+        (never below ``_MIN_LOWERED_OUTPUT`` tokens): spending most of the budget, never more of it.
+        """
+        estimate = job.estimate
+        reserve = (estimate.budget_usd if estimate else None) or Decimal(0)
+        while not self.budget.try_reserve(reserve):
+            if self.state.stopped:
+                return None
+            if self.in_flight == 0:
+                return self._lowered(job)
+            await self._settled.wait()
+        return reserve, None
+
+    def _lowered(self, job: _Job) -> tuple[Decimal, int] | None:
+        estimate = job.estimate
+        if estimate is None or self.budget.limit is None:
+            return None
+        left = self.budget.limit - self.budget.spent - self.budget.reserved
+
+        def bound(tokens: int) -> Decimal | None:
+            cost, _ = price_usage(self.catalog, job.spec.price_id,
+                                  {"input_tokens": estimate.input_tokens, "output_tokens": tokens})
+            return dataclasses.replace(estimate, output_tokens=tokens, cost_usd=cost).budget_usd
+
+        low, high, best = min(_MIN_LOWERED_OUTPUT, estimate.output_tokens), estimate.output_tokens - 1, None
+        while low <= high:  # the largest cap whose worst case fits what is left
+            mid = (low + high) // 2
+            cost = bound(mid)
+            if cost is not None and cost <= left:
+                best, low = (cost, mid), mid + 1
+            else:
+                high = mid - 1
+        if best is None or not self.budget.try_reserve(best[0]):
+            return None
+        return best
+
+    def _settle(self, reserve: Decimal, cost: Decimal | None) -> None:
+        self.budget.settle(reserve, cost)
+        self.in_flight -= 1
+        # Wake the requests waiting for room; each tries its reservation again.
+        self._settled.set()
+        self._settled = asyncio.Event()
 
     async def _pace(self, provider: str) -> None:
         while (wait := self.cooldown.get(provider, 0.0) - time.monotonic()) > 0:
