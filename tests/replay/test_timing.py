@@ -149,3 +149,37 @@ def test_a_bad_slo_is_a_usage_error_before_any_work(run_cli, tmp_path: Path) -> 
                       str(tmp_path / "run"), "--slo", "ttft=soon"])
     assert result.exit_code == 2 and "--slo" in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_check_gates_on_goodput(run_cli, tmp_path: Path) -> None:
+    with run_token_server(ttft_s=0.02, itl_s=0.02, tokens=6) as server:
+        config = _config(tmp_path / "llmaudit.toml", server.base_url)
+        run = tmp_path / "run"
+        made = run_cli(["replay", str(_prompts(tmp_path / "p.jsonl", 8)), "-m", "local/tok", "--out", str(run),
+                        "--config", str(config), "--no-cache", "--slo", "tpot=60ms,e2e=5s"])
+        assert made.exit_code == 0, made.output
+    base = tmp_path / "base.json"
+    wrote = run_cli(["check", str(run), "-b", str(base), "--write-baseline", "--config", str(config)])
+    assert wrote.exit_code == 0, wrote.output
+    saved = json.loads(base.read_text())["models"]["local/tok"]["all"]
+    assert (saved["good"], saved["goodput_sent"], saved["goodput"]["value"]) == (8, 8, 1.0)
+    # The run's own objectives: every request met them, the floor holds.
+    ok = run_cli(["check", str(run), "-b", str(base), "--min-goodput", "90%", "--format", "json",
+                  "--config", str(config)])
+    assert ok.exit_code == 0, ok.output
+    finding = next(f for f in json.loads(ok.stdout)["findings"] if f["metric"] == "goodput")
+    assert finding["status"] == "pass" and finding["current"] == 1.0
+    # A 10 ms TPOT objective nobody meets: goodput 0 of 8, surely below 90%: the build fails.
+    bad = run_cli(["check", str(run), "-b", str(base), "--slo", "tpot=10ms", "--min-goodput", "90%",
+                   "--config", str(config)])
+    assert bad.exit_code == 1, bad.output
+    assert "goodput" in bad.output and "below the 90% floor (0/8 met the SLO)" in bad.output
+    # A baseline written before goodput existed still reads (its goodput is unknown, not zero).
+    old = json.loads(base.read_text())
+    for key in ("goodput", "good", "goodput_sent"):
+        del old["models"]["local/tok"]["all"][key]
+    base.write_text(json.dumps(old))
+    again = run_cli(["check", str(run), "-b", str(base), "--config", str(config), "--format", "json"])
+    assert again.exit_code == 0, again.output
+    finding = next(f for f in json.loads(again.stdout)["findings"] if f["metric"] == "goodput")
+    assert finding["baseline"] is None and finding["current"] == 1.0
