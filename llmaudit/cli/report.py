@@ -197,8 +197,9 @@ def _emit(result: object, fmt: str, whatif: bool, html: Path | None, insights: S
 
 def _run_report(paths: list[str], fmt: str, html: Path | None, flags: RoutingFlags) -> None:
     from llmaudit.replay import is_run_dir
+    from llmaudit.replay.sweep import is_sweep_dir
 
-    if len(paths) != 1 or not is_run_dir(Path(paths[0])):
+    if len(paths) != 1 or not (is_run_dir(Path(paths[0])) or is_sweep_dir(paths[0])):
         raise UsageError(f"{paths[0] if paths else 'PATH'} is not a replay run directory (no results). "
                          "To audit usage logs, use `llmaudit report --spend PATH...`")
     from llmaudit.cli.report_run import report_run

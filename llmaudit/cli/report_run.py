@@ -44,6 +44,11 @@ def report_run(run_dir: str | Path, fmt: str = "table", html: str | Path | None 
     run_dir = str(run_dir)
     if fmt not in _FORMATS:
         raise UsageError(f"--format must be one of {', '.join(_FORMATS)}")
+    from llmaudit.replay.sweep import is_sweep_dir
+
+    if is_sweep_dir(run_dir):
+        _report_sweep(run_dir, fmt, html, slo)
+        return
     if not is_run_dir(run_dir):
         raise InputError("not a replay run directory (no manifest.json or results)", path=run_dir)
     table = read_results(run_dir)
@@ -76,6 +81,37 @@ def report_run(run_dir: str | Path, fmt: str = "table", html: str | Path | None 
                 out.table(part)
     if html is not None:
         _write_html(table, routing, manifest, run_dir, Path(html), stats)
+
+
+def _report_sweep(sweep_dir: str, fmt: str, html: str | Path | None, slo: Any) -> None:
+    """A load sweep: every level's per-model figures side by side (and the HTML chart)."""
+    from llmaudit.analysis.runstats import build_runstats
+    from llmaudit.analysis.sweepstats import SweepPoint, SweepStats
+    from llmaudit.render.sweep import render_sweep, sweep_html
+    from llmaudit.replay import read_manifest, read_results
+    from llmaudit.replay.sweep import read_sweep
+
+    points = [SweepPoint(level.kind, level.value,
+                         build_runstats(read_results(folder), read_manifest(folder), str(folder), slo))
+              for level, folder in read_sweep(sweep_dir)]
+    if not points:
+        raise InputError("the sweep has no finished level yet", path=sweep_dir)
+    sweep = SweepStats(sweep_dir, points)
+    rendered = render_sweep(sweep, fmt)
+    if fmt == "json":
+        import json
+
+        out.json(json.loads(str(rendered)))
+    elif isinstance(rendered, str):
+        out.data(rendered)
+    else:
+        out.table(rendered)
+    if html is not None:
+        try:
+            Path(html).write_text(sweep_html(sweep), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--html: cannot write {html}: {exc.strerror}") from None
+        out.info(f"wrote {html}")
 
 
 def _routing(table: Any, manifest: dict[str, Any], flags: RoutingFlags) -> Any:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -90,6 +91,10 @@ class ReplayOptions:
     progress: Callable[[Progress], None] | None = None
     # Service-level objectives ({"ttft_ms": 500, ...}) the report counts goodput against.
     slo: dict[str, float] | None = None
+    # Open-loop load: requests start at this mean rate (per second), gaps drawn from an exponential
+    # distribution (Poisson arrivals, seeded so a sweep is repeatable); None starts them as slots free.
+    arrival_rate: float | None = None
+    arrival_seed: int = 0
 
     def settings(self) -> dict[str, Any]:
         """What goes into manifest.json (never a key: options hold none)."""
@@ -106,6 +111,7 @@ class ReplayOptions:
             "offline": self.offline,
             "default_output_tokens": self.default_output_tokens,
             "slo": self.slo,
+            "arrival_rate": self.arrival_rate,
         }
 
 
@@ -174,6 +180,8 @@ def run_replay(
         raise UsageError("--concurrency must be at least 1")
     if opts.timeout_s <= 0:
         raise UsageError("--timeout must be positive")
+    if opts.arrival_rate is not None and not opts.arrival_rate > 0:
+        raise UsageError("--rate must be a positive number of requests per second")
     specs = parse_models(models)
     config = opts.config or load_config()
     catalog = opts.catalog or load_catalog(config)
@@ -531,8 +539,11 @@ class _Runner:
             if not task.cancelled() and task.exception() is not None:
                 failures.append(task.exception())  # type: ignore[arg-type]
 
+        arrivals = random.Random(self.opts.arrival_seed) if self.opts.arrival_rate else None
         try:
-            for job in jobs:
+            for n, job in enumerate(jobs):
+                if arrivals is not None and n:
+                    await asyncio.sleep(arrivals.expovariate(self.opts.arrival_rate or 1.0))
                 await window.acquire()
                 if failures:
                     break
@@ -554,7 +565,11 @@ class _Runner:
             else:
                 from llmaudit.providers import make_client
 
-                client = make_client(provider, self.config, timeout_s=self.opts.timeout_s)
+                # A pool smaller than the provider's in-flight cap would queue requests inside httpx,
+                # and a load sweep at concurrency 64 would measure 32.
+                cap = self.opts.provider_concurrency.get(provider, self.opts.concurrency)
+                client = make_client(provider, self.config, timeout_s=self.opts.timeout_s,
+                                     max_connections=max(32, cap))
             self.clients[provider] = client
         return client
 

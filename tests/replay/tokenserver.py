@@ -108,12 +108,16 @@ def _handler(server: TokenServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # a load sweep opens many connections at once; 5 would refuse some
+    daemon_threads = True
+
+
 @contextmanager
 def run_token_server(*, ttft_s: float = 0.1, itl_s: float = 0.02, tokens: int = 12,
                      slowdown: float = 0.0) -> Iterator[TokenServer]:
     state = TokenServer(ttft_s, itl_s, tokens, slowdown)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    httpd.daemon_threads = True
+    httpd = _Server(("127.0.0.1", 0), _handler(state))
     state.port = httpd.server_address[1]
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
