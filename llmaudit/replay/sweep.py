@@ -6,6 +6,8 @@ per load level, each level a run directory of its own under the sweep's.
 a level like any run. Closed-loop levels (``concurrency``) keep N requests in flight; open-loop
 levels (``rate``) start requests at a mean rate per second with Poisson arrivals, whatever is in
 flight (up to a generous cap). The response cache is never read: a cached answer measures no load.
+``--max-cost`` covers the whole sweep: each level gets what the levels before it left, and the
+sweep stops at the first level the budget stopped.
 """
 
 from __future__ import annotations
@@ -92,15 +94,20 @@ def run_sweep(prompts: list[Prompt], models: list[str], sweep_dir: str | Path, o
         }, indent=2) + "\n", encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"--out {directory}: cannot write: {exc.strerror or exc}") from None
-    results = []
+    results: list[tuple[SweepLevel, RunSummary]] = []
+    left = options.max_cost_usd
     for level in levels:
         if level.kind == "concurrency":
-            opts = dataclasses.replace(options, concurrency=int(level.value), use_cache=False)
+            opts = dataclasses.replace(options, concurrency=int(level.value), use_cache=False, max_cost_usd=left)
         else:
-            opts = dataclasses.replace(options, arrival_rate=level.value, use_cache=False,
+            opts = dataclasses.replace(options, arrival_rate=level.value, use_cache=False, max_cost_usd=left,
                                        concurrency=max(options.concurrency, RATE_CONCURRENCY))
-        results.append((level, run_replay(prompts, models, directory / level.folder, opts,
-                                          client_factory=client_factory)))
+        summary = run_replay(prompts, models, directory / level.folder, opts, client_factory=client_factory)
+        results.append((level, summary))
+        if left is not None:
+            left -= summary.spent_usd
+            if summary.stopped == "budget" or left <= 0:
+                break  # the levels after it are not run (sweep.json lists them; report shows those run)
     return results
 
 

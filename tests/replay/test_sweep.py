@@ -90,3 +90,23 @@ def test_sweep_flags_are_checked_before_any_work(run_cli, tmp_path: Path) -> Non
     busy = run_cli(["replay", str(prompts), "-m", "sim/gpt-4o-mini", "--out", str(tmp_path / "full"),
                     "--sweep", "concurrency=1,2"])
     assert busy.exit_code == 2 and "not an empty folder" in busy.stderr
+
+
+def test_max_cost_covers_the_whole_sweep(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from llmaudit.config import Config
+    from llmaudit.replay import ReplayOptions, load_prompts
+    from llmaudit.replay.sweep import read_sweep, run_sweep
+
+    with run_token_server(ttft_s=0.005, itl_s=0.002, tokens=20) as server:
+        config = Config({"providers": {"local": {"type": "openai", "base_url": server.base_url}},
+                         "pricing": {"overrides": {"local/tok": {"input": "100", "output": "1000"}}}})
+        _, prompts = _setup(tmp_path, server.base_url, n=10)
+        options = ReplayOptions(max_cost_usd=Decimal("0.25"), config=config)
+        levels = parse_levels("concurrency=1,2,4", None)
+        results = run_sweep(load_prompts(prompts), ["local/tok"], tmp_path / "s", options, levels)
+    spent = sum((summary.spent_usd for _, summary in results), Decimal(0))
+    assert spent <= Decimal("0.25")  # ~$0.02 a request: one level of 10 fits, three do not
+    assert results[-1][1].stopped == "budget" and len(results) < 3
+    assert [lv.label for lv, _ in read_sweep(tmp_path / "s")] == [lv.label for lv, _ in results]
