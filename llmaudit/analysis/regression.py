@@ -343,8 +343,8 @@ def _goodput(idx: list[int], cols: dict[str, list[Any]], slo: SLO | None) -> tup
     good = sent = 0
     for i in idx:
         ok = cols["status"][i] in (None, "ok")
-        if cols["cached"][i] or (not ok and not cols["attempts"][i]):
-            continue  # a cached answer or a request never sent measured nothing
+        if cols["cached"][i] or not cols["attempts"][i]:
+            continue  # a cached answer, an estimate or a request never sent measured nothing
         sent += 1
         if ok and cols["latency_ms"][i] is not None:
             chunks = cols["chunk_us"][i]

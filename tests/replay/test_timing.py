@@ -183,3 +183,12 @@ def test_check_gates_on_goodput(run_cli, tmp_path: Path) -> None:
     assert again.exit_code == 0, again.output
     finding = next(f for f in json.loads(again.stdout)["findings"] if f["metric"] == "goodput")
     assert finding["baseline"] is None and finding["current"] == 1.0
+
+
+def test_goodput_is_not_measured_on_estimates(run_cli, tmp_path: Path) -> None:
+    prompts = _prompts(tmp_path / "p.jsonl", 3)
+    result = run_cli(["check", str(prompts), "-m", "openai/gpt-4o-mini", "--estimate", "--write-baseline",
+                      "-b", str(tmp_path / "b.json"), "--slo", "e2e=1s", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    group = json.loads(result.stdout)["models"]["openai/gpt-4o-mini"]["all"]
+    assert group["goodput"] is None and group["goodput_sent"] == 0  # nothing was sent: unknown, not 0%
