@@ -17,6 +17,9 @@ at worst a warning that says "within noise". Intervals:
   in a sample is Binomial(n, 0.95)); with too few samples the upper bound is unbounded, so a p95
   from a handful of requests can never fail a build.
 * pass rate: the Wilson score interval.
+* goodput (with service-level objectives, ``--slo``): the share of sent requests that were
+  answered and met every objective (``analysis.latency``), with its Wilson interval; gated by an
+  absolute floor (``--min-goodput``) the way the pass rate is.
 
 Cost is never guessed: a group with any unpriced request has no cost (``None``), and says so.
 """
@@ -34,6 +37,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from llmaudit.analysis.latency import SLO, itl_gaps, meets_slo, tpot_ms
 from llmaudit.errors import BaselineError, UsageError
 
 if TYPE_CHECKING:
@@ -73,6 +77,7 @@ METRICS: dict[str, str] = {
     "monthly_cost": "cost / month",
     "p95_latency_ms": "p95 latency",
     "pass_rate": "pass rate",
+    "goodput": "goodput",
 }
 
 STATUS_ORDER = {"pass": 0, "improved": 0, "n/a": 0, "new": 1, "removed": 1, "unpriced": 1, "warn": 1, "fail": 2}
@@ -204,6 +209,9 @@ class GroupMetrics:
     input_exact: bool  # False: some input counts are local estimates for a non-OpenAI tokenizer
     output_assumed: bool  # True: output tokens were assumed (max_tokens / default), not observed
     noise_known: bool  # repeats were available to measure noise for tokens and cost
+    goodput: Interval | None = None  # share of sent requests meeting every --slo objective
+    good: int = 0
+    slo_sent: int = 0  # sent requests goodput was counted over
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -223,6 +231,9 @@ class GroupMetrics:
             "input_tokens_exact": self.input_exact,
             "output_tokens_assumed": self.output_assumed,
             "repeat_noise_measured": self.noise_known,
+            "goodput": _opt(self.goodput),
+            "good": self.good,
+            "goodput_sent": self.slo_sent,
         }
 
 
@@ -275,8 +286,10 @@ def measure(
     catalog_as_of: str | None = None,
     volume: int | None = None,
     llmaudit_version: str = "",
+    slo: SLO | None = None,
 ) -> Measurement:
-    """Summarise a results-shaped table per model and per (model, category)."""
+    """Summarise a results-shaped table per model and per (model, category); with ``slo``, the
+    goodput of each against those objectives too."""
     if table.num_rows == 0:
         raise UsageError(f"{source}: no results to check")
     cols = {
@@ -284,7 +297,7 @@ def measure(
         for name in (
             "model", "prompt_id", "category", "status", "input_tokens", "output_tokens", "cost_usd",
             "price_status", "latency_ms", "cached", "passed", "usage_estimated", "input_exact",
-            "output_estimate", "usage_source",
+            "output_estimate", "usage_source", "ttft_ms", "chunk_us", "attempts",
         )
     }  # fmt: skip
     rows_by_group: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -299,7 +312,7 @@ def measure(
     if not any(status in (None, "ok") for status in cols["status"]):
         # A gate that measured nothing must not pass quietly.
         raise UsageError(f"{source}: none of the {table.num_rows} requests succeeded; nothing to measure")
-    groups = {key: _rounded(_group(key, idx, cols)) for key, idx in rows_by_group.items()}
+    groups = {key: _rounded(_group(key, idx, cols, slo)) for key, idx in rows_by_group.items()}
     # A category breakdown with a single category repeats the overall row; drop it.
     for model in {m for m, _ in groups}:
         cats = [k for k in groups if k[0] == model and k[1] != ALL]
@@ -319,10 +332,32 @@ def _rounded(g: GroupMetrics) -> GroupMetrics:
         cost_per_request=r(g.cost_per_request),
         p95_latency_ms=r(g.p95_latency_ms),
         pass_rate=r(g.pass_rate),
+        goodput=r(g.goodput),
     )
 
 
-def _group(key: tuple[str, str], idx: list[int], cols: dict[str, list[Any]]) -> GroupMetrics:
+def _goodput(idx: list[int], cols: dict[str, list[Any]], slo: SLO | None) -> tuple[Interval | None, int, int]:
+    """(goodput with its Wilson interval, good, sent) over the rows that reached a provider."""
+    if slo is None:
+        return None, 0, 0
+    good = sent = 0
+    for i in idx:
+        ok = cols["status"][i] in (None, "ok")
+        if cols["cached"][i] or not cols["attempts"][i]:
+            continue  # a cached answer, an estimate or a request never sent measured nothing
+        sent += 1
+        if ok and cols["latency_ms"][i] is not None:
+            chunks = cols["chunk_us"][i]
+            good += meets_slo(slo, ttft=cols["ttft_ms"][i], e2e=cols["latency_ms"][i],
+                              tpot=tpot_ms(cols["latency_ms"][i], cols["ttft_ms"][i], cols["output_tokens"][i]),
+                              gaps=itl_gaps(chunks) if chunks is not None else None)
+    if not sent:
+        return None, 0, 0
+    lo, hi = wilson(good, sent)
+    return Interval(good / sent, lo, hi), good, sent
+
+
+def _group(key: tuple[str, str], idx: list[int], cols: dict[str, list[Any]], slo: SLO | None = None) -> GroupMetrics:
     model, category = key
     ok = [i for i in idx if cols["status"][i] in (None, "ok")]
     errors = len(idx) - len(ok)
@@ -365,6 +400,7 @@ def _group(key: tuple[str, str], idx: list[int], cols: dict[str, list[Any]]) -> 
         for i in ok
     )
     output_assumed = any(cols["output_estimate"][i] is not None for i in ok)
+    goodput, good, slo_sent = _goodput(idx, cols, slo)
     return GroupMetrics(
         model=model,
         category=category,
@@ -384,6 +420,9 @@ def _group(key: tuple[str, str], idx: list[int], cols: dict[str, list[Any]]) -> 
         input_exact=input_exact,
         output_assumed=output_assumed,
         noise_known=noise_in or noise_out or noise_cost,
+        goodput=goodput,
+        good=good,
+        slo_sent=slo_sent,
     )
 
 
@@ -501,6 +540,10 @@ class _BaselineReader:
             input_exact=bool(g.get("input_tokens_exact", True)),
             output_assumed=bool(g.get("output_tokens_assumed", False)),
             noise_known=bool(g.get("repeat_noise_measured", False)),
+            # Baselines written before goodput existed have none: unknown, not zero.
+            goodput=self.interval(g, "goodput", where) if "goodput" in g else None,
+            good=self.int(g, "good", where),
+            slo_sent=self.int(g, "goodput_sent", where),
         )
 
     def int(self, g: dict[str, Any], key: str, where: str) -> int:
@@ -549,6 +592,7 @@ class Thresholds:
     pass_drop: Band = Band(0.02, 0.05)  # absolute drop of pass rate (0.05 = five points)
     min_pass_rate: Band | None = None  # absolute floor: warn below .warn, fail below .fail
     monthly: Band | None = None  # absolute USD increase of cost per month at the declared volume
+    min_goodput: Band | None = None  # absolute floor on goodput, like min_pass_rate
 
     def to_dict(self) -> dict[str, Any]:
         def band(b: Band | None) -> dict[str, float] | None:
@@ -561,6 +605,7 @@ class Thresholds:
             "pass_rate_drop": band(self.pass_drop),
             "min_pass_rate": band(self.min_pass_rate),
             "monthly_increase_usd": band(self.monthly),
+            "min_goodput": band(self.min_goodput),
         }
 
 
@@ -622,6 +667,7 @@ _CONFIG_KEYS = {
     "max_cost_increase", "warn_cost_increase", "max_token_increase", "warn_token_increase",
     "max_p95_increase", "warn_p95_increase", "max_pass_rate_drop", "warn_pass_rate_drop",
     "min_pass_rate", "warn_pass_rate", "max_monthly_increase", "warn_monthly_increase",
+    "slo", "min_goodput", "warn_goodput",
 }  # fmt: skip
 
 
@@ -674,6 +720,10 @@ def thresholds_from(config: dict[str, Any], flags: dict[str, Any], config_name: 
     if merged.get("min_pass_rate") is not None or merged.get("warn_pass_rate") is not None:
         floor = _band(merged.get("min_pass_rate"), merged.get("warn_pass_rate"), Band(0.0, 0.0),
                       rate("min_pass_rate"), floor=True)  # fmt: skip
+    goodput_floor = None
+    if merged.get("min_goodput") is not None or merged.get("warn_goodput") is not None:
+        goodput_floor = _band(merged.get("min_goodput"), merged.get("warn_goodput"), Band(0.0, 0.0),
+                              rate("min_goodput"), floor=True)
     return Thresholds(
         cost=_band(merged.get("max_cost_increase"), merged.get("warn_cost_increase"), base.cost,
                    pct("max_cost_increase")),
@@ -685,6 +735,7 @@ def thresholds_from(config: dict[str, Any], flags: dict[str, Any], config_name: 
                         rate("max_pass_rate_drop")),
         min_pass_rate=floor,
         monthly=monthly,
+        min_goodput=goodput_floor,
     )  # fmt: skip
 
 
@@ -958,6 +1009,8 @@ def _compare_group(b: GroupMetrics, c: GroupMetrics, t: Thresholds, volume: int 
     if p95.status in ("warn", "fail") and c.p95_latency_ms is not None and c.p95_latency_ms.hi is None:
         out[-1] = replace(p95, note=_join(p95.note, f"n={c.latency_n} is too few for a bounded p95"))
     out.append(_pass_rate(b, c, t))
+    if c.goodput is not None or b.goodput is not None:
+        out.append(_goodput_finding(b, c, t))
     # Metrics neither side measured (latency and pass rate in estimate mode) are not checks.
     return [f for f in out if not (f.status == "n/a" and f.baseline is None and f.current is None)]
 
@@ -998,6 +1051,29 @@ def _pass_rate(b: GroupMetrics, c: GroupMetrics, t: Thresholds) -> Finding:
     return Finding(model, cat, "pass_rate", _v(bi), ci.value, delta, None, status, "; ".join(notes), True, ci, bi)
 
 
+def _goodput_finding(b: GroupMetrics, c: GroupMetrics, t: Thresholds) -> Finding:
+    """Goodput against its floor (``--min-goodput``): fails only when the Wilson interval's top is
+    below it, so a handful of requests cannot fail a build on noise."""
+    model, cat = c.model, c.category
+    bi, ci = b.goodput, c.goodput
+    if ci is None:
+        return Finding(model, cat, "goodput", _v(bi), None, None, None, "warn",
+                       "no goodput in this run (pass --slo, and send requests rather than read the cache)", True,
+                       None, bi)
+    status, note = "pass", ""
+    floor = t.min_goodput
+    if floor is not None:
+        assert ci.hi is not None
+        if ci.hi < floor.fail:
+            status, note = "fail", f"below the {floor.fail:.0%} floor ({c.good}/{c.slo_sent} met the SLO)"
+        elif ci.value < floor.fail:
+            status, note = "warn", f"below the {floor.fail:.0%} floor but within noise (n={c.slo_sent})"
+        elif ci.value < floor.warn:
+            status, note = "warn", f"below the {floor.warn:.0%} warning level"
+    delta = ci.value - bi.value if bi is not None else None
+    return Finding(model, cat, "goodput", _v(bi), ci.value, delta, None, status, note, True, ci, bi)
+
+
 def _headlines(findings: list[Finding], volume: int | None) -> list[str]:
     """One sentence per model whose cost or tokens warn or fail, with the money at volume, and
     one per prompt category that fails (a category can regress while the model's mean holds)."""
@@ -1011,8 +1087,8 @@ def _headlines(findings: list[Finding], volume: int | None) -> list[str]:
             if kind in fs and fs[kind].status in ("new", "removed") and category == ALL:
                 lines.append(f"{model}: {fs[kind].status} — {fs[kind].note}")
         bad = ("warn", "fail") if category == ALL else ("fail",)
-        drivers = [fs[m] for m in ("input_tokens", "output_tokens", "cost_per_request", "p95_latency_ms", "pass_rate")
-                   if m in fs and fs[m].status in bad]  # fmt: skip
+        drivers = [fs[m] for m in ("input_tokens", "output_tokens", "cost_per_request", "p95_latency_ms", "pass_rate",
+                                   "goodput") if m in fs and fs[m].status in bad]  # fmt: skip
         monthly = fs.get("monthly_cost")
         if monthly is not None and monthly.status in bad and not monthly.derived and monthly not in drivers:
             drivers.append(monthly)
@@ -1035,9 +1111,10 @@ def _change_text(f: Finding) -> str:
         "cost_per_request": "cost per request",
         "p95_latency_ms": "p95 latency",
         "pass_rate": "pass rate",
+        "goodput": "goodput",
     }[f.metric]
     prefix = "" if f.exact else "~"
-    if f.metric == "pass_rate":
+    if f.metric in ("pass_rate", "goodput"):
         if f.delta is None:
             return f"{short} {f.current:.0%}" if f.current is not None else short
         return f"{short} {f.delta * 100:+.1f} points"

@@ -66,6 +66,10 @@ def check(
         None, metavar="PCT", help="Fail when the pass rate is surely below this, e.g. 90%."
     ),
     warn_pass_rate: str = typer.Option(None, metavar="PCT", help="Warn when the pass rate is below this."),
+    slo: str = typer.Option(None, "--slo", metavar="METRIC=TIME,...", help="Objectives goodput is counted "
+                            "against, e.g. ttft=500ms,tpot=50ms,e2e=10s (without it: [check] slo, or a run's own)."),
+    min_goodput: str = typer.Option(None, metavar="PCT", help="Fail when goodput is surely below this, e.g. 95%."),
+    warn_goodput: str = typer.Option(None, metavar="PCT", help="Warn when goodput is below this."),
     max_pass_rate_drop: str = typer.Option(
         None, metavar="PCT", help="Fail when the pass rate drops more than this (points)."
     ),
@@ -101,6 +105,7 @@ def check(
         "max_p95_increase": max_p95_increase, "warn_p95_increase": warn_p95_increase,
         "min_pass_rate": min_pass_rate, "warn_pass_rate": warn_pass_rate, "max_pass_rate_drop": max_pass_rate_drop,
         "max_monthly_increase": max_monthly_increase, "warn_monthly_increase": warn_monthly_increase,
+        "min_goodput": min_goodput, "warn_goodput": warn_goodput,
     }  # fmt: skip
     thresholds = thresholds_from(section, flags, f"{config.path or 'config'} [check]")
     declared = volume if volume is not None else section.get("volume")
@@ -108,7 +113,11 @@ def check(
     model_list = models or _config_models(section)
     base_path = baseline or str(section.get("baseline", DEFAULT_BASELINE))
 
-    current = _measure(target, model_list, estimate, offline, repeats, run_dir, vol, config, __version__)
+    from llmaudit.analysis.latency import parse_slo
+
+    slo_text = slo if slo is not None else section.get("slo")
+    objectives = parse_slo(str(slo_text), "--slo" if slo is not None else "[check] slo") if slo_text else None
+    current = _measure(target, model_list, estimate, offline, repeats, run_dir, vol, config, __version__, objectives)
     if write_baseline:
         _write_baseline(current, base_path, thresholds, vol, fmt, junit, view)
         return
@@ -189,6 +198,7 @@ def _measure(
     volume: int | None,
     config: Config,
     version: str,
+    slo: Any = None,
 ) -> Measurement:
     """Build the current measurement from a prompt set (estimate, offline or live) or a run dir."""
     from llmaudit.analysis.regression import measure
@@ -211,8 +221,12 @@ def _measure(
         manifest = read_manifest(target)
         if manifest.get("status") not in (None, "complete"):
             out.warning(f"{target}: the run is {manifest.get('status')}; measuring the requests that finished")
+        if slo is None:  # the objectives the run was made with
+            from llmaudit.analysis.latency import SLO
+
+            slo = SLO.from_json((manifest.get("settings") or {}).get("slo"))
         return measure(table, mode="measured", source=str(target), catalog_as_of=manifest.get("catalog_as_of"),
-                       volume=volume, llmaudit_version=version)  # fmt: skip
+                       volume=volume, llmaudit_version=version, slo=slo)  # fmt: skip
     if not models:
         raise UsageError("--models is required with a prompt set (or set models in the [check] config section)")
     prompts = load_prompts(target)
@@ -229,7 +243,7 @@ def _measure(
         table = estimate_rows(prompts, models, catalog, repeats=1)
         return measure(table, mode="estimate", source=str(target), catalog_as_of=str(catalog.as_of), volume=volume,
                        llmaudit_version=version)  # fmt: skip
-    return _replay(target, prompts, models, offline, repeats, run_dir, volume, config, catalog, version)
+    return _replay(target, prompts, models, offline, repeats, run_dir, volume, config, catalog, version, slo)
 
 
 def _replay(
@@ -243,6 +257,7 @@ def _replay(
     config: Config,
     catalog: Any,
     version: str,
+    slo: Any = None,
 ) -> Measurement:
     from llmaudit.analysis.regression import measure
     from llmaudit.replay import ReplayOptions, read_results, run_replay
@@ -260,4 +275,4 @@ def _replay(
     elif summary.errors:
         out.warning(f"{summary.errors} request(s) failed; they are counted as errors, not as cost")
     return measure(table, mode="measured", source=str(target), catalog_as_of=str(catalog.as_of), volume=volume,
-                   llmaudit_version=version)  # fmt: skip
+                   llmaudit_version=version, slo=slo)  # fmt: skip

@@ -93,7 +93,11 @@ def _routing(table: Any, out_dir: Path, run_dir: Path, catalog: Any, config: Any
         "Run status": str(manifest.get("status", "unknown")),
         "Volume": DEMO_VOLUME,
     }
-    _write(out_dir / "routing.html", render_run_html(report, title="llmaudit demo: replay and routing", meta=meta))
+    from llmaudit.analysis.runstats import build_runstats
+
+    stats = build_runstats(table, manifest, str(run_dir))  # the latency-distribution tables
+    _write(out_dir / "routing.html", render_run_html(report, title="llmaudit demo: replay and routing", meta=meta,
+                                                     stats=stats))
     _write(out_dir / "routing.md", routing_markdown(report))
     _write(out_dir / "routing.json", routing_json(report))
     return report

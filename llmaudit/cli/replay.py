@@ -82,10 +82,17 @@ def replay(
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the response cache."),
     offline: bool = typer.Option(False, "--offline", help="Answer from the response cache only; a miss is an error."),
+    slo: str | None = typer.Option(None, "--slo", metavar="METRIC=TIME,...", help="Service-level objectives the "
+                                   "report counts goodput against, e.g. ttft=500ms,tpot=50ms,e2e=10s."),
+    sweep: str | None = typer.Option(None, "--sweep", metavar="LEVELS", help="Run the prompt set "
+                                     "once per load level (concurrency=1,4,16 or rate=1,5,20) into --out/LEVEL/."),
+    rate: str | None = typer.Option(None, "--rate", metavar="R,R,...", help="A sweep over request rates per "
+                                    "second with Poisson arrivals, e.g. 1,5,20 (same as --sweep rate=...)."),
     fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT", help="table | json | csv | markdown."),
     config_path: Path | None = typer.Option(None, "--config", metavar="FILE", help="Config file (TOML)."),
 ) -> None:
     """Replay a prompt set against many models: cost, latency, tokens/s and pass rate per model."""
+    from llmaudit.analysis.latency import parse_slo
     from llmaudit.config import load_config
     from llmaudit.replay import load_prompts
     from llmaudit.replay.prompts import ignored_parameters
@@ -97,6 +104,12 @@ def replay(
         raise UsageError("--offline answers from the cache; it cannot be combined with --no-cache")
     if retry_errors and not resume:
         raise UsageError("--retry-errors only makes sense with --resume")
+    objectives = parse_slo(slo) if slo is not None else None  # a typo fails before any work
+    from llmaudit.replay.sweep import parse_levels
+
+    levels = parse_levels(sweep, rate)
+    if levels and (dry_run or resume):
+        raise UsageError("--sweep/--rate run the prompt set live; they take neither --dry-run nor --resume")
     config = load_config(config_path)
     loaded = load_prompts(prompts)
     ignored = ignored_parameters(loaded)
@@ -127,11 +140,15 @@ def replay(
         default_output_tokens=default_output,
         prompts_path=str(prompts),
     )
+    options.slo = objectives.to_json() if objectives is not None else None
     from llmaudit.pricing import load_catalog
     from llmaudit.replay.models import check_models, parse_models
 
     for warning in check_models(parse_models(models), config, load_catalog(config), strict=False):
         out.warning(warning)
+    if levels:
+        _sweep(loaded, models, out_dir, options, levels, fmt)
+        return
     summary = _run(loaded, models, out_dir, options)
     for line in _summary_lines(summary):
         out.info(line)
@@ -142,6 +159,19 @@ def replay(
 
     report_run(str(out_dir), fmt, None)
     _fail_if_a_model_never_answered(out_dir)
+
+
+def _sweep(prompts: list[Any], models: list[str], out_dir: Path, options: Any, levels: list[Any], fmt: str) -> None:
+    from llmaudit.cli.report_run import report_run
+    from llmaudit.replay.sweep import run_sweep
+
+    out.info(f"sweeping {len(prompts)} prompts × {', '.join(models)} over {', '.join(lv.label for lv in levels)} "
+             f"into {out_dir} (the response cache is not read: a cached answer measures no load)")
+    for level, summary in run_sweep(prompts, models, out_dir, options, levels):
+        out.info(f"{level.label}: " + "; ".join(_summary_lines(summary)[-1:]))
+    report_run(str(out_dir), fmt, None)
+    for level in levels:
+        _fail_if_a_model_never_answered(out_dir / level.folder)
 
 
 def _fail_if_a_model_never_answered(out_dir: Path) -> None:

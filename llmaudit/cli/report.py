@@ -62,6 +62,9 @@ def report(
                                         "this replay run measured passing its category (tag category:NAME; "
                                         "else all prompts), instead of the capability tiers.",
                                         metavar="RUN_DIR"),
+    slo: str | None = typer.Option(None, "--slo", metavar="METRIC=TIME,...", help="RUN_DIR: count goodput "
+                                   "against these objectives, e.g. ttft=500ms,tpot=50ms,e2e=10s (metrics: ttft, "
+                                   "tpot, itl, e2e; without it: the ones the run was made with)."),
     budget: list[str] | None = typer.Option(None, "--budget", help="Repeatable: "
                                             "'anthropic/*=5000/month', 'user:alice=200/week', '*=50/day'; "
                                             "exit 3 if one is projected to be passed, 4 if one was passed.",
@@ -90,6 +93,8 @@ def report(
 ) -> None:
     """Spend by model, provider, day…, billed vs list price, month-end projection and routing what-if."""
     out.set_wide(wide)
+    if slo is not None and spend:
+        raise UsageError("--slo applies to a replay run directory (report RUN_DIR), not to --spend")
     if fmt not in _FORMATS:
         raise UsageError(f"--format {fmt!r}: choose one of {', '.join(_FORMATS)}")
     if fmt == "focus" and not spend:
@@ -101,7 +106,7 @@ def report(
         from llmaudit.cli.report_run import RoutingFlags
 
         flags = RoutingFlags(volume=volume, reference=reference, judge=judge, rubric=rubric, prompts=prompts,
-                             threshold=threshold, config=config)
+                             threshold=threshold, config=config, slo=slo)
         _check_writable(html)
         _run_report(paths, fmt, html, flags)
         return
@@ -253,8 +258,9 @@ def _write_html(html: Path | None, result: Any, insights: SpendInsights | None) 
 
 def _run_report(paths: list[str], fmt: str, html: Path | None, flags: RoutingFlags) -> None:
     from llmaudit.replay import is_run_dir
+    from llmaudit.replay.sweep import is_sweep_dir
 
-    if len(paths) != 1 or not is_run_dir(Path(paths[0])):
+    if len(paths) != 1 or not (is_run_dir(Path(paths[0])) or is_sweep_dir(paths[0])):
         raise UsageError(f"{paths[0] if paths else 'PATH'} is not a replay run directory (no results). "
                          "To audit usage logs, use `llmaudit report --spend PATH...`")
     from llmaudit.cli.report_run import report_run

@@ -23,6 +23,7 @@ class RoutingFlags:
     prompts: str | None = None  # prompt set, for the judge (default: the one the manifest names)
     threshold: float = 0.9  # category router: pass rate a model needs in a category
     config: Path | None = None
+    slo: str | None = None  # "ttft=500ms,tpot=50ms": count goodput against these (default: the run's own)
 
 
 def report_run(run_dir: str | Path, fmt: str = "table", html: str | Path | None = None,
@@ -31,21 +32,28 @@ def report_run(run_dir: str | Path, fmt: str = "table", html: str | Path | None 
     more models answered; CSV carries the per-model table only); with ``html``, also write the
     HTML report there.
     """
+    from llmaudit.analysis.latency import parse_slo
     from llmaudit.analysis.runstats import build_runstats
     from llmaudit.render.run import render_run
     from llmaudit.replay import is_run_dir, read_manifest, read_results
 
     flags = flags or RoutingFlags()
+    slo = parse_slo(flags.slo) if flags.slo is not None else None
     if not 0 < flags.threshold <= 1:
         raise UsageError("--threshold is a pass rate between 0 and 1, e.g. 0.9")
     run_dir = str(run_dir)
     if fmt not in _FORMATS:
         raise UsageError(f"--format must be one of {', '.join(_FORMATS)}")
+    from llmaudit.replay.sweep import is_sweep_dir
+
+    if is_sweep_dir(run_dir):
+        _report_sweep(run_dir, fmt, html, slo)
+        return
     if not is_run_dir(run_dir):
         raise InputError("not a replay run directory (no manifest.json or results)", path=run_dir)
     table = read_results(run_dir)
     manifest = read_manifest(run_dir)
-    stats = build_runstats(table, manifest, run_dir)
+    stats = build_runstats(table, manifest, run_dir, slo)
     # Routing compares models prompt by prompt: it needs at least two models with answers.
     routing = _routing(table, manifest, flags, run_dir) if sum(1 for m in stats.models if m.ok) >= 2 else None
     rendered = render_run(stats, fmt)
@@ -72,7 +80,38 @@ def report_run(run_dir: str | Path, fmt: str = "table", html: str | Path | None 
             for part in routing_renderables(routing):
                 out.table(part)
     if html is not None:
-        _write_html(table, routing, manifest, run_dir, Path(html))
+        _write_html(table, routing, manifest, run_dir, Path(html), stats)
+
+
+def _report_sweep(sweep_dir: str, fmt: str, html: str | Path | None, slo: Any) -> None:
+    """A load sweep: every level's per-model figures side by side (and the HTML chart)."""
+    from llmaudit.analysis.runstats import build_runstats
+    from llmaudit.analysis.sweepstats import SweepPoint, SweepStats
+    from llmaudit.render.sweep import render_sweep, sweep_html
+    from llmaudit.replay import read_manifest, read_results
+    from llmaudit.replay.sweep import read_sweep
+
+    points = [SweepPoint(level.kind, level.value,
+                         build_runstats(read_results(folder), read_manifest(folder), str(folder), slo))
+              for level, folder in read_sweep(sweep_dir)]
+    if not points:
+        raise InputError("the sweep has no finished level yet", path=sweep_dir)
+    sweep = SweepStats(sweep_dir, points)
+    rendered = render_sweep(sweep, fmt)
+    if fmt == "json":
+        import json
+
+        out.json(json.loads(str(rendered)))
+    elif isinstance(rendered, str):
+        out.data(rendered)
+    else:
+        out.table(rendered)
+    if html is not None:
+        try:
+            Path(html).write_text(sweep_html(sweep), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--html: cannot write {html}: {exc.strerror}") from None
+        out.info(f"wrote {html}")
 
 
 def _routing(table: Any, manifest: dict[str, Any], flags: RoutingFlags, run_dir: str) -> Any:
@@ -129,7 +168,8 @@ def _judge(table: Any, manifest: dict[str, Any], flags: RoutingFlags, config: An
                          catalog=load_catalog(config))
 
 
-def _write_html(table: Any, routing: Any, manifest: dict[str, Any], run_dir: str, path: Path) -> None:
+def _write_html(table: Any, routing: Any, manifest: dict[str, Any], run_dir: str, path: Path,
+                stats: Any = None) -> None:
     from llmaudit.render.formats import moment
 
     try:
@@ -148,7 +188,7 @@ def _write_html(table: Any, routing: Any, manifest: dict[str, Any], run_dir: str
         "Prompt set": manifest.get("prompts", {}).get("path", ""),
     }
     try:
-        path.write_text(render_run_html(report, meta=meta), encoding="utf-8")
+        path.write_text(render_run_html(report, meta=meta, stats=stats), encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"--html: cannot write {path}: {exc.strerror}") from None
     out.info(f"wrote {path}")

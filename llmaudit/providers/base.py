@@ -93,7 +93,8 @@ class TokenUsage:
 class Completion:
     """A successful call. ``usage`` is None when the server reported none: count locally and mark
     the row ``usage_source=estimated``. Times are milliseconds from sending the request; ``ttft_ms``
-    (first text token) is None for a non-streamed call."""
+    (first text token) is None for a non-streamed call. ``chunk_us`` holds, for a streamed call,
+    the arrival of every token-carrying event in microseconds from sending (see ``exchange``)."""
 
     text: str
     usage: TokenUsage | None
@@ -103,6 +104,7 @@ class Completion:
     model_reported: str | None = None
     status_code: int = 200
     finish_reason: str | None = None
+    chunk_us: tuple[int, ...] | None = None
 
     def output_tokens_per_second(self, output_tokens: int | None = None) -> float | None:
         """Generation speed after the first token; pass ``output_tokens`` when counted locally."""
@@ -118,6 +120,8 @@ class Completion:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the response cache stores this)."""
         data = asdict(self)
+        # A cached answer's timing is never reported (fetching it measures nothing): not stored.
+        data.pop("chunk_us", None)
         if self.usage is not None and self.usage.cost_reported is not None:
             data["usage"]["cost_reported"] = str(self.usage.cost_reported)
         return data

@@ -1,9 +1,16 @@
 """One HTTP exchange, shared by every dialect: send, time, decode, classify failures.
 
 A dialect supplies two pure pieces: ``parse_body(json) -> Reply`` for a whole response and a
-``StreamState`` that is fed SSE events one by one. This module owns the clock (TTFT is the time
-to the first event that carried a token, latency the time to the stream's final event) and turns
-httpx exceptions into ``ProviderCallError`` kinds.
+``StreamState`` that is fed SSE events one by one. This module owns the clock and turns httpx
+exceptions into ``ProviderCallError`` kinds.
+
+The clock is ``time.perf_counter_ns`` (monotonic, unaffected by wall-clock changes), started just
+before the request is sent. Each line is stamped as httpx yields it, before any JSON is decoded, so
+decoding costs never enter a measurement. An event that carried a token (text, reasoning or a
+tool-call piece) is a "chunk": its offset from the start, in whole microseconds, is kept in
+``Completion.chunk_us``. TTFT is the first chunk's offset; latency (end to end) is the time to the
+stream's final event. A chunk may carry several tokens (servers batch them), so the gaps between
+chunks are inter-chunk latencies; per-token figures divide by the reported token count (TPOT).
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ class Reply:
     finish_reason: str | None = None
     # (ttft_ms, latency_ms) the simulator reports for its simulated profile; replaces the clock.
     simulated_timing: tuple[float | None, float] | None = None
+    # The simulator's chunk arrival offsets (ms) in the same simulated time.
+    simulated_chunks: tuple[float, ...] | None = None
 
 
 class StreamState(Protocol):
@@ -67,6 +76,7 @@ class StreamParts:
         self._model: str | None = None
         self._finish: str | None = None
         self._sim_timing: tuple[float | None, float] | None = None
+        self._sim_chunks: tuple[float, ...] | None = None
 
     def usage(self) -> TokenUsage | None:
         raise NotImplementedError
@@ -78,7 +88,8 @@ class StreamParts:
         if not self.done and not (self._finish is not None and self.usage() is not None):
             raise ProviderCallError("broken_stream", f"{self.provider}: stream ended {self.missing_end}")
         return Reply(text="".join(self._parts), usage=self.usage(), request_id=self._id, model=self._model,
-                     finish_reason=self._finish, simulated_timing=self._sim_timing)
+                     finish_reason=self._finish, simulated_timing=self._sim_timing,
+                     simulated_chunks=self._sim_chunks)
 
 
 def parse_events(state: StreamState, events: Iterable[SSEEvent]) -> Reply:
@@ -98,8 +109,8 @@ def load_json(data: str, provider: str) -> Any:
         raise ProviderCallError("malformed", f"{provider}: unparseable JSON in the response: {data[:200]!r}") from None
 
 
-def _ms_since(start: float) -> float:
-    return (time.perf_counter() - start) * 1000.0
+def _ms_since(start_ns: int) -> float:
+    return (time.perf_counter_ns() - start_ns) / 1e6
 
 
 async def exchange(
@@ -140,7 +151,7 @@ async def _exchange(
     new_state: Callable[[], StreamState],
     params: Mapping[str, str] | None,
 ) -> Completion:
-    start = time.perf_counter()
+    start = time.perf_counter_ns()
     try:
         async with client.stream("POST", url, json=body, headers=dict(headers), params=params) as resp:
             if 300 <= resp.status_code < 400:
@@ -163,17 +174,18 @@ async def _exchange(
                 return _completion(reply, None, _ms_since(start), resp.status_code)
             state = new_state()
             decoder = SSEDecoder()
-            ttft: float | None = None
+            chunks: list[int] = []  # µs from the start to each event that carried a token
             lines = resp.aiter_lines()
             received = 0
             async for line in lines:
+                now = time.perf_counter_ns()  # stamped as the transport yields the line
                 received += len(line) + 1
                 if received > MAX_RESPONSE_BYTES:
                     raise ProviderCallError("malformed", f"{provider}: the streamed response passed "
                                             f"{MAX_RESPONSE_BYTES >> 20} MiB; not read further")
                 event = decoder.feed(line)
-                if event is not None and state.feed(event) and ttft is None:
-                    ttft = _ms_since(start)
+                if event is not None and state.feed(event):
+                    chunks.append((now - start) // 1000)
                 if state.done and state.stop_when_done:
                     break
             if state.done and state.stop_when_done:
@@ -181,11 +193,12 @@ async def _exchange(
                 await _drain(lines)
             else:
                 last = decoder.flush()  # a final event not followed by a blank line
-                if last is not None and state.feed(last) and ttft is None:
-                    ttft = _ms_since(start)
+                if last is not None and state.feed(last):
+                    chunks.append((time.perf_counter_ns() - start) // 1000)
                 latency = _ms_since(start)
             reply = state.finish()
-            return _completion(reply, ttft, latency, resp.status_code)
+            ttft = chunks[0] / 1000 if chunks else None
+            return _completion(reply, ttft, latency, resp.status_code, tuple(chunks))
     except httpx.TimeoutException as exc:
         raise ProviderCallError("timeout", f"{provider}: timed out ({type(exc).__name__})") from None
     except httpx.ConnectError as exc:
@@ -239,9 +252,12 @@ def _origin(url: str) -> str:
     return f"{parsed.scheme}://{parsed.netloc.decode()}"
 
 
-def _completion(reply: Reply, ttft: float | None, latency: float, status: int) -> Completion:
+def _completion(reply: Reply, ttft: float | None, latency: float, status: int,
+                chunks: tuple[int, ...] | None = None) -> Completion:
     if reply.simulated_timing is not None:
         ttft, latency = reply.simulated_timing
+        # Measured chunk times would mix the real clock with simulated TTFT and latency.
+        chunks = tuple(round(c * 1000) for c in reply.simulated_chunks) if reply.simulated_chunks else None
     return Completion(
         text=reply.text,
         usage=reply.usage,
@@ -251,6 +267,7 @@ def _completion(reply: Reply, ttft: float | None, latency: float, status: int) -
         model_reported=reply.model,
         status_code=status,
         finish_reason=reply.finish_reason,
+        chunk_us=chunks or None,
     )
 
 

@@ -103,6 +103,14 @@ def _sim_timing(obj: Any) -> tuple[float | None, float] | None:
     return (float(ttft) if isinstance(ttft, int | float) else None, float(info["latency_ms"]))
 
 
+def _sim_chunks(obj: Any) -> tuple[float, ...] | None:
+    info = obj.get("llmaudit_sim") if isinstance(obj, dict) else None
+    chunks = info.get("chunk_ms") if isinstance(info, dict) else None
+    if not isinstance(chunks, list) or not all(isinstance(c, int | float) for c in chunks):
+        return None
+    return tuple(float(c) for c in chunks)
+
+
 def parse_response(data: Any, *, provider: str = "openai", sim: bool = False) -> Reply:
     """A whole (non-streamed) chat completion."""
     err = error_in_body(data, provider)
@@ -163,6 +171,7 @@ class OpenAIStream(StreamParts):
             self._native = chunk
         if self.sim and self._sim_timing is None:
             self._sim_timing = _sim_timing(chunk)
+            self._sim_chunks = _sim_chunks(chunk)
         token = False
         for choice in chunk.get("choices") or []:
             if choice.get("index", 0) != 0:

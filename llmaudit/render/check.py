@@ -51,7 +51,7 @@ def _value(metric: str, value: float | None, exact: bool = True) -> str:
         return tilde + usd(value)
     if metric == "p95_latency_ms":
         return ms(value)
-    if metric == "pass_rate":
+    if metric in ("pass_rate", "goodput"):
         return pct(value)
     return f"{value:g}"
 
@@ -59,7 +59,7 @@ def _value(metric: str, value: float | None, exact: bool = True) -> str:
 def _change(f: Finding) -> str:
     if f.delta is None:
         return ""
-    if f.metric == "pass_rate":
+    if f.metric in ("pass_rate", "goodput"):
         return f"{f.delta * 100:+.1f} pts"
     rel = "" if f.delta_pct is None else f"{f.delta_pct * 100:+.1f}%"
     if f.metric == "monthly_cost":
@@ -100,6 +100,8 @@ def _thresholds_text(report: CheckReport) -> str:
     ]
     if t.min_pass_rate is not None:
         parts.append(f"min pass rate {t.min_pass_rate.warn:.0%}/{t.min_pass_rate.fail:.0%}")
+    if t.min_goodput is not None:
+        parts.append(f"min goodput {t.min_goodput.warn:.0%}/{t.min_goodput.fail:.0%}")
     if t.monthly is not None:
         parts.append(f"cost/month +{usd(t.monthly.warn)}/+{usd(t.monthly.fail)}")
     return "; ".join(parts)

@@ -26,6 +26,7 @@ import jinja2
 from markupsafe import Markup
 
 from llmaudit.analysis.routing import RoutingReport
+from llmaudit.analysis.runstats import RunStats
 from llmaudit.config import data_path
 from llmaudit.render.formats import count, ms, pct, usd
 
@@ -241,15 +242,34 @@ def _category_spec(report: RoutingReport) -> dict[str, Any] | None:
     }
 
 
+def _timing(stats: RunStats | None) -> dict[str, Any] | None:
+    """The latency-distribution and throughput/goodput tables, as cells the template prints."""
+    if stats is None:
+        return None
+    from llmaudit.render.run import TIMING_NOTE, distribution_rows, throughput_cells
+
+    slo = stats.slo is not None
+    return {
+        "note": TIMING_NOTE,
+        "wall": f"{stats.wall_s:,.2f} s" if stats.wall_s is not None else "unknown",
+        "slo": stats.slo.text() if stats.slo is not None else None,
+        "heads": ["Requests/s", "Output tok/s"] + (["Good", "Goodput", "Good req/s", "$/good request"] if slo else []),
+        "models": [{"model": m.model, "rows": distribution_rows(m), "throughput": throughput_cells(m, slo)}
+                   for m in stats.models],
+    }
+
+
 def render_run_html(
     report: RoutingReport,
     *,
     title: str = "llmaudit replay and routing report",
     meta: Mapping[str, Any] | None = None,
+    stats: RunStats | None = None,
 ) -> str:
     """The replay report with routing: summary, models, strategies, savings, failover, charts.
 
     ``meta``: lines for the header (run directory, created, catalog date …), shown escaped.
+    ``stats``: the run's per-model figures, for the latency-distribution and throughput tables.
     """
     from llmaudit.render.routing import SIM_NOTICE, headline, savings_cell
 
@@ -272,4 +292,5 @@ def render_run_html(
         base=base,
         charts=charts,
         savings_cell=savings_cell,
+        timing=_timing(stats),
     )

@@ -18,6 +18,7 @@ from rich.console import Console, Group
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
+from llmaudit.analysis.latency import Dist
 from llmaudit.analysis.runstats import ModelStats, RunStats
 from llmaudit.render.formats import count, ms, pct, usd
 from llmaudit.render.table import FitTable
@@ -27,12 +28,14 @@ from llmaudit.replay.runner import RunSummary
 
 __all__ = [
     "ReplayProgress",
+    "distribution_rows",
     "render_estimate",
     "render_run",
     "run_csv",
     "run_markdown",
     "run_table",
     "summary_lines",
+    "throughput_cells",
 ]
 
 SIM_BANNER = "SIMULATED: sim/* models are the offline simulator, not real providers"
@@ -110,14 +113,90 @@ def _subtable(stats: RunStats, keys: tuple[str, ...], title: str) -> FitTable:
     return table
 
 
+_METRICS = (("ttft", "TTFT"), ("itl", "ITL"), ("tpot", "TPOT"), ("e2e", "E2E"))
+_STATS = ("mean", "std", "p50", "p90", "p95", "p99")
+TIMING_NOTE = ("TTFT first token · ITL gap between streamed chunks (a chunk may hold several tokens) · "
+               "TPOT (E2E − TTFT)/(output tokens − 1) · E2E whole request; monotonic clock at the transport")
+
+
+def _ms1(value: float) -> str:
+    return f"{value:,.1f}"
+
+
+def distribution_rows(m: ModelStats) -> list[tuple[str, ...]]:
+    """(metric, n, mean, std, p50, p90, p95, p99) per latency metric; unknown ones say so."""
+    rows = []
+    for key, label in _METRICS:
+        dist: Dist | None = getattr(m, key)
+        if dist is None:
+            rows.append((label, "0", *("unknown",) * len(_STATS)))
+        else:
+            rows.append((label, count(dist.n), *(_ms1(getattr(dist, s)) for s in _STATS)))
+    return rows
+
+
+def _distribution_table(stats: RunStats) -> FitTable:
+    table = FitTable("Latency distribution, ms (answered requests that were sent; cached ones left out)",
+                     caption=TIMING_NOTE, keys=2, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table.add_column("Model")
+    table.add_column("Metric")
+    # At 80 columns p90 and then std give way (named under the table); mean, p50, p95, p99 stay.
+    for label in ("n", *_STATS):
+        table.add_column(label, justify="right", hide={"p90": 2, "std": 1}.get(label))
+    for m in stats.models:
+        for row in distribution_rows(m):
+            table.add_row(m.model, *row)
+    return table
+
+
+def _rate(value: float | None, places: int, simulated: bool) -> str:
+    if value is None:
+        return "n/a (sim)" if simulated else "unknown"
+    return f"{value:,.{places}f}"
+
+
+def throughput_cells(m: ModelStats, slo: bool) -> list[str]:
+    cells = [_rate(m.request_throughput, 3, m.simulated), _rate(m.output_throughput, 1, m.simulated)]
+    if slo:
+        good = "unknown" if m.good is None else f"{count(m.good)} of {count(m.sent)}"
+        per_good = usd(m.cost_per_good_request, places=6) if m.cost_per_good_request is not None else (
+            "no good requests" if m.good == 0 else "unpriced" if m.unpriced else "n/a")
+        share = pct(m.goodput) if m.goodput is not None else "n/a"
+        cells += [good, share, _rate(m.goodput_rps, 3, m.simulated), per_good]
+    return cells
+
+
+def _throughput_table(stats: RunStats) -> FitTable:
+    if stats.models and all(m.simulated for m in stats.models):
+        wall = "not measured for sim/* models: their clock is simulated"
+    elif stats.wall_s is not None:
+        wall = f"{stats.wall_s:,.2f} s"
+    else:
+        wall = "unknown: the run has no recorded wall time"
+    title = f"Throughput over the run's wall time ({wall})"
+    caption = None
+    if stats.slo is not None:
+        title += f" and goodput under SLO {stats.slo.text()}"
+        caption = "good = answered and met every objective; goodput = good / sent; $/good req = cost of the " \
+                  "sent, answered requests / good ones"
+    table = FitTable(title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table.add_column("Model")
+    headers = ["Req/s", "Out tok/s"] + (["Good", "Goodput", "Good req/s", "$/good req"] if stats.slo else [])
+    for header in headers:
+        table.add_column(header, justify="right")
+    for m in stats.models:
+        table.add_row(m.model, *throughput_cells(m, stats.slo is not None))
+    return table
+
+
 def run_table(stats: RunStats) -> Group:
-    """Two narrow tables (cost & quality, then speed) so the report fits an 80-column terminal."""
+    """Narrow tables (cost & quality, speed, distributions, throughput) that fit an 80-column terminal."""
     cost = _subtable(stats, _COST_KEYS, _heading(stats))
     speed = _subtable(stats, _SPEED_KEYS, "Latency (answered requests that were sent; cached ones left out)")
     notes = [*stats.warnings]
     if any(m.estimated_usage for m in stats.models):
         notes.append("* includes locally estimated token counts")
-    parts: list[Any] = [cost, speed]
+    parts: list[Any] = [cost, speed, _distribution_table(stats), _throughput_table(stats)]
     if notes:
         parts.append(Text("\n".join(notes)))
     return Group(*parts)
@@ -133,11 +212,17 @@ def run_csv(stats: RunStats) -> str:
         "model", "provider", "notice", "requests", "ok", "errors", "error_rate", "checked", "passed", "pass_rate",
         "input_tokens", "output_tokens", "cost_usd", "unpriced", "cost_per_request", "cost_per_1k_requests",
         "latency_p50_ms", "latency_p95_ms", "ttft_p50_ms", "tokens_per_s", "timed", "cached", "estimated_usage",
+        "request_throughput", "output_throughput", "sent", "good", "goodput", "goodput_rps", "cost_per_good_request",
     ]
-    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    timing = [f"{k}_{s}_ms" for k, _ in _METRICS for s in _STATS]
+    writer = csv.DictWriter(buf, fieldnames=[*fields, *timing], lineterminator="\n")
     writer.writeheader()
     for m in stats.models:
         row: dict[str, Any] = {k: getattr(m, k) for k in fields if k != "notice"}
+        for key, _ in _METRICS:
+            dist = getattr(m, key)
+            for stat in _STATS:
+                row[f"{key}_{stat}_ms"] = getattr(dist, stat) if dist is not None else None
         notes = []
         if m.simulated:
             notes.append("SIMULATED")
@@ -146,7 +231,7 @@ def run_csv(stats: RunStats) -> str:
         if m.estimated_usage:
             notes.append(f"estimated tokens: {m.estimated_usage} requests")
         row["notice"] = "; ".join(notes)
-        for key in ("cost_usd", "cost_per_request", "cost_per_1k_requests"):
+        for key in ("cost_usd", "cost_per_request", "cost_per_1k_requests", "cost_per_good_request"):
             if row[key] is None:
                 row[key] = "unpriced" if m.unpriced else ""
         writer.writerow({k: "" if v is None else v for k, v in row.items()})
@@ -161,7 +246,17 @@ def run_markdown(stats: RunStats) -> str:
     lines.append("|" + "|".join(":--" if key == "model" else "--:" for key, _ in _COLUMNS) + "|")
     for m in stats.models:
         lines.append("| " + " | ".join(_cell(m, key).replace("|", "\\|") for key, _ in _COLUMNS) + " |")
+    lines += ["", "| Model | Metric | n | " + " | ".join(_STATS) + " |", "|:--|:--|" + "--:|" * (1 + len(_STATS))]
+    for m in stats.models:
+        lines.extend(f"| {m.model} | " + " | ".join(row) + " |" for row in distribution_rows(m))
+    lines += ["", f"Latency in ms. {TIMING_NOTE}."]
+    slo = stats.slo is not None
+    heads = ["Req/s", "Out tok/s"] + (["Good", "Goodput", "Good req/s", "$/good req"] if slo else [])
+    lines += ["", "| Model | " + " | ".join(heads) + " |", "|:--|" + "--:|" * len(heads)]
+    lines.extend(f"| {m.model} | " + " | ".join(throughput_cells(m, slo)) + " |" for m in stats.models)
     notes = [w for w in stats.warnings if not w.startswith("SIMULATED")]
+    if stats.slo is not None:
+        notes.append(f"SLO {stats.slo.text()}: good = answered and met every objective")
     if any(m.estimated_usage for m in stats.models):
         notes.append("\\* includes locally estimated token counts")
     if notes:

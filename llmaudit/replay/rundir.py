@@ -64,6 +64,11 @@ REPLAY_FIELDS: list[pa.Field] = [
     pa.field("output_text", pa.string()),
     pa.field("tokens_per_s", pa.float64()),
     pa.field("simulated", pa.bool_()),
+    # Arrival of each token-carrying stream event, µs from sending (monotonic clock, taken at the
+    # transport); null for cached, non-streamed and pre-timing rows. int32 holds 35 minutes.
+    pa.field("chunk_us", pa.list_(pa.int32())),
+    # The output cap a request was sent with when --max-cost lowered it to fit (null: not lowered).
+    pa.field("budget_max_tokens", pa.int64()),
 ]
 _TYPES: dict[str, pa.DataType] = {f.name: f.type for f in [*USAGE_SCHEMA, *REPLAY_FIELDS]}
 RESULTS_SCHEMA = pa.schema([*USAGE_SCHEMA, *REPLAY_FIELDS], metadata=USAGE_SCHEMA.metadata)

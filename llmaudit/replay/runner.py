@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,6 +89,12 @@ class ReplayOptions:
     cache_path: Path | None = None
     checkpoint_s: float = 5.0
     progress: Callable[[Progress], None] | None = None
+    # Service-level objectives ({"ttft_ms": 500, ...}) the report counts goodput against.
+    slo: dict[str, float] | None = None
+    # Open-loop load: requests start at this mean rate (per second), gaps drawn from an exponential
+    # distribution (Poisson arrivals, seeded so a sweep is repeatable); None starts them as slots free.
+    arrival_rate: float | None = None
+    arrival_seed: int = 0
 
     def settings(self) -> dict[str, Any]:
         """What goes into manifest.json (never a key: options hold none)."""
@@ -103,6 +110,8 @@ class ReplayOptions:
             "cache": self.use_cache and not self.offline,
             "offline": self.offline,
             "default_output_tokens": self.default_output_tokens,
+            "slo": self.slo,
+            "arrival_rate": self.arrival_rate,
         }
 
 
@@ -171,6 +180,8 @@ def run_replay(
         raise UsageError("--concurrency must be at least 1")
     if opts.timeout_s <= 0:
         raise UsageError("--timeout must be positive")
+    if opts.arrival_rate is not None and not opts.arrival_rate > 0:
+        raise UsageError("--rate must be a positive number of requests per second")
     specs = parse_models(models)
     config = opts.config or load_config()
     catalog = opts.catalog or load_catalog(config)
@@ -270,6 +281,10 @@ def _run(prompts: list[Prompt], specs: list[ModelSpec], opts: ReplayOptions, cat
     # Which server answered for each provider (the cache is keyed on it too): base URLs only, never keys.
     manifest["endpoints"] = {name: _public_url(url) for name, adapter in sorted(adapters.items())
                              if isinstance(url := getattr(adapter, "base_url", None), str)}
+    # The run's wall time sums its sessions; a session that was killed left none, so after one the
+    # total (and the throughput it divides) is unknown rather than too small.
+    prior = read_manifest(directory).get("wall_s") if opts.resume else None
+    known_before = not previous or isinstance(prior, int | float)
     write_manifest(directory, {**manifest, "status": "running"})
     write_results(directory, previous)  # results.parquet exists from the start, even if killed early
 
@@ -308,7 +323,9 @@ def _run(prompts: list[Prompt], specs: list[ModelSpec], opts: ReplayOptions, cat
             overran=tuple(sorted(runner.overran)),
         )
         status = "complete" if state.not_sent == 0 else (state.stopped or "incomplete")
-        extra = {"overran_models": sorted(runner.overran)} if runner.overran else {}
+        extra: dict[str, Any] = {"overran_models": sorted(runner.overran)} if runner.overran else {}
+        if known_before and state.stopped != "interrupted":
+            extra["wall_s"] = round(float(prior or 0) + runner.wall_s(), 6)
         write_manifest(directory, {**manifest, "status": status, "finished_at": datetime.now(UTC).isoformat(),
                                    "totals": _totals(final_rows, len(jobs), state.not_sent), **extra})
     return summary
@@ -429,6 +446,20 @@ def _totals(rows: list[dict[str, Any]], planned: int, not_sent: int) -> dict[str
     }
 
 
+_INT32_MAX = 2**31 - 1
+# A request whose output cap is lowered to fit what is left of --max-cost keeps at least this many
+# tokens: a shorter answer measures little; the run stops instead.
+_MIN_LOWERED_OUTPUT = 16
+
+
+def _chunk_offsets(chunks: tuple[int, ...] | None) -> list[int] | None:
+    """The chunk arrival offsets as stored (int32 µs); a stream longer than int32 can hold (35
+    minutes) keeps none rather than wrong ones, so its inter-chunk figures read unknown."""
+    if not chunks or chunks[-1] > _INT32_MAX:
+        return None
+    return list(chunks)
+
+
 class _Runner:
     def __init__(
         self,
@@ -467,6 +498,17 @@ class _Runner:
         # appended, so a checkpoint writes the table without reading the journal back.
         self.rows: dict[tuple[str, str, int], dict[str, Any]] = {}
         self._last_checkpoint = time.monotonic()
+        # Monotonic times of the first request sent and the last one settled: the session's wall time.
+        self.first_sent: float | None = None
+        self.last_settled: float | None = None
+        # Requests holding a --max-cost reservation, and the event that says one settled.
+        self.in_flight = 0
+        self._settled = asyncio.Event()
+
+    def wall_s(self) -> float:
+        if self.first_sent is None or self.last_settled is None:
+            return 0.0
+        return max(self.last_settled - self.first_sent, 0.0)
 
     async def run(self, jobs: list[_Job]) -> None:
         try:
@@ -495,8 +537,11 @@ class _Runner:
             if not task.cancelled() and task.exception() is not None:
                 failures.append(task.exception())  # type: ignore[arg-type]
 
+        arrivals = random.Random(self.opts.arrival_seed) if self.opts.arrival_rate else None
         try:
-            for job in jobs:
+            for n, job in enumerate(jobs):
+                if arrivals is not None and n:
+                    await asyncio.sleep(arrivals.expovariate(self.opts.arrival_rate or 1.0))
                 await window.acquire()
                 if failures:
                     break
@@ -518,7 +563,11 @@ class _Runner:
             else:
                 from llmaudit.providers import make_client
 
-                client = make_client(provider, self.config, timeout_s=self.opts.timeout_s)
+                # A pool smaller than the provider's in-flight cap would queue requests inside httpx,
+                # and a load sweep at concurrency 64 would measure 32.
+                cap = self.opts.provider_concurrency.get(provider, self.opts.concurrency)
+                client = make_client(provider, self.config, timeout_s=self.opts.timeout_s,
+                                     max_connections=max(32, cap))
             self.clients[provider] = client
         return client
 
@@ -569,12 +618,20 @@ class _Runner:
                 return
             if job.spec.id in self.overran:
                 return  # not sent: this model's answers cost more than the budget assumes
-            reserve = (job.estimate.budget_usd if job.estimate else None) or Decimal(0)
-            if not self.budget.try_reserve(reserve):
-                self.state.stopped = "budget"
-                self._report()
+            reserved = await self._reserve(job)
+            if reserved is None:
+                if not self.state.stopped:
+                    self.state.stopped = "budget"
+                    self._report()
                 return
+            reserve, lowered = reserved
+            if lowered is not None:
+                req = dataclasses.replace(req, max_tokens=lowered)
+                cache_key = None  # a shortened request's answer is not the answer to the full one
+            self.in_flight += 1
             self.state.sent += 1
+            if self.first_sent is None:
+                self.first_sent = time.monotonic()
             attempts = 0
             started_at = datetime.now(UTC)
             client = self._client(job.spec.provider)
@@ -590,7 +647,8 @@ class _Runner:
                             self.cache.put, cache_key, completion, provider=job.spec.provider, model=job.spec.native
                         )
                     row, cost = self._ok_row(job, completion, started_at, attempts=attempts, cached=False)
-                    self.budget.settle(reserve, cost)
+                    row["budget_max_tokens"] = lowered
+                    self._settle(reserve, cost)
                     if self.budget.limit is not None and cost is not None and cost > reserve:
                         # The bound assumes at most max_tokens of output; a server that ignores it
                         # can pass the cap. Stop sending to that model rather than trust it again.
@@ -606,15 +664,66 @@ class _Runner:
                 retryable = error.retryable or error.kind in _ALSO_RETRIED
                 delay = self.opts.retry.delay(attempts, error.retry_after) if retryable else None
                 if delay is None:
-                    self.budget.settle(reserve, None)
+                    self._settle(reserve, None)
                     message = str(error)
                     if retryable and attempts >= self.opts.retry.max_attempts:
                         message = f"{message} (gave up after {attempts} attempts)"
                     elif retryable:
                         message = f"{message} (Retry-After {error.retry_after:g} s is too long to wait)"
-                    self._finish(job, self._error_row(job, started_at, error.kind, message, error.status, attempts))
+                    row = self._error_row(job, started_at, error.kind, message, error.status, attempts)
+                    row["budget_max_tokens"] = lowered
+                    self._finish(job, row)
                     return
                 await asyncio.sleep(delay)
+
+    async def _reserve(self, job: _Job) -> tuple[Decimal, int | None] | None:
+        """Reserve the job's worst-case cost under --max-cost: (the reservation, a lowered
+        max_tokens or None), or None when the run must stop.
+
+        A request that does not fit yet waits for in-flight requests to settle: they reserved their
+        worst case and usually cost far less, so settling frees room. Only when nothing is in flight
+        and it still does not fit is its output cap lowered to what the rest of the budget covers
+        (never below ``_MIN_LOWERED_OUTPUT`` tokens): spending most of the budget, never more of it.
+        """
+        estimate = job.estimate
+        reserve = (estimate.budget_usd if estimate else None) or Decimal(0)
+        while not self.budget.try_reserve(reserve):
+            if self.state.stopped:
+                return None
+            if self.in_flight == 0:
+                return self._lowered(job)
+            await self._settled.wait()
+        return reserve, None
+
+    def _lowered(self, job: _Job) -> tuple[Decimal, int] | None:
+        estimate = job.estimate
+        if estimate is None or self.budget.limit is None:
+            return None
+        left = self.budget.limit - self.budget.spent - self.budget.reserved
+
+        def bound(tokens: int) -> Decimal | None:
+            cost, _ = price_usage(self.catalog, job.spec.price_id,
+                                  {"input_tokens": estimate.input_tokens, "output_tokens": tokens})
+            return dataclasses.replace(estimate, output_tokens=tokens, cost_usd=cost).budget_usd
+
+        low, high, best = min(_MIN_LOWERED_OUTPUT, estimate.output_tokens), estimate.output_tokens - 1, None
+        while low <= high:  # the largest cap whose worst case fits what is left
+            mid = (low + high) // 2
+            cost = bound(mid)
+            if cost is not None and cost <= left:
+                best, low = (cost, mid), mid + 1
+            else:
+                high = mid - 1
+        if best is None or not self.budget.try_reserve(best[0]):
+            return None
+        return best
+
+    def _settle(self, reserve: Decimal, cost: Decimal | None) -> None:
+        self.budget.settle(reserve, cost)
+        self.in_flight -= 1
+        # Wake the requests waiting for room; each tries its reservation again.
+        self._settled.set()
+        self._settled = asyncio.Event()
 
     async def _pace(self, provider: str) -> None:
         while (wait := self.cooldown.get(provider, 0.0) - time.monotonic()) > 0:
@@ -713,6 +822,7 @@ class _Runner:
             "latency_ms": None if cached else comp.latency_ms,
             "ttft_ms": None if cached else comp.ttft_ms,
             "tokens_per_s": None if cached else tps,
+            "chunk_us": None if cached else _chunk_offsets(comp.chunk_us),
             "status": "ok",
             "http_status": comp.status_code,
             "usage_estimated": source == "estimated",
@@ -726,6 +836,8 @@ class _Runner:
         return row, cost
 
     def _finish(self, job: _Job, row: dict[str, Any]) -> None:
+        if row.get("attempts"):
+            self.last_settled = time.monotonic()
         self.journal.append(row)
         key = row_key(row)
         self.rows.pop(key, None)   # re-inserted: the table keeps the order results arrived in

@@ -415,3 +415,33 @@ def test_spend_report_fits_a_laptop_and_names_files_and_times_plainly(browser: i
         finally:
             dt.close()
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_sweep_report_draws_latency_against_throughput(browser: int, tmp_path: Path, run_cli) -> None:
+    """Issue 18 #4: the sweep page opens cleanly and its chart has a point per load level."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "replay"))
+    from tokenserver import run_token_server
+
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text("".join(json.dumps({"id": f"p{i}", "prompt": f"prompt {i}"}) + "\n" for i in range(8)))
+    with run_token_server(ttft_s=0.02, itl_s=0.005, tokens=6, slowdown=0.5) as server:
+        config = tmp_path / "llmaudit.toml"
+        config.write_text(f'[providers.local]\ntype = "openai"\nbase_url = "{server.base_url}"\n')
+        made = run_cli(["replay", str(prompts), "-m", "local/tok", "--out", str(tmp_path / "sweep"), "--config",
+                        str(config), "--sweep", "concurrency=1,2,8"])
+        assert made.exit_code == 0, made.output
+    html = tmp_path / "sweep.html"
+    assert run_cli(["report", str(tmp_path / "sweep"), "--html", str(html)]).exit_code == 0
+    shot_dir = Path(os.environ.get("LLMAUDIT_SCREENSHOT_DIR", tmp_path))
+    dt, errors = open_report(browser, html, shot_dir / "sweep.png")
+    try:
+        assert errors == []
+        points = dt.evaluate("document.getElementById('chart-sweep').chart.data.datasets[0].data.length")
+        assert points == 3
+        rows = dt.evaluate("document.querySelectorAll('#levels tbody tr').length")
+        assert rows == 3
+    finally:
+        dt.close()

@@ -181,3 +181,42 @@ def test_a_server_that_ignores_max_tokens_cannot_blow_the_budget(tmp_path: Path)
         summary = run_replay(prompts, ["local/a"], tmp_path / "run", options)
     assert summary.overran == ("local/a",) and len(spend) == 1 and summary.not_sent == 19
     assert read_manifest(tmp_path / "run")["overran_models"] == ["local/a"]
+
+
+def test_a_request_that_does_not_fit_yet_waits_and_the_run_spends_most_of_the_budget(tmp_path: Path) -> None:
+    """Issue 14 #4: Opus prices, 64-token caps, short answers, --max-cost $0.01. Each request
+    reserves its worst case (~$0.006) but costs ~$0.0005: the first refused reservation used to
+    stop the run after one request. Now a request that does not fit waits for the in-flight ones
+    to settle, and the last ones go out with their cap lowered to what is left."""
+    prompts = load_prompts(write_prompts(tmp_path / "p.jsonl", 60, max_tokens=64))
+    rate_in, rate_out = Decimal("15"), Decimal("75")  # claude-opus-4-1, USD per 1M tokens
+    spend: list[Decimal] = []
+    caps: list[int] = []
+    lock = threading.Lock()
+
+    def script(index: int, body: dict) -> Fault:
+        fault = Fault("slow", delay_s=0.01, text="Paris is the capital of France.")
+        usage = server_usage(body, fault.text)
+        with lock:
+            caps.append(body["max_tokens"])
+            spend.append((usage["prompt_tokens"] * rate_in + usage["completion_tokens"] * rate_out) / 1_000_000)
+        return fault
+
+    budget = Decimal("0.01")
+    with run_fault_server(script) as server:
+        config = local_config(server.base_url, input_rate=str(rate_in), output_rate=str(rate_out))
+        options = ReplayOptions(concurrency=8, max_cost_usd=budget, config=config, use_cache=False,
+                                retry=RetryPolicy(base_s=0.01))
+        summary = run_replay(prompts, ["local/a"], tmp_path / "run", options)
+    server_spend = sum(spend, Decimal(0))
+    assert budget * Decimal("0.8") <= server_spend <= budget
+    assert summary.spent_usd == server_spend and summary.stopped == "budget"
+    assert summary.ok == len(spend) > 10 and summary.ok + summary.not_sent == 60
+    rows = read_results(tmp_path / "run").to_pylist()
+    lowered = [r["budget_max_tokens"] for r in rows if r["budget_max_tokens"] is not None]
+    assert lowered and all(16 <= cap < 64 for cap in lowered)  # said on the row, and never below 16
+    assert sorted(caps) == sorted([64] * (len(rows) - len(lowered)) + lowered)
+    from llmaudit.analysis.runstats import build_runstats
+
+    stats = build_runstats(read_results(tmp_path / "run"), read_manifest(tmp_path / "run"), "run")
+    assert any(f"{len(lowered)} requests were sent with max_tokens lowered" in w for w in stats.warnings)

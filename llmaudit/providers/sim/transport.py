@@ -167,7 +167,7 @@ def _chunks(plan: dict[str, Any], include_usage: bool) -> list[dict[str, Any]]:
     out = [chunk({"role": "assistant", "content": ""})]
     out.extend(chunk({"content": piece}) for piece in pieces if piece)
     final = chunk({}, plan["finish"])
-    final["llmaudit_sim"] = _timing(plan)
+    final["llmaudit_sim"] = {**_timing(plan), "chunk_ms": _chunk_times(plan, sum(1 for p in pieces if p))}
     out.append(final)
     if include_usage:
         out.append(
@@ -180,6 +180,15 @@ def _chunks(plan: dict[str, Any], include_usage: bool) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _chunk_times(plan: dict[str, Any], n: int) -> list[float]:
+    """When each content chunk arrives in simulated time: the first at TTFT, the last at the end,
+    evenly spaced between (the profile generates tokens at a steady rate)."""
+    ttft, end = plan["ttft_ms"], plan["latency_ms"]
+    if n <= 1:
+        return [ttft] * n
+    return [round(ttft + (end - ttft) * k / (n - 1), 3) for k in range(n)]
 
 
 class _SimStream(httpx.AsyncByteStream):
