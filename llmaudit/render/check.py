@@ -184,6 +184,7 @@ def render_markdown(report: CheckReport) -> str:
         lines += ["", f"<details><summary>Per prompt category ({flagged} flagged)</summary>", ""]
         lines.extend(_md_table(per_cat, with_category=True))
         lines += ["", "</details>"]
+    lines.extend(_md_paired(overall))
     lines.append("")
     if report.notes:
         # one quoted paragraph per note (consecutive "> " lines would merge into one)
@@ -211,6 +212,37 @@ def _md_table(findings: list[Finding], *, with_category: bool) -> list[str]:
         cells += [_md(_metric(f)), base, cur, _change(f), status]
         rows.append("| " + " | ".join(cells) + " |")
     return rows
+
+
+def _paired_value(metric: str, x: float) -> str:
+    if metric == "pass_rate":
+        return f"{x * 100:+.1f} pts"
+    if metric == "cost_per_request":
+        return ("-" if x < 0 else "+") + usd(abs(x), places=6 if abs(x) < 0.01 else 4)
+    if metric == "p95_latency_ms":
+        return f"{x:+,.0f} ms"
+    return f"{x:+,.1f}"
+
+
+def _md_paired(findings: list[Finding]) -> list[str]:
+    """The paired tests behind each model's row: effect per prompt, its interval and p-value."""
+    paired = [f for f in findings if f.paired is not None]
+    if not paired:
+        return []
+    lines = ["", "<details><summary>Paired tests over the prompts both runs share</summary>", "",
+             "| model | metric | effect / prompt | 95% interval | p (one-sided) | test |",
+             "|---|---|---:|---:|---:|---|"]  # fmt: skip
+    for f in paired:
+        s = f.paired
+        assert s is not None
+        metric = "latency (mean)" if f.metric == "p95_latency_ms" else _metric(f)
+        test = s.method + (f", {s.losses} worse / {s.wins} better" if s.losses is not None else "")
+        lines.append(
+            f"| `{_md(f.model)}` | {metric} | {_paired_value(f.metric, s.effect)} | "
+            f"{_paired_value(f.metric, s.lo)} … {_paired_value(f.metric, s.hi)} | {s.p_value:.3g} | "
+            f"{test}, n={s.n} |"
+        )
+    return [*lines, "", "</details>"]
 
 
 def render_junit(report: CheckReport) -> str:
