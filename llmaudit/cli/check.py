@@ -49,6 +49,9 @@ def check(
     ),
     estimate: bool = typer.Option(False, "--estimate", help="Count tokens locally and price them: no API call."),
     offline: bool = typer.Option(False, "--offline", help="Replay from the response cache only: no API call."),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", help="Live replay: neither read nor write the response cache."
+    ),
     baseline: str = typer.Option(
         None, "--baseline", "-b", metavar="FILE", help=f"Baseline JSON [default: {DEFAULT_BASELINE}]."
     ),
@@ -107,7 +110,9 @@ def check(
     model_list = models or _config_models(section)
     base_path = baseline or str(section.get("baseline", DEFAULT_BASELINE))
 
-    current = _measure(target, model_list, estimate, offline, repeats, run_dir, vol, config, __version__)
+    if no_cache and (offline or estimate):
+        raise UsageError("--no-cache applies to a live replay; --offline reads the cache and --estimate sends nothing")
+    current = _measure(target, model_list, estimate, offline, repeats, run_dir, vol, config, __version__, no_cache)
     if write_baseline:
         _write_baseline(current, base_path, thresholds, vol, fmt, junit, view)
         return
@@ -188,6 +193,7 @@ def _measure(
     volume: int | None,
     config: Config,
     version: str,
+    no_cache: bool = False,
 ) -> Measurement:
     """Build the current measurement from a prompt set (estimate, offline or live) or a run dir."""
     from llmaudit.analysis.regression import measure
@@ -196,8 +202,8 @@ def _measure(
     if estimate and offline:
         raise UsageError("--estimate and --offline are exclusive: --estimate sends nothing and reads no cache")
     if is_run_dir(target):
-        if estimate or offline:
-            raise UsageError(f"{target} is a run directory; --estimate/--offline apply to a prompt set")
+        if estimate or offline or no_cache:
+            raise UsageError(f"{target} is a run directory; --estimate/--offline/--no-cache apply to a prompt set")
         table = read_results(target)
         if models:
             import pyarrow as pa
@@ -228,7 +234,7 @@ def _measure(
         table = estimate_rows(prompts, models, catalog, repeats=1)
         return measure(table, mode="estimate", source=str(target), catalog_as_of=str(catalog.as_of), volume=volume,
                        llmaudit_version=version)  # fmt: skip
-    return _replay(target, prompts, models, offline, repeats, run_dir, volume, config, catalog, version)
+    return _replay(target, prompts, models, offline, repeats, run_dir, volume, config, catalog, version, no_cache)
 
 
 def _replay(
@@ -242,14 +248,21 @@ def _replay(
     config: Config,
     catalog: Any,
     version: str,
+    no_cache: bool = False,
 ) -> Measurement:
     from llmaudit.analysis.regression import measure
-    from llmaudit.replay import ReplayOptions, read_results, run_replay
+    from llmaudit.render.run import ReplayProgress
+    from llmaudit.replay import ReplayOptions, parse_models, read_results, run_replay
 
+    simulated = any(s.simulated for s in parse_models(models))
     with tempfile.TemporaryDirectory(prefix="llmaudit-check-") as tmp:
         directory = run_dir if run_dir is not None else Path(tmp) / "run"
-        opts = ReplayOptions(repeats=repeats, offline=offline, prompts_path=target, config=config, catalog=catalog)
-        summary = run_replay(prompts, models, directory, opts)
+        opts = ReplayOptions(repeats=repeats, offline=offline, prompts_path=target, config=config, catalog=catalog,
+                             use_cache=not no_cache)  # fmt: skip
+        # the replay's own progress bar, on stderr: stdout stays the report
+        with ReplayProgress(out.stderr, simulated=simulated) as progress:
+            opts.progress = progress.update
+            summary = run_replay(prompts, models, directory, opts)
         table = read_results(directory)
     if offline and summary.errors:
         out.warning(

@@ -251,3 +251,25 @@ def test_run_dir_and_offline_replay(run_cli, no_internet: None, monkeypatch: pyt
 
     estimate_vs_run = run_cli(["check", "prompts.jsonl", "-m", "sim/gpt-4o-mini", "--estimate", "-b", "run-base.json"])
     assert estimate_vs_run.exit_code == 2 and "compare like with like" in estimate_vs_run.stderr
+
+
+def test_live_check_shows_progress_and_no_cache_skips_the_cache(  # type: ignore[no-untyped-def]
+    run_cli, no_internet: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: a live check shows the replay's progress on stderr and --no-cache bypasses the cache."""
+    monkeypatch.setenv("LLMAUDIT_SIM_TIME_SCALE", "0")
+    write_prompts(Path("prompts.jsonl"))
+    args = ["check", "prompts.jsonl", "-m", "sim/gpt-4o-mini", "-b", "live.json"]
+    uncached = run_cli([*args, "--no-cache", "--write-baseline", "-f", "json"])
+    assert uncached.exit_code == 0, uncached.output
+    assert "replay (SIMULATED)" in uncached.stderr and "3/3" in uncached.stderr
+    json.loads(uncached.stdout)  # the progress bar stays off stdout
+    # nothing was cached, so an offline check has nothing to answer from
+    offline = run_cli([*args, "--offline"])
+    assert offline.exit_code == 2 and "none of the 3 requests succeeded" in offline.stderr
+    cached = run_cli(args)
+    assert cached.exit_code == 0, cached.output
+    assert run_cli([*args, "--offline"]).exit_code == 0  # the default live check fills the cache
+    for bad in (["--offline"], ["--estimate"]):
+        clash = run_cli([*args, "--no-cache", *bad])
+        assert clash.exit_code == 2 and "--no-cache applies to a live replay" in clash.stderr
