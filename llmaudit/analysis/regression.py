@@ -630,7 +630,7 @@ def parse_volume(text: str | int, what: str = "--volume") -> int:
 
 
 _CONFIG_KEYS = {
-    "baseline", "volume", "models",
+    "baseline", "volume", "models", "comment_mode",
     "max_cost_increase", "warn_cost_increase", "max_token_increase", "warn_token_increase",
     "max_p95_increase", "warn_p95_increase", "max_pass_rate_drop", "warn_pass_rate_drop",
     "min_pass_rate", "warn_pass_rate", "max_monthly_increase", "warn_monthly_increase",

@@ -85,6 +85,10 @@ def check(
         None, "--run-dir", metavar="DIR", help="Keep the replay run here (default: a temporary dir)."
     ),
     fmt: Fmt = typer.Option(Fmt.table, "--format", "-f", help="Output format."),
+    comment_mode: str = typer.Option(
+        None, "--comment-mode", metavar="MODE",
+        help="With --format markdown: always, on-change or on-increase (print nothing when quiet).",
+    ),
     junit: Path = typer.Option(None, "--junit", metavar="FILE", help="Also write JUnit XML to this file."),
     config_path: Path = typer.Option(
         None, "--config", metavar="FILE", help="Config file (TOML) with a [check] section."
@@ -107,6 +111,7 @@ def check(
     thresholds = thresholds_from(section, flags, f"{config.path or 'config'} [check]")
     declared = volume if volume is not None else section.get("volume")
     vol = parse_volume(declared, "--volume" if volume is not None else "[check] volume") if declared else None
+    mode = _comment_mode(comment_mode, section, fmt)
     model_list = models or _config_models(section)
     base_path = baseline or str(section.get("baseline", DEFAULT_BASELINE))
 
@@ -118,7 +123,7 @@ def check(
         return
 
     report = compare(read_baseline(base_path), current, thresholds, volume=vol, baseline_path=base_path)
-    _emit(report, fmt, junit, view)
+    _emit(report, fmt, junit, view, mode)
     if report.status == "fail":
         n = len(report.failures)
         raise CheckFailed(
@@ -153,11 +158,28 @@ def _write_baseline(
     out.info(f"wrote baseline {path}: {len(current.models)} model(s), mode {current.mode}; commit it")
 
 
-def _emit(report: Any, fmt: Fmt, junit: Path | None, view: Any) -> None:
+def _comment_mode(flag: str | None, section: dict[str, Any], fmt: Fmt) -> str:
+    from llmaudit.render.check import COMMENT_MODES
+
+    mode = flag if flag is not None else section.get("comment_mode", "always")
+    where = "--comment-mode" if flag is not None else "[check] comment_mode"
+    if mode not in COMMENT_MODES:
+        raise UsageError(f"{where}: expected one of {', '.join(COMMENT_MODES)}, got {mode!r}")
+    if flag is not None and fmt is not Fmt.markdown:
+        raise UsageError("--comment-mode shapes the Markdown comment; add --format markdown")
+    return str(mode)
+
+
+def _emit(report: Any, fmt: Fmt, junit: Path | None, view: Any, mode: str = "always") -> None:
     if fmt is Fmt.json:
         out.json(report.to_dict())
     elif fmt is Fmt.markdown:
-        out.data(view.render_markdown(report))
+        body = view.render_comment(report, mode)
+        if body is None:  # stdout stays empty: the workflow posts nothing new
+            moved = "moved for the worse" if mode == "on-increase" else "changed"
+            out.info(f"comment mode {mode}: nothing {moved} against the baseline; no comment")
+        else:
+            out.data(body)
     else:
         out.table(view.render_table(report))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")

@@ -14,7 +14,9 @@ from llmaudit.analysis.regression import ALL, METRICS, CheckReport, Finding, Mea
 from llmaudit.render.formats import count, ms, pct, usd
 
 __all__ = [
+    "COMMENT_MODES",
     "MARKER",
+    "render_comment",
     "render_junit",
     "render_markdown",
     "render_measurement_markdown",
@@ -25,6 +27,10 @@ __all__ = [
 
 # Hidden marker so a CI step can find and update its previous PR comment instead of adding one.
 MARKER = "<!-- llmaudit-check -->"
+
+# When a PR comment is worth posting: on every run, when any figure moved, when one moved the
+# wrong way (cost, tokens or latency up, pass rate down) or a check warns or fails.
+COMMENT_MODES = ("always", "on-change", "on-increase")
 
 _ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌"}
 _STYLE = {
@@ -169,16 +175,47 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(report: CheckReport) -> str:
-    """GitHub-flavoured Markdown for a PR comment or ``$GITHUB_STEP_SUMMARY``."""
+def _moved(f: Finding, *, increase: bool) -> bool:
+    """Did this finding change (``increase``: change for the worse) against the baseline?"""
+    if f.status in ("warn", "fail", "unpriced", "new", "removed"):
+        return True
+    if f.delta is None or f.delta == 0:
+        return False
+    if not increase:
+        return True
+    return f.delta < 0 if f.metric == "pass_rate" else f.delta > 0
+
+
+def render_comment(report: CheckReport, mode: str = "always") -> str | None:
+    """The PR comment for ``mode`` (one of ``COMMENT_MODES``), or None when the mode says stay
+    quiet. Past ``always`` the comment lists only the rows that moved."""
+    if mode not in COMMENT_MODES:
+        raise ValueError(f"unknown comment mode {mode!r}")
+    if mode == "always":
+        return render_markdown(report)
+    kept = [f for f in report.findings if _moved(f, increase=mode == "on-increase")]
+    if not kept:
+        return None
+    return render_markdown(report, only=kept, mode=mode)
+
+
+def render_markdown(report: CheckReport, *, only: list[Finding] | None = None, mode: str = "always") -> str:
+    """GitHub-flavoured Markdown for a PR comment or ``$GITHUB_STEP_SUMMARY``; ``only``: the
+    findings to list (a comment mode that shows only what moved)."""
     lines = [MARKER, f"## {_ICON[report.status]} llmaudit cost check: {report.status}", ""]
     for h in report.headlines:
         lines.append(f"- **{_md(h)}**" if h.startswith("FAIL") else f"- {_md(h)}")
     if report.headlines:
         lines.append("")
-    overall = [f for f in report.findings if f.category == ALL]
-    per_cat = [f for f in report.findings if f.category != ALL]
-    lines.extend(_md_table(overall, with_category=False))
+    shown = report.findings if only is None else only
+    if only is not None:
+        what = "moved for the worse" if mode == "on-increase" else "changed"
+        lines += [f"Only the {len(only)} of {len(report.findings)} rows that {what} (comment mode `{mode}`); "
+                  "every row is in the job summary and `--format json`.", ""]  # fmt: skip
+    overall = [f for f in shown if f.category == ALL]
+    per_cat = [f for f in shown if f.category != ALL]
+    if overall or only is None:
+        lines.extend(_md_table(overall, with_category=False))
     if per_cat:
         flagged = sum(1 for f in per_cat if f.status not in ("pass", "n/a", "improved"))
         lines += ["", f"<details><summary>Per prompt category ({flagged} flagged)</summary>", ""]
