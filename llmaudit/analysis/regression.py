@@ -630,7 +630,7 @@ def parse_volume(text: str | int, what: str = "--volume") -> int:
 
 
 _CONFIG_KEYS = {
-    "baseline", "volume", "models", "comment_mode",
+    "baseline", "volume", "models", "comment_mode", "mix",
     "max_cost_increase", "warn_cost_increase", "max_token_increase", "warn_token_increase",
     "max_p95_increase", "warn_p95_increase", "max_pass_rate_drop", "warn_pass_rate_drop",
     "min_pass_rate", "warn_pass_rate", "max_monthly_increase", "warn_monthly_increase",
@@ -837,8 +837,10 @@ def compare(
     *,
     volume: int | None = None,
     baseline_path: str = "",
+    notes: list[str] | None = None,
 ) -> CheckReport:
-    """Hold ``current`` against ``baseline``; never raises for a regression (the CLI decides)."""
+    """Hold ``current`` against ``baseline``; never raises for a regression (the CLI decides).
+    ``notes``: said first in every output (e.g. which traffic mix weighted the figures)."""
     if baseline.mode != current.mode:
         hint = "--estimate" if baseline.mode == "estimate" else "a replay run directory"
         raise BaselineError(
@@ -847,7 +849,7 @@ def compare(
         )
     volume = volume if volume is not None else current.volume if current.volume is not None else baseline.volume
     findings: list[Finding] = []
-    notes: list[str] = []
+    notes = list(notes or [])
     keys = sorted(set(baseline.groups) | set(current.groups), key=lambda k: (k[0], k[1] != ALL, k[1]))
     for key in keys:
         b, c = baseline.groups.get(key), current.groups.get(key)

@@ -14,7 +14,7 @@ import sys
 import typer
 
 from llmaudit import __version__
-from llmaudit.cli import check, demo, ingest, policy, pricing, replay, report, store
+from llmaudit.cli import check, demo, ingest, mix, policy, pricing, replay, report, store
 from llmaudit.cli._output import out
 from llmaudit.errors import LlmauditError, redact
 
@@ -52,6 +52,7 @@ ingest.register(app)
 report.register(app)
 replay.register(app)
 check.register(app)
+mix.register(app)
 demo.register(app)
 
 

@@ -78,6 +78,10 @@ def check(
     warn_monthly_increase: str = typer.Option(
         None, metavar="USD", help="Warn when cost/month grows by more than this."
     ),
+    mix: Path = typer.Option(
+        None, "--mix", metavar="MIX.json",
+        help="Weight cost, tokens and cost/month by production traffic (from `llmaudit mix`).",
+    ),
     repeats: int = typer.Option(
         1, "--repeats", metavar="N", help="Replay each prompt N times (noise bands for latency, tokens)."
     ),
@@ -95,6 +99,7 @@ def check(
     ),
 ) -> None:
     from llmaudit import __version__
+    from llmaudit.analysis.mix import apply_mix, read_mix
     from llmaudit.analysis.regression import compare, parse_volume, read_baseline, thresholds_from
     from llmaudit.config import load_config
     from llmaudit.render import check as view
@@ -111,6 +116,10 @@ def check(
     thresholds = thresholds_from(section, flags, f"{config.path or 'config'} [check]")
     declared = volume if volume is not None else section.get("volume")
     vol = parse_volume(declared, "--volume" if volume is not None else "[check] volume") if declared else None
+    mix_path = mix if mix is not None else section.get("mix")
+    traffic = read_mix(mix_path) if mix_path is not None else None
+    if vol is None and traffic is not None and traffic.requests_per_month:
+        vol = traffic.requests_per_month  # the logs' own rate projects the month
     mode = _comment_mode(comment_mode, section, fmt)
     model_list = models or _config_models(section)
     base_path = baseline or str(section.get("baseline", DEFAULT_BASELINE))
@@ -122,7 +131,10 @@ def check(
         _write_baseline(current, base_path, thresholds, vol, fmt, junit, view)
         return
 
-    report = compare(read_baseline(base_path), current, thresholds, volume=vol, baseline_path=base_path)
+    base, notes = read_baseline(base_path), None
+    if traffic is not None:
+        base, current, notes = apply_mix(base, current, traffic)
+    report = compare(base, current, thresholds, volume=vol, baseline_path=base_path, notes=notes)
     _emit(report, fmt, junit, view, mode)
     if report.status == "fail":
         n = len(report.failures)
