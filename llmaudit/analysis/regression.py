@@ -40,6 +40,8 @@ from llmaudit.errors import BaselineError, UsageError
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from llmaudit.analysis.check_policy import Policies
+
 __all__ = [
     "ALL",
     "BASELINE_VERSION",
@@ -630,7 +632,7 @@ def parse_volume(text: str | int, what: str = "--volume") -> int:
 
 
 _CONFIG_KEYS = {
-    "baseline", "volume", "models", "comment_mode", "mix",
+    "baseline", "volume", "models", "comment_mode", "mix", "policy", "allowed_max_increase",
     "max_cost_increase", "warn_cost_increase", "max_token_increase", "warn_token_increase",
     "max_p95_increase", "warn_p95_increase", "max_pass_rate_drop", "warn_pass_rate_drop",
     "min_pass_rate", "warn_pass_rate", "max_monthly_increase", "warn_monthly_increase",
@@ -838,9 +840,12 @@ def compare(
     volume: int | None = None,
     baseline_path: str = "",
     notes: list[str] | None = None,
+    policies: Policies | None = None,
 ) -> CheckReport:
     """Hold ``current`` against ``baseline``; never raises for a regression (the CLI decides).
-    ``notes``: said first in every output (e.g. which traffic mix weighted the figures)."""
+    ``notes``: said first in every output (e.g. which traffic mix weighted the figures);
+    ``policies``: thresholds per model and category and a cap on the whole change
+    (``analysis.check_policy``), over ``thresholds`` as the global ones."""
     if baseline.mode != current.mode:
         hint = "--estimate" if baseline.mode == "estimate" else "a replay run directory"
         raise BaselineError(
@@ -881,7 +886,13 @@ def compare(
         if current.mode == "measured" and key[0] in baseline.prompt_rows and key[0] in current.prompt_rows:
             paired = paired_stats(baseline.prompt_rows[key[0]], current.prompt_rows[key[0]],
                                   None if key[1] == ALL else key[1])  # fmt: skip
-        findings.extend(_compare_group(b, c, thresholds, volume if key[1] == ALL else None, paired))
+        t = policies.for_group(*key) if policies is not None else thresholds
+        findings.extend(_compare_group(b, c, t, volume if key[1] == ALL else None, paired))
+    if policies is not None:
+        notes.extend(policies.describe())
+        total = policies.overall(baseline, current, volume)
+        if total is not None:
+            findings.append(total)
 
     if baseline.catalog_as_of and current.catalog_as_of and baseline.catalog_as_of != current.catalog_as_of:
         notes.append(

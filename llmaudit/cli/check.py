@@ -82,6 +82,9 @@ def check(
         None, "--mix", metavar="MIX.json",
         help="Weight cost, tokens and cost/month by production traffic (from `llmaudit mix`).",
     ),
+    allowed_max_increase: str = typer.Option(
+        None, metavar="PCT|USD", help="Fail when all models' summed cost/request grows more than this (8%, $500)."
+    ),
     repeats: int = typer.Option(
         1, "--repeats", metavar="N", help="Replay each prompt N times (noise bands for latency, tokens)."
     ),
@@ -99,8 +102,9 @@ def check(
     ),
 ) -> None:
     from llmaudit import __version__
+    from llmaudit.analysis.check_policy import policies_from
     from llmaudit.analysis.mix import apply_mix, read_mix
-    from llmaudit.analysis.regression import compare, parse_volume, read_baseline, thresholds_from
+    from llmaudit.analysis.regression import compare, parse_volume, read_baseline
     from llmaudit.config import load_config
     from llmaudit.render import check as view
 
@@ -112,11 +116,14 @@ def check(
         "max_p95_increase": max_p95_increase, "warn_p95_increase": warn_p95_increase,
         "min_pass_rate": min_pass_rate, "warn_pass_rate": warn_pass_rate, "max_pass_rate_drop": max_pass_rate_drop,
         "max_monthly_increase": max_monthly_increase, "warn_monthly_increase": warn_monthly_increase,
+        "allowed_max_increase": allowed_max_increase,
     }  # fmt: skip
-    thresholds = thresholds_from(section, flags, f"{config.path or 'config'} [check]")
+    policies = policies_from(section, flags, f"{config.path or 'config'} [check]")
     declared = volume if volume is not None else section.get("volume")
     vol = parse_volume(declared, "--volume" if volume is not None else "[check] volume") if declared else None
     mix_path = mix if mix is not None else section.get("mix")
+    if mix_path is not None and not isinstance(mix_path, (str, Path)):
+        raise UsageError(f"[check] mix: expected a file name, got {mix_path!r}")
     traffic = read_mix(mix_path) if mix_path is not None else None
     if vol is None and traffic is not None and traffic.requests_per_month:
         vol = traffic.requests_per_month  # the logs' own rate projects the month
@@ -128,13 +135,14 @@ def check(
         raise UsageError("--no-cache applies to a live replay; --offline reads the cache and --estimate sends nothing")
     current = _measure(target, model_list, estimate, offline, repeats, run_dir, vol, config, __version__, no_cache)
     if write_baseline:
-        _write_baseline(current, base_path, thresholds, vol, fmt, junit, view)
+        _write_baseline(current, base_path, policies, vol, fmt, junit, view)
         return
 
     base, notes = read_baseline(base_path), None
     if traffic is not None:
         base, current, notes = apply_mix(base, current, traffic)
-    report = compare(base, current, thresholds, volume=vol, baseline_path=base_path, notes=notes)
+    report = compare(base, current, policies.base, volume=vol, baseline_path=base_path, notes=notes,
+                     policies=policies)  # fmt: skip
     _emit(report, fmt, junit, view, mode)
     if report.status == "fail":
         n = len(report.failures)
@@ -145,7 +153,7 @@ def check(
 
 
 def _write_baseline(
-    current: Measurement, path: str, thresholds: Any, volume: int | None, fmt: Fmt, junit: Path | None, view: Any
+    current: Measurement, path: str, policies: Any, volume: int | None, fmt: Fmt, junit: Path | None, view: Any
 ) -> None:
     """Save ``current`` as the baseline; people see what changes they accept, JSON gets the baseline."""
     from llmaudit.analysis.regression import compare, read_baseline, write_baseline
@@ -161,7 +169,8 @@ def _write_baseline(
         out.json(current.to_dict())
     elif old is not None and old.mode == current.mode:
         out.info(f"changes against the previous {path}, accepted into the new baseline:")
-        _emit(compare(old, current, thresholds, volume=volume, baseline_path=path), fmt, junit, view)
+        report = compare(old, current, policies.base, volume=volume, baseline_path=path, policies=policies)
+        _emit(report, fmt, junit, view)
     elif fmt is Fmt.markdown:
         out.data(view.render_measurement_markdown(current))
     else:
