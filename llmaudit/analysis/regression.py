@@ -1065,7 +1065,8 @@ def _headlines(findings: list[Finding], volume: int | None) -> list[str]:
             sign = "+" if monthly.delta >= 0 else "-"
             line += f" → {sign}{_money(abs(monthly.delta))}/month at {_volume_text(volume)} requests/month"
         worst = "FAIL" if any(f.status == "fail" for f in drivers) else "warn"
-        lines.append(f"{worst}: {line.replace(': →', ': cost/month →')}")
+        # only the month moved past its limit: "model: cost/month → +$X/month", not "model:  → …"
+        lines.append(f"{worst}: {line.replace(':  →', ': cost/month →')}")
     return lines
 
 

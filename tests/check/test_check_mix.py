@@ -141,6 +141,7 @@ def test_check_mix_end_to_end(run_cli, no_network: None) -> None:  # type: ignor
     assert weighted.exit_code == 1, weighted.output
     assert "traffic mix mix.json (by category, 30 requests" in weighted.stdout
     assert "extraction 90%, support 10%" in weighted.stdout
+    assert f"**FAIL: {MODEL}: cost/month → +$" in weighted.stdout  # the month alone drives the headline
     missing = run_cli([*args, "--mix", "nope.json"])
     assert missing.exit_code == 2 and "nope.json: mix not found" in missing.stderr
 
