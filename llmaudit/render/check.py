@@ -133,6 +133,9 @@ def render_table(report: CheckReport) -> Any:
             f for f in findings if f.category != ALL and f.status not in ("pass", "n/a", "improved") and not f.derived
         ]
         parts.append(_finding_table(model, overall))
+        paired = _paired_line(overall)
+        if paired:
+            parts.append(Text(paired, style="dim"))
         if flagged:
             parts.append(_finding_table(f"{model} — flagged prompt categories", flagged, with_category=True))
         parts.append(Text(""))
@@ -259,6 +262,22 @@ def _paired_value(metric: str, x: float) -> str:
     if metric == "p95_latency_ms":
         return f"{x:+,.0f} ms"
     return f"{x:+,.1f}"
+
+
+def _paired_line(findings: list[Finding]) -> str:
+    """One line under a model's table: the paired effects that are not zero."""
+    items = []
+    for f in findings:
+        s = f.paired
+        if s is None or (s.effect == 0 and f.metric != "pass_rate"):
+            continue
+        name = "latency (mean)" if f.metric == "p95_latency_ms" else _metric(f)
+        interval = f"[{_paired_value(f.metric, s.lo)}, {_paired_value(f.metric, s.hi)}]"
+        items.append(f"{name} {_paired_value(f.metric, s.effect)} {interval} p={s.p_value:.2g}")
+    if not items:
+        return ""
+    n = max(f.paired.n for f in findings if f.paired is not None)
+    return f"paired over {n} shared prompts: " + "; ".join(items)
 
 
 def _md_paired(findings: list[Finding]) -> list[str]:
