@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -159,3 +160,28 @@ def test_corrupt_prompt_rows_name_the_field(tmp_path: Path) -> None:
     path.write_text(json.dumps(data))
     with pytest.raises(BaselineError, match=r"models\.openai/gpt-4o-mini\.prompts\.q1\.cost_usd"):
         read_baseline(path)
+
+
+def test_paired_pass_rate_through_the_cli(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Two replay run directories of the same 200 prompts: 10 prompts that passed now fail."""
+    import pyarrow.parquet as pq
+
+    for name, passed in (("run1", [True] * 170 + [False] * 30), ("run2", [True] * 160 + [False] * 40)):
+        (tmp_path / name).mkdir()
+        results = _pass_run(passed)
+        for r in results:  # the rest of the usage schema a results file carries
+            r.update(timestamp=datetime(2026, 11, 1, tzinfo=UTC), provider="openai", model_raw=MODEL,
+                     cache_read_tokens=0, cache_write_tokens=0, reasoning_tokens=0, requests=1,
+                     billed_cost_usd=None, source_format="replay")  # fmt: skip
+        pq.write_table(table(results), tmp_path / name / "results.parquet")
+    base = str(tmp_path / "base.json")
+    assert run_cli(["check", str(tmp_path / "run1"), "-b", base, "--write-baseline"]).exit_code == 0
+    result = run_cli(["check", str(tmp_path / "run2"), "-b", base, "--max-pass-rate-drop", "3", "-f", "json"])
+    assert result.exit_code == 1, result.output
+    pr = next(f for f in json.loads(result.stdout)["findings"] if f["metric"] == "pass_rate")
+    assert pr["status"] == "fail" and pr["delta"] == pytest.approx(-0.05)
+    assert pr["paired"]["method"] == "mcnemar-exact" and (pr["paired"]["losses"], pr["paired"]["wins"]) == (10, 0)
+    assert pr["paired"]["p_value"] == pytest.approx(1 / 1024, rel=1e-3)
+    markdown = run_cli(["check", str(tmp_path / "run2"), "-b", base, "--max-pass-rate-drop", "3", "-f", "markdown"])
+    assert "| pass rate | -5.0 pts |" in markdown.stdout
+    assert "mcnemar-exact, 10 worse / 0 better, n=200" in markdown.stdout
