@@ -162,3 +162,12 @@ def test_bad_mix_files_name_the_field(tmp_path: Path, payload: str, message: str
     path.write_text(payload)
     with pytest.raises(UsageError, match=message.replace(".", r"\.")):
         read_mix(path)
+
+
+def test_mix_reads_ingested_parquet_the_same(run_cli, no_network: None) -> None:  # type: ignore[no-untyped-def]
+    Path("prod.jsonl").write_text("".join(_log_line(i, "extraction" if i % 4 else "support") for i in range(20)))
+    assert run_cli(["ingest", "prod.jsonl", "--out", "prod.parquet"]).exit_code == 0
+    raw = json.loads(run_cli(["mix", "prod.jsonl"]).stdout)
+    parquet = json.loads(run_cli(["mix", "prod.parquet"]).stdout)
+    assert parquet["shares"] == raw["shares"] and parquet["requests"] == 20
+    assert raw["shares"]["support"]["requests"] == 5
