@@ -69,14 +69,15 @@ def cut_deep_records(data: bytes) -> tuple[bytes, list[DeepRecord]] | None:
                     return None
                 deep = True
             continue
+        if not stack:  # a closer with nothing open: malformed, and not a nesting problem to cut
+            return None
         if _record_level(stack) and start >= 0:
             if deep:
                 index = members[-2] + 1 if stack[0] == 0x5B else None
                 spans.append((start, m.end(), DeepRecord(index, members[-2], body[start:start + 200])))
             start = -1
-        if stack:
-            stack.pop()
-            members.pop()
+        stack.pop()
+        members.pop()
     if not spans:
         return None
     return _without(body, spans), [record for _, _, record in spans]
