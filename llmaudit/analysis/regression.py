@@ -38,10 +38,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmaudit.analysis.latency import SLO, itl_gaps, meets_slo, tpot_ms
+from llmaudit.analysis.paired import PairedStat, PromptRow, build_prompt_rows, paired_stats, read_prompt_rows
 from llmaudit.errors import BaselineError, UsageError
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from llmaudit.analysis.check_policy import Policies
 
 __all__ = [
     "ALL",
@@ -246,6 +249,8 @@ class Measurement:
     groups: dict[tuple[str, str], GroupMetrics]
     created_at: str = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0).isoformat())
     llmaudit_version: str = ""
+    # model → prompt id → per-prompt means, so the next run can be paired with this one
+    prompt_rows: dict[str, dict[str, PromptRow]] = field(default_factory=dict)
 
     @property
     def models(self) -> list[str]:
@@ -260,6 +265,8 @@ class Measurement:
             overall = self.groups[(model, ALL)]
             cats = {c: g.to_dict() for (m, c), g in sorted(self.groups.items()) if m == model and c != ALL}
             models[model] = {"all": overall.to_dict(), "categories": cats}
+            if model in self.prompt_rows:
+                models[model]["prompts"] = {p: r.to_dict() for p, r in sorted(self.prompt_rows[model].items())}
         return {
             "llmaudit_baseline": BASELINE_VERSION,
             "created_at": self.created_at,
@@ -301,12 +308,14 @@ def measure(
         )
     }  # fmt: skip
     rows_by_group: dict[tuple[str, str], list[int]] = defaultdict(list)
+    row_categories: list[str] = []
     for i, model in enumerate(cols["model"]):
         if model is None:
             raise UsageError(f"{source}: result row {i + 1} has no model")
         category = cols["category"][i] or "(none)"
         if category == ALL:  # a category literally named "*" must not merge into the overall row
             category = "'*'"
+        row_categories.append(category)
         rows_by_group[(model, ALL)].append(i)
         rows_by_group[(model, category)].append(i)
     if not any(status in (None, "ok") for status in cols["status"]):
@@ -318,7 +327,8 @@ def measure(
         cats = [k for k in groups if k[0] == model and k[1] != ALL]
         if len(cats) == 1:
             del groups[cats[0]]
-    return Measurement(mode, source, catalog_as_of, volume, groups, llmaudit_version=llmaudit_version)
+    return Measurement(mode, source, catalog_as_of, volume, groups, llmaudit_version=llmaudit_version,
+                       prompt_rows=build_prompt_rows(cols, row_categories))  # fmt: skip
 
 
 def _rounded(g: GroupMetrics) -> GroupMetrics:
@@ -497,6 +507,7 @@ class _BaselineReader:
         if not isinstance(models, dict) or not models:
             raise self.fail("models", "expected a non-empty object")
         groups: dict[tuple[str, str], GroupMetrics] = {}
+        prompt_rows: dict[str, dict[str, PromptRow]] = {}
         for model, entry in models.items():
             where = f"models.{model}"
             if not isinstance(entry, dict) or not isinstance(entry.get("all"), dict):
@@ -507,6 +518,8 @@ class _BaselineReader:
                 raise self.fail(f"{where}.categories", "expected an object")
             for cat, g in cats.items():
                 groups[(model, cat)] = self.group(model, cat, g, f"{where}.categories.{cat}")
+            if "prompts" in entry:  # optional: baselines written before paired tests lack it
+                prompt_rows[model] = read_prompt_rows(entry["prompts"], lambda f, w, m=where: self.fail(f"{m}.{f}", w))
         catalog = data.get("catalog_as_of")
         return Measurement(
             mode=mode,
@@ -516,6 +529,7 @@ class _BaselineReader:
             groups=groups,
             created_at=str(data.get("created_at", "")),
             llmaudit_version=str(data.get("llmaudit_version", "")),
+            prompt_rows=prompt_rows,
         )
 
     def group(self, model: str, category: str, g: Any, where: str) -> GroupMetrics:
@@ -663,7 +677,7 @@ def parse_volume(text: str | int, what: str = "--volume") -> int:
 
 
 _CONFIG_KEYS = {
-    "baseline", "volume", "models",
+    "baseline", "volume", "models", "comment_mode", "mix", "policy", "allowed_max_increase",
     "max_cost_increase", "warn_cost_increase", "max_token_increase", "warn_token_increase",
     "max_p95_increase", "warn_p95_increase", "max_pass_rate_drop", "warn_pass_rate_drop",
     "min_pass_rate", "warn_pass_rate", "max_monthly_increase", "warn_monthly_increase",
@@ -760,6 +774,7 @@ class Finding:
     current_ci: Interval | None = None
     baseline_ci: Interval | None = None
     derived: bool = False  # restates another finding (cost/month mirrors cost/request): not counted twice
+    paired: PairedStat | None = None  # the paired test over the prompts both runs share
 
     @property
     def label(self) -> str:
@@ -779,6 +794,7 @@ class Finding:
             "exact": self.exact,
             "baseline_ci": _opt(self.baseline_ci),
             "current_ci": _opt(self.current_ci),
+            **({"paired": self.paired.to_dict()} if self.paired is not None else {}),
         }
 
 
@@ -874,8 +890,13 @@ def compare(
     *,
     volume: int | None = None,
     baseline_path: str = "",
+    notes: list[str] | None = None,
+    policies: Policies | None = None,
 ) -> CheckReport:
-    """Hold ``current`` against ``baseline``; never raises for a regression (the CLI decides)."""
+    """Hold ``current`` against ``baseline``; never raises for a regression (the CLI decides).
+    ``notes``: said first in every output (e.g. which traffic mix weighted the figures);
+    ``policies``: thresholds per model and category and a cap on the whole change
+    (``analysis.check_policy``), over ``thresholds`` as the global ones."""
     if baseline.mode != current.mode:
         hint = "--estimate" if baseline.mode == "estimate" else "a replay run directory"
         raise BaselineError(
@@ -884,7 +905,7 @@ def compare(
         )
     volume = volume if volume is not None else current.volume if current.volume is not None else baseline.volume
     findings: list[Finding] = []
-    notes: list[str] = []
+    notes = list(notes or [])
     keys = sorted(set(baseline.groups) | set(current.groups), key=lambda k: (k[0], k[1] != ALL, k[1]))
     for key in keys:
         b, c = baseline.groups.get(key), current.groups.get(key)
@@ -911,7 +932,18 @@ def compare(
             )  # fmt: skip
             continue
         assert b is not None and c is not None
-        findings.extend(_compare_group(b, c, thresholds, volume if key[1] == ALL else None))
+        paired: dict[str, PairedStat] = {}
+        # Estimates are deterministic (nothing to test); a measured run is paired prompt by prompt.
+        if current.mode == "measured" and key[0] in baseline.prompt_rows and key[0] in current.prompt_rows:
+            paired = paired_stats(baseline.prompt_rows[key[0]], current.prompt_rows[key[0]],
+                                  None if key[1] == ALL else key[1])  # fmt: skip
+        t = policies.for_group(*key) if policies is not None else thresholds
+        findings.extend(_compare_group(b, c, t, volume if key[1] == ALL else None, paired))
+    if policies is not None:
+        notes.extend(policies.describe())
+        total = policies.overall(baseline, current, volume)
+        if total is not None:
+            findings.append(total)
 
     if baseline.catalog_as_of and current.catalog_as_of and baseline.catalog_as_of != current.catalog_as_of:
         notes.append(
@@ -952,7 +984,9 @@ def compare(
     )
 
 
-def _compare_group(b: GroupMetrics, c: GroupMetrics, t: Thresholds, volume: int | None) -> list[Finding]:
+def _compare_group(
+    b: GroupMetrics, c: GroupMetrics, t: Thresholds, volume: int | None, paired: dict[str, PairedStat]
+) -> list[Finding]:
     out: list[Finding] = []
     model, cat = c.model, c.category
     noisy = "add repeats to narrow the interval"
@@ -964,9 +998,13 @@ def _compare_group(b: GroupMetrics, c: GroupMetrics, t: Thresholds, volume: int 
             side = "this run" if ci is None else "the baseline"
             return Finding(model, cat, metric, _v(bi), _v(ci), None, None, "warn", f"not measured in {side}", exact,
                            ci, bi)  # fmt: skip
+        # The paired bootstrap is reported, not decisive: prompts are the fixed population and
+        # the repeat spread (the interval) is the noise; resampling prompts would hide a change
+        # confined to a few of them. Pass rate is different: McNemar decides it (``_pass_rate``).
         status, note, rel = _grade_increase(ci, bi, band, noisy_hint=noisy)
         return Finding(model, cat, metric, bi.value, ci.value, ci.value - bi.value,
-                       None if math.isinf(rel or 0) else rel, status, note, exact, ci, bi)  # fmt: skip
+                       None if math.isinf(rel or 0) else rel, status, note, exact, ci, bi,
+                       paired=paired.get(metric))  # fmt: skip
 
     out.append(numeric("input_tokens", b.input_tokens, c.input_tokens, t.tokens, c.input_exact and b.input_exact))
     out.append(numeric("output_tokens", b.output_tokens, c.output_tokens, t.tokens, True))
@@ -1008,14 +1046,14 @@ def _compare_group(b: GroupMetrics, c: GroupMetrics, t: Thresholds, volume: int 
     p95 = out[-1]
     if p95.status in ("warn", "fail") and c.p95_latency_ms is not None and c.p95_latency_ms.hi is None:
         out[-1] = replace(p95, note=_join(p95.note, f"n={c.latency_n} is too few for a bounded p95"))
-    out.append(_pass_rate(b, c, t))
+    out.append(_pass_rate(b, c, t, paired.get("pass_rate")))
     if c.goodput is not None or b.goodput is not None:
         out.append(_goodput_finding(b, c, t))
     # Metrics neither side measured (latency and pass rate in estimate mode) are not checks.
     return [f for f in out if not (f.status == "n/a" and f.baseline is None and f.current is None)]
 
 
-def _pass_rate(b: GroupMetrics, c: GroupMetrics, t: Thresholds) -> Finding:
+def _pass_rate(b: GroupMetrics, c: GroupMetrics, t: Thresholds, paired: PairedStat | None = None) -> Finding:
     model, cat = c.model, c.category
     bi, ci = b.pass_rate, c.pass_rate
     if ci is None:
@@ -1039,7 +1077,9 @@ def _pass_rate(b: GroupMetrics, c: GroupMetrics, t: Thresholds) -> Finding:
     if bi is not None:
         delta = ci.value - bi.value
         drop = -delta
-        significant = _significant_decrease(ci, bi)
+        # McNemar over the shared prompts sees a drop the two Wilson intervals, taken as
+        # independent samples, would still call noise
+        significant = _significant_decrease(ci, bi) or (paired is not None and paired.worse)
         if drop > t.pass_drop.fail and significant:
             status = "fail"
             notes.append(f"dropped {drop * 100:.1f} points")
@@ -1048,7 +1088,8 @@ def _pass_rate(b: GroupMetrics, c: GroupMetrics, t: Thresholds) -> Finding:
             notes.append(f"dropped {drop * 100:.1f} points" + ("" if significant else ", within noise"))
         elif -drop > t.pass_drop.warn and _significant_increase(ci, bi) and status == "pass":
             status = "improved"
-    return Finding(model, cat, "pass_rate", _v(bi), ci.value, delta, None, status, "; ".join(notes), True, ci, bi)
+    return Finding(model, cat, "pass_rate", _v(bi), ci.value, delta, None, status, "; ".join(notes), True, ci, bi,
+                   paired=paired)
 
 
 def _goodput_finding(b: GroupMetrics, c: GroupMetrics, t: Thresholds) -> Finding:
@@ -1100,7 +1141,8 @@ def _headlines(findings: list[Finding], volume: int | None) -> list[str]:
             sign = "+" if monthly.delta >= 0 else "-"
             line += f" → {sign}{_money(abs(monthly.delta))}/month at {_volume_text(volume)} requests/month"
         worst = "FAIL" if any(f.status == "fail" for f in drivers) else "warn"
-        lines.append(f"{worst}: {line.replace(': →', ': cost/month →')}")
+        # only the month moved past its limit: "model: cost/month → +$X/month", not "model:  → …"
+        lines.append(f"{worst}: {line.replace(':  →', ': cost/month →')}")
     return lines
 
 

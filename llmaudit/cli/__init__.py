@@ -16,7 +16,7 @@ import typer
 import typer.main
 
 from llmaudit import __version__
-from llmaudit.cli import _help, check, demo, ingest, policy, pricing, replay, report, store
+from llmaudit.cli import _help, check, demo, ingest, mix, policy, pricing, replay, report, store
 from llmaudit.cli._output import out
 from llmaudit.errors import LlmauditError, redact
 
@@ -55,6 +55,7 @@ ingest.register(app)
 report.register(app)
 replay.register(app)
 check.register(app)
+mix.register(app)
 demo.register(app)
 _help.install(app)
 

@@ -49,6 +49,9 @@ def check(
     ),
     estimate: bool = typer.Option(False, "--estimate", help="Count tokens locally and price them: no API call."),
     offline: bool = typer.Option(False, "--offline", help="Replay from the response cache only: no API call."),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", help="Live replay: neither read nor write the response cache."
+    ),
     baseline: str = typer.Option(
         None, "--baseline", "-b", metavar="FILE", help=f"Baseline JSON [default: {DEFAULT_BASELINE}]."
     ),
@@ -79,6 +82,13 @@ def check(
     warn_monthly_increase: str = typer.Option(
         None, metavar="USD", help="Warn when cost/month grows by more than this."
     ),
+    mix: Path = typer.Option(
+        None, "--mix", metavar="MIX.json",
+        help="Weight cost, tokens and cost/month by production traffic (from `llmaudit mix`).",
+    ),
+    allowed_max_increase: str = typer.Option(
+        None, metavar="PCT|USD", help="Fail when all models' summed cost/request grows more than this (8%, $500)."
+    ),
     repeats: int = typer.Option(
         1, "--repeats", metavar="N", help="Replay each prompt N times (noise bands for latency, tokens)."
     ),
@@ -87,13 +97,19 @@ def check(
         show_default="a temporary folder"
     ),
     fmt: Fmt = typer.Option(Fmt.table, "--format", "-f", help="Output format."),
+    comment_mode: str = typer.Option(
+        None, "--comment-mode", metavar="MODE",
+        help="With --format markdown: always, on-change or on-increase (print nothing when quiet).",
+    ),
     junit: Path = typer.Option(None, "--junit", metavar="FILE", help="Also write JUnit XML to this file."),
     config_path: Path = typer.Option(
         None, "--config", metavar="FILE", help="Config file (TOML) with a [check] section."
     ),
 ) -> None:
     from llmaudit import __version__
-    from llmaudit.analysis.regression import compare, parse_volume, read_baseline, thresholds_from
+    from llmaudit.analysis.check_policy import policies_from
+    from llmaudit.analysis.mix import apply_mix, read_mix
+    from llmaudit.analysis.regression import compare, parse_volume, read_baseline
     from llmaudit.config import load_config
     from llmaudit.render import check as view
 
@@ -106,10 +122,18 @@ def check(
         "min_pass_rate": min_pass_rate, "warn_pass_rate": warn_pass_rate, "max_pass_rate_drop": max_pass_rate_drop,
         "max_monthly_increase": max_monthly_increase, "warn_monthly_increase": warn_monthly_increase,
         "min_goodput": min_goodput, "warn_goodput": warn_goodput,
+        "allowed_max_increase": allowed_max_increase,
     }  # fmt: skip
-    thresholds = thresholds_from(section, flags, f"{config.path or 'config'} [check]")
+    policies = policies_from(section, flags, f"{config.path or 'config'} [check]")
     declared = volume if volume is not None else section.get("volume")
     vol = parse_volume(declared, "--volume" if volume is not None else "[check] volume") if declared else None
+    mix_path = mix if mix is not None else section.get("mix")
+    if mix_path is not None and not isinstance(mix_path, (str, Path)):
+        raise UsageError(f"[check] mix: expected a file name, got {mix_path!r}")
+    traffic = read_mix(mix_path) if mix_path is not None else None
+    if vol is None and traffic is not None and traffic.requests_per_month:
+        vol = traffic.requests_per_month  # the logs' own rate projects the month
+    mode = _comment_mode(comment_mode, section, fmt)
     model_list = models or _config_models(section)
     base_path = baseline or str(section.get("baseline", DEFAULT_BASELINE))
 
@@ -117,13 +141,20 @@ def check(
 
     slo_text = slo if slo is not None else section.get("slo")
     objectives = parse_slo(str(slo_text), "--slo" if slo is not None else "[check] slo") if slo_text else None
-    current = _measure(target, model_list, estimate, offline, repeats, run_dir, vol, config, __version__, objectives)
+    if no_cache and (offline or estimate):
+        raise UsageError("--no-cache applies to a live replay; --offline reads the cache and --estimate sends nothing")
+    current = _measure(target, model_list, estimate, offline, repeats, run_dir, vol, config, __version__, objectives,
+                       no_cache)
     if write_baseline:
-        _write_baseline(current, base_path, thresholds, vol, fmt, junit, view)
+        _write_baseline(current, base_path, policies, vol, fmt, junit, view)
         return
 
-    report = compare(read_baseline(base_path), current, thresholds, volume=vol, baseline_path=base_path)
-    _emit(report, fmt, junit, view)
+    base, notes = read_baseline(base_path), None
+    if traffic is not None:
+        base, current, notes = apply_mix(base, current, traffic)
+    report = compare(base, current, policies.base, volume=vol, baseline_path=base_path, notes=notes,
+                     policies=policies)  # fmt: skip
+    _emit(report, fmt, junit, view, mode)
     if report.status == "fail":
         n = len(report.failures)
         raise CheckFailed(
@@ -133,7 +164,7 @@ def check(
 
 
 def _write_baseline(
-    current: Measurement, path: str, thresholds: Any, volume: int | None, fmt: Fmt, junit: Path | None, view: Any
+    current: Measurement, path: str, policies: Any, volume: int | None, fmt: Fmt, junit: Path | None, view: Any
 ) -> None:
     """Save ``current`` as the baseline; people see what changes they accept, JSON gets the baseline."""
     from llmaudit.analysis.regression import compare, read_baseline, write_baseline
@@ -149,7 +180,8 @@ def _write_baseline(
         out.json(current.to_dict())
     elif old is not None and old.mode == current.mode:
         out.info(f"changes against the previous {path}, accepted into the new baseline:")
-        _emit(compare(old, current, thresholds, volume=volume, baseline_path=path), fmt, junit, view)
+        report = compare(old, current, policies.base, volume=volume, baseline_path=path, policies=policies)
+        _emit(report, fmt, junit, view)
     elif fmt is Fmt.markdown:
         out.data(view.render_measurement_markdown(current))
     else:
@@ -158,11 +190,28 @@ def _write_baseline(
     out.info(f"wrote baseline {path}: {len(current.models)} model(s), mode {current.mode}; commit it")
 
 
-def _emit(report: Any, fmt: Fmt, junit: Path | None, view: Any) -> None:
+def _comment_mode(flag: str | None, section: dict[str, Any], fmt: Fmt) -> str:
+    from llmaudit.render.check import COMMENT_MODES
+
+    mode = flag if flag is not None else section.get("comment_mode", "always")
+    where = "--comment-mode" if flag is not None else "[check] comment_mode"
+    if mode not in COMMENT_MODES:
+        raise UsageError(f"{where}: expected one of {', '.join(COMMENT_MODES)}, got {mode!r}")
+    if flag is not None and fmt is not Fmt.markdown:
+        raise UsageError("--comment-mode shapes the Markdown comment; add --format markdown")
+    return str(mode)
+
+
+def _emit(report: Any, fmt: Fmt, junit: Path | None, view: Any, mode: str = "always") -> None:
     if fmt is Fmt.json:
         out.json(report.to_dict())
     elif fmt is Fmt.markdown:
-        out.data(view.render_markdown(report))
+        body = view.render_comment(report, mode)
+        if body is None:  # stdout stays empty: the workflow posts nothing new
+            moved = "moved for the worse" if mode == "on-increase" else "changed"
+            out.info(f"comment mode {mode}: nothing {moved} against the baseline; no comment")
+        else:
+            out.data(body)
     else:
         out.table(view.render_table(report))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -199,6 +248,7 @@ def _measure(
     config: Config,
     version: str,
     slo: Any = None,
+    no_cache: bool = False,
 ) -> Measurement:
     """Build the current measurement from a prompt set (estimate, offline or live) or a run dir."""
     from llmaudit.analysis.regression import measure
@@ -207,8 +257,8 @@ def _measure(
     if estimate and offline:
         raise UsageError("--estimate and --offline are exclusive: --estimate sends nothing and reads no cache")
     if is_run_dir(target):
-        if estimate or offline:
-            raise UsageError(f"{target} is a run directory; --estimate/--offline apply to a prompt set")
+        if estimate or offline or no_cache:
+            raise UsageError(f"{target} is a run directory; --estimate/--offline/--no-cache apply to a prompt set")
         table = read_results(target)
         if models:
             import pyarrow as pa
@@ -243,7 +293,8 @@ def _measure(
         table = estimate_rows(prompts, models, catalog, repeats=1)
         return measure(table, mode="estimate", source=str(target), catalog_as_of=str(catalog.as_of), volume=volume,
                        llmaudit_version=version)  # fmt: skip
-    return _replay(target, prompts, models, offline, repeats, run_dir, volume, config, catalog, version, slo)
+    return _replay(target, prompts, models, offline, repeats, run_dir, volume, config, catalog, version, slo,
+                   no_cache)
 
 
 def _replay(
@@ -258,14 +309,21 @@ def _replay(
     catalog: Any,
     version: str,
     slo: Any = None,
+    no_cache: bool = False,
 ) -> Measurement:
     from llmaudit.analysis.regression import measure
-    from llmaudit.replay import ReplayOptions, read_results, run_replay
+    from llmaudit.render.run import ReplayProgress
+    from llmaudit.replay import ReplayOptions, parse_models, read_results, run_replay
 
+    simulated = any(s.simulated for s in parse_models(models))
     with tempfile.TemporaryDirectory(prefix="llmaudit-check-") as tmp:
         directory = run_dir if run_dir is not None else Path(tmp) / "run"
-        opts = ReplayOptions(repeats=repeats, offline=offline, prompts_path=target, config=config, catalog=catalog)
-        summary = run_replay(prompts, models, directory, opts)
+        opts = ReplayOptions(repeats=repeats, offline=offline, prompts_path=target, config=config, catalog=catalog,
+                             use_cache=not no_cache)  # fmt: skip
+        # the replay's own progress bar, on stderr: stdout stays the report
+        with ReplayProgress(out.stderr, simulated=simulated) as progress:
+            opts.progress = progress.update
+            summary = run_replay(prompts, models, directory, opts)
         table = read_results(directory)
     if offline and summary.errors:
         out.warning(

@@ -281,16 +281,20 @@ class Store:
 
     def _collect(self, entries: dict[str, Entry]) -> None:
         """Remove segments no entry names, and what killed runs left half-written (a part file an
-        hour old: a run still writing one touches it far more often)."""
+        hour old: a run still writing one touches it far more often). A segment no entry names
+        any more goes only after ten minutes: another run may have read the index a moment ago and
+        be about to open it."""
         used = {p[0] for e in entries.values() for p in (*e.parts, *e.rejects)}
         stale = time.time() - 3600
+        unused_since = time.time() - 600
         for path in self.root.iterdir():
             name = path.name
             try:
                 if name.endswith(".part"):
                     if path.stat().st_mtime < stale:
                         path.unlink(missing_ok=True)
-                elif name.startswith("seg-") and name.split(".", 1)[0] not in used:
+                elif (name.startswith("seg-") and name.split(".", 1)[0] not in used
+                      and path.stat().st_mtime < unused_since):
                     path.unlink(missing_ok=True)
             except OSError:
                 continue

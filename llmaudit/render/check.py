@@ -14,7 +14,9 @@ from llmaudit.analysis.regression import ALL, METRICS, CheckReport, Finding, Mea
 from llmaudit.render.formats import count, ms, pct, usd
 
 __all__ = [
+    "COMMENT_MODES",
     "MARKER",
+    "render_comment",
     "render_junit",
     "render_markdown",
     "render_measurement_markdown",
@@ -25,6 +27,10 @@ __all__ = [
 
 # Hidden marker so a CI step can find and update its previous PR comment instead of adding one.
 MARKER = "<!-- llmaudit-check -->"
+
+# When a PR comment is worth posting: on every run, when any figure moved, when one moved the
+# wrong way (cost, tokens or latency up, pass rate down) or a check warns or fails.
+COMMENT_MODES = ("always", "on-change", "on-increase")
 
 _ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌"}
 _STYLE = {
@@ -129,6 +135,9 @@ def render_table(report: CheckReport) -> Any:
             f for f in findings if f.category != ALL and f.status not in ("pass", "n/a", "improved") and not f.derived
         ]
         parts.append(_finding_table(model, overall))
+        paired = _paired_line(overall)
+        if paired:
+            parts.append(Text(paired, style="dim"))
         if flagged:
             parts.append(_finding_table(f"{model} — flagged prompt categories", flagged, with_category=True))
         parts.append(Text(""))
@@ -171,21 +180,53 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(report: CheckReport) -> str:
-    """GitHub-flavoured Markdown for a PR comment or ``$GITHUB_STEP_SUMMARY``."""
+def _moved(f: Finding, *, increase: bool) -> bool:
+    """Did this finding change (``increase``: change for the worse) against the baseline?"""
+    if f.status in ("warn", "fail", "unpriced", "new", "removed"):
+        return True
+    if f.delta is None or f.delta == 0:
+        return False
+    if not increase:
+        return True
+    return f.delta < 0 if f.metric == "pass_rate" else f.delta > 0
+
+
+def render_comment(report: CheckReport, mode: str = "always") -> str | None:
+    """The PR comment for ``mode`` (one of ``COMMENT_MODES``), or None when the mode says stay
+    quiet. Past ``always`` the comment lists only the rows that moved."""
+    if mode not in COMMENT_MODES:
+        raise ValueError(f"unknown comment mode {mode!r}")
+    if mode == "always":
+        return render_markdown(report)
+    kept = [f for f in report.findings if _moved(f, increase=mode == "on-increase")]
+    if not kept:
+        return None
+    return render_markdown(report, only=kept, mode=mode)
+
+
+def render_markdown(report: CheckReport, *, only: list[Finding] | None = None, mode: str = "always") -> str:
+    """GitHub-flavoured Markdown for a PR comment or ``$GITHUB_STEP_SUMMARY``; ``only``: the
+    findings to list (a comment mode that shows only what moved)."""
     lines = [MARKER, f"## {_ICON[report.status]} llmaudit cost check: {report.status}", ""]
     for h in report.headlines:
         lines.append(f"- **{_md(h)}**" if h.startswith("FAIL") else f"- {_md(h)}")
     if report.headlines:
         lines.append("")
-    overall = [f for f in report.findings if f.category == ALL]
-    per_cat = [f for f in report.findings if f.category != ALL]
-    lines.extend(_md_table(overall, with_category=False))
+    shown = report.findings if only is None else only
+    if only is not None:
+        what = "moved for the worse" if mode == "on-increase" else "changed"
+        lines += [f"Only the {len(only)} of {len(report.findings)} rows that {what} (comment mode `{mode}`); "
+                  "every row is in the job summary and `--format json`.", ""]  # fmt: skip
+    overall = [f for f in shown if f.category == ALL]
+    per_cat = [f for f in shown if f.category != ALL]
+    if overall or only is None:
+        lines.extend(_md_table(overall, with_category=False))
     if per_cat:
         flagged = sum(1 for f in per_cat if f.status not in ("pass", "n/a", "improved"))
         lines += ["", f"<details><summary>Per prompt category ({flagged} flagged)</summary>", ""]
         lines.extend(_md_table(per_cat, with_category=True))
         lines += ["", "</details>"]
+    lines.extend(_md_paired(overall))
     lines.append("")
     if report.notes:
         # one quoted paragraph per note (consecutive "> " lines would merge into one)
@@ -213,6 +254,53 @@ def _md_table(findings: list[Finding], *, with_category: bool) -> list[str]:
         cells += [_md(_metric(f)), base, cur, _change(f), status]
         rows.append("| " + " | ".join(cells) + " |")
     return rows
+
+
+def _paired_value(metric: str, x: float) -> str:
+    if metric == "pass_rate":
+        return f"{x * 100:+.1f} pts"
+    if metric == "cost_per_request":
+        return ("-" if x < 0 else "+") + usd(abs(x), places=6 if abs(x) < 0.01 else 4)
+    if metric == "p95_latency_ms":
+        return f"{x:+,.0f} ms"
+    return f"{x:+,.1f}"
+
+
+def _paired_line(findings: list[Finding]) -> str:
+    """One line under a model's table: the paired effects that are not zero."""
+    items = []
+    for f in findings:
+        s = f.paired
+        if s is None or (s.effect == 0 and f.metric != "pass_rate"):
+            continue
+        name = "latency (mean)" if f.metric == "p95_latency_ms" else _metric(f)
+        interval = f"[{_paired_value(f.metric, s.lo)}, {_paired_value(f.metric, s.hi)}]"
+        items.append(f"{name} {_paired_value(f.metric, s.effect)} {interval} p={s.p_value:.2g}")
+    if not items:
+        return ""
+    n = max(f.paired.n for f in findings if f.paired is not None)
+    return f"paired over {n} shared prompts: " + "; ".join(items)
+
+
+def _md_paired(findings: list[Finding]) -> list[str]:
+    """The paired tests behind each model's row: effect per prompt, its interval and p-value."""
+    paired = [f for f in findings if f.paired is not None]
+    if not paired:
+        return []
+    lines = ["", "<details><summary>Paired tests over the prompts both runs share</summary>", "",
+             "| model | metric | effect / prompt | 95% interval | p (one-sided) | test |",
+             "|---|---|---:|---:|---:|---|"]  # fmt: skip
+    for f in paired:
+        s = f.paired
+        assert s is not None
+        metric = "latency (mean)" if f.metric == "p95_latency_ms" else _metric(f)
+        test = s.method + (f", {s.losses} worse / {s.wins} better" if s.losses is not None else "")
+        lines.append(
+            f"| `{_md(f.model)}` | {metric} | {_paired_value(f.metric, s.effect)} | "
+            f"{_paired_value(f.metric, s.lo)} … {_paired_value(f.metric, s.hi)} | {s.p_value:.3g} | "
+            f"{test}, n={s.n} |"
+        )
+    return [*lines, "", "</details>"]
 
 
 def render_junit(report: CheckReport) -> str:

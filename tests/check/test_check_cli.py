@@ -251,3 +251,47 @@ def test_run_dir_and_offline_replay(run_cli, no_internet: None, monkeypatch: pyt
 
     estimate_vs_run = run_cli(["check", "prompts.jsonl", "-m", "sim/gpt-4o-mini", "--estimate", "-b", "run-base.json"])
     assert estimate_vs_run.exit_code == 2 and "compare like with like" in estimate_vs_run.stderr
+
+
+def test_live_check_shows_progress_and_no_cache_skips_the_cache(  # type: ignore[no-untyped-def]
+    run_cli, no_internet: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: a live check shows the replay's progress on stderr and --no-cache bypasses the cache."""
+    monkeypatch.setenv("LLMAUDIT_SIM_TIME_SCALE", "0")
+    write_prompts(Path("prompts.jsonl"))
+    args = ["check", "prompts.jsonl", "-m", "sim/gpt-4o-mini", "-b", "live.json"]
+    uncached = run_cli([*args, "--no-cache", "--write-baseline", "-f", "json"])
+    assert uncached.exit_code == 0, uncached.output
+    assert "replay (SIMULATED)" in uncached.stderr and "3/3" in uncached.stderr
+    json.loads(uncached.stdout)  # the progress bar stays off stdout
+    # nothing was cached, so an offline check has nothing to answer from
+    offline = run_cli([*args, "--offline"])
+    assert offline.exit_code == 2 and "none of the 3 requests succeeded" in offline.stderr
+    cached = run_cli(args)
+    assert cached.exit_code == 0, cached.output
+    assert run_cli([*args, "--offline"]).exit_code == 0  # the default live check fills the cache
+    for bad in (["--offline"], ["--estimate"]):
+        clash = run_cli([*args, "--no-cache", *bad])
+        assert clash.exit_code == 2 and "--no-cache applies to a live replay" in clash.stderr
+
+
+def test_comment_modes_from_the_cli(run_cli, no_network: None) -> None:  # type: ignore[no-untyped-def]
+    write_prompts(Path("prompts.jsonl"))
+    args = ["check", "prompts.jsonl", "-m", MODELS, "--estimate", "--volume", "10M"]
+    assert run_cli([*args, "--write-baseline"]).exit_code == 0
+    quiet = run_cli([*args, "-f", "markdown", "--comment-mode", "on-change"])
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.stdout == "" and "comment mode on-change: nothing changed" in quiet.stderr
+    always = run_cli([*args, "-f", "markdown"])
+    assert always.stdout.startswith("<!-- llmaudit-check -->")
+    write_prompts(Path("prompts.jsonl"), SYSTEM + BLOAT)
+    loud = run_cli([*args, "-f", "markdown", "--comment-mode", "on-increase"])
+    assert loud.exit_code == 1 and loud.stdout.startswith("<!-- llmaudit-check -->")
+    assert "(comment mode `on-increase`)" in loud.stdout
+    Path("llmaudit.toml").write_text('[check]\ncomment_mode = "on-change"\n')
+    from_config = run_cli([*args, "-f", "markdown", "--config", "llmaudit.toml"])
+    assert "(comment mode `on-change`)" in from_config.stdout
+    wrong = run_cli([*args, "--comment-mode", "on-change"])
+    assert wrong.exit_code == 2 and "add --format markdown" in wrong.stderr
+    bad = run_cli([*args, "-f", "markdown", "--comment-mode", "sometimes"])
+    assert bad.exit_code == 2 and "expected one of always, on-change, on-increase" in bad.stderr

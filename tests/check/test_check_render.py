@@ -37,6 +37,9 @@ def test_terminal_table_fixed_width() -> None:
     assert "cost / month" in text and "+$300.00 (+30.0%)" in text
     assert "unpriced" in text and "$0.00 " not in text  # the unpriced model is never shown as $0
     assert "cost check FAILED: 2 failed, 1 warning against base.json" in text
+    # the paired tests under the model's table: non-zero effects only
+    assert "paired over 10 shared prompts: input tokens / request +30.0 [+30.0, +30.0] p=0.0005;" in text
+    assert "output tokens / request +0.0" not in text
 
 
 def test_junit_structure() -> None:

@@ -108,7 +108,8 @@ def test_two_ingests_into_one_out_leave_a_whole_file(tmp_path) -> None:
     src = REPO / "tests" / "ingest" / "fixtures" / "openai_chat.jsonl"
     out = tmp_path / "o.parquet"
     cmd = [sys.executable, "-m", "llmaudit", "ingest", str(src), "--out", str(out)]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(3)]
-    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(3)]
+    errors = [p.communicate(timeout=120)[1].decode(errors="replace") for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], errors
     assert pq.read_table(out).num_rows == 4
     assert not list(tmp_path.glob(".*.part"))

@@ -132,6 +132,18 @@ def test_deep_nesting_costs_one_record(fixture: Path, depth: int, tmp_path: Path
         assert any("nested deeper" in reason or "recursion" in reason.lower() for _, reason in rejects), rejects
 
 
+def test_deep_document_with_an_extra_closer_is_rejected_not_a_crash(tmp_path: Path) -> None:
+    """A too-deep page whose brackets close once more than they open raised IndexError while the
+    too-deep record was being cut out (found by the mutation property test)."""
+    from llmaudit.ingest.nesting import cut_deep_records
+
+    assert cut_deep_records(b"[{}]]") is None
+    path = tmp_path / "anthropic_usage_report.json"
+    path.write_text('{"data": [{"results": [' + _nest(10_000) + "]}]}]}", encoding="utf-8")
+    fs, rejects = _books(path, fmt="anthropic-usage")
+    assert fs.rows_kept == 0 and rejects  # type: ignore[attr-defined]
+
+
 def test_deep_head_never_crashes_sniffing(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A 10k-deep document exited 70 while sniffing."""
     path = tmp_path / "deep.json"

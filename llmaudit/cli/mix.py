@@ -1,0 +1,48 @@
+"""`llmaudit mix`: the traffic mix of production logs, for `llmaudit check --mix`.
+
+    llmaudit mix logs/ --out mix.json                 # share of requests and tokens per category:X tag
+    llmaudit mix usage.parquet --by project --out mix.json
+    llmaudit mix logs/                                # the mix as JSON on stdout
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from llmaudit.cli._output import out
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "mix",
+        help="Share of requests and tokens per prompt category in production logs, for `check --mix`.",
+        no_args_is_help=True,
+    )(mix)
+
+
+def mix(
+    paths: list[str] = typer.Argument(..., metavar="LOGS...", help="Usage logs (files, folders) or ingested parquet."),
+    by: str = typer.Option(
+        "category", "--by", metavar="KEY",
+        help="category: the value of each request's category:NAME tag; project: its project column.",
+    ),
+    out_file: Path = typer.Option(None, "--out", metavar="FILE", help="Write the mix here (without it: stdout)."),
+    log_format: str = typer.Option("auto", "--log-format", help="Reader for raw logs: auto or a reader name."),
+) -> None:
+    from llmaudit.analysis.mix import build_mix, write_mix
+    from llmaudit.analysis.records import open_records
+    from llmaudit.render.mix import render_mix_table
+
+    records = open_records(paths, fmt=log_format)
+    result = build_mix(records, by, sources=paths)
+    s = records.summary
+    out.info(f"read {s.rows_read:,} rows: {s.rows_kept:,} kept, {s.rows_rejected:,} rejected, "
+             f"{s.duplicate_count:,} duplicates")  # fmt: skip
+    if out_file is None:
+        out.json(result.to_dict())
+        return
+    write_mix(result, out_file)
+    out.table(render_mix_table(result))
+    out.info(f"wrote {out_file}: {len(result.shares)} {by} key(s); use it with `llmaudit check --mix {out_file}`")
