@@ -28,11 +28,15 @@ from llmaudit.errors import InputError
 from llmaudit.ingest.source import Source, count_newlines
 from llmaudit.ingest.summary import FileSummary, IngestSummary, ReadContext
 
-__all__ = ["MIN_BYTES", "UNIT_BYTES", "FileBooks", "Pool", "Unit", "UnitResult", "read_unit", "split_points",
-           "workers"]
+__all__ = ["MIN_BYTES", "SPLIT_MIN_WORKERS", "UNIT_BYTES", "FileBooks", "Pool", "Unit", "UnitResult", "read_unit",
+           "split_points", "workers"]
 
 MIN_BYTES = 16 << 20    # less input than this is read in the scan's own process
 UNIT_BYTES = 24 << 20   # a worker's share per task: small enough to spread, large enough to batch
+# One big file is cut into byte ranges only with this many workers or more. pyarrow's JSON parser
+# already spreads one file's parse over its own threads: on 2 cores a 1M-request OpenAI log took
+# 2.44 s in one process and 3.54 s cut over two (`--no-whatif`, bench/_work/p9, 2026-12-04).
+SPLIT_MIN_WORKERS = 4
 
 
 def workers() -> int:

@@ -27,7 +27,7 @@ from llmaudit.errors import InputError, UnknownFormatError, UsageError
 from llmaudit.ingest.dedup import SeenIds, dedup_key, drop_seen_ids, replayed_rows
 from llmaudit.ingest.keeping import Keeping, mapping_key
 from llmaudit.ingest.lines import _is_json_document
-from llmaudit.ingest.pool import MIN_BYTES, UNIT_BYTES, Pool, Unit, UnitResult, split_points, workers
+from llmaudit.ingest.pool import MIN_BYTES, SPLIT_MIN_WORKERS, UNIT_BYTES, Pool, Unit, UnitResult, split_points, workers
 from llmaudit.ingest.reader import Reader, ReadMany
 from llmaudit.ingest.readers.generic import check_mapping
 from llmaudit.ingest.registry import READERS, SNIFF_ORDER
@@ -184,7 +184,7 @@ class Scan:
                 continue
             planned = self._planned[i]
             assert planned.reader is not None and planned.source.size is not None
-            if planned.source.size > 2 * share and _splittable(planned):
+            if planned.source.size > 2 * share and n >= SPLIT_MIN_WORKERS and _splittable(planned):
                 cuts = split_points(planned.source.path, planned.source.size, -(-planned.source.size // share))
                 bounds = [*cuts, planned.source.size]
                 for k in range(len(cuts)):
@@ -196,7 +196,7 @@ class Scan:
             end, size = i, 0
             while (end < len(self._planned) and eligible[end] and (end == i or size < share)
                    and not (end > i and (self._planned[end].source.size or 0) > 2 * share
-                            and _splittable(self._planned[end]))):
+                            and n >= SPLIT_MIN_WORKERS and _splittable(self._planned[end]))):
                 size += self._planned[end].source.size or 0
                 end += 1
             files = []

@@ -108,7 +108,7 @@ def test_a_big_jsonl_is_read_in_byte_ranges_with_the_lines_numbered_as_in_the_fi
     log.write_text("".join(lines))
     monkeypatch.setenv("LLMAUDIT_WORKERS", "1")
     serial, books = read([str(log)])
-    monkeypatch.setenv("LLMAUDIT_WORKERS", "3")
+    monkeypatch.setenv("LLMAUDIT_WORKERS", "4")   # cutting one file needs SPLIT_MIN_WORKERS
     monkeypatch.setattr(scan_module, "MIN_BYTES", 0)
     monkeypatch.setattr(scan_module, "UNIT_BYTES", 64 << 10)
     units: list[Any] = []
