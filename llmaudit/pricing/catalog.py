@@ -340,14 +340,23 @@ def merge_entries(base: ModelEntry | None, extra: ModelEntry) -> ModelEntry:
     )
 
 
-def _read_price_json(path: Path) -> dict[str, Any]:
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A shipped or user data file that must hold one JSON object; a PricingError naming the file
+    (and line) otherwise."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise PricingError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     except OSError as exc:
         raise PricingError(f"{path}: cannot read: {exc.strerror}") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("models"), dict):
+    if not isinstance(data, dict):
+        raise PricingError(f"{path}: expected a JSON object")
+    return data
+
+
+def _read_price_json(path: Path) -> dict[str, Any]:
+    data = read_json_object(path)
+    if data.get("schema") != SCHEMA or not isinstance(data.get("models"), dict):
         raise PricingError(f"{path}: not an llmaudit price file (expected \"schema\": \"{SCHEMA}\")")
     return data
 

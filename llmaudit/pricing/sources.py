@@ -18,7 +18,6 @@ about: together they are a few MB that no other command needs.
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -28,6 +27,7 @@ from typing import Any
 
 from llmaudit.config import data_path
 from llmaudit.errors import PricingError
+from llmaudit.pricing.catalog import read_json_object
 from llmaudit.pricing.model import Rates, Tier, dec_str
 
 __all__ = [
@@ -107,7 +107,7 @@ def load_observed(provider: str, folder: Path | None = None) -> ObservedFile:
     path = sources_dir(folder) / "observed" / f"{provider}.json"
     if not path.is_file():
         return ObservedFile(provider, {})
-    data = _read_json(path)
+    data = read_json_object(path)
     if data.get("schema") != OBSERVED_SCHEMA or not isinstance(data.get("models"), dict):
         raise PricingError(f"{path}: not an observed-prices file (expected \"schema\": \"{OBSERVED_SCHEMA}\")")
     try:
@@ -156,7 +156,7 @@ def recorded_decisions(folder: Path | None = None) -> tuple[dict[str, tuple[Reco
     path = sources_dir(folder) / "discrepancies.json"
     if not path.is_file():
         return {}, {}
-    data = _read_json(path)
+    data = read_json_object(path)
     if data.get("schema") != DISCREPANCIES_SCHEMA:
         raise PricingError(f"{path}: not a discrepancies file (expected \"schema\": \"{DISCREPANCIES_SCHEMA}\")")
 
@@ -227,15 +227,3 @@ def _dec(text: str | None) -> Decimal | None:
 
 def _dec_json(value: Decimal | None) -> str | None:
     return None if value is None else dec_str(value)
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise PricingError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
-    except OSError as exc:
-        raise PricingError(f"{path}: cannot read: {exc.strerror}") from None
-    if not isinstance(data, dict):
-        raise PricingError(f"{path}: expected a JSON object")
-    return data
