@@ -127,7 +127,11 @@ def parse_by(text: str | None) -> tuple[tuple[str, ...], ...]:
             continue
         for dim in dims:
             if dim not in DIMENSIONS:
-                raise UsageError(f"--by: unknown dimension {dim!r} (choose from {', '.join(DIMENSIONS)})")
+                import difflib
+
+                near = difflib.get_close_matches(dim, DIMENSIONS, n=1)
+                hint = f"did you mean {near[0]!r}? " if near else ""
+                raise UsageError(f"--by: unknown dimension {dim!r} ({hint}choose from {', '.join(DIMENSIONS)})")
         if dims not in out:
             out.append(dims)
     return tuple(out)

@@ -27,5 +27,5 @@ def render_status(status: StoreStatus) -> str:
         f"on disk      {_size(status.bytes_on_disk)}",
     ]
     for reader, n in status.readers.items():
-        lines.append(f"  {reader:<11} {count(n)} files")
+        lines.append(f"  {reader:<11} {count(n)} file{'' if n == 1 else 's'}")
     return "\n".join(lines)

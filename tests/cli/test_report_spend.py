@@ -293,3 +293,8 @@ def test_the_fee_shown_is_the_months_fee_at_the_volume(run_cli: RunCli) -> None:
     assert abs(fee / (spend - fee) - Decimal("0.055")) < Decimal("1e-6")  # 5.5% of the month at the volume
     table = run_cli(args, env={"COLUMNS": "200"}).stdout
     assert f"Routed/month includes the platform fee: ${fee:,.2f}/month (5.5%, at least $0.80 a month)." in table
+
+
+def test_a_misspelt_dimension_gets_the_nearest_name(run_cli: RunCli) -> None:
+    result = run_cli(["report", "--spend", str(REPO / "examples" / "logs"), "--by", "modle"])
+    assert result.exit_code == 2 and "did you mean 'model'?" in result.stderr
