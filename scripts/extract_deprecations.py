@@ -58,6 +58,11 @@ def main() -> None:
         # nothing about the maker's own API, even where the catalog joined their prices.
         if res is None or res.entry.provider != record.provider:
             continue
+        # LiteLLM files Vertex's Gemini keys (``gemini-2.5-pro``, provider vertex_ai-language-models)
+        # under the maker too; Vertex retires on its own schedule (2026-10-20 against AI Studio's
+        # 2026-12-01 for gemini-2.5-pro in 1.110.2), so only AI Studio's ``gemini/`` keys date Google.
+        if record.litellm_provider.startswith("vertex_ai") and res.entry.provider != "vertex_ai":
+            continue
         # Several keys can resolve to one entry: the earliest date is the first one it stops somewhere.
         entry = res.entry.id
         dates[entry] = min(dates.get(entry, when), when)
