@@ -167,7 +167,9 @@ def openrouter_lines(rng: random.Random, n: int) -> list[dict]:
         if model.startswith("acme/"):
             cost = Decimal(prompt + completion) * Decimal("0.0000002")
         else:
-            cost = cost_breakdown(catalog, model, Usage(prompt, completion), at=ts).total
+            # OpenRouter bills its own list price for the model (the response's gen- id says it
+            # went through OpenRouter), which is not always the vendor's direct price.
+            cost = cost_breakdown(catalog, f"openrouter/{model}", Usage(prompt, completion), at=ts).total
             assert cost is not None, model
             if rng.random() < 0.06:
                 # Served by a pricier upstream endpoint than the list price we reprice with.

@@ -37,7 +37,7 @@ from llmaudit.ingest.lines import (
     iter_json_lines,
     read_json_records,
 )
-from llmaudit.ingest.rows import ROW_SCHEMA, finish_table, guess_provider, violations
+from llmaudit.ingest.rows import OPENROUTER_GENERATION_ID, ROW_SCHEMA, finish_table, guess_provider, violations
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
 
@@ -135,6 +135,8 @@ def _normalize_chunk(table: pa.Table, first_line: int, wrapped: bool) -> tuple[p
     ts_key = next((k for k in table.column_names if k in TIME_KEYS), None) if wrapped else None
     out["timestamp"] = pc.coalesce(_to_timestamp(cols[ts_key]), created) if ts_key is not None else created
     out["source_line"] = pa.array(np.arange(first_line, first_line + n, dtype=np.int64))
+    # The response's own id, before a wrapper's request id replaces it (rows.response_provider).
+    via_openrouter = pc.fill_null(pc.match_substring_regex(out["request_id"], OPENROUTER_GENERATION_ID), False)
     if wrapped:
         out["request_id"] = pc.coalesce(cols["request_id"], out["request_id"])
         out["user"] = pc.coalesce(cols["user"], out["user"])
@@ -150,7 +152,7 @@ def _normalize_chunk(table: pa.Table, first_line: int, wrapped: bool) -> tuple[p
     model = out["model_raw"]
     bad = pc.or_(pc.fill_null(bad, True), violations(out, n))
     bad_np = bad.to_numpy(zero_copy_only=False)
-    provider = _by_dictionary(model, lambda m: guess_provider(m, "openai"))
+    provider = pc.if_else(via_openrouter, "openrouter", _by_dictionary(model, lambda m: guess_provider(m, "openai")))
     if wrapped:
         provider = pc.coalesce(cols["provider"], provider)
     out["provider"] = provider

@@ -9,6 +9,7 @@ row is rejected (and counted) at the reader instead of failing the whole table l
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -223,6 +224,20 @@ def parse_timestamp(value: Any, name: str = "timestamp") -> datetime:
             raise RowError(f"{name} is {_describe(value)}, not an ISO 8601 date-time") from None
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     raise RowError(f"{name} is {type(value).__name__} {_describe(value)}, expected a date-time")
+
+
+# OpenRouter names every generation ``gen-<unix seconds>-<id>`` (formats.md §C1, §A5): a response
+# with such an id went through OpenRouter, which served and billed it, whatever vendor its
+# ``vendor/model`` names. Without this the row would be priced at the vendor's direct price.
+OPENROUTER_GENERATION_ID = r"^gen-[0-9]+-"
+_OPENROUTER_ID = re.compile(OPENROUTER_GENERATION_ID)
+
+
+def response_provider(response_id: Any, model: str | None) -> str | None:
+    """The provider a response was billed by: OpenRouter for its generation ids, else the model's guess."""
+    if isinstance(response_id, str) and _OPENROUTER_ID.match(response_id):
+        return "openrouter"
+    return guess_provider(model, "openai")
 
 
 # Model-name prefixes and families → provider, for sources that do not say (pricing canonicalizes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -196,3 +197,48 @@ def test_cache_hits_beside_prompt_tokens_same_both_ways(tmp_path: Path, monkeypa
     fast, slow, _, _ = _both(path, monkeypatch)
     for table in (fast, slow):
         assert _sorted(table).column("cache_read_tokens").to_pylist() == [69, 64, 32]
+
+
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_openrouter_generations_are_filed_under_openrouter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          wrapped: bool) -> None:
+    """A response whose id is an OpenRouter generation id went through OpenRouter, which billed it at
+    its own price: the row's provider is openrouter, not the vendor its ``vendor/model`` names
+    (deepseek-chat costs more there than direct). A wrapper's own provider still wins."""
+    recs = [
+        _chat(0, id="gen-1793079044-30828522d84558399fbaecb1f", model="deepseek/deepseek-chat"),
+        _chat(1, id="gen-1793089151-7578d55cd6cec8dd9ec97251b", model="google/gemini-2.5-flash"),
+        _chat(2, id="chatcmpl-9", model="deepseek/deepseek-chat"),
+        _chat(3, id="generation-42", model="google/gemini-2.5-flash"),
+    ]
+    if wrapped:
+        recs = [{"timestamp": f"2026-01-01T00:00:0{i}Z", "request_id": f"r{i}", "response": r}
+                for i, r in enumerate(recs)]
+        recs.append({"timestamp": "2026-01-01T00:00:05Z", "provider": "azure",
+                     "response": _chat(5, id="gen-1793089151-x", model="gpt-4o-mini")})
+    path = tmp_path / "log.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    fast, slow, _, _ = _both(path, monkeypatch)
+    expected = ["openrouter", "openrouter", "deepseek", "google"] + (["azure"] if wrapped else [])
+    for table in (fast, slow):
+        assert _sorted(table).column("provider").to_pylist() == expected
+    assert _sorted(fast).equals(_sorted(slow))
+
+
+def test_openrouter_gateway_example_is_priced_at_openrouter(run_cli) -> None:  # type: ignore[no-untyped-def]
+    """The bundled gateway log: every priced model is OpenRouter's, and the billed charges (written at
+    OpenRouter's list price, a few rows perturbed) agree with the recomputed cost per model within
+    the perturbed rows' share."""
+    repo = Path(__file__).resolve().parents[2]
+    r = run_cli(["report", "--spend", str(repo / "examples/logs/openrouter-gateway.jsonl"), "--format", "json",
+                 "--no-store", "--no-whatif"])
+    assert r.exit_code == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert [row["provider"] for row in data["breakdowns"]["provider"]["rows"]] == ["openrouter"]
+    b = data["billed_vs_recomputed"]
+    # Only the deliberately perturbed rows (about 6%) differ; the rest match OpenRouter's price to
+    # the 9 decimals the file carries. At the vendors' direct prices every deepseek row differed.
+    assert 0 < b["differing_rows"] < 0.1 * b["compared_rows"]
+    agreeing_billed = Decimal(str(b["billed"])) - Decimal(str(b["differing_billed"]))
+    agreeing_recomputed = Decimal(str(b["recomputed"])) - Decimal(str(b["differing_recomputed"]))
+    assert abs(agreeing_billed - agreeing_recomputed) < Decimal("0.000001")

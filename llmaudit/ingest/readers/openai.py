@@ -22,7 +22,7 @@ from llmaudit.ingest.envelope import split_envelope
 from llmaudit.ingest.fastjson import read_openai
 from llmaudit.ingest.layouts.openai import OPENAI_RESPONSE
 from llmaudit.ingest.lines import first_record
-from llmaudit.ingest.rows import RowError, guess_provider, opt_str, parse_timestamp
+from llmaudit.ingest.rows import RowError, opt_str, parse_timestamp, response_provider
 from llmaudit.ingest.source import Source
 from llmaudit.ingest.summary import ReadContext
 
@@ -61,9 +61,10 @@ def normalize(obj: Any, line: int, ctx: ReadContext) -> dict[str, Any] | None:
         return None
     row = OPENAI_RESPONSE.read(resp)
     row["model_raw"] = model
+    billed_by = response_provider(row.get("request_id"), model)
     # The wrapper's fields (request id, user, status, provider, ...) win over the response's.
     row.update(env.fields)
-    row["provider"] = row.get("provider") or guess_provider(model, "openai")
+    row["provider"] = row.get("provider") or billed_by
     if env.timestamp is not None:
         row["timestamp"] = parse_timestamp(env.timestamp, "timestamp (created)")
     elif row["timestamp"] is None:
