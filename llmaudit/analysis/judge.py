@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from llmaudit.usage import Usage
+
 __all__ = ["DEFAULT_RUBRIC", "JudgeOptions", "JudgeSummary", "judge_results", "parse_verdict"]
 
 DEFAULT_RUBRIC = "The answer is correct, complete and directly addresses the request."
@@ -173,10 +175,10 @@ def judge_results(
     return df, summary
 
 
-def _judge_cost(usages: list[Any], model: str, catalog: Any) -> tuple[Decimal | None, int]:
+def _judge_cost(usages: list[Usage | None], model: str, catalog: Any) -> tuple[Decimal | None, int]:
     if catalog is None:
         return None, len(usages)
-    from llmaudit.pricing import Usage, cost_breakdown
+    from llmaudit.pricing import cost_breakdown
 
     total = Decimal(0)
     unpriced = 0
@@ -184,14 +186,7 @@ def _judge_cost(usages: list[Any], model: str, catalog: Any) -> tuple[Decimal | 
         if u is None:
             unpriced += 1
             continue
-        usage = Usage(
-            input_tokens=u.input_tokens or 0,
-            output_tokens=u.output_tokens or 0,
-            cache_read_tokens=u.cache_read_tokens or 0,
-            cache_write_tokens=u.cache_write_tokens or 0,
-            reasoning_tokens=u.reasoning_tokens or 0,
-        )
-        breakdown = cost_breakdown(catalog, model, usage)
+        breakdown = cost_breakdown(catalog, model, u)
         if breakdown.total is None:
             unpriced += 1
         else:

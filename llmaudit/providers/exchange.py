@@ -25,8 +25,9 @@ from typing import Any, Protocol
 import httpx
 
 from llmaudit.errors import redact_secret
-from llmaudit.providers.base import Completion, ProviderCallError, TokenUsage, error_for_status
+from llmaudit.providers.base import Completion, ProviderCallError, error_for_status
 from llmaudit.providers.sse import SSEDecoder, SSEEvent
+from llmaudit.usage import Usage
 
 __all__ = ["Reply", "StreamParts", "StreamState", "error_in_body", "exchange", "load_json", "parse_events"]
 
@@ -36,7 +37,7 @@ class Reply:
     """What a dialect's parser extracts from a response, before timing is attached."""
 
     text: str
-    usage: TokenUsage | None
+    usage: Usage | None
     request_id: str | None = None
     model: str | None = None
     finish_reason: str | None = None
@@ -78,7 +79,7 @@ class StreamParts:
         self._sim_timing: tuple[float | None, float] | None = None
         self._sim_chunks: tuple[float, ...] | None = None
 
-    def usage(self) -> TokenUsage | None:
+    def usage(self) -> Usage | None:
         raise NotImplementedError
 
     def finish(self) -> Reply:

@@ -16,11 +16,11 @@ from llmaudit.providers.base import (
     Completion,
     HttpAdapter,
     ProviderCallError,
-    TokenUsage,
     usage_count,
 )
 from llmaudit.providers.exchange import Reply, StreamParts, error_in_body, exchange, load_json, parse_events
 from llmaudit.providers.sse import SSEEvent
+from llmaudit.usage import Usage
 
 if TYPE_CHECKING:
     import httpx
@@ -60,7 +60,7 @@ def _decimal(value: Any) -> Decimal | None:
         return None
 
 
-def parse_usage(usage: Any, *, timings: Any = None, native: Any = None) -> TokenUsage | None:
+def parse_usage(usage: Any, *, timings: Any = None, native: Any = None) -> Usage | None:
     """An OpenAI-shaped ``usage`` object (plus vendor extras) in schema semantics.
 
     ``prompt_tokens`` already includes cached tokens and ``completion_tokens`` already includes
@@ -72,7 +72,7 @@ def parse_usage(usage: Any, *, timings: Any = None, native: Any = None) -> Token
         # DeepSeek reports cache hits beside prompt_tokens instead of in prompt_tokens_details.
         cache_read = usage_count(prompt, "cached_tokens") or usage_count(usage, "prompt_cache_hit_tokens")
         tool = usage.get("server_tool_use") or {}
-        return TokenUsage(
+        return Usage(
             input_tokens=usage_count(usage, "prompt_tokens", required=True),
             output_tokens=usage_count(usage, "completion_tokens", required=True),
             cache_read_tokens=cache_read,
@@ -84,13 +84,13 @@ def parse_usage(usage: Any, *, timings: Any = None, native: Any = None) -> Token
     if isinstance(timings, dict) and "predicted_n" in timings:
         # llama.cpp: prompt_n counts only tokens evaluated now; cache_n were reused from its cache.
         cached = usage_count(timings, "cache_n")
-        return TokenUsage(
+        return Usage(
             input_tokens=usage_count(timings, "prompt_n") + cached,
             output_tokens=usage_count(timings, "predicted_n"),
             cache_read_tokens=cached,
         )
     if isinstance(native, dict) and "eval_count" in native:
-        return TokenUsage(input_tokens=usage_count(native, "prompt_eval_count"),
+        return Usage(input_tokens=usage_count(native, "prompt_eval_count"),
                           output_tokens=usage_count(native, "eval_count"))
     return None
 
@@ -189,7 +189,7 @@ class OpenAIStream(StreamParts):
                 self._finish = choice["finish_reason"]
         return token
 
-    def usage(self) -> TokenUsage | None:
+    def usage(self) -> Usage | None:
         return parse_usage(self._usage, timings=self._timings, native=self._native)
 
 
