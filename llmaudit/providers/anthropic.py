@@ -63,7 +63,6 @@ def build_request(req: ChatRequest) -> dict[str, Any]:
     if req.stream:
         body["stream"] = True
     body.update(req.extra)
-    body.pop("llmaudit_sim", None)
     return body
 
 
@@ -176,4 +175,5 @@ class AnthropicAdapter(HttpAdapter):
             stream=req.stream,
             parse_body=lambda data: parse_response(data, provider=self._provider),
             new_state=lambda: AnthropicStream(self._provider),
+            meta=req.meta,
         )

@@ -57,8 +57,9 @@ class ChatRequest:
 
     ``extra`` is merged into the request body as-is (vendor parameters such as ``top_p`` or
     ``reasoning_effort``). ``meta`` is llmaudit's own knowledge about the prompt (``prompt_id``,
-    ``category``, ``expected``, ``assert``, ``repeat``): it is NEVER sent to a real provider; only
-    the ``sim`` provider receives it, as the ``llmaudit_sim`` body field.
+    ``category``, ``expected``, ``assert``, ``repeat``): it is never part of the request. It rides
+    with it as an httpx request extension (``exchange.META_EXTENSION``) that only an in-process
+    transport reads: the simulator answers from it.
     """
 
     model: str

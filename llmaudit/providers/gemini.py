@@ -62,7 +62,6 @@ def build_request(req: ChatRequest) -> dict[str, Any]:
             body["generationConfig"] = {**body.get("generationConfig", {}), **value}
         else:
             body[key] = value
-    body.pop("llmaudit_sim", None)
     return body
 
 
@@ -170,4 +169,5 @@ class GeminiAdapter(HttpAdapter):
             params={"alt": "sse"} if req.stream else None,
             parse_body=lambda data: parse_response(data, provider=self._provider),
             new_state=lambda: GeminiStream(self._provider),
+            meta=req.meta,
         )

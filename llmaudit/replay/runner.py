@@ -605,6 +605,10 @@ class _Runner:
         started_at = datetime.now(UTC)
         if self.cache is not None:
             body = adapter.body(req)
+            if job.spec.simulated:
+                # The simulator answers from the request's meta too (handed to its transport, not in
+                # the body), so its answers are keyed on it, as when the meta travelled in the body.
+                body = {**body, "llmaudit_sim": dict(req.meta)}
             # Repeats measure variation: each repeat is its own cache entry, not a copy of the first.
             if job.repeat:
                 body = {**body, "llmaudit_repeat": job.repeat}
