@@ -28,6 +28,14 @@ def test_sim_models_mirror_catalog_ids() -> None:
     assert mirror_of("nope") is None
 
 
+def test_every_mirrored_model_has_a_profile() -> None:
+    from llmaudit.mirrors import MIRRORS
+    from llmaudit.providers.sim import SIM_PROFILES
+
+    assert list(SIM_PROFILES) == list(MIRRORS)
+    assert all(SIM_PROFILES[name].mirrors == mirror for name, mirror in MIRRORS.items())
+
+
 def test_quality_depends_on_model_and_category() -> None:
     assert success_probability("gpt-4.1-nano", "math") < success_probability("claude-sonnet-4-5", "math")
     assert success_probability("gpt-4.1-nano", "classification") > success_probability("gpt-4.1-nano", "math")
