@@ -40,6 +40,8 @@ class JudgeOptions:
 
 
 class Answer(Protocol):
+    """One grading call's reply: its text and the usage the server reported (None: none)."""
+
     @property
     def text(self) -> str: ...
 
@@ -151,9 +153,11 @@ def judge_results(
     answers = judge.ask(calls, max_tokens=options.max_tokens, concurrency=options.concurrency,
                         timeout_s=options.timeout_s)
     for i, done in zip(todo, answers, strict=True):
-        verdicts[i] = None if done is None else parse_verdict(done.text)
-        if done is not None:
-            usages.append(done.usage)
+        if done is None:
+            verdicts[i] = None  # the call failed: the row stays unjudged
+            continue
+        verdicts[i] = parse_verdict(done.text)
+        usages.append(done.usage)
     for i, verdict in verdicts.items():
         if verdict is not None:
             df.at[i, "passed"] = verdict
