@@ -9,7 +9,6 @@ import pyarrow as pa
 import pytest
 
 from llmaudit.analysis.judge import JudgeOptions, judge_results, parse_verdict
-from llmaudit.replay.judge import JudgeModel
 
 
 def test_parse_verdict() -> None:
@@ -55,6 +54,7 @@ def test_judge_fills_only_unchecked_successful_rows(monkeypatch: pytest.MonkeyPa
         ]
     )
     from llmaudit.pricing import load_catalog
+    from llmaudit.replay.judge import JudgeModel
 
     df, summary = judge_results(
         table,
