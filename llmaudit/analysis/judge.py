@@ -1,23 +1,26 @@
-"""An LLM judge: grade answers that have no check against a rubric, through the same adapters.
+"""An LLM judge: grade answers that have no check against a rubric.
 
 Each unjudged successful answer is sent to ``--judge MODEL`` with the rubric (and the prompt, when
 the caller hands the prompt texts in) and must come back as ``{"pass": true|false, "reason": …}``;
 a bare PASS/FAIL is accepted too. Verdicts fill ``passed`` with ``quality_source="judge"``; a
 prompt's real check is never overridden. The judge's own calls are priced from the catalog and
-reported (``JudgeSummary.cost_usd``; None — not 0 — when the judge model has no price).
+reported (``JudgeSummary.cost_usd``; None — not 0 — when the judge model has no price). The calls
+themselves are the caller's ``Judge`` (``llmaudit.replay.judge.JudgeModel``, through the same
+adapters as a replay): analysis never talks to a provider.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["DEFAULT_RUBRIC", "JudgeOptions", "JudgeSummary", "judge_results", "parse_verdict"]
+from llmaudit.usage import Usage
+
+__all__ = ["DEFAULT_RUBRIC", "Answer", "Judge", "JudgeOptions", "JudgeSummary", "judge_results", "parse_verdict"]
 
 DEFAULT_RUBRIC = "The answer is correct, complete and directly addresses the request."
 
@@ -34,6 +37,33 @@ class JudgeOptions:
     concurrency: int = 4
     max_tokens: int = 200
     timeout_s: float = 60.0
+
+
+class Answer(Protocol):
+    """One grading call's reply: its text and the usage the server reported (None: none)."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def usage(self) -> Usage | None: ...
+
+
+class Judge(Protocol):
+    """The model that grades, as the caller built it."""
+
+    @property
+    def price_id(self) -> str:
+        """The catalog id its calls are priced as."""
+        ...
+
+    @property
+    def simulated(self) -> bool: ...
+
+    def ask(self, calls: Sequence[tuple[str, list[dict[str, str]]]], *, max_tokens: int, concurrency: int,
+            timeout_s: float) -> Sequence[Answer | None]:
+        """One answer per ``(prompt_id, messages)``, in order; None where the call failed."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -87,18 +117,17 @@ def _messages(rubric: str, prompt: str | None, answer: str) -> list[dict[str, st
 def judge_results(
     table: Any,
     options: JudgeOptions,
+    judge: Judge,
     *,
     prompts: Mapping[str, str] | None = None,
-    config: Any = None,
     catalog: Any = None,
-    client_factory: Callable[[str], Any] | None = None,
 ) -> tuple[Any, JudgeSummary]:
-    """Grade the unjudged successful rows of a results table; returns (DataFrame, summary)."""
+    """Grade the unjudged successful rows of a results table with ``judge`` (the model
+    ``options.model`` names); returns (DataFrame, summary)."""
     import pandas as pd
 
     from llmaudit.analysis.quality import output_column
     from llmaudit.errors import UsageError
-    from llmaudit.providers import ChatRequest, ProviderCallError, get_adapter, is_simulated, make_client, split_model
 
     df = (table if isinstance(table, pd.DataFrame) else table.to_pandas()).copy()
     col = output_column(df.columns)
@@ -111,55 +140,30 @@ def judge_results(
         source = pd.Series([None] * len(df), index=df.index, dtype=object)
         source[df["passed"].notna()] = "check"
         df["quality_source"] = source
-    provider, native = split_model(options.model)
-    adapter = get_adapter(provider, config)  # MissingCredentialsError names the env var, before any call
     unjudged = df["passed"].isna()  # None or NaN: no verdict yet
     todo = list(df.index[unjudged])
     todo = [i for i in todo if str(df.at[i, "status"]) == "ok" and isinstance(df.at[i, col], str)]
 
     verdicts: dict[Any, bool | None] = {}
-    usages: list[Any] = []
-
-    async def run() -> None:
-        sem = asyncio.Semaphore(max(1, options.concurrency))
-        if client_factory is not None:
-            client = client_factory(provider)
-        else:
-            client = make_client(provider, config, timeout_s=options.timeout_s)
-        async with client:
-
-            async def one(i: Any) -> None:
-                pid = str(df.at[i, "prompt_id"])
-                req = ChatRequest(
-                    model=native,
-                    messages=_messages(options.rubric, (prompts or {}).get(pid), str(df.at[i, col])),
-                    max_tokens=options.max_tokens,
-                    temperature=0.0,
-                    stream=False,
-                    meta={"prompt_id": f"judge:{pid}", "category": "classification"},
-                )
-                async with sem:
-                    try:
-                        done = await adapter.complete(req, client)
-                    except ProviderCallError:
-                        verdicts[i] = None
-                        return
-                verdicts[i] = parse_verdict(done.text)
-                usages.append(done.usage)
-
-            await asyncio.gather(*(one(i) for i in todo))
-
-    if todo:
-        asyncio.run(run())
+    usages: list[Usage | None] = []
+    calls = []
+    for i in todo:
+        pid = str(df.at[i, "prompt_id"])
+        calls.append((pid, _messages(options.rubric, (prompts or {}).get(pid), str(df.at[i, col]))))
+    answers = judge.ask(calls, max_tokens=options.max_tokens, concurrency=options.concurrency,
+                        timeout_s=options.timeout_s)
+    for i, done in zip(todo, answers, strict=True):
+        if done is None:
+            verdicts[i] = None  # the call failed: the row stays unjudged
+            continue
+        verdicts[i] = parse_verdict(done.text)
+        usages.append(done.usage)
     for i, verdict in verdicts.items():
         if verdict is not None:
             df.at[i, "passed"] = verdict
             df.at[i, "quality_source"] = "judge"
 
-    from llmaudit.providers.sim import mirror_of
-
-    # A simulated judge is priced like the model it stands in for (as the replay runner does).
-    cost, unpriced = _judge_cost(usages, mirror_of(options.model) or options.model, catalog)
+    cost, unpriced = _judge_cost(usages, judge.price_id, catalog)
     judged = sum(1 for v in verdicts.values() if v is not None)
     summary = JudgeSummary(
         model=options.model,
@@ -168,15 +172,15 @@ def judge_results(
         failed_calls=len(todo) - judged,
         cost_usd=cost,
         unpriced_calls=unpriced,
-        simulated=is_simulated(provider, config),
+        simulated=judge.simulated,
     )
     return df, summary
 
 
-def _judge_cost(usages: list[Any], model: str, catalog: Any) -> tuple[Decimal | None, int]:
+def _judge_cost(usages: list[Usage | None], model: str, catalog: Any) -> tuple[Decimal | None, int]:
     if catalog is None:
         return None, len(usages)
-    from llmaudit.pricing import Usage, cost_breakdown
+    from llmaudit.pricing import cost_breakdown
 
     total = Decimal(0)
     unpriced = 0
@@ -184,14 +188,7 @@ def _judge_cost(usages: list[Any], model: str, catalog: Any) -> tuple[Decimal | 
         if u is None:
             unpriced += 1
             continue
-        usage = Usage(
-            input_tokens=u.input_tokens or 0,
-            output_tokens=u.output_tokens or 0,
-            cache_read_tokens=u.cache_read_tokens or 0,
-            cache_write_tokens=u.cache_write_tokens or 0,
-            reasoning_tokens=u.reasoning_tokens or 0,
-        )
-        breakdown = cost_breakdown(catalog, model, usage)
+        breakdown = cost_breakdown(catalog, model, u)
         if breakdown.total is None:
             unpriced += 1
         else:

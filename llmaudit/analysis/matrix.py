@@ -144,7 +144,7 @@ def build_matrix(table: Any, models: list[str] | None = None) -> Matrix:
 
     providers: dict[str, str] = {}
     if "provider" in df:
-        from llmaudit.providers.sim import mirror_of
+        from llmaudit.mirrors import mirror_of
 
         def label(model: str, value: Any) -> str:
             name = str(value) if value is not None and value == value and str(value) else provider_of(model)

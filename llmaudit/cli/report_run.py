@@ -142,6 +142,7 @@ def _judge(table: Any, manifest: dict[str, Any], flags: RoutingFlags, config: An
     from llmaudit.analysis.judge import DEFAULT_RUBRIC, JudgeOptions, judge_results
     from llmaudit.pricing import load_catalog
     from llmaudit.replay import load_prompts
+    from llmaudit.replay.judge import JudgeModel
     from llmaudit.replay.rundir import locate_prompts
 
     assert flags.judge is not None
@@ -164,8 +165,8 @@ def _judge(table: Any, manifest: dict[str, Any], flags: RoutingFlags, config: An
         except OSError as exc:
             raise UsageError(f"--rubric {rubric}: cannot read: {exc.strerror}") from None
     out.info(f"judging unchecked answers with {flags.judge} …")
-    return judge_results(table, JudgeOptions(flags.judge, rubric), prompts=texts or None, config=config,
-                         catalog=load_catalog(config))
+    return judge_results(table, JudgeOptions(flags.judge, rubric), JudgeModel(flags.judge, config),
+                         prompts=texts or None, catalog=load_catalog(config))
 
 
 def _write_html(table: Any, routing: Any, manifest: dict[str, Any], run_dir: str, path: Path,

@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from llmaudit.pricing.catalog import Catalog, Resolution, load_catalog
-from llmaudit.pricing.cost import Conditions, CostBreakdown, Usage, cost_breakdown, effective_rates
+from llmaudit.pricing.cost import Conditions, CostBreakdown, cost_breakdown, effective_rates
 from llmaudit.pricing.model import ModelEntry, PricePoint, Rates, Tier
 from llmaudit.pricing.overrides import Fees, fees
+from llmaudit.usage import Usage  # the cost engine's input, re-exported beside it
 
 __all__ = [
     "Catalog",

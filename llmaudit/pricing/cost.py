@@ -49,6 +49,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from llmaudit.pricing.model import SERVICE_TIERS, ModelEntry, PricePoint, Rates, Tier
+from llmaudit.usage import Usage
 
 __all__ = [
     "COMPONENTS",
@@ -56,7 +57,6 @@ __all__ = [
     "Conditions",
     "CostBreakdown",
     "EffectiveRates",
-    "Usage",
     "context_bounds",
     "cost_breakdown",
     "effective_rates",
@@ -78,46 +78,6 @@ COMPONENTS = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output
 TOKEN_COMPONENTS = COMPONENTS[:6]  # the ones residency and off-peak multipliers scale
 # The rate sets a request can be billed at, in the vectorized grid's order.
 MODES = ("standard", "batch", *SERVICE_TIERS)
-
-
-@dataclass(frozen=True)
-class Usage:
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    cache_write_1h_tokens: int = 0
-    reasoning_tokens: int = 0
-    # None: the source did not say (an aggregated report row). Per-request fees then count it as
-    # one, but it is not known to be ONE request, so no per-request long-context tier or off-peak.
-    requests: int | None = 1
-    web_search_requests: int = 0
-
-    def quantities(self) -> dict[str, int]:
-        """Billable quantity per component (see the module docstring)."""
-        return {
-            "input": self.input_tokens - self.cache_read_tokens - self.cache_write_tokens,
-            "cache_read": self.cache_read_tokens,
-            "cache_write_5m": self.cache_write_tokens - self.cache_write_1h_tokens,
-            "cache_write_1h": self.cache_write_1h_tokens,
-            "output": self.output_tokens - self.reasoning_tokens,
-            "reasoning": self.reasoning_tokens,
-            "per_request": 1 if self.requests is None else self.requests,
-            "per_search": self.web_search_requests,
-        }
-
-    def validate(self) -> str | None:
-        """A reason the counts are inconsistent, or None."""
-        for name, value in vars(self).items():
-            if value is not None and value < 0:
-                return f"{name} is negative"
-        if self.cache_read_tokens + self.cache_write_tokens > self.input_tokens:
-            return "cache_read_tokens + cache_write_tokens exceed input_tokens"
-        if self.cache_write_1h_tokens > self.cache_write_tokens:
-            return "cache_write_1h_tokens exceed cache_write_tokens"
-        if self.reasoning_tokens > self.output_tokens:
-            return "reasoning_tokens exceed output_tokens"
-        return None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from llmaudit.providers.base import (
     Completion,
     ErrorKind,
     ProviderCallError,
-    TokenUsage,
     parse_retry_after,
 )
 from llmaudit.providers.cache import ResponseCache, default_cache_path
@@ -42,7 +41,6 @@ __all__ = [
     "ProviderCallError",
     "ProviderSpec",
     "ResponseCache",
-    "TokenUsage",
     "base_url_env",
     "default_cache_path",
     "get_adapter",

@@ -14,11 +14,11 @@ from llmaudit.providers.base import (
     Completion,
     HttpAdapter,
     ProviderCallError,
-    TokenUsage,
     usage_count,
 )
 from llmaudit.providers.exchange import Reply, StreamParts, error_in_body, exchange, load_json, parse_events
 from llmaudit.providers.sse import SSEEvent
+from llmaudit.usage import Usage
 
 if TYPE_CHECKING:
     import httpx
@@ -63,11 +63,10 @@ def build_request(req: ChatRequest) -> dict[str, Any]:
     if req.stream:
         body["stream"] = True
     body.update(req.extra)
-    body.pop("llmaudit_sim", None)
     return body
 
 
-def parse_usage(usage: Any) -> TokenUsage | None:
+def parse_usage(usage: Any) -> Usage | None:
     """Anthropic ``usage`` → schema semantics (input includes cache reads and writes)."""
     if not isinstance(usage, dict) or not usage:
         return None
@@ -76,7 +75,7 @@ def parse_usage(usage: Any) -> TokenUsage | None:
     split = usage.get("cache_creation") or {}
     tools = usage.get("server_tool_use") or {}
     details = usage.get("output_tokens_details") or {}
-    return TokenUsage(
+    return Usage(
         input_tokens=usage_count(usage, "input_tokens", required=True) + read + write,
         output_tokens=usage_count(usage, "output_tokens", required=True),
         cache_read_tokens=read,
@@ -142,7 +141,7 @@ class AnthropicStream(StreamParts):
             self.done = True
         return False
 
-    def usage(self) -> TokenUsage | None:
+    def usage(self) -> Usage | None:
         return parse_usage(self._usage)
 
 
@@ -176,4 +175,5 @@ class AnthropicAdapter(HttpAdapter):
             stream=req.stream,
             parse_body=lambda data: parse_response(data, provider=self._provider),
             new_state=lambda: AnthropicStream(self._provider),
+            meta=req.meta,
         )

@@ -1,8 +1,8 @@
 """The types every adapter shares: a chat request in, a completion (or a classified error) out.
 
-Vendor field names end here: a ``TokenUsage`` is already in llmaudit's schema semantics
-(``input_tokens`` counts cached tokens too, ``output_tokens`` counts reasoning too; DESIGN §4.3),
-whatever dialect produced it.
+Vendor field names end here: a completion's ``Usage`` (``llmaudit.usage``, the type pricing bills)
+is already in llmaudit's schema semantics (``input_tokens`` counts cached tokens too,
+``output_tokens`` counts reasoning too; DESIGN §4.3), whatever dialect produced it.
 
 An adapter makes ONE attempt. Failures are raised as ``ProviderCallError`` with a ``kind`` the
 replay runner uses to decide whether (and when) to retry.
@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from llmaudit.errors import LlmauditError, redact
+from llmaudit.usage import Usage
 
 if TYPE_CHECKING:
     import httpx
@@ -32,7 +33,6 @@ __all__ = [
     "ErrorKind",
     "HttpAdapter",
     "ProviderCallError",
-    "TokenUsage",
     "error_for_status",
     "parse_retry_after",
 ]
@@ -57,8 +57,9 @@ class ChatRequest:
 
     ``extra`` is merged into the request body as-is (vendor parameters such as ``top_p`` or
     ``reasoning_effort``). ``meta`` is llmaudit's own knowledge about the prompt (``prompt_id``,
-    ``category``, ``expected``, ``assert``, ``repeat``): it is NEVER sent to a real provider; only
-    the ``sim`` provider receives it, as the ``llmaudit_sim`` body field.
+    ``category``, ``expected``, ``assert``, ``repeat``): it is never part of the request. It rides
+    with it as an httpx request extension (``exchange.META_EXTENSION``) that only an in-process
+    transport reads: the simulator answers from it.
     """
 
     model: str
@@ -71,25 +72,6 @@ class ChatRequest:
 
 
 @dataclass(frozen=True)
-class TokenUsage:
-    """Token counts as the provider reported them, in schema semantics (subsets, not addends).
-
-    ``cache_read_tokens``/``cache_write_tokens``/``cache_write_1h_tokens`` are part of
-    ``input_tokens``; ``reasoning_tokens`` is part of ``output_tokens``. ``cost_reported`` is the
-    cost the provider itself charged (OpenRouter ``usage.cost``), None when it said nothing.
-    """
-
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    cache_write_1h_tokens: int = 0
-    reasoning_tokens: int = 0
-    web_search_requests: int = 0
-    cost_reported: Decimal | None = None
-
-
-@dataclass(frozen=True)
 class Completion:
     """A successful call. ``usage`` is None when the server reported none: count locally and mark
     the row ``usage_source=estimated``. Times are milliseconds from sending the request; ``ttft_ms``
@@ -97,7 +79,7 @@ class Completion:
     the arrival of every token-carrying event in microseconds from sending (see ``exchange``)."""
 
     text: str
-    usage: TokenUsage | None
+    usage: Usage | None
     ttft_ms: float | None
     latency_ms: float
     request_id: str | None = None
@@ -122,8 +104,11 @@ class Completion:
         data = asdict(self)
         # A cached answer's timing is never reported (fetching it measures nothing): not stored.
         data.pop("chunk_us", None)
-        if self.usage is not None and self.usage.cost_reported is not None:
-            data["usage"]["cost_reported"] = str(self.usage.cost_reported)
+        if self.usage is not None:
+            # A completion is one request: the count is not stored (the stored form predates it).
+            del data["usage"]["requests"]
+            if self.usage.cost_reported is not None:
+                data["usage"]["cost_reported"] = str(self.usage.cost_reported)
         return data
 
     @classmethod
@@ -134,7 +119,7 @@ class Completion:
             usage = dict(usage)
             if usage.get("cost_reported") is not None:
                 usage["cost_reported"] = Decimal(str(usage["cost_reported"]))
-            fields["usage"] = TokenUsage(**usage)
+            fields["usage"] = Usage(**usage)
         return cls(**fields)
 
 

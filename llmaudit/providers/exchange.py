@@ -11,6 +11,11 @@ tool-call piece) is a "chunk": its offset from the start, in whole microseconds,
 ``Completion.chunk_us``. TTFT is the first chunk's offset; latency (end to end) is the time to the
 stream's final event. A chunk may carry several tokens (servers batch them), so the gaps between
 chunks are inter-chunk latencies; per-token figures divide by the reported token count (TPOT).
+
+What llmaudit knows about a request (``ChatRequest.meta``) rides with it as an httpx request
+extension, ``META_EXTENSION``, which never reaches the wire: an in-process transport (the
+simulator) may read it, a network transport ignores it. A transport whose time is simulated
+reports that time as a response extension, ``TIMING_EXTENSION``, and it replaces the clock's.
 """
 
 from __future__ import annotations
@@ -25,10 +30,25 @@ from typing import Any, Protocol
 import httpx
 
 from llmaudit.errors import redact_secret
-from llmaudit.providers.base import Completion, ProviderCallError, TokenUsage, error_for_status
+from llmaudit.providers.base import Completion, ProviderCallError, error_for_status
 from llmaudit.providers.sse import SSEDecoder, SSEEvent
+from llmaudit.usage import Usage
 
-__all__ = ["Reply", "StreamParts", "StreamState", "error_in_body", "exchange", "load_json", "parse_events"]
+__all__ = [
+    "META_EXTENSION",
+    "TIMING_EXTENSION",
+    "Reply",
+    "StreamParts",
+    "StreamState",
+    "error_in_body",
+    "exchange",
+    "load_json",
+    "parse_events",
+]
+
+META_EXTENSION = "llmaudit.meta"
+# {"ttft_ms": float | None, "latency_ms": float, "chunk_ms": [float, ...] (streamed answers only)}
+TIMING_EXTENSION = "llmaudit.timing"
 
 
 @dataclass(frozen=True)
@@ -36,14 +56,10 @@ class Reply:
     """What a dialect's parser extracts from a response, before timing is attached."""
 
     text: str
-    usage: TokenUsage | None
+    usage: Usage | None
     request_id: str | None = None
     model: str | None = None
     finish_reason: str | None = None
-    # (ttft_ms, latency_ms) the simulator reports for its simulated profile; replaces the clock.
-    simulated_timing: tuple[float | None, float] | None = None
-    # The simulator's chunk arrival offsets (ms) in the same simulated time.
-    simulated_chunks: tuple[float, ...] | None = None
 
 
 class StreamState(Protocol):
@@ -75,10 +91,8 @@ class StreamParts:
         self._id: str | None = None
         self._model: str | None = None
         self._finish: str | None = None
-        self._sim_timing: tuple[float | None, float] | None = None
-        self._sim_chunks: tuple[float, ...] | None = None
 
-    def usage(self) -> TokenUsage | None:
+    def usage(self) -> Usage | None:
         raise NotImplementedError
 
     def finish(self) -> Reply:
@@ -88,8 +102,7 @@ class StreamParts:
         if not self.done and not (self._finish is not None and self.usage() is not None):
             raise ProviderCallError("broken_stream", f"{self.provider}: stream ended {self.missing_end}")
         return Reply(text="".join(self._parts), usage=self.usage(), request_id=self._id, model=self._model,
-                     finish_reason=self._finish, simulated_timing=self._sim_timing,
-                     simulated_chunks=self._sim_chunks)
+                     finish_reason=self._finish)
 
 
 def parse_events(state: StreamState, events: Iterable[SSEEvent]) -> Reply:
@@ -125,14 +138,16 @@ async def exchange(
     new_state: Callable[[], StreamState],
     params: Mapping[str, str] | None = None,
     secret: str | None = None,
+    meta: Mapping[str, Any] | None = None,
 ) -> Completion:
     """POST ``body`` to ``url`` once and return the timed completion.
 
     ``secret`` (the API key) is scrubbed from any error message, whatever its shape: ``redact``
     knows the common key formats, this catches a server that echoes an unusual one back.
+    ``meta`` goes to the transport only (``META_EXTENSION``), never into the request.
     """
     try:
-        return await _exchange(client, url, provider, headers, body, stream, parse_body, new_state, params)
+        return await _exchange(client, url, provider, headers, body, stream, parse_body, new_state, params, meta)
     except ProviderCallError as exc:
         scrubbed = redact_secret(exc.message, secret)
         if scrubbed != exc.message:
@@ -150,10 +165,13 @@ async def _exchange(
     parse_body: Callable[[Any], Reply],
     new_state: Callable[[], StreamState],
     params: Mapping[str, str] | None,
+    meta: Mapping[str, Any] | None,
 ) -> Completion:
+    extensions = {META_EXTENSION: meta} if meta else None
     start = time.perf_counter_ns()
     try:
-        async with client.stream("POST", url, json=body, headers=dict(headers), params=params) as resp:
+        async with client.stream("POST", url, json=body, headers=dict(headers), params=params,
+                                 extensions=extensions) as resp:
             if 300 <= resp.status_code < 400:
                 target = resp.headers.get("location", "?")
                 raise ProviderCallError(
@@ -171,7 +189,7 @@ async def _exchange(
             if not stream or "text/event-stream" not in content_type:
                 raw = await _read_capped(resp, MAX_RESPONSE_BYTES, provider)
                 reply = parse_body(load_json(raw.decode("utf-8", "replace"), provider))
-                return _completion(reply, None, _ms_since(start), resp.status_code)
+                return _completion(reply, None, _ms_since(start), resp)
             state = new_state()
             decoder = SSEDecoder()
             chunks: list[int] = []  # µs from the start to each event that carried a token
@@ -198,7 +216,7 @@ async def _exchange(
                 latency = _ms_since(start)
             reply = state.finish()
             ttft = chunks[0] / 1000 if chunks else None
-            return _completion(reply, ttft, latency, resp.status_code, tuple(chunks))
+            return _completion(reply, ttft, latency, resp, tuple(chunks))
     except httpx.TimeoutException as exc:
         raise ProviderCallError("timeout", f"{provider}: timed out ({type(exc).__name__})") from None
     except httpx.ConnectError as exc:
@@ -252,12 +270,14 @@ def _origin(url: str) -> str:
     return f"{parsed.scheme}://{parsed.netloc.decode()}"
 
 
-def _completion(reply: Reply, ttft: float | None, latency: float, status: int,
+def _completion(reply: Reply, ttft: float | None, latency: float, resp: httpx.Response,
                 chunks: tuple[int, ...] | None = None) -> Completion:
-    if reply.simulated_timing is not None:
-        ttft, latency = reply.simulated_timing
+    simulated = resp.extensions.get(TIMING_EXTENSION)
+    if simulated is not None:
+        ttft, latency = simulated["ttft_ms"], simulated["latency_ms"]
         # Measured chunk times would mix the real clock with simulated TTFT and latency.
-        chunks = tuple(round(c * 1000) for c in reply.simulated_chunks) if reply.simulated_chunks else None
+        chunk_ms = simulated.get("chunk_ms")
+        chunks = tuple(round(c * 1000) for c in chunk_ms) if chunk_ms else None
     return Completion(
         text=reply.text,
         usage=reply.usage,
@@ -265,7 +285,7 @@ def _completion(reply: Reply, ttft: float | None, latency: float, status: int,
         latency_ms=latency,
         request_id=reply.request_id,
         model_reported=reply.model,
-        status_code=status,
+        status_code=resp.status_code,
         finish_reason=reply.finish_reason,
         chunk_us=chunks or None,
     )

@@ -14,11 +14,11 @@ from llmaudit.providers.base import (
     Completion,
     HttpAdapter,
     ProviderCallError,
-    TokenUsage,
     usage_count,
 )
 from llmaudit.providers.exchange import Reply, StreamParts, error_in_body, exchange, load_json, parse_events
 from llmaudit.providers.sse import SSEEvent
+from llmaudit.usage import Usage
 
 if TYPE_CHECKING:
     import httpx
@@ -62,15 +62,14 @@ def build_request(req: ChatRequest) -> dict[str, Any]:
             body["generationConfig"] = {**body.get("generationConfig", {}), **value}
         else:
             body[key] = value
-    body.pop("llmaudit_sim", None)
     return body
 
 
-def parse_usage(meta: Any) -> TokenUsage | None:
+def parse_usage(meta: Any) -> Usage | None:
     if not isinstance(meta, dict) or not meta:
         return None
     thoughts = usage_count(meta, "thoughtsTokenCount")
-    return TokenUsage(
+    return Usage(
         # tool-use prompt tokens are fed back to the model as input and billed as input
         input_tokens=(usage_count(meta, "promptTokenCount", required=True)
                       + usage_count(meta, "toolUsePromptTokenCount")),
@@ -125,7 +124,7 @@ class GeminiStream(StreamParts):
             self.done = True
         return token
 
-    def usage(self) -> TokenUsage | None:
+    def usage(self) -> Usage | None:
         return parse_usage(self._usage)
 
 
@@ -170,4 +169,5 @@ class GeminiAdapter(HttpAdapter):
             params={"alt": "sse"} if req.stream else None,
             parse_body=lambda data: parse_response(data, provider=self._provider),
             new_state=lambda: GeminiStream(self._provider),
+            meta=req.meta,
         )

@@ -1,5 +1,6 @@
 """OpenAI Chat Completions, and every server that speaks it (OpenRouter, Together, Groq, DeepSeek,
-Fireworks, Mistral, xAI, vLLM, llama.cpp, Ollama's /v1, a LiteLLM proxy, and llmaudit's sim).
+Fireworks, Mistral, xAI, vLLM, llama.cpp, Ollama's /v1, a LiteLLM proxy, and llmaudit's sim, which
+is only a different transport: this adapter does not know it is talking to it).
 
 Usage comes from the stream's last chunk (``stream_options.include_usage``; OpenRouter always
 sends it, with ``usage.cost``). Servers that send no ``usage`` leave ``Completion.usage`` None,
@@ -16,11 +17,11 @@ from llmaudit.providers.base import (
     Completion,
     HttpAdapter,
     ProviderCallError,
-    TokenUsage,
     usage_count,
 )
 from llmaudit.providers.exchange import Reply, StreamParts, error_in_body, exchange, load_json, parse_events
 from llmaudit.providers.sse import SSEEvent
+from llmaudit.usage import Usage
 
 if TYPE_CHECKING:
     import httpx
@@ -33,7 +34,6 @@ def build_request(
     *,
     include_usage: bool = True,
     max_tokens_field: str = "max_tokens",
-    sim: bool = False,
 ) -> dict[str, Any]:
     """The JSON body for ``POST {base_url}/chat/completions``."""
     body: dict[str, Any] = {"model": req.model, "messages": list(req.messages), "stream": req.stream}
@@ -44,10 +44,6 @@ def build_request(
     if req.stream and include_usage:
         body["stream_options"] = {"include_usage": True}
     body.update(req.extra)
-    # llmaudit's own metadata only ever goes to the in-process simulator.
-    body.pop("llmaudit_sim", None)
-    if sim:
-        body["llmaudit_sim"] = dict(req.meta)
     return body
 
 
@@ -60,7 +56,7 @@ def _decimal(value: Any) -> Decimal | None:
         return None
 
 
-def parse_usage(usage: Any, *, timings: Any = None, native: Any = None) -> TokenUsage | None:
+def parse_usage(usage: Any, *, timings: Any = None, native: Any = None) -> Usage | None:
     """An OpenAI-shaped ``usage`` object (plus vendor extras) in schema semantics.
 
     ``prompt_tokens`` already includes cached tokens and ``completion_tokens`` already includes
@@ -72,7 +68,7 @@ def parse_usage(usage: Any, *, timings: Any = None, native: Any = None) -> Token
         # DeepSeek reports cache hits beside prompt_tokens instead of in prompt_tokens_details.
         cache_read = usage_count(prompt, "cached_tokens") or usage_count(usage, "prompt_cache_hit_tokens")
         tool = usage.get("server_tool_use") or {}
-        return TokenUsage(
+        return Usage(
             input_tokens=usage_count(usage, "prompt_tokens", required=True),
             output_tokens=usage_count(usage, "completion_tokens", required=True),
             cache_read_tokens=cache_read,
@@ -84,34 +80,18 @@ def parse_usage(usage: Any, *, timings: Any = None, native: Any = None) -> Token
     if isinstance(timings, dict) and "predicted_n" in timings:
         # llama.cpp: prompt_n counts only tokens evaluated now; cache_n were reused from its cache.
         cached = usage_count(timings, "cache_n")
-        return TokenUsage(
+        return Usage(
             input_tokens=usage_count(timings, "prompt_n") + cached,
             output_tokens=usage_count(timings, "predicted_n"),
             cache_read_tokens=cached,
         )
     if isinstance(native, dict) and "eval_count" in native:
-        return TokenUsage(input_tokens=usage_count(native, "prompt_eval_count"),
+        return Usage(input_tokens=usage_count(native, "prompt_eval_count"),
                           output_tokens=usage_count(native, "eval_count"))
     return None
 
 
-def _sim_timing(obj: Any) -> tuple[float | None, float] | None:
-    info = obj.get("llmaudit_sim") if isinstance(obj, dict) else None
-    if not isinstance(info, dict) or not isinstance(info.get("latency_ms"), int | float):
-        return None
-    ttft = info.get("ttft_ms")
-    return (float(ttft) if isinstance(ttft, int | float) else None, float(info["latency_ms"]))
-
-
-def _sim_chunks(obj: Any) -> tuple[float, ...] | None:
-    info = obj.get("llmaudit_sim") if isinstance(obj, dict) else None
-    chunks = info.get("chunk_ms") if isinstance(info, dict) else None
-    if not isinstance(chunks, list) or not all(isinstance(c, int | float) for c in chunks):
-        return None
-    return tuple(float(c) for c in chunks)
-
-
-def parse_response(data: Any, *, provider: str = "openai", sim: bool = False) -> Reply:
+def parse_response(data: Any, *, provider: str = "openai") -> Reply:
     """A whole (non-streamed) chat completion."""
     err = error_in_body(data, provider)
     if err is not None:
@@ -130,7 +110,6 @@ def parse_response(data: Any, *, provider: str = "openai", sim: bool = False) ->
         request_id=data.get("id"),
         model=data.get("model"),
         finish_reason=finish,
-        simulated_timing=_sim_timing(data) if sim else None,
     )
 
 
@@ -140,9 +119,8 @@ class OpenAIStream(StreamParts):
     missing_end = "without 'data: [DONE]'"
     stop_when_done = True
 
-    def __init__(self, provider: str = "openai", *, sim: bool = False) -> None:
+    def __init__(self, provider: str = "openai") -> None:
         super().__init__(provider)
-        self.sim = sim
         self._usage: Any = None
         self._timings: Any = None
         self._native: Any = None
@@ -169,9 +147,6 @@ class OpenAIStream(StreamParts):
             self._timings = chunk["timings"]
         if "eval_count" in chunk:
             self._native = chunk
-        if self.sim and self._sim_timing is None:
-            self._sim_timing = _sim_timing(chunk)
-            self._sim_chunks = _sim_chunks(chunk)
         token = False
         for choice in chunk.get("choices") or []:
             if choice.get("index", 0) != 0:
@@ -189,7 +164,7 @@ class OpenAIStream(StreamParts):
                 self._finish = choice["finish_reason"]
         return token
 
-    def usage(self) -> TokenUsage | None:
+    def usage(self) -> Usage | None:
         return parse_usage(self._usage, timings=self._timings, native=self._native)
 
 
@@ -210,17 +185,13 @@ class OpenAIAdapter(HttpAdapter):
         include_usage: bool = True,
         max_tokens_field: str = "max_tokens",
         headers: dict[str, str] | None = None,
-        sim: bool = False,
     ) -> None:
         super().__init__(provider, base_url, api_key, headers=headers)
         self.include_usage = include_usage
         self.max_tokens_field = max_tokens_field
-        self.sim = sim
 
     def body(self, req: ChatRequest) -> dict[str, Any]:
-        return build_request(
-            req, include_usage=self.include_usage, max_tokens_field=self.max_tokens_field, sim=self.sim
-        )
+        return build_request(req, include_usage=self.include_usage, max_tokens_field=self.max_tokens_field)
 
     async def complete(self, req: ChatRequest, client: httpx.AsyncClient) -> Completion:
         headers = {"content-type": "application/json", **self.extra_headers}
@@ -236,6 +207,7 @@ class OpenAIAdapter(HttpAdapter):
             headers=headers,
             body=self.body(req),
             stream=req.stream,
-            parse_body=lambda data: parse_response(data, provider=self._provider, sim=self.sim),
-            new_state=lambda: OpenAIStream(self._provider, sim=self.sim),
+            parse_body=lambda data: parse_response(data, provider=self._provider),
+            new_state=lambda: OpenAIStream(self._provider),
+            meta=req.meta,
         )

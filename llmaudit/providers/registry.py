@@ -184,7 +184,7 @@ def get_adapter(provider: str, config: Config | None = None, *, require_key: boo
     answers from the cache, which is keyed on the request body the adapter builds)."""
     spec = provider_spec(provider, config)
     key = _api_key(spec, require=require_key)
-    if spec.type in ("openai", "sim"):
+    if spec.type in ("openai", "sim"):  # sim speaks OpenAI's dialect; only its transport differs (make_client)
         from llmaudit.providers.openai import OpenAIAdapter
 
         return OpenAIAdapter(
@@ -193,7 +193,6 @@ def get_adapter(provider: str, config: Config | None = None, *, require_key: boo
             key,
             include_usage=spec.include_usage,
             max_tokens_field=spec.max_tokens_field,
-            sim=spec.type == "sim",
         )
     if spec.type == "anthropic":
         from llmaudit.providers.anthropic import AnthropicAdapter

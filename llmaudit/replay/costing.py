@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-from llmaudit.pricing import Catalog, Usage, cost_breakdown
+from llmaudit.pricing import Catalog, cost_breakdown
 from llmaudit.replay.prompts import Prompt
 from llmaudit.tokens import count_messages
+from llmaudit.usage import Usage
 
 __all__ = ["DEFAULT_OUTPUT_TOKENS", "RequestEstimate", "estimate_request", "price_usage"]
 
@@ -24,21 +24,9 @@ DEFAULT_OUTPUT_TOKENS = 256
 INEXACT_MARGIN = Decimal("1.25")
 
 
-def price_usage(catalog: Catalog, model: str, usage: dict[str, Any]) -> tuple[Decimal | None, str]:
+def price_usage(catalog: Catalog, model: str, usage: Usage) -> tuple[Decimal | None, str]:
     """(cost, price_status) for one request's token counts; cost None when unknown (never 0)."""
-    result = cost_breakdown(
-        catalog,
-        model,
-        Usage(
-            input_tokens=int(usage.get("input_tokens") or 0),
-            output_tokens=int(usage.get("output_tokens") or 0),
-            cache_read_tokens=int(usage.get("cache_read_tokens") or 0),
-            cache_write_tokens=int(usage.get("cache_write_tokens") or 0),
-            cache_write_1h_tokens=int(usage.get("cache_write_1h_tokens") or 0),
-            reasoning_tokens=int(usage.get("reasoning_tokens") or 0),
-            web_search_requests=int(usage.get("web_search_requests") or 0),
-        ),
-    )
+    result = cost_breakdown(catalog, model, usage)
     return result.total, result.status
 
 
@@ -75,6 +63,5 @@ def estimate_request(
         out_tokens, source = prompt.max_tokens, "max_tokens"
     else:
         out_tokens, source = default_output_tokens, "default"
-    usage = {"input_tokens": counted.tokens, "output_tokens": out_tokens}
-    cost, status = price_usage(catalog, price_id or model, usage)
+    cost, status = price_usage(catalog, price_id or model, Usage(counted.tokens, out_tokens))
     return RequestEstimate(counted.tokens, counted.exact and exact_tokenizer, out_tokens, source, cost, status)

@@ -26,7 +26,7 @@ class ModelSpec:
 def _price_id(provider: str, native: str, model_id: str) -> str:
     if provider != SIM_PROVIDER:
         return model_id
-    from llmaudit.providers.sim import mirror_of
+    from llmaudit.mirrors import mirror_of
 
     return mirror_of(native) or model_id
 
@@ -73,7 +73,7 @@ def check_models(specs: list[ModelSpec], config: object, catalog: object, *, str
     for spec in specs:
         provider_spec(spec.provider, config)  # type: ignore[arg-type]  # unknown provider: ProviderError, exit 2
         if spec.simulated:
-            from llmaudit.providers.sim import SIM_MODELS
+            from llmaudit.mirrors import SIM_MODELS
 
             if spec.id not in SIM_MODELS:
                 near = difflib.get_close_matches(spec.id, list(SIM_MODELS), n=3, cutoff=0.5)

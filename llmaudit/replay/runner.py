@@ -47,6 +47,7 @@ from llmaudit.replay.rundir import (
     write_results,
 )
 from llmaudit.tokens import count_messages, count_text
+from llmaudit.usage import Usage
 
 __all__ = ["Progress", "ReplayOptions", "RunSummary", "run_replay"]
 
@@ -54,6 +55,9 @@ __all__ = ["Progress", "ReplayOptions", "RunSummary", "run_replay"]
 # A stream that turns to garbage mid-way is a broken stream as far as retrying goes: the same
 # request usually succeeds next time. (The providers layer files it as "malformed".)
 _ALSO_RETRIED = frozenset({"malformed"})
+# The usage counts a result row holds, in the row's column order.
+_TOKEN_FIELDS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens",
+                 "reasoning_tokens", "web_search_requests")
 
 
 @dataclass(frozen=True)
@@ -601,6 +605,10 @@ class _Runner:
         started_at = datetime.now(UTC)
         if self.cache is not None:
             body = adapter.body(req)
+            if job.spec.simulated:
+                # The simulator answers from the request's meta too (handed to its transport, not in
+                # the body), so its answers are keyed on it, as when the meta travelled in the body.
+                body = {**body, "llmaudit_sim": dict(req.meta)}
             # Repeats measure variation: each repeat is its own cache entry, not a copy of the first.
             if job.repeat:
                 body = {**body, "llmaudit_repeat": job.repeat}
@@ -702,8 +710,7 @@ class _Runner:
         left = self.budget.limit - self.budget.spent - self.budget.reserved
 
         def bound(tokens: int) -> Decimal | None:
-            cost, _ = price_usage(self.catalog, job.spec.price_id,
-                                  {"input_tokens": estimate.input_tokens, "output_tokens": tokens})
+            cost, _ = price_usage(self.catalog, job.spec.price_id, Usage(estimate.input_tokens, tokens))
             return dataclasses.replace(estimate, output_tokens=tokens, cost_usd=cost).budget_usd
 
         low, high, best = min(_MIN_LOWERED_OUTPUT, estimate.output_tokens), estimate.output_tokens - 1, None
@@ -782,32 +789,15 @@ class _Runner:
     ) -> tuple[dict[str, Any], Decimal | None]:
         """The result row, and its exact cost (the row holds it as a float64, per the schema)."""
         usage = comp.usage
-        if usage is not None:
-            tokens = {
-                "input_tokens": usage.input_tokens,
-                "cache_read_tokens": usage.cache_read_tokens,
-                "cache_write_tokens": usage.cache_write_tokens,
-                "cache_write_1h_tokens": usage.cache_write_1h_tokens,
-                "output_tokens": usage.output_tokens,
-                "reasoning_tokens": usage.reasoning_tokens,
-                "web_search_requests": usage.web_search_requests,
-            }
-            billed = float(usage.cost_reported) if usage.cost_reported is not None else None
-            source = "reported"
-        else:
+        source = "reported"
+        if usage is None:
             # The server reported no usage (some local servers): count offline and say so.
-            tokens = {
-                "input_tokens": count_messages(job.prompt.messages, job.spec.price_id).tokens,
-                "cache_read_tokens": 0,
-                "cache_write_tokens": 0,
-                "cache_write_1h_tokens": 0,
-                "output_tokens": count_text(comp.text, job.spec.price_id).tokens,
-                "reasoning_tokens": 0,
-                "web_search_requests": 0,
-            }
-            billed = None
+            usage = Usage(count_messages(job.prompt.messages, job.spec.price_id).tokens,
+                          count_text(comp.text, job.spec.price_id).tokens)
             source = "estimated"
-        cost, price_status = price_usage(self.catalog, job.spec.price_id, tokens)
+        tokens = {name: getattr(usage, name) for name in _TOKEN_FIELDS}
+        billed = float(usage.cost_reported) if usage.cost_reported is not None else None
+        cost, price_status = price_usage(self.catalog, job.spec.price_id, usage)
         check = evaluate(job.prompt.asserts, comp.text, expected=job.prompt.expected)
         tps = comp.output_tokens_per_second(tokens["output_tokens"])
         row = {

@@ -3,7 +3,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from llmaudit.providers import Completion, ResponseCache, TokenUsage
+from llmaudit.providers import Completion, ResponseCache
+from llmaudit.usage import Usage
 
 
 def test_roundtrip_and_key(tmp_path: Path) -> None:
@@ -15,7 +16,7 @@ def test_roundtrip_and_key(tmp_path: Path) -> None:
     assert key != ResponseCache.key_for("openai", "gpt-4o-mini", body, "http://127.0.0.1:9/v1")  # another server
     comp = Completion(
         "hello",
-        TokenUsage(10, 2, cache_read_tokens=4, cost_reported=Decimal("0.00012")),
+        Usage(10, 2, cache_read_tokens=4, cost_reported=Decimal("0.00012")),
         ttft_ms=120.5,
         latency_ms=300.0,
         request_id="r1",

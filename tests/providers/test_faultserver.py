@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from faultserver import Fault, run_fault_server
@@ -82,3 +84,15 @@ async def test_connection_is_reused_after_a_complete_stream() -> None:
             for _ in range(3):
                 await call(server, client=client)
     assert len({r["client_port"] for r in server.requests}) == 1
+
+
+async def test_meta_stays_on_this_side_of_a_real_connection() -> None:
+    # The meta rides as a request extension for an in-process transport; over real HTTP, neither
+    # the body nor the headers carry any of it.
+    meta = {"prompt_id": "secret-prompt-id", "expected": "Paris-42", "assert": [{"type": "contains", "value": "x"}]}
+    with run_fault_server() as server:
+        comp = await call(server, ChatRequest("local-model", [{"role": "user", "content": "say hello"}], meta=meta))
+    assert comp.text
+    (record,) = server.requests
+    seen = json.dumps(record, default=str)
+    assert "secret-prompt-id" not in seen and "Paris-42" not in seen and "llmaudit" not in seen

@@ -7,6 +7,7 @@ from provider_mock import Recorder, sse
 
 from llmaudit.providers import get_adapter
 from llmaudit.providers.base import ChatRequest, ProviderCallError
+from llmaudit.providers.exchange import META_EXTENSION
 from llmaudit.providers.openai import OpenAIAdapter, build_request, parse_stream
 from llmaudit.providers.sse import iter_events
 
@@ -191,11 +192,24 @@ def test_deepseek_cache_hit_tokens_and_reasoning_delta() -> None:
     assert reply.usage is not None and (reply.usage.cache_read_tokens, reply.usage.reasoning_tokens) == (64, 30)
 
 
-def test_meta_never_sent_to_real_providers() -> None:
+def test_meta_is_never_part_of_the_request() -> None:
+    # The adapter is the same for every endpoint (the simulator too): meta never enters the body,
+    # and an extra is sent as it is, whatever its name.
     req = ChatRequest("m", MSGS, meta={"expected": "Paris"}, extra={"llmaudit_sim": {"x": 1}, "top_p": 0.5})
     body = build_request(req)
-    assert "llmaudit_sim" not in body and body["top_p"] == 0.5
-    assert build_request(req, sim=True)["llmaudit_sim"] == {"expected": "Paris"}
+    assert body == {**build_request(ChatRequest("m", MSGS)), "llmaudit_sim": {"x": 1}, "top_p": 0.5}
+
+
+async def test_meta_rides_to_the_transport_beside_the_request() -> None:
+    rec = Recorder(body=sse(chunk("Paris"), chunk(finish="stop"), usage_chunk(OPENAI_USAGE), done=True))
+    meta = {"prompt_id": "q1", "expected": "Paris"}
+    async with rec.client() as client:
+        await get_adapter("sim").complete(ChatRequest("gpt-4o", MSGS, meta=meta), client)
+        await OpenAIAdapter("openai", "https://api.example.test/v1").complete(ChatRequest("gpt-4o", MSGS), client)
+    sim, real = rec.requests
+    assert sim.extensions[META_EXTENSION] == meta and META_EXTENSION not in real.extensions
+    assert sim.content == real.content and "Paris" not in sim.content.decode()  # same body, no meta in it
+    assert "Paris" not in str(sim.headers)
 
 
 def test_adapter_repr_hides_key() -> None:

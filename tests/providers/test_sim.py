@@ -5,6 +5,7 @@ import pytest
 
 from llmaudit.assertions import evaluate
 from llmaudit.providers import SIM_MODELS, ChatRequest, ProviderCallError, get_adapter, make_client
+from llmaudit.providers.exchange import META_EXTENSION, TIMING_EXTENSION
 from llmaudit.providers.sim import SimTransport, mirror_of, success_probability
 
 ASSERTS = [{"type": "number", "value": 42}]
@@ -25,6 +26,14 @@ def test_sim_models_mirror_catalog_ids() -> None:
     assert {m.split("/")[0] for m in SIM_MODELS.values()} >= {"openai", "anthropic", "google", "deepseek", "mistral"}
     assert mirror_of("sim/claude-sonnet-4-5") == mirror_of("claude-sonnet-4-5") == "anthropic/claude-sonnet-4-5"
     assert mirror_of("nope") is None
+
+
+def test_every_mirrored_model_has_a_profile() -> None:
+    from llmaudit.mirrors import MIRRORS
+    from llmaudit.providers.sim import SIM_PROFILES
+
+    assert list(SIM_PROFILES) == list(MIRRORS)
+    assert all(SIM_PROFILES[name].mirrors == mirror for name, mirror in MIRRORS.items())
 
 
 def test_quality_depends_on_model_and_category() -> None:
@@ -147,3 +156,21 @@ async def test_fault_rate_fails_first_attempts_only() -> None:
                 assert exc.retryable
                 await adapter.complete(request("gpt-4o-mini", f"q{i}"), c)  # the retry succeeds
     assert 3 <= len(kinds) <= 17 and set(kinds) == {"rate_limited", "server"}
+
+
+async def test_sim_speaks_plain_openai_and_reports_its_timing_beside_the_answer() -> None:
+    # What the simulator knows about the prompt comes from the request's extension, and what it
+    # simulated goes back in the response's: the body on the wire is a plain OpenAI answer.
+    meta = {"prompt_id": "q1", "category": "math", "assert": ASSERTS}
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "What is 6*7?"}], "stream": True}
+    async with client() as c:
+        resp = await c.post("http://sim.test/v1/chat/completions", json=body, extensions={META_EXTENSION: meta})
+        plain = await c.post("http://sim.test/v1/chat/completions", json={**body, "stream": False})
+    assert "llmaudit" not in resp.text and "llmaudit" not in plain.text
+    timing = resp.extensions[TIMING_EXTENSION]
+    assert 0.8 * 450 <= timing["ttft_ms"] < timing["latency_ms"] and timing["chunk_ms"][-1] == timing["latency_ms"]
+    assert plain.extensions[TIMING_EXTENSION]["ttft_ms"] is None  # not streamed: no first token to time
+    async with client() as c:
+        comp = await get_adapter("sim").complete(request("gpt-4o", "q1"), c)
+    assert (comp.ttft_ms, comp.latency_ms) == (timing["ttft_ms"], timing["latency_ms"])
+    assert comp.chunk_us == tuple(round(ms * 1000) for ms in timing["chunk_ms"])

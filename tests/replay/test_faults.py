@@ -150,7 +150,8 @@ def test_repeats_and_retry_errors_on_resume(tmp_path: Path, monkeypatch) -> None
 
 
 def test_an_adapter_bug_costs_one_row_not_the_run(tmp_path: Path) -> None:
-    from llmaudit.providers import Completion, TokenUsage
+    from llmaudit.providers import Completion
+    from llmaudit.usage import Usage
 
     class Flaky:
         provider = "local"
@@ -161,7 +162,7 @@ def test_an_adapter_bug_costs_one_row_not_the_run(tmp_path: Path) -> None:
         async def complete(self, req, client):
             if "p1" in req.messages[-1]["content"]:
                 raise RuntimeError("adapter bug")
-            return Completion("fine", TokenUsage(7, 3), ttft_ms=5.0, latency_ms=9.0)
+            return Completion("fine", Usage(7, 3), ttft_ms=5.0, latency_ms=9.0)
 
     prompts = load_prompts(write_prompts(tmp_path / "p.jsonl", 3))
     summary = run_replay(prompts, ["local/a"], tmp_path / "run", ReplayOptions(use_cache=False),

@@ -1,4 +1,4 @@
-"""Sim model profiles: which real model each mirrors, how good and how fast it is (pure, no httpx)."""
+"""Sim model profiles: how good and how fast each is, and the real model it mirrors (pure, no httpx)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import math
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from llmaudit.mirrors import MIRRORS, SIM_MODELS, mirror_of
 
 __all__ = [
     "SIM_MODELS",
@@ -30,21 +32,21 @@ class SimProfile:
     verbosity: int  # extra explanatory sentences around an answer when the checks allow it
 
 
-# Cheap to expensive within each family; quality/speed are plausible, not measured.
-SIM_PROFILES: dict[str, SimProfile] = {
-    "gpt-4.1-nano": SimProfile("openai/gpt-4.1-nano", 0.55, 280, 190, 0),
-    "gpt-4o-mini": SimProfile("openai/gpt-4o-mini", 0.70, 350, 110, 1),
-    "gpt-4o": SimProfile("openai/gpt-4o", 0.88, 450, 90, 1),
-    "claude-haiku-4-5": SimProfile("anthropic/claude-haiku-4-5", 0.80, 550, 120, 2),
-    "claude-sonnet-4-5": SimProfile("anthropic/claude-sonnet-4-5", 0.94, 950, 70, 3),
-    "gemini-2.5-flash-lite": SimProfile("google/gemini-2.5-flash-lite", 0.62, 250, 260, 0),
-    "gemini-2.5-flash": SimProfile("google/gemini-2.5-flash", 0.82, 420, 180, 1),
-    "gemini-2.5-pro": SimProfile("google/gemini-2.5-pro", 0.93, 1600, 95, 2),
-    "deepseek-chat": SimProfile("deepseek/deepseek-chat", 0.80, 750, 45, 1),
-    "mistral-small-latest": SimProfile("mistral/mistral-small-latest", 0.64, 300, 140, 0),
+# Quality and speed are plausible, not measured: (quality, ttft_ms, tokens_per_s, verbosity).
+# Which real model each one mirrors is llmaudit.mirrors' table.
+_TRAITS: dict[str, tuple[float, float, float, int]] = {
+    "gpt-4.1-nano": (0.55, 280, 190, 0),
+    "gpt-4o-mini": (0.70, 350, 110, 1),
+    "gpt-4o": (0.88, 450, 90, 1),
+    "claude-haiku-4-5": (0.80, 550, 120, 2),
+    "claude-sonnet-4-5": (0.94, 950, 70, 3),
+    "gemini-2.5-flash-lite": (0.62, 250, 260, 0),
+    "gemini-2.5-flash": (0.82, 420, 180, 1),
+    "gemini-2.5-pro": (0.93, 1600, 95, 2),
+    "deepseek-chat": (0.80, 750, 45, 1),
+    "mistral-small-latest": (0.64, 300, 140, 0),
 }
-
-SIM_MODELS: dict[str, str] = {f"sim/{name}": p.mirrors for name, p in SIM_PROFILES.items()}
+SIM_PROFILES: dict[str, SimProfile] = {name: SimProfile(MIRRORS[name], *traits) for name, traits in _TRAITS.items()}
 
 # How much harder than "medium" a category is: p = 1 - (1 - quality) × difficulty. Matched on
 # words in the category name, so "math-word-problems" and "code_review" find theirs.
@@ -63,12 +65,6 @@ _STRENGTHS = {
     ("claude-sonnet-4-5", "code"): 0.5,
     ("gpt-4.1-nano", "extract"): 0.8,
 }
-
-
-def mirror_of(model: str) -> str | None:
-    """``sim/gpt-4o-mini`` or ``gpt-4o-mini`` → ``openai/gpt-4o-mini``; None if not a sim model."""
-    profile = SIM_PROFILES.get(model.removeprefix("sim/"))
-    return profile.mirrors if profile else None
 
 
 def success_probability(model: str, category: str | None) -> float:

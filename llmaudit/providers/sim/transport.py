@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from llmaudit.providers.exchange import META_EXTENSION, TIMING_EXTENSION
 from llmaudit.providers.sim.answers import answer
 from llmaudit.providers.sim.profiles import (
     SIM_MODELS,
@@ -32,7 +33,12 @@ def _env_float(name: str, default: float) -> float:
 
 
 class SimTransport(httpx.AsyncBaseTransport):
-    """Answers ``POST /v1/chat/completions`` in-process; everything else is a 404."""
+    """Answers ``POST /v1/chat/completions`` in-process; everything else is a 404.
+
+    It reads what it knows about the prompt from the request's ``META_EXTENSION`` (never from the
+    body, which is exactly what a real server would get) and reports the simulated profile's
+    timing in the response's ``TIMING_EXTENSION``.
+    """
 
     def __init__(
         self, *, seed: int | None = None, time_scale: float | None = None, fault_rate: float | None = None
@@ -58,7 +64,9 @@ class SimTransport(httpx.AsyncBaseTransport):
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             return _error(400, "messages must be a non-empty list")
-        plan = _plan(model, body, self.seed)
+        # The meta as JSON would carry it (lists, not tuples), as when it travelled in the body.
+        meta = json.loads(json.dumps(dict(request.extensions.get(META_EXTENSION) or {})))
+        plan = _plan(model, body, meta, self.seed)
         if self.fault_rate > 0 and plan["id"] not in self._failed and plan["fault_draw"] < self.fault_rate:
             self._failed.add(plan["id"])
             if plan["fault_draw"] < self.fault_rate / 2:
@@ -68,10 +76,12 @@ class SimTransport(httpx.AsyncBaseTransport):
             return httpx.Response(503, json={"error": {"message": "sim: overloaded", "code": 503}})
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            stream = _SimStream(_chunks(plan, include_usage), plan, self.time_scale)
-            return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=stream)
+            chunks, timing = _chunks(plan, include_usage)
+            stream = _SimStream(chunks, plan, self.time_scale)
+            return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=stream,
+                                  extensions={TIMING_EXTENSION: timing})
         await asyncio.sleep(plan["latency_ms"] / 1000 * self.time_scale)
-        return httpx.Response(200, json=_whole(plan))
+        return httpx.Response(200, json=_whole(plan), extensions={TIMING_EXTENSION: _timing(plan)})
 
 
 def _error(status: int, message: str, *, code: str | None = None) -> httpx.Response:
@@ -79,9 +89,8 @@ def _error(status: int, message: str, *, code: str | None = None) -> httpx.Respo
     return httpx.Response(status, json={"error": {"message": message, "type": kind, "code": code}})
 
 
-def _plan(model: str, body: dict[str, Any], seed: int) -> dict[str, Any]:
+def _plan(model: str, body: dict[str, Any], meta: dict[str, Any], seed: int) -> dict[str, Any]:
     """Everything about the reply, decided up front and deterministically."""
-    meta = body.get("llmaudit_sim") or {}
     messages = body["messages"]
     prompt_key = meta.get("prompt_id") or hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
     repeat = meta.get("repeat", 0)
@@ -146,11 +155,11 @@ def _whole(plan: dict[str, Any]) -> dict[str, Any]:
             {"index": 0, "message": {"role": "assistant", "content": plan["text"]}, "finish_reason": plan["finish"]}
         ],
         "usage": _usage(plan),
-        "llmaudit_sim": _timing(plan),
     }
 
 
-def _chunks(plan: dict[str, Any], include_usage: bool) -> list[dict[str, Any]]:
+def _chunks(plan: dict[str, Any], include_usage: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The stream's chunks, and its simulated timing (every content chunk's arrival too)."""
     def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         return {
             "id": plan["id"],
@@ -166,9 +175,7 @@ def _chunks(plan: dict[str, Any], include_usage: bool) -> list[dict[str, Any]]:
     ]
     out = [chunk({"role": "assistant", "content": ""})]
     out.extend(chunk({"content": piece}) for piece in pieces if piece)
-    final = chunk({}, plan["finish"])
-    final["llmaudit_sim"] = {**_timing(plan), "chunk_ms": _chunk_times(plan, sum(1 for p in pieces if p))}
-    out.append(final)
+    out.append(chunk({}, plan["finish"]))
     if include_usage:
         out.append(
             {
@@ -179,7 +186,7 @@ def _chunks(plan: dict[str, Any], include_usage: bool) -> list[dict[str, Any]]:
                 "usage": _usage(plan),
             }
         )
-    return out
+    return out, {**_timing(plan), "chunk_ms": _chunk_times(plan, sum(1 for p in pieces if p))}
 
 
 def _chunk_times(plan: dict[str, Any], n: int) -> list[float]:
