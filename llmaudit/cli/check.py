@@ -20,7 +20,7 @@ from llmaudit.cli._output import out
 from llmaudit.errors import CheckFailed, UsageError
 
 if TYPE_CHECKING:
-    from llmaudit.analysis.regression import Measurement
+    from llmaudit.analysis.gate.regression import Measurement
     from llmaudit.config import Config
 
 DEFAULT_BASELINE = "llmaudit-baseline.json"
@@ -107,9 +107,9 @@ def check(
     ),
 ) -> None:
     from llmaudit import __version__
-    from llmaudit.analysis.check_policy import policies_from
-    from llmaudit.analysis.mix import apply_mix, read_mix
-    from llmaudit.analysis.regression import compare, parse_volume, read_baseline
+    from llmaudit.analysis.gate.mix import apply_mix, read_mix
+    from llmaudit.analysis.gate.policy import policies_from
+    from llmaudit.analysis.gate.regression import compare, parse_volume, read_baseline
     from llmaudit.config import load_config
     from llmaudit.render import check as view
 
@@ -137,7 +137,7 @@ def check(
     model_list = models or _config_models(section)
     base_path = baseline or str(section.get("baseline", DEFAULT_BASELINE))
 
-    from llmaudit.analysis.latency import parse_slo
+    from llmaudit.analysis.common.latency import parse_slo
 
     slo_text = slo if slo is not None else section.get("slo")
     objectives = parse_slo(str(slo_text), "--slo" if slo is not None else "[check] slo") if slo_text else None
@@ -167,7 +167,7 @@ def _write_baseline(
     current: Measurement, path: str, policies: Any, volume: int | None, fmt: Fmt, junit: Path | None, view: Any
 ) -> None:
     """Save ``current`` as the baseline; people see what changes they accept, JSON gets the baseline."""
-    from llmaudit.analysis.regression import compare, read_baseline, write_baseline
+    from llmaudit.analysis.gate.regression import compare, read_baseline, write_baseline
     from llmaudit.errors import BaselineError
 
     old = None
@@ -251,7 +251,7 @@ def _measure(
     no_cache: bool = False,
 ) -> Measurement:
     """Build the current measurement from a prompt set (estimate, offline or live) or a run dir."""
-    from llmaudit.analysis.regression import measure
+    from llmaudit.analysis.gate.regression import measure
     from llmaudit.replay import is_run_dir, load_prompts, read_manifest, read_results
 
     if estimate and offline:
@@ -272,7 +272,7 @@ def _measure(
         if manifest.get("status") not in (None, "complete"):
             out.warning(f"{target}: the run is {manifest.get('status')}; measuring the requests that finished")
         if slo is None:  # the objectives the run was made with
-            from llmaudit.analysis.latency import SLO
+            from llmaudit.analysis.common.latency import SLO
 
             slo = SLO.from_json((manifest.get("settings") or {}).get("slo"))
         return measure(table, mode="measured", source=str(target), catalog_as_of=manifest.get("catalog_as_of"),
@@ -311,7 +311,7 @@ def _replay(
     slo: Any = None,
     no_cache: bool = False,
 ) -> Measurement:
-    from llmaudit.analysis.regression import measure
+    from llmaudit.analysis.gate.regression import measure
     from llmaudit.render.run import ReplayProgress
     from llmaudit.replay import ReplayOptions, parse_models, read_results, run_replay
 

@@ -45,8 +45,8 @@ def _write(path: Path, text: str) -> None:
 def _spend(examples: Path, out_dir: Path, catalog: Any, config: Any) -> Any:
     import json
 
-    from llmaudit.analysis.records import open_records
-    from llmaudit.analysis.spend import SpendOptions, build_spend, parse_by
+    from llmaudit.analysis.common.records import open_records
+    from llmaudit.analysis.spend.report import SpendOptions, build_spend, parse_by
     from llmaudit.render.spend import render_markdown
     from llmaudit.render.spend_html import render_spend_html
 
@@ -77,8 +77,8 @@ def _replay(examples: Path, run_dir: Path, catalog: Any, config: Any) -> Any:
 
 
 def _routing(table: Any, out_dir: Path, run_dir: Path, catalog: Any, config: Any) -> Any:
-    from llmaudit.analysis.routing import RoutingOptions, build_routing
-    from llmaudit.analysis.savings import parse_volume
+    from llmaudit.analysis.routing.report import RoutingOptions, build_routing
+    from llmaudit.analysis.routing.savings import parse_volume
     from llmaudit.pricing import fees
     from llmaudit.render.html import render_run_html
     from llmaudit.render.routing import routing_json, routing_markdown
@@ -93,7 +93,7 @@ def _routing(table: Any, out_dir: Path, run_dir: Path, catalog: Any, config: Any
         "Run status": str(manifest.get("status", "unknown")),
         "Volume": DEMO_VOLUME,
     }
-    from llmaudit.analysis.runstats import build_runstats
+    from llmaudit.analysis.routing.runstats import build_runstats
 
     stats = build_runstats(table, manifest, str(run_dir))  # the latency-distribution tables
     _write(out_dir / "routing.html", render_run_html(report, title="llmaudit demo: replay and routing", meta=meta,

@@ -92,7 +92,7 @@ def replay(
     config_path: Path | None = typer.Option(None, "--config", metavar="FILE", help="Config file (TOML)."),
 ) -> None:
     """Replay a prompt set against many models: cost, latency, tokens/s and pass rate per model."""
-    from llmaudit.analysis.latency import parse_slo
+    from llmaudit.analysis.common.latency import parse_slo
     from llmaudit.config import load_config
     from llmaudit.replay import load_prompts
     from llmaudit.replay.prompts import ignored_parameters

@@ -10,7 +10,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from llmaudit.analysis.regression import ALL, METRICS, CheckReport, Finding, Measurement
+from llmaudit.analysis.gate.regression import ALL, METRICS, CheckReport, Finding, Measurement
 from llmaudit.render.formats import count, ms, pct, usd
 
 __all__ = [

@@ -8,8 +8,8 @@ import json
 import pyarrow as pa
 from rich.console import Console
 
-from llmaudit.analysis.routing import RoutingOptions, build_routing
-from llmaudit.analysis.savings import parse_volume
+from llmaudit.analysis.routing.report import RoutingOptions, build_routing
+from llmaudit.analysis.routing.savings import parse_volume
 from llmaudit.render.routing import routing_json, routing_markdown, routing_renderables
 
 COST = {"a/cheap": 0.001, "b/mid": 0.01, "c/exp": 0.1}

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from llmaudit.analysis.savings import build_savings, parse_volume, scale_factor
+from llmaudit.analysis.routing.savings import build_savings, parse_volume, scale_factor
 from llmaudit.errors import UsageError
 
 

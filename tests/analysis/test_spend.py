@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from llmaudit.analysis.spend import SpendOptions, build_spend, parse_by, parse_when
+from llmaudit.analysis.spend.report import SpendOptions, build_spend, parse_by, parse_when
 from llmaudit.errors import UsageError
 from llmaudit.schema import from_pylist
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-import llmaudit.analysis.spend as spend
-from llmaudit.analysis.records import open_records
+import llmaudit.analysis.spend.report as spend
+from llmaudit.analysis.common.records import open_records
 from llmaudit.config import data_path
 from llmaudit.pricing import load_catalog
 

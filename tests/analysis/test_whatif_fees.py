@@ -12,8 +12,8 @@ import pyarrow.compute as pc
 import pytest
 from test_whatif_retokenize import CATALOG, _row, _tiers  # the same hand-built catalog
 
-from llmaudit.analysis.savings import parse_volume
-from llmaudit.analysis.whatif import WhatIfAccumulator
+from llmaudit.analysis.routing.savings import parse_volume
+from llmaudit.analysis.routing.whatif import WhatIfAccumulator
 from llmaudit.schema import from_pylist
 
 

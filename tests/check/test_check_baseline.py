@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from _factory import rows, table
 
-from llmaudit.analysis.regression import Measurement, Thresholds, compare, measure, read_baseline, write_baseline
+from llmaudit.analysis.gate.regression import Measurement, Thresholds, compare, measure, read_baseline, write_baseline
 from llmaudit.errors import BaselineError
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from _factory import rows, table
 
-from llmaudit.analysis.regression import CheckReport, Thresholds, compare, measure
+from llmaudit.analysis.gate.regression import CheckReport, Thresholds, compare, measure
 from llmaudit.render.check import COMMENT_MODES, MARKER, render_comment
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

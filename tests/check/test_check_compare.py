@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from _factory import rows, table
 
-from llmaudit.analysis.regression import (
+from llmaudit.analysis.gate.regression import (
     ALL,
     Band,
     CheckReport,

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from _factory import rows, table
 
-from llmaudit.analysis.paired import mcnemar, mcnemar_p, paired_bootstrap
-from llmaudit.analysis.regression import (
+from llmaudit.analysis.gate.paired import mcnemar, mcnemar_p, paired_bootstrap
+from llmaudit.analysis.gate.regression import (
     ALL,
     Thresholds,
     compare,

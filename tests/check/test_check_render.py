@@ -8,7 +8,7 @@ from pathlib import Path
 from _factory import rows, table
 from rich.console import Console
 
-from llmaudit.analysis.regression import CheckReport, Thresholds, compare, measure
+from llmaudit.analysis.gate.regression import CheckReport, Thresholds, compare, measure
 from llmaudit.render.check import render_junit, render_markdown, render_measurement_markdown, render_table
 
 

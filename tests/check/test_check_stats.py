@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from llmaudit.analysis.regression import _mean_interval, order_statistic_ci, wilson
+from llmaudit.analysis.gate.regression import _mean_interval, order_statistic_ci, wilson
 
 
 def test_wilson_known_values() -> None:

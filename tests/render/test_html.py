@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from llmaudit.analysis.routing import RoutingOptions, build_routing
-from llmaudit.analysis.savings import parse_volume
+from llmaudit.analysis.routing.report import RoutingOptions, build_routing
+from llmaudit.analysis.routing.savings import parse_volume
 from llmaudit.render.html import json_script, render_run_html, safe_json
 
 

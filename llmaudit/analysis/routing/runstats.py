@@ -10,7 +10,7 @@ manifest; nothing here imports the replay package. Definitions, so every rendere
   never shown as zero. ``cost_per_request`` divides by answered rows.
 * Latency, TTFT and tokens/s come from answered rows that were really sent: cached answers are left
   out because fetching them from disk measures nothing. ``ttft``, ``itl``, ``tpot`` and ``e2e`` are
-  full distributions (``analysis.latency`` defines each); a run made before chunk times were
+  full distributions (``analysis.common.latency`` defines each); a run made before chunk times were
   recorded has ``itl = None`` (unknown), never 0.
 * Throughput divides by the run's wall time (``manifest.wall_s``: every session's time from the
   first request sent to the last result, summed over resumes): answered, sent requests per second
@@ -30,7 +30,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from llmaudit.analysis.latency import SLO, Dist, distribution, itl_gaps, meets_slo, percentile, tpot_ms
+from llmaudit.analysis.common.latency import SLO, Dist, distribution, itl_gaps, meets_slo, percentile, tpot_ms
 
 __all__ = ["ModelStats", "RunStats", "build_runstats"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmaudit.analysis.quality import wilson
+from llmaudit.analysis.routing.quality import wilson
 
 __all__ = ["ALL", "CATEGORY_TAG", "MeasuredQuality", "measured_quality"]
 
@@ -50,7 +50,7 @@ class MeasuredQuality:
 
 def measured_quality(results: Any, catalog: Any, *, threshold: float = 0.9, source: str = "run") -> MeasuredQuality:
     """Per category and model, passes and prompts of a replay run's results table."""
-    from llmaudit.analysis.matrix import build_matrix
+    from llmaudit.analysis.routing.matrix import build_matrix
 
     m = build_matrix(results)
     ids = []

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from llmaudit.analysis.daily import DailySpend, TopRequest
+from llmaudit.analysis.spend.daily import DailySpend, TopRequest
 
 __all__ = ["ANOMALY_DIMENSIONS", "MIN_DAYS", "Anomaly", "AnomalyReport", "detect_anomalies", "score_series"]
 

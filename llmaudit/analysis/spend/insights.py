@@ -13,18 +13,18 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from llmaudit.analysis.anomaly import ANOMALY_DIMENSIONS, AnomalyReport, detect_anomalies
-from llmaudit.analysis.budget import Budget, BudgetStatus, budgets_from_config, evaluate_budgets, exit_code
-from llmaudit.analysis.daily import DailyAccumulator
-from llmaudit.analysis.explain import Explain
-from llmaudit.analysis.forecast import Forecast, forecast_spend
-from llmaudit.analysis.subscription import SubscriptionReport
+from llmaudit.analysis.spend.anomaly import ANOMALY_DIMENSIONS, AnomalyReport, detect_anomalies
+from llmaudit.analysis.spend.budget import Budget, BudgetStatus, budgets_from_config, evaluate_budgets, exit_code
+from llmaudit.analysis.spend.daily import DailyAccumulator
+from llmaudit.analysis.spend.explain import Explain
+from llmaudit.analysis.spend.forecast import Forecast, forecast_spend
+from llmaudit.analysis.spend.subscription import SubscriptionReport
 from llmaudit.errors import UsageError
 
 if TYPE_CHECKING:
-    from llmaudit.analysis.explain import ExplainAccumulator
-    from llmaudit.analysis.focus import FocusAccumulator
-    from llmaudit.analysis.subscription import SubscriptionAccumulator
+    from llmaudit.analysis.spend.explain import ExplainAccumulator
+    from llmaudit.analysis.spend.focus import FocusAccumulator
+    from llmaudit.analysis.spend.subscription import SubscriptionAccumulator
 
 __all__ = ["InsightObservers", "InsightPlan", "SpendInsights", "plan_insights", "plan_observers"]
 
@@ -63,7 +63,7 @@ class InsightPlan:
 def plan_insights(budget_flags: list[str] | None, alert_at: str | None, config: Any, *,
                   anomalies: bool = False, forecast: bool = False) -> InsightPlan:
     """Parse ``--budget``/``--alert-at`` and the config's ``[[budget]]`` tables (config ones first)."""
-    from llmaudit.analysis.budget import parse_alert_at, parse_budget
+    from llmaudit.analysis.spend.budget import parse_alert_at, parse_budget
 
     budgets = [*budgets_from_config(config), *(parse_budget(b) for b in budget_flags or [])]
     if alert_at and not budgets:
@@ -80,8 +80,8 @@ class SpendInsights:
     anomalies: AnomalyReport | None = None
     forecast: Forecast | None = None  # None with ``forecast_asked``: no complete day before today
     forecast_asked: bool = False
-    explain: Explain | None = None  # --explain (analysis.explain)
-    subscription: SubscriptionReport | None = None  # --plan / [plan] (analysis.subscription)
+    explain: Explain | None = None  # --explain (analysis.spend.explain)
+    subscription: SubscriptionReport | None = None  # --plan / [plan] (analysis.spend.subscription)
 
     @property
     def exit_code(self) -> int:
@@ -131,13 +131,13 @@ def plan_observers(catalog: Any, config: Any, *, explain: bool, batchable: list[
                    plan_flags: list[str] | None, focus: bool, tolerance: Decimal, timezone: str) -> InsightObservers:
     """Check the flags (before any log is read) and build the observers they ask for. Plans: ``[plan]``
     entries, then ``--plan`` ones (a flag replaces a config plan of the same name)."""
-    from llmaudit.analysis.subscription import SubscriptionAccumulator, parse_plan, plans_from_config
+    from llmaudit.analysis.spend.subscription import SubscriptionAccumulator, parse_plan, plans_from_config
 
     if batchable and not explain:
         raise UsageError("--batchable needs --explain")
     explainer = None
     if explain:
-        from llmaudit.analysis.explain import ExplainAccumulator, parse_batchable
+        from llmaudit.analysis.spend.explain import ExplainAccumulator, parse_batchable
         from llmaudit.pricing import fees
 
         f = fees(config)
@@ -146,7 +146,7 @@ def plan_observers(catalog: Any, config: Any, *, explain: bool, batchable: list[
     named = {p.name: p for p in [*plans_from_config(config), *(parse_plan(f) for f in plan_flags or [])]}
     exporter = None
     if focus:
-        from llmaudit.analysis.focus import FocusAccumulator
+        from llmaudit.analysis.spend.focus import FocusAccumulator
 
         exporter = FocusAccumulator()
     return InsightObservers(explain=explainer,

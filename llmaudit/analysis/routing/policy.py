@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from llmaudit.analysis.quality import wilson
+from llmaudit.analysis.routing.quality import wilson
 
 __all__ = ["Policy", "Route", "policy_from_run", "policy_from_whatif"]
 
@@ -52,7 +52,7 @@ def _ranked(m: Any, mask: np.ndarray, cand: list[int], threshold: float
             ) -> tuple[list[int], dict[int, tuple[int, int]]]:
     """Candidates for prompts ``mask``: those reaching ``threshold`` by mean cost, then the rest by
     pass rate; and each one's (passes, prompts)."""
-    from llmaudit.analysis.strategies import EPS, _train_stats
+    from llmaudit.analysis.routing.strategies import EPS, _train_stats
 
     rates, costs = _train_stats(m, mask, cand)
     n = int(mask.sum())
@@ -86,7 +86,7 @@ def _evidence(m: Any, j: int, counts: dict[int, tuple[int, int]]) -> str:
 
 def policy_from_run(results: Any, *, threshold: float = 0.9, source: str = "run") -> Policy:
     """Per category of a replay run's prompts, the route its measured pass rates choose."""
-    from llmaudit.analysis.matrix import build_matrix
+    from llmaudit.analysis.routing.matrix import build_matrix
 
     m = build_matrix(results)
     cand = m.priced_models()

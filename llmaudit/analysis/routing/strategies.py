@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from llmaudit.analysis.matrix import Matrix, build_matrix
+from llmaudit.analysis.routing.matrix import Matrix, build_matrix
 
 __all__ = [
     "CategoryFold",
@@ -85,7 +85,7 @@ class StrategyResult:
     cost_per_prompt_values: np.ndarray | None = field(default=None, repr=False)
     latency_values: np.ndarray | None = field(default=None, repr=False)
     final_values: np.ndarray | None = field(default=None, repr=False)   # the model index each prompt ended on
-    # RouterArena (``analysis.arena``): its leaderboard score, and closeness to the oracle.
+    # RouterArena (``analysis.routing.arena``): its leaderboard score, and closeness to the oracle.
     arena_score: float | None = None
     optimal_share: float | None = None
     cost_gap: float | None = None
@@ -539,7 +539,7 @@ def strategy_table(
 
 def _arena(results: list[StrategyResult], n: int) -> None:
     """RouterArena's score for every strategy, and each one's closeness to the oracle."""
-    from llmaudit.analysis.arena import arena_score, closeness
+    from llmaudit.analysis.routing.arena import arena_score, closeness
 
     best = next((r for r in results if r.kind == "oracle"), None)
     for r in results:

@@ -1,6 +1,6 @@
 """The dask engine: read and price partitions of a log on dask workers, same numbers as in-process.
 
-``open_records_distributed`` is a drop-in for ``llmaudit.analysis.records.open_records`` when the
+``open_records_distributed`` is a drop-in for ``llmaudit.analysis.common.records.open_records`` when the
 inputs are many files (a partitioned log, a glob, a Parquet dataset directory): it has the same
 ``batches()`` / ``summary`` / ``total_bytes`` surface, so ``build_spend`` and ``write_parquet``
 take it unchanged.
@@ -92,7 +92,7 @@ def read_partition(index: int, kind: str, path: str, fmt: str, mapping: dict[str
         if kind == "parquet":
             from pathlib import Path
 
-            from llmaudit.analysis.records import _read_parquet  # the very reader open_records uses
+            from llmaudit.analysis.common.records import _read_parquet  # the very reader open_records uses
             from llmaudit.ingest.summary import FileSummary, IngestSummary, ReadContext
 
             result.file = FileSummary(path, "parquet")
@@ -143,7 +143,7 @@ def plan_partitions(paths: list[str], fmt: str = "auto",
     The plan is ``open_records``'s own: parquet files apart, raw files expanded and sniffed on the
     client (heads only), so errors surface before any work is distributed.
     """
-    from llmaudit.analysis.records import open_records
+    from llmaudit.analysis.common.records import open_records
 
     plan = open_records(paths, fmt=fmt, mapping=mapping)
     parts = [("parquet", str(p), "parquet") for p in plan.parquet]
@@ -366,7 +366,7 @@ def open_records_with(engine: str, paths: list[str], *, scheduler: str | None = 
     (``--host``) stamps every row read, on either engine. ``store``: both engines read through the
     local store (``ingest.store``); ``history`` (files gone from disk, from the store) is local only.
     """
-    from llmaudit.analysis.records import stamp_host
+    from llmaudit.analysis.common.records import stamp_host
 
     return stamp_host(_open(engine, paths, scheduler=scheduler, fmt=fmt, mapping=mapping, progress=progress,
                             on_reject=on_reject, catalog=catalog, store=store, history=history), host)
@@ -380,7 +380,7 @@ def _open(engine: str, paths: list[str], *, scheduler: str | None, fmt: str, map
     if engine == "local":
         if scheduler:
             raise UsageError("--scheduler needs --engine dask")
-        from llmaudit.analysis.records import open_records
+        from llmaudit.analysis.common.records import open_records
 
         return open_records(paths, fmt=fmt, mapping=mapping, progress=progress, on_reject=on_reject, store=store,
                             history=history)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from llmaudit.analysis.runstats import RunStats
+from llmaudit.analysis.routing.runstats import RunStats
 
 __all__ = ["SweepPoint", "SweepStats"]
 

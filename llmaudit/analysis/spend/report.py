@@ -32,11 +32,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from llmaudit.analysis.money import money
+from llmaudit.analysis.common.money import money
 from llmaudit.errors import UsageError
 
 if TYPE_CHECKING:
-    from llmaudit.analysis.whatif import WhatIf, WhatIfAccumulator
+    from llmaudit.analysis.routing.whatif import WhatIf, WhatIfAccumulator
 
 __all__ = [
     "DIMENSIONS",
@@ -106,7 +106,7 @@ class SpendOptions:
     whatif: bool = True
     byok: bool = False  # aggregator fee at the BYOK rate instead of the credit-purchase rate
     volume: Any = None  # savings.Volume: scale the what-if's monthly/annual figures to it
-    quality: Any = None  # analysis.measured.MeasuredQuality: route by a replay run's pass rates, not tiers
+    quality: Any = None  # analysis.routing.measured.MeasuredQuality: route by a replay run's pass rates, not tiers
 
 
 def resolve_timezone(name: str) -> ZoneInfo:
@@ -539,7 +539,7 @@ class _Builder:
         self._worker: Any = None
         self._pending: Any = None
         if options.whatif:
-            from llmaudit.analysis.whatif import WhatIfAccumulator
+            from llmaudit.analysis.routing.whatif import WhatIfAccumulator
 
             self.whatif = WhatIfAccumulator(catalog, config=config, byok=options.byok, quality=options.quality)
 
@@ -601,7 +601,7 @@ class _Builder:
         self._reconcile(table, work)
         if self.whatif is not None:
             self.whatif.add(table, work.column("day"))
-        for observer in self.observers:  # e.g. analysis.daily.DailyAccumulator (budgets, anomalies, forecast)
+        for observer in self.observers:  # e.g. analysis.spend.daily.DailyAccumulator (budgets, anomalies, forecast)
             observer.add(table, work)
 
     def _group(self, work: pa.Table, table: pa.Table) -> None:

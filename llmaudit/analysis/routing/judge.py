@@ -96,7 +96,7 @@ def judge_results(
     """Grade the unjudged successful rows of a results table; returns (DataFrame, summary)."""
     import pandas as pd
 
-    from llmaudit.analysis.quality import output_column
+    from llmaudit.analysis.routing.quality import output_column
     from llmaudit.errors import UsageError
     from llmaudit.providers import ChatRequest, ProviderCallError, get_adapter, is_simulated, make_client, split_model
 

@@ -162,8 +162,8 @@ def build_savings(
 ) -> SavingsTable:
     """Scale each baseline and its best routed alternative to one month of ``volume``.
 
-    ``strategies`` are :class:`~llmaudit.analysis.strategies.StrategyResult`; ``failover`` are
-    :class:`~llmaudit.analysis.failover.ChainAvailability`.
+    ``strategies`` are :class:`~llmaudit.analysis.routing.strategies.StrategyResult`; ``failover`` are
+    :class:`~llmaudit.analysis.routing.failover.ChainAvailability`.
     """
     if volume.unit == "requests":
         requests = volume.monthly

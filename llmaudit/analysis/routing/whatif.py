@@ -36,7 +36,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from llmaudit.analysis.tiers import TierTable, load_tiers
+from llmaudit.analysis.routing.tiers import TierTable, load_tiers
 from llmaudit.errors import UsageError
 
 __all__ = [
@@ -161,7 +161,7 @@ class WhatIf:
     excluded_candidates: tuple[tuple[str, str], ...] = ()   # (model, why no request may move there)
 
     def to_dict(self) -> dict[str, Any]:
-        from llmaudit.analysis.money import money
+        from llmaudit.analysis.common.money import money
 
         r = self.routed
         return {
@@ -260,7 +260,7 @@ class WhatIfAccumulator:
         self.fee_minimum = Decimal(0) if byok else fee.platform_min_usd
         self.fee_free_requests = fee.byok_free_requests if byok else 0
         self.tiers = tiers if tiers is not None else load_tiers(config)
-        # ``analysis.measured.MeasuredQuality``: route by the pass rates a replay run measured, per
+        # ``analysis.routing.measured.MeasuredQuality``: route by the pass rates a replay run measured, per
         # category, instead of by the tier table. Every candidate then has "tier" 0 and every logged
         # model tier 0; per category, candidates that did not pass are given tier 1 (out of reach).
         self.quality = quality
@@ -946,7 +946,7 @@ def _range(eq: list[float], best: list[float], span: int) -> tuple[Decimal, Deci
 
 def _categories(table: pa.Table) -> pa.Array:
     """Each row's category: the name in its first ``category:NAME`` tag, "" where there is none."""
-    from llmaudit.analysis.measured import CATEGORY_TAG
+    from llmaudit.analysis.routing.measured import CATEGORY_TAG
 
     n = table.num_rows
     out = np.full(n, "", dtype=object)

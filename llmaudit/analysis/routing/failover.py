@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmaudit.analysis.matrix import Matrix
-from llmaudit.analysis.strategies import _best_model, fallback, single_model
+from llmaudit.analysis.routing.matrix import Matrix
+from llmaudit.analysis.routing.strategies import _best_model, fallback, single_model
 
 __all__ = ["ChainAvailability", "FailoverReport", "ModelAvailability", "build_failover", "composite_availability"]
 

@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from llmaudit.analysis.regression import (
+from llmaudit.analysis.gate.regression import (
     ALL,
     Band,
     Finding,
@@ -37,7 +37,7 @@ from llmaudit.analysis.regression import (
 from llmaudit.errors import UsageError
 
 if TYPE_CHECKING:
-    from llmaudit.analysis.regression import Measurement
+    from llmaudit.analysis.gate.regression import Measurement
 
 __all__ = ["OVERALL", "Policies", "policies_from"]
 

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 from llmaudit.errors import UsageError
 
 if TYPE_CHECKING:
-    from llmaudit.analysis.records import Records
-    from llmaudit.analysis.regression import GroupMetrics, Interval, Measurement
+    from llmaudit.analysis.common.records import Records
+    from llmaudit.analysis.gate.regression import GroupMetrics, Interval, Measurement
 
 __all__ = ["MIX_BY", "MIX_VERSION", "NONE", "Mix", "MixShare", "apply_mix", "build_mix", "read_mix", "write_mix"]
 
@@ -224,7 +224,7 @@ def _categories(m: Measurement, model: str) -> set[str]:
 
 
 def _weighted(parts: list[tuple[float, Interval | None]]) -> Interval | None:
-    from llmaudit.analysis.regression import Interval
+    from llmaudit.analysis.gate.regression import Interval
 
     if any(iv is None for _, iv in parts):
         return None

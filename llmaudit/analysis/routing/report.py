@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from llmaudit.analysis.failover import FailoverReport, build_failover
-from llmaudit.analysis.matrix import Matrix, build_matrix
-from llmaudit.analysis.quality import ModelQuality, apply_reference, model_quality
-from llmaudit.analysis.routermetrics import RouterMetrics, router_metrics
-from llmaudit.analysis.savings import SavingsTable, build_savings
-from llmaudit.analysis.strategies import RoutingOptions, StrategyResult, strategy_table
+from llmaudit.analysis.routing.failover import FailoverReport, build_failover
+from llmaudit.analysis.routing.matrix import Matrix, build_matrix
+from llmaudit.analysis.routing.quality import ModelQuality, apply_reference, model_quality
+from llmaudit.analysis.routing.routermetrics import RouterMetrics, router_metrics
+from llmaudit.analysis.routing.savings import SavingsTable, build_savings
+from llmaudit.analysis.routing.strategies import RoutingOptions, StrategyResult, strategy_table
 
 __all__ = ["ModelRow", "RoutingOptions", "RoutingReport", "build_routing"]
 
@@ -147,7 +147,7 @@ def _latency_hist(df: Any, models: list[str], bins: int = 24) -> dict[str, Any]:
 
 def _failed_prompts(df: Any, m: Matrix, limit: int = 20, excerpt: int = 240) -> tuple[int, list[dict[str, Any]]]:
     """Prompts no model passed, with the best model's answer (or error) as an excerpt."""
-    from llmaudit.analysis.quality import output_column
+    from llmaudit.analysis.routing.quality import output_column
 
     if not m.n_prompts:
         return 0, []
@@ -194,7 +194,7 @@ def build_routing(
     """Everything the routing report shows, from a results table (pyarrow or pandas).
 
     ``options.reference`` fills unchecked answers by agreement with that model; to use an LLM judge,
-    grade the table first with :func:`llmaudit.analysis.judge.judge_results` and pass its summary
+    grade the table first with :func:`llmaudit.analysis.routing.judge.judge_results` and pass its summary
     as ``judge`` so the report says where the verdicts came from.
     """
     import pandas as pd

@@ -28,7 +28,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from llmaudit.analysis.daily import TOTAL, DailySpend, DayTotal
+from llmaudit.analysis.spend.daily import TOTAL, DailySpend, DayTotal
 from llmaudit.errors import ConfigError, UsageError
 
 __all__ = [

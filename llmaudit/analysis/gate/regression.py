@@ -18,7 +18,7 @@ at worst a warning that says "within noise". Intervals:
   from a handful of requests can never fail a build.
 * pass rate: the Wilson score interval.
 * goodput (with service-level objectives, ``--slo``): the share of sent requests that were
-  answered and met every objective (``analysis.latency``), with its Wilson interval; gated by an
+  answered and met every objective (``analysis.common.latency``), with its Wilson interval; gated by an
   absolute floor (``--min-goodput``) the way the pass rate is.
 
 Cost is never guessed: a group with any unpriced request has no cost (``None``), and says so.
@@ -37,14 +37,14 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llmaudit.analysis.latency import SLO, itl_gaps, meets_slo, tpot_ms
-from llmaudit.analysis.paired import PairedStat, PromptRow, build_prompt_rows, paired_stats, read_prompt_rows
+from llmaudit.analysis.common.latency import SLO, itl_gaps, meets_slo, tpot_ms
+from llmaudit.analysis.gate.paired import PairedStat, PromptRow, build_prompt_rows, paired_stats, read_prompt_rows
 from llmaudit.errors import BaselineError, UsageError
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from llmaudit.analysis.check_policy import Policies
+    from llmaudit.analysis.gate.policy import Policies
 
 __all__ = [
     "ALL",
@@ -112,7 +112,7 @@ class Interval:
 
 def wilson(passed: int, n: int, z: float = Z95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion; [0, 1] when nothing was checked."""
-    from llmaudit.analysis.quality import wilson as _wilson
+    from llmaudit.analysis.routing.quality import wilson as _wilson
 
     return _wilson(passed, n, z) or (0.0, 1.0)
 
@@ -660,10 +660,10 @@ def parse_usd(text: str | float | int, what: str) -> float:
 def parse_volume(text: str | int, what: str = "--volume") -> int:
     """``10M``, ``10M/month``, ``250k``, ``1e6``, ``2M-requests/month`` → requests per month.
 
-    The grammar is the one ``report RUN_DIR --volume`` uses (``analysis.savings.parse_volume``);
+    The grammar is the one ``report RUN_DIR --volume`` uses (``analysis.routing.savings.parse_volume``);
     a check compares cost per request, so its volume must be a request count.
     """
-    from llmaudit.analysis.savings import parse_volume as _parse
+    from llmaudit.analysis.routing.savings import parse_volume as _parse
 
     if isinstance(text, bool):
         raise UsageError(f"{what}: expected requests per month like 10M, got {text!r}")
@@ -896,7 +896,7 @@ def compare(
     """Hold ``current`` against ``baseline``; never raises for a regression (the CLI decides).
     ``notes``: said first in every output (e.g. which traffic mix weighted the figures);
     ``policies``: thresholds per model and category and a cap on the whole change
-    (``analysis.check_policy``), over ``thresholds`` as the global ones."""
+    (``analysis.gate.policy``), over ``thresholds`` as the global ones."""
     if baseline.mode != current.mode:
         hint = "--estimate" if baseline.mode == "estimate" else "a replay run directory"
         raise BaselineError(

@@ -1,7 +1,7 @@
 """Why the bill is what it is (issue 17 #4): cache economics, traffic that could have gone through a
 Batch API, prompt growth and the costliest sessions, and billed-vs-recomputed gaps by known cause.
 
-``ExplainAccumulator`` is a ``build_spend`` observer (see ``analysis.daily``): it sees every priced,
+``ExplainAccumulator`` is a ``build_spend`` observer (see ``analysis.spend.daily``): it sees every priced,
 windowed batch once. What-ifs are priced by the cost engine itself: the batch's rows are repriced
 with one column changed (cache writes at the other TTL, batch service tier, cache reads billed as
 plain input...), so every alternative uses the catalog's dated rates for that model and day.
@@ -37,7 +37,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from llmaudit.analysis.spend import compared_rows, differing_rows, money, money_column
+from llmaudit.analysis.spend.report import compared_rows, differing_rows, money, money_column
 from llmaudit.errors import UsageError
 
 __all__ = [

@@ -6,7 +6,7 @@ without a check can be judged at report time in two ways, both recorded in ``qua
 * ``--reference MODEL`` — a model's answer passes when it agrees with the reference model's answer
   to the same prompt (:func:`agrees`: same text after normalizing case, spaces and end punctuation;
   same JSON value; same number; or a token-overlap F1 at or above ``min_f1``);
-* an LLM judge (:mod:`llmaudit.analysis.judge`) grading each answer against a rubric.
+* an LLM judge (:mod:`llmaudit.analysis.routing.judge`) grading each answer against a rubric.
 """
 
 from __future__ import annotations

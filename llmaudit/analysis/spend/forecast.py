@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from llmaudit.analysis.daily import TOTAL, DailySpend
+from llmaudit.analysis.spend.daily import TOTAL, DailySpend
 
 __all__ = ["DAMPING", "MIN_ORIGINS", "MIN_TRAIN", "Forecast", "ForecastDay", "Outlook", "forecast_spend",
            "interval", "point_forecast"]
