@@ -35,8 +35,9 @@ def main() -> None:
 
     from llmaudit.analysis.common.distributed import connect, open_records_distributed
     from llmaudit.analysis.common.records import open_records
-    from llmaudit.analysis.spend.report import SpendOptions, build_spend, parse_by
+    from llmaudit.analysis.spend.report import SpendOptions, build_spend
     from llmaudit.pricing import load_catalog
+    from llmaudit.units import parse_by
 
     root = work("p7", f"openai-{args.rows}-{args.parts}-v2")
     per = args.rows // args.parts

@@ -101,8 +101,9 @@ def main() -> None:
 
     from llmaudit.analysis.common.records import open_records
     from llmaudit.analysis.routing.whatif import WhatIfAccumulator
-    from llmaudit.analysis.spend.report import SpendOptions, build_spend, parse_by
+    from llmaudit.analysis.spend.report import SpendOptions, build_spend
     from llmaudit.pricing import load_catalog, price_table
+    from llmaudit.units import parse_by
 
     catalog = load_catalog()
     stages: dict[str, Any] = {"imports + catalog": round(time.perf_counter() - t0, 3)}

@@ -109,9 +109,10 @@ def check(
     from llmaudit import __version__
     from llmaudit.analysis.gate.mix import apply_mix, read_mix
     from llmaudit.analysis.gate.policy import policies_from
-    from llmaudit.analysis.gate.regression import compare, parse_volume, read_baseline
+    from llmaudit.analysis.gate.regression import compare, read_baseline
     from llmaudit.config import load_config
     from llmaudit.render import check as view
+    from llmaudit.units import parse_request_volume
 
     config = load_config(config_path)
     section = config.section("check")
@@ -126,7 +127,7 @@ def check(
     }  # fmt: skip
     policies = policies_from(section, flags, f"{config.path or 'config'} [check]")
     declared = volume if volume is not None else section.get("volume")
-    vol = parse_volume(declared, "--volume" if volume is not None else "[check] volume") if declared else None
+    vol = parse_request_volume(declared, "--volume" if volume is not None else "[check] volume") if declared else None
     mix_path = mix if mix is not None else section.get("mix")
     if mix_path is not None and not isinstance(mix_path, (str, Path)):
         raise UsageError(f"[check] mix: expected a file name, got {mix_path!r}")

@@ -46,9 +46,10 @@ def _spend(examples: Path, out_dir: Path, catalog: Any, config: Any) -> Any:
     import json
 
     from llmaudit.analysis.common.records import open_records
-    from llmaudit.analysis.spend.report import SpendOptions, build_spend, parse_by
+    from llmaudit.analysis.spend.report import SpendOptions, build_spend
     from llmaudit.render.spend import render_markdown
     from llmaudit.render.spend_html import render_spend_html
+    from llmaudit.units import parse_by
 
     # The whole folder: every bundled format (JSONL request logs and the OpenRouter CSV export).
     logs = [str(examples / "logs")]
@@ -78,11 +79,11 @@ def _replay(examples: Path, run_dir: Path, catalog: Any, config: Any) -> Any:
 
 def _routing(table: Any, out_dir: Path, run_dir: Path, catalog: Any, config: Any) -> Any:
     from llmaudit.analysis.routing.report import RoutingOptions, build_routing
-    from llmaudit.analysis.routing.savings import parse_volume
     from llmaudit.pricing import fees
     from llmaudit.render.html import render_run_html
     from llmaudit.render.routing import routing_json, routing_markdown
     from llmaudit.replay import read_manifest
+    from llmaudit.units import parse_volume
 
     options = RoutingOptions(volume=parse_volume(DEMO_VOLUME), fee_pct=fees(config).platform_pct)
     report = build_routing(table, catalog, options)

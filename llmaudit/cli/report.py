@@ -117,13 +117,13 @@ def report(
     from decimal import Decimal, InvalidOperation
 
     from llmaudit.analysis.common.distributed import open_records_with
-    from llmaudit.analysis.routing.savings import parse_volume
     from llmaudit.analysis.spend.insights import plan_insights, plan_observers
-    from llmaudit.analysis.spend.report import SpendOptions, build_spend, parse_by, parse_when, resolve_timezone
+    from llmaudit.analysis.spend.report import SpendOptions, build_spend
     from llmaudit.cli.ingest import parse_map
     from llmaudit.config import load_config
     from llmaudit.pricing import load_catalog
     from llmaudit.render.ingest import ReadProgress
+    from llmaudit.units import parse_by, parse_volume, parse_when, resolve_timezone
 
     resolve_timezone(timezone)
     try:

@@ -118,9 +118,9 @@ def _routing(table: Any, manifest: dict[str, Any], flags: RoutingFlags, run_dir:
     from types import SimpleNamespace
 
     from llmaudit.analysis.routing.report import RoutingOptions, build_routing
-    from llmaudit.analysis.routing.savings import parse_volume
     from llmaudit.config import load_config
     from llmaudit.pricing import fees
+    from llmaudit.units import parse_volume
 
     config = load_config(flags.config)
     # The rows were priced when the run was made; the report names that catalog date, not today's.

@@ -181,7 +181,7 @@ def test_apgr_and_cpt_with_a_perfect_category_split() -> None:
 
 
 def test_build_routing_report_dict() -> None:
-    from llmaudit.analysis.routing.savings import parse_volume
+    from llmaudit.units import parse_volume
 
     report = build_routing(ladder(), None, RoutingOptions(volume=parse_volume("1M-requests/month")))
     d = report.as_dict()

@@ -10,6 +10,7 @@ import llmaudit.analysis.spend.report as spend
 from llmaudit.analysis.common.records import open_records
 from llmaudit.config import data_path
 from llmaudit.pricing import load_catalog
+from llmaudit.units import parse_by
 
 
 @pytest.mark.parametrize("by", [None, "day,model", "user,project,key,model,provider,source,week,month",
@@ -17,7 +18,7 @@ from llmaudit.pricing import load_catalog
 def test_folded_breakdowns_equal_one_group_by_each(by: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
     catalog = load_catalog()
     tables = list(open_records([str(data_path("examples") / "logs")]).batches())
-    options = spend.SpendOptions(by=spend.parse_by(by) if by else (), now=datetime(2025, 11, 1, tzinfo=UTC))
+    options = spend.SpendOptions(by=parse_by(by) if by else (), now=datetime(2025, 11, 1, tzinfo=UTC))
     folded = spend.build_spend(tables, catalog, options).to_dict()
     monkeypatch.setattr(spend, "_FOLD_GROUPS", -1)  # every breakdown grouped on its own, as before
     separate = spend.build_spend(tables, catalog, options).to_dict()

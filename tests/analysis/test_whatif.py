@@ -132,7 +132,7 @@ def test_retired_models_price_old_logs_but_are_never_proposed() -> None:
 
 def test_the_fee_is_a_months_fee_scaled_like_the_spend_it_is_charged_on() -> None:
     """The fee was the log window's (``fee $1.09`` beside a $25,286 monthly spend at --volume)."""
-    from llmaudit.analysis.routing.savings import parse_volume
+    from llmaudit.units import parse_volume
 
     rows = [_row(d, "alpha/big", 50_000, 1_000) for d in range(1, 11)]   # 10 days, $0.104 a day routed
     acc = WhatIfAccumulator(CATALOG, tiers=TIERS)

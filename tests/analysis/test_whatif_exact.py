@@ -255,7 +255,7 @@ def test_fast_path_matches_reference_with_ties_and_zero_token_rows() -> None:
 
 @pytest.mark.parametrize("volume", [None, "10M-tokens/month"])
 def test_fast_path_matches_reference_on_the_shipped_catalog(volume: str | None) -> None:
-    from llmaudit.analysis.routing.savings import parse_volume
+    from llmaudit.units import parse_volume
 
     catalog = load_catalog(Config({"pricing": {"overrides": {"acme/house": {"input": "0.3", "output": "0.9"}}}}))
     cands = WhatIfAccumulator(catalog).candidates

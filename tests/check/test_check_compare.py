@@ -15,12 +15,11 @@ from llmaudit.analysis.gate.regression import (
     Thresholds,
     compare,
     measure,
-    parse_fraction,
-    parse_usd,
-    parse_volume,
     thresholds_from,
 )
 from llmaudit.errors import BaselineError, UsageError
+from llmaudit.units import parse_fraction, parse_usd
+from llmaudit.units import parse_request_volume as parse_volume
 
 VOLUME = 10_000_000
 

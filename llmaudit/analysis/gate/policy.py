@@ -24,17 +24,9 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from llmaudit.analysis.gate.regression import (
-    ALL,
-    Band,
-    Finding,
-    Interval,
-    Thresholds,
-    parse_fraction,
-    parse_usd,
-    thresholds_from,
-)
+from llmaudit.analysis.gate.regression import ALL, Band, Finding, Interval, Thresholds, thresholds_from
 from llmaudit.errors import UsageError
+from llmaudit.units import parse_fraction, parse_usd
 
 if TYPE_CHECKING:
     from llmaudit.analysis.gate.regression import Measurement

@@ -28,18 +28,17 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmaudit.analysis.common.latency import SLO, itl_gaps, meets_slo, tpot_ms
 from llmaudit.analysis.gate.paired import PairedStat, PromptRow, build_prompt_rows, paired_stats, read_prompt_rows
 from llmaudit.errors import BaselineError, UsageError
+from llmaudit.units import parse_fraction, parse_usd
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -59,9 +58,6 @@ __all__ = [
     "compare",
     "measure",
     "order_statistic_ci",
-    "parse_fraction",
-    "parse_usd",
-    "parse_volume",
     "read_baseline",
     "thresholds_from",
     "wilson",
@@ -621,59 +617,6 @@ class Thresholds:
             "monthly_increase_usd": band(self.monthly),
             "min_goodput": band(self.min_goodput),
         }
-
-
-_PCT = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*(%?)\s*$")
-
-
-def parse_fraction(text: str | float | int, what: str, *, rate: bool = False) -> float:
-    """``"5%"`` → 0.05. A bare number is a percent (``5`` → 0.05), except for rates (``rate=True``)
-    where a number ≤ 1 is already a fraction (``0.9`` and ``90%`` are both 0.9)."""
-    if isinstance(text, bool):
-        raise UsageError(f"{what}: expected a percentage like 5%, got {text!r}")
-    if isinstance(text, (int, float)):
-        number, has_pct = float(text), False
-    else:
-        m = _PCT.match(str(text))
-        if not m:
-            raise UsageError(f"{what}: expected a percentage like 5%, got {text!r}")
-        number, has_pct = float(m.group(1)), bool(m.group(2))
-    if number < 0:
-        raise UsageError(f"{what}: must not be negative, got {text!r}")
-    value = number / 100 if (has_pct or not rate or number > 1) else number
-    if rate and value > 1:
-        raise UsageError(f"{what}: a rate can't exceed 100%, got {text!r}")
-    return value
-
-
-def parse_usd(text: str | float | int, what: str) -> float:
-    raw = str(text).strip().replace(",", "").removeprefix("$").strip()
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise UsageError(f"{what}: expected a dollar amount like $500, got {text!r}") from None
-    if not value.is_finite() or value < 0:
-        raise UsageError(f"{what}: expected a non-negative dollar amount, got {text!r}")
-    return float(value)
-
-
-def parse_volume(text: str | int, what: str = "--volume") -> int:
-    """``10M``, ``10M/month``, ``250k``, ``1e6``, ``2M-requests/month`` → requests per month.
-
-    The grammar is the one ``report RUN_DIR --volume`` uses (``analysis.routing.savings.parse_volume``);
-    a check compares cost per request, so its volume must be a request count.
-    """
-    from llmaudit.analysis.routing.savings import parse_volume as _parse
-
-    if isinstance(text, bool):
-        raise UsageError(f"{what}: expected requests per month like 10M, got {text!r}")
-    volume = _parse(str(text), what)
-    if volume.unit != "requests":
-        raise UsageError(f"{what} {text!r}: a check needs requests per month (e.g. 10M or 10M-requests/month)")
-    monthly = volume.monthly
-    if monthly != monthly.to_integral_value():
-        raise UsageError(f"{what}: expected a whole number of requests per month, got {text!r}")
-    return int(monthly)
 
 
 _CONFIG_KEYS = {

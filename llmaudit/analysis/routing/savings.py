@@ -1,72 +1,33 @@
 """The savings table: observed costs scaled to a stated monthly volume, money in exact Decimals.
 
-``--volume`` is ``<number><K|M|B|T>-<tokens|requests>/<day|month|year>``, e.g. ``10B-tokens/month``
-or ``2M-requests/month`` (a day is 365.25/12 of a month; a year is 12 months).
+``--volume`` is read by ``llmaudit.units.parse_volume`` (``10B-tokens/month``, ``2M-requests/month``).
 
 Scaling is linear: a request volume multiplies the observed cost per request; a token volume is
 first turned into requests at the observed tokens per request (input + output), which the table
 states. Routed spend pays the aggregator's platform fee (``pricing.fees(config).platform_pct``,
 5.5% by default, on top of the provider prices); going direct to one provider does not.
 
-:func:`parse_volume` and :func:`scale_factor` are shared with the what-if analysis of logged traffic.
+:func:`scale_factor` is shared with the what-if analysis of logged traffic.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from llmaudit.errors import UsageError
+from llmaudit.units import Volume
 
 __all__ = [
     "FailoverCostRow",
     "SavingsRow",
     "SavingsTable",
-    "Volume",
     "build_savings",
     "money",
-    "parse_volume",
     "scale_factor",
 ]
-
-_MULT = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12}
-_PER_MONTH = {"day": Decimal("365.25") / 12, "month": Decimal(1), "year": Decimal(1) / 12}
-# "10B-tokens/month", "2M-requests/day", "10M", "250k/month", "1e6": the unit defaults to
-# requests and the period to a month.
-_VOLUME = re.compile(
-    r"^\s*(?P<num>\d+(?:\.\d+)?(?:[eE]\d+)?)\s*(?P<mult>[KkMmBbGgTt]?)\s*[- ]?\s*(?P<unit>tokens?|requests?|reqs?)?"
-    r"\s*(?:(?:/|\s+per\s+)\s*(?P<period>day|month|mo|year|yr))?\s*$"
-)
-
-
-@dataclass(frozen=True)
-class Volume:
-    amount: Decimal
-    unit: str  # "tokens" | "requests"
-    period: str  # "day" | "month" | "year"
-    text: str
-
-    @property
-    def monthly(self) -> Decimal:
-        return self.amount * _PER_MONTH[self.period]
-
-
-def parse_volume(text: str, what: str = "--volume") -> Volume:
-    match = _VOLUME.match(text.replace(",", "").replace("_", ""))
-    if not match:
-        raise UsageError(
-            f"{what} {text!r}: expected e.g. 10B-tokens/month, 2M-requests/month or 10M "
-            "(K, M, B, T; per day, month or year; requests per month by default)"
-        )
-    amount = Decimal(match["num"]) * _MULT[match["mult"].upper()]
-    if amount <= 0:
-        raise UsageError(f"{what} {text!r}: must be more than zero")
-    unit = "tokens" if (match["unit"] or "requests").startswith("token") else "requests"
-    period = {"mo": "month", "yr": "year"}.get(match["period"] or "month", match["period"] or "month")
-    return Volume(amount, unit, period, text.strip())
 
 
 def money(value: float | Decimal | None) -> Decimal | None:

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from llmaudit.analysis.spend.daily import TOTAL, DailySpend, DayTotal
 from llmaudit.errors import ConfigError, UsageError
+from llmaudit.units import parse_amount
 
 __all__ = [
     "BASIS_DAYS",
@@ -128,17 +129,6 @@ def _money(value: Decimal | None) -> float | None:
 
 
 # --------------------------------------------------------------------------------------- parsing
-def parse_amount(text: str, where: str) -> Decimal:
-    cleaned = text.strip().lstrip("$€£").replace(",", "").replace("_", "")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise UsageError(f"{where}: amount {text!r} is not a number") from None
-    if not value.is_finite() or value <= 0:
-        raise UsageError(f"{where}: amount {text!r} must be a positive number")
-    return value
-
-
 def parse_period(text: str, where: str) -> str:
     period = _PERIOD_ALIASES.get(text.strip().lower(), text.strip().lower())
     if period not in PERIODS:

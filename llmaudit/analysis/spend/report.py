@@ -26,20 +26,18 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from llmaudit.analysis.common.money import money
-from llmaudit.errors import UsageError
+from llmaudit.units import resolve_timezone
 
 if TYPE_CHECKING:
     from llmaudit.analysis.routing.whatif import WhatIf, WhatIfAccumulator
 
 __all__ = [
-    "DIMENSIONS",
     "Breakdown",
     "Discrepancy",
     "GroupRow",
@@ -53,15 +51,8 @@ __all__ = [
     "compared_rows",
     "differing_rows",
     "money_column",
-    "parse_by",
-    "parse_when",
-    "resolve_timezone",
 ]
 
-# Breakdown dimensions a user can ask for with ``--by``, and the record column each reads where its
-# name differs (``key`` is the api-key alias, ``vendor`` who made the model).
-DIMENSIONS = ("model", "provider", "vendor", "day", "week", "month", "tag", "user", "session", "project", "host",
-              "key", "source")
 # Shown without ``--by``: the first three always, the rest only when the source carries them.
 DEFAULT_BY = ("model", "provider", "day")
 OPTIONAL_BY = ("tag", "user", "project", "key")
@@ -107,48 +98,6 @@ class SpendOptions:
     byok: bool = False  # aggregator fee at the BYOK rate instead of the credit-purchase rate
     volume: Any = None  # savings.Volume: scale the what-if's monthly/annual figures to it
     quality: Any = None  # analysis.routing.measured.MeasuredQuality: route by a replay run's pass rates, not tiers
-
-
-def resolve_timezone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"unknown timezone {name!r} (use an IANA name such as Europe/Berlin or UTC)") from None
-
-
-def parse_by(text: str | None) -> tuple[tuple[str, ...], ...]:
-    """``"model,day,model+day"`` → ``(("model",), ("day",), ("model", "day"))``."""
-    if not text:
-        return ()
-    out: list[tuple[str, ...]] = []
-    for part in text.split(","):
-        dims = tuple(d.strip().lower() for d in part.split("+") if d.strip())
-        if not dims:
-            continue
-        for dim in dims:
-            if dim not in DIMENSIONS:
-                import difflib
-
-                near = difflib.get_close_matches(dim, DIMENSIONS, n=1)
-                hint = f"did you mean {near[0]!r}? " if near else ""
-                raise UsageError(f"--by: unknown dimension {dim!r} ({hint}choose from {', '.join(DIMENSIONS)})")
-        if dims not in out:
-            out.append(dims)
-    return tuple(out)
-
-
-def parse_when(text: str, tz: str, flag: str) -> datetime:
-    """A ``--since``/``--until`` value: a date (midnight in ``tz``) or an ISO datetime (``tz`` if naive)."""
-    zone = resolve_timezone(tz)
-    try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time(0), zone).astimezone(UTC)
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"{flag}: {text!r} is not a date (YYYY-MM-DD) or ISO datetime") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=zone)
-    return value.astimezone(UTC)
 
 
 # --------------------------------------------------------------------------------------- result
