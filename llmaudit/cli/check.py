@@ -20,7 +20,7 @@ from llmaudit.cli._output import out
 from llmaudit.errors import CheckFailed, UsageError
 
 if TYPE_CHECKING:
-    from llmaudit.analysis.gate.regression import Measurement
+    from llmaudit.analysis.gate.measurement import Measurement
     from llmaudit.config import Config
 
 DEFAULT_BASELINE = "llmaudit-baseline.json"
@@ -107,9 +107,10 @@ def check(
     ),
 ) -> None:
     from llmaudit import __version__
+    from llmaudit.analysis.gate.baseline import read_baseline
+    from llmaudit.analysis.gate.comparison import compare
     from llmaudit.analysis.gate.mix import apply_mix, read_mix
     from llmaudit.analysis.gate.policy import policies_from
-    from llmaudit.analysis.gate.regression import compare, read_baseline
     from llmaudit.config import load_config
     from llmaudit.render import check as view
     from llmaudit.units import parse_request_volume
@@ -168,7 +169,8 @@ def _write_baseline(
     current: Measurement, path: str, policies: Any, volume: int | None, fmt: Fmt, junit: Path | None, view: Any
 ) -> None:
     """Save ``current`` as the baseline; people see what changes they accept, JSON gets the baseline."""
-    from llmaudit.analysis.gate.regression import compare, read_baseline, write_baseline
+    from llmaudit.analysis.gate.baseline import read_baseline, write_baseline
+    from llmaudit.analysis.gate.comparison import compare
     from llmaudit.errors import BaselineError
 
     old = None
@@ -205,7 +207,9 @@ def _comment_mode(flag: str | None, section: dict[str, Any], fmt: Fmt) -> str:
 
 def _emit(report: Any, fmt: Fmt, junit: Path | None, view: Any, mode: str = "always") -> None:
     if fmt is Fmt.json:
-        out.json(report.to_dict())
+        from llmaudit.render.check_headlines import check_json
+
+        out.json(check_json(report))
     elif fmt is Fmt.markdown:
         body = view.render_comment(report, mode)
         if body is None:  # stdout stays empty: the workflow posts nothing new
@@ -252,7 +256,7 @@ def _measure(
     no_cache: bool = False,
 ) -> Measurement:
     """Build the current measurement from a prompt set (estimate, offline or live) or a run dir."""
-    from llmaudit.analysis.gate.regression import measure
+    from llmaudit.analysis.gate.measurement import measure
     from llmaudit.replay import is_run_dir, load_prompts, read_manifest, read_results
 
     if estimate and offline:
@@ -312,7 +316,7 @@ def _replay(
     slo: Any = None,
     no_cache: bool = False,
 ) -> Measurement:
-    from llmaudit.analysis.gate.regression import measure
+    from llmaudit.analysis.gate.measurement import measure
     from llmaudit.render.run import ReplayProgress
     from llmaudit.replay import ReplayOptions, parse_models, read_results, run_replay
 

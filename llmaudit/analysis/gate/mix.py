@@ -28,7 +28,8 @@ from llmaudit.errors import UsageError
 
 if TYPE_CHECKING:
     from llmaudit.analysis.common.records import Records
-    from llmaudit.analysis.gate.regression import GroupMetrics, Interval, Measurement
+    from llmaudit.analysis.gate.measurement import GroupMetrics, Measurement
+    from llmaudit.analysis.gate.statistics import Interval
 
 __all__ = ["MIX_BY", "MIX_VERSION", "NONE", "Mix", "MixShare", "apply_mix", "build_mix", "read_mix", "write_mix"]
 
@@ -224,7 +225,7 @@ def _categories(m: Measurement, model: str) -> set[str]:
 
 
 def _weighted(parts: list[tuple[float, Interval | None]]) -> Interval | None:
-    from llmaudit.analysis.gate.regression import Interval
+    from llmaudit.analysis.gate.statistics import Interval
 
     if any(iv is None for _, iv in parts):
         return None

@@ -24,12 +24,15 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from llmaudit.analysis.gate.regression import ALL, Band, Finding, Interval, Thresholds, thresholds_from
+from llmaudit.analysis.gate.findings import Finding
+from llmaudit.analysis.gate.measurement import ALL
+from llmaudit.analysis.gate.statistics import Interval
+from llmaudit.analysis.gate.thresholds import Band, Thresholds, thresholds_from
 from llmaudit.errors import UsageError
 from llmaudit.units import parse_fraction, parse_usd
 
 if TYPE_CHECKING:
-    from llmaudit.analysis.gate.regression import Measurement
+    from llmaudit.analysis.gate.measurement import Measurement
 
 __all__ = ["OVERALL", "Policies", "policies_from"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmaudit.analysis.routing.quality import wilson
+from llmaudit.analysis.common.intervals import wilson
 
 __all__ = ["ALL", "CATEGORY_TAG", "MeasuredQuality", "measured_quality"]
 

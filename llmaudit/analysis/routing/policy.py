@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from llmaudit.analysis.routing.quality import wilson
+from llmaudit.analysis.common.intervals import wilson
 
 __all__ = ["Policy", "Route", "policy_from_run", "policy_from_whatif"]
 

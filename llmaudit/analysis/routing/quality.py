@@ -19,6 +19,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from llmaudit.analysis.common.intervals import wilson
+
 __all__ = [
     "OUTPUT_COLUMNS",
     "ModelQuality",
@@ -27,21 +29,9 @@ __all__ = [
     "model_quality",
     "output_column",
     "token_f1",
-    "wilson",
 ]
 
 OUTPUT_COLUMNS = ("output", "output_text", "text", "response")
-
-
-def wilson(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float] | None:
-    """Wilson score interval for a binomial proportion (95% by default); None when n == 0."""
-    if n <= 0:
-        return None
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 @dataclass(frozen=True)
