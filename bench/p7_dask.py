@@ -35,7 +35,8 @@ def main() -> None:
 
     from llmaudit.analysis.common.distributed import connect, open_records_distributed
     from llmaudit.analysis.common.records import open_records
-    from llmaudit.analysis.spend.report import SpendOptions, build_spend
+    from llmaudit.analysis.spend.builder import build_spend
+    from llmaudit.analysis.spend.report import SpendOptions
     from llmaudit.pricing import load_catalog
     from llmaudit.units import parse_by
 

@@ -101,7 +101,8 @@ def main() -> None:
 
     from llmaudit.analysis.common.records import open_records
     from llmaudit.analysis.routing.whatif import WhatIfAccumulator
-    from llmaudit.analysis.spend.report import SpendOptions, build_spend
+    from llmaudit.analysis.spend.builder import build_spend
+    from llmaudit.analysis.spend.report import SpendOptions
     from llmaudit.pricing import load_catalog, price_table
     from llmaudit.units import parse_by
 

@@ -46,7 +46,8 @@ def _spend(examples: Path, out_dir: Path, catalog: Any, config: Any) -> Any:
     import json
 
     from llmaudit.analysis.common.records import open_records
-    from llmaudit.analysis.spend.report import SpendOptions, build_spend
+    from llmaudit.analysis.spend.builder import build_spend
+    from llmaudit.analysis.spend.report import SpendOptions
     from llmaudit.render.spend import render_markdown
     from llmaudit.render.spend_html import render_spend_html
     from llmaudit.units import parse_by

@@ -46,7 +46,8 @@ def export(
         policy = policy_from_run(read_results(source[0]), threshold=threshold, source=f"run {source[0]}")
     else:
         from llmaudit.analysis.common.records import open_records
-        from llmaudit.analysis.spend.report import SpendOptions, build_spend
+        from llmaudit.analysis.spend.builder import build_spend
+        from llmaudit.analysis.spend.report import SpendOptions
 
         records = open_records(source, fmt=log_format, store=True)
         report = build_spend(records.batches(), catalog, SpendOptions(), config=cfg, inputs=source,

@@ -117,8 +117,9 @@ def report(
     from decimal import Decimal, InvalidOperation
 
     from llmaudit.analysis.common.distributed import open_records_with
+    from llmaudit.analysis.spend.builder import build_spend
     from llmaudit.analysis.spend.insights import plan_insights, plan_observers
-    from llmaudit.analysis.spend.report import SpendOptions, build_spend
+    from llmaudit.analysis.spend.report import SpendOptions
     from llmaudit.cli.ingest import parse_map
     from llmaudit.config import load_config
     from llmaudit.pricing import load_catalog

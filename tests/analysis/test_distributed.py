@@ -13,7 +13,8 @@ distributed = pytest.importorskip("dask.distributed")
 
 from llmaudit.analysis.common.distributed import open_records_distributed, read_partition  # noqa: E402
 from llmaudit.analysis.common.records import open_records, write_parquet  # noqa: E402
-from llmaudit.analysis.spend.report import SpendOptions, build_spend  # noqa: E402
+from llmaudit.analysis.spend.builder import build_spend  # noqa: E402
+from llmaudit.analysis.spend.report import SpendOptions  # noqa: E402
 from llmaudit.errors import InputError, UnknownFormatError  # noqa: E402
 from llmaudit.pricing import load_catalog  # noqa: E402
 from llmaudit.units import parse_by  # noqa: E402

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from llmaudit.analysis.spend.builder import build_spend
 from llmaudit.analysis.spend.explain import BatchRule, ExplainAccumulator, parse_batchable
-from llmaudit.analysis.spend.report import SpendOptions, build_spend
+from llmaudit.analysis.spend.report import SpendOptions
 from llmaudit.errors import UsageError
 from llmaudit.pricing import load_catalog
 from llmaudit.schema import from_pylist

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from llmaudit.analysis.spend.report import SpendOptions, build_spend
+from llmaudit.analysis.spend.builder import build_spend
+from llmaudit.analysis.spend.report import SpendOptions
 from llmaudit.errors import UsageError
 from llmaudit.schema import from_pylist
 from llmaudit.units import parse_by, parse_when

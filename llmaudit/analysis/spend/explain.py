@@ -37,7 +37,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from llmaudit.analysis.spend.report import compared_rows, differing_rows, money, money_column
+from llmaudit.analysis.common.money import money
+from llmaudit.analysis.spend.columns import compared_rows, differing_rows, money_column
 from llmaudit.errors import UsageError
 
 __all__ = [

@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from llmaudit.analysis.spend.report import money_column
+from llmaudit.analysis.spend.columns import money_column
 
 __all__ = ["FOCUS_VERSION", "FocusAccumulator", "FocusCharge", "FocusExport"]
 

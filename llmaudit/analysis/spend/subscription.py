@@ -32,7 +32,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from llmaudit.analysis.spend.report import money
+from llmaudit.analysis.common.money import money
 from llmaudit.errors import ConfigError, UsageError
 
 __all__ = ["AGENTS", "Plan", "PlanResult", "SubscriptionAccumulator", "SubscriptionReport", "Window",
