@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from llmaudit.analysis.routing.whatif import WhatIf
+from llmaudit.analysis.routing.scenarios import WhatIf
 from llmaudit.analysis.spend.report import Breakdown, GroupRow, SpendReport
 from llmaudit.render.formats import count, pct, usd
 from llmaudit.render.table import FitTable

@@ -18,8 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from llmaudit.analysis.routing.candidates import _cheapest
+from llmaudit.analysis.routing.scenarios import WhatIf
 from llmaudit.analysis.routing.tiers import TierInfo, TierTable, load_tiers
-from llmaudit.analysis.routing.whatif import WhatIf, WhatIfAccumulator, _cheapest, _Model
+from llmaudit.analysis.routing.whatif import WhatIfAccumulator, _Model
 from llmaudit.config import Config
 from llmaudit.pricing import Catalog, ModelEntry, PricePoint, Rates, Tier, load_catalog, price_table
 from llmaudit.schema import from_pylist

@@ -11,11 +11,14 @@ its pass rate there reaches the threshold; each route then cites the evidence (p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmaudit.analysis.common.intervals import wilson
 
-__all__ = ["ALL", "CATEGORY_TAG", "MeasuredQuality", "measured_quality"]
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["ALL", "CATEGORY_TAG", "MeasuredQuality", "measured_quality", "row_categories"]
 
 ALL = ""                    # the run's prompts as a whole
 CATEGORY_TAG = "category:"  # a logged request's tag naming its category
@@ -67,3 +70,22 @@ def measured_quality(results: Any, catalog: Any, *, threshold: float = 0.9, sour
             per[model_id] = (passes, len(rows))
         counts[cat] = per
     return MeasuredQuality(source, threshold, counts)
+
+
+def row_categories(table: pa.Table) -> pa.Array:
+    """Each row's category: the name in its first ``category:NAME`` tag, "" where there is none."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = table.num_rows
+    out = np.full(n, "", dtype=object)
+    if "tags" in table.column_names:
+        tags = table.column("tags").combine_chunks()
+        flat = pc.list_flatten(tags)
+        parents = np.asarray(pc.list_parent_indices(tags).to_numpy(zero_copy_only=False))
+        hit = np.asarray(pc.fill_null(pc.starts_with(flat, CATEGORY_TAG), False).to_numpy(zero_copy_only=False))
+        values = flat.to_numpy(zero_copy_only=False)
+        for at in np.flatnonzero(hit)[::-1]:   # reversed: the first tag of a row wins
+            out[parents[at]] = str(values[at])[len(CATEGORY_TAG):]
+    return pa.array(out.tolist(), pa.string())

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from llmaudit.analysis.common.money import money
 
 if TYPE_CHECKING:
-    from llmaudit.analysis.routing.whatif import WhatIf
+    from llmaudit.analysis.routing.scenarios import WhatIf
 
 __all__ = [
     "DEFAULT_BY",
