@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from llmaudit.analysis.spend.builder import build_spend
-from llmaudit.analysis.spend.explain import BatchRule, ExplainAccumulator, parse_batchable
+from llmaudit.analysis.spend.explain import ExplainAccumulator
+from llmaudit.analysis.spend.explanation import BatchRule, parse_batchable
 from llmaudit.analysis.spend.report import SpendOptions
 from llmaudit.errors import UsageError
 from llmaudit.pricing import load_catalog

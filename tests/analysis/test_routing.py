@@ -5,11 +5,11 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
+from llmaudit.analysis.routing.crossvalidation import CategoryFold
 from llmaudit.analysis.routing.matrix import build_matrix
 from llmaudit.analysis.routing.report import RoutingOptions, build_routing
 from llmaudit.analysis.routing.routermetrics import aiq, router_metrics, upper_hull
 from llmaudit.analysis.routing.strategies import (
-    CategoryFold,
     cascade,
     category_router,
     fallback,

@@ -52,7 +52,7 @@ def _ranked(m: Any, mask: np.ndarray, cand: list[int], threshold: float
             ) -> tuple[list[int], dict[int, tuple[int, int]]]:
     """Candidates for prompts ``mask``: those reaching ``threshold`` by mean cost, then the rest by
     pass rate; and each one's (passes, prompts)."""
-    from llmaudit.analysis.routing.strategies import EPS, _train_stats
+    from llmaudit.analysis.routing.crossvalidation import EPS, _train_stats
 
     rates, costs = _train_stats(m, mask, cand)
     n = int(mask.sum())

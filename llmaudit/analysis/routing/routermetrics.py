@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from llmaudit.analysis.routing.crossvalidation import cv_routes_sweep, fold_assignment
 from llmaudit.analysis.routing.matrix import Matrix
-from llmaudit.analysis.routing.strategies import cv_routes_sweep, fold_assignment
 
 __all__ = ["RouterMetrics", "aiq", "router_metrics", "upper_hull"]
 

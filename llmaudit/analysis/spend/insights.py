@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from llmaudit.analysis.spend.anomaly import ANOMALY_DIMENSIONS, AnomalyReport, detect_anomalies
 from llmaudit.analysis.spend.budget import Budget, BudgetStatus, budgets_from_config, evaluate_budgets, exit_code
 from llmaudit.analysis.spend.daily import DailyAccumulator
-from llmaudit.analysis.spend.explain import Explain
+from llmaudit.analysis.spend.explanation import Explain
 from llmaudit.analysis.spend.forecast import Forecast, forecast_spend
 from llmaudit.analysis.spend.subscription import SubscriptionReport
 from llmaudit.errors import UsageError
@@ -137,7 +137,8 @@ def plan_observers(catalog: Any, config: Any, *, explain: bool, batchable: list[
         raise UsageError("--batchable needs --explain")
     explainer = None
     if explain:
-        from llmaudit.analysis.spend.explain import ExplainAccumulator, parse_batchable
+        from llmaudit.analysis.spend.explain import ExplainAccumulator
+        from llmaudit.analysis.spend.explanation import parse_batchable
         from llmaudit.pricing import fees
 
         f = fees(config)
