@@ -207,7 +207,7 @@ def _comment_mode(flag: str | None, section: dict[str, Any], fmt: Fmt) -> str:
 
 def _emit(report: Any, fmt: Fmt, junit: Path | None, view: Any, mode: str = "always") -> None:
     if fmt is Fmt.json:
-        from llmaudit.render.check_headlines import check_json
+        from llmaudit.render.check_text import check_json
 
         out.json(check_json(report))
     elif fmt is Fmt.markdown:

@@ -1,8 +1,8 @@
 """Renderers for ``llmaudit check``: terminal table, Markdown (PR comment), JUnit XML.
 
 They read a ``CheckReport`` (or, for ``--write-baseline``, a ``Measurement``) and do no
-arithmetic beyond formatting. JSON comes from ``CheckReport.to_dict()`` (``render.check_headlines``
-adds the headlines), not from these views.
+arithmetic beyond formatting. JSON comes from ``CheckReport.to_dict()`` (``render.check_text``
+adds the headlines and notes), not from these views.
 Estimated figures carry a ``~`` and unpriced ones say ``unpriced``: unknown is never shown as zero.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from llmaudit.analysis.gate.findings import METRICS, CheckReport, Finding
 from llmaudit.analysis.gate.measurement import ALL, Measurement
-from llmaudit.render.check_headlines import check_headlines
+from llmaudit.render.check_text import check_headlines, check_notes
 from llmaudit.render.formats import count, ms, pct, usd
 
 __all__ = [
@@ -145,8 +145,9 @@ def render_table(report: CheckReport) -> Any:
         if flagged:
             parts.append(_finding_table(f"{model} — flagged prompt categories", flagged, with_category=True))
         parts.append(Text(""))
-    if report.notes:
-        parts.extend(Text(f"note: {n}", style="dim") for n in report.notes)
+    notes = check_notes(report)
+    if notes:
+        parts.extend(Text(f"note: {n}", style="dim") for n in notes)
     parts.append(Text(f"thresholds: {_thresholds_text(report)}", style="dim"))
     parts.append(Text(summary_line(report), style=_STYLE.get(report.status, "")))
     return Group(*parts)
@@ -233,9 +234,10 @@ def render_markdown(report: CheckReport, *, only: list[Finding] | None = None, m
         lines += ["", "</details>"]
     lines.extend(_md_paired(overall))
     lines.append("")
-    if report.notes:
+    notes = check_notes(report)
+    if notes:
         # one quoted paragraph per note (consecutive "> " lines would merge into one)
-        lines.append("\n>\n".join(f"> {_md(n)}" for n in report.notes))
+        lines.append("\n>\n".join(f"> {_md(n)}" for n in notes))
         lines.append("")
     lines.append(
         f"<sub>{_md(summary_line(report))} · catalog {report.current.catalog_as_of or 'unknown'} · "

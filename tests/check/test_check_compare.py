@@ -12,7 +12,7 @@ from llmaudit.analysis.gate.findings import CheckReport, Finding
 from llmaudit.analysis.gate.measurement import ALL, measure
 from llmaudit.analysis.gate.thresholds import Band, Thresholds, thresholds_from
 from llmaudit.errors import BaselineError, UsageError
-from llmaudit.render.check_headlines import check_headlines
+from llmaudit.render.check_text import check_headlines
 from llmaudit.units import parse_fraction, parse_usd
 from llmaudit.units import parse_request_volume as parse_volume
 

@@ -73,7 +73,8 @@ def compare(
     policies: Policies | None = None,
 ) -> CheckReport:
     """Hold ``current`` against ``baseline``; never raises for a regression (the CLI decides).
-    ``notes``: said first in every output (e.g. which traffic mix weighted the figures);
+    ``notes``: said first in every output (e.g. which traffic mix weighted the figures; the notes
+    that follow from the figures themselves are worded by ``render.check_text.check_notes``);
     ``policies``: thresholds per model and category and a cap on the whole change
     (``analysis.gate.policy``), over ``thresholds`` as the global ones."""
     if baseline.mode != current.mode:
@@ -124,26 +125,6 @@ def compare(
         if total is not None:
             findings.append(total)
 
-    if baseline.catalog_as_of and current.catalog_as_of and baseline.catalog_as_of != current.catalog_as_of:
-        notes.append(
-            f"price catalog changed ({baseline.catalog_as_of} → {current.catalog_as_of}): "
-            "cost deltas include price changes"
-        )
-    if any(not f.exact for f in findings if f.metric in ("input_tokens", "cost_per_request", "monthly_cost")):
-        notes.append("~ marks figures that rest on estimated token counts (no offline tokenizer for that model)")
-    simulated = sorted({m for m, _ in current.groups if m.startswith("sim/")})
-    if simulated:
-        notes.append(f"SIMULATED: {', '.join(simulated)} are the offline simulator, not real providers")
-    if current.mode == "measured" and not any(g.noise_known for g in current.groups.values()):
-        notes.append(
-            "no repeated prompts: token and cost changes are taken at face value; replay with --repeats 3 "
-            "to measure sampling noise"
-        )
-    if current.mode == "estimate":
-        notes.append(
-            "estimate mode: input tokens counted locally, output tokens assumed (max_tokens or the default); "
-            "nothing was sent"
-        )
     status = "pass"
     worst = max((STATUS_ORDER.get(f.status, 0) for f in findings), default=0)
     if worst == 2:

@@ -1,7 +1,8 @@
-"""The check's headlines: one English sentence per model (or category) that warns or fails.
+"""The check in English: headlines (one sentence per model or category that warns or fails) and the
+notes that follow from the figures (price catalog changed, estimates, simulator, no repeats).
 
-The analysis (``analysis.gate``) grades; these sentences are said first in the table, the Markdown
-comment and the JSON (``headlines``), so every output words a regression the same way.
+The analysis (``analysis.gate``) grades; these sentences are said in the table, the Markdown comment
+and the JSON (``headlines``, ``notes``), so every output words a check the same way.
 """
 
 from __future__ import annotations
@@ -12,14 +13,42 @@ from typing import Any
 from llmaudit.analysis.gate.findings import CheckReport, Finding
 from llmaudit.analysis.gate.measurement import ALL
 
-__all__ = ["check_headlines", "check_json"]
+__all__ = ["check_headlines", "check_json", "check_notes"]
 
 
 def check_json(report: CheckReport) -> dict[str, Any]:
-    """``report.to_dict()`` with the headlines where ``--format json`` has always put them."""
+    """``report.to_dict()`` with the headlines and notes where ``--format json`` has always put them."""
     data = report.to_dict()
     head = {"status": data.pop("status"), "exit_code": data.pop("exit_code"), "headlines": check_headlines(report)}
-    return {**head, **data}
+    data.pop("notes")
+    return {**head, "notes": check_notes(report), **data}
+
+
+def check_notes(report: CheckReport) -> list[str]:
+    """The report's own notes (the traffic mix, the policies), then what the figures imply."""
+    baseline, current, findings = report.baseline, report.current, report.findings
+    notes = list(report.notes)
+    if baseline.catalog_as_of and current.catalog_as_of and baseline.catalog_as_of != current.catalog_as_of:
+        notes.append(
+            f"price catalog changed ({baseline.catalog_as_of} → {current.catalog_as_of}): "
+            "cost deltas include price changes"
+        )
+    if any(not f.exact for f in findings if f.metric in ("input_tokens", "cost_per_request", "monthly_cost")):
+        notes.append("~ marks figures that rest on estimated token counts (no offline tokenizer for that model)")
+    simulated = sorted({m for m, _ in current.groups if m.startswith("sim/")})
+    if simulated:
+        notes.append(f"SIMULATED: {', '.join(simulated)} are the offline simulator, not real providers")
+    if current.mode == "measured" and not any(g.noise_known for g in current.groups.values()):
+        notes.append(
+            "no repeated prompts: token and cost changes are taken at face value; replay with --repeats 3 "
+            "to measure sampling noise"
+        )
+    if current.mode == "estimate":
+        notes.append(
+            "estimate mode: input tokens counted locally, output tokens assumed (max_tokens or the default); "
+            "nothing was sent"
+        )
+    return notes
 
 
 def check_headlines(report: CheckReport) -> list[str]:
