@@ -2,7 +2,7 @@
 
 Builds a replay-results-shaped Arrow table (DESIGN §4.4: prompt_id, model, provider, status,
 cost_usd, passed, latency_ms, category, tokens), then times
-``llmaudit.analysis.routing.build_routing`` on it (every strategy: single models, oracle,
+``llmaudit.analysis.routing.report.build_routing`` on it (every strategy: single models, oracle,
 cross-validated category router, cascade, fallback, frontier, AIQ, failover). Baseline in the
 same run: a bare pandas pivot + numpy oracle (cheapest passing model per prompt), the least any
 routing simulation must do. Target: build_routing < 2 s.
@@ -74,7 +74,7 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true", help="print a pyinstrument profile of one build_routing")
     args = ap.parse_args()
 
-    from llmaudit.analysis.routing import RoutingOptions, build_routing
+    from llmaudit.analysis.routing.report import RoutingOptions, build_routing
 
     table = results_table(args.prompts, args.models)
     base_times, our_times = [], []

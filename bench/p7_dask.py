@@ -1,4 +1,4 @@
-"""P7: the dask engine (llmaudit.analysis.distributed) against the in-process engine, same inputs.
+"""P7: the dask engine (llmaudit.analysis.common.distributed) against the in-process engine, same inputs.
 
 Generates a partitioned OpenAI-style log (``--parts`` JSONL files, ``--rows`` rows in all), then
 builds the same spend report three ways and checks the JSON is identical:
@@ -33,10 +33,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes (default: cores)")
     args = ap.parse_args()
 
-    from llmaudit.analysis.distributed import connect, open_records_distributed
-    from llmaudit.analysis.records import open_records
-    from llmaudit.analysis.spend import SpendOptions, build_spend, parse_by
+    from llmaudit.analysis.common.distributed import connect, open_records_distributed
+    from llmaudit.analysis.common.records import open_records
+    from llmaudit.analysis.spend.builder import build_spend
+    from llmaudit.analysis.spend.report import SpendOptions
     from llmaudit.pricing import load_catalog
+    from llmaudit.units import parse_by
 
     root = work("p7", f"openai-{args.rows}-{args.parts}-v2")
     per = args.rows // args.parts

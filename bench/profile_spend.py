@@ -67,7 +67,7 @@ def read_batches(paths: list[str], cache: str | None) -> tuple[list, float | Non
     import pyarrow as pa
     import pyarrow.ipc as ipc
 
-    from llmaudit.analysis.records import open_records
+    from llmaudit.analysis.common.records import open_records
 
     if cache and os.path.exists(cache):
         with ipc.open_file(cache) as f:
@@ -99,10 +99,12 @@ def main() -> None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from llmaudit.analysis.records import open_records
-    from llmaudit.analysis.spend import SpendOptions, build_spend, parse_by
-    from llmaudit.analysis.whatif import WhatIfAccumulator
+    from llmaudit.analysis.common.records import open_records
+    from llmaudit.analysis.routing.whatif import WhatIfAccumulator
+    from llmaudit.analysis.spend.builder import build_spend
+    from llmaudit.analysis.spend.report import SpendOptions
     from llmaudit.pricing import load_catalog, price_table
+    from llmaudit.units import parse_by
 
     catalog = load_catalog()
     stages: dict[str, Any] = {"imports + catalog": round(time.perf_counter() - t0, 3)}

@@ -97,8 +97,8 @@ _SECTIONS: dict[str, frozenset[str] | None] = {
     "providers": None,
     "tiers": None,
     "whatif": None,
-    "budget": None,  # [[budget]] tables, read by analysis.budget
-    "plan": None,  # NAME = "AMOUNT/PERIOD", read by analysis.subscription
+    "budget": None,  # [[budget]] tables, read by analysis.spend.budget
+    "plan": None,  # NAME = "AMOUNT/PERIOD", read by analysis.spend.subscription
 }
 
 

@@ -2,7 +2,7 @@
 """Write pricing_data/lifecycle/deprecations.json: the date each model stops being served, from LiteLLM's
 ``deprecation_date`` field in the newest pinned LiteLLM release (pricing_data/sources.lock.json).
 
-The routed what-if proposes no model on or after its deprecation date (llmaudit.analysis.whatif).
+The routed what-if proposes no model on or after its deprecation date (llmaudit.analysis.routing.whatif).
 Ids are the catalog's (``llmaudit.pricing.litellm.convert`` + the catalog's own resolution), so
 a key LiteLLM spells differently still finds its entry; a key the catalog does not know is left out.
 

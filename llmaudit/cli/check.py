@@ -20,7 +20,7 @@ from llmaudit.cli._output import out
 from llmaudit.errors import CheckFailed, UsageError
 
 if TYPE_CHECKING:
-    from llmaudit.analysis.regression import Measurement
+    from llmaudit.analysis.gate.measurement import Measurement
     from llmaudit.config import Config
 
 DEFAULT_BASELINE = "llmaudit-baseline.json"
@@ -107,11 +107,13 @@ def check(
     ),
 ) -> None:
     from llmaudit import __version__
-    from llmaudit.analysis.check_policy import policies_from
-    from llmaudit.analysis.mix import apply_mix, read_mix
-    from llmaudit.analysis.regression import compare, parse_volume, read_baseline
+    from llmaudit.analysis.gate.baseline import read_baseline
+    from llmaudit.analysis.gate.comparison import compare
+    from llmaudit.analysis.gate.mix import apply_mix, read_mix
+    from llmaudit.analysis.gate.policy import policies_from
     from llmaudit.config import load_config
     from llmaudit.render import check as view
+    from llmaudit.units import parse_request_volume
 
     config = load_config(config_path)
     section = config.section("check")
@@ -126,7 +128,7 @@ def check(
     }  # fmt: skip
     policies = policies_from(section, flags, f"{config.path or 'config'} [check]")
     declared = volume if volume is not None else section.get("volume")
-    vol = parse_volume(declared, "--volume" if volume is not None else "[check] volume") if declared else None
+    vol = parse_request_volume(declared, "--volume" if volume is not None else "[check] volume") if declared else None
     mix_path = mix if mix is not None else section.get("mix")
     if mix_path is not None and not isinstance(mix_path, (str, Path)):
         raise UsageError(f"[check] mix: expected a file name, got {mix_path!r}")
@@ -137,7 +139,7 @@ def check(
     model_list = models or _config_models(section)
     base_path = baseline or str(section.get("baseline", DEFAULT_BASELINE))
 
-    from llmaudit.analysis.latency import parse_slo
+    from llmaudit.analysis.common.latency import parse_slo
 
     slo_text = slo if slo is not None else section.get("slo")
     objectives = parse_slo(str(slo_text), "--slo" if slo is not None else "[check] slo") if slo_text else None
@@ -167,7 +169,8 @@ def _write_baseline(
     current: Measurement, path: str, policies: Any, volume: int | None, fmt: Fmt, junit: Path | None, view: Any
 ) -> None:
     """Save ``current`` as the baseline; people see what changes they accept, JSON gets the baseline."""
-    from llmaudit.analysis.regression import compare, read_baseline, write_baseline
+    from llmaudit.analysis.gate.baseline import read_baseline, write_baseline
+    from llmaudit.analysis.gate.comparison import compare
     from llmaudit.errors import BaselineError
 
     old = None
@@ -204,7 +207,9 @@ def _comment_mode(flag: str | None, section: dict[str, Any], fmt: Fmt) -> str:
 
 def _emit(report: Any, fmt: Fmt, junit: Path | None, view: Any, mode: str = "always") -> None:
     if fmt is Fmt.json:
-        out.json(report.to_dict())
+        from llmaudit.render.check_text import check_json
+
+        out.json(check_json(report))
     elif fmt is Fmt.markdown:
         body = view.render_comment(report, mode)
         if body is None:  # stdout stays empty: the workflow posts nothing new
@@ -251,7 +256,7 @@ def _measure(
     no_cache: bool = False,
 ) -> Measurement:
     """Build the current measurement from a prompt set (estimate, offline or live) or a run dir."""
-    from llmaudit.analysis.regression import measure
+    from llmaudit.analysis.gate.measurement import measure
     from llmaudit.replay import is_run_dir, load_prompts, read_manifest, read_results
 
     if estimate and offline:
@@ -272,7 +277,7 @@ def _measure(
         if manifest.get("status") not in (None, "complete"):
             out.warning(f"{target}: the run is {manifest.get('status')}; measuring the requests that finished")
         if slo is None:  # the objectives the run was made with
-            from llmaudit.analysis.latency import SLO
+            from llmaudit.analysis.common.latency import SLO
 
             slo = SLO.from_json((manifest.get("settings") or {}).get("slo"))
         return measure(table, mode="measured", source=str(target), catalog_as_of=manifest.get("catalog_as_of"),
@@ -311,7 +316,7 @@ def _replay(
     slo: Any = None,
     no_cache: bool = False,
 ) -> Measurement:
-    from llmaudit.analysis.regression import measure
+    from llmaudit.analysis.gate.measurement import measure
     from llmaudit.render.run import ReplayProgress
     from llmaudit.replay import ReplayOptions, parse_models, read_results, run_replay
 

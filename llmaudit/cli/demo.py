@@ -45,10 +45,12 @@ def _write(path: Path, text: str) -> None:
 def _spend(examples: Path, out_dir: Path, catalog: Any, config: Any) -> Any:
     import json
 
-    from llmaudit.analysis.records import open_records
-    from llmaudit.analysis.spend import SpendOptions, build_spend, parse_by
+    from llmaudit.analysis.common.records import open_records
+    from llmaudit.analysis.spend.builder import build_spend
+    from llmaudit.analysis.spend.report import SpendOptions
     from llmaudit.render.spend import render_markdown
     from llmaudit.render.spend_html import render_spend_html
+    from llmaudit.units import parse_by
 
     # The whole folder: every bundled format (JSONL request logs and the OpenRouter CSV export).
     logs = [str(examples / "logs")]
@@ -77,12 +79,12 @@ def _replay(examples: Path, run_dir: Path, catalog: Any, config: Any) -> Any:
 
 
 def _routing(table: Any, out_dir: Path, run_dir: Path, catalog: Any, config: Any) -> Any:
-    from llmaudit.analysis.routing import RoutingOptions, build_routing
-    from llmaudit.analysis.savings import parse_volume
+    from llmaudit.analysis.routing.report import RoutingOptions, build_routing
     from llmaudit.pricing import fees
     from llmaudit.render.html import render_run_html
     from llmaudit.render.routing import routing_json, routing_markdown
     from llmaudit.replay import read_manifest
+    from llmaudit.units import parse_volume
 
     options = RoutingOptions(volume=parse_volume(DEMO_VOLUME), fee_pct=fees(config).platform_pct)
     report = build_routing(table, catalog, options)
@@ -93,7 +95,7 @@ def _routing(table: Any, out_dir: Path, run_dir: Path, catalog: Any, config: Any
         "Run status": str(manifest.get("status", "unknown")),
         "Volume": DEMO_VOLUME,
     }
-    from llmaudit.analysis.runstats import build_runstats
+    from llmaudit.analysis.routing.runstats import build_runstats
 
     stats = build_runstats(table, manifest, str(run_dir))  # the latency-distribution tables
     _write(out_dir / "routing.html", render_run_html(report, title="llmaudit demo: replay and routing", meta=meta,

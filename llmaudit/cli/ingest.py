@@ -73,8 +73,8 @@ def ingest(
     """Normalize usage logs to the llmaudit schema, price every row, write one parquet file."""
     import json
 
-    from llmaudit.analysis.distributed import open_records_with
-    from llmaudit.analysis.records import write_parquet
+    from llmaudit.analysis.common.distributed import open_records_with
+    from llmaudit.analysis.common.records import write_parquet
     from llmaudit.config import load_config
     from llmaudit.errors import redact
     from llmaudit.pricing import load_catalog

@@ -31,8 +31,8 @@ def mix(
     out_file: Path = typer.Option(None, "--out", metavar="FILE", help="Write the mix here (without it: stdout)."),
     log_format: str = typer.Option("auto", "--log-format", help="Reader for raw logs: auto or a reader name."),
 ) -> None:
-    from llmaudit.analysis.mix import build_mix, write_mix
-    from llmaudit.analysis.records import open_records
+    from llmaudit.analysis.common.records import open_records
+    from llmaudit.analysis.gate.mix import build_mix, write_mix
     from llmaudit.render.mix import render_mix_table
 
     records = open_records(paths, fmt=log_format)

@@ -29,7 +29,7 @@ def export(
     """Write the routing a replay run measured (per prompt category) or the routed what-if chose for
     your logs (per logged model) as a gateway config, with fallbacks; the notes on stderr say what
     was left out and why."""
-    from llmaudit.analysis.policy import policy_from_run, policy_from_whatif
+    from llmaudit.analysis.routing.policy import policy_from_run, policy_from_whatif
     from llmaudit.config import load_config
     from llmaudit.pricing import load_catalog
     from llmaudit.render.policy import FORMATS, export_policy
@@ -45,8 +45,9 @@ def export(
     if len(source) == 1 and is_run_dir(source[0]):
         policy = policy_from_run(read_results(source[0]), threshold=threshold, source=f"run {source[0]}")
     else:
-        from llmaudit.analysis.records import open_records
-        from llmaudit.analysis.spend import SpendOptions, build_spend
+        from llmaudit.analysis.common.records import open_records
+        from llmaudit.analysis.spend.builder import build_spend
+        from llmaudit.analysis.spend.report import SpendOptions
 
         records = open_records(source, fmt=log_format, store=True)
         report = build_spend(records.batches(), catalog, SpendOptions(), config=cfg, inputs=source,

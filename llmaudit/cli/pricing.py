@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +16,7 @@ import typer
 
 from llmaudit.cli._output import WIDE_HELP, out
 from llmaudit.errors import UsageError
+from llmaudit.units import parse_date, parse_moment
 
 if TYPE_CHECKING:
     from llmaudit.pricing.catalog import Catalog, Resolution
@@ -47,25 +48,6 @@ COST_AT_HELP = ("Price in force on this date (YYYY-MM-DD); with a UTC time (2026
                 "also placed in or out of the model's off-peak windows.")
 CONFIG_HELP = "Config file with [pricing] overrides/discounts."
 CONFIG_DEFAULT = "llmaudit.toml, then $LLMAUDIT_HOME/config.toml"
-
-
-def _date(value: str | None, flag: str = "--at") -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        raise UsageError(f"{flag} {value!r}: expected a date like 2025-03-01") from None
-
-
-def _when(value: str | None) -> date | datetime | None:
-    """``--at`` of ``pricing cost``: a date, or a time of day too (UTC when it names no zone)."""
-    if value is None or len(value) <= 10:
-        return _date(value)
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"--at {value!r}: expected a date like 2025-03-01 or a time like 2025-03-01T17:30") from None
 
 
 def _catalog(config_path: Path | None) -> Catalog:
@@ -121,7 +103,7 @@ def list_(
 
     out.set_wide(wide)
     catalog = _catalog(config)
-    day = _date(at)
+    day = parse_date(at)
     entries = sorted(catalog.entries, key=lambda e: e.id.lower())
     if provider:
         entries = [e for e in entries if e.provider == provider.lower()]
@@ -148,7 +130,7 @@ def show(
 
     catalog = _catalog(config)
     hit = _resolve(catalog, model)
-    day = _date(at)
+    day = parse_date(at)
     if fmt is ShowFormat.json:
         out.json(view.show_json(hit, model, day))
     else:
@@ -195,7 +177,7 @@ def cost(
     conditions = Conditions(service_tier, speed.value if speed else None, geo, context_tier)
     catalog = _catalog(config)
     hit = _resolve(catalog, model)
-    result = cost_breakdown(catalog, hit.entry.id, usage, at=_when(at), batch=batch, conditions=conditions)
+    result = cost_breakdown(catalog, hit.entry.id, usage, at=parse_moment(at), batch=batch, conditions=conditions)
     result = dataclasses.replace(result, model=model, matched_by=hit.matched_by)
     if fmt is ShowFormat.json:
         out.json(view.cost_json(result))
@@ -226,7 +208,7 @@ def audit(
     from llmaudit.pricing.audit import audit_model, audit_provider, find_audited
     from llmaudit.render import pricing_audit as view
 
-    start, end = _date(since, "--from"), _date(until, "--to")
+    start, end = parse_date(since, "--from"), parse_date(until, "--to")
     if start and end and start > end:
         raise UsageError(f"--from {since} is after --to {until}")
     if model is None and provider is None:
@@ -284,7 +266,7 @@ def diff(
 def _import(kind: str, file: Path, at: str | None) -> None:
     from llmaudit.pricing.overlay import import_file
 
-    summary = import_file(kind, file, effective=_date(at, "--effective") or date.today())
+    summary = import_file(kind, file, effective=parse_date(at, "--effective") or date.today())
     out.info(f"imported {summary.models} models from {file} as {kind} prices effective {summary.effective}; "
              f"{summary.changed} differ from the catalog")
     if summary.skipped:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ import typer
 
 from llmaudit.cli._output import out
 from llmaudit.errors import UsageError
+from llmaudit.units import parse_max_cost
 
 _FORMATS = ("table", "json", "csv", "markdown")
 
@@ -29,18 +30,6 @@ def _pairs(values: list[str], flag: str) -> dict[str, float]:
                 raise UsageError(f"{flag}: expected PROVIDER=NUMBER (e.g. openai=4), got {item!r}")
             result[name.strip().lower()] = parsed
     return result
-
-
-def _money(value: str | None) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        amount = Decimal(value.strip().lstrip("$"))
-    except InvalidOperation:
-        raise UsageError(f"--max-cost: {value!r} is not an amount in USD") from None
-    if not amount.is_finite() or amount <= 0:
-        raise UsageError("--max-cost must be a positive amount in USD")
-    return amount
 
 
 def replay(
@@ -92,7 +81,7 @@ def replay(
     config_path: Path | None = typer.Option(None, "--config", metavar="FILE", help="Config file (TOML)."),
 ) -> None:
     """Replay a prompt set against many models: cost, latency, tokens/s and pass rate per model."""
-    from llmaudit.analysis.latency import parse_slo
+    from llmaudit.analysis.common.latency import parse_slo
     from llmaudit.config import load_config
     from llmaudit.replay import load_prompts
     from llmaudit.replay.prompts import ignored_parameters
@@ -117,7 +106,7 @@ def replay(
         listed = ", ".join(f"{k} ({n} prompts)" for k, n in sorted(ignored.items()))
         out.warning(f"OpenAI Batch parameters not replayed (they are vendor-specific): {listed}")
     if dry_run:
-        _dry_run(loaded, models, config, repeats, default_output, fmt, _money(max_cost))
+        _dry_run(loaded, models, config, repeats, default_output, fmt, parse_max_cost(max_cost))
         return
     if out_dir is None:
         if resume:
@@ -132,7 +121,7 @@ def replay(
         timeout_s=timeout,
         max_attempts=max_attempts,
         repeats=repeats,
-        max_cost_usd=_money(max_cost),
+        max_cost_usd=parse_max_cost(max_cost),
         use_cache=not no_cache,
         offline=offline,
         resume=resume,

@@ -12,8 +12,8 @@ from llmaudit.cli.ingest import HistoryOption, HostOption, NoStoreOption
 from llmaudit.errors import UsageError
 
 if TYPE_CHECKING:
-    from llmaudit.analysis.focus import FocusExport
-    from llmaudit.analysis.insights import SpendInsights
+    from llmaudit.analysis.spend.focus import FocusExport
+    from llmaudit.analysis.spend.insights import SpendInsights
     from llmaudit.cli.report_run import RoutingFlags
 
 __all__ = ["register"]
@@ -116,14 +116,15 @@ def report(
         skip_pandas_probe()   # nothing below uses pandas; pyarrow would import it anyway (0.2-0.3 s)
     from decimal import Decimal, InvalidOperation
 
-    from llmaudit.analysis.distributed import open_records_with
-    from llmaudit.analysis.insights import plan_insights, plan_observers
-    from llmaudit.analysis.savings import parse_volume
-    from llmaudit.analysis.spend import SpendOptions, build_spend, parse_by, parse_when, resolve_timezone
+    from llmaudit.analysis.common.distributed import open_records_with
+    from llmaudit.analysis.spend.builder import build_spend
+    from llmaudit.analysis.spend.insights import plan_insights, plan_observers
+    from llmaudit.analysis.spend.report import SpendOptions
     from llmaudit.cli.ingest import parse_map
     from llmaudit.config import load_config
     from llmaudit.pricing import load_catalog
     from llmaudit.render.ingest import ReadProgress
+    from llmaudit.units import parse_by, parse_volume, parse_when, resolve_timezone
 
     resolve_timezone(timezone)
     try:
@@ -157,7 +158,7 @@ def report(
     if quality is not None:
         from dataclasses import replace
 
-        from llmaudit.analysis.measured import measured_quality
+        from llmaudit.analysis.routing.measured import measured_quality
         from llmaudit.replay import is_run_dir, read_results
 
         if not is_run_dir(quality):
@@ -221,7 +222,7 @@ def _check_writable(path: Path | None) -> None:
 
 
 def _emit(result: object, fmt: str, whatif: bool, html: Path | None, insights: SpendInsights | None = None) -> None:
-    from llmaudit.analysis.spend import SpendReport
+    from llmaudit.analysis.spend.report import SpendReport
     from llmaudit.render import spend as render
     from llmaudit.render.insights import insights_csv, insights_markdown, insights_table
 

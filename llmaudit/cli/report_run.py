@@ -32,8 +32,8 @@ def report_run(run_dir: str | Path, fmt: str = "table", html: str | Path | None 
     more models answered; CSV carries the per-model table only); with ``html``, also write the
     HTML report there.
     """
-    from llmaudit.analysis.latency import parse_slo
-    from llmaudit.analysis.runstats import build_runstats
+    from llmaudit.analysis.common.latency import parse_slo
+    from llmaudit.analysis.routing.runstats import build_runstats
     from llmaudit.render.run import render_run
     from llmaudit.replay import is_run_dir, read_manifest, read_results
 
@@ -85,8 +85,8 @@ def report_run(run_dir: str | Path, fmt: str = "table", html: str | Path | None 
 
 def _report_sweep(sweep_dir: str, fmt: str, html: str | Path | None, slo: Any) -> None:
     """A load sweep: every level's per-model figures side by side (and the HTML chart)."""
-    from llmaudit.analysis.runstats import build_runstats
-    from llmaudit.analysis.sweepstats import SweepPoint, SweepStats
+    from llmaudit.analysis.routing.runstats import build_runstats
+    from llmaudit.analysis.routing.sweepstats import SweepPoint, SweepStats
     from llmaudit.render.sweep import render_sweep, sweep_html
     from llmaudit.replay import read_manifest, read_results
     from llmaudit.replay.sweep import read_sweep
@@ -117,10 +117,10 @@ def _report_sweep(sweep_dir: str, fmt: str, html: str | Path | None, slo: Any) -
 def _routing(table: Any, manifest: dict[str, Any], flags: RoutingFlags, run_dir: str) -> Any:
     from types import SimpleNamespace
 
-    from llmaudit.analysis.routing import RoutingOptions, build_routing
-    from llmaudit.analysis.savings import parse_volume
+    from llmaudit.analysis.routing.report import RoutingOptions, build_routing
     from llmaudit.config import load_config
     from llmaudit.pricing import fees
+    from llmaudit.units import parse_volume
 
     config = load_config(flags.config)
     # The rows were priced when the run was made; the report names that catalog date, not today's.
@@ -139,7 +139,7 @@ def _routing(table: Any, manifest: dict[str, Any], flags: RoutingFlags, run_dir:
 
 def _judge(table: Any, manifest: dict[str, Any], flags: RoutingFlags, config: Any, run_dir: str) -> tuple[Any, Any]:
     """Grade unchecked answers with an LLM judge (its own calls are priced and reported)."""
-    from llmaudit.analysis.judge import DEFAULT_RUBRIC, JudgeOptions, judge_results
+    from llmaudit.analysis.routing.judge import DEFAULT_RUBRIC, JudgeOptions, judge_results
     from llmaudit.pricing import load_catalog
     from llmaudit.replay import load_prompts
     from llmaudit.replay.judge import JudgeModel

@@ -1,4 +1,4 @@
-"""Render spend anomalies: a rich table, Markdown and CSV rows, from ``analysis.anomaly``.
+"""Render spend anomalies: a rich table, Markdown and CSV rows, from ``analysis.spend.anomaly``.
 Only formatting; the top requests of each day come with their id, cost and file:line."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from llmaudit.analysis.anomaly import MIN_DAYS, Anomaly, AnomalyReport
+from llmaudit.analysis.spend.anomaly import MIN_DAYS, Anomaly, AnomalyReport
 from llmaudit.render.formats import count, usd
 from llmaudit.render.spend import currency_symbol
 

@@ -1,5 +1,5 @@
 """Render budget statuses: a rich table, Markdown (a chat webhook or ``$GITHUB_STEP_SUMMARY``) and
-CSV rows. Only formatting: every figure comes from ``analysis.budget.BudgetStatus``.
+CSV rows. Only formatting: every figure comes from ``analysis.spend.budget.BudgetStatus``.
 
 Unknown is never zero: a budget whose scope has unpriced requests says "+ N unpriced (not
 counted)" beside its spend in every format.
@@ -16,7 +16,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from llmaudit.analysis.budget import BudgetStatus
+from llmaudit.analysis.spend.budget import BudgetStatus
 from llmaudit.render.formats import count, pct, usd
 from llmaudit.render.spend import currency_symbol
 

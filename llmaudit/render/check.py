@@ -1,7 +1,8 @@
 """Renderers for ``llmaudit check``: terminal table, Markdown (PR comment), JUnit XML.
 
 They read a ``CheckReport`` (or, for ``--write-baseline``, a ``Measurement``) and do no
-arithmetic beyond formatting. JSON comes from ``CheckReport.to_dict()``, not from these views.
+arithmetic beyond formatting. JSON comes from ``CheckReport.to_dict()`` (``render.check_text``
+adds the headlines and notes), not from these views.
 Estimated figures carry a ``~`` and unpriced ones say ``unpriced``: unknown is never shown as zero.
 """
 
@@ -10,7 +11,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from llmaudit.analysis.regression import ALL, METRICS, CheckReport, Finding, Measurement
+from llmaudit.analysis.gate.findings import METRICS, CheckReport, Finding
+from llmaudit.analysis.gate.measurement import ALL, Measurement
+from llmaudit.render.check_text import check_headlines, check_notes
 from llmaudit.render.formats import count, ms, pct, usd
 
 __all__ = [
@@ -122,9 +125,10 @@ def render_table(report: CheckReport) -> Any:
     from rich.text import Text
 
     parts: list[Any] = []
-    for line in report.headlines:
+    headlines = check_headlines(report)
+    for line in headlines:
         parts.append(Text(line, style="bold red" if line.startswith("FAIL") else "yellow"))
-    if report.headlines:
+    if headlines:
         parts.append(Text(""))
     by_model: dict[str, list[Finding]] = {}
     for f in report.findings:
@@ -141,8 +145,9 @@ def render_table(report: CheckReport) -> Any:
         if flagged:
             parts.append(_finding_table(f"{model} — flagged prompt categories", flagged, with_category=True))
         parts.append(Text(""))
-    if report.notes:
-        parts.extend(Text(f"note: {n}", style="dim") for n in report.notes)
+    notes = check_notes(report)
+    if notes:
+        parts.extend(Text(f"note: {n}", style="dim") for n in notes)
     parts.append(Text(f"thresholds: {_thresholds_text(report)}", style="dim"))
     parts.append(Text(summary_line(report), style=_STYLE.get(report.status, "")))
     return Group(*parts)
@@ -208,9 +213,10 @@ def render_markdown(report: CheckReport, *, only: list[Finding] | None = None, m
     """GitHub-flavoured Markdown for a PR comment or ``$GITHUB_STEP_SUMMARY``; ``only``: the
     findings to list (a comment mode that shows only what moved)."""
     lines = [MARKER, f"## {_ICON[report.status]} llmaudit cost check: {report.status}", ""]
-    for h in report.headlines:
+    headlines = check_headlines(report)
+    for h in headlines:
         lines.append(f"- **{_md(h)}**" if h.startswith("FAIL") else f"- {_md(h)}")
-    if report.headlines:
+    if headlines:
         lines.append("")
     shown = report.findings if only is None else only
     if only is not None:
@@ -228,9 +234,10 @@ def render_markdown(report: CheckReport, *, only: list[Finding] | None = None, m
         lines += ["", "</details>"]
     lines.extend(_md_paired(overall))
     lines.append("")
-    if report.notes:
+    notes = check_notes(report)
+    if notes:
         # one quoted paragraph per note (consecutive "> " lines would merge into one)
-        lines.append("\n>\n".join(f"> {_md(n)}" for n in report.notes))
+        lines.append("\n>\n".join(f"> {_md(n)}" for n in notes))
         lines.append("")
     lines.append(
         f"<sub>{_md(summary_line(report))} · catalog {report.current.catalog_as_of or 'unknown'} · "

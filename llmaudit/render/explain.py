@@ -1,4 +1,4 @@
-"""Render ``analysis.explain.Explain`` (why the bill is what it is): rich tables, Markdown and CSV
+"""Render ``analysis.spend.explanation.Explain`` (why the bill is what it is): rich tables, Markdown and CSV
 rows. Only formatting: every figure is in the result; each section lists the parts that add up to a
 total of the spend report, so a reader can check the arithmetic."""
 
@@ -12,7 +12,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from llmaudit.analysis.explain import Explain
+from llmaudit.analysis.spend.explanation import Explain
 from llmaudit.render.formats import count, pct, usd
 from llmaudit.render.spend import currency_symbol
 

@@ -1,4 +1,4 @@
-"""Write ``analysis.focus.FocusExport`` as a FOCUS 1.2 CSV: the spec's mandatory columns first, in its
+"""Write ``analysis.spend.focus.FocusExport`` as a FOCUS 1.2 CSV: the spec's mandatory columns first, in its
 order, then the conditional ones we can fill, then ``x_`` custom columns for the token kinds."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import io
 from datetime import datetime
 from decimal import Decimal
 
-from llmaudit.analysis.focus import FocusCharge, FocusExport, billing_period
+from llmaudit.analysis.spend.focus import FocusCharge, FocusExport, billing_period
 
 __all__ = ["FOCUS_COLUMNS", "MANDATORY", "render_focus"]
 

@@ -1,4 +1,4 @@
-"""Render the spend forecast: a rich table, Markdown and CSV rows, from ``analysis.forecast``.
+"""Render the spend forecast: a rich table, Markdown and CSV rows, from ``analysis.spend.forecast``.
 Only formatting; a forecast without an interval says why in every format."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from llmaudit.analysis.forecast import Forecast, Outlook
+from llmaudit.analysis.spend.forecast import Forecast, Outlook
 from llmaudit.render.formats import count, usd
 from llmaudit.render.spend import currency_symbol
 

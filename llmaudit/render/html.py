@@ -25,8 +25,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from llmaudit.analysis.routing import RoutingReport
-from llmaudit.analysis.runstats import RunStats
+from llmaudit.analysis.routing.report import RoutingReport
+from llmaudit.analysis.routing.runstats import RunStats
 from llmaudit.config import data_path
 from llmaudit.render.formats import count, ms, pct, usd
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.console import RenderableType
 from rich.text import Text
 
-from llmaudit.analysis.insights import SpendInsights
+from llmaudit.analysis.spend.insights import SpendInsights
 from llmaudit.render.anomaly import anomaly_csv, anomaly_markdown, anomaly_table
 from llmaudit.render.budget import budget_csv, budget_markdown, budget_table
 from llmaudit.render.explain import explain_csv, explain_markdown, explain_table

@@ -7,8 +7,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from llmaudit.analysis.insights import SpendInsights
-from llmaudit.analysis.spend import SpendReport
+from llmaudit.analysis.spend.insights import SpendInsights
+from llmaudit.analysis.spend.report import SpendReport
 from llmaudit.render.explain import USER_HEAD, explain_sections, user_rows
 from llmaudit.render.formats import count, pct, usd
 from llmaudit.render.spend import currency_symbol

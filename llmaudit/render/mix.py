@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmaudit.analysis.mix import Mix
+from llmaudit.analysis.gate.mix import Mix
 from llmaudit.render.formats import count, pct
 
 __all__ = ["render_mix_table"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmaudit.analysis.policy import Policy, Route
+from llmaudit.analysis.routing.policy import Policy, Route
 
 __all__ = ["FORMATS", "Export", "export_policy"]
 

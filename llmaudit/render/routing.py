@@ -1,5 +1,5 @@
 """Rendering of the routing report (terminal tables, Markdown, JSON). No arithmetic: it formats
-what :func:`llmaudit.analysis.routing.build_routing` computed.
+what :func:`llmaudit.analysis.routing.report.build_routing` computed.
 
 Unknown is never zero: an unpriced strategy shows ``unpriced``, a saving that would compare a
 worse strategy with a better baseline shows ``lower quality``.
@@ -15,8 +15,8 @@ from typing import Any
 from rich.console import RenderableType
 from rich.text import Text
 
-from llmaudit.analysis.routing import RoutingReport
-from llmaudit.analysis.strategies import StrategyResult
+from llmaudit.analysis.routing.report import RoutingReport
+from llmaudit.analysis.routing.strategies import StrategyResult
 from llmaudit.render.formats import ms, pct, usd
 from llmaudit.render.table import FitTable
 

@@ -18,8 +18,8 @@ from rich.console import Console, Group
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from llmaudit.analysis.latency import Dist
-from llmaudit.analysis.runstats import ModelStats, RunStats
+from llmaudit.analysis.common.latency import Dist
+from llmaudit.analysis.routing.runstats import ModelStats, RunStats
 from llmaudit.render.formats import count, ms, pct, usd
 from llmaudit.render.table import FitTable
 from llmaudit.replay.estimate import EstimateSummary

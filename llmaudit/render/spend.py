@@ -1,6 +1,6 @@
 """Render a ``SpendReport``: rich tables for the terminal, Markdown, and one tidy CSV.
 
-Renderers only format what ``analysis.spend`` computed; no arithmetic happens here. Unknown is
+Renderers only format what ``analysis.spend.report`` computed; no arithmetic happens here. Unknown is
 never zero: a group with no priced request shows ``unpriced`` and its token volume, and totals say
 "plus N unpriced requests" in every format; likewise rows whose long-context tier is not
 determinable (priced at base rates), when there are any. JSON is ``SpendReport.to_dict()``, not
@@ -18,8 +18,8 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from llmaudit.analysis.spend import Breakdown, GroupRow, SpendReport
-from llmaudit.analysis.whatif import WhatIf
+from llmaudit.analysis.routing.scenarios import WhatIf
+from llmaudit.analysis.spend.report import Breakdown, GroupRow, SpendReport
 from llmaudit.render.formats import count, pct, usd
 from llmaudit.render.table import FitTable
 

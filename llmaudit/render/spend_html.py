@@ -13,8 +13,8 @@ from pathlib import PurePath
 from typing import Any
 
 from llmaudit import __version__
-from llmaudit.analysis.insights import SpendInsights
-from llmaudit.analysis.spend import SpendReport
+from llmaudit.analysis.spend.insights import SpendInsights
+from llmaudit.analysis.spend.report import SpendReport
 from llmaudit.render.formats import count, day, moment, pct
 from llmaudit.render.spend import _HEADERS, _fee_line, _Fmt, billed_cell, totals_line
 

@@ -1,4 +1,4 @@
-"""Render the subscription break-even (``analysis.subscription``): a rich table, Markdown and CSV
+"""Render the subscription break-even (``analysis.spend.subscription``): a rich table, Markdown and CSV
 rows. Only formatting; JSON is ``SubscriptionReport.to_dict()``."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from llmaudit.analysis.subscription import AGENTS, PlanResult, SubscriptionReport
+from llmaudit.analysis.spend.subscription import AGENTS, PlanResult, SubscriptionReport
 from llmaudit.render.formats import count, usd
 from llmaudit.render.spend import currency_symbol
 

@@ -1,6 +1,6 @@
 """Rendering of a load sweep: per level and model, latency percentiles, throughput, cost and
 goodput, as a terminal table, JSON, CSV, Markdown and an HTML page with a latency-vs-throughput
-chart. Figures arrive computed (``analysis.sweepstats``); this module only formats them."""
+chart. Figures arrive computed (``analysis.routing.sweepstats``); this module only formats them."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any
 from rich import box
 
 from llmaudit import __version__
-from llmaudit.analysis.runstats import ModelStats
-from llmaudit.analysis.sweepstats import SweepStats
+from llmaudit.analysis.routing.runstats import ModelStats
+from llmaudit.analysis.routing.sweepstats import SweepStats
 from llmaudit.render.formats import pct, usd
 from llmaudit.render.table import FitTable
 

@@ -1,4 +1,4 @@
-"""analysis.anomaly on generated series (issue 17.2 acceptance): injected spikes are found (recall
+"""analysis.spend.anomaly on generated series (issue 17.2 acceptance): injected spikes are found (recall
 ≥ 90%), clean weekly-seasonal series raise no alarm, and false alarms stay ≤ 1 per 90 days."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from decimal import Decimal
 import numpy as np
 from _series import Series, generate
 
-from llmaudit.analysis.anomaly import detect_anomalies, score_series
-from llmaudit.analysis.daily import TOTAL, DailySpend, DayTotal
+from llmaudit.analysis.spend.anomaly import detect_anomalies, score_series
+from llmaudit.analysis.spend.daily import TOTAL, DailySpend, DayTotal
 
 
 def _daily(named: dict[str, Series]) -> DailySpend:

@@ -7,8 +7,8 @@ import math
 import pyarrow as pa
 import pytest
 
-from llmaudit.analysis.arena import arena_score
-from llmaudit.analysis.strategies import strategy_table
+from llmaudit.analysis.routing.arena import arena_score
+from llmaudit.analysis.routing.strategies import strategy_table
 
 
 def _reference(cost: float, accuracy: float, beta: float = 0.1, c_max: float = 200, c_min: float = 0.0044) -> float:
@@ -49,7 +49,7 @@ def test_closeness_to_the_oracle_per_strategy() -> None:
 
 
 def test_the_run_report_prints_the_arena_scores(tmp_path: object) -> None:
-    from llmaudit.analysis.routing import build_routing
+    from llmaudit.analysis.routing.report import build_routing
     from llmaudit.render.routing import routing_markdown
 
     rows = [{"prompt_id": p, "model": m, "status": "ok", "cost_usd": c, "passed": ok, "latency_ms": 10.0,

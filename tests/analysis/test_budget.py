@@ -1,4 +1,4 @@
-"""analysis.budget: scopes, periods, projection and status rules without the CLI."""
+"""analysis.spend.budget: scopes, periods, projection and status rules without the CLI."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from llmaudit.analysis.budget import (
+from llmaudit.analysis.spend.budget import (
     Budget,
     evaluate_budgets,
     exit_code,
@@ -16,7 +16,7 @@ from llmaudit.analysis.budget import (
     parse_budget,
     period_bounds,
 )
-from llmaudit.analysis.daily import TOTAL, DailySpend, DayTotal
+from llmaudit.analysis.spend.daily import TOTAL, DailySpend, DayTotal
 from llmaudit.errors import UsageError
 
 UTC_ZONE = ZoneInfo("UTC")

@@ -11,11 +11,13 @@ import pytest
 
 distributed = pytest.importorskip("dask.distributed")
 
-from llmaudit.analysis.distributed import open_records_distributed, read_partition  # noqa: E402
-from llmaudit.analysis.records import open_records, write_parquet  # noqa: E402
-from llmaudit.analysis.spend import SpendOptions, build_spend, parse_by  # noqa: E402
+from llmaudit.analysis.common.distributed import open_records_distributed, read_partition  # noqa: E402
+from llmaudit.analysis.common.records import open_records, write_parquet  # noqa: E402
+from llmaudit.analysis.spend.builder import build_spend  # noqa: E402
+from llmaudit.analysis.spend.report import SpendOptions  # noqa: E402
 from llmaudit.errors import InputError, UnknownFormatError  # noqa: E402
 from llmaudit.pricing import load_catalog  # noqa: E402
+from llmaudit.units import parse_by  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "ingest" / "fixtures"
 NOW = datetime(2025, 11, 1, tzinfo=UTC)
@@ -164,8 +166,8 @@ def test_read_partition_prices_rows(logs: Path) -> None:
 
 
 def test_engine_switch(logs: Path) -> None:
-    from llmaudit.analysis.distributed import open_records_with
-    from llmaudit.analysis.records import Records
+    from llmaudit.analysis.common.distributed import open_records_with
+    from llmaudit.analysis.common.records import Records
     from llmaudit.errors import UsageError
 
     assert isinstance(open_records_with("local", [str(logs / "openai")]), Records)

@@ -1,4 +1,4 @@
-"""analysis.explain on hand-made logs whose figures are worked out here from the catalog's rates for
+"""analysis.spend.explain on hand-made logs whose figures are worked out here from the catalog's rates for
 anthropic/claude-sonnet-4-5 (input $3, cache read $0.30, 5-minute write $3.75, 1-hour write $6, output
 $15 per 1M tokens; batch input $1.50)."""
 
@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
-from llmaudit.analysis.explain import BatchRule, ExplainAccumulator, parse_batchable
-from llmaudit.analysis.spend import SpendOptions, build_spend
+from llmaudit.analysis.spend.builder import build_spend
+from llmaudit.analysis.spend.explain import ExplainAccumulator
+from llmaudit.analysis.spend.explanation import BatchRule, parse_batchable
+from llmaudit.analysis.spend.report import SpendOptions
 from llmaudit.errors import UsageError
 from llmaudit.pricing import load_catalog
 from llmaudit.schema import from_pylist

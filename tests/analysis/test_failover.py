@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from llmaudit.analysis.failover import build_failover, composite_availability
-from llmaudit.analysis.matrix import build_matrix
+from llmaudit.analysis.routing.failover import build_failover, composite_availability
+from llmaudit.analysis.routing.matrix import build_matrix
 
 
 def test_composite_availability_multiplies_error_rates() -> None:

@@ -1,4 +1,4 @@
-"""analysis.forecast (issue 17.3 acceptance): on generated series with trend, weekly seasonality
+"""analysis.spend.forecast (issue 17.3 acceptance): on generated series with trend, weekly seasonality
 and level jumps, the 80% interval covers between 70% and 90% of held-out spans and days."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from _series import WEEKLY, generate
 
-from llmaudit.analysis.daily import TOTAL, DailySpend, DayTotal
-from llmaudit.analysis.forecast import interval, point_forecast
+from llmaudit.analysis.spend.daily import TOTAL, DailySpend, DayTotal
+from llmaudit.analysis.spend.forecast import interval, point_forecast
 
 HISTORY = 120
 
@@ -61,7 +61,7 @@ def _daily(values: dict[date, str]) -> DailySpend:
 
 
 def test_month_end_adds_the_forecast_to_the_exact_spend() -> None:
-    from llmaudit.analysis.forecast import forecast_spend
+    from llmaudit.analysis.spend.forecast import forecast_spend
 
     start = date(2026, 3, 1)
     values = {start + timedelta(days=i): "0.1" for i in range(70)}  # through 9 May
@@ -75,7 +75,7 @@ def test_month_end_adds_the_forecast_to_the_exact_spend() -> None:
 
 
 def test_short_history_has_no_interval_and_says_why() -> None:
-    from llmaudit.analysis.forecast import forecast_spend
+    from llmaudit.analysis.spend.forecast import forecast_spend
 
     values = {date(2026, 5, 1) + timedelta(days=i): "1" for i in range(20)}
     f = forecast_spend(_daily(values), datetime(2026, 5, 21, tzinfo=UTC), ZoneInfo("UTC"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from llmaudit.analysis.quality import agrees, apply_reference, model_quality, token_f1, wilson
+from llmaudit.analysis.common.intervals import wilson
+from llmaudit.analysis.routing.quality import agrees, apply_reference, model_quality, token_f1
 from llmaudit.errors import UsageError
 
 

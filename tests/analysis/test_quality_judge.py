@@ -8,7 +8,7 @@ import httpx
 import pyarrow as pa
 import pytest
 
-from llmaudit.analysis.judge import JudgeOptions, judge_results, parse_verdict
+from llmaudit.analysis.routing.judge import JudgeOptions, judge_results, parse_verdict
 
 
 def test_parse_verdict() -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from llmaudit.analysis.matrix import build_matrix
-from llmaudit.analysis.routermetrics import aiq, router_metrics, upper_hull
-from llmaudit.analysis.routing import RoutingOptions, build_routing
-from llmaudit.analysis.strategies import (
-    CategoryFold,
+from llmaudit.analysis.routing.crossvalidation import CategoryFold
+from llmaudit.analysis.routing.matrix import build_matrix
+from llmaudit.analysis.routing.report import RoutingOptions, build_routing
+from llmaudit.analysis.routing.routermetrics import aiq, router_metrics, upper_hull
+from llmaudit.analysis.routing.strategies import (
     cascade,
     category_router,
     fallback,
@@ -181,7 +181,7 @@ def test_apgr_and_cpt_with_a_perfect_category_split() -> None:
 
 
 def test_build_routing_report_dict() -> None:
-    from llmaudit.analysis.savings import parse_volume
+    from llmaudit.units import parse_volume
 
     report = build_routing(ladder(), None, RoutingOptions(volume=parse_volume("1M-requests/month")))
     d = report.as_dict()

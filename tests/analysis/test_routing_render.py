@@ -8,9 +8,9 @@ import json
 import pyarrow as pa
 from rich.console import Console
 
-from llmaudit.analysis.routing import RoutingOptions, build_routing
-from llmaudit.analysis.savings import parse_volume
+from llmaudit.analysis.routing.report import RoutingOptions, build_routing
 from llmaudit.render.routing import routing_json, routing_markdown, routing_renderables
+from llmaudit.units import parse_volume
 
 COST = {"a/cheap": 0.001, "b/mid": 0.01, "c/exp": 0.1}
 PASSES = {"a/cheap": {"p1"}, "b/mid": {"p1", "p2"}, "c/exp": {"p1", "p2", "p3"}}

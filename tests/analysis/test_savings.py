@@ -7,8 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from llmaudit.analysis.savings import build_savings, parse_volume, scale_factor
+from llmaudit.analysis.routing.savings import build_savings, scale_factor
 from llmaudit.errors import UsageError
+from llmaudit.units import parse_volume
 
 
 def strat(

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
-from llmaudit.analysis.spend import SpendOptions, build_spend, parse_by, parse_when
+from llmaudit.analysis.spend.builder import build_spend
+from llmaudit.analysis.spend.report import SpendOptions
 from llmaudit.errors import UsageError
 from llmaudit.schema import from_pylist
+from llmaudit.units import parse_by, parse_when
 
 
 def _row(ts: datetime, model: str, cost: float | None, **kw: Any) -> dict[str, Any]:

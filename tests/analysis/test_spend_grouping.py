@@ -6,10 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-import llmaudit.analysis.spend as spend
-from llmaudit.analysis.records import open_records
+import llmaudit.analysis.spend.builder as spend
+import llmaudit.analysis.spend.columns as columns
+from llmaudit.analysis.common.records import open_records
+from llmaudit.analysis.spend.report import NONE_LABEL, SpendOptions
 from llmaudit.config import data_path
 from llmaudit.pricing import load_catalog
+from llmaudit.units import parse_by
 
 
 @pytest.mark.parametrize("by", [None, "day,model", "user,project,key,model,provider,source,week,month",
@@ -17,7 +20,7 @@ from llmaudit.pricing import load_catalog
 def test_folded_breakdowns_equal_one_group_by_each(by: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
     catalog = load_catalog()
     tables = list(open_records([str(data_path("examples") / "logs")]).batches())
-    options = spend.SpendOptions(by=spend.parse_by(by) if by else (), now=datetime(2025, 11, 1, tzinfo=UTC))
+    options = SpendOptions(by=parse_by(by) if by else (), now=datetime(2025, 11, 1, tzinfo=UTC))
     folded = spend.build_spend(tables, catalog, options).to_dict()
     monkeypatch.setattr(spend, "_FOLD_GROUPS", -1)  # every breakdown grouped on its own, as before
     separate = spend.build_spend(tables, catalog, options).to_dict()
@@ -38,11 +41,11 @@ def test_dates_and_labels_match_the_arrow_kernels() -> None:
     for tz in ("UTC", "America/New_York", "Asia/Kolkata"):
         zoned = stamps.cast(pa.timestamp("us", tz=tz))
         local = zoned if tz == "UTC" else pc.local_timestamp(zoned)
-        assert spend._dates(local).equals(pc.cast(pc.local_timestamp(zoned), pa.date32()))
+        assert columns._dates(local).equals(pc.cast(pc.local_timestamp(zoned), pa.date32()))
     for values in (["a", "", None, "b"], [None, None], ["x", "y"], []):
         col = pa.chunked_array([pa.array(values, pa.string())])
-        want = pc.fill_null(pc.if_else(pc.equal(col, ""), None, col), spend.NONE_LABEL)
-        got = spend._label(col)
+        want = pc.fill_null(pc.if_else(pc.equal(col, ""), None, col), NONE_LABEL)
+        got = columns._label(col)
         assert pa.chunked_array([got] if isinstance(got, pa.Array) else got.chunks, pa.string()).equals(
             pa.chunked_array(want.chunks, pa.string()))
 
@@ -59,7 +62,7 @@ def test_a_batch_failing_on_the_worker_thread_fails_build_spend(monkeypatch: pyt
             raise RuntimeError("boom")
         real_add(self, table)
 
-    monkeypatch.setattr(spend, "_COALESCE_ROWS", 1)  # one batch per table: several batches
+    monkeypatch.setattr(columns, "_COALESCE_ROWS", 1)  # one batch per table: several batches
     monkeypatch.setattr(spend._Builder, "add", add)
     with pytest.raises(RuntimeError, match="boom"):
-        spend.build_spend(tables, catalog, spend.SpendOptions(now=datetime(2025, 11, 1, tzinfo=UTC)))
+        spend.build_spend(tables, catalog, SpendOptions(now=datetime(2025, 11, 1, tzinfo=UTC)))

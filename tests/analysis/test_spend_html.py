@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from llmaudit.analysis.spend import SpendOptions, build_spend
+from llmaudit.analysis.spend.builder import build_spend
+from llmaudit.analysis.spend.report import SpendOptions
 from llmaudit.render.spend_html import render_spend_html
 from llmaudit.schema import from_pylist
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from llmaudit.analysis.tiers import TierInfo, TierTable
-from llmaudit.analysis.whatif import WhatIfAccumulator, whatif_from_tables
+from llmaudit.analysis.routing.tiers import TierInfo, TierTable
+from llmaudit.analysis.routing.whatif import WhatIfAccumulator, whatif_from_tables
 from llmaudit.pricing import Catalog, ModelEntry, PricePoint, Rates
 from llmaudit.schema import from_pylist
 
@@ -132,7 +132,7 @@ def test_retired_models_price_old_logs_but_are_never_proposed() -> None:
 
 def test_the_fee_is_a_months_fee_scaled_like_the_spend_it_is_charged_on() -> None:
     """The fee was the log window's (``fee $1.09`` beside a $25,286 monthly spend at --volume)."""
-    from llmaudit.analysis.savings import parse_volume
+    from llmaudit.units import parse_volume
 
     rows = [_row(d, "alpha/big", 50_000, 1_000) for d in range(1, 11)]   # 10 days, $0.104 a day routed
     acc = WhatIfAccumulator(CATALOG, tiers=TIERS)

@@ -18,8 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from llmaudit.analysis.tiers import TierInfo, TierTable, load_tiers
-from llmaudit.analysis.whatif import WhatIf, WhatIfAccumulator, _cheapest, _Model
+from llmaudit.analysis.routing.candidates import _cheapest
+from llmaudit.analysis.routing.scenarios import WhatIf
+from llmaudit.analysis.routing.tiers import TierInfo, TierTable, load_tiers
+from llmaudit.analysis.routing.whatif import WhatIfAccumulator, _Model
 from llmaudit.config import Config
 from llmaudit.pricing import Catalog, ModelEntry, PricePoint, Rates, Tier, load_catalog, price_table
 from llmaudit.schema import from_pylist
@@ -255,7 +257,7 @@ def test_fast_path_matches_reference_with_ties_and_zero_token_rows() -> None:
 
 @pytest.mark.parametrize("volume", [None, "10M-tokens/month"])
 def test_fast_path_matches_reference_on_the_shipped_catalog(volume: str | None) -> None:
-    from llmaudit.analysis.savings import parse_volume
+    from llmaudit.units import parse_volume
 
     catalog = load_catalog(Config({"pricing": {"overrides": {"acme/house": {"input": "0.3", "output": "0.9"}}}}))
     cands = WhatIfAccumulator(catalog).candidates

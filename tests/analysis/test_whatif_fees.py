@@ -12,9 +12,9 @@ import pyarrow.compute as pc
 import pytest
 from test_whatif_retokenize import CATALOG, _row, _tiers  # the same hand-built catalog
 
-from llmaudit.analysis.savings import parse_volume
-from llmaudit.analysis.whatif import WhatIfAccumulator
+from llmaudit.analysis.routing.whatif import WhatIfAccumulator
 from llmaudit.schema import from_pylist
+from llmaudit.units import parse_volume
 
 
 class _Config:

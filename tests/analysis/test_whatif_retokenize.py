@@ -16,8 +16,8 @@ from typing import Any
 import pyarrow.compute as pc
 import pytest
 
-from llmaudit.analysis.tiers import TierInfo, TierTable
-from llmaudit.analysis.whatif import WhatIfAccumulator
+from llmaudit.analysis.routing.tiers import TierInfo, TierTable
+from llmaudit.analysis.routing.whatif import WhatIfAccumulator
 from llmaudit.pricing import Catalog, ModelEntry, PricePoint, Rates
 from llmaudit.schema import from_pylist
 from llmaudit.tokens import FACTOR_RANGES, get_encoding, token_factor

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 from _factory import rows, table
 
-from llmaudit.analysis.regression import Measurement, Thresholds, compare, measure, read_baseline, write_baseline
+from llmaudit.analysis.gate.baseline import read_baseline, write_baseline
+from llmaudit.analysis.gate.comparison import compare
+from llmaudit.analysis.gate.measurement import Measurement, measure
+from llmaudit.analysis.gate.thresholds import Thresholds
 from llmaudit.errors import BaselineError
 
 

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 from _factory import rows, table
 
-from llmaudit.analysis.regression import CheckReport, Thresholds, compare, measure
+from llmaudit.analysis.gate.comparison import compare
+from llmaudit.analysis.gate.findings import CheckReport
+from llmaudit.analysis.gate.measurement import measure
+from llmaudit.analysis.gate.thresholds import Thresholds
 from llmaudit.render.check import COMMENT_MODES, MARKER, render_comment
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

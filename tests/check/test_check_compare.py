@@ -7,20 +7,14 @@ from typing import Any
 import pytest
 from _factory import rows, table
 
-from llmaudit.analysis.regression import (
-    ALL,
-    Band,
-    CheckReport,
-    Finding,
-    Thresholds,
-    compare,
-    measure,
-    parse_fraction,
-    parse_usd,
-    parse_volume,
-    thresholds_from,
-)
+from llmaudit.analysis.gate.comparison import compare
+from llmaudit.analysis.gate.findings import CheckReport, Finding
+from llmaudit.analysis.gate.measurement import ALL, measure
+from llmaudit.analysis.gate.thresholds import Band, Thresholds, thresholds_from
 from llmaudit.errors import BaselineError, UsageError
+from llmaudit.render.check_text import check_headlines
+from llmaudit.units import parse_fraction, parse_usd
+from llmaudit.units import parse_request_volume as parse_volume
 
 VOLUME = 10_000_000
 
@@ -38,7 +32,7 @@ def find(report: CheckReport, metric: str, model: str = "openai/gpt-4o-mini", ca
 def test_identical_runs_pass() -> None:
     report = run(rows(), rows())
     assert report.status == "pass"
-    assert not report.failures and not report.warnings and not report.headlines
+    assert not report.failures and not report.warnings and not check_headlines(report)
     assert {f.status for f in report.findings} == {"pass"}
 
 
@@ -57,7 +51,7 @@ def test_large_increase_fails_with_dollars_at_volume() -> None:
     monthly = find(report, "monthly_cost")
     assert monthly.baseline == pytest.approx(10_000) and monthly.current == pytest.approx(12_000)
     assert monthly.delta == pytest.approx(2_000)
-    assert report.headlines == [
+    assert check_headlines(report) == [
         "FAIL: openai/gpt-4o-mini: +18.0% input tokens, +20.0% cost per request → +$2,000/month at 10M requests/month",
         "FAIL: openai/gpt-4o-mini [math]: +18.0% input tokens, +20.0% cost per request",
         "FAIL: openai/gpt-4o-mini [support]: +18.0% input tokens, +20.0% cost per request",

@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 from _factory import rows, table
 
-from llmaudit.analysis.mix import Mix, MixShare, apply_mix, read_mix
-from llmaudit.analysis.regression import ALL, CheckReport, compare, measure, thresholds_from
+from llmaudit.analysis.gate.comparison import compare
+from llmaudit.analysis.gate.findings import CheckReport
+from llmaudit.analysis.gate.measurement import ALL, measure
+from llmaudit.analysis.gate.mix import Mix, MixShare, apply_mix, read_mix
+from llmaudit.analysis.gate.thresholds import thresholds_from
 from llmaudit.errors import UsageError
 
 MODEL = "openai/gpt-4o-mini"

@@ -12,16 +12,11 @@ import numpy as np
 import pytest
 from _factory import rows, table
 
-from llmaudit.analysis.paired import mcnemar, mcnemar_p, paired_bootstrap
-from llmaudit.analysis.regression import (
-    ALL,
-    Thresholds,
-    compare,
-    measure,
-    read_baseline,
-    thresholds_from,
-    write_baseline,
-)
+from llmaudit.analysis.gate.baseline import read_baseline, write_baseline
+from llmaudit.analysis.gate.comparison import compare
+from llmaudit.analysis.gate.measurement import ALL, measure
+from llmaudit.analysis.gate.paired import mcnemar, mcnemar_p, paired_bootstrap
+from llmaudit.analysis.gate.thresholds import Thresholds, thresholds_from
 
 MODEL = "openai/gpt-4o-mini"
 

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from _factory import rows, table
 
-from llmaudit.analysis.check_policy import OVERALL, Policies, policies_from
-from llmaudit.analysis.regression import ALL, CheckReport, Finding, compare, measure
+from llmaudit.analysis.gate.comparison import compare
+from llmaudit.analysis.gate.findings import CheckReport, Finding
+from llmaudit.analysis.gate.measurement import ALL, measure
+from llmaudit.analysis.gate.policy import OVERALL, Policies, policies_from
 from llmaudit.errors import UsageError
 
 A, B = "openai/gpt-4o-mini", "openai/gpt-4o"

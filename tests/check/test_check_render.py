@@ -8,7 +8,10 @@ from pathlib import Path
 from _factory import rows, table
 from rich.console import Console
 
-from llmaudit.analysis.regression import CheckReport, Thresholds, compare, measure
+from llmaudit.analysis.gate.comparison import compare
+from llmaudit.analysis.gate.findings import CheckReport
+from llmaudit.analysis.gate.measurement import measure
+from llmaudit.analysis.gate.thresholds import Thresholds
 from llmaudit.render.check import render_junit, render_markdown, render_measurement_markdown, render_table
 
 

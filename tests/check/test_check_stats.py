@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from llmaudit.analysis.regression import _mean_interval, order_statistic_ci, wilson
+from llmaudit.analysis.gate.statistics import mean_interval as _mean_interval
+from llmaudit.analysis.gate.statistics import order_statistic_ci, wilson
 
 
 def test_wilson_known_values() -> None:

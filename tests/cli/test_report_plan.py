@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from llmaudit.analysis.subscription import parse_plan
+from llmaudit.analysis.spend.subscription import parse_plan
 from llmaudit.errors import UsageError
 from llmaudit.schema import from_pylist
 from tests.conftest import RunCli

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 import yaml
 
-from llmaudit.analysis.policy import policy_from_run
+from llmaudit.analysis.routing.policy import policy_from_run
 from llmaudit.pricing import load_catalog
 from llmaudit.render.policy import export_policy
 

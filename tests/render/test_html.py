@@ -9,9 +9,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from llmaudit.analysis.routing import RoutingOptions, build_routing
-from llmaudit.analysis.savings import parse_volume
+from llmaudit.analysis.routing.report import RoutingOptions, build_routing
 from llmaudit.render.html import json_script, render_run_html, safe_json
+from llmaudit.units import parse_volume
 
 
 def test_safe_json_cannot_close_a_script_block() -> None:

@@ -251,9 +251,9 @@ def hostile_table() -> Any:
 
 
 def test_report_renders_with_charts_and_no_console_errors(browser: int, tmp_path: Path) -> None:
-    from llmaudit.analysis.routing import RoutingOptions, build_routing
-    from llmaudit.analysis.savings import parse_volume
+    from llmaudit.analysis.routing.report import RoutingOptions, build_routing
     from llmaudit.render.html import render_run_html
+    from llmaudit.units import parse_volume
 
     report = build_routing(hostile_table(), None, RoutingOptions(volume=parse_volume("2M-requests/month")))
     html = tmp_path / "routing.html"

@@ -216,7 +216,7 @@ def test_a_request_that_does_not_fit_yet_waits_and_the_run_spends_most_of_the_bu
     lowered = [r["budget_max_tokens"] for r in rows if r["budget_max_tokens"] is not None]
     assert lowered and all(16 <= cap < 64 for cap in lowered)  # said on the row, and never below 16
     assert sorted(caps) == sorted([64] * (len(rows) - len(lowered)) + lowered)
-    from llmaudit.analysis.runstats import build_runstats
+    from llmaudit.analysis.routing.runstats import build_runstats
 
     stats = build_runstats(read_results(tmp_path / "run"), read_manifest(tmp_path / "run"), "run")
     assert any(f"{len(lowered)} requests were sent with max_tokens lowered" in w for w in stats.warnings)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from rich.console import Console
 
-from llmaudit.analysis.runstats import build_runstats
+from llmaudit.analysis.routing.runstats import build_runstats
 from llmaudit.render.run import render_run
 from llmaudit.replay.rundir import results_table
 

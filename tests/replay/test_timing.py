@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tokenserver import run_token_server
 
-from llmaudit.analysis.latency import SLO, distribution, itl_gaps, meets_slo, parse_slo, tpot_ms
-from llmaudit.analysis.runstats import build_runstats
+from llmaudit.analysis.common.latency import SLO, distribution, itl_gaps, meets_slo, parse_slo, tpot_ms
+from llmaudit.analysis.routing.runstats import build_runstats
 from llmaudit.errors import UsageError
 from llmaudit.render.run import render_run
 from llmaudit.replay.rundir import results_table

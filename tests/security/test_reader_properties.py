@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmaudit.analysis.records import open_records
+from llmaudit.analysis.common.records import open_records
 from llmaudit.errors import InputError
 from llmaudit.ingest import READERS, scan
 
