@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import os
 import tempfile
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 from llmaudit.cli._output import out
+from llmaudit.cli.options import (
+    CheckFormat,
+    CheckFormatOption,
+    ConfigOption,
+    ModelsOption,
+    NoCacheOption,
+    OfflineOption,
+    SloOption,
+)
 from llmaudit.errors import CheckFailed, UsageError
 
 if TYPE_CHECKING:
@@ -26,11 +34,7 @@ if TYPE_CHECKING:
 DEFAULT_BASELINE = "llmaudit-baseline.json"
 
 
-class Fmt(StrEnum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-
+Fmt = CheckFormat
 
 def register(app: typer.Typer) -> None:
     app.command(
@@ -44,14 +48,10 @@ def check(
     target: str = typer.Argument(
         ..., help="A prompt set (JSONL) or a replay run directory.", show_default=False, metavar="PROMPTS.jsonl|RUN_DIR"
     ),
-    models: list[str] = typer.Option(
-        None, "--models", "-m", metavar="P/M[,P/M]", help="provider/model, comma-separated or repeated."
-    ),
+    models: ModelsOption = None,
     estimate: bool = typer.Option(False, "--estimate", help="Count tokens locally and price them: no API call."),
-    offline: bool = typer.Option(False, "--offline", help="Replay from the response cache only: no API call."),
-    no_cache: bool = typer.Option(
-        False, "--no-cache", help="Live replay: neither read nor write the response cache."
-    ),
+    offline: OfflineOption = False,
+    no_cache: NoCacheOption = False,
     baseline: str = typer.Option(
         None, "--baseline", "-b", metavar="FILE", help=f"Baseline JSON [default: {DEFAULT_BASELINE}]."
     ),
@@ -69,8 +69,7 @@ def check(
         None, metavar="PCT", help="Fail when the pass rate is surely below this, e.g. 90%."
     ),
     warn_pass_rate: str = typer.Option(None, metavar="PCT", help="Warn when the pass rate is below this."),
-    slo: str = typer.Option(None, "--slo", metavar="METRIC=TIME,...", help="Objectives goodput is counted "
-                            "against, e.g. ttft=500ms,tpot=50ms,e2e=10s (without it: [check] slo, or a run's own)."),
+    slo: SloOption = None,
     min_goodput: str = typer.Option(None, metavar="PCT", help="Fail when goodput is surely below this, e.g. 95%."),
     warn_goodput: str = typer.Option(None, metavar="PCT", help="Warn when goodput is below this."),
     max_pass_rate_drop: str = typer.Option(
@@ -96,15 +95,13 @@ def check(
         None, "--run-dir", metavar="DIR", help="Keep the replay run here.",
         show_default="a temporary folder"
     ),
-    fmt: Fmt = typer.Option(Fmt.table, "--format", "-f", help="Output format."),
+    fmt: CheckFormatOption = CheckFormat.table,
     comment_mode: str = typer.Option(
         None, "--comment-mode", metavar="MODE",
         help="With --format markdown: always, on-change or on-increase (print nothing when quiet).",
     ),
     junit: Path = typer.Option(None, "--junit", metavar="FILE", help="Also write JUnit XML to this file."),
-    config_path: Path = typer.Option(
-        None, "--config", metavar="FILE", help="Config file (TOML) with a [check] section."
-    ),
+    config_path: ConfigOption = None,
 ) -> None:
     from llmaudit import __version__
     from llmaudit.analysis.check_policy import policies_from

@@ -3,29 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
 from llmaudit.cli._output import out
+from llmaudit.cli.options import (
+    ConfigOption,
+    EngineOption,
+    HistoryOption,
+    HostOption,
+    MapOption,
+    NoStoreOption,
+    SchedulerOption,
+)
 from llmaudit.errors import UsageError
 
-__all__ = ["HistoryOption", "HostOption", "NoStoreOption", "parse_map", "register"]
-
-# Declared once for `ingest` and `report --spend`.
-HostOption = Annotated[str | None, typer.Option(
-    "--host", help="The machine these inputs came from: stamped on every row read (host column, --by host), "
-    "so exports merged from several machines stay apart.")]
-
-NoStoreOption = Annotated[bool, typer.Option(
-    "--no-store", help="Read every file afresh and leave the local store ($LLMAUDIT_HOME/store) as it is. "
-    "By default a file read before and unchanged since is taken from the store, and one appended to is "
-    "read from where it ended.")]
-
-HistoryOption = Annotated[bool, typer.Option(
-    "--history", help="Also count logs the store read earlier under these folders that are gone from disk "
-    "since (Claude Code deletes transcripts after 30 days): the store keeps your history.")]
-
+__all__ = ["parse_map", "register"]
 
 def parse_map(text: str | None) -> dict[str, str] | None:
     """``input_tokens=prompt_toks,output_tokens=completion_toks`` → dict (schema column → source column)."""
@@ -58,14 +51,11 @@ def ingest(
     paths: list[str] = typer.Argument(..., help="Log files, directories or globs ('-' for stdin)."),
     out_file: Path = typer.Option(..., "--out", "-o", help="Parquet file to write."),
     fmt: str = typer.Option("auto", "--format", help="Log format: auto (sniff each file) or a reader name."),
-    mapping: str | None = typer.Option(None, "--map", help="Column mapping for --format generic: col=field,..."),
+    mapping: MapOption = None,
     rejects: Path | None = typer.Option(None, "--rejects", help="Write every rejected row to this JSONL file."),
-    config: Path | None = typer.Option(None, "--config", help="Config file.",
-                                         show_default="./llmaudit.toml"),
-    engine: str = typer.Option("local", "--engine", help="local | dask: read and price the input files on dask "
-                               "workers (same output)."),
-    scheduler: str | None = typer.Option(None, "--scheduler", help="dask scheduler address, e.g. "
-                                         "tcp://10.0.0.5:8786.", show_default="a LocalCluster on this machine"),
+    config: ConfigOption = None,
+    engine: EngineOption = "local",
+    scheduler: SchedulerOption = None,
     host: HostOption = None,
     no_store: NoStoreOption = False,
     history: HistoryOption = False,

@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from llmaudit.cli._output import out
+from llmaudit.cli.options import LogFormatOption
 
 
 def register(app: typer.Typer) -> None:
@@ -29,7 +30,7 @@ def mix(
         help="category: the value of each request's category:NAME tag; project: its project column.",
     ),
     out_file: Path = typer.Option(None, "--out", metavar="FILE", help="Write the mix here (without it: stdout)."),
-    log_format: str = typer.Option("auto", "--log-format", help="Reader for raw logs: auto or a reader name."),
+    log_format: LogFormatOption = "auto",
 ) -> None:
     from llmaudit.analysis.mix import build_mix, write_mix
     from llmaudit.analysis.records import open_records

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from llmaudit.cli._output import out
+from llmaudit.cli.options import ConfigOption, LogFormatOption, ThresholdOption
 from llmaudit.errors import UsageError
 
 __all__ = ["app"]
@@ -20,11 +21,9 @@ def export(
     to: str = typer.Option(..., "--to", help="litellm (proxy config.yaml) | openrouter (request presets) | "
                            "portkey (gateway config)."),
     out_file: Path | None = typer.Option(None, "--out", "-o", help="Write here instead of stdout."),
-    threshold: float = typer.Option(0.9, "--threshold", min=0.0, max=1.0,
-                                    help="Run: the pass rate a category's model must reach."),
-    log_format: str = typer.Option("auto", "--log-format", help="Logs: their format (auto sniffs each file)."),
-    config: Path | None = typer.Option(None, "--config", help="Config file.",
-                                         show_default="./llmaudit.toml"),
+    threshold: ThresholdOption = 0.9,
+    log_format: LogFormatOption = "auto",
+    config: ConfigOption = None,
 ) -> None:
     """Write the routing a replay run measured (per prompt category) or the routed what-if chose for
     your logs (per logged model) as a gateway config, with fallbacks; the notes on stderr say what

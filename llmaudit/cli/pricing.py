@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from llmaudit.cli._output import WIDE_HELP, out
+from llmaudit.cli._output import out
+from llmaudit.cli.options import ConfigOption, ListFormat, ListFormatOption, ShowFormat, ShowFormatOption, WideOption
 from llmaudit.errors import UsageError
 
 if TYPE_CHECKING:
@@ -26,17 +27,6 @@ import_app = typer.Typer(help="Add prices from a LiteLLM or OpenRouter file as a
 app.add_typer(import_app, name="import")
 
 
-class ListFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-class ShowFormat(StrEnum):
-    table = "table"
-    json = "json"
-
-
 class Speed(StrEnum):
     fast = "fast"
 
@@ -45,8 +35,6 @@ AT_HELP = "Price in force on this date (YYYY-MM-DD)."
 AT_DEFAULT = "the latest price"
 COST_AT_HELP = ("Price in force on this date (YYYY-MM-DD); with a UTC time (2026-03-01T17:30) a single request is "
                 "also placed in or out of the model's off-peak windows.")
-CONFIG_HELP = "Config file with [pricing] overrides/discounts."
-CONFIG_DEFAULT = "llmaudit.toml, then $LLMAUDIT_HOME/config.toml"
 
 
 def _date(value: str | None, flag: str = "--at") -> date | None:
@@ -111,10 +99,10 @@ def _provider(catalog: Catalog, provider: str) -> str:
 @app.command("list")
 def list_(
     provider: str = typer.Option(None, "--provider", "-p", help="Only this provider (e.g. openai, anthropic)."),
-    fmt: ListFormat = typer.Option(ListFormat.table, "--format", "-f", help="Output format."),
+    fmt: ListFormatOption = ListFormat.table,
     at: str = typer.Option(None, "--at", help=AT_HELP, show_default=AT_DEFAULT),
-    config: Path = typer.Option(None, "--config", help=CONFIG_HELP, show_default=CONFIG_DEFAULT),
-    wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
+    config: ConfigOption = None,
+    wide: WideOption = False,
 ) -> None:
     """List the models in the catalog with their prices (USD per 1M tokens)."""
     from llmaudit.render import pricing as view
@@ -140,8 +128,8 @@ def list_(
 def show(
     model: str = typer.Argument(..., help="Model name in any spelling (gpt-4o, anthropic/claude-3.5-sonnet, ...)."),
     at: str = typer.Option(None, "--at", help=AT_HELP, show_default=AT_DEFAULT),
-    fmt: ShowFormat = typer.Option(ShowFormat.table, "--format", "-f"),
-    config: Path = typer.Option(None, "--config", help=CONFIG_HELP, show_default=CONFIG_DEFAULT),
+    fmt: ShowFormatOption = ShowFormat.table,
+    config: ConfigOption = None,
 ) -> None:
     """Show one model: how the name resolved, its prices, tiers and dated history."""
     from llmaudit.render import pricing as view
@@ -180,8 +168,8 @@ def cost(
                                      help="The long-context window the requests fell in, as a usage report labels "
                                           "it (e.g. 0-200k, 200k-1M); used with --requests above 1."),
     at: str = typer.Option(None, "--at", help=COST_AT_HELP, show_default=AT_DEFAULT),
-    fmt: ShowFormat = typer.Option(ShowFormat.table, "--format", "-f"),
-    config: Path = typer.Option(None, "--config", help=CONFIG_HELP, show_default=CONFIG_DEFAULT),
+    fmt: ShowFormatOption = ShowFormat.table,
+    config: ConfigOption = None,
 ) -> None:
     """Exact cost of one request (or N), broken down by token type."""
     from llmaudit.pricing import Conditions, Usage, cost_breakdown
@@ -215,8 +203,8 @@ def audit(
                                        help="Only the periods (or models) where sources disagree."),
     since: str = typer.Option(None, "--from", help="Only periods on or after this date (YYYY-MM-DD)."),
     until: str = typer.Option(None, "--to", help="Only periods on or before this date (YYYY-MM-DD)."),
-    fmt: ShowFormat = typer.Option(ShowFormat.table, "--format", "-f"),
-    config: Path = typer.Option(None, "--config", help=CONFIG_HELP, show_default=CONFIG_DEFAULT),
+    fmt: ShowFormatOption = ShowFormat.table,
+    config: ConfigOption = None,
 ) -> None:
     """Where a model's prices come from: every source's price over time beside the catalog's answer.
 
@@ -259,8 +247,8 @@ def diff(
     b: str = typer.Argument(None, help="A date or a catalog file/folder.",
                              show_default="the current catalog"),
     provider: str = typer.Option(None, "--provider", "-p", help="Only this provider."),
-    fmt: ListFormat = typer.Option(ListFormat.table, "--format", "-f"),
-    config: Path = typer.Option(None, "--config", help=CONFIG_HELP, show_default=CONFIG_DEFAULT),
+    fmt: ListFormatOption = ListFormat.table,
+    config: ConfigOption = None,
 ) -> None:
     """Prices that changed between two dates of the catalog, or between two catalogs."""
     from llmaudit.pricing.diff import diff_catalogs

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from llmaudit.cli._output import out
+from llmaudit.cli.options import ConfigOption, ModelsOption, NoCacheOption, OfflineOption, RunFormatOption, SloOption
 from llmaudit.errors import UsageError
 
 _FORMATS = ("table", "json", "csv", "markdown")
@@ -44,12 +45,9 @@ def _money(value: str | None) -> Decimal | None:
 
 
 def replay(
-    prompts: Path = typer.Argument(
-        ..., metavar="PROMPTS.jsonl", help="Prompt set (JSONL; our shape or OpenAI Batch input lines)."
-    ),
-    models: list[str] = typer.Option(
-        ..., "--models", "-m", metavar="P/M[,P/M...]", help="provider/model[,provider/model...] (repeatable)."
-    ),
+    prompts: Annotated[Path, typer.Argument(
+        metavar="PROMPTS.jsonl", help="Prompt set (JSONL; our shape or OpenAI Batch input lines).")],
+    models: ModelsOption,
     out_dir: Path | None = typer.Option(
         None, "--out", "-o", metavar="RUN_DIR", help="Run directory.",
         show_default="runs/replay-<time>"
@@ -80,18 +78,18 @@ def replay(
     default_output: int = typer.Option(
         256, "--default-output-tokens", metavar="N", help="Output assumed without max_tokens."
     ),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the response cache."),
-    offline: bool = typer.Option(False, "--offline", help="Answer from the response cache only; a miss is an error."),
-    slo: str | None = typer.Option(None, "--slo", metavar="METRIC=TIME,...", help="Service-level objectives the "
-                                   "report counts goodput against, e.g. ttft=500ms,tpot=50ms,e2e=10s."),
+    no_cache: NoCacheOption = False,
+    offline: OfflineOption = False,
+    slo: SloOption = None,
     sweep: str | None = typer.Option(None, "--sweep", metavar="LEVELS", help="Run the prompt set "
                                      "once per load level (concurrency=1,4,16 or rate=1,5,20) into --out/LEVEL/."),
     rate: str | None = typer.Option(None, "--rate", metavar="R,R,...", help="A sweep over request rates per "
                                     "second with Poisson arrivals, e.g. 1,5,20 (same as --sweep rate=...)."),
-    fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT", help="table | json | csv | markdown."),
-    config_path: Path | None = typer.Option(None, "--config", metavar="FILE", help="Config file (TOML)."),
+    fmt: RunFormatOption = "table",
+    config_path: ConfigOption = None,
 ) -> None:
     """Replay a prompt set against many models: cost, latency, tokens/s and pass rate per model."""
+    assert models is not None  # required: click refuses a command line without --models
     from llmaudit.analysis.latency import parse_slo
     from llmaudit.config import load_config
     from llmaudit.replay import load_prompts

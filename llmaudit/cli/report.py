@@ -7,8 +7,27 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from llmaudit.cli._output import WIDE_HELP, out
-from llmaudit.cli.ingest import HistoryOption, HostOption, NoStoreOption
+from llmaudit.cli._output import out
+from llmaudit.cli.options import (
+    ByOption,
+    ConfigOption,
+    EngineOption,
+    HistoryOption,
+    HostOption,
+    LogFormatOption,
+    MapOption,
+    NoStoreOption,
+    NowOption,
+    ReportFormatOption,
+    SchedulerOption,
+    SinceOption,
+    SloOption,
+    ThresholdOption,
+    TimezoneOption,
+    UntilOption,
+    VolumeOption,
+    WideOption,
+)
 from llmaudit.errors import UsageError
 
 if TYPE_CHECKING:
@@ -24,47 +43,37 @@ _FORMATS = ("table", "json", "csv", "markdown", "focus")
 def report(
     paths: list[str] = typer.Argument(..., help="Usage logs / llmaudit parquet (with --spend), or a RUN_DIR."),
     spend: bool = typer.Option(False, "--spend", help="Audit spend from usage logs or an ingested parquet."),
-    by: str | None = typer.Option(None, "--by", help="Breakdowns, comma-separated: model, provider, vendor, "
-                                  "day, week, month, tag, user, session, project, host, key, source; join two with + "
-                                  "to cross them (model+day)."),
-    since: str | None = typer.Option(None, "--since", help="From this date/time (inclusive; --timezone)."),
-    until: str | None = typer.Option(None, "--until", help="Up to this date/time (exclusive; --timezone)."),
-    timezone: str = typer.Option("UTC", "--timezone", help="IANA timezone for day boundaries."),
+    by: ByOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    timezone: TimezoneOption = "UTC",
     currency: str = typer.Option("USD", "--currency", help="Report currency (needs --fx-rate unless USD)."),
     fx_rate: str | None = typer.Option(None, "--fx-rate", help="Units of --currency per USD, e.g. 0.92."),
-    fmt: str = typer.Option("table", "--format", help="table | json | csv | markdown | focus. csv is one tidy table: "
-                            "one header, and a 'table' column naming each part (breakdown, savings, …)."),
+    fmt: ReportFormatOption = "table",
     html: Path | None = typer.Option(None, "--html", help="Also write a self-contained HTML report."),
     whatif: bool = typer.Option(True, "--whatif/--no-whatif", help="Include the provider / routing what-if."),
     byok: bool = typer.Option(False, "--byok", help="Routed what-if with the BYOK fee instead of the platform fee."),
     top: int = typer.Option(20, "--top", help="Billed-vs-recomputed differences to list (all are counted)."),
     tolerance: float = typer.Option(1.0, "--tolerance", help="Percent difference that counts as a mismatch."),
-    log_format: str = typer.Option("auto", "--log-format", help="Reader for raw logs: auto or a reader name."),
-    mapping: str | None = typer.Option(None, "--map", help="Column mapping for --log-format generic."),
-    now: str | None = typer.Option(None, "--now", help="Treat this ISO time as now (projection; reproducible)."),
-    config: Path | None = typer.Option(None, "--config", help="Config file.",
-                                         show_default="./llmaudit.toml"),
-    engine: str = typer.Option("local", "--engine", help="local | dask: read and price the input files on dask "
-                               "workers (same numbers)."),
-    scheduler: str | None = typer.Option(None, "--scheduler", help="dask scheduler address, e.g. "
-                                         "tcp://10.0.0.5:8786.", show_default="a LocalCluster on this machine"),
-    volume: str | None = typer.Option(None, "--volume", help="Scale the savings table to a monthly volume, "
-                                      "e.g. 10B-tokens/month or 2M-requests/month (logs and RUN_DIR)."),
+    log_format: LogFormatOption = "auto",
+    mapping: MapOption = None,
+    now: NowOption = None,
+    config: ConfigOption = None,
+    engine: EngineOption = "local",
+    scheduler: SchedulerOption = None,
+    volume: VolumeOption = None,
     reference: str | None = typer.Option(None, "--reference", help="RUN_DIR: unchecked prompts pass when they "
                                          "agree with this model's answer."),
     judge: str | None = typer.Option(None, "--judge", help="RUN_DIR: an LLM judge (provider/model) grades "
                                      "unchecked answers; its calls are priced."),
     rubric: str | None = typer.Option(None, "--rubric", help="RUN_DIR: judge rubric text, or @FILE."),
     prompts: str | None = typer.Option(None, "--prompts", help="RUN_DIR: the prompt set (for --judge)."),
-    threshold: float = typer.Option(0.9, "--threshold", min=0.0, max=1.0,
-                                    help="RUN_DIR, --quality: the pass rate a model needs in a category."),
+    threshold: ThresholdOption = 0.9,
     quality: Path | None = typer.Option(None, "--quality", help="Logs: route each request among the models "
                                         "this replay run measured passing its category (tag category:NAME; "
                                         "else all prompts), instead of the capability tiers.",
                                         metavar="RUN_DIR"),
-    slo: str | None = typer.Option(None, "--slo", metavar="METRIC=TIME,...", help="RUN_DIR: count goodput "
-                                   "against these objectives, e.g. ttft=500ms,tpot=50ms,e2e=10s (metrics: ttft, "
-                                   "tpot, itl, e2e; without it: the ones the run was made with)."),
+    slo: SloOption = None,
     budget: list[str] | None = typer.Option(None, "--budget", help="Repeatable: "
                                             "'anthropic/*=5000/month', 'user:alice=200/week', '*=50/day'; "
                                             "exit 3 if one is projected to be passed, 4 if one was passed.",
@@ -89,7 +98,7 @@ def report(
     host: HostOption = None,
     no_store: NoStoreOption = False,
     history: HistoryOption = False,
-    wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
+    wide: WideOption = False,
 ) -> None:
     """Spend by model, provider, day…, billed vs list price, month-end projection and routing what-if."""
     out.set_wide(wide)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from llmaudit.cli._output import out
+from llmaudit.cli.options import StoreFormatOption
 from llmaudit.errors import UsageError
 
 __all__ = ["app"]
@@ -17,7 +18,7 @@ app = typer.Typer(
 
 
 @app.command("status")
-def status(fmt: str = typer.Option("table", "--format", help="table | json")) -> None:
+def status(fmt: StoreFormatOption = "table") -> None:
     """Where the store is, how many files and rows it holds, and how many of those files are gone."""
     from llmaudit.ingest.store import open_store
     from llmaudit.render.store import render_status
