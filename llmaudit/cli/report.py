@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -32,8 +32,9 @@ from llmaudit.errors import UsageError
 
 if TYPE_CHECKING:
     from llmaudit.analysis.focus import FocusExport
-    from llmaudit.analysis.insights import SpendInsights
+    from llmaudit.analysis.spend import SpendReport
     from llmaudit.cli.report_run import RoutingFlags
+    from llmaudit.workflows.spend import SpendAudit
 
 __all__ = ["register"]
 
@@ -104,8 +105,7 @@ def report(
     out.set_wide(wide)
     if slo is not None and spend:
         raise UsageError("--slo applies to a replay run directory (report RUN_DIR), not to --spend")
-    if fmt not in _FORMATS:
-        raise UsageError(f"--format {fmt!r}: choose one of {', '.join(_FORMATS)}")
+    out.check_format(fmt, _FORMATS)
     if fmt == "focus" and not spend:
         raise UsageError("--format focus writes the spend of usage logs: add --spend")
     if not spend:
@@ -116,90 +116,57 @@ def report(
 
         flags = RoutingFlags(volume=volume, reference=reference, judge=judge, rubric=rubric, prompts=prompts,
                              threshold=threshold, config=config, slo=slo)
-        _check_writable(html)
+        out.check_writable(html, "--html")
         _run_report(paths, fmt, html, flags)
         return
-    if engine == "local":
-        from llmaudit.pandas_probe import skip_pandas_probe
-
-        skip_pandas_probe()   # nothing below uses pandas; pyarrow would import it anyway (0.2-0.3 s)
-    from decimal import Decimal, InvalidOperation
-
-    from llmaudit.analysis.distributed import open_records_with
-    from llmaudit.analysis.insights import plan_insights, plan_observers
-    from llmaudit.analysis.savings import parse_volume
-    from llmaudit.analysis.spend import SpendOptions, build_spend, parse_by, parse_when, resolve_timezone
-    from llmaudit.cli.ingest import parse_map
-    from llmaudit.config import load_config
-    from llmaudit.pricing import load_catalog
     from llmaudit.render.ingest import ReadProgress
+    from llmaudit.workflows.spend import SpendAuditOptions, audit_spend
 
-    resolve_timezone(timezone)
-    try:
-        rate = Decimal(fx_rate) if fx_rate is not None else Decimal(1)
-    except InvalidOperation:
-        raise UsageError(f"--fx-rate {fx_rate!r} is not a number") from None
-    if currency.upper() != "USD" and fx_rate is None:
-        raise UsageError(f"--currency {currency} needs --fx-rate (units of {currency} per USD)")
-    if rate <= 0:
-        raise UsageError("--fx-rate must be positive")
-    if tolerance < 0:
-        raise UsageError("--tolerance must be 0 or more (percent)")
-    if top < 0:
-        raise UsageError("--top must be 0 or more")
-    _check_writable(html)
-    options = SpendOptions(
-        by=parse_by(by),
-        since=parse_when(since, timezone, "--since") if since else None,
-        until=parse_when(until, timezone, "--until") if until else None,
-        timezone=timezone, currency=currency.upper(), fx_rate=rate,
-        now=parse_when(now, timezone, "--now") if now else None,
-        tolerance=Decimal(str(tolerance)) / 100, max_listed=max(top, 0), whatif=whatif, byok=byok,
-        volume=parse_volume(volume) if volume else None,
-    )
-    if options.since is not None and options.until is not None and options.until <= options.since:
-        raise UsageError(f"--until {until} is not after --since {since}: the window would be empty")
-    cfg = load_config(config)
-    plan = plan_insights(budget, alert_at, cfg, anomalies=anomalies, forecast=forecast)
-    observer = plan.observer() if plan.wanted else None
-    catalog = load_catalog(cfg)
-    if quality is not None:
-        from dataclasses import replace
-
-        from llmaudit.analysis.measured import measured_quality
-        from llmaudit.replay import is_run_dir, read_results
-
-        if not is_run_dir(quality):
-            raise UsageError(f"--quality {quality}: not a replay run directory")
-        options = replace(options, quality=measured_quality(read_results(quality), catalog, threshold=threshold,
-                                                            source=str(quality)))
-    extra = plan_observers(catalog, cfg, explain=explain, batchable=batchable, plan_flags=plan_flags,
-                           focus=fmt == "focus", tolerance=options.tolerance, timezone=timezone)
-    with ReadProgress(None, "reading", out.stderr) as bar:
-        records = open_records_with(engine, paths, scheduler=scheduler, fmt=log_format, mapping=parse_map(mapping),
-                                    progress=bar.advance, catalog=catalog, host=host,
-                                    store=not no_store, history=history)
-        bar.total = records.total_bytes
-        result = build_spend(records.batches(), catalog, options, config=cfg, inputs=paths,
-                             ingest_summary=records.summary,
-                             observers=(*((observer,) if observer else ()), *extra.all()))
-    insights = (plan.result(observer, now=result.generated_at, timezone=timezone, fx_rate=rate,
-                            currency=options.currency) if observer else None)
-    insights = extra.insights(insights, fx_rate=rate, currency=options.currency, now=result.generated_at)
-    if extra.focus is not None:
-        _emit_focus(extra.focus.result(rate, options.currency), result)
-        _write_html(html, result, insights)
-    else:
-        _emit(result, fmt, whatif, html, insights)
-    if insights is not None and insights.exit_code:
+    out.check_writable(html, "--html")
+    options = SpendAuditOptions(
+        tuple(paths), by=by, since=since, until=until, timezone=timezone, currency=currency, fx_rate=fx_rate,
+        now=now, tolerance=tolerance, top=top, whatif=whatif, byok=byok, volume=volume, log_format=log_format,
+        mapping=mapping, config=config, engine=engine, scheduler=scheduler, quality=quality, threshold=threshold,
+        budget=tuple(budget or ()), alert_at=alert_at, anomalies=anomalies, forecast=forecast, explain=explain,
+        batchable=tuple(batchable or ()), plans=tuple(plan_flags or ()), focus=fmt == "focus", host=host,
+        store=not no_store, history=history)
+    audit = audit_spend(options, lambda: ReadProgress(None, "reading", out.stderr))
+    _emit(audit, fmt, whatif, html)
+    if audit.exit_code:
         from llmaudit.render.budget import exit_lines
 
-        for line in exit_lines(insights.budgets or (), insights.currency):
+        assert audit.insights is not None
+        for line in exit_lines(audit.insights.budgets or (), audit.insights.currency):
             out.warning(line)
-        raise typer.Exit(insights.exit_code)
+        raise typer.Exit(audit.exit_code)
 
 
-def _emit_focus(export: FocusExport, result: Any) -> None:
+def _emit(audit: SpendAudit, fmt: str, whatif: bool, html: Path | None) -> None:
+    from llmaudit.render import spend as render
+    from llmaudit.render.insights import insights_csv, insights_markdown, insights_table
+    from llmaudit.render.spend_html import render_spend_html
+
+    result, insights = audit.report, audit.insights
+    if audit.focus is not None:
+        _emit_focus(audit.focus, result)
+    elif fmt == "json":
+        import json
+
+        out.data(json.dumps({**result.to_dict(), **(insights.to_dict() if insights else {})}, indent=2))
+    elif fmt == "csv":
+        out.data(render.render_csv(result, whatif=whatif) + insights_csv(insights))
+    elif fmt == "markdown":
+        out.data(render.render_markdown(result, whatif=whatif) + insights_markdown(insights))
+    else:
+        out.emit([render.render_table(result, whatif=whatif), *insights_table(insights)])
+    if fmt not in ("json", "focus"):
+        for warning in result.warnings:
+            out.warning(warning)
+    if html is not None:
+        out.write(html, render_spend_html(result, insights), "--html")
+
+
+def _emit_focus(export: FocusExport, result: SpendReport) -> None:
     """FOCUS CSV on stdout; what could not be a FOCUS row (no ListCost) said on stderr."""
     from llmaudit.render.focus import render_focus
 
@@ -212,57 +179,6 @@ def _emit_focus(export: FocusExport, result: Any) -> None:
     for warning in result.warnings:
         if "could not be priced" not in warning:
             out.warning(warning)
-
-
-def _check_writable(path: Path | None) -> None:
-    """An output path that cannot be written fails before the work, not after it."""
-    if path is None:
-        return
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise UsageError(f"--html {path} is a directory; name the file to write")
-    if not parent.is_dir():
-        raise UsageError(f"--html {path}: the folder {parent} does not exist")
-    import os
-
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UsageError(f"--html {path}: cannot write there")
-
-
-def _emit(result: object, fmt: str, whatif: bool, html: Path | None, insights: SpendInsights | None = None) -> None:
-    from llmaudit.analysis.spend import SpendReport
-    from llmaudit.render import spend as render
-    from llmaudit.render.insights import insights_csv, insights_markdown, insights_table
-
-    assert isinstance(result, SpendReport)
-    if fmt == "json":
-        import json
-
-        out.data(json.dumps({**result.to_dict(), **(insights.to_dict() if insights else {})}, indent=2))
-    elif fmt == "csv":
-        out.data(render.render_csv(result, whatif=whatif) + insights_csv(insights))
-    elif fmt == "markdown":
-        out.data(render.render_markdown(result, whatif=whatif) + insights_markdown(insights))
-    else:
-        out.table(render.render_table(result, whatif=whatif))
-        for part in insights_table(insights):
-            out.table(part)
-    if fmt != "json":
-        for warning in result.warnings:
-            out.warning(warning)
-    _write_html(html, result, insights)
-
-
-def _write_html(html: Path | None, result: Any, insights: SpendInsights | None) -> None:
-    if html is None:
-        return
-    from llmaudit.render.spend_html import render_spend_html
-
-    try:
-        html.write_text(render_spend_html(result, insights), encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"--html {html}: cannot write: {exc.strerror}") from None
-    out.info(f"wrote {html}")
 
 
 def _run_report(paths: list[str], fmt: str, html: Path | None, flags: RoutingFlags) -> None:

@@ -5,9 +5,10 @@ The CLI hands in its output writer (stderr); tests and library callers can hand 
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Protocol
 
-__all__ = ["Notices", "Silent", "TotalProgress"]
+__all__ = ["Notices", "Silent", "TotalProgress", "no_progress"]
 
 
 class Notices(Protocol):
@@ -33,3 +34,15 @@ class TotalProgress(Protocol):
     total: int | None
 
     def advance(self, n: int) -> None: ...
+
+
+class _Quiet:
+    total: int | None = None
+
+    def advance(self, n: int) -> None:
+        pass
+
+
+def no_progress() -> AbstractContextManager[TotalProgress]:
+    """A progress bar that shows nothing (the default when the caller hands none in)."""
+    return nullcontext(_Quiet())
