@@ -6,9 +6,12 @@ The CLI hands in its output writer (stderr); tests and library callers can hand 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-__all__ = ["Notices", "Silent", "TotalProgress", "no_progress"]
+if TYPE_CHECKING:
+    from llmaudit.replay.runner import Progress
+
+__all__ = ["Notices", "ReplayWatch", "Silent", "TotalProgress", "no_progress", "no_replay_progress"]
 
 
 class Notices(Protocol):
@@ -46,3 +49,19 @@ class _Quiet:
 def no_progress() -> AbstractContextManager[TotalProgress]:
     """A progress bar that shows nothing (the default when the caller hands none in)."""
     return nullcontext(_Quiet())
+
+
+class ReplayWatch(Protocol):
+    """A replay's progress display (``render.run.ReplayProgress``): told after every finished request."""
+
+    def update(self, p: Progress) -> None: ...
+
+
+class _Unwatched:
+    def update(self, p: Progress) -> None:
+        pass
+
+
+def no_replay_progress(simulated: bool) -> AbstractContextManager[ReplayWatch]:
+    """A replay progress display that shows nothing."""
+    return nullcontext(_Unwatched())
