@@ -4,12 +4,16 @@ after `replay`); the work is ``workflows.run_report``."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llmaudit.cli._output import out
 from llmaudit.errors import InputError
 from llmaudit.workflows.run_report import RoutingFlags, RunReport, RunReportOptions, build_run_report
 
-__all__ = ["RoutingFlags", "report_run"]
+if TYPE_CHECKING:
+    from llmaudit.analysis.sweepstats import SweepStats
+
+__all__ = ["RoutingFlags", "report_run", "show_run_report"]
 
 _FORMATS = ("table", "json", "csv", "markdown")
 
@@ -22,7 +26,11 @@ def report_run(run_dir: str | Path, fmt: str = "table", html: str | Path | None 
     """
     out.check_format(fmt, _FORMATS)
     options = RunReportOptions(Path(run_dir), flags or RoutingFlags(), html=html is not None)
-    report = build_run_report(options, out)
+    show_run_report(build_run_report(options, out), fmt, html)
+
+
+def show_run_report(report: RunReport | SweepStats, fmt: str, html: str | Path | None = None) -> None:
+    """Render a run's (or a sweep's) report on stdout, and with ``html`` write the HTML report."""
     if not isinstance(report, RunReport):  # a load sweep
         from llmaudit.render.sweep import render_sweep, sweep_html
 

@@ -10,14 +10,13 @@ the new baseline (and is compared with the old one of the same mode, so people s
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmaudit.errors import CheckFailed, UsageError
-from llmaudit.workflows.notices import Notices, ReplayWatch, Silent, no_replay_progress
+from llmaudit.workflows.notices import Notices, ReplayProgressFactory, Silent, no_replay_progress
 
 if TYPE_CHECKING:
     from llmaudit.analysis.check_policy import Policies
@@ -31,9 +30,6 @@ __all__ = ["DEFAULT_BASELINE", "CheckOptions", "CheckResult", "run_check"]
 DEFAULT_BASELINE = "llmaudit-baseline.json"
 # the shapes render.check.render_comment knows (render is not imported here; a test keeps the two equal)
 COMMENT_MODES = ("always", "on-change", "on-increase")
-
-ReplayProgressFactory = Callable[[bool], AbstractContextManager[ReplayWatch]]
-
 
 @dataclass(frozen=True)
 class CheckOptions:

@@ -5,13 +5,16 @@ The CLI hands in its output writer (stderr); tests and library callers can hand 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from llmaudit.replay.runner import Progress
 
-__all__ = ["Notices", "ReplayWatch", "Silent", "TotalProgress", "no_progress", "no_replay_progress"]
+__all__ = [
+    "Notices", "ReplayProgressFactory", "ReplayWatch", "Silent", "TotalProgress", "no_progress", "no_replay_progress",
+]
 
 
 class Notices(Protocol):
@@ -65,3 +68,7 @@ class _Unwatched:
 def no_replay_progress(simulated: bool) -> AbstractContextManager[ReplayWatch]:
     """A replay progress display that shows nothing."""
     return nullcontext(_Unwatched())
+
+
+# simulated (sim/* models) -> the display to show while a replay runs
+ReplayProgressFactory = Callable[[bool], AbstractContextManager[ReplayWatch]]
