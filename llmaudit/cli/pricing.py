@@ -6,20 +6,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
 from llmaudit.cli._output import out
 from llmaudit.cli.options import ConfigOption, ListFormat, ListFormatOption, ShowFormat, ShowFormatOption, WideOption
 from llmaudit.errors import UsageError
-
-if TYPE_CHECKING:
-    from llmaudit.pricing.catalog import Catalog, Resolution
 
 app = typer.Typer(help="Inspect and maintain the price catalog.", no_args_is_help=True)
 import_app = typer.Typer(help="Add prices from a LiteLLM or OpenRouter file as a dated user overlay.",
@@ -37,65 +31,6 @@ COST_AT_HELP = ("Price in force on this date (YYYY-MM-DD); with a UTC time (2026
                 "also placed in or out of the model's off-peak windows.")
 
 
-def _date(value: str | None, flag: str = "--at") -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        raise UsageError(f"{flag} {value!r}: expected a date like 2025-03-01") from None
-
-
-def _when(value: str | None) -> date | datetime | None:
-    """``--at`` of ``pricing cost``: a date, or a time of day too (UTC when it names no zone)."""
-    if value is None or len(value) <= 10:
-        return _date(value)
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"--at {value!r}: expected a date like 2025-03-01 or a time like 2025-03-01T17:30") from None
-
-
-def _catalog(config_path: Path | None) -> Catalog:
-    from llmaudit.config import load_config
-    from llmaudit.pricing import load_catalog
-
-    return load_catalog(load_config(config_path))
-
-
-def _resolve(catalog: Catalog, model: str) -> Resolution:
-    hit = catalog.resolve(model)
-    if hit is None:
-        raise _unknown_model(catalog, model)
-    return hit
-
-
-def _unknown_model(catalog: Catalog, model: str) -> UsageError:
-    import difflib
-
-    # Compare like with like: provider/name against ids, a bare name against names (each shown as
-    # the entry the name resolves to, the maker's before a cloud's).
-    if "/" in model:
-        close = difflib.get_close_matches(model, [e.id for e in catalog.entries], n=3, cutoff=0.6)
-    else:
-        names = sorted({e.name for e in catalog.entries})
-        hits = (catalog.resolve(n) for n in difflib.get_close_matches(model, names, n=3, cutoff=0.6))
-        close = list(dict.fromkeys(h.entry.id for h in hits if h is not None))
-    hint = f"; did you mean {', '.join(close)}?" if close else "; see `llmaudit pricing list`"
-    return UsageError(f"unknown model {model!r}: not in the price catalog ({len(catalog)} models){hint}")
-
-
-def _provider(catalog: Catalog, provider: str) -> str:
-    from llmaudit.pricing.names import canonical_provider
-    from llmaudit.pricing.sources import observed_providers
-
-    known = set(catalog.providers) | set(observed_providers())
-    name = provider.lower() if provider.lower() in known else (canonical_provider(provider) or provider.lower())
-    if name not in known:
-        raise UsageError(f"--provider {provider!r}: no such provider; known: {', '.join(catalog.providers)}")
-    return name
-
-
 @app.command("list")
 def list_(
     provider: str = typer.Option(None, "--provider", "-p", help="Only this provider (e.g. openai, anthropic)."),
@@ -106,23 +41,16 @@ def list_(
 ) -> None:
     """List the models in the catalog with their prices (USD per 1M tokens)."""
     from llmaudit.render import pricing as view
+    from llmaudit.workflows.pricing import ListOptions, list_prices
 
     out.set_wide(wide)
-    catalog = _catalog(config)
-    day = _date(at)
-    entries = sorted(catalog.entries, key=lambda e: e.id.lower())
-    if provider:
-        entries = [e for e in entries if e.provider == provider.lower()]
-        if not entries:
-            raise UsageError(f"--provider {provider!r}: no such provider; known: {', '.join(catalog.providers)}")
-    rows = [(e, e.price_at(day)) for e in entries]
+    result = list_prices(ListOptions(provider, at, config))
     if fmt is ListFormat.json:
-        out.json(view.list_json(rows, day, catalog.as_of))
+        out.json(view.list_json(result.rows, result.day, result.as_of))
     elif fmt is ListFormat.csv:
-        out.data(view.list_csv(rows))
+        out.data(view.list_csv(result.rows))
     else:
-        out.table(view.list_table(rows, catalog.as_of))
-
+        out.table(view.list_table(result.rows, result.as_of))
 
 @app.command()
 def show(
@@ -133,16 +61,13 @@ def show(
 ) -> None:
     """Show one model: how the name resolved, its prices, tiers and dated history."""
     from llmaudit.render import pricing as view
+    from llmaudit.workflows.pricing import ShowOptions, show_model
 
-    catalog = _catalog(config)
-    hit = _resolve(catalog, model)
-    day = _date(at)
+    shown = show_model(ShowOptions(model, at, config))
     if fmt is ShowFormat.json:
-        out.json(view.show_json(hit, model, day))
+        out.json(view.show_json(shown.resolution, shown.query, shown.day))
     else:
-        for table in view.show_table(hit, model, day):
-            out.table(table)
-
+        out.emit(view.show_table(shown.resolution, shown.query, shown.day))
 
 @app.command()
 def cost(
@@ -172,26 +97,19 @@ def cost(
     config: ConfigOption = None,
 ) -> None:
     """Exact cost of one request (or N), broken down by token type."""
-    from llmaudit.pricing import Conditions, Usage, cost_breakdown
     from llmaudit.render import pricing as view
+    from llmaudit.workflows.pricing import CostOptions, request_cost
 
-    usage = Usage(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
-                  reasoning_tokens, requests, web_searches)
-    problem = usage.validate()
-    if problem:
-        raise UsageError(f"inconsistent token counts: {problem} (cache and reasoning counts are parts of the totals)")
-    conditions = Conditions(service_tier, speed.value if speed else None, geo, context_tier)
-    catalog = _catalog(config)
-    hit = _resolve(catalog, model)
-    result = cost_breakdown(catalog, hit.entry.id, usage, at=_when(at), batch=batch, conditions=conditions)
-    result = dataclasses.replace(result, model=model, matched_by=hit.matched_by)
+    result = request_cost(CostOptions(
+        model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
+        reasoning_tokens, web_searches, requests, batch, service_tier, speed.value if speed else None, geo,
+        context_tier, at, config))
     if fmt is ShowFormat.json:
         out.json(view.cost_json(result))
     else:
         out.table(view.cost_table(result))
     if result.total is None:
         out.warning(f"{model}: cost unknown ({result.status}: no rate for {', '.join(result.missing)})")
-
 
 @app.command()
 def audit(
@@ -211,35 +129,15 @@ def audit(
     One row per period in which any source's price (or the catalog's) changed, the vendor-dated
     documents applied, and the disagreements the build recorded with the rule that decided.
     """
-    from llmaudit.pricing.audit import audit_model, audit_provider, find_audited
+    from llmaudit.pricing.audit import ProviderAudit
     from llmaudit.render import pricing_audit as view
+    from llmaudit.workflows.pricing import AuditOptions, audit_prices
 
-    start, end = _date(since, "--from"), _date(until, "--to")
-    if start and end and start > end:
-        raise UsageError(f"--from {since} is after --to {until}")
-    if model is None and provider is None:
-        raise UsageError("give a MODEL (e.g. `llmaudit pricing audit o3`) or --provider P")
-    catalog = _catalog(config)
-    if model is None:
-        summary = audit_provider(catalog, _provider(catalog, provider), start=start, end=end,
-                                 disagreements_only=disagreements)
-        if fmt is ShowFormat.json:
-            out.json(view.provider_json(summary))
-        else:
-            out.table(view.provider_table(summary))
-        return
-    found = find_audited(catalog, model, _provider(catalog, provider) if provider else None)
-    if found is None:
-        raise _unknown_model(catalog, model)
-    model_id, matched_by = found
-    result = audit_model(catalog, model_id, query=model, matched_by=matched_by, start=start, end=end,
-                         disagreements_only=disagreements)
+    result = audit_prices(AuditOptions(model, provider, disagreements, since, until, config))
     if fmt is ShowFormat.json:
-        out.json(view.audit_json(result))
+        out.json(view.provider_json(result) if isinstance(result, ProviderAudit) else view.audit_json(result))
     else:
-        for part in view.audit_table(result):
-            out.table(part)
-
+        out.emit(view.provider_table(result) if isinstance(result, ProviderAudit) else view.audit_table(result))
 
 @app.command()
 def diff(
@@ -251,16 +149,10 @@ def diff(
     config: ConfigOption = None,
 ) -> None:
     """Prices that changed between two dates of the catalog, or between two catalogs."""
-    from llmaudit.pricing.diff import diff_catalogs
-    from llmaudit.pricing.overlay import open_catalog_arg
     from llmaudit.render import pricing as view
+    from llmaudit.workflows.pricing import DiffOptions, diff_prices
 
-    current = _catalog(config)
-    cat_a, day_a = open_catalog_arg(a, current)
-    cat_b, day_b = open_catalog_arg(b, current) if b else (current, None)
-    result = diff_catalogs(cat_a, cat_b, at_a=day_a, at_b=day_b, label_a=a, label_b=b or "current")
-    if provider:
-        result.changes = [c for c in result.changes if c.id.split("/", 1)[0] == provider.lower()]
+    result = diff_prices(DiffOptions(a, b, provider, config))
     if fmt is ListFormat.json:
         out.json(view.diff_json(result))
     elif fmt is ListFormat.csv:
@@ -270,14 +162,14 @@ def diff(
 
 
 def _import(kind: str, file: Path, at: str | None) -> None:
-    from llmaudit.pricing.overlay import import_file
+    from llmaudit.workflows.pricing import ImportOptions, import_prices
 
-    summary = import_file(kind, file, effective=_date(at, "--effective") or date.today())
+    summary = import_prices(ImportOptions(kind, file, at))
     out.info(f"imported {summary.models} models from {file} as {kind} prices effective {summary.effective}; "
              f"{summary.changed} differ from the catalog")
     if summary.skipped:
         out.warning(f"{len(summary.skipped)} models left out without a price: " + "; ".join(summary.skipped[:5])
-                 + (" …" if len(summary.skipped) > 5 else ""))
+                    + (" …" if len(summary.skipped) > 5 else ""))
     out.hint(f"stored in {summary.path}; remove that file to undo")
 
 
@@ -306,9 +198,9 @@ def update(
     timeout: float = typer.Option(20.0, "--timeout", help="Seconds to wait for each download."),
 ) -> None:
     """Fetch OpenRouter's and LiteLLM's current prices into a dated user overlay (needs network)."""
-    from llmaudit.pricing.overlay import update_overlay
+    from llmaudit.workflows.pricing import update_prices
 
-    report = update_overlay(timeout=timeout)
+    report = update_prices(timeout)
     for line in report.fetched:
         out.info(line)
     for line in report.failed:
