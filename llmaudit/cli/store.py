@@ -6,7 +6,6 @@ import typer
 
 from llmaudit.cli._output import out
 from llmaudit.cli.options import StoreFormatOption
-from llmaudit.errors import UsageError
 
 __all__ = ["app"]
 
@@ -20,12 +19,11 @@ app = typer.Typer(
 @app.command("status")
 def status(fmt: StoreFormatOption = "table") -> None:
     """Where the store is, how many files and rows it holds, and how many of those files are gone."""
-    from llmaudit.ingest.store import open_store
     from llmaudit.render.store import render_status
+    from llmaudit.workflows.store import store_status
 
-    if fmt not in ("table", "json"):
-        raise UsageError(f"--format {fmt!r}: choose table or json")
-    result = open_store().status()
+    out.check_format(fmt, ("table", "json"))
+    result = store_status()
     if fmt == "json":
         out.json(result.__dict__)
     else:
@@ -35,8 +33,7 @@ def status(fmt: StoreFormatOption = "table") -> None:
 @app.command("clear")
 def clear() -> None:
     """Remove everything the store holds; the next read parses every file again."""
-    from llmaudit.ingest.store import open_store
+    from llmaudit.workflows.store import clear_store
 
-    store = open_store()
-    n = store.clear()
-    out.info(f"cleared the store at {store.root} ({n:,} files)")
+    cleared = clear_store()
+    out.info(f"cleared the store at {cleared.root} ({cleared.files:,} files)")
