@@ -3,10 +3,11 @@
 JSON, CSV and Markdown go to stdout as exact bytes through ``sys.stdout.write`` (never rich), so
 pipes get what they expect. Tables go to stdout through a rich console; progress, warnings, hints
 and errors go to a stderr console. A command renders its workflow's result and hands it here:
-``check_format`` refuses a ``--format`` the command does not offer, ``emit`` prints what a
-renderer returned, ``check_writable`` refuses an output path before any work, and ``write`` writes
-a report file, says "wrote PATH" on stderr, and turns a write error into a usage error (exit 2)
-that names the flag and the file, never a traceback.
+``check_format`` refuses a ``--format`` the command does not offer; ``show`` picks the renderer
+for ``--format`` and ``emit`` prints what a renderer returned; ``check_writable`` refuses an
+output path before any work; ``write`` writes a report file, says "wrote PATH" on stderr, and
+turns a write error into a usage error (exit 2) that names the flag and the file, never a
+traceback.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,15 @@ class Output:
                 self.table(part)
         else:
             self.table(rendered)
+
+    def show(self, fmt: str, **renderers: Callable[[], Any]) -> None:
+        """Render with the renderer named by ``fmt`` (``table=``, ``json=``, ``csv=``, …) and emit it; a
+        ``json`` renderer may return the object, which is dumped here."""
+        rendered = renderers[str(fmt)]()
+        if fmt == "json" and not isinstance(rendered, str):
+            self.json(rendered)
+        else:
+            self.emit(rendered)
 
     @staticmethod
     def check_format(fmt: str, choices: Sequence[str]) -> None:

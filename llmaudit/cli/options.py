@@ -69,6 +69,10 @@ class ShowFormat(StrEnum):
     json = "json"
 
 
+class Speed(StrEnum):
+    fast = "fast"
+
+
 WIDE_HELP = ("Tables show every column at full width, past the terminal's edge, instead of leaving columns out "
              "(with a note) or stacking rows.")
 
@@ -88,6 +92,14 @@ ListFormatOption = Annotated[ListFormat, typer.Option("--format", "-f", help="Ou
 ShowFormatOption = Annotated[ShowFormat, typer.Option("--format", "-f", help="Output format.")]
 
 WideOption = Annotated[bool, typer.Option("--wide", help=WIDE_HELP)]
+
+# the day of the price catalog (pricing list, show, cost)
+AtOption = Annotated[str | None, typer.Option(
+    "--at", help="Price in force on this date (YYYY-MM-DD).", show_default="the latest price")]
+AtTimeOption = Annotated[str | None, typer.Option(
+    "--at", help="Price in force on this date (YYYY-MM-DD); with a UTC time (2026-03-01T17:30) a single request is "
+    "also placed in or out of the model's off-peak windows.", show_default="the latest price")]
+SpeedOption = Annotated[Speed | None, typer.Option("--speed", help="fast: Anthropic fast mode, at its own rates.")]
 
 # the window and clock of a spend report
 SinceOption = Annotated[str | None, typer.Option("--since", help="From this date/time (inclusive; --timezone).")]

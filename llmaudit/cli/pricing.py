@@ -6,13 +6,22 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 
 import typer
 
 from llmaudit.cli._output import out
-from llmaudit.cli.options import ConfigOption, ListFormat, ListFormatOption, ShowFormat, ShowFormatOption, WideOption
+from llmaudit.cli.options import (
+    AtOption,
+    AtTimeOption,
+    ConfigOption,
+    ListFormat,
+    ListFormatOption,
+    ShowFormat,
+    ShowFormatOption,
+    SpeedOption,
+    WideOption,
+)
 from llmaudit.errors import UsageError
 
 app = typer.Typer(help="Inspect and maintain the price catalog.", no_args_is_help=True)
@@ -21,21 +30,11 @@ import_app = typer.Typer(help="Add prices from a LiteLLM or OpenRouter file as a
 app.add_typer(import_app, name="import")
 
 
-class Speed(StrEnum):
-    fast = "fast"
-
-
-AT_HELP = "Price in force on this date (YYYY-MM-DD)."
-AT_DEFAULT = "the latest price"
-COST_AT_HELP = ("Price in force on this date (YYYY-MM-DD); with a UTC time (2026-03-01T17:30) a single request is "
-                "also placed in or out of the model's off-peak windows.")
-
-
 @app.command("list")
 def list_(
     provider: str = typer.Option(None, "--provider", "-p", help="Only this provider (e.g. openai, anthropic)."),
     fmt: ListFormatOption = ListFormat.table,
-    at: str = typer.Option(None, "--at", help=AT_HELP, show_default=AT_DEFAULT),
+    at: AtOption = None,
     config: ConfigOption = None,
     wide: WideOption = False,
 ) -> None:
@@ -45,17 +44,13 @@ def list_(
 
     out.set_wide(wide)
     result = list_prices(ListOptions(provider, at, config))
-    if fmt is ListFormat.json:
-        out.json(view.list_json(result.rows, result.day, result.as_of))
-    elif fmt is ListFormat.csv:
-        out.data(view.list_csv(result.rows))
-    else:
-        out.table(view.list_table(result.rows, result.as_of))
+    out.show(fmt, json=lambda: view.list_json(result.rows, result.day, result.as_of),
+             csv=lambda: view.list_csv(result.rows), table=lambda: view.list_table(result.rows, result.as_of))
 
 @app.command()
 def show(
     model: str = typer.Argument(..., help="Model name in any spelling (gpt-4o, anthropic/claude-3.5-sonnet, ...)."),
-    at: str = typer.Option(None, "--at", help=AT_HELP, show_default=AT_DEFAULT),
+    at: AtOption = None,
     fmt: ShowFormatOption = ShowFormat.table,
     config: ConfigOption = None,
 ) -> None:
@@ -64,10 +59,8 @@ def show(
     from llmaudit.workflows.pricing import ShowOptions, show_model
 
     shown = show_model(ShowOptions(model, at, config))
-    if fmt is ShowFormat.json:
-        out.json(view.show_json(shown.resolution, shown.query, shown.day))
-    else:
-        out.emit(view.show_table(shown.resolution, shown.query, shown.day))
+    out.show(fmt, json=lambda: view.show_json(shown.resolution, shown.query, shown.day),
+             table=lambda: view.show_table(shown.resolution, shown.query, shown.day))
 
 @app.command()
 def cost(
@@ -87,12 +80,12 @@ def cost(
     service_tier: str = typer.Option(None, "--service-tier",
                                      help="As the provider reported it: flex and priority bill at their own rates; "
                                           "standard, default, auto, scale (and the default, none) at list price."),
-    speed: Speed = typer.Option(None, "--speed", help="fast: Anthropic fast mode, at its own rates."),
+    speed: SpeedOption = None,
     geo: str = typer.Option(None, "--geo", help="inference_geo (data residency), e.g. us: its multiplier applies."),
     context_tier: str = typer.Option(None, "--context-tier",
                                      help="The long-context window the requests fell in, as a usage report labels "
                                           "it (e.g. 0-200k, 200k-1M); used with --requests above 1."),
-    at: str = typer.Option(None, "--at", help=COST_AT_HELP, show_default=AT_DEFAULT),
+    at: AtTimeOption = None,
     fmt: ShowFormatOption = ShowFormat.table,
     config: ConfigOption = None,
 ) -> None:
@@ -104,10 +97,7 @@ def cost(
         model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
         reasoning_tokens, web_searches, requests, batch, service_tier, speed.value if speed else None, geo,
         context_tier, at, config))
-    if fmt is ShowFormat.json:
-        out.json(view.cost_json(result))
-    else:
-        out.table(view.cost_table(result))
+    out.show(fmt, json=lambda: view.cost_json(result), table=lambda: view.cost_table(result))
     if result.total is None:
         out.warning(f"{model}: cost unknown ({result.status}: no rate for {', '.join(result.missing)})")
 
@@ -134,10 +124,10 @@ def audit(
     from llmaudit.workflows.pricing import AuditOptions, audit_prices
 
     result = audit_prices(AuditOptions(model, provider, disagreements, since, until, config))
-    if fmt is ShowFormat.json:
-        out.json(view.provider_json(result) if isinstance(result, ProviderAudit) else view.audit_json(result))
+    if isinstance(result, ProviderAudit):
+        out.show(fmt, json=lambda: view.provider_json(result), table=lambda: view.provider_table(result))
     else:
-        out.emit(view.provider_table(result) if isinstance(result, ProviderAudit) else view.audit_table(result))
+        out.show(fmt, json=lambda: view.audit_json(result), table=lambda: view.audit_table(result))
 
 @app.command()
 def diff(
@@ -153,12 +143,8 @@ def diff(
     from llmaudit.workflows.pricing import DiffOptions, diff_prices
 
     result = diff_prices(DiffOptions(a, b, provider, config))
-    if fmt is ListFormat.json:
-        out.json(view.diff_json(result))
-    elif fmt is ListFormat.csv:
-        out.data(view.diff_csv(result))
-    else:
-        out.table(view.diff_table(result))
+    out.show(fmt, json=lambda: view.diff_json(result), csv=lambda: view.diff_csv(result),
+             table=lambda: view.diff_table(result))
 
 
 def _import(kind: str, file: Path, at: str | None) -> None:

@@ -31,8 +31,6 @@ from llmaudit.cli.options import (
 from llmaudit.errors import UsageError
 
 if TYPE_CHECKING:
-    from llmaudit.analysis.focus import FocusExport
-    from llmaudit.analysis.spend import SpendReport
     from llmaudit.cli.report_run import RoutingFlags
     from llmaudit.workflows.spend import SpendAudit
 
@@ -143,42 +141,24 @@ def report(
 
 def _emit(audit: SpendAudit, fmt: str, whatif: bool, html: Path | None) -> None:
     from llmaudit.render import spend as render
+    from llmaudit.render.focus import focus_warnings, render_focus
     from llmaudit.render.insights import insights_csv, insights_markdown, insights_table
     from llmaudit.render.spend_html import render_spend_html
 
-    result, insights = audit.report, audit.insights
-    if audit.focus is not None:
-        _emit_focus(audit.focus, result)
-    elif fmt == "json":
-        import json
-
-        out.data(json.dumps({**result.to_dict(), **(insights.to_dict() if insights else {})}, indent=2))
-    elif fmt == "csv":
-        out.data(render.render_csv(result, whatif=whatif) + insights_csv(insights))
-    elif fmt == "markdown":
-        out.data(render.render_markdown(result, whatif=whatif) + insights_markdown(insights))
+    result, insights, focus = audit.report, audit.insights, audit.focus
+    out.show(fmt, focus=lambda: render_focus(focus) if focus else "",
+             json=lambda: {**result.to_dict(), **(insights.to_dict() if insights else {})},
+             csv=lambda: render.render_csv(result, whatif=whatif) + insights_csv(insights),
+             markdown=lambda: render.render_markdown(result, whatif=whatif) + insights_markdown(insights),
+             table=lambda: [render.render_table(result, whatif=whatif), *insights_table(insights)])
+    if focus is not None:
+        warnings = focus_warnings(focus, result.warnings)
     else:
-        out.emit([render.render_table(result, whatif=whatif), *insights_table(insights)])
-    if fmt not in ("json", "focus"):
-        for warning in result.warnings:
-            out.warning(warning)
+        warnings = [] if fmt == "json" else list(result.warnings)  # the JSON carries its warnings inside
+    for warning in warnings:
+        out.warning(warning)
     if html is not None:
         out.write(html, render_spend_html(result, insights), "--html")
-
-
-def _emit_focus(export: FocusExport, result: SpendReport) -> None:
-    """FOCUS CSV on stdout; what could not be a FOCUS row (no ListCost) said on stderr."""
-    from llmaudit.render.focus import render_focus
-
-    out.data(render_focus(export))
-    if export.left_out_requests:
-        billed = f" (billed {export.currency} {export.left_out_billed:.4f} by their source)" \
-            if export.left_out_billed else ""
-        out.warning(f"{export.left_out_requests:,} requests have no recomputed cost (unknown model or rate) and are "
-                    f"not in the FOCUS rows{billed}: FOCUS needs a ListCost, and unknown is not written as 0")
-    for warning in result.warnings:
-        if "could not be priced" not in warning:
-            out.warning(warning)
 
 
 def _run_report(paths: list[str], fmt: str, html: Path | None, flags: RoutingFlags) -> None:
