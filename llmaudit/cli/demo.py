@@ -13,18 +13,26 @@ from typing import TYPE_CHECKING
 import typer
 
 from llmaudit.cli._output import out
-from llmaudit.workflows.demo import DEMO_MODELS, DEMO_VOLUME
 
 if TYPE_CHECKING:
     from llmaudit.workflows.demo import DemoResult
 
-__all__ = ["DEMO_MODELS", "DEMO_VOLUME", "register", "run_demo"]
+__all__ = ["register", "run_demo"]
+
+
+def __getattr__(name: str) -> object:
+    # DEMO_MODELS and DEMO_VOLUME are the workflow's; imported on first use, so `--help` loads no workflow
+    if name in ("DEMO_MODELS", "DEMO_VOLUME"):
+        from llmaudit.workflows import demo
+
+        return getattr(demo, name)
+    raise AttributeError(name)
 
 
 def run_demo(out_dir: Path) -> DemoResult:
     """Run the pipeline into ``out_dir`` and write its reports there."""
     from llmaudit.render.demo import demo_files
-    from llmaudit.workflows.demo import DemoOptions
+    from llmaudit.workflows.demo import DEMO_VOLUME, DemoOptions
     from llmaudit.workflows.demo import run_demo as run
 
     result = run(DemoOptions(out_dir), out)
