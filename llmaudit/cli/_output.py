@@ -110,6 +110,17 @@ class Output:
         if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
             raise UsageError(f"{flag} {path}: cannot write there")
 
+    def step_summary(self, markdown: str) -> None:
+        """Append to the GitHub Actions job summary when a workflow provides one ($GITHUB_STEP_SUMMARY)."""
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if not summary:
+            return
+        try:
+            with open(summary, "a", encoding="utf-8") as fh:
+                fh.write(markdown + "\n")
+        except OSError as exc:
+            self.warning(f"cannot append to $GITHUB_STEP_SUMMARY ({summary}): {exc.strerror}")
+
     def write(self, path: Path, text: str, flag: str | None, *, wrote: str | None = "") -> None:
         """Write ``text`` to ``path``; say ``wrote PATH`` (plus ``wrote``) unless ``wrote`` is None."""
         try:

@@ -8,7 +8,6 @@ replayed live (keys needed, or ``sim/*`` models).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -152,12 +151,6 @@ def _emit(report: Any, fmt: CheckFormat, junit: Path | None, view: Any, mode: st
             out.data(body)
     else:
         out.table(view.render_table(report))
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        try:
-            with open(summary, "a", encoding="utf-8") as fh:
-                fh.write(view.render_markdown(report) + "\n")
-        except OSError as exc:
-            out.warning(f"cannot append to $GITHUB_STEP_SUMMARY ({summary}): {exc.strerror}")
+    out.step_summary(view.render_markdown(report))
     if junit is not None:
         out.write(junit, view.render_junit(report), "--junit", wrote=None)

@@ -162,15 +162,10 @@ def _emit(audit: SpendAudit, fmt: str, whatif: bool, html: Path | None) -> None:
 
 
 def _run_report(paths: list[str], fmt: str, html: Path | None, flags: RoutingFlags) -> None:
-    from llmaudit.replay import is_run_dir
-    from llmaudit.replay.sweep import is_sweep_dir
-
-    if len(paths) != 1 or not (is_run_dir(Path(paths[0])) or is_sweep_dir(paths[0])):
-        raise UsageError(f"{paths[0] if paths else 'PATH'} is not a replay run directory (no results). "
-                         "To audit usage logs, use `llmaudit report --spend PATH...`")
     from llmaudit.cli.report_run import report_run
+    from llmaudit.workflows.run_report import run_dir_argument
 
-    report_run(Path(paths[0]), fmt=fmt, html=html, flags=flags)
+    report_run(run_dir_argument(paths), fmt=fmt, html=html, flags=flags)
 
 
 def register(app: typer.Typer) -> None:

@@ -4,6 +4,7 @@ answered, the routing analysis (with an optional LLM judge); or a load sweep's l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from llmaudit.analysis.sweepstats import SweepStats
     from llmaudit.config import Config
 
-__all__ = ["RoutingFlags", "RunReport", "RunReportOptions", "build_run_report"]
+__all__ = ["RoutingFlags", "RunReport", "RunReportOptions", "build_run_report", "run_dir_argument"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,17 @@ class RunReport:
     stats: RunStats
     routing: RoutingReport | None  # None unless two or more models answered
     html_routing: RoutingReport | None = None  # with ``html``: what the HTML report shows (None: no results)
+
+
+def run_dir_argument(paths: Sequence[str]) -> Path:
+    """``report PATH...`` without --spend: the one run (or sweep) directory it names."""
+    from llmaudit.replay import is_run_dir
+    from llmaudit.replay.sweep import is_sweep_dir
+
+    if len(paths) != 1 or not (is_run_dir(Path(paths[0])) or is_sweep_dir(paths[0])):
+        raise UsageError(f"{paths[0] if paths else 'PATH'} is not a replay run directory (no results). "
+                         "To audit usage logs, use `llmaudit report --spend PATH...`")
+    return Path(paths[0])
 
 
 def build_run_report(options: RunReportOptions, notices: Notices | None = None) -> RunReport | SweepStats:
