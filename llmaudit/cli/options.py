@@ -80,7 +80,9 @@ ConfigOption = Annotated[Path | None, typer.Option(
     "--config", metavar="FILE", help="Config file (TOML).",
     show_default="./llmaudit.toml, then $LLMAUDIT_HOME/config.toml")]
 
-# --format, one alias per set of values a command offers
+# --format, one alias per set of values a command offers (the text-typed ones list theirs here)
+RUN_FORMATS = ("table", "json", "csv", "markdown")
+REPORT_FORMATS = (*RUN_FORMATS, "focus")
 ReportFormatOption = Annotated[str, typer.Option(
     "--format", help="table | json | csv | markdown | focus. csv is one tidy table: one header, and a 'table' "
     "column naming each part (breakdown, savings, …).")]

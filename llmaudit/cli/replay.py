@@ -8,12 +8,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from llmaudit.cli._output import out
-from llmaudit.cli.options import ConfigOption, ModelsOption, NoCacheOption, OfflineOption, RunFormatOption, SloOption
+from llmaudit.cli.options import (
+    RUN_FORMATS,
+    ConfigOption,
+    ModelsOption,
+    NoCacheOption,
+    OfflineOption,
+    RunFormatOption,
+    SloOption,
+)
 
 if TYPE_CHECKING:
     from llmaudit.workflows.replay import DryRun
-
-_FORMATS = ("table", "json", "csv", "markdown")
 
 
 def replay(
@@ -66,7 +72,7 @@ def replay(
     from llmaudit.workflows.replay import DryRun, ReplayCommandOptions
     from llmaudit.workflows.replay import replay as run_replay
 
-    out.check_format(fmt, _FORMATS)
+    out.check_format(fmt, RUN_FORMATS)
     assert models is not None  # required: click refuses a command line without --models
     options = ReplayCommandOptions(
         prompts, tuple(models), out_dir=out_dir, resume=resume, retry_errors=retry_errors, max_cost=max_cost,

@@ -9,6 +9,7 @@ import typer
 
 from llmaudit.cli._output import out
 from llmaudit.cli.options import (
+    REPORT_FORMATS,
     ByOption,
     ConfigOption,
     EngineOption,
@@ -35,8 +36,6 @@ if TYPE_CHECKING:
     from llmaudit.workflows.spend import SpendAudit
 
 __all__ = ["register"]
-
-_FORMATS = ("table", "json", "csv", "markdown", "focus")
 
 
 def report(
@@ -103,7 +102,7 @@ def report(
     out.set_wide(wide)
     if slo is not None and spend:
         raise UsageError("--slo applies to a replay run directory (report RUN_DIR), not to --spend")
-    out.check_format(fmt, _FORMATS)
+    out.check_format(fmt, REPORT_FORMATS)
     if fmt == "focus" and not spend:
         raise UsageError("--format focus writes the spend of usage logs: add --spend")
     if not spend:

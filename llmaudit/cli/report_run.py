@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from llmaudit.cli._output import out
+from llmaudit.cli.options import RUN_FORMATS
 from llmaudit.errors import InputError
 from llmaudit.workflows.run_report import RoutingFlags, RunReport, RunReportOptions, build_run_report
 
@@ -15,8 +16,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RoutingFlags", "report_run", "show_run_report"]
 
-_FORMATS = ("table", "json", "csv", "markdown")
-
 
 def report_run(run_dir: str | Path, fmt: str = "table", html: str | Path | None = None,
                flags: RoutingFlags | None = None) -> None:
@@ -24,7 +23,7 @@ def report_run(run_dir: str | Path, fmt: str = "table", html: str | Path | None 
     more models answered; CSV carries the per-model table only); with ``html``, also write the
     HTML report there.
     """
-    out.check_format(fmt, _FORMATS)
+    out.check_format(fmt, RUN_FORMATS)
     options = RunReportOptions(Path(run_dir), flags or RoutingFlags(), html=html is not None)
     show_run_report(build_run_report(options, out), fmt, html)
 
