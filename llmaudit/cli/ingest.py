@@ -3,127 +3,49 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
 from llmaudit.cli._output import out
-from llmaudit.errors import UsageError
+from llmaudit.cli.options import (
+    ConfigOption,
+    EngineOption,
+    HistoryOption,
+    HostOption,
+    MapOption,
+    NoStoreOption,
+    SchedulerOption,
+)
 
-__all__ = ["HistoryOption", "HostOption", "NoStoreOption", "parse_map", "register"]
-
-# Declared once for `ingest` and `report --spend`.
-HostOption = Annotated[str | None, typer.Option(
-    "--host", help="The machine these inputs came from: stamped on every row read (host column, --by host), "
-    "so exports merged from several machines stay apart.")]
-
-NoStoreOption = Annotated[bool, typer.Option(
-    "--no-store", help="Read every file afresh and leave the local store ($LLMAUDIT_HOME/store) as it is. "
-    "By default a file read before and unchanged since is taken from the store, and one appended to is "
-    "read from where it ended.")]
-
-HistoryOption = Annotated[bool, typer.Option(
-    "--history", help="Also count logs the store read earlier under these folders that are gone from disk "
-    "since (Claude Code deletes transcripts after 30 days): the store keeps your history.")]
-
-
-def parse_map(text: str | None) -> dict[str, str] | None:
-    """``input_tokens=prompt_toks,output_tokens=completion_toks`` → dict (schema column → source column)."""
-    if not text:
-        return None
-    mapping: dict[str, str] = {}
-    for part in text.split(","):
-        if not part.strip():
-            continue
-        column, sep, source = part.partition("=")
-        if not sep or not column.strip() or not source.strip():
-            raise UsageError(f"--map: {part!r} is not COLUMN=SOURCE_FIELD")
-        mapping[column.strip()] = source.strip()
-    return mapping
-
-
-def _refuse_inputs_as_outputs(paths: list[str], *outputs: Path | None) -> None:
-    """``--rejects`` or ``--out`` naming an input would truncate it before it is read."""
-    import os
-
-    for output in outputs:
-        if output is None or not output.exists():
-            continue
-        for raw in paths:
-            if raw != "-" and os.path.exists(raw) and os.path.isfile(raw) and os.path.samefile(raw, output):
-                raise UsageError(f"{output} is also an input; writing to it would destroy it before it is read")
+__all__ = ["register"]
 
 
 def ingest(
     paths: list[str] = typer.Argument(..., help="Log files, directories or globs ('-' for stdin)."),
     out_file: Path = typer.Option(..., "--out", "-o", help="Parquet file to write."),
     fmt: str = typer.Option("auto", "--format", help="Log format: auto (sniff each file) or a reader name."),
-    mapping: str | None = typer.Option(None, "--map", help="Column mapping for --format generic: col=field,..."),
+    mapping: MapOption = None,
     rejects: Path | None = typer.Option(None, "--rejects", help="Write every rejected row to this JSONL file."),
-    config: Path | None = typer.Option(None, "--config", help="Config file.",
-                                         show_default="./llmaudit.toml"),
-    engine: str = typer.Option("local", "--engine", help="local | dask: read and price the input files on dask "
-                               "workers (same output)."),
-    scheduler: str | None = typer.Option(None, "--scheduler", help="dask scheduler address, e.g. "
-                                         "tcp://10.0.0.5:8786.", show_default="a LocalCluster on this machine"),
+    config: ConfigOption = None,
+    engine: EngineOption = "local",
+    scheduler: SchedulerOption = None,
     host: HostOption = None,
     no_store: NoStoreOption = False,
     history: HistoryOption = False,
 ) -> None:
     """Normalize usage logs to the llmaudit schema, price every row, write one parquet file."""
-    import json
-
-    from llmaudit.analysis.common.distributed import open_records_with
-    from llmaudit.analysis.common.records import write_parquet
-    from llmaudit.config import load_config
-    from llmaudit.errors import redact
-    from llmaudit.pricing import load_catalog
     from llmaudit.render.ingest import ReadProgress, render_ingest_summary
+    from llmaudit.workflows.ingest import IngestOptions
+    from llmaudit.workflows.ingest import ingest as run_ingest
 
-    if out_file.suffix.lower() != ".parquet":
-        raise UsageError(f"--out {out_file}: the output is parquet; name it FILE.parquet")
-    if engine == "local":
-        from llmaudit.pandas_probe import skip_pandas_probe
-
-        skip_pandas_probe()   # nothing below uses pandas; pyarrow would import it anyway (0.2-0.3 s)
-    _refuse_inputs_as_outputs(paths, out_file, rejects)
-    catalog = load_catalog(load_config(config))
-    try:
-        reject_fh = rejects.open("w", encoding="utf-8") if rejects is not None else None
-    except OSError as exc:
-        raise UsageError(f"--rejects {rejects}: cannot write: {exc.strerror}") from None
-    try:
-        def on_reject(r: object) -> None:
-            if reject_fh is not None:
-                row = r.as_dict()  # type: ignore[attr-defined]
-                row["raw"] = redact(str(row.get("raw", "")))
-                try:
-                    reject_fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-                except OSError as exc:   # a full disk: not an input's fault, and not a bug
-                    raise UsageError(f"--rejects {rejects}: cannot write: {exc.strerror or exc}") from None
-
-        with ReadProgress(None, "ingesting", out.stderr) as bar:
-            records = open_records_with(engine, paths, scheduler=scheduler, fmt=fmt, mapping=parse_map(mapping),
-                                        progress=bar.advance, on_reject=on_reject, catalog=catalog, host=host,
-                                        store=not no_store, history=history)
-            bar.total = records.total_bytes
-            result = write_parquet(records, catalog, out_file)
-        if reject_fh is not None:
-            try:
-                reject_fh.flush()
-            except OSError as exc:
-                raise UsageError(f"--rejects {rejects}: cannot write: {exc.strerror or exc}") from None
-    finally:
-        if reject_fh is not None:
-            try:
-                reject_fh.close()
-            except OSError:
-                pass   # the write or flush that failed said so already
-    if records.summary is not None:
-        out.stderr.print(render_ingest_summary(records.summary, unpriced=result.unpriced, out_path=str(out_file),
-                                               rows_written=result.rows))
+    options = IngestOptions(tuple(paths), out_file, fmt=fmt, mapping=mapping, rejects=rejects, config=config,
+                            engine=engine, scheduler=scheduler, host=host, store=not no_store, history=history)
+    result = run_ingest(options, lambda: ReadProgress(None, "ingesting", out.stderr))
+    if result.summary is not None:
+        out.stderr.print(render_ingest_summary(result.summary, unpriced=result.written.unpriced,
+                                               out_path=str(out_file), rows_written=result.written.rows))
     else:
-        out.info(f"wrote {result.rows:,} priced rows to {out_file}")
+        out.info(f"wrote {result.written.rows:,} priced rows to {out_file}")
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from llmaudit.cli._output import out
+from llmaudit.cli.options import LogFormatOption
 
 
 def register(app: typer.Typer) -> None:
@@ -29,20 +30,18 @@ def mix(
         help="category: the value of each request's category:NAME tag; project: its project column.",
     ),
     out_file: Path = typer.Option(None, "--out", metavar="FILE", help="Write the mix here (without it: stdout)."),
-    log_format: str = typer.Option("auto", "--log-format", help="Reader for raw logs: auto or a reader name."),
+    log_format: LogFormatOption = "auto",
 ) -> None:
-    from llmaudit.analysis.common.records import open_records
-    from llmaudit.analysis.gate.mix import build_mix, write_mix
-    from llmaudit.render.mix import render_mix_table
+    from llmaudit.render.mix import mix_json, render_mix_table
+    from llmaudit.workflows.mix import MixOptions, traffic_mix
 
-    records = open_records(paths, fmt=log_format)
-    result = build_mix(records, by, sources=paths)
-    s = records.summary
+    result = traffic_mix(MixOptions(tuple(paths), by, log_format))
+    s = result.summary
     out.info(f"read {s.rows_read:,} rows: {s.rows_kept:,} kept, {s.rows_rejected:,} rejected, "
              f"{s.duplicate_count:,} duplicates")  # fmt: skip
     if out_file is None:
-        out.json(result.to_dict())
+        out.json(result.mix.to_dict())
         return
-    write_mix(result, out_file)
-    out.table(render_mix_table(result))
-    out.info(f"wrote {out_file}: {len(result.shares)} {by} key(s); use it with `llmaudit check --mix {out_file}`")
+    out.write(out_file, mix_json(result.mix), "--out", wrote=None)
+    out.table(render_mix_table(result.mix))
+    out.info(f"wrote {out_file}: {len(result.mix.shares)} {by} key(s); use it with `llmaudit check --mix {out_file}`")

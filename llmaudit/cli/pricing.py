@@ -6,20 +6,23 @@
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import date
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
-from llmaudit.cli._output import WIDE_HELP, out
+from llmaudit.cli._output import out
+from llmaudit.cli.options import (
+    AtOption,
+    AtTimeOption,
+    ConfigOption,
+    ListFormat,
+    ListFormatOption,
+    ShowFormat,
+    ShowFormatOption,
+    SpeedOption,
+    WideOption,
+)
 from llmaudit.errors import UsageError
-from llmaudit.units import parse_date, parse_moment
-
-if TYPE_CHECKING:
-    from llmaudit.pricing.catalog import Catalog, Resolution
 
 app = typer.Typer(help="Inspect and maintain the price catalog.", no_args_is_help=True)
 import_app = typer.Typer(help="Add prices from a LiteLLM or OpenRouter file as a dated user overlay.",
@@ -27,116 +30,37 @@ import_app = typer.Typer(help="Add prices from a LiteLLM or OpenRouter file as a
 app.add_typer(import_app, name="import")
 
 
-class ListFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-class ShowFormat(StrEnum):
-    table = "table"
-    json = "json"
-
-
-class Speed(StrEnum):
-    fast = "fast"
-
-
-AT_HELP = "Price in force on this date (YYYY-MM-DD)."
-AT_DEFAULT = "the latest price"
-COST_AT_HELP = ("Price in force on this date (YYYY-MM-DD); with a UTC time (2026-03-01T17:30) a single request is "
-                "also placed in or out of the model's off-peak windows.")
-CONFIG_HELP = "Config file with [pricing] overrides/discounts."
-CONFIG_DEFAULT = "llmaudit.toml, then $LLMAUDIT_HOME/config.toml"
-
-
-def _catalog(config_path: Path | None) -> Catalog:
-    from llmaudit.config import load_config
-    from llmaudit.pricing import load_catalog
-
-    return load_catalog(load_config(config_path))
-
-
-def _resolve(catalog: Catalog, model: str) -> Resolution:
-    hit = catalog.resolve(model)
-    if hit is None:
-        raise _unknown_model(catalog, model)
-    return hit
-
-
-def _unknown_model(catalog: Catalog, model: str) -> UsageError:
-    import difflib
-
-    # Compare like with like: provider/name against ids, a bare name against names (each shown as
-    # the entry the name resolves to, the maker's before a cloud's).
-    if "/" in model:
-        close = difflib.get_close_matches(model, [e.id for e in catalog.entries], n=3, cutoff=0.6)
-    else:
-        names = sorted({e.name for e in catalog.entries})
-        hits = (catalog.resolve(n) for n in difflib.get_close_matches(model, names, n=3, cutoff=0.6))
-        close = list(dict.fromkeys(h.entry.id for h in hits if h is not None))
-    hint = f"; did you mean {', '.join(close)}?" if close else "; see `llmaudit pricing list`"
-    return UsageError(f"unknown model {model!r}: not in the price catalog ({len(catalog)} models){hint}")
-
-
-def _provider(catalog: Catalog, provider: str) -> str:
-    from llmaudit.pricing.names import canonical_provider
-    from llmaudit.pricing.sources import observed_providers
-
-    known = set(catalog.providers) | set(observed_providers())
-    name = provider.lower() if provider.lower() in known else (canonical_provider(provider) or provider.lower())
-    if name not in known:
-        raise UsageError(f"--provider {provider!r}: no such provider; known: {', '.join(catalog.providers)}")
-    return name
-
-
 @app.command("list")
 def list_(
     provider: str = typer.Option(None, "--provider", "-p", help="Only this provider (e.g. openai, anthropic)."),
-    fmt: ListFormat = typer.Option(ListFormat.table, "--format", "-f", help="Output format."),
-    at: str = typer.Option(None, "--at", help=AT_HELP, show_default=AT_DEFAULT),
-    config: Path = typer.Option(None, "--config", help=CONFIG_HELP, show_default=CONFIG_DEFAULT),
-    wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
+    fmt: ListFormatOption = ListFormat.table,
+    at: AtOption = None,
+    config: ConfigOption = None,
+    wide: WideOption = False,
 ) -> None:
     """List the models in the catalog with their prices (USD per 1M tokens)."""
     from llmaudit.render import pricing as view
+    from llmaudit.workflows.pricing import ListOptions, list_prices
 
     out.set_wide(wide)
-    catalog = _catalog(config)
-    day = parse_date(at)
-    entries = sorted(catalog.entries, key=lambda e: e.id.lower())
-    if provider:
-        entries = [e for e in entries if e.provider == provider.lower()]
-        if not entries:
-            raise UsageError(f"--provider {provider!r}: no such provider; known: {', '.join(catalog.providers)}")
-    rows = [(e, e.price_at(day)) for e in entries]
-    if fmt is ListFormat.json:
-        out.json(view.list_json(rows, day, catalog.as_of))
-    elif fmt is ListFormat.csv:
-        out.data(view.list_csv(rows))
-    else:
-        out.table(view.list_table(rows, catalog.as_of))
-
+    result = list_prices(ListOptions(provider, at, config))
+    out.show(fmt, json=lambda: view.list_json(result.rows, result.day, result.as_of),
+             csv=lambda: view.list_csv(result.rows), table=lambda: view.list_table(result.rows, result.as_of))
 
 @app.command()
 def show(
     model: str = typer.Argument(..., help="Model name in any spelling (gpt-4o, anthropic/claude-3.5-sonnet, ...)."),
-    at: str = typer.Option(None, "--at", help=AT_HELP, show_default=AT_DEFAULT),
-    fmt: ShowFormat = typer.Option(ShowFormat.table, "--format", "-f"),
-    config: Path = typer.Option(None, "--config", help=CONFIG_HELP, show_default=CONFIG_DEFAULT),
+    at: AtOption = None,
+    fmt: ShowFormatOption = ShowFormat.table,
+    config: ConfigOption = None,
 ) -> None:
     """Show one model: how the name resolved, its prices, tiers and dated history."""
     from llmaudit.render import pricing as view
+    from llmaudit.workflows.pricing import ShowOptions, show_model
 
-    catalog = _catalog(config)
-    hit = _resolve(catalog, model)
-    day = parse_date(at)
-    if fmt is ShowFormat.json:
-        out.json(view.show_json(hit, model, day))
-    else:
-        for table in view.show_table(hit, model, day):
-            out.table(table)
-
+    shown = show_model(ShowOptions(model, at, config))
+    out.show(fmt, json=lambda: view.show_json(shown.resolution, shown.query, shown.day),
+             table=lambda: view.show_table(shown.resolution, shown.query, shown.day))
 
 @app.command()
 def cost(
@@ -156,36 +80,26 @@ def cost(
     service_tier: str = typer.Option(None, "--service-tier",
                                      help="As the provider reported it: flex and priority bill at their own rates; "
                                           "standard, default, auto, scale (and the default, none) at list price."),
-    speed: Speed = typer.Option(None, "--speed", help="fast: Anthropic fast mode, at its own rates."),
+    speed: SpeedOption = None,
     geo: str = typer.Option(None, "--geo", help="inference_geo (data residency), e.g. us: its multiplier applies."),
     context_tier: str = typer.Option(None, "--context-tier",
                                      help="The long-context window the requests fell in, as a usage report labels "
                                           "it (e.g. 0-200k, 200k-1M); used with --requests above 1."),
-    at: str = typer.Option(None, "--at", help=COST_AT_HELP, show_default=AT_DEFAULT),
-    fmt: ShowFormat = typer.Option(ShowFormat.table, "--format", "-f"),
-    config: Path = typer.Option(None, "--config", help=CONFIG_HELP, show_default=CONFIG_DEFAULT),
+    at: AtTimeOption = None,
+    fmt: ShowFormatOption = ShowFormat.table,
+    config: ConfigOption = None,
 ) -> None:
     """Exact cost of one request (or N), broken down by token type."""
-    from llmaudit.pricing import Conditions, Usage, cost_breakdown
     from llmaudit.render import pricing as view
+    from llmaudit.workflows.pricing import CostOptions, request_cost
 
-    usage = Usage(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
-                  reasoning_tokens, requests, web_searches)
-    problem = usage.validate()
-    if problem:
-        raise UsageError(f"inconsistent token counts: {problem} (cache and reasoning counts are parts of the totals)")
-    conditions = Conditions(service_tier, speed.value if speed else None, geo, context_tier)
-    catalog = _catalog(config)
-    hit = _resolve(catalog, model)
-    result = cost_breakdown(catalog, hit.entry.id, usage, at=parse_moment(at), batch=batch, conditions=conditions)
-    result = dataclasses.replace(result, model=model, matched_by=hit.matched_by)
-    if fmt is ShowFormat.json:
-        out.json(view.cost_json(result))
-    else:
-        out.table(view.cost_table(result))
+    result = request_cost(CostOptions(
+        model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
+        reasoning_tokens, web_searches, requests, batch, service_tier, speed.value if speed else None, geo,
+        context_tier, at, config))
+    out.show(fmt, json=lambda: view.cost_json(result), table=lambda: view.cost_table(result))
     if result.total is None:
         out.warning(f"{model}: cost unknown ({result.status}: no rate for {', '.join(result.missing)})")
-
 
 @app.command()
 def audit(
@@ -197,43 +111,23 @@ def audit(
                                        help="Only the periods (or models) where sources disagree."),
     since: str = typer.Option(None, "--from", help="Only periods on or after this date (YYYY-MM-DD)."),
     until: str = typer.Option(None, "--to", help="Only periods on or before this date (YYYY-MM-DD)."),
-    fmt: ShowFormat = typer.Option(ShowFormat.table, "--format", "-f"),
-    config: Path = typer.Option(None, "--config", help=CONFIG_HELP, show_default=CONFIG_DEFAULT),
+    fmt: ShowFormatOption = ShowFormat.table,
+    config: ConfigOption = None,
 ) -> None:
     """Where a model's prices come from: every source's price over time beside the catalog's answer.
 
     One row per period in which any source's price (or the catalog's) changed, the vendor-dated
     documents applied, and the disagreements the build recorded with the rule that decided.
     """
-    from llmaudit.pricing.audit import audit_model, audit_provider, find_audited
+    from llmaudit.pricing.audit import ProviderAudit
     from llmaudit.render import pricing_audit as view
+    from llmaudit.workflows.pricing import AuditOptions, audit_prices
 
-    start, end = parse_date(since, "--from"), parse_date(until, "--to")
-    if start and end and start > end:
-        raise UsageError(f"--from {since} is after --to {until}")
-    if model is None and provider is None:
-        raise UsageError("give a MODEL (e.g. `llmaudit pricing audit o3`) or --provider P")
-    catalog = _catalog(config)
-    if model is None:
-        summary = audit_provider(catalog, _provider(catalog, provider), start=start, end=end,
-                                 disagreements_only=disagreements)
-        if fmt is ShowFormat.json:
-            out.json(view.provider_json(summary))
-        else:
-            out.table(view.provider_table(summary))
-        return
-    found = find_audited(catalog, model, _provider(catalog, provider) if provider else None)
-    if found is None:
-        raise _unknown_model(catalog, model)
-    model_id, matched_by = found
-    result = audit_model(catalog, model_id, query=model, matched_by=matched_by, start=start, end=end,
-                         disagreements_only=disagreements)
-    if fmt is ShowFormat.json:
-        out.json(view.audit_json(result))
+    result = audit_prices(AuditOptions(model, provider, disagreements, since, until, config))
+    if isinstance(result, ProviderAudit):
+        out.show(fmt, json=lambda: view.provider_json(result), table=lambda: view.provider_table(result))
     else:
-        for part in view.audit_table(result):
-            out.table(part)
-
+        out.show(fmt, json=lambda: view.audit_json(result), table=lambda: view.audit_table(result))
 
 @app.command()
 def diff(
@@ -241,37 +135,27 @@ def diff(
     b: str = typer.Argument(None, help="A date or a catalog file/folder.",
                              show_default="the current catalog"),
     provider: str = typer.Option(None, "--provider", "-p", help="Only this provider."),
-    fmt: ListFormat = typer.Option(ListFormat.table, "--format", "-f"),
-    config: Path = typer.Option(None, "--config", help=CONFIG_HELP, show_default=CONFIG_DEFAULT),
+    fmt: ListFormatOption = ListFormat.table,
+    config: ConfigOption = None,
 ) -> None:
     """Prices that changed between two dates of the catalog, or between two catalogs."""
-    from llmaudit.pricing.diff import diff_catalogs
-    from llmaudit.pricing.overlay import open_catalog_arg
     from llmaudit.render import pricing as view
+    from llmaudit.workflows.pricing import DiffOptions, diff_prices
 
-    current = _catalog(config)
-    cat_a, day_a = open_catalog_arg(a, current)
-    cat_b, day_b = open_catalog_arg(b, current) if b else (current, None)
-    result = diff_catalogs(cat_a, cat_b, at_a=day_a, at_b=day_b, label_a=a, label_b=b or "current")
-    if provider:
-        result.changes = [c for c in result.changes if c.id.split("/", 1)[0] == provider.lower()]
-    if fmt is ListFormat.json:
-        out.json(view.diff_json(result))
-    elif fmt is ListFormat.csv:
-        out.data(view.diff_csv(result))
-    else:
-        out.table(view.diff_table(result))
+    result = diff_prices(DiffOptions(a, b, provider, config))
+    out.show(fmt, json=lambda: view.diff_json(result), csv=lambda: view.diff_csv(result),
+             table=lambda: view.diff_table(result))
 
 
 def _import(kind: str, file: Path, at: str | None) -> None:
-    from llmaudit.pricing.overlay import import_file
+    from llmaudit.workflows.pricing import ImportOptions, import_prices
 
-    summary = import_file(kind, file, effective=parse_date(at, "--effective") or date.today())
+    summary = import_prices(ImportOptions(kind, file, at))
     out.info(f"imported {summary.models} models from {file} as {kind} prices effective {summary.effective}; "
              f"{summary.changed} differ from the catalog")
     if summary.skipped:
         out.warning(f"{len(summary.skipped)} models left out without a price: " + "; ".join(summary.skipped[:5])
-                 + (" …" if len(summary.skipped) > 5 else ""))
+                    + (" …" if len(summary.skipped) > 5 else ""))
     out.hint(f"stored in {summary.path}; remove that file to undo")
 
 
@@ -300,9 +184,9 @@ def update(
     timeout: float = typer.Option(20.0, "--timeout", help="Seconds to wait for each download."),
 ) -> None:
     """Fetch OpenRouter's and LiteLLM's current prices into a dated user overlay (needs network)."""
-    from llmaudit.pricing.overlay import update_overlay
+    from llmaudit.workflows.pricing import update_prices
 
-    report = update_overlay(timeout=timeout)
+    report = update_prices(timeout)
     for line in report.fetched:
         out.info(line)
     for line in report.failed:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from llmaudit.cli._output import out
-from llmaudit.errors import UsageError
+from llmaudit.cli.options import StoreFormatOption
 
 __all__ = ["app"]
 
@@ -17,14 +17,13 @@ app = typer.Typer(
 
 
 @app.command("status")
-def status(fmt: str = typer.Option("table", "--format", help="table | json")) -> None:
+def status(fmt: StoreFormatOption = "table") -> None:
     """Where the store is, how many files and rows it holds, and how many of those files are gone."""
-    from llmaudit.ingest.store import open_store
     from llmaudit.render.store import render_status
+    from llmaudit.workflows.store import store_status
 
-    if fmt not in ("table", "json"):
-        raise UsageError(f"--format {fmt!r}: choose table or json")
-    result = open_store().status()
+    out.check_format(fmt, ("table", "json"))
+    result = store_status()
     if fmt == "json":
         out.json(result.__dict__)
     else:
@@ -34,8 +33,7 @@ def status(fmt: str = typer.Option("table", "--format", help="table | json")) ->
 @app.command("clear")
 def clear() -> None:
     """Remove everything the store holds; the next read parses every file again."""
-    from llmaudit.ingest.store import open_store
+    from llmaudit.workflows.store import clear_store
 
-    store = open_store()
-    n = store.clear()
-    out.info(f"cleared the store at {store.root} ({n:,} files)")
+    cleared = clear_store()
+    out.info(f"cleared the store at {cleared.root} ({cleared.files:,} files)")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
 from llmaudit.analysis.spend.focus import FocusCharge, FocusExport, billing_period
 
-__all__ = ["FOCUS_COLUMNS", "MANDATORY", "render_focus"]
+__all__ = ["FOCUS_COLUMNS", "MANDATORY", "focus_warnings", "render_focus"]
 
 # FOCUS 1.2, Feature level "Mandatory" (https://focus.finops.org/focus-specification/v1-2/).
 MANDATORY = ("BilledCost", "BillingAccountId", "BillingAccountName", "BillingCurrency", "BillingPeriodEnd",
@@ -67,3 +68,15 @@ def render_focus(export: FocusExport) -> str:
     for charge in export.charges:
         w.writerow(_row(charge, export.currency))
     return buf.getvalue()
+
+
+def focus_warnings(export: FocusExport, report_warnings: Sequence[str]) -> list[str]:
+    """What stderr says beside FOCUS rows: what could not be a row (no ListCost), and the report's
+    other warnings (its "could not be priced" is said here in FOCUS's terms)."""
+    lines = []
+    if export.left_out_requests:
+        billed = f" (billed {export.currency} {export.left_out_billed:.4f} by their source)" \
+            if export.left_out_billed else ""
+        lines.append(f"{export.left_out_requests:,} requests have no recomputed cost (unknown model or rate) and are "
+                     f"not in the FOCUS rows{billed}: FOCUS needs a ListCost, and unknown is not written as 0")
+    return lines + [w for w in report_warnings if "could not be priced" not in w]

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from llmaudit.analysis.gate.mix import Mix
 from llmaudit.render.formats import count, pct
 
-__all__ = ["render_mix_table"]
+__all__ = ["mix_json", "render_mix_table"]
+
+
+def mix_json(mix: Mix) -> str:
+    """The mix file `check --mix` reads."""
+    return json.dumps(mix.to_dict(), indent=2) + "\n"
 
 
 def render_mix_table(mix: Mix) -> Any:

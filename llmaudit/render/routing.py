@@ -287,11 +287,14 @@ def routing_renderables(report: RoutingReport) -> list[RenderableType]:
     return items
 
 
-def routing_json(report: RoutingReport) -> str:
+def routing_payload(report: RoutingReport) -> dict[str, Any]:
+    """The JSON object of the routing report (``report RUN_DIR --format json`` nests it as "routing")."""
     payload = report.as_dict()
-    if report.simulated:
-        payload = {"notice": SIM_NOTICE, **payload}
-    return json.dumps(payload, indent=2, default=str)
+    return {"notice": SIM_NOTICE, **payload} if report.simulated else payload
+
+
+def routing_json(report: RoutingReport) -> str:
+    return json.dumps(routing_payload(report), indent=2, default=str)
 
 
 def _md_row(cells: Sequence[str]) -> str:

@@ -11,7 +11,7 @@ import csv
 import io
 import json
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console, Group
@@ -20,11 +20,14 @@ from rich.text import Text
 
 from llmaudit.analysis.common.latency import Dist
 from llmaudit.analysis.routing.runstats import ModelStats, RunStats
-from llmaudit.render.formats import count, ms, pct, usd
+from llmaudit.render.formats import count, moment, ms, pct, usd
 from llmaudit.render.table import FitTable
 from llmaudit.replay.estimate import EstimateSummary
 from llmaudit.replay.runner import Progress as RunProgress
 from llmaudit.replay.runner import RunSummary
+
+if TYPE_CHECKING:
+    from llmaudit.analysis.routing.report import RoutingReport
 
 __all__ = [
     "ReplayProgress",
@@ -32,7 +35,9 @@ __all__ = [
     "render_estimate",
     "render_run",
     "run_csv",
+    "run_html_meta",
     "run_markdown",
+    "run_report_json",
     "run_table",
     "summary_lines",
     "throughput_cells",
@@ -263,6 +268,27 @@ def run_markdown(stats: RunStats) -> str:
         lines.append("")
         lines.extend(f"- {note}" for note in notes)
     return "\n".join(lines) + "\n"
+
+
+def run_html_meta(run_dir: str, manifest: dict[str, Any]) -> dict[str, str]:
+    """The facts above the run's HTML report."""
+    return {
+        "Run directory": run_dir,
+        "Status": manifest.get("status", "unknown"),
+        "Created": moment(manifest.get("created_at")),
+        "Prices as of": manifest.get("catalog_as_of", ""),
+        "Prompt set": manifest.get("prompts", {}).get("path", ""),
+    }
+
+
+def run_report_json(stats: RunStats, routing: RoutingReport | None) -> str:
+    """``report RUN_DIR --format json``: the per-model figures, and the routing report under "routing"."""
+    from llmaudit.render.routing import routing_payload  # routing (pandas) only when a run has one
+
+    payload = stats.to_json()
+    if routing is not None:
+        payload = {**payload, "routing": routing_payload(routing)}
+    return json.dumps(payload, indent=2, sort_keys=False, default=str)
 
 
 def render_run(stats: RunStats, fmt: str) -> str | Group:
