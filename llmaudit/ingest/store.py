@@ -9,7 +9,7 @@ Layout, under ``$LLMAUDIT_HOME/store/``::
     lock                   held (flock) while a run commits: segments, index, clean-up
 
 An entry is keyed by the file's absolute path and holds what identifies its content — size,
-mtime, inode and a hash of its first and last 4 KiB — plus the reader that read it, the path as
+mtime, ctime, inode and a hash of its first and last 4 KiB — plus the reader that read it, the path as
 the user named it (rows carry it: ``source_file``, and Claude Code's project comes from it), the
 books (rows read, rejected, duplicates within the file, skips) and where its rows are. A file is
 a *hit* when all of that matches, an *append* when it only grew and the bytes it had are
@@ -96,6 +96,9 @@ class Entry:
     bytes_read: int
     parts: list[list[Any]] = field(default_factory=list)     # [segment, first row, rows]
     rejects: list[list[Any]] = field(default_factory=list)   # [segment, first reject, rejects]
+    # A rewrite in place that keeps size, mtime and both end blocks still moves the ctime (no
+    # utime call sets it back): such a file is read again.
+    ctime_ns: int = 0
 
     @property
     def rows(self) -> int:
@@ -188,7 +191,8 @@ class Store:
         if head != entry.head or tail != entry.tail:
             return "miss", None, st.st_size
         if st.st_size == entry.size:
-            return ("hit" if st.st_mtime_ns == entry.mtime_ns else "miss"), entry, st.st_size
+            same = st.st_mtime_ns == entry.mtime_ns and st.st_ctime_ns == entry.ctime_ns
+            return ("hit" if same else "miss"), entry, st.st_size
         return ("append" if entry.appendable else "miss"), entry, st.st_size
 
     def iter_rows(self, entry: Entry) -> Iterator[pa.Table]:
