@@ -28,12 +28,16 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from llmaudit.analysis.money import money
 from llmaudit.errors import UsageError
+from llmaudit.lazy import lazy
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:   # a report answered from the store (ingest.answers) is rendered without them
+    np, pa, pc = lazy("numpy"), lazy("pyarrow"), lazy("pyarrow.compute")
 
 if TYPE_CHECKING:
     from llmaudit.analysis.whatif import WhatIf, WhatIfAccumulator
@@ -68,7 +72,6 @@ OPTIONAL_BY = ("tag", "user", "project", "key")
 NONE_LABEL = "(none)"
 UNTAGGED_LABEL = "(untagged)"
 
-_MONEY_TYPE = pa.decimal128(38, 12)
 _MONEY_PLACES = 12
 _INT_COLUMNS = (
     "rows",
@@ -316,10 +319,18 @@ class SpendReport:
     whatif: WhatIf | None
     warnings: tuple[str, ...] = field(default_factory=tuple)
     sources: tuple[SourceFile, ...] = ()  # raw-log accounting from the ingest summary, when there was one
+    # The daily series the projection is made from (not rendered): ``as_of`` remakes it for another "now".
+    daily: tuple[GroupRow, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def unpriced_requests(self) -> int:
         return self.totals.unpriced_requests
+
+    def as_of(self, now: datetime) -> SpendReport:
+        """This report as made at ``now``: only its time and the month-end projection move
+        (``ingest.answers`` answers a repeated question this way)."""
+        return replace(self, generated_at=now,
+                       projection=project(self.daily, self.last_seen, resolve_timezone(self.timezone), now))
 
     def to_dict(self) -> dict[str, Any]:
         rec = self.reconciliation
@@ -454,11 +465,11 @@ def _total(table: pa.Table) -> pa.Table:
 
 def money_column(col: Any) -> Any:
     """Float USD costs as exact ``decimal128`` (rounded to 1e-12 first: see the module docstring)."""
-    return pc.cast(pc.round(col, _MONEY_PLACES), _MONEY_TYPE)
+    return pc.cast(pc.round(col, _MONEY_PLACES), pa.decimal128(38, 12))
 
 
 def _dec(col: Any) -> Any:
-    return pc.cast(pc.round(col, _MONEY_PLACES), _MONEY_TYPE)
+    return pc.cast(pc.round(col, _MONEY_PLACES), pa.decimal128(38, 12))
 
 
 def _zero(table: pa.Table, name: str) -> Any:
@@ -769,6 +780,7 @@ class _Builder:
         opts = self.options
         fx = opts.fx_rate
         now = opts.now or datetime.now(UTC)
+        daily = tuple(self.daily.rows(fx))
         totals = self.totals.rows(fx)
         total = totals[0] if totals else _empty_row()
         priced_total = total.cost
@@ -835,55 +847,59 @@ class _Builder:
             breakdowns=tuple(breakdowns),
             unpriced=tuple(unpriced),
             reconciliation=rec,
-            projection=self._projection(now, fx),
+            projection=project(daily, self.last, self.zone, now),
             whatif=whatif,
             warnings=tuple(warnings),
+            daily=daily,
         )
 
-    def _projection(self, now: datetime, fx: Decimal) -> Projection | None:
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=UTC)
-        local_now = now.astimezone(self.zone)
+
+def project(daily_rows: Sequence[GroupRow], last: datetime | None, zone: ZoneInfo, now: datetime
+            ) -> Projection | None:
+    """The month-end projection as of ``now`` from the daily series (``last``: the log's last record)."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    local_now = now.astimezone(zone)
+    today = local_now.date()
+    month = today.strftime("%Y-%m")
+    daily = {key[0]: row for key, row in ((r.key, r) for r in daily_rows)}
+    log_ends: datetime | None = None
+    if not any(day.startswith(month) and day <= today.isoformat() for day in daily):
+        # "Now" is past the log (a log exported last month, read today): project the log's last
+        # month as of its last record rather than showing nothing.
+        if last is None or last >= now:
+            return None
+        log_ends = last
+        local_now = last.astimezone(zone)
         today = local_now.date()
         month = today.strftime("%Y-%m")
-        daily = {key[0]: row for key, row in ((r.key, r) for r in self.daily.rows(fx))}
-        log_ends: datetime | None = None
-        if not any(day.startswith(month) and day <= today.isoformat() for day in daily):
-            # "Now" is past the log (a log exported last month, read today): project the log's last
-            # month as of its last record rather than showing nothing.
-            if self.last is None or self.last >= now:
-                return None
-            log_ends = self.last
-            local_now = self.last.astimezone(self.zone)
-            today = local_now.date()
-            month = today.strftime("%Y-%m")
-        days = [d for d in daily if d.startswith(month) and d <= today.isoformat()]
-        to_date = sum((daily[d].cost or Decimal(0) for d in days), Decimal(0))
-        # Run rate: the mean of the last (up to) seven complete days, counting days with no traffic as
-        # zero but not days before the log begins.
-        first_day = min(daily)
-        basis = [today - timedelta(days=i) for i in range(7, 0, -1)]
-        basis = [d for d in basis if d.isoformat() >= first_day]
-        run_rate: Decimal | None = None
-        projected: Decimal | None = None
-        if basis:
-            seen = [daily[d.isoformat()].cost or Decimal(0) for d in basis if d.isoformat() in daily]
-            run_rate = sum(seen, Decimal(0)) / len(basis)
-            next_month = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
-            month_end = datetime.combine(next_month, time(0), self.zone)
-            remaining = Decimal(str((month_end - local_now).total_seconds())) / Decimal(86400)
-            projected = to_date + run_rate * remaining
-        return Projection(
-            month=month,
-            now=now,
-            to_date=to_date,
-            run_rate=run_rate,
-            basis_days=len(basis),
-            projected=projected,
-            # The same days as ``to_date`` (not the whole month: with --now mid-month they differed).
-            unpriced_requests=sum(daily[d].unpriced_requests for d in days),
-            log_ends=log_ends,
-        )
+    days = [d for d in daily if d.startswith(month) and d <= today.isoformat()]
+    to_date = sum((daily[d].cost or Decimal(0) for d in days), Decimal(0))
+    # Run rate: the mean of the last (up to) seven complete days, counting days with no traffic as
+    # zero but not days before the log begins.
+    first_day = min(daily)
+    basis = [today - timedelta(days=i) for i in range(7, 0, -1)]
+    basis = [d for d in basis if d.isoformat() >= first_day]
+    run_rate: Decimal | None = None
+    projected: Decimal | None = None
+    if basis:
+        seen = [daily[d.isoformat()].cost or Decimal(0) for d in basis if d.isoformat() in daily]
+        run_rate = sum(seen, Decimal(0)) / len(basis)
+        next_month = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+        month_end = datetime.combine(next_month, time(0), zone)
+        remaining = Decimal(str((month_end - local_now).total_seconds())) / Decimal(86400)
+        projected = to_date + run_rate * remaining
+    return Projection(
+        month=month,
+        now=now,
+        to_date=to_date,
+        run_rate=run_rate,
+        basis_days=len(basis),
+        projected=projected,
+        # The same days as ``to_date`` (not the whole month: with --now mid-month they differed).
+        unpriced_requests=sum(daily[d].unpriced_requests for d in days),
+        log_ends=log_ends,
+    )
 
 
 def compared_rows(table: pa.Table, work: pa.Table) -> tuple[Any, Any]:

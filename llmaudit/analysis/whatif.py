@@ -30,14 +30,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
-
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING, Any
 
 from llmaudit.analysis.tiers import TierTable, load_tiers
 from llmaudit.errors import UsageError
+from llmaudit.lazy import lazy
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:   # a report answered from the store (ingest.answers) is rendered without them
+    np, pa, pc = lazy("numpy"), lazy("pyarrow"), lazy("pyarrow.compute")
 
 __all__ = [
     "Candidate",

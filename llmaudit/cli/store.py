@@ -33,7 +33,7 @@ def status(fmt: str = typer.Option("table", "--format", help="table | json")) ->
 
 @app.command("clear")
 def clear() -> None:
-    """Remove everything the store holds; the next read parses every file again."""
+    """Remove everything the store holds (remembered reports too); the next read parses every file again."""
     from llmaudit.ingest.store import open_store
 
     store = open_store()

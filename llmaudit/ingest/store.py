@@ -33,13 +33,18 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import pyarrow as pa
 
 from llmaudit.config import home_dir
 from llmaudit.errors import UsageError
+from llmaudit.lazy import lazy
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:   # ingest.answers fingerprints inputs with this module, and answers without pyarrow
+    pa = lazy("pyarrow")
 
 __all__ = ["BLOCK", "Entry", "Segment", "Store", "StoreStatus", "fingerprint", "identity", "open_store"]
 
@@ -127,6 +132,7 @@ class StoreStatus:
     bytes_on_disk: int
     readers: dict[str, int]
     stale: int = 0                 # files stored by another llmaudit version (read again on next use)
+    answers: int = 0               # reports remembered (ingest.answers), in answers/
 
 
 class Store:
@@ -306,12 +312,16 @@ class Store:
     # ------------------------------------------------------------------------------- commands
     def status(self) -> StoreStatus:
         entries = self.entries
-        size = sum(p.stat().st_size for p in self.root.iterdir()) if self.root.is_dir() else 0
+        files = [p for p in self.root.iterdir() if p.is_file()] if self.root.is_dir() else []
+        answers = self.root / "answers"   # ingest.answers.FOLDER
+        kept = [p for p in answers.iterdir() if not p.name.startswith(".")] if answers.is_dir() else []
+        size = sum(p.stat().st_size for p in [*files, *kept])
         readers: dict[str, int] = {}
         for e in entries.values():
             readers[e.reader] = readers.get(e.reader, 0) + 1
         return StoreStatus(str(self.root), len(entries), sum(not os.path.exists(e.path) for e in entries.values()),
-                           sum(e.rows for e in entries.values()), size, dict(sorted(readers.items())), self.stale)
+                           sum(e.rows for e in entries.values()), size, dict(sorted(readers.items())), self.stale,
+                           len(kept))
 
     def clear(self) -> int:
         """Remove the store; the number of files it held."""
