@@ -5,8 +5,9 @@ An answer is kept under ``$LLMAUDIT_HOME/store/answers/<question>.bin``. The fil
 of everything the answer depends on apart from the logs themselves: the question (the caller's
 options: inputs as named, breakdowns, window, timezone, currency, tolerance, reader, mapping…, and
 the parsed config), the working folder (relative inputs), every ``LLMAUDIT_*`` variable, llmaudit's
-version and code (``store.fingerprint``) and every price, tier and lifecycle file it may read
-(``pricing_data/`` and the user's overlays: path, size, mtime, ctime, inode). The file holds the
+version and code (``store.fingerprint``), the Python and the pyarrow and numpy installs, and every
+price, tier and lifecycle file it may read (``pricing_data/`` and the user's overlays: path, size,
+mtime, ctime, inode). The file holds the
 inputs as they were *before* they were read — the list the inputs expand to, and per file its
 path, size, mtime, ctime, inode and a hash of its first and last blocks — then the answer.
 
@@ -49,8 +50,16 @@ def _stat(path: Path | str) -> tuple[int, int, int, int, int]:
 
 
 def _data_files() -> list[str]:
-    """Identities of every file the catalog, the tiers and the lifecycle dates may come from."""
-    out = []
+    """Identities of every file the catalog, the tiers and the lifecycle dates may come from, and
+    of the Python and the parsing libraries (an upgrade of either is a new reader)."""
+    import importlib.util
+    import sys
+
+    out = [sys.version]
+    for name in ("pyarrow", "numpy"):
+        spec = importlib.util.find_spec(name)
+        with contextlib.suppress(OSError, TypeError):
+            out.append(f"{name}:{spec.origin if spec else None}:{_stat(spec.origin) if spec and spec.origin else None}")
     for folder in (data_path("pricing_data"), home_dir() / "pricing"):
         if folder.is_dir():
             for root, dirs, files in os.walk(folder):
