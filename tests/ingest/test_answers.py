@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +95,10 @@ def test_the_answer_is_remade_for_this_run_s_now(run_cli: Any, tmp_path: Path, m
     hit = spend(run_cli, logs, extra=later)
     assert hit == cold
     assert json.loads(hit)["generated_at"].startswith("2025-09-28T18:30")
+    started = datetime.now(UTC)
     wall = json.loads(spend(run_cli, logs))   # no --now: the wall clock, as a cold run has it
-    assert wall["generated_at"] > "2026" and wall["projection"]["now"] == wall["generated_at"]
+    assert datetime.fromisoformat(wall["generated_at"]) >= started
+    assert wall["projection"]["now"] == wall["generated_at"]
 
 
 def test_an_appended_log_gets_new_totals(run_cli: Any, tmp_path: Path) -> None:
