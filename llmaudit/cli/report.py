@@ -140,16 +140,19 @@ def report(
 
 def _emit(audit: SpendAudit, fmt: str, whatif: bool, html: Path | None) -> None:
     from llmaudit.render import spend as render
-    from llmaudit.render.focus import focus_warnings, render_focus
-    from llmaudit.render.insights import insights_csv, insights_markdown, insights_table
-    from llmaudit.render.spend_html import render_spend_html
 
     result, insights, focus = audit.report, audit.insights, audit.focus
+    if focus is not None:   # the FOCUS export's modules need pyarrow, which a remembered answer does not
+        from llmaudit.render.focus import focus_warnings, render_focus
+    if insights is not None:   # their renderers import the analyses behind them (0.1-0.2 s)
+        from llmaudit.render.insights import insights_csv, insights_markdown, insights_table
     out.show(fmt, focus=lambda: render_focus(focus) if focus else "",
              json=lambda: {**result.to_dict(), **(insights.to_dict() if insights else {})},
-             csv=lambda: render.render_csv(result, whatif=whatif) + insights_csv(insights),
-             markdown=lambda: render.render_markdown(result, whatif=whatif) + insights_markdown(insights),
-             table=lambda: [render.render_table(result, whatif=whatif), *insights_table(insights)])
+             csv=lambda: render.render_csv(result, whatif=whatif) + (insights_csv(insights) if insights else ""),
+             markdown=lambda: render.render_markdown(result, whatif=whatif)
+             + (insights_markdown(insights) if insights else ""),
+             table=lambda: [render.render_table(result, whatif=whatif),
+                            *(insights_table(insights) if insights else [])])
     if focus is not None:
         warnings = focus_warnings(focus, result.warnings)
     else:
@@ -157,8 +160,9 @@ def _emit(audit: SpendAudit, fmt: str, whatif: bool, html: Path | None) -> None:
     for warning in warnings:
         out.warning(warning)
     if html is not None:
-        out.write(html, render_spend_html(result, insights), "--html")
+        from llmaudit.render.spend_html import render_spend_html
 
+        out.write(html, render_spend_html(result, insights), "--html")
 
 def _run_report(paths: list[str], fmt: str, html: Path | None, flags: RoutingFlags) -> None:
     from llmaudit.cli.report_run import report_run

@@ -32,7 +32,7 @@ def status(fmt: StoreFormatOption = "table") -> None:
 
 @app.command("clear")
 def clear() -> None:
-    """Remove everything the store holds; the next read parses every file again."""
+    """Remove everything the store holds (remembered reports too); the next read parses every file again."""
     from llmaudit.workflows.store import clear_store
 
     cleared = clear_store()

@@ -1,6 +1,6 @@
 """One scan's dealings with the store: which files it can skip, what it keeps of those it reads.
 
-A file read in full is stored only when its identity (size, mtime, inode) is the same before and
+A file read in full is stored only when its identity (size, mtime, inode, ctime) is the same before and
 after the read: a log written to while it was read is read again next time. What is stored is the
 reader's output before the scan's de-duplication across files (that depends on the other files
 named), with the file's own books, so a hit replays exactly what the read gave.
@@ -44,12 +44,12 @@ class Tail:
     size: int
 
 
-def _stat(path: str) -> tuple[int, int, int] | None:
+def _stat(path: str) -> tuple[int, int, int, int] | None:
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return st.st_size, st.st_mtime_ns, st.st_ino
+    return st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns
 
 
 class Keeping:
@@ -60,7 +60,7 @@ class Keeping:
         self.mapping = mapping_key(mapping)
         self.progress = progress
         self.segment = store.segment()
-        self.before: dict[int, tuple[int, int, int] | None] = {}
+        self.before: dict[int, tuple[int, int, int, int] | None] = {}
         self.parts: dict[int, list[list[Any]]] = defaultdict(list)
         self.rejects: dict[int, list[tuple[int | None, str, str]]] = defaultdict(list)
         self.unstorable: set[int] = set()
@@ -127,7 +127,7 @@ class Keeping:
             mapping=self.mapping, size=size, mtime_ns=before[1], inode=before[2], head=head, tail=tail,
             appendable=appendable, rows_read=fsum.rows_read, rows_rejected=fsum.rows_rejected,
             duplicates=fsum.duplicates - self.scan_duplicates.get(id(fsum), 0), skipped=dict(fsum.skipped),
-            bytes_read=fsum.bytes_read, parts=self.parts.pop(i, []),
+            bytes_read=fsum.bytes_read, parts=self.parts.pop(i, []), ctime_ns=before[3],
         )
         rejects = self.rejects.pop(i, [])
         if rejects:
@@ -182,7 +182,8 @@ class Keeping:
         except OSError:
             return None
         rejects = [(None if r.line is None else r.line + offset, r.reason, redact(r.raw)) for r in scratch.rejects]
-        new = replace(entry, size=before[0], mtime_ns=before[1], inode=before[2], head=head, tail=tail_hash,
+        new = replace(entry, size=before[0], mtime_ns=before[1], inode=before[2], ctime_ns=before[3], head=head,
+                      tail=tail_hash,
                       appendable=newline, rows_read=entry.rows_read + books.rows_read,
                       rows_rejected=entry.rows_rejected + books.rows_rejected,
                       duplicates=entry.duplicates + books.duplicates,

@@ -9,7 +9,7 @@ Layout, under ``$LLMAUDIT_HOME/store/``::
     lock                   held (flock) while a run commits: segments, index, clean-up
 
 An entry is keyed by the file's absolute path and holds what identifies its content — size,
-mtime, inode and a hash of its first and last 4 KiB — plus the reader that read it, the path as
+mtime, ctime, inode and a hash of its first and last 4 KiB — plus the reader that read it, the path as
 the user named it (rows carry it: ``source_file``, and Claude Code's project comes from it), the
 books (rows read, rejected, duplicates within the file, skips) and where its rows are. A file is
 a *hit* when all of that matches, an *append* when it only grew and the bytes it had are
@@ -33,13 +33,18 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import pyarrow as pa
 
 from llmaudit.config import home_dir
 from llmaudit.errors import UsageError
+from llmaudit.lazy import lazy
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:   # ingest.answers fingerprints inputs with this module, and answers without pyarrow
+    pa = lazy("pyarrow")
 
 __all__ = ["BLOCK", "Entry", "Segment", "Store", "StoreStatus", "fingerprint", "identity", "open_store"]
 
@@ -96,6 +101,9 @@ class Entry:
     bytes_read: int
     parts: list[list[Any]] = field(default_factory=list)     # [segment, first row, rows]
     rejects: list[list[Any]] = field(default_factory=list)   # [segment, first reject, rejects]
+    # A rewrite in place that keeps size, mtime and both end blocks still moves the ctime (no
+    # utime call sets it back): such a file is read again.
+    ctime_ns: int = 0
 
     @property
     def rows(self) -> int:
@@ -124,6 +132,7 @@ class StoreStatus:
     bytes_on_disk: int
     readers: dict[str, int]
     stale: int = 0                 # files stored by another llmaudit version (read again on next use)
+    answers: int = 0               # reports remembered (ingest.answers), in answers/
 
 
 class Store:
@@ -188,7 +197,8 @@ class Store:
         if head != entry.head or tail != entry.tail:
             return "miss", None, st.st_size
         if st.st_size == entry.size:
-            return ("hit" if st.st_mtime_ns == entry.mtime_ns else "miss"), entry, st.st_size
+            same = st.st_mtime_ns == entry.mtime_ns and st.st_ctime_ns == entry.ctime_ns
+            return ("hit" if same else "miss"), entry, st.st_size
         return ("append" if entry.appendable else "miss"), entry, st.st_size
 
     def iter_rows(self, entry: Entry) -> Iterator[pa.Table]:
@@ -302,12 +312,16 @@ class Store:
     # ------------------------------------------------------------------------------- commands
     def status(self) -> StoreStatus:
         entries = self.entries
-        size = sum(p.stat().st_size for p in self.root.iterdir()) if self.root.is_dir() else 0
+        files = [p for p in self.root.iterdir() if p.is_file()] if self.root.is_dir() else []
+        answers = self.root / "answers"   # ingest.answers.FOLDER
+        kept = [p for p in answers.iterdir() if not p.name.startswith(".")] if answers.is_dir() else []
+        size = sum(p.stat().st_size for p in [*files, *kept])
         readers: dict[str, int] = {}
         for e in entries.values():
             readers[e.reader] = readers.get(e.reader, 0) + 1
         return StoreStatus(str(self.root), len(entries), sum(not os.path.exists(e.path) for e in entries.values()),
-                           sum(e.rows for e in entries.values()), size, dict(sorted(readers.items())), self.stale)
+                           sum(e.rows for e in entries.values()), size, dict(sorted(readers.items())), self.stale,
+                           len(kept))
 
     def clear(self) -> int:
         """Remove the store; the number of files it held."""

@@ -24,6 +24,8 @@ def render_status(status: StoreStatus) -> str:
         f"rows         {count(status.rows)}",
         *([f"stale        {count(status.stale)} files stored by another version of llmaudit (read again on "
            "next use)"] if status.stale else []),
+        f"answers      {count(status.answers)} report{'' if status.answers == 1 else 's'} remembered (the same "
+        "question of unchanged logs is answered without reading them)",
         f"on disk      {_size(status.bytes_on_disk)}",
     ]
     for reader, n in status.readers.items():

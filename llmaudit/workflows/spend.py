@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from llmaudit.analysis.spend.focus import FocusExport
     from llmaudit.analysis.spend.insights import SpendInsights
     from llmaudit.analysis.spend.report import SpendOptions, SpendReport
+    from llmaudit.config import Config
+    from llmaudit.ingest.answers import Answers
     from llmaudit.pricing.catalog import Catalog
 
 __all__ = ["SpendAudit", "SpendAuditOptions", "audit_spend"]
@@ -78,7 +81,16 @@ class SpendAudit:
 
 def audit_spend(options: SpendAuditOptions,
                 progress: Callable[[], AbstractContextManager[TotalProgress]] | None = None) -> SpendAudit:
-    """Read, price and aggregate the logs in one pass; ``progress`` makes the bar shown while reading."""
+    """Read, price and aggregate the logs in one pass; ``progress`` makes the bar shown while reading.
+    The same question of unchanged logs is answered from the store (``ingest.answers``) instead."""
+    from llmaudit.config import load_config
+
+    spend_options = _spend_options(options)
+    cfg = load_config(options.config)
+    answers = _answers(options, spend_options, cfg)
+    known = answers.get() if answers is not None else None
+    if known is not None:   # the cold run's answer, as of now
+        return SpendAudit(known.as_of(spend_options.now or datetime.now(UTC)), None, None)
     if options.engine == "local":
         from llmaudit.pandas_probe import skip_pandas_probe
 
@@ -86,12 +98,9 @@ def audit_spend(options: SpendAuditOptions,
     from llmaudit.analysis.common.distributed import open_records_with
     from llmaudit.analysis.spend.builder import build_spend
     from llmaudit.analysis.spend.insights import plan_insights, plan_observers
-    from llmaudit.config import load_config
     from llmaudit.pricing import load_catalog
     from llmaudit.workflows.ingest import parse_map
 
-    spend_options = _spend_options(options)
-    cfg = load_config(options.config)
     plan = plan_insights(list(options.budget), options.alert_at, cfg, anomalies=options.anomalies,
                          forecast=options.forecast)
     observer = plan.observer() if plan.wanted else None
@@ -115,7 +124,24 @@ def audit_spend(options: SpendAuditOptions,
                             currency=currency) if observer else None)
     insights = extra.insights(insights, fx_rate=rate, currency=currency, now=report.generated_at)
     focus = extra.focus.result(rate, currency) if extra.focus is not None else None
+    if answers is not None and observer is None and not extra.all():
+        answers.put(report)
     return SpendAudit(report, insights, focus)
+
+
+def _answers(options: SpendAuditOptions, spend_options: SpendOptions, cfg: Config) -> Answers | None:
+    """Where this question's answer is remembered; None when it is not (no store, another engine,
+    or insights that read the logs themselves)."""
+    if options.engine != "local" or not options.store or options.history or options.quality or options.focus \
+            or options.budget or options.alert_at or options.anomalies or options.forecast or options.explain \
+            or options.plans:
+        return None
+    from llmaudit.ingest.answers import open_answers
+
+    paths = list(options.paths)
+    return open_answers(paths, {"options": replace(spend_options, now=None), "paths": paths,
+                                "format": options.log_format, "map": options.mapping, "host": options.host,
+                                "config": (str(cfg.path), cfg.data)})
 
 
 def _spend_options(options: SpendAuditOptions) -> SpendOptions:

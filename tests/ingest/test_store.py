@@ -145,6 +145,21 @@ def test_a_file_rewritten_in_place_with_the_same_size_and_mtime_is_read_again(ru
     assert after == report(run_cli, log, extra=("--no-store",))
 
 
+def test_a_rewrite_in_the_middle_with_the_mtime_set_back_is_read_again(run_cli: Any, tmp_path: Path) -> None:
+    log = tmp_path / "openai.jsonl"
+    log.write_text("".join(openai_line(n) for n in range(200)))
+    st = log.stat()
+    before = report(run_cli, log)
+    text = log.read_text()
+    at = text.index('"completion_tokens": 50', len(text) // 2)   # far from the hashed end blocks
+    log.write_text(text[:at] + '"completion_tokens": 70' + text[at + len('"completion_tokens": 50'):])
+    os.utime(log, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert log.stat().st_size == st.st_size and log.stat().st_mtime_ns == st.st_mtime_ns
+    after = report(run_cli, log)
+    assert after != before
+    assert after == report(run_cli, log, extra=("--no-store",))
+
+
 def test_a_store_written_by_other_code_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     log = tmp_path / "openai.jsonl"
     log.write_text("".join(openai_line(n) for n in range(5)))

@@ -337,6 +337,7 @@ class _Builder:
         opts = self.options
         fx = opts.fx_rate
         now = opts.now or datetime.now(UTC)
+        daily = tuple(self.daily.rows(fx))
         totals = self.totals.rows(fx)
         total = totals[0] if totals else _empty_row()
         priced_total = total.cost
@@ -403,9 +404,10 @@ class _Builder:
             breakdowns=tuple(breakdowns),
             unpriced=tuple(unpriced),
             reconciliation=rec,
-            projection=month_projection(self.daily.rows(fx), self.last, now, self.zone),
+            projection=month_projection(list(daily), self.last, now, self.zone),
             whatif=whatif,
             warnings=tuple(warnings),
+            daily=daily,
         )
 
 

@@ -13,18 +13,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from llmaudit.analysis.spend.anomaly import ANOMALY_DIMENSIONS, AnomalyReport, detect_anomalies
 from llmaudit.analysis.spend.budget import Budget, BudgetStatus, budgets_from_config, evaluate_budgets, exit_code
-from llmaudit.analysis.spend.daily import DailyAccumulator
-from llmaudit.analysis.spend.explanation import Explain
-from llmaudit.analysis.spend.forecast import Forecast, forecast_spend
-from llmaudit.analysis.spend.subscription import SubscriptionReport
 from llmaudit.errors import UsageError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:   # imported where used: a report without insights does not load them (0.03-0.07 s)
+    from llmaudit.analysis.spend.anomaly import AnomalyReport
+    from llmaudit.analysis.spend.daily import DailyAccumulator
     from llmaudit.analysis.spend.explain import ExplainAccumulator
+    from llmaudit.analysis.spend.explanation import Explain
     from llmaudit.analysis.spend.focus import FocusAccumulator
-    from llmaudit.analysis.spend.subscription import SubscriptionAccumulator
+    from llmaudit.analysis.spend.forecast import Forecast
+    from llmaudit.analysis.spend.subscription import SubscriptionAccumulator, SubscriptionReport
 
 __all__ = ["InsightObservers", "InsightPlan", "SpendInsights", "plan_insights", "plan_observers"]
 
@@ -42,6 +41,9 @@ class InsightPlan:
         return bool(self.budgets) or self.anomalies or self.forecast
 
     def observer(self) -> DailyAccumulator:
+        from llmaudit.analysis.spend.anomaly import ANOMALY_DIMENSIONS
+        from llmaudit.analysis.spend.daily import DailyAccumulator
+
         # Only the series something reads: a "*" budget or the forecast needs the total alone.
         dims = {b.kind for b in self.budgets} | (set(ANOMALY_DIMENSIONS) if self.anomalies else set())
         return DailyAccumulator(tuple(dims), top_requests=self.top_requests if self.anomalies else 0)
@@ -49,6 +51,9 @@ class InsightPlan:
     def result(self, observer: DailyAccumulator, *, now: datetime | None, timezone: str,
                fx_rate: Decimal, currency: str) -> SpendInsights:
         from zoneinfo import ZoneInfo
+
+        from llmaudit.analysis.spend.anomaly import detect_anomalies
+        from llmaudit.analysis.spend.forecast import forecast_spend
 
         daily = observer.result(fx_rate)
         now = now or datetime.now(UTC)

@@ -19,7 +19,7 @@ JSON (machine output comes from the result, not from the view).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -238,10 +238,21 @@ class SpendReport:
     whatif: WhatIf | None
     warnings: tuple[str, ...] = field(default_factory=tuple)
     sources: tuple[SourceFile, ...] = ()  # raw-log accounting from the ingest summary, when there was one
+    # The daily series the projection is made from (not rendered): ``as_of`` remakes it for another "now".
+    daily: tuple[GroupRow, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def unpriced_requests(self) -> int:
         return self.totals.unpriced_requests
+
+    def as_of(self, now: datetime) -> SpendReport:
+        """This report as made at ``now``: only its time and the month-end projection move
+        (``ingest.answers`` answers a repeated question this way)."""
+        from llmaudit.analysis.spend.projection import month_projection
+        from llmaudit.units import resolve_timezone
+
+        projection = month_projection(list(self.daily), self.last_seen, now, resolve_timezone(self.timezone))
+        return replace(self, generated_at=now, projection=projection)
 
     def to_dict(self) -> dict[str, Any]:
         rec = self.reconciliation
