@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmaudit.ingest.rawlines import LineCursor
+
 __all__ = [
     "MAX_RAW_CHARS",
     "MAX_STORED",
@@ -135,6 +137,14 @@ class ReadContext:
         self.summary = summary
         self.mapping = mapping or {}
         self._on_reject = on_reject
+        self._lines: LineCursor | None = None
+
+    @property
+    def lines(self) -> LineCursor:
+        """This file's lines read back by number: the raw text of rows the vectorized paths reject."""
+        if self._lines is None:
+            self._lines = LineCursor(self.path)
+        return self._lines
 
     def reject(self, line: int | None, reason: str, raw: str | bytes, *, counted: bool = False) -> None:
         """One row not kept. ``counted``: it was already counted as read (a row a reader yielded

@@ -94,12 +94,28 @@ def reject_invalid(table: pa.Table, contexts: list[ReadContext], files: np.ndarr
     if not len(bad):
         return table, files
     rows = table.take(pa.array(bad)).to_pylist()
-    for at, row in zip(bad.tolist(), rows, strict=True):
-        ctx = contexts[int(files[at])] if files is not None else contexts[0]
-        line = row.get("source_line") if first_row is None else first_row + at
-        ctx.reject(line, reason(row),
-                   orjson.dumps({k: v for k, v in row.items() if v is not None}, default=str),
-                   counted=counted)
+    placed = [(contexts[int(files[at])] if files is not None else contexts[0],
+               row.get("source_line") if first_row is None else first_row + at, row)
+              for at, row in zip(bad.tolist(), rows, strict=True)]
+    lines = _raw_lines(placed) if first_row is None else {}
+    for ctx, line, row in placed:
+        raw = lines.get((id(ctx), line))
+        if raw is None:   # not re-readable (stdin, a Parquet row): the row as read stands in for it
+            raw = orjson.dumps({k: v for k, v in row.items() if v is not None}, default=str)
+        ctx.reject(line, reason(row), raw, counted=counted)
     keep = np.ones(table.num_rows, dtype=bool)
     keep[bad] = False
     return table.filter(pa.array(keep)), (files[keep] if files is not None else None)
+
+
+def _raw_lines(placed: list[tuple[ReadContext, Any, dict[str, Any]]]) -> dict[tuple[int, Any], bytes]:
+    """The source lines of rejected rows, read back from their files (``ingest.rawlines``)."""
+    by_ctx: dict[int, tuple[ReadContext, list[int]]] = {}
+    for ctx, line, _ in placed:
+        if isinstance(line, int):
+            by_ctx.setdefault(id(ctx), (ctx, []))[1].append(line)
+    found: dict[tuple[int, Any], bytes] = {}
+    for key, (ctx, numbers) in by_ctx.items():
+        for number, raw in ctx.lines.fetch(numbers).items():
+            found[(key, number)] = raw
+    return found

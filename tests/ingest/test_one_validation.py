@@ -150,3 +150,65 @@ def test_invalid_utf8_inside_a_string_costs_only_its_line(tmp_path: Path) -> Non
     s = scan([str(path)])
     assert s.table().num_rows == kept - 1
     assert [r.line for r in s.summary.rejects] == [2] and "UTF-8" in s.summary.rejects[0].reason
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_vectorized_rejects_carry_their_source_line(tmp_path: Path, compressed: bool) -> None:
+    """A row the vectorized path rejects (found invalid only in the table it built) is written out
+    with the line the user has to fix, not the normalized row, as the per-line path does; also
+    from a gzip file and across many batches (lines fetched forward in one pass)."""
+    import gzip
+
+    from llmaudit.ingest import fastjson
+
+    lines = [line.replace('"chatcmpl-', f'"chatcmpl-{k}-') for k in range(40) for line in _openai_lines()]
+    # 240 lines, 160 rejects, over many chunks
+    text = "\n".join(lines) + "\n"
+    path = tmp_path / ("log.jsonl.gz" if compressed else "log.jsonl")
+    path.write_bytes(gzip.compress(text.encode()) if compressed else text.encode())
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(fastjson, "CHUNK_BYTES", 4096)
+        s = scan([str(path)])
+        assert s.table().num_rows == 80
+    rejects = s.summary.rejects
+    assert len(rejects) == 160
+    for rej in rejects:
+        assert rej.raw == lines[rej.line - 1], rej.line
+
+
+def test_rejects_without_a_file_to_read_back_keep_the_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """stdin cannot be read again: the rejected row as read stands in for its line."""
+    import io
+    import sys
+
+    lines = _openai_lines()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(("\n".join(lines) + "\n").encode())))
+    s = scan(["-"])
+    assert s.table().num_rows == 2
+    assert len(s.summary.rejects) == 4
+    assert all(json.loads(r.raw) for r in s.summary.rejects)
+
+
+def test_claude_code_rejects_carry_their_source_line(tmp_path: Path) -> None:
+    """Transcripts are parsed many files per call; a rejected message still names its own file's line."""
+    good = {"type": "assistant", "timestamp": "2026-01-01T00:00:00Z", "sessionId": "s", "requestId": "req-1",
+            "message": {"id": "msg_1", "model": "claude-sonnet-4-5-20250929",
+                        "usage": {"input_tokens": 10, "output_tokens": 5}}}
+    bad = json.loads(json.dumps(good))
+    bad["requestId"], bad["message"]["id"] = "req-2", "msg_2"
+    bad["message"]["usage"]["cache_read_input_tokens"] = -3
+    root = tmp_path / "projects" / "p"
+    root.mkdir(parents=True)
+    for i in range(3):
+        g = json.loads(json.dumps(good))
+        g["requestId"], g["message"]["id"] = f"r{i}", f"m{i}"
+        b = json.loads(json.dumps(bad))
+        b["requestId"], b["message"]["id"] = f"rb{i}", f"mb{i}"
+        (root / f"s{i}.jsonl").write_text(json.dumps(g) + "\n" + json.dumps(b) + "\n")
+    s = scan([str(tmp_path / "projects")])
+    assert s.table().num_rows == 3
+    assert len(s.summary.rejects) == 3
+    for rej in s.summary.rejects:
+        assert rej.line == 2
+        assert json.loads(rej.raw)["message"]["id"].startswith("mb"), rej.raw
+        assert rej.raw == Path(rej.path).read_text().splitlines()[1]
