@@ -19,6 +19,7 @@ from llmaudit.providers.base import (
     parse_retry_after,
 )
 from llmaudit.providers.cache import ResponseCache, default_cache_path
+from llmaudit.providers.lanes import ClientLanes
 from llmaudit.providers.registry import (
     BUILTIN_PROVIDERS,
     ProviderSpec,
@@ -26,6 +27,7 @@ from llmaudit.providers.registry import (
     get_adapter,
     is_simulated,
     make_client,
+    make_lanes,
     provider_spec,
     split_model,
 )
@@ -37,6 +39,7 @@ __all__ = [
     "SIM_MODELS",
     "Adapter",
     "ChatRequest",
+    "ClientLanes",
     "Completion",
     "ErrorKind",
     "ProviderCallError",
@@ -48,6 +51,7 @@ __all__ = [
     "get_adapter",
     "is_simulated",
     "make_client",
+    "make_lanes",
     "parse_retry_after",
     "provider_spec",
     "split_model",

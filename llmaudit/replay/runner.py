@@ -492,7 +492,7 @@ class _Runner:
         # A 429 with Retry-After speaks for the provider, not just the request that got it: no
         # request to that provider starts before the time it named.
         self.cooldown: dict[str, float] = {}
-        self.clients: dict[str, Any] = {}
+        self.clients: dict[str, Any] = {}  # provider → ClientLanes
         self.cache: Any = None
         # The run's rows as the journal holds them (a key's last row wins), kept as they are
         # appended, so a checkpoint writes the table without reading the journal back.
@@ -515,8 +515,8 @@ class _Runner:
             self._report()
             await self._feed(jobs)
         finally:
-            for client in self.clients.values():
-                await client.aclose()
+            for lanes in self.clients.values():
+                await lanes.aclose()
             if self.cache is not None and hasattr(self.cache, "close"):
                 self.cache.close()
 
@@ -555,21 +555,19 @@ class _Runner:
         if failures:
             raise failures[0]  # a bug in the runner itself: keep its traceback
 
-    def _client(self, provider: str) -> Any:
-        client = self.clients.get(provider)
-        if client is None:
-            if self.client_factory is not None:
-                client = self.client_factory(provider)
-            else:
-                from llmaudit.providers import make_client
+    def _lanes(self, provider: str) -> Any:
+        lanes = self.clients.get(provider)
+        if lanes is None:
+            from llmaudit.providers import ClientLanes, make_lanes
 
-                # A pool smaller than the provider's in-flight cap would queue requests inside httpx,
-                # and a load sweep at concurrency 64 would measure 32.
-                cap = self.opts.provider_concurrency.get(provider, self.opts.concurrency)
-                client = make_client(provider, self.config, timeout_s=self.opts.timeout_s,
-                                     max_connections=max(32, cap))
-            self.clients[provider] = client
-        return client
+            if self.client_factory is not None:
+                lanes = ClientLanes(shared=self.client_factory(provider))
+            else:
+                # A client per request in flight, each with one connection: a shared pool's
+                # bookkeeping grows with its size and would be the bottleneck of a fast server.
+                lanes = make_lanes(provider, self.config, timeout_s=self.opts.timeout_s)
+            self.clients[provider] = lanes
+        return lanes
 
     def _request(self, job: _Job) -> ChatRequest:
         max_tokens = job.prompt.max_tokens
@@ -632,49 +630,58 @@ class _Runner:
             self.state.sent += 1
             if self.first_sent is None:
                 self.first_sent = time.monotonic()
-            attempts = 0
-            started_at = datetime.now(UTC)
-            client = self._client(job.spec.provider)
-            while True:
-                attempts += 1
-                await self._pace(job.spec.provider)
-                error = await self._attempt(adapter, req, client)
-                if isinstance(error, Completion):
-                    completion = error
-                    if self.cache is not None and cache_key is not None and self.opts.use_cache:
-                        # A sqlite commit can take milliseconds; keep it off the event loop.
-                        await asyncio.to_thread(
-                            self.cache.put, cache_key, completion, provider=job.spec.provider, model=job.spec.native
-                        )
-                    row, cost = self._ok_row(job, completion, started_at, attempts=attempts, cached=False)
-                    row["budget_max_tokens"] = lowered
-                    self._settle(reserve, cost)
-                    if self.budget.limit is not None and cost is not None and cost > reserve:
-                        # The bound assumes at most max_tokens of output; a server that ignores it
-                        # can pass the cap. Stop sending to that model rather than trust it again.
-                        self.overran.add(job.spec.id)
-                    self._finish(job, row)
-                    return
-                if error.kind == "rate_limited" and error.retry_after \
-                        and error.retry_after <= self.opts.retry.max_retry_after_s:
-                    # The provider asked every request to wait. A Retry-After beyond the cap gives up
-                    # this request (below) and must not stall the provider's others for the cap.
-                    until = time.monotonic() + error.retry_after
-                    self.cooldown[job.spec.provider] = max(self.cooldown.get(job.spec.provider, 0.0), until)
-                retryable = error.retryable or error.kind in _ALSO_RETRIED
-                delay = self.opts.retry.delay(attempts, error.retry_after) if retryable else None
-                if delay is None:
-                    self._settle(reserve, None)
-                    message = str(error)
-                    if retryable and attempts >= self.opts.retry.max_attempts:
-                        message = f"{message} (gave up after {attempts} attempts)"
-                    elif retryable:
-                        message = f"{message} (Retry-After {error.retry_after:g} s is too long to wait)"
-                    row = self._error_row(job, started_at, error.kind, message, error.status, attempts)
-                    row["budget_max_tokens"] = lowered
-                    self._finish(job, row)
-                    return
-                await asyncio.sleep(delay)
+            lanes = self._lanes(job.spec.provider)
+            client = lanes.acquire()
+            try:
+                await self._send(job, adapter, req, client, reserve, lowered, cache_key)
+            finally:
+                lanes.release(client)
+
+    async def _send(self, job: _Job, adapter: Any, req: ChatRequest, client: Any, reserve: Decimal,
+                    lowered: int | None, cache_key: str | None) -> None:
+        """Attempt ``req`` until it succeeds or is given up, and finish its row."""
+        attempts = 0
+        started_at = datetime.now(UTC)
+        while True:
+            attempts += 1
+            await self._pace(job.spec.provider)
+            error = await self._attempt(adapter, req, client)
+            if isinstance(error, Completion):
+                completion = error
+                if self.cache is not None and cache_key is not None and self.opts.use_cache:
+                    # A sqlite commit can take milliseconds; keep it off the event loop.
+                    await asyncio.to_thread(
+                        self.cache.put, cache_key, completion, provider=job.spec.provider, model=job.spec.native
+                    )
+                row, cost = self._ok_row(job, completion, started_at, attempts=attempts, cached=False)
+                row["budget_max_tokens"] = lowered
+                self._settle(reserve, cost)
+                if self.budget.limit is not None and cost is not None and cost > reserve:
+                    # The bound assumes at most max_tokens of output; a server that ignores it
+                    # can pass the cap. Stop sending to that model rather than trust it again.
+                    self.overran.add(job.spec.id)
+                self._finish(job, row)
+                return
+            if error.kind == "rate_limited" and error.retry_after \
+                    and error.retry_after <= self.opts.retry.max_retry_after_s:
+                # The provider asked every request to wait. A Retry-After beyond the cap gives up
+                # this request (below) and must not stall the provider's others for the cap.
+                until = time.monotonic() + error.retry_after
+                self.cooldown[job.spec.provider] = max(self.cooldown.get(job.spec.provider, 0.0), until)
+            retryable = error.retryable or error.kind in _ALSO_RETRIED
+            delay = self.opts.retry.delay(attempts, error.retry_after) if retryable else None
+            if delay is None:
+                self._settle(reserve, None)
+                message = str(error)
+                if retryable and attempts >= self.opts.retry.max_attempts:
+                    message = f"{message} (gave up after {attempts} attempts)"
+                elif retryable:
+                    message = f"{message} (Retry-After {error.retry_after:g} s is too long to wait)"
+                row = self._error_row(job, started_at, error.kind, message, error.status, attempts)
+                row["budget_max_tokens"] = lowered
+                self._finish(job, row)
+                return
+            await asyncio.sleep(delay)
 
     async def _reserve(self, job: _Job) -> tuple[Decimal, int | None] | None:
         """Reserve the job's worst-case cost under --max-cost: (the reservation, a lowered
