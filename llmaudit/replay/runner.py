@@ -744,7 +744,10 @@ class _Runner:
     async def _attempt(self, adapter: Any, req: ChatRequest, client: Any) -> Completion | ProviderCallError:
         """One attempt: the Completion, or the ProviderCallError it ended with."""
         try:
-            return await asyncio.wait_for(adapter.complete(req, client), self.opts.timeout_s)
+            # asyncio.timeout, not wait_for: wait_for runs the call in a task of its own, one more
+            # task to schedule per request.
+            async with asyncio.timeout(self.opts.timeout_s):
+                return await adapter.complete(req, client)
         except ProviderCallError as exc:
             return exc
         except TimeoutError:
