@@ -5,7 +5,8 @@ Why not one client with a pool of N connections: httpcore's pool walks every con
 each idle one every connection again, each time a request joins or leaves it. At 64 in flight
 that is thousands of checks (and a ``poll`` per idle socket) per request, and it was most of what
 a replay against a fast local server spent: a bare httpx loop with one 64-connection client
-served 160-240 req/s where 64 single-connection clients served 500-1,150 (bench/README.md, P4).
+served 339 req/s where the same loop with 64 single-connection clients served 1,296
+(bench/README.md, P4).
 
 A request takes a free lane and gives it back when done; the most recently freed lane is handed
 out first, so a light load keeps reusing a few warm connections. The caller bounds how many
