@@ -11,7 +11,7 @@ python p8_catalog_load.py --runs 15
 python p5_routing.py --prompts 100000 --models 10
 python p1_ccusage.py --mb 200 --runs 3
 python p2_openai_jsonl.py --rows 1000000 --runs 2
-python p4_replay.py --requests 5000 --concurrency 64 --runs 2
+python p4_replay.py --requests 5000 --concurrency 64 --runs 3
 python p7_dask.py --rows 1000000 --parts 16
 python p3_peak_rss.py --gb 5
 python summarize.py --write README.md --summary-into ../README.md

@@ -20,7 +20,7 @@ TITLES = {
     "p1_ccusage": "P1 `report --spend`, 200 MB Claude Code corpus, vs ccusage",
     "p2_openai_jsonl": "P2 `report --spend`, 1M-row OpenAI JSONL, vs LiteLLM loop / bare pyarrow",
     "p3_peak_rss": "P3 peak RSS of `report --spend` on a 5 GB log",
-    "p4_replay": "P4 `replay` 5,000 requests at -j 64, vs bare httpx / promptfoo",
+    "p4_replay": "P4 `replay` at -j 64 against a zero-latency local server, vs bare httpx / promptfoo",
     "p5_routing": "P5 routing simulation, 100,000 prompts × 10 models",
     "p6_cold_start": "P6 `llmaudit --help` cold start",
     "p7_dask": "P7 `--engine dask` vs in-process (2-core box)",

@@ -18,6 +18,7 @@ from llmaudit.providers.base import (
     parse_retry_after,
 )
 from llmaudit.providers.cache import ResponseCache, default_cache_path
+from llmaudit.providers.lanes import ClientLanes
 from llmaudit.providers.registry import (
     BUILTIN_PROVIDERS,
     ProviderSpec,
@@ -25,6 +26,7 @@ from llmaudit.providers.registry import (
     get_adapter,
     is_simulated,
     make_client,
+    make_lanes,
     provider_spec,
     split_model,
 )
@@ -36,6 +38,7 @@ __all__ = [
     "SIM_MODELS",
     "Adapter",
     "ChatRequest",
+    "ClientLanes",
     "Completion",
     "ErrorKind",
     "ProviderCallError",
@@ -46,6 +49,7 @@ __all__ = [
     "get_adapter",
     "is_simulated",
     "make_client",
+    "make_lanes",
     "parse_retry_after",
     "provider_spec",
     "split_model",

@@ -255,12 +255,10 @@ async def _drain(lines: AsyncIterator[str], timeout_s: float = 1.0) -> None:
     goes back to the pool: a closed connection would make the NEXT call pay a new TLS handshake
     inside its measured time to first token. A server that keeps talking is cut off."""
 
-    async def consume() -> None:
-        async for _ in lines:
-            pass
-
     try:
-        await asyncio.wait_for(consume(), timeout_s)
+        async with asyncio.timeout(timeout_s):  # not wait_for: no task of its own per request
+            async for _ in lines:
+                pass
     except (TimeoutError, httpx.HTTPError):
         pass
 

@@ -23,10 +23,13 @@ from typing import TYPE_CHECKING, Any
 from llmaudit.errors import MissingCredentialsError, ProviderError
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
     from llmaudit.config import Config
     from llmaudit.providers.base import Adapter
+    from llmaudit.providers.lanes import ClientLanes
 
 __all__ = [
     "BUILTIN_PROVIDERS",
@@ -36,6 +39,7 @@ __all__ = [
     "get_adapter",
     "is_simulated",
     "make_client",
+    "make_lanes",
     "provider_spec",
     "split_model",
 ]
@@ -219,10 +223,12 @@ def make_client(
     connect_timeout: float = 10.0,
     max_connections: int = 32,
     transport: httpx.AsyncBaseTransport | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` for ``provider``; the sim provider gets its in-process transport.
 
     ``timeout_s`` bounds each read (the gap between two stream chunks), not the whole call.
+    ``tls`` is a TLS context to share between clients (httpx builds a new one per client otherwise).
     """
     import httpx
 
@@ -235,4 +241,21 @@ def make_client(
         timeout=httpx.Timeout(timeout_s, connect=connect_timeout),
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         follow_redirects=False,
+        verify=tls if tls is not None else True,
     )
+
+
+def make_lanes(provider: str, config: Config | None = None, *, timeout_s: float = 120.0,
+               connect_timeout: float = 10.0) -> ClientLanes:
+    """The clients replay lends its requests to ``provider``: one single-connection client per request
+    in flight (see ``lanes``), or one client shared by all for the in-process simulator (whose
+    transport holds state across requests and has no connections to pool)."""
+    import httpx
+
+    from llmaudit.providers.lanes import ClientLanes
+
+    if provider and is_simulated(provider, config):
+        return ClientLanes(shared=make_client(provider, config, timeout_s=timeout_s, connect_timeout=connect_timeout))
+    tls = httpx.create_ssl_context()
+    return ClientLanes(lambda: make_client(provider, config, timeout_s=timeout_s, connect_timeout=connect_timeout,
+                                           max_connections=1, tls=tls))

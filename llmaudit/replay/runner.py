@@ -451,6 +451,8 @@ def _totals(rows: list[dict[str, Any]], planned: int, not_sent: int) -> dict[str
 
 
 _INT32_MAX = 2**31 - 1
+# Checkpoints (results.parquet rewritten mid-run) are at least this many times their own duration apart.
+_CHECKPOINT_SHARE = 20
 # A request whose output cap is lowered to fit what is left of --max-cost keeps at least this many
 # tokens: a shorter answer measures little; the run stops instead.
 _MIN_LOWERED_OUTPUT = 16
@@ -496,12 +498,13 @@ class _Runner:
         # A 429 with Retry-After speaks for the provider, not just the request that got it: no
         # request to that provider starts before the time it named.
         self.cooldown: dict[str, float] = {}
-        self.clients: dict[str, Any] = {}
+        self.clients: dict[str, Any] = {}  # provider → ClientLanes
         self.cache: Any = None
         # The run's rows as the journal holds them (a key's last row wins), kept as they are
         # appended, so a checkpoint writes the table without reading the journal back.
         self.rows: dict[tuple[str, str, int], dict[str, Any]] = {}
         self._last_checkpoint = time.monotonic()
+        self._checkpoint_every = opts.checkpoint_s
         # Monotonic times of the first request sent and the last one settled: the session's wall time.
         self.first_sent: float | None = None
         self.last_settled: float | None = None
@@ -519,8 +522,8 @@ class _Runner:
             self._report()
             await self._feed(jobs)
         finally:
-            for client in self.clients.values():
-                await client.aclose()
+            for lanes in self.clients.values():
+                await lanes.aclose()
             if self.cache is not None and hasattr(self.cache, "close"):
                 self.cache.close()
 
@@ -559,21 +562,19 @@ class _Runner:
         if failures:
             raise failures[0]  # a bug in the runner itself: keep its traceback
 
-    def _client(self, provider: str) -> Any:
-        client = self.clients.get(provider)
-        if client is None:
-            if self.client_factory is not None:
-                client = self.client_factory(provider)
-            else:
-                from llmaudit.providers import make_client
+    def _lanes(self, provider: str) -> Any:
+        lanes = self.clients.get(provider)
+        if lanes is None:
+            from llmaudit.providers import ClientLanes, make_lanes
 
-                # A pool smaller than the provider's in-flight cap would queue requests inside httpx,
-                # and a load sweep at concurrency 64 would measure 32.
-                cap = self.opts.provider_concurrency.get(provider, self.opts.concurrency)
-                client = make_client(provider, self.config, timeout_s=self.opts.timeout_s,
-                                     max_connections=max(32, cap))
-            self.clients[provider] = client
-        return client
+            if self.client_factory is not None:
+                lanes = ClientLanes(shared=self.client_factory(provider))
+            else:
+                # A client per request in flight, each with one connection: a shared pool's
+                # bookkeeping grows with its size and would be the bottleneck of a fast server.
+                lanes = make_lanes(provider, self.config, timeout_s=self.opts.timeout_s)
+            self.clients[provider] = lanes
+        return lanes
 
     def _request(self, job: _Job) -> ChatRequest:
         max_tokens = job.prompt.max_tokens
@@ -640,49 +641,58 @@ class _Runner:
             self.state.sent += 1
             if self.first_sent is None:
                 self.first_sent = time.monotonic()
-            attempts = 0
-            started_at = datetime.now(UTC)
-            client = self._client(job.spec.provider)
-            while True:
-                attempts += 1
-                await self._pace(job.spec.provider)
-                error = await self._attempt(adapter, req, client)
-                if isinstance(error, Completion):
-                    completion = error
-                    if self.cache is not None and cache_key is not None and self.opts.use_cache:
-                        # A sqlite commit can take milliseconds; keep it off the event loop.
-                        await asyncio.to_thread(
-                            self.cache.put, cache_key, completion, provider=job.spec.provider, model=job.spec.native
-                        )
-                    row, cost = self._ok_row(job, completion, started_at, attempts=attempts, cached=False)
-                    row["budget_max_tokens"] = lowered
-                    self._settle(reserve, cost)
-                    if self.budget.limit is not None and cost is not None and cost > reserve:
-                        # The bound assumes at most max_tokens of output; a server that ignores it
-                        # can pass the cap. Stop sending to that model rather than trust it again.
-                        self.overran.add(job.spec.id)
-                    self._finish(job, row)
-                    return
-                if error.kind == "rate_limited" and error.retry_after \
-                        and error.retry_after <= self.opts.retry.max_retry_after_s:
-                    # The provider asked every request to wait. A Retry-After beyond the cap gives up
-                    # this request (below) and must not stall the provider's others for the cap.
-                    until = time.monotonic() + error.retry_after
-                    self.cooldown[job.spec.provider] = max(self.cooldown.get(job.spec.provider, 0.0), until)
-                retryable = error.retryable or error.kind in _ALSO_RETRIED
-                delay = self.opts.retry.delay(attempts, error.retry_after) if retryable else None
-                if delay is None:
-                    self._settle(reserve, None)
-                    message = str(error)
-                    if retryable and attempts >= self.opts.retry.max_attempts:
-                        message = f"{message} (gave up after {attempts} attempts)"
-                    elif retryable:
-                        message = f"{message} (Retry-After {error.retry_after:g} s is too long to wait)"
-                    row = self._error_row(job, started_at, error.kind, message, error.status, attempts)
-                    row["budget_max_tokens"] = lowered
-                    self._finish(job, row)
-                    return
-                await asyncio.sleep(delay)
+            lanes = self._lanes(job.spec.provider)
+            client = lanes.acquire()
+            try:
+                await self._send(job, adapter, req, client, reserve, lowered, cache_key)
+            finally:
+                lanes.release(client)
+
+    async def _send(self, job: _Job, adapter: Any, req: ChatRequest, client: Any, reserve: Decimal,
+                    lowered: int | None, cache_key: str | None) -> None:
+        """Attempt ``req`` until it succeeds or is given up, and finish its row."""
+        attempts = 0
+        started_at = datetime.now(UTC)
+        while True:
+            attempts += 1
+            await self._pace(job.spec.provider)
+            error = await self._attempt(adapter, req, client)
+            if isinstance(error, Completion):
+                completion = error
+                if self.cache is not None and cache_key is not None and self.opts.use_cache:
+                    # A sqlite commit can take milliseconds; keep it off the event loop.
+                    await asyncio.to_thread(
+                        self.cache.put, cache_key, completion, provider=job.spec.provider, model=job.spec.native
+                    )
+                row, cost = self._ok_row(job, completion, started_at, attempts=attempts, cached=False)
+                row["budget_max_tokens"] = lowered
+                self._settle(reserve, cost)
+                if self.budget.limit is not None and cost is not None and cost > reserve:
+                    # The bound assumes at most max_tokens of output; a server that ignores it
+                    # can pass the cap. Stop sending to that model rather than trust it again.
+                    self.overran.add(job.spec.id)
+                self._finish(job, row)
+                return
+            if error.kind == "rate_limited" and error.retry_after \
+                    and error.retry_after <= self.opts.retry.max_retry_after_s:
+                # The provider asked every request to wait. A Retry-After beyond the cap gives up
+                # this request (below) and must not stall the provider's others for the cap.
+                until = time.monotonic() + error.retry_after
+                self.cooldown[job.spec.provider] = max(self.cooldown.get(job.spec.provider, 0.0), until)
+            retryable = error.retryable or error.kind in _ALSO_RETRIED
+            delay = self.opts.retry.delay(attempts, error.retry_after) if retryable else None
+            if delay is None:
+                self._settle(reserve, None)
+                message = str(error)
+                if retryable and attempts >= self.opts.retry.max_attempts:
+                    message = f"{message} (gave up after {attempts} attempts)"
+                elif retryable:
+                    message = f"{message} (Retry-After {error.retry_after:g} s is too long to wait)"
+                row = self._error_row(job, started_at, error.kind, message, error.status, attempts)
+                row["budget_max_tokens"] = lowered
+                self._finish(job, row)
+                return
+            await asyncio.sleep(delay)
 
     async def _reserve(self, job: _Job) -> tuple[Decimal, int | None] | None:
         """Reserve the job's worst-case cost under --max-cost: (the reservation, a lowered
@@ -744,7 +754,10 @@ class _Runner:
     async def _attempt(self, adapter: Any, req: ChatRequest, client: Any) -> Completion | ProviderCallError:
         """One attempt: the Completion, or the ProviderCallError it ended with."""
         try:
-            return await asyncio.wait_for(adapter.complete(req, client), self.opts.timeout_s)
+            # asyncio.timeout, not wait_for: wait_for runs the call in a task of its own, one more
+            # task to schedule per request.
+            async with asyncio.timeout(self.opts.timeout_s):
+                return await adapter.complete(req, client)
         except ProviderCallError as exc:
             return exc
         except TimeoutError:
@@ -845,9 +858,15 @@ class _Runner:
         if row.get("cached"):
             st.cached += 1
         now = time.monotonic()
-        if now - self._last_checkpoint >= self.opts.checkpoint_s:
-            self._last_checkpoint = now
+        if now - self._last_checkpoint >= self._checkpoint_every:
             write_results(self.directory, list(self.rows.values()))
+            self._last_checkpoint = time.monotonic()
+            if self.opts.checkpoint_s > 0:
+                # A checkpoint rewrites every row so far while the event loop waits (and every
+                # stream's chunk times with it): spaced out as the table grows, so that it never
+                # takes more than 1/_CHECKPOINT_SHARE of the run. The journal is what counts.
+                took = self._last_checkpoint - now
+                self._checkpoint_every = max(self.opts.checkpoint_s, took * _CHECKPOINT_SHARE)
         self._report()
 
     def _report(self) -> None:

@@ -3,6 +3,8 @@ the journal back (a journal of large answers was re-read whole every 5 seconds; 
 
 from __future__ import annotations
 
+import time
+from itertools import pairwise
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -79,3 +81,29 @@ def test_reopening_a_large_journal_reads_only_its_tail(tmp_path: Path, monkeypat
     monkeypatch.undo()
     assert len(read_journal(tmp_path)) == 2000
     assert (tmp_path / "results.jsonl").read_bytes().endswith(b"}\n")
+
+
+def test_a_slow_checkpoint_spaces_out_the_next(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A checkpoint blocks the event loop (and the chunk times of every stream in flight): one that
+    # took 50 ms is followed by none for 20 × 50 ms, whatever --checkpoint says.
+    prompts = load_prompts(PROMPTS)[:20]
+    spans: list[tuple[float, float, int]] = []
+    real_write = runner.write_results
+
+    def slow_write(run_dir: Path, rows: list[dict[str, object]]) -> None:
+        start = time.monotonic()
+        time.sleep(0.05)
+        real_write(run_dir, rows)
+        spans.append((start, time.monotonic(), len(rows)))
+
+    monkeypatch.setattr(runner, "write_results", slow_write)
+    monkeypatch.setenv("LLMAUDIT_SIM_TIME_SCALE", "0.2")  # a run of a few seconds
+    out = tmp_path / "run"
+    summary = run_replay(prompts, ["sim/gpt-4o-mini"], out, ReplayOptions(checkpoint_s=0.001, use_cache=False))
+    assert summary.ok == 20
+    mid = spans[1:-1]  # not the table written at the start and the one at the end
+    assert mid, "a checkpoint was written during the run"
+    for (_, end, _), (start, _, _) in pairwise(mid):
+        assert start - end >= 20 * 0.05 * 0.99
+    assert len(mid) < 19  # not one per result
+    assert spans[-1][2] == 20 and pq.read_table(out / "results.parquet").num_rows == 20

@@ -302,3 +302,18 @@ def test_a_retry_after_beyond_the_cap_fails_that_request_without_stalling_the_ot
     assert rows["p0"]["status"] == "error" and "too long to wait" in rows["p0"]["error"]
     assert all(rows[p]["status"] == "ok" for p in ("p1", "p2", "p3"))
     assert elapsed < 4.0, elapsed  # not the 5 s cap, let alone an hour
+
+
+def test_requests_in_flight_each_have_a_connection_and_reuse_it(tmp_path: Path) -> None:
+    # One single-connection client per request in flight (providers.lanes): never more
+    # connections than the concurrency, and each is kept alive for the requests that follow.
+    prompts = load_prompts(write_prompts(tmp_path / "p.jsonl", 24))
+    with run_fault_server(lambda i, body: Fault("ok", text="fine")) as server:
+        for concurrency in (1, 3):
+            options = ReplayOptions(concurrency=concurrency, timeout_s=5.0, config=local_config(server.base_url),
+                                    use_cache=False)
+            before = len(server.requests)
+            summary = run_replay(prompts, ["local/a"], tmp_path / f"run-{concurrency}", options)
+            assert summary.ok == 24
+            ports = {r["client_port"] for r in server.requests[before:]}
+            assert 1 <= len(ports) <= concurrency, (concurrency, ports)
