@@ -375,6 +375,8 @@ def summary_lines(summary: RunSummary) -> list[str]:
         )
     elif summary.not_sent:
         lines.append(f"{summary.not_sent} requests not sent; --resume sends them")
+    for cut in summary.cut_off:
+        lines.append(cut.describe())
     for sample in summary.error_samples:
         lines.append(f"error: {sample}")
     return lines
