@@ -24,6 +24,7 @@ def test_a_refused_provider_fails_fast_from_the_cli(run_cli, tmp_path: Path) -> 
     assert res.exit_code == 1, res.stderr
     assert "ollama cut off after 3 failures in a row (could not be reached): cannot connect to" in stderr
     assert "50 of its requests not sent (--resume sends them)" in stderr
+    assert "50 requests not sent; --resume sends them" not in stderr  # said once, by the cut-off line
     assert "no successful request for ollama/llama3.2 (ollama cut off;" in stderr
     assert "Traceback" not in res.stderr and "Traceback" not in res.stdout
 
