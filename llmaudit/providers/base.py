@@ -5,13 +5,18 @@ is already in llmaudit's schema semantics (``input_tokens`` counts cached tokens
 ``output_tokens`` counts reasoning too; DESIGN §4.3), whatever dialect produced it.
 
 An adapter makes ONE attempt. Failures are raised as ``ProviderCallError`` with a ``kind`` the
-replay runner uses to decide whether (and when) to retry.
+replay runner uses to decide whether (and when) to retry, and, for the two failures no retry can
+fix, a ``cause``: ``unreachable`` (the provider refused the connection or its name did not
+resolve) or ``model_not_found`` (the provider answered that the model does not exist). The runner's
+circuit breaker stops sending to that provider or model on them.
 """
 
 from __future__ import annotations
 
 import email.utils
+import json
 import math
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ERROR_KINDS",
     "Adapter",
+    "Cause",
     "ChatRequest",
     "Completion",
     "ErrorKind",
@@ -47,6 +53,9 @@ ERROR_KINDS: tuple[ErrorKind, ...] = (
     "auth",
     "malformed",
 )
+# What a failure says beyond this one request: the provider cannot be reached at all, or the
+# model does not exist there. The runner stops sending to that provider or model (its breaker).
+Cause = Literal["unreachable", "model_not_found"]
 # Worth another attempt: the same request may well succeed later. client/auth/malformed will not.
 _RETRYABLE = frozenset({"rate_limited", "server", "timeout", "broken_stream"})
 
@@ -137,10 +146,12 @@ class ProviderCallError(LlmauditError):
         *,
         status: int | None = None,
         retry_after: float | None = None,
+        cause: Cause | None = None,
     ) -> None:
         self.kind: ErrorKind = kind
         self.status = status
         self.retry_after = retry_after
+        self.cause: Cause | None = cause
         super().__init__(message)
 
     @property
@@ -215,7 +226,55 @@ def error_for_status(
     # Anthropic's "overloaded" is 529; any 5xx is the server's problem and worth a retry.
     if status >= 500:
         return ProviderCallError("server", message, status=status, retry_after=retry_after)
-    return ProviderCallError("client", message, status=status)
+    cause: Cause | None = "model_not_found" if names_missing_model(status, body_text) else None
+    return ProviderCallError("client", message, status=status, cause=cause)
+
+
+# How the APIs say "no such model" (HTTP 404; 400 on OpenRouter and LiteLLM):
+#   OpenAI     404 {"error": {"code": "model_not_found", "message": "The model `x` does not exist or you ..."}}
+#   Anthropic  404 {"type": "error", "error": {"type": "not_found_error", "message": "model: x"}}
+#   Gemini     404 {"error": {"code": 404, "status": "NOT_FOUND", "message": "models/x is not found for API ..."}}
+#   OpenRouter 400 {"error": {"code": 400, "message": "x is not a valid model ID"}}
+#   vLLM       404 {"object": "error", "type": "NotFoundError", "message": "The model `x` does not exist."}
+#   Ollama     404 {"error": {"message": "model \"x\" not found, try pulling it first"}}
+#   LiteLLM    400 {"error": {"message": "... Invalid model name passed in model=x ..."}}
+# A not-found code alone counts only with a 404 (a 400 "not found" may be about anything else);
+# a bare 404 (a wrong path, an HTML page) is not taken for a missing model.
+_MODEL_CODES = frozenset({"model_not_found"})
+_NOT_FOUND_CODES = frozenset({"not_found_error", "notfounderror", "not_found"})
+_MODEL_WORDS = re.compile(
+    r"\bmodels?\b.{0,120}?\b(?:not found|does not exist|doesn't exist|not a valid model)"
+    r"|\b(?:invalid|unknown|no such) model\b|\bnot a valid model\b",
+    re.IGNORECASE,
+)
+
+
+def names_missing_model(status: int, body_text: str) -> bool:
+    """True when an HTTP 400/404 answer says the requested model does not exist (see above)."""
+    if status not in (400, 404):
+        return False
+    codes, message = _error_fields(body_text)
+    if codes & _MODEL_CODES or (status == 404 and codes & _NOT_FOUND_CODES):
+        return True
+    return bool(_MODEL_WORDS.search(message))
+
+
+def _error_fields(body_text: str) -> tuple[set[str], str]:
+    """The code/type/status strings (lower case) and the message of an error body; a body that is
+    not JSON is all message."""
+    try:
+        data = json.loads(body_text)
+    except ValueError:
+        return set(), body_text
+    if not isinstance(data, dict):
+        return set(), body_text
+    inner = data.get("error")
+    err = inner if isinstance(inner, dict) else data
+    codes = {str(err.get(k)).lower() for k in ("code", "type", "status") if isinstance(err.get(k), str)}
+    message = err.get("message")
+    if message is None and isinstance(inner, str):
+        message = inner
+    return codes, str(message) if message is not None else ""
 
 
 # No request comes near this many tokens (the longest context windows are ~10M): a larger count is

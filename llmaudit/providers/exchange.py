@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import httpx
 
 from llmaudit.errors import redact_secret
-from llmaudit.providers.base import Completion, ProviderCallError, error_for_status
+from llmaudit.providers.base import Cause, Completion, ProviderCallError, error_for_status, names_missing_model
 from llmaudit.providers.sse import SSEDecoder, SSEEvent
 from llmaudit.usage import Usage
 
@@ -151,7 +151,8 @@ async def exchange(
     except ProviderCallError as exc:
         scrubbed = redact_secret(exc.message, secret)
         if scrubbed != exc.message:
-            raise ProviderCallError(exc.kind, scrubbed, status=exc.status, retry_after=exc.retry_after) from None
+            raise ProviderCallError(exc.kind, scrubbed, status=exc.status, retry_after=exc.retry_after,
+                                    cause=exc.cause) from None
         raise
 
 
@@ -220,7 +221,11 @@ async def _exchange(
     except httpx.TimeoutException as exc:
         raise ProviderCallError("timeout", f"{provider}: timed out ({type(exc).__name__})") from None
     except httpx.ConnectError as exc:
-        raise ProviderCallError("server", f"{provider}: cannot connect to {_origin(url)}: {exc}") from None
+        # Refused, or a name that does not resolve: retried like a server error (a server being
+        # restarted refuses for a moment), and marked so that the runner's breaker can stop
+        # sending to a provider that is not there at all.
+        raise ProviderCallError("server", f"{provider}: cannot connect to {_origin(url)}: {exc}",
+                                cause="unreachable") from None
     except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
         raise ProviderCallError("broken_stream", f"{provider}: connection cut mid-response: {exc}") from None
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
@@ -303,11 +308,17 @@ def error_in_body(obj: Any, provider: str) -> ProviderCallError | None:
     status = code if isinstance(code, int) else None
     if status is None and isinstance(code, str) and code.isdigit():
         status = int(code)
+    # The whole error object, not only its message: its code may be what names a missing model.
+    whole = json.dumps({"error": err}) if isinstance(err, dict) else message
     if status is not None and status >= 400:
-        return error_for_status(status, message, provider=provider)
+        error = error_for_status(status, message, provider=provider)
+        if error.kind == "client" and names_missing_model(status, whole):
+            error.cause = "model_not_found"
+        return error
     hint = kind_hint.lower()
     if "invalid" in hint or "not_found" in hint:
-        return ProviderCallError("client", f"{provider}: {message}")
+        cause: Cause | None = "model_not_found" if names_missing_model(404, whole) else None
+        return ProviderCallError("client", f"{provider}: {message}", cause=cause)
     if "rate" in hint or "resource_exhausted" in hint:
         return ProviderCallError("rate_limited", f"{provider}: {message}")
     if "overloaded" in hint or "unavailable" in hint or "server" in hint or "api_error" in hint:

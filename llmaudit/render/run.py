@@ -373,8 +373,11 @@ def summary_lines(summary: RunSummary) -> list[str]:
             f"stopped by --max-cost: {summary.not_sent} requests not sent "
             "(raise the budget and pass --resume to send them)"
         )
-    elif summary.not_sent:
+    elif summary.not_sent > sum(cut.not_sent for cut in summary.cut_off):
         lines.append(f"{summary.not_sent} requests not sent; --resume sends them")
+    # Each cut-off line counts the requests it left unsent (the line above would repeat them).
+    for cut in summary.cut_off:
+        lines.append(cut.describe())
     for sample in summary.error_samples:
         lines.append(f"error: {sample}")
     return lines

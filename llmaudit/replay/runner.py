@@ -4,8 +4,10 @@ Concurrency is bounded globally and per provider (semaphores), request starts ar
 requests-per-minute limits, and a retryable failure (429, 5xx, timeout, broken stream) is tried
 again after an exponential, jittered backoff that honours ``Retry-After``. A request that still
 fails becomes a row with ``status=error`` and the error text; nothing a provider does ends the
-run. Configuration problems (unknown provider, missing key, unpriced model under ``--max-cost``)
-raise before anything is sent.
+run. A provider that refuses every connection, or a model it says does not exist, opens a circuit
+breaker (``breaker``): that provider's (or model's) remaining requests are not sent, and
+``--resume`` sends them later; the other providers carry on. Configuration problems (unknown
+provider, missing key, unpriced model under ``--max-cost``) raise before anything is sent.
 
 Each finished request is journaled (fsync'd) before it counts as done, which is what makes
 ``--resume`` exact: finished keys are skipped, everything else is sent.
@@ -30,6 +32,7 @@ from llmaudit.config import Config, load_config, why_unwritable
 from llmaudit.errors import InputError, UsageError
 from llmaudit.pricing import Catalog, load_catalog
 from llmaudit.providers import ChatRequest, Completion, ProviderCallError
+from llmaudit.replay.breaker import Breakers, CutOff
 from llmaudit.replay.budget import Budget
 from llmaudit.replay.costing import DEFAULT_OUTPUT_TOKENS, RequestEstimate, estimate_request, price_usage
 from llmaudit.replay.limits import Pacer, RetryPolicy
@@ -138,6 +141,9 @@ class RunSummary:
     # Models whose answer cost more than its --max-cost reservation (a server that ignores
     # max_tokens): nothing more was sent to them, so the budget still holds.
     overran: tuple[str, ...] = ()
+    # Providers and models whose circuit breaker opened (connections refused, model not found):
+    # their requests not answered by then were not sent.
+    cut_off: tuple[CutOff, ...] = ()
 
 
 @dataclass
@@ -308,7 +314,9 @@ def _run(prompts: list[Prompt], specs: list[ModelSpec], opts: ReplayOptions, cat
         final_rows = read_journal(directory)
         write_results(directory, final_rows)
         finished = {row_key(r) for r in final_rows}
-        state.not_sent = sum(1 for j in jobs if (j.prompt.id, j.spec.id, j.repeat) not in finished)
+        unsent = [j for j in jobs if (j.prompt.id, j.spec.id, j.repeat) not in finished]
+        state.not_sent = len(unsent)
+        cut_off = _cut_off_counts(runner.breakers, unsent)
         summary = RunSummary(
             run_dir=directory,
             planned=len(jobs),
@@ -325,14 +333,29 @@ def _run(prompts: list[Prompt], specs: list[ModelSpec], opts: ReplayOptions, cat
             elapsed_s=time.monotonic() - started,
             error_samples=tuple(state.error_samples),
             overran=tuple(sorted(runner.overran)),
+            cut_off=cut_off,
         )
         status = "complete" if state.not_sent == 0 else (state.stopped or "incomplete")
         extra: dict[str, Any] = {"overran_models": sorted(runner.overran)} if runner.overran else {}
+        if cut_off:
+            extra["cut_off"] = [c.to_json() for c in cut_off]
         if known_before and state.stopped != "interrupted":
             extra["wall_s"] = round(float(prior or 0) + runner.wall_s(), 6)
         write_manifest(directory, {**manifest, "status": status, "finished_at": datetime.now(UTC).isoformat(),
                                    "totals": _totals(final_rows, len(jobs), state.not_sent), **extra})
     return summary
+
+
+def _cut_off_counts(breakers: Breakers, unsent: list[_Job]) -> tuple[CutOff, ...]:
+    """The breakers that opened, each with the number of unsent requests it covers (a request
+    covered by both its provider's and its model's breaker counts for the provider's)."""
+    counts: dict[tuple[str, str], int] = {}
+    for job in unsent:
+        for key in (("provider", job.spec.provider), ("model", job.spec.id)):
+            if key in breakers.opened:
+                counts[key] = counts.get(key, 0) + 1
+                break
+    return tuple(dataclasses.replace(cut, not_sent=counts.get(key, 0)) for key, cut in breakers.opened.items())
 
 
 def _run_budget(directory: Path, opts: ReplayOptions, previous: list[dict[str, Any]]
@@ -486,6 +509,7 @@ class _Runner:
         self.state = state
         self.budget = budget
         self.overran: set[str] = set()
+        self.breakers = Breakers()
         self.directory = directory
         self.client_factory = client_factory
         self.config = config
@@ -622,11 +646,15 @@ class _Runner:
         if self.opts.offline:
             self._finish(job, self._error_row(job, started_at, "offline", "offline: no cached response", None, 0))
             return
+        if self.breakers.open_for(job.spec.provider, job.spec.id) is not None:
+            return  # not sent: the provider refuses connections, or the model does not exist there
         async with self.global_sem, self.provider_sem[job.spec.provider]:
             if self.state.stopped:
                 return
             if job.spec.id in self.overran:
                 return  # not sent: this model's answers cost more than the budget assumes
+            if self.breakers.open_for(job.spec.provider, job.spec.id) is not None:
+                return  # opened while this request waited for a slot
             reserved = await self._reserve(job)
             if reserved is None:
                 if not self.state.stopped:
@@ -653,11 +681,16 @@ class _Runner:
         """Attempt ``req`` until it succeeds or is given up, and finish its row."""
         attempts = 0
         started_at = datetime.now(UTC)
+        provider, model = job.spec.provider, job.spec.id
         while True:
+            await self._pace(provider)
+            if self.breakers.open_for(provider, model) is not None:
+                self._unsent(reserve)  # the breaker opened while this request waited to (re)try
+                return
             attempts += 1
-            await self._pace(job.spec.provider)
             error = await self._attempt(adapter, req, client)
             if isinstance(error, Completion):
+                self.breakers.answered(provider, model)
                 completion = error
                 if self.cache is not None and cache_key is not None and self.opts.use_cache:
                     # A sqlite commit can take milliseconds; keep it off the event loop.
@@ -672,6 +705,11 @@ class _Runner:
                     # can pass the cap. Stop sending to that model rather than trust it again.
                     self.overran.add(job.spec.id)
                 self._finish(job, row)
+                return
+            self.breakers.record(provider, model, error)
+            if error.cause == "unreachable" and self.breakers.open_for(provider, model) is not None:
+                # The request never reached the provider: left unsent, for --resume, not an error row.
+                self._unsent(reserve)
                 return
             if error.kind == "rate_limited" and error.retry_after \
                     and error.retry_after <= self.opts.retry.max_retry_after_s:
@@ -692,7 +730,12 @@ class _Runner:
                 row["budget_max_tokens"] = lowered
                 self._finish(job, row)
                 return
-            await asyncio.sleep(delay)
+            await self.breakers.sleep(delay, provider, model)
+
+    def _unsent(self, reserve: Decimal) -> None:
+        """A request that was counted as sent ends with no row: the breaker covering it opened."""
+        self._settle(reserve, None)
+        self.state.sent -= 1
 
     async def _reserve(self, job: _Job) -> tuple[Decimal, int | None] | None:
         """Reserve the job's worst-case cost under --max-cost: (the reservation, a lowered

@@ -3,13 +3,14 @@
 Three shapes: a dry run (tokens and estimated cost per model; nothing is sent), a run into a run
 directory (then its report), or a load sweep (one run per concurrency or rate level). A model that
 ended a run with no successful request fails the command (``failure``): a script must not read a
-run where nothing worked as a success.
+run where nothing worked as a success. That includes a model whose provider was cut off by the
+runner's circuit breaker (connections refused, model not found) before any of its requests had a row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -70,12 +71,17 @@ class ReplayRun:
     summary: RunSummary | None  # None for a sweep
     report: RunReport | SweepStats  # the run's report (a sweep: every level side by side)
     dead_models: dict[Path, list[str]]  # run folder -> models with no successful request
+    # run folder -> the providers or models the circuit breaker cut off there
+    cut_off: dict[Path, list[str]] = field(default_factory=dict)
 
     def failure(self) -> CheckFailed | None:
         """Exit 1 when a model ended a run with no successful request (no server, a misspelt model)."""
         for folder, dead in self.dead_models.items():
             if dead:
-                return CheckFailed(f"no successful request for {', '.join(dead)} (see the error column in {folder})")
+                cut = self.cut_off.get(folder)
+                where = (f"{', '.join(cut)} cut off; `llmaudit replay --resume --out {folder}` sends the rest once it "
+                         "answers" if cut else f"see the error column in {folder}")
+                return CheckFailed(f"no successful request for {', '.join(dead)} ({where})")
         return None
 
 
@@ -125,7 +131,7 @@ def replay(options: ReplayCommandOptions, notices: Notices | None = None,
         return _sweep(prompts, list(o.models), out_dir, run_options, levels, notices, level_done)
     summary = _run(prompts, list(o.models), out_dir, run_options, notices, progress)
     report = build_run_report(RunReportOptions(out_dir), notices)
-    return ReplayRun(out_dir, summary, report, {out_dir: _dead_models(out_dir)})
+    return ReplayRun(out_dir, summary, report, {out_dir: _dead_models(out_dir)}, {out_dir: _cut_off(out_dir)})
 
 
 def _run_options(o: ReplayCommandOptions, config: Config) -> ReplayOptions:
@@ -176,18 +182,32 @@ def _sweep(prompts: list[Prompt], models: list[str], out_dir: Path, options: Rep
         if level_done is not None:
             level_done(level, summary)
     report = build_run_report(RunReportOptions(out_dir), notices)
-    return ReplayRun(out_dir, None, report, {out_dir / lv.folder: _dead_models(out_dir / lv.folder) for lv in levels})
+    folders = [out_dir / lv.folder for lv in levels]
+    return ReplayRun(out_dir, None, report, {f: _dead_models(f) for f in folders}, {f: _cut_off(f) for f in folders})
 
 
 def _dead_models(run_dir: Path) -> list[str]:
-    """The models of a run with no successful request."""
-    from llmaudit.replay import read_results
+    """The models of a run with no successful request: those with rows and no ok row, and those a
+    circuit breaker cut off (they may have no row at all)."""
+    from llmaudit.replay import read_manifest, read_results
+    from llmaudit.replay.breaker import cut_off_covers
 
     rows = read_results(run_dir).select(["model", "status"]).to_pylist()
     by_model: dict[str, list[str]] = {}
     for row in rows:
         by_model.setdefault(str(row["model"]), []).append(str(row["status"]))
+    manifest = read_manifest(run_dir)
+    for cut in manifest.get("cut_off") or []:
+        for model in manifest.get("models") or []:
+            if cut_off_covers(cut, str(model)):
+                by_model.setdefault(str(model), [])
     return sorted(m for m, statuses in by_model.items() if "ok" not in statuses)
+
+
+def _cut_off(run_dir: Path) -> list[str]:
+    from llmaudit.replay import read_manifest
+
+    return [str(cut.get("name")) for cut in read_manifest(run_dir).get("cut_off") or []]
 
 
 def _dry_run(prompts: list[Prompt], o: ReplayCommandOptions, config: Config) -> DryRun:

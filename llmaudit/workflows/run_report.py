@@ -82,7 +82,7 @@ def build_run_report(options: RunReportOptions, notices: Notices | None = None) 
         raise InputError("not a replay run directory (no manifest.json or results)", path=run_dir)
     table = read_results(run_dir)
     manifest = read_manifest(run_dir)
-    stats = build_runstats(table, manifest, run_dir, slo)
+    stats = _with_cut_offs(build_runstats(table, manifest, run_dir, slo), manifest)
     # Routing compares models prompt by prompt: it needs at least two models with answers.
     answered = sum(1 for m in stats.models if m.ok) >= 2
     routing = _routing(table, manifest, flags, run_dir, notices) if answered else None
@@ -99,12 +99,22 @@ def _sweep(sweep_dir: str, slo: SLO | None) -> SweepStats:
     from llmaudit.replay import read_manifest, read_results
     from llmaudit.replay.sweep import read_sweep
 
-    points = [SweepPoint(level.kind, level.value,
-                         build_runstats(read_results(folder), read_manifest(folder), str(folder), slo))
+    points = [SweepPoint(level.kind, level.value, _with_cut_offs(
+                  build_runstats(read_results(folder), read_manifest(folder), str(folder), slo), read_manifest(folder)))
               for level, folder in read_sweep(sweep_dir)]
     if not points:
         raise InputError("the sweep has no finished level yet", path=sweep_dir)
     return SweepStats(sweep_dir, points)
+
+
+def _with_cut_offs(stats: RunStats, manifest: dict[str, Any]) -> RunStats:
+    """The run's warnings, led by the providers and models the replay's circuit breaker cut off
+    (connections refused, model not found), and why: a model cut off before any answer has no row
+    in the per-model table."""
+    from llmaudit.replay.breaker import describe_cut_off
+
+    cuts = [describe_cut_off(c) for c in manifest.get("cut_off") or [] if isinstance(c, dict)]
+    return replace(stats, warnings=[*cuts, *stats.warnings]) if cuts else stats
 
 
 def _routing(table: Any, manifest: dict[str, Any], flags: RoutingFlags, run_dir: str,

@@ -15,6 +15,7 @@
     no_usage    a normal answer without any usage object (some local servers)
     429         rate limited, ``Retry-After: 1``          (Fault("429", retry_after="Wed, ..."))
     500, 503    server errors;  401  auth error;  400  client error
+    model_not_found   404 with OpenAI's "model does not exist" error body
     slow        waits ``delay_s`` (default 2 s) before the first byte, then ok
     cut         a few chunks, then the connection is dropped mid-stream
     no_done     a complete-looking stream that never sends ``data: [DONE]``
@@ -119,6 +120,13 @@ def _handler(server: FaultServer) -> type[BaseHTTPRequestHandler]:
             }
             fault = server.next_fault(body, record)
             kind = fault.kind
+            if kind == "model_not_found":
+                server.record_usage(None)
+                model = body.get("model")
+                self._json(404, {"error": {
+                    "message": f"The model `{model}` does not exist or you do not have access to it.",
+                    "type": "invalid_request_error", "param": None, "code": "model_not_found"}})
+                return
             if kind in ("429", "500", "503", "401", "400"):
                 extra = {"Retry-After": fault.retry_after} if kind == "429" and fault.retry_after else {}
                 server.record_usage(None)
@@ -210,10 +218,10 @@ def _completion(model: str, text: str, usage: dict[str, int] | None) -> dict[str
 
 
 @contextmanager
-def run_fault_server(script: Script = ()) -> Iterator[FaultServer]:
-    """Serve ``script`` on 127.0.0.1 (a free port) for the duration of the ``with`` block."""
+def run_fault_server(script: Script = (), port: int = 0) -> Iterator[FaultServer]:
+    """Serve ``script`` on 127.0.0.1 (``port``, or a free one) for the duration of the ``with`` block."""
     state = FaultServer(script)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(state))
     httpd.daemon_threads = True
     state.port = httpd.server_address[1]
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
