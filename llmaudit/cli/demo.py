@@ -50,6 +50,7 @@ def _spend(examples: Path, out_dir: Path, catalog: Any, config: Any) -> Any:
     from llmaudit.analysis.spend.report import SpendOptions
     from llmaudit.render.spend import render_markdown
     from llmaudit.render.spend_html import render_spend_html
+    from llmaudit.render.spend_text import spend_json
     from llmaudit.units import parse_by
 
     # The whole folder: every bundled format (JSONL request logs and the OpenRouter CSV export).
@@ -63,7 +64,7 @@ def _spend(examples: Path, out_dir: Path, catalog: Any, config: Any) -> Any:
     )
     _write(out_dir / "spend.html", render_spend_html(report))
     _write(out_dir / "spend.md", render_markdown(report))
-    _write(out_dir / "spend.json", json.dumps(report.to_dict(), indent=2))
+    _write(out_dir / "spend.json", json.dumps(spend_json(report), indent=2))
     return report
 
 

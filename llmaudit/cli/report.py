@@ -193,7 +193,9 @@ def report(
 
 def _emit_focus(export: FocusExport, result: Any) -> None:
     """FOCUS CSV on stdout; what could not be a FOCUS row (no ListCost) said on stderr."""
+    from llmaudit.analysis.spend.notices import UnpricedRequests
     from llmaudit.render.focus import render_focus
+    from llmaudit.render.spend_text import spend_warnings
 
     out.data(render_focus(export))
     if export.left_out_requests:
@@ -201,9 +203,8 @@ def _emit_focus(export: FocusExport, result: Any) -> None:
             if export.left_out_billed else ""
         out.warning(f"{export.left_out_requests:,} requests have no recomputed cost (unknown model or rate) and are "
                     f"not in the FOCUS rows{billed}: FOCUS needs a ListCost, and unknown is not written as 0")
-    for warning in result.warnings:
-        if "could not be priced" not in warning:
-            out.warning(warning)
+    for warning in spend_warnings(result, leave_out=(UnpricedRequests,)):  # said just above, for FOCUS
+        out.warning(warning)
 
 
 def _check_writable(path: Path | None) -> None:
@@ -225,12 +226,13 @@ def _emit(result: object, fmt: str, whatif: bool, html: Path | None, insights: S
     from llmaudit.analysis.spend.report import SpendReport
     from llmaudit.render import spend as render
     from llmaudit.render.insights import insights_csv, insights_markdown, insights_table
+    from llmaudit.render.spend_text import spend_json, spend_warnings
 
     assert isinstance(result, SpendReport)
     if fmt == "json":
         import json
 
-        out.data(json.dumps({**result.to_dict(), **(insights.to_dict() if insights else {})}, indent=2))
+        out.data(json.dumps({**spend_json(result), **(insights.to_dict() if insights else {})}, indent=2))
     elif fmt == "csv":
         out.data(render.render_csv(result, whatif=whatif) + insights_csv(insights))
     elif fmt == "markdown":
@@ -240,7 +242,7 @@ def _emit(result: object, fmt: str, whatif: bool, html: Path | None, insights: S
         for part in insights_table(insights):
             out.table(part)
     if fmt != "json":
-        for warning in result.warnings:
+        for warning in spend_warnings(result):
             out.warning(warning)
     _write_html(html, result, insights)
 
