@@ -62,3 +62,15 @@ def test_json_says_the_notices_worded_last_and_the_report_pickles() -> None:
     assert data["warnings"][1].startswith("1 requests could not be priced (acme/mystery)")
     assert {k: v for k, v in data.items() if k != "warnings"} == json.loads(json.dumps(report.to_dict()))
     assert pickle.loads(pickle.dumps(report)) == report
+
+
+def test_every_run_notice_is_a_frozen_dataclass_with_one_wording() -> None:
+    from llmaudit.analysis.routing import runnotices
+    from llmaudit.render.run_text import _WORDS as RUN_WORDS
+    from llmaudit.render.run_text import run_notice_text
+
+    kinds = typing.get_args(runnotices.RunNotice)
+    assert set(kinds) == set(RUN_WORDS)
+    assert all(dataclasses.is_dataclass(k) and k.__dataclass_params__.frozen for k in kinds)  # type: ignore[attr-defined]
+    assert run_notice_text(runnotices.RequestsMissing(3, 10, "budget")) == \
+        "3 of 10 requests have no result (stopped by --max-cost)"
