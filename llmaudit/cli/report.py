@@ -225,14 +225,14 @@ def _check_writable(path: Path | None) -> None:
 def _emit(result: object, fmt: str, whatif: bool, html: Path | None, insights: SpendInsights | None = None) -> None:
     from llmaudit.analysis.spend.report import SpendReport
     from llmaudit.render import spend as render
-    from llmaudit.render.insights import insights_csv, insights_markdown, insights_table
+    from llmaudit.render.insights import insights_csv, insights_json, insights_markdown, insights_table
     from llmaudit.render.spend_text import spend_json, spend_warnings
 
     assert isinstance(result, SpendReport)
     if fmt == "json":
         import json
 
-        out.data(json.dumps({**spend_json(result), **(insights.to_dict() if insights else {})}, indent=2))
+        out.data(json.dumps({**spend_json(result), **insights_json(insights)}, indent=2))
     elif fmt == "csv":
         out.data(render.render_csv(result, whatif=whatif) + insights_csv(insights))
     elif fmt == "markdown":

@@ -10,6 +10,7 @@ from typing import Any
 from llmaudit.analysis.spend.insights import SpendInsights
 from llmaudit.analysis.spend.report import SpendReport
 from llmaudit.render.explain import USER_HEAD, explain_sections, user_rows
+from llmaudit.render.forecast import forecast_note
 from llmaudit.render.formats import count, pct, usd
 from llmaudit.render.spend import currency_symbol
 from llmaudit.render.subscription import subscription_rows
@@ -95,7 +96,7 @@ class _View:
         rows = [[o.label, f"{o.start} … {o.end}", self.money(o.known), self.money(o.expected),
                  f"{self.money(o.low)} … {self.money(o.high)}" if o.low is not None else "n/a"]
                 for o in (f.month_end, f.next_30_days)]
-        return {"id": "forecast", "title": "Forecast", "charts": [chart], "note": f.note,
+        return {"id": "forecast", "title": "Forecast", "charts": [chart], "note": forecast_note(f),
                 "tables": [{"headers": ["Span", "Days", "Spent (complete days)", "Expected",
                                         f"{f.level:.0%} interval"], "rows": rows}]}
 
