@@ -74,3 +74,11 @@ def test_every_run_notice_is_a_frozen_dataclass_with_one_wording() -> None:
     assert all(dataclasses.is_dataclass(k) and k.__dataclass_params__.frozen for k in kinds)  # type: ignore[attr-defined]
     assert run_notice_text(runnotices.RequestsMissing(3, 10, "budget")) == \
         "3 of 10 requests have no result (stopped by --max-cost)"
+
+
+def test_explain_json_words_the_scope_and_the_batch_rule_where_they_were() -> None:
+    from llmaudit.analysis.spend.explanation import BatchRule
+    from llmaudit.render.explain import batch_rule_text
+
+    assert batch_rule_text(BatchRule(tags=("x",), tag_prefixes=(), min_latency_ms=30_000)) == "tag x or latency ≥ 30 s"
+    assert batch_rule_text(BatchRule()) == "tag batchable or a tag starting batch-"
