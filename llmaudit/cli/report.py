@@ -140,23 +140,24 @@ def report(
 
 def _emit(audit: SpendAudit, fmt: str, whatif: bool, html: Path | None) -> None:
     from llmaudit.render import spend as render
+    from llmaudit.render.spend_text import spend_json, spend_warnings
 
     result, insights, focus = audit.report, audit.insights, audit.focus
     if focus is not None:   # the FOCUS export's modules need pyarrow, which a remembered answer does not
         from llmaudit.render.focus import focus_warnings, render_focus
     if insights is not None:   # their renderers import the analyses behind them (0.1-0.2 s)
-        from llmaudit.render.insights import insights_csv, insights_markdown, insights_table
+        from llmaudit.render.insights import insights_csv, insights_json, insights_markdown, insights_table
     out.show(fmt, focus=lambda: render_focus(focus) if focus else "",
-             json=lambda: {**result.to_dict(), **(insights.to_dict() if insights else {})},
+             json=lambda: {**spend_json(result), **(insights_json(insights) if insights else {})},
              csv=lambda: render.render_csv(result, whatif=whatif) + (insights_csv(insights) if insights else ""),
              markdown=lambda: render.render_markdown(result, whatif=whatif)
              + (insights_markdown(insights) if insights else ""),
              table=lambda: [render.render_table(result, whatif=whatif),
                             *(insights_table(insights) if insights else [])])
     if focus is not None:
-        warnings = focus_warnings(focus, result.warnings)
+        warnings = focus_warnings(focus, result)
     else:
-        warnings = [] if fmt == "json" else list(result.warnings)  # the JSON carries its warnings inside
+        warnings = [] if fmt == "json" else spend_warnings(result)  # the JSON carries its warnings inside
     for warning in warnings:
         out.warning(warning)
     if html is not None:

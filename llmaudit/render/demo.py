@@ -10,6 +10,7 @@ from llmaudit.analysis.routing.report import RoutingReport
 from llmaudit.analysis.routing.runstats import RunStats
 from llmaudit.analysis.spend.report import SpendReport
 from llmaudit.render.formats import count, pct, usd
+from llmaudit.render.spend_text import spend_json
 
 __all__ = ["demo_files", "demo_summary"]
 
@@ -31,7 +32,7 @@ def demo_files(spend: SpendReport, routing: RoutingReport, stats: RunStats, mani
     return {
         "spend.html": render_spend_html(spend),
         "spend.md": render_markdown(spend),
-        "spend.json": json.dumps(spend.to_dict(), indent=2),
+        "spend.json": json.dumps(spend_json(spend), indent=2),
         "routing.html": render_run_html(routing, title="llmaudit demo: replay and routing", meta=meta, stats=stats),
         "routing.md": routing_markdown(routing),
         "routing.json": routing_json(routing),

@@ -7,16 +7,40 @@ from __future__ import annotations
 import csv
 import io
 from decimal import Decimal
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from llmaudit.analysis.spend.explanation import Explain
+from llmaudit.analysis.spend.explanation import BatchRule, Explain
 from llmaudit.render.formats import count, pct, usd
 from llmaudit.render.spend import currency_symbol
 
-__all__ = ["USER_HEAD", "explain_csv", "explain_markdown", "explain_sections", "explain_table", "user_rows"]
+__all__ = ["USER_HEAD", "batch_rule_text", "explain_csv", "explain_json", "explain_markdown", "explain_sections",
+           "explain_table", "scope_note", "user_rows"]
+
+
+def explain_json(e: Explain) -> dict[str, Any]:
+    """``e.to_dict()`` with the scope and the batch rule worded, where ``--format json`` has always had them."""
+    data = e.to_dict()
+    currency = data.pop("currency")
+    data["batch"] = {"rule": batch_rule_text(e.batch.rule), **data["batch"]}
+    return {"currency": currency, "scope": scope_note(e), **data}
+
+
+def scope_note(e: Explain) -> str:
+    """What a session (and a cache scope) is in these logs."""
+    if e.logged_sessions:
+        return "a session is the logged session id"
+    return "no session ids in these logs: a session is one user's requests to one project on one day"
+
+
+def batch_rule_text(rule: BatchRule) -> str:
+    parts = [f"tag {t}" for t in rule.tags] + [f"a tag starting {p}" for p in rule.tag_prefixes]
+    if rule.min_latency_ms is not None:
+        parts.append(f"latency ≥ {rule.min_latency_ms / 1000:g} s")
+    return " or ".join(parts)
 
 # A section: title, (item, figure, note) rows, caption.
 Section = tuple[str, list[tuple[str, str, str]], str]
@@ -53,7 +77,7 @@ def explain_sections(e: Explain) -> list[Section]:
                            f"premium instead of {m(c.write_1h_cost, 4)}; {_tokens(c.needed_1h_tokens)} of them were "
                            "first read more than 5 minutes after the write (a 5-minute write would have expired)"))
     cache_caption = ("a write is read again when a later request of the same session and model reads the cache "
-                     f"before the write's TTL (restarted by each read) runs out; {e.scope_note}")
+                     f"before the write's TTL (restarted by each read) runs out; {scope_note(e)}")
     if not b.requests:
         saving = "no request matched the rule"
     elif b.saving is None:
@@ -72,8 +96,9 @@ def explain_sections(e: Explain) -> list[Section]:
         ("Total", f"{count(b.requests + b.already_batch_requests + b.other_requests)} requests, "
          f"{m(b.cost + b.already_batch_cost + b.other_cost)}", "the report's totals"),
     ]
-    batch_caption = (f"batchable: {b.rule}" + ("" if b.latency_logged or "latency" not in b.rule
-                                                else "; no latency in these logs"))
+    rule = batch_rule_text(b.rule)
+    batch_caption = (f"batchable: {rule}" + ("" if b.latency_logged or "latency" not in rule
+                                             else "; no latency in these logs"))
     growth = "n/a" if e.median_growth is None else f"×{e.median_growth:.2f}"
     session_rows = [
         ("Sessions", count(e.sessions),
@@ -92,7 +117,7 @@ def explain_sections(e: Explain) -> list[Section]:
     return [
         ("Cache economics", cache_rows, cache_caption),
         ("Batch API candidates", batch_rows, batch_caption),
-        ("Sessions and prompt growth", session_rows, e.scope_note),
+        ("Sessions and prompt growth", session_rows, scope_note(e)),
         ("Billed vs recomputed gaps by cause", gap_rows or [("No differing rows", "", "")], gap_caption),
     ]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
 from llmaudit.analysis.spend.focus import FocusCharge, FocusExport, billing_period
+from llmaudit.analysis.spend.report import SpendReport
 
 __all__ = ["FOCUS_COLUMNS", "MANDATORY", "focus_warnings", "render_focus"]
 
@@ -70,13 +70,16 @@ def render_focus(export: FocusExport) -> str:
     return buf.getvalue()
 
 
-def focus_warnings(export: FocusExport, report_warnings: Sequence[str]) -> list[str]:
+def focus_warnings(export: FocusExport, report: SpendReport) -> list[str]:
     """What stderr says beside FOCUS rows: what could not be a row (no ListCost), and the report's
-    other warnings (its "could not be priced" is said here in FOCUS's terms)."""
+    other warnings (its unpriced requests are said here in FOCUS's terms)."""
+    from llmaudit.analysis.spend.notices import UnpricedRequests
+    from llmaudit.render.spend_text import spend_warnings
+
     lines = []
     if export.left_out_requests:
         billed = f" (billed {export.currency} {export.left_out_billed:.4f} by their source)" \
             if export.left_out_billed else ""
         lines.append(f"{export.left_out_requests:,} requests have no recomputed cost (unknown model or rate) and are "
                      f"not in the FOCUS rows{billed}: FOCUS needs a ListCost, and unknown is not written as 0")
-    return lines + [w for w in report_warnings if "could not be priced" not in w]
+    return lines + spend_warnings(report, leave_out=(UnpricedRequests,))

@@ -6,18 +6,38 @@ from __future__ import annotations
 import csv
 import io
 from decimal import Decimal
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from llmaudit.analysis.spend.forecast import Forecast, Outlook
+from llmaudit.analysis.spend.forecast import MIN_ORIGINS, MIN_TRAIN, Forecast, Outlook
 from llmaudit.render.formats import count, usd
 from llmaudit.render.spend import currency_symbol
 
-__all__ = ["forecast_csv", "forecast_markdown", "forecast_table"]
+__all__ = ["forecast_csv", "forecast_json", "forecast_markdown", "forecast_note", "forecast_table"]
 
 _NONE = "No forecast: no complete day before today in these logs (today is still running)."
+
+
+def forecast_note(f: Forecast) -> str | None:
+    """Why the forecast has no prediction interval, when it has none."""
+    if not f.interval_needs:
+        return None
+    needs = " and ".join(f"{n} for the {name} one" for name, n in f.interval_needs)
+    return (f"no prediction interval: it needs complete days of history for backtests from {MIN_ORIGINS} "
+            f"origins with {MIN_TRAIN} days before each ({needs}); these logs have {f.history_days}")
+
+
+def forecast_json(f: Forecast) -> dict[str, Any]:
+    """``f.to_dict()`` with the note after ``unpriced_requests``, where ``--format json`` has always had it."""
+    data: dict[str, Any] = {}
+    for key, value in f.to_dict().items():
+        data[key] = value
+        if key == "unpriced_requests":
+            data["note"] = forecast_note(f)
+    return data
 
 
 def _money(value: Decimal | None, currency: str) -> str:
@@ -59,7 +79,8 @@ def forecast_table(f: Forecast | None, currency: str) -> RenderableType:
         table.add_column(name, justify="right", no_wrap=True)
     for row in _rows(f, currency):
         table.add_row(*row)
-    return Group(table) if not f.note else Group(table, Text(f.note, style="yellow"))
+    note = forecast_note(f)
+    return Group(table) if not note else Group(table, Text(note, style="yellow"))
 
 
 def forecast_markdown(f: Forecast | None, currency: str) -> str:
@@ -68,7 +89,8 @@ def forecast_markdown(f: Forecast | None, currency: str) -> str:
     lines = [f"## {_title(f)}", "", f"| Span | Days | Spent (complete days) | Expected | {f.level:.0%} interval |",
              "|---|---|---|---|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in _rows(f, currency)]
-    lines += [""] + [f"- {n}" for n in [*_notes(f), *([f.note] if f.note else [])]]
+    note = forecast_note(f)
+    lines += [""] + [f"- {n}" for n in [*_notes(f), *([note] if note else [])]]
     return "\n".join(lines) + "\n"
 
 
@@ -82,7 +104,7 @@ def forecast_csv(f: Forecast | None, currency: str) -> str:
         return buf.getvalue()
     for o in (f.month_end, f.next_30_days):
         w.writerow(["forecast", o.label, o.start.isoformat(), o.end.isoformat(), _num(o.known), _num(o.expected),
-                    _num(o.low), _num(o.high), currency, f.level, f.note or ""])
+                    _num(o.low), _num(o.high), currency, f.level, forecast_note(f) or ""])
     w.writerow(["section", "day", "expected", "low", "high"])
     for d in f.days:
         w.writerow(["forecast_day", d.day.isoformat(), _num(d.expected), _num(d.low), _num(d.high)])

@@ -1,7 +1,9 @@
 """Render ``SpendInsights`` (budgets, anomalies, forecast, explain, plans) after the spend report, in the format
-the report was asked for. JSON is ``SpendInsights.to_dict()``, not produced here."""
+the report was asked for. JSON is ``SpendInsights.to_dict()`` (``insights_json`` words the forecast note)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from rich.console import RenderableType
 from rich.text import Text
@@ -9,11 +11,23 @@ from rich.text import Text
 from llmaudit.analysis.spend.insights import SpendInsights
 from llmaudit.render.anomaly import anomaly_csv, anomaly_markdown, anomaly_table
 from llmaudit.render.budget import budget_csv, budget_markdown, budget_table
-from llmaudit.render.explain import explain_csv, explain_markdown, explain_table
-from llmaudit.render.forecast import forecast_csv, forecast_markdown, forecast_table
+from llmaudit.render.explain import explain_csv, explain_json, explain_markdown, explain_table
+from llmaudit.render.forecast import forecast_csv, forecast_json, forecast_markdown, forecast_table
 from llmaudit.render.subscription import subscription_csv, subscription_markdown, subscription_table
 
-__all__ = ["insights_csv", "insights_markdown", "insights_table"]
+__all__ = ["insights_csv", "insights_json", "insights_markdown", "insights_table"]
+
+
+def insights_json(insights: SpendInsights | None) -> dict[str, Any]:
+    """``insights.to_dict()`` with the forecast's note and explain's scope and batch rule worded."""
+    if insights is None:
+        return {}
+    data = insights.to_dict()
+    if insights.forecast is not None and "forecast" in data:
+        data["forecast"] = forecast_json(insights.forecast)
+    if insights.explain is not None:
+        data["explain"] = explain_json(insights.explain)
+    return data
 
 
 def insights_table(insights: SpendInsights | None) -> list[RenderableType]:

@@ -9,7 +9,8 @@ from typing import Any
 
 from llmaudit.analysis.spend.insights import SpendInsights
 from llmaudit.analysis.spend.report import SpendReport
-from llmaudit.render.explain import USER_HEAD, explain_sections, user_rows
+from llmaudit.render.explain import USER_HEAD, explain_sections, scope_note, user_rows
+from llmaudit.render.forecast import forecast_note
 from llmaudit.render.formats import count, pct, usd
 from llmaudit.render.spend import currency_symbol
 from llmaudit.render.subscription import subscription_rows
@@ -95,7 +96,7 @@ class _View:
         rows = [[o.label, f"{o.start} … {o.end}", self.money(o.known), self.money(o.expected),
                  f"{self.money(o.low)} … {self.money(o.high)}" if o.low is not None else "n/a"]
                 for o in (f.month_end, f.next_30_days)]
-        return {"id": "forecast", "title": "Forecast", "charts": [chart], "note": f.note,
+        return {"id": "forecast", "title": "Forecast", "charts": [chart], "note": forecast_note(f),
                 "tables": [{"headers": ["Span", "Days", "Spent (complete days)", "Expected",
                                         f"{f.level:.0%} interval"], "rows": rows}]}
 
@@ -133,7 +134,7 @@ class _View:
                        "rows": [[s.key, count(s.requests), self.money(s.cost),
                                  f"{count(s.first_prompt)} → {count(s.last_prompt)}", count(s.max_prompt),
                                  "-" if s.growth is None else f"×{s.growth:.2f}"] for s in e.top_sessions]})
-        return {"id": "explain", "title": "Why the bill is what it is", "note": e.scope_note, "charts": charts,
+        return {"id": "explain", "title": "Why the bill is what it is", "note": scope_note(e), "charts": charts,
                 "tables": tables}
 
     def subscription(self) -> dict[str, Any]:

@@ -19,8 +19,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from llmaudit.analysis.common.latency import Dist
+from llmaudit.analysis.routing.runnotices import RunSimulated
 from llmaudit.analysis.routing.runstats import ModelStats, RunStats
 from llmaudit.render.formats import count, moment, ms, pct, usd
+from llmaudit.render.run_text import run_json_data, run_warnings
 from llmaudit.render.table import FitTable
 from llmaudit.replay.estimate import EstimateSummary
 from llmaudit.replay.runner import Progress as RunProgress
@@ -198,7 +200,7 @@ def run_table(stats: RunStats) -> Group:
     """Narrow tables (cost & quality, speed, distributions, throughput) that fit an 80-column terminal."""
     cost = _subtable(stats, _COST_KEYS, _heading(stats))
     speed = _subtable(stats, _SPEED_KEYS, "Latency (answered requests that were sent; cached ones left out)")
-    notes = [*stats.warnings]
+    notes = run_warnings(stats)
     if any(m.estimated_usage for m in stats.models):
         notes.append("* includes locally estimated token counts")
     parts: list[Any] = [cost, speed, _distribution_table(stats), _throughput_table(stats)]
@@ -208,7 +210,7 @@ def run_table(stats: RunStats) -> Group:
 
 
 def run_json(stats: RunStats) -> str:
-    return json.dumps(stats.to_json(), indent=2, default=str)
+    return json.dumps(run_json_data(stats), indent=2, default=str)
 
 
 def run_csv(stats: RunStats) -> str:
@@ -259,7 +261,7 @@ def run_markdown(stats: RunStats) -> str:
     heads = ["Req/s", "Out tok/s"] + (["Good", "Goodput", "Good req/s", "$/good req"] if slo else [])
     lines += ["", "| Model | " + " | ".join(heads) + " |", "|:--|" + "--:|" * len(heads)]
     lines.extend(f"| {m.model} | " + " | ".join(throughput_cells(m, slo)) + " |" for m in stats.models)
-    notes = [w for w in stats.warnings if not w.startswith("SIMULATED")]
+    notes = run_warnings(stats, leave_out=(RunSimulated,))
     if stats.slo is not None:
         notes.append(f"SLO {stats.slo.text()}: good = answered and met every objective")
     if any(m.estimated_usage for m in stats.models):
@@ -285,7 +287,7 @@ def run_report_json(stats: RunStats, routing: RoutingReport | None) -> str:
     """``report RUN_DIR --format json``: the per-model figures, and the routing report under "routing"."""
     from llmaudit.render.routing import routing_payload  # routing (pandas) only when a run has one
 
-    payload = stats.to_json()
+    payload = run_json_data(stats)
     if routing is not None:
         payload = {**payload, "routing": routing_payload(routing)}
     return json.dumps(payload, indent=2, sort_keys=False, default=str)

@@ -3,8 +3,8 @@
 Renderers only format what ``analysis.spend.report`` computed; no arithmetic happens here. Unknown is
 never zero: a group with no priced request shows ``unpriced`` and its token volume, and totals say
 "plus N unpriced requests" in every format; likewise rows whose long-context tier is not
-determinable (priced at base rates), when there are any. JSON is ``SpendReport.to_dict()``, not
-produced here.
+determinable (priced at base rates), when there are any. JSON is ``SpendReport.to_dict()`` with
+the worded warnings (``render.spend_text.spend_json``), not produced here.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from rich.text import Text
 from llmaudit.analysis.routing.scenarios import WhatIf
 from llmaudit.analysis.spend.report import Breakdown, GroupRow, SpendReport
 from llmaudit.render.formats import count, pct, usd
+from llmaudit.render.spend_text import spend_warnings
 from llmaudit.render.table import FitTable
 
 __all__ = ["billed_cell", "currency_symbol", "render_csv", "render_markdown", "render_table", "sources_line",
@@ -386,7 +387,7 @@ def render_markdown(report: SpendReport, *, whatif: bool = True) -> str:
             out.append(f"_{count(w.untiered_requests)} requests of models without a tier stay where they are "
                        f"({', '.join(w.untiered_models)})._")
         out.append("")
-    for warning in report.warnings:
+    for warning in spend_warnings(report):
         out.append(f"> warning: {warning}")
     return "\n".join(out).rstrip() + "\n"
 

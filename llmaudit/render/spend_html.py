@@ -17,6 +17,7 @@ from llmaudit.analysis.spend.insights import SpendInsights
 from llmaudit.analysis.spend.report import SpendReport
 from llmaudit.render.formats import count, day, moment, pct
 from llmaudit.render.spend import _HEADERS, _fee_line, _Fmt, billed_cell, totals_line
+from llmaudit.render.spend_text import spend_warnings
 
 __all__ = ["render_spend_html", "spend_view"]
 
@@ -97,7 +98,7 @@ def spend_view(report: SpendReport) -> dict[str, Any]:
         "meta": meta,
         "total": f.money(t.cost),
         "total_line": totals_line(report),
-        "warnings": list(report.warnings),
+        "warnings": spend_warnings(report),
         "sources": [[_where(f.path, report.inputs), _cell(f.reader, cls="l"),
                      *map(_cell, (count(f.rows_read), count(f.rows_kept), count(f.rows_rejected), count(f.duplicates),
                                   count(f.skipped)))] for f in report.sources],

@@ -16,6 +16,7 @@ from llmaudit import __version__
 from llmaudit.analysis.routing.runstats import ModelStats
 from llmaudit.analysis.routing.sweepstats import SweepStats
 from llmaudit.render.formats import pct, usd
+from llmaudit.render.run_text import run_json_data
 from llmaudit.render.table import FitTable
 
 __all__ = ["render_sweep", "sweep_html"]
@@ -63,7 +64,10 @@ def render_sweep(sweep: SweepStats, fmt: str) -> str | FitTable:
     if fmt == "table":
         return _table(sweep)
     if fmt == "json":
-        return json.dumps(sweep.to_json(), indent=2, default=str)
+        data = sweep.to_json()
+        for level, point in zip(data["levels"], sweep.points, strict=True):
+            level["run"] = run_json_data(point.stats)
+        return json.dumps(data, indent=2, default=str)
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")

@@ -111,10 +111,10 @@ def _with_cut_offs(stats: RunStats, manifest: dict[str, Any]) -> RunStats:
     """The run's warnings, led by the providers and models the replay's circuit breaker cut off
     (connections refused, model not found), and why: a model cut off before any answer has no row
     in the per-model table."""
-    from llmaudit.replay.breaker import describe_cut_off
+    from llmaudit.analysis.routing.runnotices import ProviderCutOff
 
-    cuts = [describe_cut_off(c) for c in manifest.get("cut_off") or [] if isinstance(c, dict)]
-    return replace(stats, warnings=[*cuts, *stats.warnings]) if cuts else stats
+    cuts = [ProviderCutOff(tuple(c.items())) for c in manifest.get("cut_off") or [] if isinstance(c, dict)]
+    return replace(stats, notices=[*cuts, *stats.notices]) if cuts else stats
 
 
 def _routing(table: Any, manifest: dict[str, Any], flags: RoutingFlags, run_dir: str,

@@ -13,6 +13,7 @@ from _series import WEEKLY, generate
 
 from llmaudit.analysis.spend.daily import TOTAL, DailySpend, DayTotal
 from llmaudit.analysis.spend.forecast import interval, point_forecast
+from llmaudit.render.forecast import forecast_note
 
 HISTORY = 120
 
@@ -66,7 +67,7 @@ def test_month_end_adds_the_forecast_to_the_exact_spend() -> None:
     start = date(2026, 3, 1)
     values = {start + timedelta(days=i): "0.1" for i in range(70)}  # through 9 May
     f = forecast_spend(_daily(values), datetime(2026, 5, 10, 12, tzinfo=UTC), ZoneInfo("UTC"))
-    assert f is not None and f.history_days == 70 and f.note is None
+    assert f is not None and f.history_days == 70 and forecast_note(f) is None
     assert f.month_end.known == Decimal("0.9")  # 1 .. 9 May, exactly
     assert f.month_end.expected == Decimal("0.9") + Decimal("2.2")  # 22 more days at $0.10 (10 .. 31 May)
     assert f.month_end.low == f.month_end.high == f.month_end.expected
@@ -80,6 +81,6 @@ def test_short_history_has_no_interval_and_says_why() -> None:
     values = {date(2026, 5, 1) + timedelta(days=i): "1" for i in range(20)}
     f = forecast_spend(_daily(values), datetime(2026, 5, 21, tzinfo=UTC), ZoneInfo("UTC"))
     assert f is not None and f.month_end.low is None and f.next_30_days.high is None
-    assert f.note is not None and "these logs have 20" in f.note
+    assert forecast_note(f) is not None and "these logs have 20" in forecast_note(f)  # type: ignore[operator]
     assert forecast_spend(_daily({date(2026, 5, 21): "1"}), datetime(2026, 5, 21, 9, tzinfo=UTC),
                           ZoneInfo("UTC")) is None

@@ -11,6 +11,7 @@ import pytest
 from llmaudit.analysis.spend.builder import build_spend
 from llmaudit.analysis.spend.report import SpendOptions
 from llmaudit.errors import UsageError
+from llmaudit.render.spend_text import spend_warnings
 from llmaudit.schema import from_pylist
 from llmaudit.units import parse_by, parse_when
 
@@ -64,7 +65,7 @@ def test_unpriced_rows_are_never_zero() -> None:
     assert data["totals"]["unpriced_requests"] == 2
     assert data["breakdowns"]["model"]["rows"][1]["cost"] is None
     assert data["unpriced"][0]["billed"] == 0.01
-    assert any("could not be priced" in w for w in r.warnings)
+    assert any("could not be priced" in w for w in spend_warnings(r))
 
 
 def test_billed_vs_recomputed_counts_sums_and_lists_differences() -> None:
@@ -111,7 +112,7 @@ def test_since_until_window_counts_what_it_leaves_out() -> None:
     r = _report(rows, since=since, until=until)
     assert r.totals.cost == Decimal(2)
     assert r.rows_outside_window == 2 and r.rows_read == 3
-    assert any("outside --since/--until" in w for w in r.warnings)
+    assert any("outside --since/--until" in w for w in spend_warnings(r))
     # A date in another timezone starts at that zone's midnight.
     assert parse_when("2026-11-01", "Europe/Berlin", "--since") == datetime(2026, 10, 31, 23, tzinfo=UTC)
 

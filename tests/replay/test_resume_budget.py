@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from replay_helpers import Fault, local_config, prompt_id_of, run_fault_server, server_usage, write_prompts
 
+from llmaudit.render.run_text import run_warnings
 from llmaudit.replay import ReplayOptions, load_prompts, read_manifest, read_results, run_replay
 from llmaudit.replay.limits import RetryPolicy
 
@@ -219,4 +220,4 @@ def test_a_request_that_does_not_fit_yet_waits_and_the_run_spends_most_of_the_bu
     from llmaudit.analysis.routing.runstats import build_runstats
 
     stats = build_runstats(read_results(tmp_path / "run"), read_manifest(tmp_path / "run"), "run")
-    assert any(f"{len(lowered)} requests were sent with max_tokens lowered" in w for w in stats.warnings)
+    assert any(f"{len(lowered)} requests were sent with max_tokens lowered" in w for w in run_warnings(stats))

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from llmaudit.analysis.routing.runstats import build_runstats
 from llmaudit.render.run import render_run
+from llmaudit.render.run_text import run_warnings
 from llmaudit.replay.rundir import results_table
 
 
@@ -44,8 +45,8 @@ def test_definitions() -> None:
     assert a.latency_p95_ms == 290.0 and a.ttft_p50_ms == 40.0 and a.input_tokens == 400
     assert b.cost_usd is None and b.unpriced == 2 and b.cost_per_request is None and b.estimated_usage == 2
     assert stats.planned == 10 and stats.not_sent == 3 and stats.status == "incomplete"
-    assert any("acme/b: 2 answered requests have no price" in w for w in stats.warnings)
-    assert any("3 of 10 requests have no result" in w for w in stats.warnings)
+    assert any("acme/b: 2 answered requests have no price" in w for w in run_warnings(stats))
+    assert any("3 of 10 requests have no result" in w for w in run_warnings(stats))
 
 
 def test_renderings_show_unknown_and_never_zero() -> None:

@@ -21,6 +21,7 @@ from llmaudit.analysis.common.latency import SLO, distribution, itl_gaps, meets_
 from llmaudit.analysis.routing.runstats import build_runstats
 from llmaudit.errors import UsageError
 from llmaudit.render.run import render_run
+from llmaudit.render.run_text import run_warnings
 from llmaudit.replay.rundir import results_table
 
 
@@ -110,7 +111,7 @@ def test_an_old_run_without_chunk_times_reports_itl_unknown_never_zero() -> None
     assert m.itl is None and m.chunk_timed == 0
     assert m.tpot is not None and m.tpot.p50 == pytest.approx(20.0)  # (300 − 100) / (11 − 1)
     assert (m.request_throughput, m.output_throughput) == (None, None)  # no wall time recorded
-    assert any("ITL is unknown" in w for w in stats.warnings)
+    assert any("ITL is unknown" in w for w in run_warnings(stats))
     data = json.loads(str(render_run(stats, "json")))
     assert data["models"][0]["itl"] is None and data["wall_s"] is None
     from rich.console import Console

@@ -31,6 +31,17 @@ from typing import Any
 import pyarrow as pa
 
 from llmaudit.analysis.common.latency import SLO, Dist, distribution, itl_gaps, meets_slo, percentile, tpot_ms
+from llmaudit.analysis.routing.runnotices import (
+    MaxTokensLowered,
+    ModelCached,
+    ModelNoChunkTimes,
+    ModelUnpriced,
+    ModelUsageEstimated,
+    RequestsMissing,
+    RunNotice,
+    RunSimulated,
+    RunUnfinished,
+)
 
 __all__ = ["ModelStats", "RunStats", "build_runstats"]
 
@@ -85,20 +96,19 @@ class RunStats:
     rows: int
     not_sent: int | None
     models: list[ModelStats]
-    warnings: list[str] = field(default_factory=list)
+    notices: list[RunNotice] = field(default_factory=list)  # worded by render.run_text
     wall_s: float | None = None  # the run's wall time (throughput's denominator); None: unknown
     slo: SLO | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready: money as decimal strings (exact), unknown as null."""
         data = asdict(self)
+        del data["notices"]  # render.run_text.run_json_data says them as "warnings"
         data["slo"] = self.slo.to_json() if self.slo is not None else None
         for model in data["models"]:
             for key in ("cost_usd", "cost_per_request", "cost_per_1k_requests", "cost_per_good_request"):
                 if model[key] is not None:
                     model[key] = str(model[key])
-        if self.simulated:
-            data = {"notice": "SIMULATED: results from the offline sim provider, not real models", **data}
         return data
 
 
@@ -209,28 +219,25 @@ def build_runstats(table: pa.Table, manifest: dict[str, Any], run_dir: str, slo:
         status = "incomplete"
     simulated = any(m.simulated for m in models) or bool(manifest.get("simulated_models"))
 
-    warnings: list[str] = []
+    notices: list[RunNotice] = []
     if simulated:
-        warnings.append("SIMULATED: sim/* models are the offline simulator, not real providers")
+        notices.append(RunSimulated())
     if status == "running":
-        warnings.append("the run did not finish (killed or still running); `llmaudit replay --resume` continues it")
+        notices.append(RunUnfinished())
     if not_sent:
-        reason = {"budget": "stopped by --max-cost", "interrupted": "interrupted"}.get(status, "not run yet")
-        warnings.append(f"{not_sent} of {planned} requests have no result ({reason})")
+        notices.append(RequestsMissing(not_sent, planned, status))
     lowered = sum(1 for r in rows if r.get("budget_max_tokens") is not None)
     if lowered:
-        warnings.append(f"{lowered} requests were sent with max_tokens lowered to fit what was left of --max-cost; "
-                        "their answers may be cut short")
+        notices.append(MaxTokensLowered(lowered))
     for m in models:
         if m.unpriced:
-            warnings.append(f"{m.model}: {m.unpriced} answered requests have no price; its cost is unknown, not zero")
+            notices.append(ModelUnpriced(m.model, m.unpriced))
         if m.estimated_usage:
-            warnings.append(f"{m.model}: {m.estimated_usage} requests reported no usage; tokens were estimated")
+            notices.append(ModelUsageEstimated(m.model, m.estimated_usage))
         if m.timed and not m.chunk_timed:
-            warnings.append(f"{m.model}: no chunk arrival times (a run made before they were recorded, or answers "
-                            "not streamed); its ITL is unknown")
+            notices.append(ModelNoChunkTimes(m.model))
         if m.cached:
-            warnings.append(f"{m.model}: {m.cached} answers came from the cache and are left out of latency")
+            notices.append(ModelCached(m.model, m.cached))
     return RunStats(
         run_dir=run_dir,
         status=status,
@@ -241,7 +248,7 @@ def build_runstats(table: pa.Table, manifest: dict[str, Any], run_dir: str, slo:
         rows=len(rows),
         not_sent=not_sent,
         models=models,
-        warnings=warnings,
+        notices=notices,
         wall_s=wall_s,
         slo=slo,
     )

@@ -14,7 +14,8 @@ at base rates, one of their requests could have passed a threshold) are counted 
 (``tier_undetermined_rows``).
 
 The result is a tree of frozen dataclasses; renderers read it and ``SpendReport.to_dict()`` is the
-JSON (machine output comes from the result, not from the view).
+JSON (machine output comes from the result, not from the view); what the reader must know besides
+the figures is a typed notice (``spend.notices``), worded in ``render.spend_text``.
 """
 
 from __future__ import annotations
@@ -56,6 +57,17 @@ from llmaudit.analysis.spend.columns import (
     _zero,
     compared_rows,
     differing_rows,
+)
+from llmaudit.analysis.spend.notices import (
+    ClaudeCodeRetention,
+    DuplicateIds,
+    FilesArchived,
+    FilesNotRead,
+    RowsOutsideWindow,
+    RowsRejected,
+    Simulated,
+    SpendNotice,
+    UnpricedRequests,
 )
 from llmaudit.analysis.spend.projection import month_projection
 from llmaudit.analysis.spend.report import (
@@ -333,7 +345,7 @@ class _Builder:
             heapq.heapreplace(self.listed, entry)  # type: ignore[misc]
 
     # result ---------------------------------------------------------------------------------
-    def result(self, inputs: tuple[str, ...], tags_present: bool, warnings: list[str]) -> SpendReport:
+    def result(self, inputs: tuple[str, ...], tags_present: bool, notices: list[SpendNotice]) -> SpendReport:
         opts = self.options
         fx = opts.fx_rate
         now = opts.now or datetime.now(UTC)
@@ -380,13 +392,11 @@ class _Builder:
         whatif = (self.whatif.result(fx=fx, currency=opts.currency, span_days=window, volume=opts.volume)
                   if self.whatif is not None else None)
         if total.unpriced_requests:
-            models = ", ".join(sorted({u.model for u in unpriced}))
-            warnings.append(f"{total.unpriced_requests:,} requests could not be priced ({models}); "
-                            "they are listed apart and not counted as $0")
+            notices.append(UnpricedRequests(total.unpriced_requests, tuple(sorted({u.model for u in unpriced}))))
         if self.rows_outside:
-            warnings.append(f"{self.rows_outside:,} rows fell outside --since/--until and were left out")
+            notices.append(RowsOutsideWindow(self.rows_outside))
         if self.simulated:
-            warnings.insert(0, "SIMULATED: some rows come from the offline sim provider (sim/*), not real providers")
+            notices.insert(0, Simulated())
         return SpendReport(
             generated_at=now,
             inputs=inputs,
@@ -406,7 +416,7 @@ class _Builder:
             reconciliation=rec,
             projection=month_projection(list(daily), self.last, now, self.zone),
             whatif=whatif,
-            warnings=tuple(warnings),
+            notices=tuple(notices),
             daily=daily,
         )
 
@@ -453,28 +463,21 @@ def build_spend(
                    sum(getattr(f, "skipped", {}).values()), getattr(f, "not_read", None))
         for f in ingest_summary.files
     )
-    warnings = list(report.warnings)
+    notices = list(report.notices)
     not_read = [f for f in sources if f.not_read]
     if not_read:
-        more = f" and {len(not_read) - 3:,} more" if len(not_read) > 3 else ""
-        names = ", ".join(f.path for f in not_read[:3]) + more
-        warnings.append(f"{len(not_read):,} file{'s' if len(not_read) != 1 else ''} not read ({not_read[0].not_read}): "
-                        f"{names}; name the format (--log-format) if one of them is a log")
+        notices.append(FilesNotRead(tuple(f.path for f in not_read), str(not_read[0].not_read)))
     rejected = sum(f.rows_rejected for f in sources)
     if rejected:
-        warnings.append(f"{rejected:,} log rows were rejected and are not in these figures "
-                        "(`llmaudit ingest ... --rejects FILE.jsonl` lists them with file, line and reason)")
+        notices.append(RowsRejected(rejected))
     archived = [f for f in ingest_summary.files if getattr(f, "archived", False)]
     if archived:
-        warnings.append(f"{len(archived):,} file{'s' if len(archived) != 1 else ''} no longer on disk "
-                        "counted from the store (--history)")
+        notices.append(FilesArchived(len(archived)))
     if any(f.reader == "claude-code" for f in sources) and report.first_seen is not None:
         # Claude Code deletes transcripts older than cleanupPeriodDays (30 by default): say how far
         # back these logs reach, so a month that looks cheap is not mistaken for a complete one.
-        warnings.append(f"Claude Code logs here reach back to {report.first_seen.date().isoformat()}; Claude Code "
-                        "deletes transcripts after 30 days unless cleanupPeriodDays is raised in its settings, "
-                        "so older usage is not in these figures")
+        notices.append(ClaudeCodeRetention(report.first_seen.date()))
     dups = sum(f.duplicates for f in sources)
     if dups:
-        warnings.append(f"{dups:,} duplicate request ids were counted once")
-    return replace(report, sources=sources, warnings=tuple(warnings))
+        notices.append(DuplicateIds(dups))
+    return replace(report, sources=sources, notices=tuple(notices))

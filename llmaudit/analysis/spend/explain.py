@@ -325,7 +325,7 @@ class ExplainAccumulator:
             write_1h_cost=m["w1h"] * fx, write_1h_as_5m=m["w1h_as_5m"] * fx if n["w1h"] else None,
             needed_1h_tokens=n["needed_1h"])
         batch = BatchSection(
-            rule=self.rule.describe(), requests=n["b_req"], cost=m["b_cost"] * fx,
+            rule=self.rule, requests=n["b_req"], cost=m["b_cost"] * fx,
             at_batch_rates=m["b_at"] * fx if self.batch_priced else None, no_batch_rate_requests=n["b_norate"],
             unpriced_requests=n["b_unpriced"], already_batch_requests=n["ab_req"], already_batch_cost=m["ab_cost"] * fx,
             other_requests=n["o_req"], other_cost=m["o_cost"] * fx, latency_logged=self.latency_logged,
@@ -337,10 +337,8 @@ class ExplainAccumulator:
         rows.sort(key=lambda r: (-(r.cost or 0), r.key))
         gaps = tuple(GapCause(c, v[0], v[1] * fx, v[2] * fx) for c, v in self.gaps.items() if v[0])
         users = self._users()
-        note = ("a session is the logged session id" if self.has_session else
-                "no session ids in these logs: a session is one user's requests to one project on one day")
         return Explain(
-            currency=currency, scope_note=note, cache=cache, batch=batch, sessions=len(rows),
+            currency=currency, logged_sessions=self.has_session, cache=cache, batch=batch, sessions=len(rows),
             session_requests=sum(r.requests for r in rows),
             session_cost=sum((r.cost for r in rows if r.cost is not None), _ZERO),
             growing_sessions=sum(1 for g in growths if g >= 2), multi_request_sessions=len(growths),

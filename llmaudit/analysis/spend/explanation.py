@@ -36,11 +36,6 @@ class BatchRule:
     tag_prefixes: tuple[str, ...] = ("batch-",)
     min_latency_ms: float | None = None
 
-    def describe(self) -> str:
-        parts = [f"tag {t}" for t in self.tags] + [f"a tag starting {p}" for p in self.tag_prefixes]
-        if self.min_latency_ms is not None:
-            parts.append(f"latency ≥ {self.min_latency_ms / 1000:g} s")
-        return " or ".join(parts)
 
 
 def parse_batchable(values: list[str] | None) -> BatchRule:
@@ -95,7 +90,7 @@ class CacheSection:
 
 @dataclass(frozen=True)
 class BatchSection:
-    rule: str
+    rule: BatchRule  # worded by render.explain.batch_rule_text
     requests: int  # batchable requests
     cost: Decimal  # their priced cost
     at_batch_rates: Decimal | None  # the same requests at the batch tier (None: no priced request had a rate)
@@ -164,7 +159,7 @@ class GapCause:
 @dataclass(frozen=True)
 class Explain:
     currency: str
-    scope_note: str  # what a session / cache scope is in these logs
+    logged_sessions: bool  # a session is the logged id (else user · project · day); render.explain words it
     cache: CacheSection
     batch: BatchSection
     sessions: int
@@ -181,7 +176,6 @@ class Explain:
         c, b = self.cache, self.batch
         return {
             "currency": self.currency,
-            "scope": self.scope_note,
             "cache": {
                 "input_tokens": c.input_tokens, "uncached_tokens": c.uncached_tokens,
                 "cache_read_tokens": c.cache_read_tokens, "cache_write_5m_tokens": c.write_5m_tokens,
@@ -195,7 +189,7 @@ class Explain:
                 "write_1h_needed_tokens": c.needed_1h_tokens,
             },
             "batch": {
-                "rule": b.rule, "requests": b.requests, "cost": money(b.cost),
+                "requests": b.requests, "cost": money(b.cost),
                 "cost_with_batch_rate": money(b.cost_with_rate), "at_batch_rates": money(b.at_batch_rates),
                 "saving": money(b.saving), "no_batch_rate_requests": b.no_batch_rate_requests,
                 "unpriced_requests": b.unpriced_requests, "already_batch_requests": b.already_batch_requests,

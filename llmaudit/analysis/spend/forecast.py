@@ -82,7 +82,9 @@ class Forecast:
     next_30_days: Outlook
     days: tuple[ForecastDay, ...]  # today .. the later of month end and today + 29
     unpriced_requests: int  # in the history: not in any figure here (never counted as $0)
-    note: str | None  # why there is no interval, when there is none
+    # why there is no interval, when there is none: (span, complete days of history it needs); worded by
+    # render.forecast.forecast_note
+    interval_needs: tuple[tuple[str, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"method": "weekday factors × (7-day level + damped Theil-Sen trend); split-conformal interval "
@@ -90,7 +92,6 @@ class Forecast:
                 "interval_level": self.level, "today": self.today.isoformat(), "history_days": self.history_days,
                 "backtest_origins": self.backtest_origins, "month_end": self.month_end.to_dict(),
                 "next_30_days": self.next_30_days.to_dict(), "unpriced_requests": self.unpriced_requests,
-                "note": self.note,
                 "days": [{"day": d.day.isoformat(), "expected": _money(d.expected), "low": _money(d.low),
                           "high": _money(d.high)} for d in self.days]}
 
@@ -218,17 +219,12 @@ def forecast_spend(daily: DailySpend, now: datetime, zone: ZoneInfo, level: floa
 
     days = tuple(ForecastDay(d, _dec(f[i]), None if per_day is None else _dec(f[i] * per_day[2][i]),
                              None if per_day is None else _dec(f[i] * per_day[3][i])) for i, d in enumerate(ahead))
-    note = None
-    missing = [(name, history_needed(n)) for name, n, iv in (("month-end", month_days, month),
-                                                             ("next-30-day", 30, thirty)) if iv is None]
-    if missing:
-        needs = " and ".join(f"{n} for the {name} one" for name, n in missing)
-        note = (f"no prediction interval: it needs complete days of history for backtests from {MIN_ORIGINS} "
-                f"origins with {MIN_TRAIN} days before each ({needs}); these logs have {len(history)}")
+    needs = tuple((name, history_needed(n)) for name, n, iv in (("month-end", month_days, month),
+                                                                ("next-30-day", 30, thirty)) if iv is None)
     unpriced = sum(total[d].unpriced_requests for d in history if d in total)
     return Forecast(
         level=level, today=today, history_days=len(history), backtest_origins=0 if thirty is None else thirty[4],
         month_end=outlook(f"month-end {today.strftime('%Y-%m')}", month_start, month_last, month_days, known, month),
         next_30_days=outlook("next 30 days", today, today + timedelta(days=29), 30, Decimal(0), thirty),
-        days=days, unpriced_requests=unpriced, note=note,
+        days=days, unpriced_requests=unpriced, interval_needs=needs,
     )

@@ -14,7 +14,8 @@ at base rates, one of their requests could have passed a threshold) are counted 
 (``tier_undetermined_rows``).
 
 The result is a tree of frozen dataclasses; renderers read it and ``SpendReport.to_dict()`` is the
-JSON (machine output comes from the result, not from the view).
+JSON (machine output comes from the result, not from the view), less the ``warnings``: the report
+carries typed ``notices`` that ``render.spend_text.spend_json`` words and adds.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from llmaudit.analysis.common.money import money
+from llmaudit.analysis.spend.notices import SpendNotice
 
 if TYPE_CHECKING:
     from llmaudit.analysis.routing.scenarios import WhatIf
@@ -236,7 +238,7 @@ class SpendReport:
     reconciliation: Reconciliation
     projection: Projection | None
     whatif: WhatIf | None
-    warnings: tuple[str, ...] = field(default_factory=tuple)
+    notices: tuple[SpendNotice, ...] = field(default_factory=tuple)  # worded by render.spend_text
     sources: tuple[SourceFile, ...] = ()  # raw-log accounting from the ingest summary, when there was one
     # The daily series the projection is made from (not rendered): ``as_of`` remakes it for another "now".
     daily: tuple[GroupRow, ...] = field(default=(), repr=False, compare=False)
@@ -324,7 +326,6 @@ class SpendReport:
                 "log_ends": None if self.projection.log_ends is None else self.projection.log_ends.isoformat(),
             },
             "whatif": None if self.whatif is None else self.whatif.to_dict(),
-            "warnings": list(self.warnings),
         }
 
 
