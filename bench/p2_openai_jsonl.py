@@ -41,8 +41,10 @@ def main() -> None:
     size = log.stat().st_size
     home = work("p2", "home")
 
+    # Cold every time (--no-store): a repeated question of an unchanged log is otherwise answered
+    # from the store's remembered answer, which is P9's "repeat" figure, not P2's.
     ours_cmd = [*llmaudit_cmd(), "report", "--spend", str(log), "--by", "day,model", "--format", "json",
-                *args.llmaudit_args.split()]
+                "--no-store", *args.llmaudit_args.split()]
     ours, our_times = best_of(args.runs, ours_cmd, env={"LLMAUDIT_HOME": str(home), "TZ": "UTC"})
     lean, _ = best_of(args.runs, [*ours_cmd, "--no-whatif"], env={"LLMAUDIT_HOME": str(home), "TZ": "UTC"})
     report = json.loads(ours.stdout)
