@@ -1,21 +1,10 @@
-"""Spend audit: the ``SpendReport`` (and its options) that ``spend.builder.build_spend`` computes.
-
-``build_spend`` is the one compute entry point for ``llmaudit report --spend``. It takes an
-iterable of usage-record tables (``ingest.scan(...).batches()`` or parquet batches), prices any
-batch that is not priced yet, and folds each batch into small accumulators keyed by the requested
-breakdowns, so memory is bounded by the number of groups, not the number of rows.
-
-Money is summed exactly: each row's float cost is rounded to 1e-12 USD (which recovers the exact
-``tokens × rate`` product for any catalog rate with up to six decimals per million tokens) and then
-summed as ``decimal128``. Unknown is never zero: rows without a recomputed cost are counted apart
-(``unpriced_requests``, ``unpriced_tokens``) and listed by model; totals never fold them in as 0.
-Priced rows of several requests whose long-context tier is not determinable (DESIGN §4.3: billed
-at base rates, one of their requests could have passed a threshold) are counted the same way
-(``tier_undetermined_rows``).
+"""Spend audit: the ``SpendReport`` (and its options) that ``spend.builder.build_spend`` computes
+(how it is computed, and why its money is exact, is said there).
 
 The result is a tree of frozen dataclasses; renderers read it and ``SpendReport.to_dict()`` is the
 JSON (machine output comes from the result, not from the view), less the ``warnings``: the report
-carries typed ``notices`` that ``render.spend_text.spend_json`` words and adds.
+carries typed ``notices`` that ``render.spend_text.spend_json`` words and adds. Unknown is never
+zero: unpriced requests are counted apart (``unpriced_requests``, ``unpriced_tokens``), never as 0.
 """
 
 from __future__ import annotations
