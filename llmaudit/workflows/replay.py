@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from llmaudit.errors import CheckFailed, UsageError
 from llmaudit.units import parse_max_cost
@@ -131,7 +131,10 @@ def replay(options: ReplayCommandOptions, notices: Notices | None = None,
         return _sweep(prompts, list(o.models), out_dir, run_options, levels, notices, level_done)
     summary = _run(prompts, list(o.models), out_dir, run_options, notices, progress)
     report = build_run_report(RunReportOptions(out_dir), notices)
-    return ReplayRun(out_dir, summary, report, {out_dir: _dead_models(out_dir)}, {out_dir: _cut_off(out_dir)})
+    assert isinstance(report, RunReport)   # a run folder (not a sweep) reports as one run
+    # The report has just read the results and the manifest: its per-model counts say who never answered.
+    dead = _dead({m.model: m.ok for m in report.stats.models}, report.manifest)
+    return ReplayRun(out_dir, summary, report, {out_dir: dead}, {out_dir: _cut_off_in(report.manifest)})
 
 
 def _run_options(o: ReplayCommandOptions, config: Config) -> ReplayOptions:
@@ -187,27 +190,36 @@ def _sweep(prompts: list[Prompt], models: list[str], out_dir: Path, options: Rep
 
 
 def _dead_models(run_dir: Path) -> list[str]:
-    """The models of a run with no successful request: those with rows and no ok row, and those a
-    circuit breaker cut off (they may have no row at all)."""
+    """``_dead`` for a run folder read from disk (a sweep's levels)."""
     from llmaudit.replay import read_manifest, read_results
+
+    ok: dict[str, int] = {}
+    for row in read_results(run_dir).select(["model", "status"]).to_pylist():
+        ok[str(row["model"])] = ok.get(str(row["model"]), 0) + (row["status"] == "ok")
+    return _dead(ok, read_manifest(run_dir))
+
+
+def _dead(ok: dict[str, int], manifest: dict[str, Any]) -> list[str]:
+    """The models of a run with no successful request (``ok``: successful requests per model with
+    rows), and those a circuit breaker cut off (they may have no row at all)."""
     from llmaudit.replay.breaker import cut_off_covers
 
-    rows = read_results(run_dir).select(["model", "status"]).to_pylist()
-    by_model: dict[str, list[str]] = {}
-    for row in rows:
-        by_model.setdefault(str(row["model"]), []).append(str(row["status"]))
-    manifest = read_manifest(run_dir)
+    ok = dict(ok)
     for cut in manifest.get("cut_off") or []:
         for model in manifest.get("models") or []:
             if cut_off_covers(cut, str(model)):
-                by_model.setdefault(str(model), [])
-    return sorted(m for m, statuses in by_model.items() if "ok" not in statuses)
+                ok.setdefault(str(model), 0)
+    return sorted(m for m, n in ok.items() if not n)
 
 
 def _cut_off(run_dir: Path) -> list[str]:
     from llmaudit.replay import read_manifest
 
-    return [str(cut.get("name")) for cut in read_manifest(run_dir).get("cut_off") or []]
+    return _cut_off_in(read_manifest(run_dir))
+
+
+def _cut_off_in(manifest: dict[str, Any]) -> list[str]:
+    return [str(cut.get("name")) for cut in manifest.get("cut_off") or []]
 
 
 def _dry_run(prompts: list[Prompt], o: ReplayCommandOptions, config: Config) -> DryRun:
