@@ -1,3 +1,3 @@
-from llmaudit.cli import main
+from llmaudit.cli import run
 
-main()
+run()

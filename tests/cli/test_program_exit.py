@@ -1,0 +1,78 @@
+"""The installed program (``cli.run``) leaves with ``os._exit`` to skip the interpreter's teardown:
+its output, files, exit codes and ``atexit`` handlers must be those of a normal exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "logs"
+
+
+def _llmaudit(*args: str, tmp_path: Path, **kw: object) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "LLMAUDIT_HOME": str(tmp_path / "home"), "TZ": "UTC"}
+    return subprocess.run([sys.executable, "-m", "llmaudit", *args], env=env, capture_output=True,
+                          timeout=120, **kw)  # type: ignore[call-overload]
+
+
+def test_a_large_stdout_arrives_whole_with_exit_0(tmp_path: Path) -> None:
+    done = _llmaudit("report", "--spend", str(EXAMPLES), "--format", "json", "--no-store", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)   # all of it: nothing left in a buffer at exit
+    assert report["report"] == "spend"
+
+
+def test_exit_codes_and_messages_are_kept(tmp_path: Path) -> None:
+    missing = _llmaudit("report", "--spend", str(tmp_path / "nope"), tmp_path=tmp_path)
+    assert missing.returncode == 2
+    assert b"no such file or directory" in missing.stderr
+    usage = _llmaudit("report", "--spend", str(EXAMPLES), "--format", "xml", tmp_path=tmp_path)
+    assert usage.returncode == 2
+    assert usage.stderr.startswith(b"error: ")
+
+
+def test_files_written_by_a_command_are_complete(tmp_path: Path) -> None:
+    out, rejects = tmp_path / "rows.parquet", tmp_path / "rejects.jsonl"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"id":"chatcmpl-1","object":"chat.completion","created":1730000000,"model":"gpt-4o",'
+        '"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}\n'
+        '{"id":"chatcmpl-2","object":"chat.completion","created":1730000000,"model":"gpt-4o",'
+        '"usage":{"prompt_tokens":-3,"completion_tokens":5,"total_tokens":2}}\n'
+    )
+    done = _llmaudit("ingest", str(bad), "--out", str(out), "--rejects", str(rejects), "--no-store",
+                     tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(out).num_rows == 1
+    lines = rejects.read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["line"] == 2
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
+    env = {**os.environ, "LLMAUDIT_HOME": str(tmp_path / "home"), "TZ": "UTC"}
+    proc = subprocess.Popen([sys.executable, "-m", "llmaudit", "pricing", "list", "--format", "csv"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(100)
+    proc.stdout.close()   # like `| head -c 100`
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0
+    assert b"Traceback" not in err and b"Exception ignored" not in err
+
+
+def test_atexit_handlers_still_run(tmp_path: Path) -> None:
+    marker = tmp_path / "atexit-ran"
+    code = ("import atexit, pathlib, sys\n"
+            f"atexit.register(lambda: pathlib.Path({str(marker)!r}).write_text('yes'))\n"
+            "sys.argv = ['llmaudit', 'pricing', 'show', 'openai/gpt-4o']\n"
+            "from llmaudit.cli import run\n"
+            "run()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120,
+                          env={**os.environ, "LLMAUDIT_HOME": str(tmp_path / "home")})
+    assert done.returncode == 0, done.stderr
+    assert marker.read_text() == "yes"
