@@ -190,6 +190,7 @@ class Pool:
         self._ahead = 2 * n
         self._futures: dict[int, Future[UnitResult]] = {}
         self._next = 0
+        self._fill()   # reading starts now, not when the first result is asked for
 
     def _fill(self) -> None:
         while self._next < len(self._units) and len(self._futures) < self._ahead:

@@ -106,6 +106,9 @@ class Scan:
         self._seen_ids = SeenIds()
         self._seen_messages = SeenIds()
         self._consumed = False
+        self._started = False
+        self._plan_units: list[Unit] = []
+        self._pool: Pool | None = None
         self.summary = IngestSummary(files=[
             FileSummary(p.source.display, p.reader.name if p.reader else ("not read" if p.not_read else "empty"),
                         not_read=p.not_read)
@@ -118,12 +121,28 @@ class Scan:
         sizes = [p.source.size for p in self._planned]
         return None if any(s is None for s in sizes) else sum(s for s in sizes if s is not None)
 
+    def start(self) -> None:
+        """Set the worker processes reading now, where this read uses them (``ingest.pool``), so
+        they read while the caller loads the catalog and the rest; ``batches`` takes their results.
+        Forked here, before those imports, the workers also inherit a smaller process."""
+        if self._started:
+            return
+        self._started = True
+        self._plan_units = self._units()
+        if self._plan_units:
+            self._pool = Pool(self._plan_units, min(workers(), len(self._plan_units)))
+
+    def close(self) -> None:
+        """Stop the workers of a read that was started and will not be taken (an error before it)."""
+        if self._pool is not None:
+            self._pool.close()
+
     def batches(self) -> Iterator[pa.Table]:
         if self._consumed:
             raise RuntimeError("Scan.batches() can be iterated only once")
         self._consumed = True
-        units = self._units()
-        pool = Pool(units, min(workers(), len(units))) if units else None
+        self.start()
+        units, pool = self._plan_units, self._pool
         results = pool.results() if pool is not None else iter(())
         starts = {u.start for u in units}
         i = 0

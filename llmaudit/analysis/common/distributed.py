@@ -225,6 +225,12 @@ class DistributedRecords:
                 return None
         return total
 
+    def start(self) -> None:
+        """Nothing is read ahead: the cluster reads when ``batches`` is taken."""
+
+    def close(self) -> None:
+        """Nothing was started ahead."""
+
     def batches(self) -> Iterator[pa.Table]:
         if self._consumed:
             raise RuntimeError("DistributedRecords.batches() can be iterated only once")

@@ -62,6 +62,16 @@ class Records:
         raw = self.scan.total_bytes
         return None if raw is None else raw + size
 
+    def start(self) -> None:
+        """Start reading the logs ahead on worker processes, where the read uses them (``Scan.start``)."""
+        if self.scan is not None:
+            self.scan.start()
+
+    def close(self) -> None:
+        """Stop a read started with ``start`` that will not be taken."""
+        if self.scan is not None:
+            self.scan.close()
+
     def batches(self) -> Iterator[pa.Table]:
         from llmaudit.ingest.summary import ReadContext
 

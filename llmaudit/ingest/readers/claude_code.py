@@ -38,6 +38,7 @@ from llmaudit.ingest.layouts.claude_code import CLAUDE_CODE
 from llmaudit.ingest.lines import (
     CHUNK_BYTES,
     _is_json_document,
+    count_newlines,
     first_record,
     iter_chunks,
     iter_json_lines,
@@ -366,7 +367,7 @@ def read_many(items: list[tuple[Source, ReadContext]]) -> Iterator[tuple[pa.Tabl
             if isinstance(got, int) and got and buf[at + got - 1] == 0x0A:
                 buf[at + got: at + got + len(_SENTINEL)] = _SENTINEL
                 # Counted now, while the file is still in the CPU cache.
-                run.append((k, at, got, whole.count(b"\n", at, at + got)))
+                run.append((k, at, got, count_newlines(buf[at: at + got])))
                 at += got + len(_SENTINEL)
                 continue
             # Read on its own: a final line without its newline may be a truncated one.
