@@ -90,3 +90,36 @@ def test_one_length_fast_path_equals_gathered_path() -> None:
     seen = SeenIds()
     gathered = seen.duplicate_rows(pa.array([*ids, None])).tolist()       # a null forces the gather
     assert fast == gathered == _reference([ids])[0]
+
+
+def _collide_all(values: object, size: int) -> object:
+    import numpy as np
+
+    return np.zeros(len(values), dtype=np.uint64)  # type: ignore[arg-type]
+
+
+def _collide_some(values: object, size: int) -> object:
+    import numpy as np
+
+    from llmaudit.ingest.dedup import _digest
+
+    return _digest(values, size) % np.uint64(3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("digest", [_collide_all, _collide_some])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_ids_that_share_a_digest_are_still_told_apart(digest: object, seed: int) -> None:
+    """Exact mode orders by digest but decides on the ids: with a digest under which many different
+    ids collide, inside a batch and against earlier runs, the answer is still a plain set's."""
+    import random
+
+    import pyarrow as pa
+
+    rng = random.Random(seed)
+    pool = ["".join(rng.choice("abc\x00é") for _ in range(rng.randint(0, 4))) for _ in range(120)]
+    batches = [[None if rng.random() < 0.1 else rng.choice(pool) for _ in range(rng.randint(0, 60))]
+               for _ in range(30)]
+    seen = SeenIds(digest=digest)  # type: ignore[arg-type]
+    got = [seen.duplicate_rows(pa.array(values, pa.string())).tolist() for values in batches]
+    assert got == _reference(batches)
+    assert len(seen) == len({v for values in batches for v in values if v is not None})
