@@ -223,3 +223,21 @@ def test_read_into_a_file_that_grew(tmp_path: Path) -> None:
     fits.prepare()
     buf = bytearray(12)
     assert fits.read_into(memoryview(buf)) == 10 and bytes(buf[:10]) == b"0123456789"
+
+
+def test_a_kept_buffer_from_a_larger_read_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The buffer of a finished read is reused by the next; a smaller read that gets one holding
+    another corpus's bytes past its own end reads exactly what a fresh buffer reads."""
+    big, small = tmp_path / "big" / "projects" / "p", tmp_path / "small" / "projects" / "p"
+    for k in range(6):
+        write(big / f"b{k}.jsonl", [line(f"msg_b{k}_{i}", f"req_b{k}_{i}", inp=1000 + i, out=7)
+                                    for i in range(300)])
+    write(small / "s.jsonl", [line("msg_s", "req_s", inp=3, out=2), json.dumps(USER)])
+    monkeypatch.setattr(claude_code, "_SPARE", [])
+    fresh = _read([str(small)])
+    _read([str(big)])                               # leaves a buffer larger than the small read
+    assert claude_code._SPARE and len(claude_code._SPARE[0]) > (small / "s.jsonl").stat().st_size
+    reused = _read([str(small)])
+    assert reused[0].equals(fresh[0])
+    assert _books(reused[1]) == _books(fresh[1])
+    assert reused[2:] == fresh[2:]
