@@ -42,8 +42,10 @@ class _Exact:
     (digest, position of its id) sorted by digest. A merge of two runs moves 16 bytes an id, not
     the ids themselves."""
 
-    def __init__(self, size: int) -> None:
-        self.ids = np.zeros(1024, dtype=f"S{max(size, 1)}")
+    def __init__(self, size: int, room: int) -> None:
+        # Room for every id the exact limit allows, at once: zeroed pages are only mapped in as
+        # they are written, and no copy on growth doubles the memory at the limit (bench P3).
+        self.ids = np.zeros(max(1024, room // max(size, 1) + 1), dtype=f"S{max(size, 1)}")
         self.count = 0
         self.runs: list[tuple[np.ndarray, np.ndarray]] = []
 
@@ -53,7 +55,7 @@ class _Exact:
     def add(self, values: np.ndarray) -> np.ndarray:
         """Keep ``values``; their positions."""
         end = self.count + len(values)
-        if end > len(self.ids):
+        if end > len(self.ids):   # one batch past the limit: it is switched to digests right after
             grown = np.zeros(max(end, 2 * len(self.ids)), dtype=self.ids.dtype)
             grown[: self.count] = self.ids[: self.count]
             self.ids = grown
@@ -138,7 +140,7 @@ class SeenIds:
             if self._exact is not None:
                 known = self._exact.get(size)
                 if known is None:
-                    known = self._exact[size] = _Exact(size)
+                    known = self._exact[size] = _Exact(size, self._limit)
                 seen = known.check(values, digests)
                 self._exact_bytes += int((~seen).sum()) * values.dtype.itemsize
             else:
