@@ -155,7 +155,16 @@ class SeenIds:
         digests = [run for ids in self._exact.values() for run, _ in ids.runs]
         self._exact = None
         if digests:
-            self._digest_runs = [np.unique(np.concatenate(digests))]
+            self._digest_runs = [_sorted_unique(np.concatenate(digests))]
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` by sorting: numpy 2.3+ finds distinct values with a hash table first, which
+    took 1.5 s on the 2.3M digests of P2's switch to digest mode (5M requests) against 0.02 s."""
+    ordered = np.sort(values)
+    if len(ordered) < 2:
+        return ordered
+    return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
 
 
 def _check_digests(runs: list[np.ndarray], values: np.ndarray) -> np.ndarray:
