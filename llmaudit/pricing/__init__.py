@@ -28,6 +28,7 @@ __all__ = [
     "cost_breakdown",
     "effective_rates",
     "fees",
+    "list_price_usage",
     "load_catalog",
     "price_table",
     "rate_grid",
@@ -40,6 +41,13 @@ def usage_arrays(table: Any) -> Any:
     from llmaudit.pricing.table import usage_arrays as _usage_arrays
 
     return _usage_arrays(table)
+
+
+def list_price_usage(usage: Any, table: Any) -> Any:
+    """See ``llmaudit.pricing.table.list_price_usage``."""
+    from llmaudit.pricing.table import list_price_usage as _list_price_usage
+
+    return _list_price_usage(usage, table)
 
 
 def rate_grid(points: list[PricePoint]) -> Any:
@@ -56,8 +64,8 @@ def cost_at(point: PricePoint, usage: Any) -> Any:
     return _cost_at(point, usage)
 
 
-def price_table(table: Any, catalog: Catalog) -> Any:
+def price_table(table: Any, catalog: Catalog, usage: Any = None) -> Any:
     """See ``llmaudit.pricing.table.price_table``."""
     from llmaudit.pricing.table import price_table as _price_table
 
-    return _price_table(table, catalog)
+    return _price_table(table, catalog, usage)

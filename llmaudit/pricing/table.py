@@ -12,7 +12,7 @@ precision (≈1e-15 relative), well inside the 1e-9 the tests demand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -261,6 +261,17 @@ def usage_arrays(table: pa.Table) -> UsageArrays:
                        geo=None if geo is None else geo[0],
                        geos=() if geo is None else tuple(str(v) for v in geo[1]),
                        minute=_minutes(table, single))
+
+
+def list_price_usage(usage: UsageArrays, table: pa.Table) -> UsageArrays:
+    """``usage`` (of ``table``'s rows) as ``usage_arrays`` reads them from a table without the
+    columns that choose another rate set than standard or batch (service tier, speed), a residency
+    uplift (inference_geo) or an off-peak price (timestamp): the what-if compares models at their
+    list prices. Saves reading the same quantities twice per batch (10% of the spend report's
+    pricing thread on P2, bench/README.md)."""
+    batch = np.asarray(pc.fill_null(_column(table, "batch", pa.bool_()), False).to_numpy(zero_copy_only=False),
+                       dtype=bool)
+    return replace(usage, batch=batch, mode=None, geo=None, geos=(), minute=None)
 
 
 @dataclass(frozen=True)
@@ -528,8 +539,9 @@ def cost_at(point: PricePoint, usage: UsageArrays) -> np.ndarray:
     return rate_grid([point]).cost_matrix(usage)[0]
 
 
-def price_table(table: Any, catalog: Catalog) -> Any:
+def price_table(table: Any, catalog: Catalog, usage: UsageArrays | None = None) -> Any:
     """Price every row; returns the same kind of table (Arrow or pandas) with the priced columns.
+    ``usage``: ``usage_arrays(table)`` when the caller has it already (the what-if reads it too).
 
     Sets ``model``/``provider`` to the canonical id when resolved (``model_raw`` keeps the source's
     spelling; a row a billing gateway served, provider ``openrouter``, keeps that provider),
@@ -563,7 +575,9 @@ def price_table(table: Any, catalog: Catalog) -> Any:
     else:
         pos = np.zeros(n, dtype=np.int64)
 
-    grid, usage = rate_grid(points), usage_arrays(table)
+    grid = rate_grid(points)
+    if usage is None:
+        usage = usage_arrays(table)
     cost, missing = grid.costs(pos, usage)
     undetermined = grid.undetermined(pos, usage) & known
 

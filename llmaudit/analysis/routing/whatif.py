@@ -96,8 +96,9 @@ class WhatIfAccumulator(CandidateSet):
         self.excluded_unpriced = 0
         self.untiered: dict[str, int] = {}
 
-    def add(self, table: pa.Table, day: Any) -> None:
-        """Fold one priced batch in; ``day`` is the batch's local-day label column."""
+    def add(self, table: pa.Table, day: Any, usage: Any = None) -> None:
+        """Fold one priced batch in; ``day`` is the batch's local-day label column; ``usage`` its
+        ``pricing.usage_arrays`` when the caller has them already (they are read otherwise)."""
 
         priced = pc.is_valid(table.column("cost_usd"))
         if table.column("cost_usd").null_count:
@@ -106,7 +107,7 @@ class WhatIfAccumulator(CandidateSet):
         if self.quality is not None:
             self._add_by_category(table, day, priced)
             return
-        self._add_rows(table, day, priced)
+        self._add_rows(table, day, priced, usage)
 
     def _add_by_category(self, table: pa.Table, day: Any, priced: Any) -> None:
         """Quality mode: each category's rows are routed among the models that passed it."""
@@ -126,14 +127,16 @@ class WhatIfAccumulator(CandidateSet):
             self.cand_tier = base
             self._category = None
 
-    def _add_rows(self, table: pa.Table, day: Any, priced: Any) -> None:
-        from llmaudit.pricing import usage_arrays
+    def _add_rows(self, table: pa.Table, day: Any, priced: Any, usage: Any = None) -> None:
+        from llmaudit.pricing import list_price_usage, usage_arrays
 
         # Only the columns the what-if reads: every model's rows are taken out of the batch below.
         needed = [c for c in _WHATIF_COLUMNS if c in table.column_names]
         table = table.select(needed).append_column("_day", day)
         if table.column("cost_usd").null_count:
             table = table.filter(priced)
+            if usage is not None:
+                usage = usage.take(np.asarray(pc.fill_null(priced, False).to_numpy(zero_copy_only=False), dtype=bool))
         if table.num_rows == 0:
             return
         # Group by model and label days with integer codes: no per-row Python strings. The batch's
@@ -145,7 +148,8 @@ class WhatIfAccumulator(CandidateSet):
         model_codes = np.asarray(models.indices.to_numpy(zero_copy_only=False))
         day_codes = np.asarray(days.indices.to_numpy(zero_copy_only=False))
         day_labels = [str(d) for d in days.dictionary.to_pylist()]
-        usage = usage_arrays(table)
+        # At list price: the pricing's quantities without service tier, speed, residency or hour.
+        usage = usage_arrays(table) if usage is None else list_price_usage(usage, table)
         logged = np.asarray(table.column("cost_usd").to_numpy(), dtype=np.float64)
         # A stable sort is a radix sort on 16-bit keys: twice as fast as on the 32-bit codes.
         narrow = model_codes.astype(np.int16) if len(models.dictionary) < 2**15 else model_codes

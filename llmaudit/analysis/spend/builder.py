@@ -160,13 +160,17 @@ class _Builder:
             return
         table = conform(table)
         self.rows_read += table.num_rows
+        usage = None   # the rows' quantities, read once for pricing and the what-if alike
         if _needs_pricing(table):
-            from llmaudit.pricing import price_table
+            from llmaudit.pricing import price_table, usage_arrays
 
-            table = price_table(table, self.catalog)
-        table = self._window(table)
+            usage = usage_arrays(table) if self.whatif is not None else None
+            table = price_table(table, self.catalog, usage)
+        table, kept = self._window(table)
         if table.num_rows == 0:
             return
+        if usage is not None and kept is not None:
+            usage = usage.take(kept)
         if not self.simulated:
             # A replay run's results.parquet can be audited too; sim rows must say so everywhere.
             self.simulated = bool(pc.any(pc.fill_null(pc.equal(table.column("provider"), "sim"), False)).as_py())
@@ -180,7 +184,7 @@ class _Builder:
         self._unpriced(work)
         self._reconcile(table, work)
         if self.whatif is not None:
-            self.whatif.add(table, work.column("day"))
+            self.whatif.add(table, work.column("day"), usage)
         for observer in self.observers:  # e.g. analysis.spend.daily.DailyAccumulator (budgets, anomalies, forecast)
             observer.add(table, work)
 
@@ -203,19 +207,21 @@ class _Builder:
             if "tag" in dims:  # a request with two tags counts in both: its rows are repeated first
                 groups.add(_explode_tags(work, table), dims)
 
-    def _window(self, table: pa.Table) -> pa.Table:
+    def _window(self, table: pa.Table) -> tuple[pa.Table, np.ndarray | None]:
+        """The rows inside ``--since``/``--until``, and which they are (None: all)."""
         opts = self.options
         if opts.since is None and opts.until is None:
-            return table
+            return table, None
         ts = table.column("timestamp")
         mask = pa.chunked_array([pa.array([True] * table.num_rows)])
         if opts.since is not None:
             mask = pc.and_(mask, pc.greater_equal(ts, pa.scalar(opts.since, ts.type)))
         if opts.until is not None:
             mask = pc.and_(mask, pc.less(ts, pa.scalar(opts.until, ts.type)))
-        kept = table.filter(mask)
+        inside = np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
+        kept = table.filter(pa.array(inside))
         self.rows_outside += table.num_rows - kept.num_rows
-        return kept
+        return kept, inside
 
     def _work(self, table: pa.Table) -> pa.Table:
         zoned = table.column("timestamp").cast(pa.timestamp("us", tz=self.options.timezone))
