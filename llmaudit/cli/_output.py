@@ -17,11 +17,12 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from llmaudit.errors import UsageError
+
+if TYPE_CHECKING:   # rich costs 0.05 s to import: only tables and a terminal's messages need it
+    from rich.console import Console
 
 __all__ = ["Output", "out"]
 
@@ -50,6 +51,8 @@ class Output:
             width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
             if self.wide:
                 width = _UNBOUNDED
+            from rich.console import Console
+
             self._stdout = Console(file=sys.stdout, soft_wrap=False, width=width)
         return self._stdout
 
@@ -59,6 +62,8 @@ class Output:
             # Summaries printed for people (the ingest table) get the same room as stdout in a CI
             # log: at rich's default 80 columns a long path would fold mid-name.
             width = None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 160
+            from rich.console import Console
+
             self._stderr = Console(file=sys.stderr, soft_wrap=False, width=width)
         return self._stderr
 

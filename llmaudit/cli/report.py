@@ -116,7 +116,7 @@ def report(
         out.check_writable(html, "--html")
         _run_report(paths, fmt, html, flags)
         return
-    from llmaudit.render.ingest import ReadProgress
+    from llmaudit.render.progress import ReadProgress
     from llmaudit.workflows.spend import SpendAuditOptions, audit_spend
 
     out.check_writable(html, "--html")
@@ -127,7 +127,7 @@ def report(
         budget=tuple(budget or ()), alert_at=alert_at, anomalies=anomalies, forecast=forecast, explain=explain,
         batchable=tuple(batchable or ()), plans=tuple(plan_flags or ()), focus=fmt == "focus", host=host,
         store=not no_store, history=history)
-    audit = audit_spend(options, lambda: ReadProgress(None, "reading", out.stderr))
+    audit = audit_spend(options, lambda: ReadProgress(None, "reading", lambda: out.stderr))
     _emit(audit, fmt, whatif, html)
     if audit.exit_code:
         from llmaudit.render.budget import exit_lines
@@ -139,10 +139,11 @@ def report(
 
 
 def _emit(audit: SpendAudit, fmt: str, whatif: bool, html: Path | None) -> None:
-    from llmaudit.render import spend as render
     from llmaudit.render.spend_text import spend_json, spend_warnings
 
     result, insights, focus = audit.report, audit.insights, audit.focus
+    if fmt in ("csv", "markdown", "table"):   # they import rich, which JSON does not need (0.05 s)
+        from llmaudit.render import spend as render
     if focus is not None:   # the FOCUS export's modules need pyarrow, which a remembered answer does not
         from llmaudit.render.focus import focus_warnings, render_focus
     if insights is not None:   # their renderers import the analyses behind them (0.1-0.2 s)

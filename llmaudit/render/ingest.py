@@ -1,86 +1,19 @@
-"""What an ingest read (per file: reader, rows read / kept / rejected, duplicates, skipped) and a
-progress bar for long reads. Both go to stderr: stdout stays data.
+"""What an ingest read (per file: reader, rows read / kept / rejected, duplicates, skipped), on
+stderr: stdout stays data. The progress bar for long reads is ``render.progress.ReadProgress``.
 """
 
 from __future__ import annotations
 
-import sys
-import time
-from types import TracebackType
 from typing import Any
 
-from rich.console import Console, Group, RenderableType
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.console import Group, RenderableType
 from rich.text import Text
 
 from llmaudit.render.formats import count
+from llmaudit.render.progress import ReadProgress
 from llmaudit.render.table import FitTable
 
 __all__ = ["ReadProgress", "render_ingest_summary"]
-
-_SHOW_AFTER_S = 1.0
-_LINE_EVERY_S = 5.0
-
-
-class ReadProgress:
-    """Progress of a long read on stderr: a rich bar on a terminal (at once), and on a pipe or log
-    file, after ~1 s, a plain status line every few seconds (a live bar would only garble a log).
-
-    Use as a context manager and pass ``advance`` as the reader's progress callback (bytes read).
-    """
-
-    def __init__(self, total: int | None, label: str = "reading", console: Console | None = None) -> None:
-        self.total = total
-        self.label = label
-        self.console = console or Console(file=sys.stderr)
-        self.done = 0
-        self._start = time.monotonic()
-        self._progress: Progress | None = None
-        self._task: Any = None
-        self._last_line: float | None = None
-
-    def __enter__(self) -> ReadProgress:
-        self._start = time.monotonic()
-        if self.console.is_terminal:
-            self._begin()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-        elif self._last_line is not None and exc_type is None:
-            self._line(final=True)
-
-    def _begin(self) -> None:
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                                  TimeRemainingColumn(), console=self.console, transient=True)
-        self._task = self._progress.add_task(self.label, total=self.total, completed=self.done)
-        self._progress.start()
-
-    def _line(self, final: bool = False) -> None:
-        self._last_line = time.monotonic()
-        elapsed = self._last_line - self._start
-        mb = self.done / 1e6
-        if final:
-            text = f"{self.label}: done, {mb:,.1f} MB in {elapsed:,.1f} s"
-        elif self.total:
-            share = self.done / self.total
-            text = f"{self.label}: {share:.0%} ({mb:,.1f} of {self.total / 1e6:,.1f} MB, {elapsed:,.0f} s)"
-        else:
-            text = f"{self.label}: {mb:,.1f} MB ({elapsed:,.0f} s)"
-        self.console.print(text, markup=False, highlight=False)
-
-    def advance(self, n: int) -> None:
-        self.done += n
-        if self._progress is not None:
-            self._progress.update(self._task, completed=self.done, total=self.total)
-            return
-        now = time.monotonic()
-        if now - self._start < _SHOW_AFTER_S:
-            return
-        if self._last_line is None or now - self._last_line >= _LINE_EVERY_S:
-            self._line()
 
 
 def render_ingest_summary(summary: Any, *, unpriced: dict[tuple[str, str], int] | None = None,

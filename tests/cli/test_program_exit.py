@@ -76,3 +76,27 @@ def test_atexit_handlers_still_run(tmp_path: Path) -> None:
                           env={**os.environ, "LLMAUDIT_HOME": str(tmp_path / "home")})
     assert done.returncode == 0, done.stderr
     assert marker.read_text() == "yes"
+
+
+_LOADED = """
+import atexit, sys
+atexit.register(lambda: sys.stderr.write("\\nRICH-LOADED=%s\\n" % ("rich" in sys.modules)))
+from llmaudit.cli import run
+sys.argv = ["llmaudit", *sys.argv[1:]]
+run()
+"""
+
+
+def test_json_and_help_do_not_import_rich(tmp_path: Path) -> None:
+    """rich costs 0.05 s to import: a JSON report on a pipe, and ``--help``, do without it; a table needs it."""
+    env = {**os.environ, "LLMAUDIT_HOME": str(tmp_path / "home"), "TZ": "UTC"}
+
+    def loaded(*args: str) -> bool:
+        done = subprocess.run([sys.executable, "-c", _LOADED, *args], capture_output=True, text=True, env=env,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        return "RICH-LOADED=True" in done.stderr
+
+    assert not loaded("report", "--spend", str(EXAMPLES), "--format", "json", "--no-store")
+    assert not loaded("--help")
+    assert loaded("report", "--spend", str(EXAMPLES), "--no-store")

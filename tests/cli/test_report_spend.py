@@ -170,7 +170,7 @@ def test_progress_only_for_slow_reads_off_terminal(monkeypatch: pytest.MonkeyPat
 
     from rich.console import Console
 
-    from llmaudit.render import ingest as ingest_render
+    from llmaudit.render import progress as ingest_render
 
     clock = [100.0]
     monkeypatch.setattr(ingest_render.time, "monotonic", lambda: clock[0])
