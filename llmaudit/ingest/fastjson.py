@@ -131,8 +131,14 @@ def _normalize_chunk(table: pa.Table, first_line: int, wrapped: bool) -> tuple[p
     cols = {name: table.column(name).combine_chunks() for name in table.column_names}
     resp = cols["response"] if wrapped else pa.StructArray.from_arrays(list(cols.values()), list(cols))
     out, bad = OPENAI_RESPONSE.arrow(resp)
-    created = _to_timestamp(out["timestamp"])
     ts_key = next((k for k in table.column_names if k in TIME_KEYS), None) if wrapped else None
+    # A negative unix time is refused line by line, in the words that name the field and the value
+    # as written ("timestamp (created) is -100, expected a date-time"); converted here, it would be
+    # rejected later as a date before 1970, and the same line would read two ways.
+    for raw in (out["timestamp"], cols[ts_key] if ts_key is not None else None):
+        if raw is not None and (pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type)):
+            bad = pc.or_(pc.fill_null(bad, True), pc.fill_null(pc.less(raw, 0), False))
+    created = _to_timestamp(out["timestamp"])
     out["timestamp"] = pc.coalesce(_to_timestamp(cols[ts_key]), created) if ts_key is not None else created
     out["source_line"] = pa.array(np.arange(first_line, first_line + n, dtype=np.int64))
     # The response's own id, before a wrapper's request id replaces it (rows.response_provider).
