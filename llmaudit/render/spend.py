@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.text import Text
 
 from llmaudit.analysis.routing.scenarios import WhatIf
@@ -107,13 +108,11 @@ def _window(report: SpendReport) -> str:
 def render_table(report: SpendReport, *, whatif: bool = True) -> RenderableType:
     f = _Fmt(report)
     parts: list[RenderableType] = []
-    head = Text()
-    head.append("Spend audit", style="bold")
-    head.append(f"  {_window(report)} ({report.timezone})  ·  {count(report.totals.requests)} requests  ·  "
-                f"catalog as of {report.catalog_as_of or 'n/a'}")
+    phrases = [f"{_window(report)} ({report.timezone})", f"{count(report.totals.requests)} requests",
+               f"catalog as of {report.catalog_as_of or 'n/a'}"]
     if report.currency != "USD":
-        head.append(f"  ·  {report.currency} at {report.fx_rate} per USD")
-    parts.append(head)
+        phrases.append(f"{report.currency} at {report.fx_rate} per USD")
+    parts.append(_Heading("Spend audit", phrases))
     total = Text("Total: ", style="bold").append(totals_line(report), style="bold green")
     if (read := sources_line(report)) is not None:
         total.append("\n" + read, style="dim")
@@ -131,6 +130,25 @@ def render_table(report: SpendReport, *, whatif: bool = True) -> RenderableType:
     if whatif and report.whatif is not None and report.whatif.requests:
         parts.extend(_whatif_tables(report.whatif, f))
     return Group(*_spaced(parts))
+
+
+class _Heading:
+    """``Title  phrase  ·  phrase  ·  …`` on one line where it fits; on a narrow terminal it breaks
+    between phrases, never inside one ("catalog as of" and its date stay together)."""
+
+    def __init__(self, title: str, phrases: list[str]) -> None:
+        self.title = title
+        self.phrases = phrases
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        line = Text(self.title, style="bold")
+        for k, phrase in enumerate(self.phrases):
+            sep = "  " if k == 0 else "  ·  "
+            if line.cell_len + cell_len(sep + phrase) > options.max_width and line.cell_len:
+                yield line
+                line, sep = Text("  "), ""
+            line.append(sep + phrase)
+        yield line
 
 
 def _spaced(parts: list[RenderableType]) -> Iterable[RenderableType]:
