@@ -283,7 +283,9 @@ def _whatif_tables(w: WhatIf, f: _Fmt) -> list[RenderableType]:
     s.add_column("Routes to", text=True)
     s.add_column("Failover", text=True, hide=1)
     for row in w.savings:
-        dest = ", ".join(f"{m.split('/', 1)[-1]} ({count(n)})" for m, n in row.routes_to[:2])
+        # The full id: across providers the model's name alone does not say who serves it
+        # (meta-llama/llama-4-maverick… is Groq's here, and OpenRouter's elsewhere).
+        dest = ", ".join(f"{m} ({count(n)})" for m, n in row.routes_to[:2])
         s.add_row(row.model, row.tier_label, count(row.monthly_tokens), f.money(row.avg_per_million),
                   f.money(row.monthly_spend), f.money(row.routed_monthly_spend),
                   f"{f.money(row.annual_savings)}\n"
