@@ -1,13 +1,16 @@
 """The replay runner's circuit breakers: stop sending where no retry can help.
 
-A provider that refuses connections (nothing listening, a name that does not resolve) and a model
-the provider says does not exist fail every request the same way; retrying each of a run's
-requests five times only delays the answer (50 prompts to an Ollama that was not running took
-80 s to fail). So the runner counts such failures in a row, per provider for ``unreachable`` and
-per model for ``model_not_found``; at ``THRESHOLD`` the breaker opens, and every request it covers
-that has not been answered yet is left unsent (``--resume`` sends it later). Any answer from the
-provider (or, for a model, from that model) resets the count: a server that refused once while
-restarting is not cut off. Other providers and models carry on.
+A provider that refuses connections (nothing listening, a name that does not resolve), a provider
+that refuses the API key (401, or Gemini's 400 API_KEY_INVALID), and a model the provider says
+does not exist or refuses access to (403) fail every request the same way; retrying each of a
+run's requests five times only delays the answer (50 prompts to an Ollama that was not running
+took 80 s to fail), and sending all of them with a wrong key only fills the results with errors.
+So the runner counts such failures in a row, per provider for ``unreachable`` and ``auth``, per
+model for ``model_not_found`` and ``forbidden``; at ``THRESHOLD`` the breaker opens, and every
+request it covers that has not been answered yet is left unsent (``--resume`` sends it later,
+once the key or the name is fixed). Any answer from the provider (or, for a model, from that
+model) resets the count: a server that refused once while restarting is not cut off. Other
+providers and models carry on.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ __all__ = ["THRESHOLD", "Breakers", "CutOff", "cut_off_covers", "describe_cut_of
 # server restarting) costs nothing; few enough that a dead provider is found within seconds.
 THRESHOLD = 3
 
+Why = Literal["unreachable", "model_not_found", "auth", "forbidden"]
+
 
 @dataclass(frozen=True)
 class CutOff:
@@ -36,6 +41,7 @@ class CutOff:
     reason: str  # the last failure's message
     failures: int  # failures in a row that opened it
     not_sent: int = 0  # requests left unsent because of it (filled in when the run ends)
+    why: Why = "unreachable"
 
     def covers(self, provider: str, model: str) -> bool:
         return self.name == (provider if self.scope == "provider" else model)
@@ -45,12 +51,18 @@ class CutOff:
 
     def to_json(self) -> dict[str, Any]:
         return {"scope": self.scope, "name": self.name, "reason": self.reason, "failures": self.failures,
-                "not_sent": self.not_sent}
+                "not_sent": self.not_sent, "why": self.why}
+
+
+_WHAT = {"unreachable": "could not be reached", "model_not_found": "the provider says it does not exist",
+         "auth": "the provider refused the API key", "forbidden": "the provider refused access to it"}
 
 
 def describe_cut_off(cut: dict[str, Any]) -> str:
-    """One line for people, from a cut-off as the manifest records it (``CutOff.to_json``)."""
-    what = "could not be reached" if cut.get("scope") == "provider" else "the provider says it does not exist"
+    """One line for people, from a cut-off as the manifest records it (``CutOff.to_json``; a
+    manifest written before ``why`` was recorded names the reason by its scope)."""
+    why = cut.get("why") or ("unreachable" if cut.get("scope") == "provider" else "model_not_found")
+    what = _WHAT.get(str(why), str(why))
     return (f"{cut.get('name')} cut off after {cut.get('failures')} failures in a row ({what}): "
             f"{cut.get('reason')}; {cut.get('not_sent')} of its requests not sent (--resume sends them)")
 
@@ -78,29 +90,37 @@ class Breakers:
 
     def answered(self, provider: str, model: str) -> None:
         """The provider answered (any HTTP answer): it is reachable, and the model exists."""
-        self._failures.pop(("provider", provider), None)
-        self._failures.pop(("model", model), None)
+        for key in (("provider", provider), ("auth", provider), ("model", model)):
+            self._failures.pop(key, None)
 
     def record(self, provider: str, model: str, error: ProviderCallError) -> None:
         """Count a failed attempt; open the breaker it completes."""
         if error.cause == "unreachable":
-            self._count("provider", provider, error)
+            self._count("provider", provider, error, provider, "unreachable")
             return
         # The server answered something: it is reachable, whatever the answer was.
         self._failures.pop(("provider", provider), None)
+        if error.kind == "auth" and error.status != 403:
+            # 401 (or Gemini's API_KEY_INVALID): the key is refused, for every model of the provider.
+            self._count("auth", provider, error, provider, "auth")
+            return
+        self._failures.pop(("auth", provider), None)   # the key was accepted
         if error.cause == "model_not_found":
-            self._count("model", model, error, provider)
+            self._count("model", model, error, provider, "model_not_found")
+        elif error.kind == "auth":   # 403: this key may not use this model; others may work
+            self._count("model", model, error, provider, "forbidden")
         elif error.status is not None:
             self._failures.pop(("model", model), None)
 
-    def _count(self, scope: Literal["provider", "model"], name: str, error: ProviderCallError,
-               provider: str | None = None) -> None:
-        key = (scope, name)
+    def _count(self, counter: str, name: str, error: ProviderCallError, provider: str, why: Why) -> None:
+        key = (counter, name)
         count = self._failures.get(key, 0) + 1
         self._failures[key] = count
-        if count >= self.threshold and key not in self.opened:
-            reason = error.message.removeprefix(f"{provider or name}: ")  # the line names it already
-            self.opened[key] = CutOff(scope, name, reason, count)
+        scope: Literal["provider", "model"] = "model" if counter == "model" else "provider"
+        opened = (scope, name)
+        if count >= self.threshold and opened not in self.opened:
+            reason = error.message.removeprefix(f"{provider}: ")  # the line names it already
+            self.opened[opened] = CutOff(scope, name, reason, count, why=why)
             self._tripped.set()
             self._tripped = asyncio.Event()
 

@@ -127,7 +127,7 @@ def _handler(server: FaultServer) -> type[BaseHTTPRequestHandler]:
                     "message": f"The model `{model}` does not exist or you do not have access to it.",
                     "type": "invalid_request_error", "param": None, "code": "model_not_found"}})
                 return
-            if kind in ("429", "500", "503", "401", "400"):
+            if kind in ("429", "500", "503", "401", "403", "400"):
                 extra = {"Retry-After": fault.retry_after} if kind == "429" and fault.retry_after else {}
                 server.record_usage(None)
                 self._json(int(kind), {"error": {"message": f"injected {kind}", "code": int(kind)}}, extra)

@@ -137,3 +137,54 @@ def test_transient_errors_are_retried_as_before(tmp_path: Path) -> None:
     assert summary.ok == 3 and summary.cut_off == () and len(server.requests) == 7
     rows = {r["prompt_id"]: r for r in read_results(tmp_path / "run").to_pylist()}
     assert rows["p0"]["attempts"] == 5
+
+
+def test_a_refused_key_cuts_off_its_provider_and_resume_sends_the_rest(tmp_path: Path) -> None:
+    """401 for every request: the key is wrong for every model of that provider. After a few the
+    provider is cut off (no more requests sent with a key it refuses); the other provider carries
+    on; with a key it takes, --resume sends what was left."""
+    prompts = load_prompts(write_prompts(tmp_path / "p.jsonl", 20))
+    models = ["down/a", "down/b", "up/c"]
+    with run_fault_server(lambda i, body: "401") as bad, run_fault_server() as up:
+        summary = run_replay(prompts, models, tmp_path / "run",
+                             _options(_two_providers(bad.base_url, up.base_url), concurrency=2))
+        sent_with_bad_key = len(bad.requests)
+    rows = read_results(tmp_path / "run").to_pylist()
+    refused = [r for r in rows if r["model"].startswith("down/")]
+    assert all(r["status"] == "ok" for r in rows if r["model"] == "up/c") and len(rows) - len(refused) == 20
+    assert THRESHOLD <= len(refused) <= THRESHOLD + 2 and sent_with_bad_key == len(refused)  # 40 without it
+    assert all(r["status"] == "error" and r["http_status"] == 401 and r["attempts"] == 1 for r in refused)
+    [cut] = summary.cut_off
+    assert (cut.scope, cut.name, cut.why, cut.not_sent) == ("provider", "down", "auth", 40 - len(refused))
+    assert "the provider refused the API key" in cut.describe()
+    assert read_manifest(tmp_path / "run")["cut_off"][0]["why"] == "auth"
+
+    with run_fault_server() as fixed, run_fault_server() as up:
+        again = run_replay(prompts, models, tmp_path / "run",
+                           _options(_two_providers(fixed.base_url, up.base_url), resume=True, retry_errors=True))
+    assert again.not_sent == 0 and again.cut_off == () and again.ok == 40
+
+
+def test_a_forbidden_model_is_cut_off_alone(tmp_path: Path) -> None:
+    """403 for one model (the key may not use it): that model is cut off, the provider's others go on."""
+    prompts = load_prompts(write_prompts(tmp_path / "p.jsonl", 20))
+
+    def script(index: int, body: dict) -> Fault | str:
+        return "403" if body["model"] == "locked" else Fault(text=f"answer {prompt_id_of(body)}")
+
+    with run_fault_server(script) as server:
+        summary = run_replay(prompts, ["local/a", "local/locked"], tmp_path / "run",
+                             _options(local_config(server.base_url), concurrency=2))
+    rows = read_results(tmp_path / "run").to_pylist()
+    assert sum(r["status"] == "ok" for r in rows if r["model"] == "local/a") == 20
+    [cut] = summary.cut_off
+    assert (cut.scope, cut.name, cut.why) == ("model", "local/locked", "forbidden")
+    assert "refused access to it" in cut.describe()
+
+
+def test_old_manifests_without_why_are_still_described() -> None:
+    from llmaudit.replay.breaker import describe_cut_off
+
+    old = {"scope": "provider", "name": "ollama", "reason": "cannot connect", "failures": 3, "not_sent": 7}
+    assert "(could not be reached)" in describe_cut_off(old)
+    assert "(the provider says it does not exist)" in describe_cut_off({**old, "scope": "model"})
