@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from llmaudit.providers import ProviderCallError
 
-__all__ = ["THRESHOLD", "Breakers", "CutOff", "cut_off_covers", "describe_cut_off"]
+__all__ = ["THRESHOLD", "Breakers", "CutOff", "cut_off_covers", "cut_off_headline", "describe_cut_off"]
 
 # Failures in a row that open a breaker: more than one, so that a single refused connection (a
 # server restarting) costs nothing; few enough that a dead provider is found within seconds.
@@ -61,10 +61,14 @@ _WHAT = {"unreachable": "could not be reached", "model_not_found": "the provider
 def describe_cut_off(cut: dict[str, Any]) -> str:
     """One line for people, from a cut-off as the manifest records it (``CutOff.to_json``; a
     manifest written before ``why`` was recorded names the reason by its scope)."""
+    return f"{cut_off_headline(cut)}; {cut.get('not_sent')} of its requests not sent (--resume sends them)"
+
+
+def cut_off_headline(cut: dict[str, Any]) -> str:
+    """What was cut off and why, without what to do about it (``check`` says that its own way)."""
     why = cut.get("why") or ("unreachable" if cut.get("scope") == "provider" else "model_not_found")
     what = _WHAT.get(str(why), str(why))
-    return (f"{cut.get('name')} cut off after {cut.get('failures')} failures in a row ({what}): "
-            f"{cut.get('reason')}; {cut.get('not_sent')} of its requests not sent (--resume sends them)")
+    return f"{cut.get('name')} cut off after {cut.get('failures')} failures in a row ({what}): {cut.get('reason')}"
 
 
 def cut_off_covers(cut: dict[str, Any], model: str) -> bool:

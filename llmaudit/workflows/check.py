@@ -240,5 +240,10 @@ class _Measuring:
             )
         elif summary.errors:
             self.notices.warning(f"{summary.errors} request(s) failed; they are counted as errors, not as cost")
+        for cut in summary.cut_off:   # a wrong key or a dead provider must not pass as a small measurement
+            from llmaudit.replay.breaker import cut_off_headline
+
+            self.notices.warning(f"{cut_off_headline(cut.to_json())}; {cut.not_sent} of its requests were not "
+                                 "sent and are not in this check's figures")
         return measure(table, mode="measured", source=str(o.target), catalog_as_of=str(catalog.as_of),
                        volume=self.volume, llmaudit_version=self.version, slo=self.slo)

@@ -295,3 +295,21 @@ def test_comment_modes_from_the_cli(run_cli, no_network: None) -> None:  # type:
     assert wrong.exit_code == 2 and "add --format markdown" in wrong.stderr
     bad = run_cli([*args, "-f", "markdown", "--comment-mode", "sometimes"])
     assert bad.exit_code == 2 and "expected one of always, on-change, on-increase" in bad.stderr
+
+
+def test_a_live_check_says_when_a_provider_was_cut_off(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A wrong key in CI: the provider refuses it, the replay's breaker cuts it off, and the check
+    says so on stderr instead of passing quietly on fewer requests."""
+    import sys as _sys
+
+    _sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "providers"))
+    from faultserver import run_fault_server
+
+    Path("prompts.jsonl").write_text("".join(json.dumps({"id": f"q{i}", "prompt": f"question {i}", "max_tokens": 20})
+                                             + "\n" for i in range(16)))
+    with run_fault_server(lambda i, body: "401") as server:
+        Path("llmaudit.toml").write_text(f'[providers.local]\ntype = "openai"\nbase_url = "{server.base_url}"\n')
+        res = run_cli(["check", "prompts.jsonl", "-m", "local/a", "-b", "live.json", "--write-baseline",
+                       "--no-cache", "--config", "llmaudit.toml"])
+    assert "local cut off after 3 failures in a row (the provider refused the API key)" in res.stderr, res.stderr
+    assert "were not sent and are not in this check's figures" in res.stderr
