@@ -218,6 +218,12 @@ async def _exchange(
             reply = state.finish()
             ttft = chunks[0] / 1000 if chunks else None
             return _completion(reply, ttft, latency, resp, tuple(chunks))
+    except httpx.ConnectTimeout:
+        # No answer to the connection itself (packets dropped: a firewall, a host that is down):
+        # retried like any timeout, and marked so that the runner's breaker stops sending to a
+        # provider that never answers, as it does for one that refuses.
+        raise ProviderCallError("timeout", f"{provider}: cannot connect to {_origin(url)}: no answer within the "
+                                "connect timeout", cause="unreachable") from None
     except httpx.TimeoutException as exc:
         raise ProviderCallError("timeout", f"{provider}: timed out ({type(exc).__name__})") from None
     except httpx.ConnectError as exc:

@@ -1,6 +1,7 @@
 """The replay runner's circuit breakers: stop sending where no retry can help.
 
-A provider that refuses connections (nothing listening, a name that does not resolve), a provider
+A provider that refuses connections (nothing listening, a name that does not resolve) or never
+answers them (a connect timeout: packets dropped), a provider
 that refuses the API key (401, or Gemini's 400 API_KEY_INVALID), and a model the provider says
 does not exist or refuses access to (403) fail every request the same way; retrying each of a
 run's requests five times only delays the answer (50 prompts to an Ollama that was not running

@@ -596,7 +596,11 @@ class _Runner:
             else:
                 # A client per request in flight, each with one connection: a shared pool's
                 # bookkeeping grows with its size and would be the bottleneck of a fast server.
-                lanes = make_lanes(provider, self.config, timeout_s=self.opts.timeout_s)
+                # The connection gets at most half of a request's time (10 s by default), so that
+                # a host that never answers shows as a connect timeout, which the breaker counts,
+                # rather than as this attempt's own timeout, which it cannot tell from a slow model.
+                lanes = make_lanes(provider, self.config, timeout_s=self.opts.timeout_s,
+                                   connect_timeout=min(10.0, self.opts.timeout_s / 2))
             self.clients[provider] = lanes
         return lanes
 

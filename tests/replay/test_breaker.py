@@ -188,3 +188,45 @@ def test_old_manifests_without_why_are_still_described() -> None:
     old = {"scope": "provider", "name": "ollama", "reason": "cannot connect", "failures": 3, "not_sent": 7}
     assert "(could not be reached)" in describe_cut_off(old)
     assert "(the provider says it does not exist)" in describe_cut_off({**old, "scope": "model"})
+
+
+def test_a_provider_that_never_answers_the_connection_is_cut_off(tmp_path: Path) -> None:
+    """Dropped packets (a firewall, a host that is down) give connect timeouts, not refusals: after a
+    few in a row the provider is cut off as one that refuses, instead of every request waiting out
+    its timeout and retries. Simulated on 127.0.0.1 by a listening socket whose accept queue is full
+    (the kernel then drops new connection attempts)."""
+    abort = Path("/proc/sys/net/ipv4/tcp_abort_on_overflow")
+    if not abort.exists() or abort.read_text().strip() != "0":
+        import pytest
+
+        pytest.skip("this kernel does not drop connections past a full accept queue")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = int(listener.getsockname()[1])
+    queued = []
+    for _ in range(3):   # fill the accept queue; nothing ever accepts
+        sock = socket.socket()
+        sock.setblocking(False)
+        try:
+            sock.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        queued.append(sock)
+    time.sleep(0.1)
+    prompts = load_prompts(write_prompts(tmp_path / "p.jsonl", 12))
+    try:
+        with run_fault_server() as up:
+            started = time.monotonic()
+            summary = run_replay(prompts, ["down/a", "up/b"], tmp_path / "run",
+                                 ReplayOptions(config=_two_providers(f"http://127.0.0.1:{port}/v1", up.base_url),
+                                               use_cache=False, checkpoint_s=0, timeout_s=0.3))
+            took = time.monotonic() - started
+    finally:
+        for sock in [*queued, listener]:
+            sock.close()
+    [cut] = summary.cut_off
+    assert (cut.scope, cut.name, cut.why) == ("provider", "down", "unreachable")
+    assert "no answer within the connect timeout" in cut.reason
+    assert summary.not_sent == 12 and summary.ok == 12
+    assert took < 8, took   # 12 requests × 5 attempts of 0.3 s plus backoff without it
