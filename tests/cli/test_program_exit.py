@@ -100,3 +100,18 @@ def test_json_and_help_do_not_import_rich(tmp_path: Path) -> None:
     assert not loaded("report", "--spend", str(EXAMPLES), "--format", "json", "--no-store")
     assert not loaded("--help")
     assert loaded("report", "--spend", str(EXAMPLES), "--no-store")
+
+
+def test_a_thread_still_working_is_waited_for(tmp_path: Path) -> None:
+    """As at a normal exit, a non-daemon thread finishes before the process ends."""
+    marker = tmp_path / "thread-done"
+    code = ("import pathlib, sys, threading, time\n"
+            f"write = lambda: (time.sleep(0.5), pathlib.Path({str(marker)!r}).write_text('yes'))\n"
+            "threading.Thread(target=write).start()\n"
+            "sys.argv = ['llmaudit', '--version']\n"
+            "from llmaudit.cli import run\n"
+            "run()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120,
+                          env={**os.environ, "LLMAUDIT_HOME": str(tmp_path / "home")})
+    assert done.returncode == 0, done.stderr
+    assert marker.read_text() == "yes"
