@@ -32,8 +32,11 @@ class ReadProgress:
                  console: Console | Callable[[], Console] | None = None) -> None:
         self.total = total
         self.label = label
-        # A console, or how to get one: rich (0.05 s to import) is only needed at a terminal.
-        self._console = console
+        # A console (tests hand one in), or how to get one (the CLI's stderr console): rich costs
+        # 0.05 s to import and is only needed for the bar at a terminal.
+        given = console if console is not None and hasattr(console, "print") else None
+        self._console: Console | None = given   # type: ignore[assignment]
+        self._make: Callable[[], Console] | None = None if given is not None else console  # type: ignore[assignment]
         self.done = 0
         self._start = time.monotonic()
         self._progress: Progress | None = None
@@ -43,17 +46,16 @@ class ReadProgress:
     @property
     def console(self) -> Console:
         if self._console is None:
-            from rich.console import Console
+            if self._make is not None:
+                self._console = self._make()
+            else:
+                from rich.console import Console
 
-            self._console = Console(file=sys.stderr)
-        elif callable(self._console) and not hasattr(self._console, "print"):
-            self._console = self._console()
-        return self._console   # type: ignore[return-value]
+                self._console = Console(file=sys.stderr)
+        return self._console
 
     def _terminal(self) -> bool:
-        if self._console is not None and hasattr(self._console, "is_terminal"):
-            return bool(self._console.is_terminal)
-        return sys.stderr.isatty()
+        return self._console.is_terminal if self._console is not None else sys.stderr.isatty()
 
     def __enter__(self) -> ReadProgress:
         self._start = time.monotonic()
@@ -87,7 +89,7 @@ class ReadProgress:
             text = f"{self.label}: {share:.0%} ({mb:,.1f} of {self.total / 1e6:,.1f} MB, {elapsed:,.0f} s)"
         else:
             text = f"{self.label}: {mb:,.1f} MB ({elapsed:,.0f} s)"
-        if self._console is not None and hasattr(self._console, "print"):
+        if self._console is not None:
             self._console.print(text, markup=False, highlight=False)
         else:   # a pipe or a log: one plain line, as ``Output`` writes messages there
             sys.stderr.write(text + "\n")
