@@ -32,100 +32,151 @@ from llmaudit.ingest.summary import MAX_STORED, Duplicate, FileSummary, IngestSu
 __all__ = ["SeenIds", "dedup_key", "drop_seen_ids", "replayed_rows"]
 
 _EXACT_BYTES = 64 << 20
+_BLOCK_SHIFT = 16   # ids are kept in blocks of 65,536
 
 
 Digest = Callable[[np.ndarray, int], np.ndarray]
 
 
-class _Exact:
-    """The ids of one length seen so far: each id once, in the order first seen, and runs of
-    (digest, position of its id) sorted by digest. A merge of two runs moves 16 bytes an id, not
-    the ids themselves."""
+class _Ids:
+    """The ids of one length kept so far, in the order first seen, in fixed-size blocks: keeping
+    more never copies what is kept, and memory is taken only as ids arrive (no reservation that
+    a system with strict overcommit could refuse, no doubling copy at the exact limit: bench P3)."""
 
-    def __init__(self, size: int, room: int) -> None:
-        # Room for every id the exact limit allows, at once: zeroed pages are only mapped in as
-        # they are written, and no copy on growth doubles the memory at the limit (bench P3).
-        self.ids = np.zeros(max(1024, room // max(size, 1) + 1), dtype=f"S{max(size, 1)}")
+    def __init__(self, dtype: np.dtype[Any]) -> None:
+        self.dtype = dtype
+        self.blocks: list[np.ndarray] = []
         self.count = 0
-        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
-
-    def __len__(self) -> int:
-        return self.count
 
     def add(self, values: np.ndarray) -> np.ndarray:
         """Keep ``values``; their positions."""
-        end = self.count + len(values)
-        if end > len(self.ids):   # one batch past the limit: it is switched to digests right after
-            grown = np.zeros(max(end, 2 * len(self.ids)), dtype=self.ids.dtype)
-            grown[: self.count] = self.ids[: self.count]
-            self.ids = grown
-        self.ids[self.count: end] = values
-        at = np.arange(self.count, end, dtype=np.int64)
-        self.count = end
+        at = np.arange(self.count, self.count + len(values), dtype=np.int64)
+        done = 0
+        while done < len(values):
+            offset = self.count & ((1 << _BLOCK_SHIFT) - 1)
+            if offset == 0:
+                self.blocks.append(np.empty(1 << _BLOCK_SHIFT, dtype=self.dtype))
+            take = min(len(values) - done, (1 << _BLOCK_SHIFT) - offset)
+            self.blocks[-1][offset: offset + take] = values[done: done + take]
+            done += take
+            self.count += take
         return at
 
-    def check(self, values: np.ndarray, digests: np.ndarray) -> np.ndarray:
-        """Per value: seen before (in a run or earlier in ``values``)? Adds the new ones as a run.
-        Digests order and find; the ids themselves decide."""
-        order = np.argsort(digests, kind="stable")   # equal ids keep their order: the first wins
-        d, v = digests[order], values[order]
+    def equal(self, at: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Per position: is the id kept there ``values``' id? (Called on digest matches: few.)"""
+        out = np.empty(len(at), dtype=bool)
+        block = at >> _BLOCK_SHIFT
+        offset = at & ((1 << _BLOCK_SHIFT) - 1)
+        for b in np.unique(block).tolist():
+            rows = np.flatnonzero(block == b)
+            out[rows] = self.blocks[b][offset[rows]] == values[rows]
+        return out
+
+
+class _Runs:
+    """The ids seen so far as runs of 64-bit digests, each run sorted, with the position of each
+    digest's id in ``ids`` beside it when ids are kept (None: digests alone, past the exact limit,
+    where equal digests count as the same id). The newest two runs merge while they are of similar
+    size, so there are O(log n) of them; a merge moves 16 bytes an id (8 without ids), never the
+    ids themselves."""
+
+    def __init__(self, ids: _Ids | None) -> None:
+        self.ids = ids
+        self.runs: list[tuple[np.ndarray, np.ndarray | None]] = []
+
+    def __len__(self) -> int:
+        return sum(len(d) for d, _ in self.runs)
+
+    def check(self, values: np.ndarray | None, digests: np.ndarray) -> np.ndarray:
+        """Per value: seen before (in a run or earlier in this batch)? Keeps the new ones as a run.
+        Digests order and find; where ids are kept, the ids decide."""
+        order, d = _sort_stably(digests)   # equal ids keep their order: the first occurrence wins
+        v = values[order] if self.ids is not None and values is not None else None
         seen_sorted = np.zeros(len(d), dtype=bool)
-        same_digest = d[1:] == d[:-1]
-        same_id = same_digest.copy()
-        pairs = np.flatnonzero(same_digest)   # ids are compared only where digests agree: few
-        same_id[pairs] = v[pairs + 1] == v[pairs]
-        seen_sorted[1:] = same_id
-        if (same_digest & ~same_id).any():
-            # Two different ids of this batch share a digest: settle those digests id by id.
-            for shared in np.unique(d[1:][same_digest & ~same_id]):
-                lo, hi = np.searchsorted(d, shared, "left"), np.searchsorted(d, shared, "right")
-                first: set[bytes] = set()
-                for i in range(lo, hi):
-                    key = bytes(v[i])
-                    seen_sorted[i] = key in first
-                    first.add(key)
+        same = d[1:] == d[:-1]
+        if v is None:
+            seen_sorted[1:] = same
+        else:
+            same_id = same.copy()
+            pairs = np.flatnonzero(same)   # ids are compared only where digests agree: few
+            same_id[pairs] = v[pairs + 1] == v[pairs]
+            seen_sorted[1:] = same_id
+            if (same & ~same_id).any():
+                # Two different ids of this batch share a digest: settle those digests id by id.
+                for shared in np.unique(d[1:][same & ~same_id]):
+                    lo, hi = np.searchsorted(d, shared, "left"), np.searchsorted(d, shared, "right")
+                    first: set[bytes] = set()
+                    for i in range(lo, hi):
+                        key = bytes(v[i])
+                        seen_sorted[i] = key in first
+                        first.add(key)
         for run_d, run_at in self.runs:
             # Sorted needles walk the run in order: several times faster than random probes.
             pos = np.searchsorted(run_d, d)
             at = np.minimum(pos, len(run_d) - 1)
             found = run_d[at] == d
-            match = found.copy()
-            hits = np.flatnonzero(found)
-            match[hits] = self.ids[run_at[at[hits]]] == v[hits]
-            for j in np.flatnonzero(found & ~match):
-                # The digest is in the run under another id; the same id may sit further along it.
-                end = int(np.searchsorted(run_d, d[j], "right"))
-                match[j] = bool((self.ids[run_at[pos[j]: end]] == v[j]).any())
-            seen_sorted |= match
+            if v is not None and run_at is not None and self.ids is not None:
+                hits = np.flatnonzero(found)
+                match = found.copy()
+                match[hits] = self.ids.equal(run_at[at[hits]], v[hits])
+                for j in np.flatnonzero(found & ~match):
+                    # The digest is in the run under another id; the same id may sit further along it.
+                    end = int(np.searchsorted(run_d, d[j], "right"))
+                    span = run_at[pos[j]: end]
+                    match[j] = bool(self.ids.equal(span, np.repeat(v[j: j + 1], len(span))).any())
+                found = match
+            seen_sorted |= found
         fresh = ~seen_sorted
         if fresh.any():
-            self.runs.append((d[fresh], self.add(v[fresh])))
-            # Keep O(log n) runs: merge the newest two while they are of similar size.
+            kept = None if v is None or self.ids is None else self.ids.add(v[fresh])
+            self.runs.append((d[fresh], kept))
             while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
-                (new_d, new_at), (old_d, old_at) = self.runs.pop(), self.runs.pop()
-                both_d, both_at = np.concatenate([old_d, new_d]), np.concatenate([old_at, new_at])
-                # A stable sort finds the two sorted halves and merges them: linear time.
-                merged = np.argsort(both_d, kind="stable")
-                self.runs.append((both_d[merged], both_at[merged]))
-        seen = np.empty(len(values), dtype=bool)
+                self.runs.append(_merge(self.runs.pop(-2), self.runs.pop()))
+        seen = np.empty(len(digests), dtype=bool)
         seen[order] = seen_sorted
         return seen
+
+
+def _merge(old: tuple[np.ndarray, np.ndarray | None],
+           new: tuple[np.ndarray, np.ndarray | None]) -> tuple[np.ndarray, np.ndarray | None]:
+    """Two sorted runs as one. A stable sort finds the two sorted halves and merges them in linear
+    time (a merge by ``searchsorted`` and scatter was no faster, bench P2)."""
+    both = np.concatenate([old[0], new[0]])
+    if old[1] is None or new[1] is None:
+        return np.sort(both, kind="stable"), None
+    merged = np.argsort(both, kind="stable")
+    return both[merged], np.concatenate([old[1], new[1]])[merged]
+
+
+def _sort_stably(digests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The order that sorts ``digests``, equal digests in their original order, and the sorted
+    digests. numpy's stable sort of 64-bit keys is a merge sort, five times slower than its
+    default (vectorized) one; equal digests are rare (a repeated id), so the default sort is
+    used and only the runs of equal digests are put back in their original order."""
+    order = np.argsort(digests)
+    d = digests[order]
+    tie = np.flatnonzero(d[1:] == d[:-1])
+    if len(tie):
+        at = np.unique(np.concatenate([tie, tie + 1]))
+        sub = order[at]
+        order[at] = sub[np.lexsort((sub, d[at]))]   # d[at] is sorted: each run of equals stays in place
+    return order, d
 
 
 class SeenIds:
     """The request ids seen so far in a scan. ``digest`` is for tests (one that collides a lot)."""
 
     def __init__(self, exact_bytes: int = _EXACT_BYTES, digest: Digest | None = None) -> None:
-        self._exact: dict[int, _Exact] | None = {}   # id length -> its ids
+        self._exact: dict[int, _Runs] | None = {}   # id length -> its ids
         self._exact_bytes = 0
         self._limit = exact_bytes
-        self._digest_runs: list[np.ndarray] = []   # sorted, unique uint64 digests (after the limit)
+        self._digests = _Runs(None)   # every id as a digest alone (after the limit)
         self._digest = digest or _digest
 
     def __len__(self) -> int:
         if self._exact is not None:
-            return sum(len(ids) for ids in self._exact.values())
-        return sum(len(run) for run in self._digest_runs)
+            return sum(len(runs) for runs in self._exact.values())
+        return len(self._digests)
 
     def duplicates(self, values: list[str | None]) -> list[int]:
         """Positions of ids already seen (earlier in ``values`` or before); records the others."""
@@ -140,11 +191,11 @@ class SeenIds:
             if self._exact is not None:
                 known = self._exact.get(size)
                 if known is None:
-                    known = self._exact[size] = _Exact(size, self._limit)
+                    known = self._exact[size] = _Runs(_Ids(values.dtype))
                 seen = known.check(values, digests)
                 self._exact_bytes += int((~seen).sum()) * values.dtype.itemsize
             else:
-                seen = _check_digests(self._digest_runs, digests)
+                seen = self._digests.check(None, digests)
             dup.append(rows[seen])
             if self._exact is not None and self._exact_bytes > self._limit:
                 self._to_digests()
@@ -152,10 +203,10 @@ class SeenIds:
 
     def _to_digests(self) -> None:
         assert self._exact is not None
-        digests = [run for ids in self._exact.values() for run, _ in ids.runs]
+        digests = [d for runs in self._exact.values() for d, _ in runs.runs]
         self._exact = None
         if digests:
-            self._digest_runs = [_sorted_unique(np.concatenate(digests))]
+            self._digests.runs = [(_sorted_unique(np.concatenate(digests)), None)]
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
@@ -165,26 +216,6 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
     if len(ordered) < 2:
         return ordered
     return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
-
-
-def _check_digests(runs: list[np.ndarray], values: np.ndarray) -> np.ndarray:
-    """``_check_exact`` for digests alone (past the exact limit): equal digests are the same id."""
-    order = np.argsort(values, kind="stable")
-    ordered = values[order]
-    seen_sorted = np.zeros(len(ordered), dtype=bool)
-    seen_sorted[1:] = ordered[1:] == ordered[:-1]
-    for run in runs:
-        pos = np.minimum(np.searchsorted(run, ordered), len(run) - 1)
-        seen_sorted |= run[pos] == ordered
-    fresh = ordered[~seen_sorted]
-    if len(fresh):
-        runs.append(fresh)
-        while len(runs) > 1 and len(runs[-2]) <= 2 * len(runs[-1]):
-            newer, older = runs.pop(), runs.pop()
-            runs.append(np.sort(np.concatenate([older, newer]), kind="stable"))
-    seen = np.empty(len(values), dtype=bool)
-    seen[order] = seen_sorted
-    return seen
 
 
 def _by_length(ids: pa.Array | pa.ChunkedArray) -> list[tuple[int, np.ndarray, np.ndarray]]:

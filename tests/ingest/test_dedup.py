@@ -22,7 +22,7 @@ def test_digest_mode_keeps_memory_small() -> None:
     seen = SeenIds(exact_bytes=10)
     for start in range(0, 200_000, 10_000):
         assert seen.duplicates([f"chatcmpl-{i:020d}" for i in range(start, start + 10_000)]) == []
-    assert seen._exact is None and sum(r.nbytes for r in seen._digest_runs) == 8 * 200_000
+    assert seen._exact is None and sum(d.nbytes for d, _ in seen._digests.runs) == 8 * 200_000
     assert seen.duplicates(["chatcmpl-00000000000000012345"]) == [0]
 
 
@@ -123,3 +123,16 @@ def test_ids_that_share_a_digest_are_still_told_apart(digest: object, seed: int)
     got = [seen.duplicate_rows(pa.array(values, pa.string())).tolist() for values in batches]
     assert got == _reference(batches)
     assert len(seen) == len({v for values in batches for v in values if v is not None})
+
+
+def test_ids_kept_across_blocks_are_found_again() -> None:
+    """Kept ids fill blocks of 65,536 (no reservation, no copy on growth); a repeat is confirmed
+    against the block that holds the first occurrence, wherever a batch's ids straddle two."""
+    ids = [f"resp_{i:07d}" for i in range(150_000)]
+    seen = SeenIds()
+    for start in range(0, len(ids), 40_000):   # batches that cross block boundaries
+        assert seen.duplicates(ids[start: start + 40_000]) == []
+    assert len(seen._exact[12].ids.blocks) == 3  # type: ignore[index, union-attr]
+    again = [ids[5], "resp_new0001", ids[65_535], ids[65_536], ids[149_999], "resp_new0002", ids[131_072]]
+    assert seen.duplicates(again) == [0, 2, 3, 4, 6]
+    assert len(seen) == 150_002
