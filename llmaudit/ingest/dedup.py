@@ -5,12 +5,13 @@ Ids are compared as bytes, straight from the Arrow string buffers, never as Pyth
 the ids of one length are a fixed-width numpy byte-string array (``S{length}``), and the ids
 seen so far are kept per length in runs sorted by a 64-bit digest of each id, with the position
 of the id beside it (the ids themselves in blocks, in the order first seen). A batch is sorted by
-digest (equal digests in their order, so the first occurrence of a repeat comes first) and each run is searched with the sorted needles; an equal digest counts only when the
-ids are equal too, and the rare digests that two different ids share are settled one id at a
-time, so the answer is exact. Sorting 64-bit integers instead of 60-byte strings (a Claude Code
-request id joined with its message id) made this 4-5 times faster (bench P1); numpy sorts and
-searches without holding the GIL, so the parser threads keep both cores busy (bench P2: 0.2–0.3 s
-of wall time was the Python-set version of this).
+digest (equal digests in their order, so the first occurrence of a repeat comes first) and each
+run is searched with the sorted needles; an equal digest counts only when the ids are equal too,
+and the rare digests that two different ids share are settled one id at a time, so the answer is
+exact. Sorting 64-bit integers instead of 60-byte strings (a Claude Code request id joined with
+its message id) made this 4-5 times faster (bench P1); numpy sorts and searches without holding
+the GIL, so the parser threads keep both cores busy (bench P2: 0.2–0.3 s of wall time was the
+Python-set version of this).
 
 Memory stays bounded on huge logs: ids are kept exactly until they take ``exact_bytes`` (64 MiB,
 about 2.3M ids of 29 bytes); past that every id is kept as a 64-bit digest in sorted runs (8 B an
