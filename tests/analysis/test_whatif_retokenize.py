@@ -123,6 +123,26 @@ def test_a_model_moved_within_its_tokenizer_and_provider_has_no_spread() -> None
     assert (claude.low, claude.high, claude.basis) == (1.16, 1.30, "published")
 
 
+def test_a_move_within_tokenizer_and_provider_costs_the_routed_figure_at_both_ends() -> None:
+    # gpt-4o → gpt-4o-mini: the same tokenizer (factor exactly 1) and the same provider's caches, so
+    # the optimistic and pessimistic figures are the routed cost itself (not priced a second time).
+    catalog = Catalog([_entry("openai/gpt-4o", "2.5", "10", "1.25"),
+                       _entry("openai/gpt-4o-mini", "0.15", "0.6", "0.075")], date(2026, 1, 1))
+    rows = [_row("openai/gpt-4o", 110_000, 1_000, read=100_000), _row("openai/gpt-4o", 5_000, 300)]
+    acc = WhatIfAccumulator(catalog, tiers=_tiers("openai/gpt-4o", "openai/gpt-4o-mini"))
+    table = from_pylist(rows)
+    acc.add(table, pc.strftime(table.column("timestamp"), "%Y-%m-%d"))
+    result = acc.result()
+    (move,) = result.retokenized
+    assert (move.target, move.factor_low, move.factor_high, move.caches_lost) == ("openai/gpt-4o-mini", 1.0, 1.0, False)
+    fee = 1 + result.routed.fee_pct / 100
+    want = (Decimal(10_000 + 5_000) * Decimal("0.15") + Decimal(100_000) * Decimal("0.075")
+            + Decimal(1_000 + 300) * Decimal("0.6")) / PER_M
+    assert result.routed.cost / fee == pytest.approx(want, rel=Decimal("1e-9"))
+    assert result.routed.cost_optimistic == result.routed.cost_pessimistic == result.routed.cost
+    assert result.routed.annual_savings_optimistic == result.routed.annual_savings_pessimistic
+
+
 def test_the_measured_factors_are_what_the_bundled_samples_give() -> None:
     o200k, cl100k = get_encoding("o200k_base"), get_encoding("cl100k_base")
     english = ("english-docs.txt", "code-python.txt", "data-json.txt", "math-latex.txt")

@@ -279,15 +279,25 @@ class WhatIfAccumulator(CandidateSet):
         for c in np.unique(pick).tolist():
             if c == k:
                 continue
-            rows = np.flatnonzero(pick == c)
             target = self.candidates[c].model
             f = token_factor(model, target, self.text)
+            lost = cache_family(target) != own
+            self.moves.append((model, target, f, lost))
+            # The same tokens with the same caches (the same tokenizer family, the same provider's
+            # caches) cost on the target what the routing already priced them at: ``best`` is that
+            # float (a row costs the same on a point whatever else is priced beside it), so it is
+            # kept rather than priced again.
+            again_low = f.low != 1.0
+            again_high = f.high != 1.0 or lost
+            if not (again_low or again_high):
+                continue
+            rows = np.flatnonzero(pick == c)
             grid = self._sub_grid(np.array([c], dtype=np.int64))
             sub = u.take(rows)
-            opt[rows] = grid.cost_matrix(scaled_usage(sub, f.low), missing=np.inf)[0]
-            lost = cache_family(target) != own
-            pes[rows] = grid.cost_matrix(scaled_usage(sub, f.high, lose_cache=lost), missing=np.inf)[0]
-            self.moves.append((model, target, f, lost))
+            if again_low:
+                opt[rows] = grid.cost_matrix(scaled_usage(sub, f.low), missing=np.inf)[0]
+            if again_high:
+                pes[rows] = grid.cost_matrix(scaled_usage(sub, f.high, lose_cache=lost), missing=np.inf)[0]
         # A rate the pessimistic traffic needs and the target lacks cannot happen (input is always
         # priced); were it to, the request's logged cost stands in rather than infinity.
         return np.where(np.isfinite(opt), opt, best), np.where(np.isfinite(pes), pes, best)
