@@ -91,12 +91,14 @@ def cost(
 ) -> None:
     """Exact cost of one request (or N), broken down by token type."""
     from llmaudit.render import pricing as view
+    from llmaudit.usage import Usage
     from llmaudit.workflows.pricing import CostOptions, request_cost
 
-    result = request_cost(CostOptions(
-        model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
-        reasoning_tokens, web_searches, requests, batch, service_tier, speed.value if speed else None, geo,
-        context_tier, at, config))
+    usage = Usage(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
+                  reasoning_tokens, requests, web_search_requests=web_searches)
+    result = request_cost(CostOptions(model, usage, batch=batch, service_tier=service_tier,
+                                      speed=speed.value if speed else None, geo=geo, context_tier=context_tier,
+                                      at=at, config=config))
     out.show(fmt, json=lambda: view.cost_json(result), table=lambda: view.cost_table(result))
     if result.total is None:
         out.warning(f"{model}: cost unknown ({result.status}: no rate for {', '.join(result.missing)})")

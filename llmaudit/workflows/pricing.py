@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from llmaudit.errors import UsageError
 from llmaudit.units import parse_date, parse_moment
+from llmaudit.usage import Usage
 
 if TYPE_CHECKING:
     from llmaudit.pricing.audit import ModelAudit, ProviderAudit
@@ -80,14 +81,7 @@ def show_model(options: ShowOptions) -> ModelPrices:
 @dataclass(frozen=True)
 class CostOptions:
     model: str
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    cache_write_1h_tokens: int = 0
-    reasoning_tokens: int = 0
-    web_searches: int = 0
-    requests: int = 1
+    usage: Usage  # the counts as given; checked for consistency by request_cost
     batch: bool = False
     service_tier: str | None = None
     speed: str | None = None
@@ -99,18 +93,16 @@ class CostOptions:
 
 def request_cost(options: CostOptions) -> CostBreakdown:
     """Exact cost of one request (or ``requests``), by token type; ``total`` None when unknown."""
-    from llmaudit.pricing import Conditions, Usage, cost_breakdown
+    from llmaudit.pricing import Conditions, cost_breakdown
 
     o = options
-    usage = Usage(o.input_tokens, o.output_tokens, o.cache_read_tokens, o.cache_write_tokens,
-                  o.cache_write_1h_tokens, o.reasoning_tokens, o.requests, o.web_searches)
-    problem = usage.validate()
+    problem = o.usage.validate()
     if problem:
         raise UsageError(f"inconsistent token counts: {problem} (cache and reasoning counts are parts of the totals)")
     conditions = Conditions(o.service_tier, o.speed, o.geo, o.context_tier)
     catalog = _catalog(o.config)
     hit = _resolve(catalog, o.model)
-    result = cost_breakdown(catalog, hit.entry.id, usage, at=parse_moment(o.at), batch=o.batch, conditions=conditions)
+    result = cost_breakdown(catalog, hit.entry.id, o.usage, at=parse_moment(o.at), batch=o.batch, conditions=conditions)
     return dataclasses.replace(result, model=o.model, matched_by=hit.matched_by)
 
 
