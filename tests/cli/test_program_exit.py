@@ -65,17 +65,21 @@ def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
     assert b"Traceback" not in err and b"Exception ignored" not in err
 
 
-def test_atexit_handlers_still_run(tmp_path: Path) -> None:
-    marker = tmp_path / "atexit-ran"
-    code = ("import atexit, pathlib, sys\n"
-            f"atexit.register(lambda: pathlib.Path({str(marker)!r}).write_text('yes'))\n"
-            "sys.argv = ['llmaudit', 'pricing', 'show', 'openai/gpt-4o']\n"
-            "from llmaudit.cli import run\n"
-            "run()\n")
+def _marker_after_run(tmp_path: Path, setup: str, argv: list[str]) -> str:
+    """Run the ``llmaudit`` program after ``setup`` (Python lines that may write ``MARKER``) in a
+    fresh interpreter; what the marker file holds once the process has ended ("" if nothing)."""
+    marker = tmp_path / "marker"
+    code = (f"import atexit, pathlib, sys, threading, time\nMARKER = pathlib.Path({str(marker)!r})\n{setup}\n"
+            f"sys.argv = ['llmaudit', *{argv!r}]\nfrom llmaudit.cli import run\nrun()\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120,
                           env={**os.environ, "LLMAUDIT_HOME": str(tmp_path / "home")})
     assert done.returncode == 0, done.stderr
-    assert marker.read_text() == "yes"
+    return marker.read_text() if marker.exists() else ""
+
+
+def test_atexit_handlers_still_run(tmp_path: Path) -> None:
+    setup = "atexit.register(lambda: MARKER.write_text('yes'))"
+    assert _marker_after_run(tmp_path, setup, ["pricing", "show", "openai/gpt-4o"]) == "yes"
 
 
 _LOADED = """
@@ -104,14 +108,5 @@ def test_json_and_help_do_not_import_rich(tmp_path: Path) -> None:
 
 def test_a_thread_still_working_is_waited_for(tmp_path: Path) -> None:
     """As at a normal exit, a non-daemon thread finishes before the process ends."""
-    marker = tmp_path / "thread-done"
-    code = ("import pathlib, sys, threading, time\n"
-            f"write = lambda: (time.sleep(0.5), pathlib.Path({str(marker)!r}).write_text('yes'))\n"
-            "threading.Thread(target=write).start()\n"
-            "sys.argv = ['llmaudit', '--version']\n"
-            "from llmaudit.cli import run\n"
-            "run()\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120,
-                          env={**os.environ, "LLMAUDIT_HOME": str(tmp_path / "home")})
-    assert done.returncode == 0, done.stderr
-    assert marker.read_text() == "yes"
+    setup = "threading.Thread(target=lambda: (time.sleep(0.5), MARKER.write_text('yes'))).start()"
+    assert _marker_after_run(tmp_path, setup, ["--version"]) == "yes"
