@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from typing import Any
 
 RATES = {  # input, cached input, output — per 1M tokens
     "gpt-4o-mini-2024-07-18": (0.15, 0.075, 0.6),
@@ -26,24 +27,31 @@ RATES = {  # input, cached input, output — per 1M tokens
 }
 
 
-def main() -> None:
-    t0 = time.perf_counter()
+def schema(with_id: bool) -> Any:
+    """The fields this baseline reads (and the request id, for the de-duplication floor)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.json as pj
 
     usage = pa.struct([
         ("prompt_tokens", pa.int64()),
         ("completion_tokens", pa.int64()),
         ("prompt_tokens_details", pa.struct([("cached_tokens", pa.int64())])),
     ])
-    dedup = "--dedup" in sys.argv[2:]
     fields = [("created", pa.int64()), ("model", pa.string()), ("usage", usage)]
-    schema = pa.schema([*fields, ("id", pa.string())] if dedup else fields)
+    return pa.schema([*fields, ("id", pa.string())] if with_id else fields)
+
+
+def main() -> None:
+    t0 = time.perf_counter()
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.json as pj
+
+    dedup = "--dedup" in sys.argv[2:]
+    schema_ = schema(dedup)
     table = pj.read_json(
         sys.argv[1],
         read_options=pj.ReadOptions(block_size=16 << 20),
-        parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
+        parse_options=pj.ParseOptions(explicit_schema=schema_, unexpected_field_behavior="ignore"),
     )
     duplicates = None
     if dedup:

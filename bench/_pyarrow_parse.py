@@ -25,12 +25,9 @@ def main() -> None:
 
         schema = _schema(None, True)   # a Chat Completions log, as bench/gen_openai.py writes
     else:
-        usage = pa.struct([
-            ("prompt_tokens", pa.int64()),
-            ("completion_tokens", pa.int64()),
-            ("prompt_tokens_details", pa.struct([("cached_tokens", pa.int64())])),
-        ])
-        schema = pa.schema([("created", pa.int64()), ("model", pa.string()), ("usage", usage), ("id", pa.string())])
+        from _pyarrow_bare import schema as bare_schema
+
+        schema = bare_schema(with_id=True)
     options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
     read = pj.ReadOptions(block_size=4 << 20)
     rows = 0
