@@ -12,6 +12,12 @@ from __future__ import annotations
 import os
 import sys
 
+# numpy's bundled OpenBLAS starts a thread per core when numpy is imported, and those threads spin
+# for a while though llmaudit does no heavy linear algebra: `import numpy` alone took 188 ms of CPU
+# against 78 ms with one BLAS thread (perf stat, 2 cores, 2026-12-05), CPU that a short report on a
+# small machine needs for reading. Set before anything imports numpy; a user's own setting wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import typer
 import typer.main
 
