@@ -46,6 +46,9 @@ def ingest(
                                                out_path=str(out_file), rows_written=result.written.rows))
     else:
         out.info(f"wrote {result.written.rows:,} priced rows to {out_file}")
+    problem = getattr(result.summary, "store_problem", None)
+    if problem:
+        out.warning(problem)
 
 
 def register(app: typer.Typer) -> None:

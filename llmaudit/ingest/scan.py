@@ -183,6 +183,8 @@ class Scan:
             i = end
         if self._keeping is not None:
             self._keeping.commit()
+        if self._store is not None:
+            self.summary.store_problem = self._store.problem
         self._check_forced()
 
     def _units(self) -> list[Unit]:

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from llmaudit.config import home_dir
-from llmaudit.errors import UsageError
+from llmaudit.errors import UsageError, redact
 from llmaudit.lazy import lazy
 
 if TYPE_CHECKING:
@@ -133,6 +133,12 @@ class StoreStatus:
     readers: dict[str, int]
     stale: int = 0                 # files stored by another llmaudit version (read again on next use)
     answers: int = 0               # reports remembered (ingest.answers), in answers/
+    problem: str | None = None     # why the index could not be read (the next run rewrites it)
+
+
+def _reason(exc: BaseException) -> str:
+    """An error in a few words (``Not a directory``), without the errno prefix."""
+    return redact(exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__)
 
 
 class Store:
@@ -142,6 +148,10 @@ class Store:
         self._entries: dict[str, Entry] | None = None
         self.batch_sizes: dict[str, list[int]] = {}   # rows per record batch of each segment
         self.stale = 0   # entries written by another version of llmaudit: read again, then replaced
+        # Why this run could not use the store as it should (an index it could not read, a commit
+        # that failed). The report never depends on the store, so this is said, not raised: a user
+        # whose every run is cold should learn why (``Scan`` puts it in the ingest summary).
+        self.problem: str | None = None
         self._file: tuple[str, Any, list[int]] | None = None   # the segment being read: reader, batch sizes
         self._group: tuple[tuple[str, int], pa.Table] | None = None   # its last decoded record batch
 
@@ -157,23 +167,29 @@ class Store:
             doc = orjson.loads((self.root / "index.json").read_bytes())
         except FileNotFoundError:
             return {}
-        except (OSError, orjson.JSONDecodeError, ValueError):
-            return {}   # unreadable: every file is a miss, and the next commit writes a fresh index
+        except (OSError, orjson.JSONDecodeError, ValueError) as exc:
+            # Unreadable: every file is a miss, and the next commit writes a fresh index.
+            return self._unreadable(_reason(exc))
         if not isinstance(doc, dict):
-            return {}
+            return self._unreadable("not a JSON object")
         if doc.get("fingerprint") != self._fp:
             entries = doc.get("entries")
             self.stale = len(entries) if isinstance(entries, dict) else 0
             return {}
         try:
             entries = {k: Entry(**v) for k, v in doc.get("entries", {}).items()}
-        except TypeError:
-            return {}
+        except (TypeError, AttributeError):
+            return self._unreadable("an entry is not one llmaudit wrote")
         try:
             self.batch_sizes = {str(k): [int(n) for n in v] for k, v in doc.get("segments", {}).items()}
         except (TypeError, ValueError, AttributeError):
             self.batch_sizes = {}
         return entries
+
+    def _unreadable(self, why: str) -> dict[str, Entry]:
+        self.problem = (f"the store's index {self.root / 'index.json'} could not be read ({why}): the files it "
+                        "held are read again and the index is written afresh")
+        return {}
 
     def lookup(self, display: str, reader: str | None, mapping: str) -> tuple[str, Entry | None, int]:
         """(``"hit"``, ``"append"`` or ``"miss"``, the entry, the file's size now). ``reader`` is the
@@ -257,8 +273,9 @@ class Store:
             segment.close()
             if entries:
                 self._commit(segment, entries)
-        except OSError:
-            pass
+        except OSError as exc:
+            self.problem = (f"the store at {self.root} could not be written ({_reason(exc)}): what this run read "
+                            "is not kept, so the next run reads it again (--no-store leaves the store out)")
         finally:
             segment.discard()
 
@@ -321,7 +338,7 @@ class Store:
             readers[e.reader] = readers.get(e.reader, 0) + 1
         return StoreStatus(str(self.root), len(entries), sum(not os.path.exists(e.path) for e in entries.values()),
                            sum(e.rows for e in entries.values()), size, dict(sorted(readers.items())), self.stale,
-                           len(kept))
+                           len(kept), self.problem)
 
     def clear(self) -> int:
         """Remove the store; the number of files it held."""
@@ -357,6 +374,7 @@ class Segment:
         self._pending_rows = 0
         self.batches: list[int] = []   # rows per record batch written
         self.failed = False
+        self.why = ""   # what made writing fail (said in the store's problem)
 
     def add(self, table: pa.Table) -> tuple[int, int] | None:
         """Append ``table``; where its rows are (first, count), or None once writing failed."""
@@ -365,7 +383,8 @@ class Segment:
         if not table.num_rows:
             return (self.rows, 0)
         if self._pending and table.schema != self._pending[0].schema:
-            self.failed = True   # one segment holds one schema; these rows are simply not stored
+            # One segment holds one schema; these rows are simply not stored.
+            self.failed, self.why = True, "rows of two schemas in one run"
             return None
         self._pending.append(table)
         self._pending_rows += table.num_rows
@@ -389,8 +408,8 @@ class Segment:
             for batch in table.to_batches(max_chunksize=self.BATCH):
                 self._writer.write_batch(batch)
                 self.batches.append(batch.num_rows)
-        except (OSError, ValueError, pa.ArrowException):
-            self.failed = True
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            self.failed, self.why = True, _reason(exc)
 
     def add_rejects(self, rejects: list[tuple[int | None, str, str]]) -> tuple[int, int]:
         first = len(self.rejected)
@@ -403,7 +422,7 @@ class Segment:
             self._writer.close()
             self._writer = None
         if self.failed:
-            raise OSError("the segment could not be written")
+            raise OSError(self.why or "the segment could not be written")
 
     def discard(self) -> None:
         """Remove the part file if the commit did not land it."""

@@ -89,6 +89,7 @@ class IngestSummary:
     duplicates: list[Duplicate] = field(default_factory=list)
     rejects_not_stored: int = 0     # beyond MAX_STORED (still counted per file)
     duplicates_not_stored: int = 0
+    store_problem: str | None = None   # the local store could not be read or written (ingest.store)
 
     @property
     def rows_read(self) -> int:

@@ -27,6 +27,7 @@ def render_status(status: StoreStatus) -> str:
         f"answers      {count(status.answers)} report{'' if status.answers == 1 else 's'} remembered (the same "
         "question of unchanged logs is answered without reading them)",
         f"on disk      {_size(status.bytes_on_disk)}",
+        *([f"problem      {status.problem}"] if status.problem else []),
     ]
     for reader, n in status.readers.items():
         lines.append(f"  {reader:<11} {count(n)} file{'' if n == 1 else 's'}")

@@ -257,3 +257,52 @@ def test_history_counts_logs_deleted_since_they_were_stored(run_cli: Any, tmp_pa
     assert any("1 file no longer on disk counted from the store" in w for w in with_history["warnings"])
     refused = run_cli(["report", "--spend", str(logs), "--history", "--no-store"])
     assert refused.exit_code == 2 and "--history" in refused.stderr
+
+
+def _spend(run_cli: Any, logs: Path, fmt: str = "json") -> Any:
+    return run_cli(["report", "--spend", str(logs), "--format", fmt, "--timezone", "UTC",
+                    "--now", "2026-12-01T00:00:00Z"])
+
+
+def _figures(stdout: str) -> dict[str, Any]:
+    doc = json.loads(stdout)
+    doc.pop("generated_at", None)
+    return doc
+
+
+def test_a_store_that_cannot_be_written_is_said_and_the_report_is_unchanged(run_cli: Any, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    logs = corpus(tmp_path)
+    cold = report(run_cli, logs, extra=("--no-store",))
+    blocked = tmp_path / "home-is-a-file"
+    blocked.write_text("")
+    monkeypatch.setenv("LLMAUDIT_HOME", str(blocked))
+    said = f"warning: the store at {blocked / 'store'} could not be written (Not a directory)"
+    result = _spend(run_cli, logs)
+    assert result.exit_code == 0, result.output
+    assert said in result.stderr and said not in result.stdout   # about the tool: stderr only
+    assert _figures(result.stdout) == cold
+    table = _spend(run_cli, logs, "table")
+    assert table.exit_code == 0 and said in table.stderr
+    ingested = run_cli(["ingest", str(logs), "--out", str(tmp_path / "rows.parquet")])
+    assert ingested.exit_code == 0 and said in ingested.stderr
+    assert pq.read_table(tmp_path / "rows.parquet").num_rows == 50
+
+
+def test_an_unreadable_index_is_said_and_written_afresh(run_cli: Any, tmp_path: Path) -> None:
+    logs = corpus(tmp_path)
+    cold = report(run_cli, logs, extra=("--no-store",))
+    assert run_cli(["ingest", str(logs), "--out", str(tmp_path / "rows.parquet")]).exit_code == 0
+    index = Path(os.environ["LLMAUDIT_HOME"]) / "store" / "index.json"
+    index.write_text('{"entries": {')   # cut short, as by a full disk outside llmaudit's atomic rename
+    status = json.loads(run_cli(["store", "status", "--format", "json"]).stdout)
+    assert status["files"] == 0 and "could not be read" in status["problem"]
+    assert "problem      the store's index" in run_cli(["store", "status"]).stdout
+    result = _spend(run_cli, logs)
+    assert result.exit_code == 0, result.output
+    assert f"warning: the store's index {index} could not be read" in result.stderr
+    assert _figures(result.stdout) == cold   # every file read again
+    status = json.loads(run_cli(["store", "status", "--format", "json"]).stdout)
+    assert status["files"] == 2 and status["problem"] is None   # the index was written afresh
+    again = run_cli(["report", "--spend", str(logs), "--format", "json", "--by", "model"])
+    assert again.exit_code == 0 and "warning" not in again.stderr
