@@ -510,7 +510,8 @@ def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = N
         if store is not None and not source.is_stdin:
             mode, entry, _ = store.lookup(source.path, None if fmt == "auto" else fmt, mapping_key(mapping))
             known = READERS.get(entry.reader) if entry is not None else None
-            if known is not None and (mode == "hit" or (mode == "append" and known.appendable)):
+            if (known is not None and entry is not None and (mode == "hit" or (mode == "append" and known.appendable))
+                    and store.usable(entry)):
                 planned.append(_Planned(source, known, stored=entry, mode=mode))
                 continue
         source.prepare(progress)
@@ -552,6 +553,10 @@ def _archived(paths: list[str], store: Store, fmt: str, mapping: dict[str, str] 
         reader = READERS.get(entry.reader)
         if (reader is None or (fmt != "auto" and fmt != entry.reader) or entry.mapping != mapping_key(mapping)
                 or not any(path.startswith(f) for f in folders) or os.path.lexists(path)):
+            continue
+        if not store.usable(entry):   # gone from disk and its stored rows unreadable: said, not dropped
+            found.append(_Planned(Source(path=entry.display, size=entry.size), None,
+                                  "no longer on disk, and the store's copy of it could not be read"))
             continue
         found.append(_Planned(Source(path=entry.display, size=entry.size), reader, stored=entry, mode="archived"))
     return found

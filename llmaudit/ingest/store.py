@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from llmaudit.config import home_dir
-from llmaudit.errors import UsageError, redact
+from llmaudit.errors import InputError, UsageError, redact
 from llmaudit.lazy import lazy
 
 if TYPE_CHECKING:
@@ -153,6 +153,7 @@ class Store:
         # whose every run is cold should learn why (``Scan`` puts it in the ingest summary).
         self.problem: str | None = None
         self._file: tuple[str, Any, list[int]] | None = None   # the segment being read: reader, batch sizes
+        self._usable: dict[str, bool] = {}   # segment files checked by ``usable``
         self._group: tuple[tuple[str, int], pa.Table] | None = None   # its last decoded record batch
 
     # ------------------------------------------------------------------------------- reading
@@ -217,9 +218,45 @@ class Store:
             return ("hit" if same else "miss"), entry, st.st_size
         return ("append" if entry.appendable else "miss"), entry, st.st_size
 
+    def usable(self, entry: Entry) -> bool:
+        """Whether the segment files ``entry``'s rows and rejects are in can be opened (checked once
+        per segment, before any of its rows is used): a segment deleted or cut short outside
+        llmaudit makes its files misses, read again, instead of a failure halfway through a report."""
+        names = [f"{p[0]}.arrow" for p in entry.parts] + [f"{r[0]}.rejects.json" for r in entry.rejects]
+        for name in names:
+            if name not in self._usable:
+                self._usable[name] = self._check(name)
+            if not self._usable[name]:
+                return False
+        return True
+
+    def _check(self, name: str) -> bool:
+        path = self.root / name
+        try:
+            if not path.is_file():
+                raise FileNotFoundError(2, "no such file")
+            if name.endswith(".arrow"):
+                import pyarrow.ipc as ipc
+
+                with pa.memory_map(str(path)) as source:
+                    ipc.open_file(source)   # the footer: a file cut short has none
+        except (OSError, pa.ArrowException) as exc:
+            self.problem = (f"the store's segment {path} could not be read ({_reason(exc)}): the files it held "
+                            "are read again")
+            return False
+        return True
+
     def iter_rows(self, entry: Entry) -> Iterator[pa.Table]:
         """An entry's stored rows, a record batch at a time (a huge log never sits whole in
-        memory). Consecutive entries of one segment share its opened file and decoded batch."""
+        memory). Consecutive entries of one segment share its opened file and decoded batch.
+        A segment damaged past its footer (``usable`` opened it) fails here, halfway through a
+        report whose rows cannot be taken back: an ``InputError`` naming it and the way out."""
+        try:
+            yield from self._iter_rows(entry)
+        except (OSError, pa.ArrowException) as exc:
+            raise _damaged(self.root, entry.parts, exc) from None
+
+    def _iter_rows(self, entry: Entry) -> Iterator[pa.Table]:
         for seg, first, count in entry.parts:
             if self._file is None or self._file[0] != seg:
                 import pyarrow.ipc as ipc
@@ -244,8 +281,12 @@ class Store:
 
     def rejects(self, entry: Entry) -> Iterator[tuple[int | None, str, str]]:
         for seg, first, count in entry.rejects:
-            items = orjson.loads((self.root / f"{seg}.rejects.json").read_bytes())
-            yield from ((line, reason, raw) for line, reason, raw in items[first:first + count])
+            try:
+                items = orjson.loads((self.root / f"{seg}.rejects.json").read_bytes())
+                got = [(line, reason, raw) for line, reason, raw in items[first:first + count]]
+            except (OSError, orjson.JSONDecodeError, TypeError, ValueError) as exc:
+                raise _damaged(self.root, [[seg]], exc, ".rejects.json") from None
+            yield from got
 
     # ------------------------------------------------------------------------------- writing
     def segment(self) -> Segment:
@@ -432,6 +473,12 @@ class Segment:
                 self._writer = None
         with contextlib.suppress(OSError):
             self.part.unlink(missing_ok=True)
+
+
+def _damaged(root: Path, parts: list[list[Any]], exc: BaseException, suffix: str = ".arrow") -> InputError:
+    names = ", ".join(dict.fromkeys(str(root / f"{p[0]}{suffix}") for p in parts))
+    return InputError(f"the store's segment {names} is damaged ({_reason(exc)}): `llmaudit store clear` empties "
+                      "the store (the logs are read again), or read with --no-store")
 
 
 def open_store(root: Path | None = None) -> Store:

@@ -306,3 +306,55 @@ def test_an_unreadable_index_is_said_and_written_afresh(run_cli: Any, tmp_path: 
     assert status["files"] == 2 and status["problem"] is None   # the index was written afresh
     again = run_cli(["report", "--spend", str(logs), "--format", "json", "--by", "model"])
     assert again.exit_code == 0 and "warning" not in again.stderr
+
+
+def _segments() -> list[Path]:
+    return sorted((Path(os.environ["LLMAUDIT_HOME"]) / "store").glob("seg-*.arrow"))
+
+
+@pytest.mark.parametrize("damage", ["deleted", "cut short"])
+def test_a_segment_lost_outside_llmaudit_makes_its_files_read_again(run_cli: Any, tmp_path: Path,
+                                                                    damage: str) -> None:
+    logs = corpus(tmp_path)
+    cold = report(run_cli, logs, extra=("--no-store",))
+    assert run_cli(["ingest", str(logs), "--out", str(tmp_path / "rows.parquet")]).exit_code == 0
+    [segment] = _segments()
+    if damage == "deleted":
+        segment.unlink()
+    else:
+        segment.write_bytes(segment.read_bytes()[:1000])   # no footer left
+    result = _spend(run_cli, logs)
+    assert result.exit_code == 0, result.output
+    assert f"warning: the store's segment {segment} could not be read" in result.stderr
+    assert _figures(result.stdout) == cold
+    again = run_cli(["report", "--spend", str(logs), "--format", "json", "--by", "model"])
+    assert again.exit_code == 0 and "warning" not in again.stderr   # stored afresh by the run above
+
+
+def test_a_segment_damaged_inside_stops_with_a_clear_error(run_cli: Any, tmp_path: Path) -> None:
+    logs = corpus(tmp_path)
+    cold = report(run_cli, logs, extra=("--no-store",))
+    assert run_cli(["ingest", str(logs), "--out", str(tmp_path / "rows.parquet")]).exit_code == 0
+    [segment] = _segments()
+    data = bytearray(segment.read_bytes())
+    data[64:len(data) // 2] = bytes(len(data) // 2 - 64)   # the record batches zeroed, the footer kept
+    segment.write_bytes(bytes(data))
+    result = _spend(run_cli, logs)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith(f"error: the store's segment {segment} is damaged")
+    assert "llmaudit store clear" in lines[-1] and "Traceback" not in result.stderr
+    assert run_cli(["store", "clear"]).exit_code == 0
+    assert _figures(_spend(run_cli, logs).stdout) == cold
+
+
+def test_a_deleted_log_whose_stored_copy_is_lost_is_named_as_not_read(run_cli: Any, tmp_path: Path) -> None:
+    logs = corpus(tmp_path)
+    report(run_cli, logs)
+    (logs / "app" / "a.jsonl").unlink()
+    for segment in _segments():
+        segment.unlink()
+    result = run_cli(["report", "--spend", str(logs), "--history", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert any("no longer on disk, and the store's copy of it could not be read" in w for w in doc["warnings"])
