@@ -246,8 +246,14 @@ def _by_length(ids: pa.Array | pa.ChunkedArray) -> list[tuple[int, np.ndarray, n
     groups = []
     for size in distinct.tolist():
         rows = np.flatnonzero(lengths == size) if valid is None else np.flatnonzero(valid & (lengths == size))
-        starts = offsets[rows].astype(np.int64)
-        gathered = data[starts[:, None] + np.arange(size)].reshape(-1) if size else data[:0]
+        # Arrow's take packs the chosen values back to back: ids of one length are then a
+        # fixed-width array as they stand (a numpy gather through a rows x size index matrix took
+        # 3-4 times as long on P1's ids, which come in ten lengths).
+        part = arr.take(pa.array(rows))
+        first = int(np.frombuffer(part.buffers()[1], dtype=offsets.dtype)[part.offset])
+        packed = part.buffers()[2]
+        gathered = (np.frombuffer(packed, dtype=np.uint8)[first: first + size * len(rows)]
+                    if size and packed is not None else data[:0])
         groups.append((size, rows, _fixed(gathered, size, count=len(rows))))
     return groups
 
