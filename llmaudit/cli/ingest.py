@@ -46,9 +46,8 @@ def ingest(
                                                out_path=str(out_file), rows_written=result.written.rows))
     else:
         out.info(f"wrote {result.written.rows:,} priced rows to {out_file}")
-    problem = getattr(result.summary, "store_problem", None)
-    if problem:
-        out.warning(problem)
+    for warning in getattr(result.summary, "warnings", None) or ():
+        out.warning(warning)
 
 
 def register(app: typer.Typer) -> None:

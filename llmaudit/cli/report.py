@@ -129,8 +129,8 @@ def report(
         store=not no_store, history=history)
     audit = audit_spend(options, lambda: ReadProgress(None, "reading", lambda: out.stderr))
     _emit(audit, fmt, whatif, html)
-    if audit.store_problem:   # about the tool, not the figures: stderr only, in every format
-        out.warning(audit.store_problem)
+    for warning in audit.warnings:   # about the reading, not the figures: stderr only, in every format
+        out.warning(warning)
     if audit.exit_code:
         from llmaudit.render.budget import exit_lines
 

@@ -19,6 +19,7 @@ import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -190,6 +191,7 @@ class Pool:
         self._ahead = 2 * n
         self._futures: dict[int, Future[UnitResult]] = {}
         self._next = 0
+        self.broken: str | None = None   # why the workers were given up (said on stderr)
         self._fill()   # reading starts now, not when the first result is asked for
 
     def _fill(self) -> None:
@@ -200,9 +202,24 @@ class Pool:
     def results(self) -> Iterator[tuple[Unit, UnitResult]]:
         try:
             for i, unit in enumerate(self._units):
-                self._fill()
-                result = self._futures.pop(i).result()
-                self._fill()
+                if self.broken is None:
+                    try:
+                        self._fill()
+                        result = self._futures.pop(i).result()
+                        self._fill()
+                    except BrokenProcessPool:
+                        # A worker died (the kernel's out-of-memory killer, a stray signal): this unit
+                        # and the rest are read here instead, as one process would have read them, so
+                        # the report is the same; only the speed is lost, and that is said.
+                        self.broken = ("a worker process reading the logs was killed (out of memory? "
+                                       "LLMAUDIT_WORKERS=1 reads in one process); the rest was read without workers")
+                        self.close()
+                        result = read_unit(unit)
+                else:   # a unit a worker finished before the pool broke is taken as it is
+                    future = self._futures.pop(i, None)
+                    done = future is not None and future.done() and not future.cancelled() \
+                        and future.exception() is None
+                    result = future.result() if done and future is not None else read_unit(unit)
                 yield unit, result
         finally:
             self.close()

@@ -183,8 +183,10 @@ class Scan:
             i = end
         if self._keeping is not None:
             self._keeping.commit()
-        if self._store is not None:
-            self.summary.store_problem = self._store.problem
+        if self._pool is not None and self._pool.broken:
+            self.summary.warnings.append(self._pool.broken)
+        if self._store is not None and self._store.problem:
+            self.summary.warnings.append(self._store.problem)
         self._check_forced()
 
     def _units(self) -> list[Unit]:

@@ -89,7 +89,9 @@ class IngestSummary:
     duplicates: list[Duplicate] = field(default_factory=list)
     rejects_not_stored: int = 0     # beyond MAX_STORED (still counted per file)
     duplicates_not_stored: int = 0
-    store_problem: str | None = None   # the local store could not be read or written (ingest.store)
+    # About this run's reading, not the figures (the store could not be written, a worker process
+    # was killed): said on stderr by the commands, never part of a report.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:

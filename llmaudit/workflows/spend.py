@@ -72,7 +72,7 @@ class SpendAudit:
     report: SpendReport
     insights: SpendInsights | None  # budgets, anomalies, forecast, explain, plans: None when none was asked
     focus: FocusExport | None  # with ``focus``
-    store_problem: str | None = None  # the local store could not be read or written: said on stderr
+    warnings: tuple[str, ...] = ()  # about the reading (ingest.summary), not the figures: said on stderr
 
     @property
     def exit_code(self) -> int:
@@ -129,7 +129,7 @@ def audit_spend(options: SpendAuditOptions,
                                  observers=(*((observer,) if observer else ()), *extra.all()))
         finally:
             records.close()
-    store_problem = getattr(records.summary, "store_problem", None)
+    said = tuple(getattr(records.summary, "warnings", None) or ())
     rate, currency = spend_options.fx_rate, spend_options.currency
     insights = (plan.result(observer, now=report.generated_at, timezone=options.timezone, fx_rate=rate,
                             currency=currency) if observer else None)
@@ -137,7 +137,7 @@ def audit_spend(options: SpendAuditOptions,
     focus = extra.focus.result(rate, currency) if extra.focus is not None else None
     if answers is not None and observer is None and not extra.all():
         answers.put(report)
-    return SpendAudit(report, insights, focus, store_problem)
+    return SpendAudit(report, insights, focus, said)
 
 
 def _answers(options: SpendAuditOptions, spend_options: SpendOptions, cfg: Config) -> Answers | None:

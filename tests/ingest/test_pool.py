@@ -126,3 +126,40 @@ def test_a_big_jsonl_is_read_in_byte_ranges_with_the_lines_numbered_as_in_the_fi
     assert [r.line for r in books.rejects] == [8, 302, 901]
     stored, sbooks = read([str(log)], open_store(tmp_path / "store"))
     assert stored.equals(serial) and sbooks.files == books.files and sbooks.rejects == books.rejects
+
+
+_PARENT: list[int] = [0, 0]   # the test's process id, the unit whose worker dies
+
+
+def _killed_in_a_worker(unit: Any) -> Any:
+    """read_unit, except that a worker taking the third unit dies as the out-of-memory killer would
+    leave it (no exception, no result)."""
+    import os
+    import signal
+
+    if os.getpid() != _PARENT[0] and unit.start == _PARENT[1]:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _REAL_READ_UNIT(unit)
+
+
+_REAL_READ_UNIT = pool.read_unit
+
+
+def test_a_worker_killed_mid_read_leaves_the_rest_to_this_process(mixed: Path, monkeypatch: pytest.MonkeyPatch
+                                                                  ) -> None:
+    import os
+
+    monkeypatch.setenv("LLMAUDIT_WORKERS", "1")
+    serial, books = read([str(mixed)])
+    monkeypatch.setenv("LLMAUDIT_WORKERS", "2")
+    monkeypatch.setattr(scan_module, "MIN_BYTES", 0)
+    monkeypatch.setattr(scan_module, "UNIT_BYTES", 16 << 10)
+    s = scan([str(mixed)])
+    units = s._units()
+    assert len(units) > 4
+    _PARENT[:] = [os.getpid(), units[2].start]
+    monkeypatch.setattr(pool, "read_unit", _killed_in_a_worker)
+    table = s.table()
+    assert table.equals(serial)
+    assert s.summary.files == books.files and s.summary.rejects == books.rejects
+    assert len(s.summary.warnings) == 1 and "a worker process reading the logs was killed" in s.summary.warnings[0]
