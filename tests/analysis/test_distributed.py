@@ -257,3 +257,19 @@ def test_workers_read_through_the_same_store(logs: Path, client, monkeypatch: py
     assert _report(again.batches(), catalog) == expected
     local = open_records(paths, store=True)
     assert _report(local.batches(), catalog) == expected
+
+
+def test_a_store_the_workers_cannot_write_is_said_once(logs: Path, client, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store the workers cannot write ($LLMAUDIT_HOME is a file) leaves the numbers those of a
+    cold read and gives the client one warning, not one per partition."""
+    catalog = load_catalog()
+    paths = [str(logs)]
+    expected = _report(open_records(paths).batches(), catalog)
+    blocked = tmp_path / "home-is-a-file"
+    blocked.write_text("")
+    monkeypatch.setenv("LLMAUDIT_HOME", str(blocked))
+    records = open_records_distributed(paths, catalog=catalog, client=client, window=2, store=True)
+    assert _report(records.batches(), catalog) == expected
+    said = records.summary.warnings
+    assert len(said) == 1 and "could not be written (Not a directory)" in said[0]

@@ -65,6 +65,7 @@ class PartitionResult:
     duplicates: list[Any] = field(default_factory=list)  # within-file duplicates (ingest.summary.Duplicate)
     duplicates_not_stored: int = 0
     error: tuple[str, str] | None = None
+    warnings: list[str] = field(default_factory=list)  # about the reading (ingest.summary): the store's problems
 
 
 def _needs_pricing(table: pa.Table) -> bool:
@@ -119,6 +120,7 @@ def read_partition(index: int, kind: str, path: str, fmt: str, mapping: dict[str
             result.file = s.summary.files[0] if s.summary.files else None
             result.duplicates = list(s.summary.duplicates)
             result.duplicates_not_stored = s.summary.duplicates_not_stored
+            result.warnings = list(s.summary.warnings)
     except LlmauditError as exc:
         # Exceptions with keyword-only constructors do not always survive pickling: send the
         # class name and the (already file:line-prefixed, redacted) message instead.
@@ -312,6 +314,8 @@ class DistributedRecords:
             else:
                 summary.duplicates_not_stored += 1
         summary.duplicates_not_stored += result.duplicates_not_stored
+        # Every partition that met the same unwritable store says so: said once.
+        summary.warnings.extend(w for w in result.warnings if w not in summary.warnings)
         if self._progress is not None and fsum.bytes_read:
             self._progress(fsum.bytes_read)
         for table in result.tables:
