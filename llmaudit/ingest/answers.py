@@ -87,8 +87,9 @@ def _inputs(paths: list[str]) -> tuple[list[Any], int] | None:
     """What ``paths`` expand to, with each file's identity, and the latest change among them (ns);
     None when they cannot be fingerprinted (stdin, a pipe, a missing path: the read says why)."""
     from llmaudit.ingest.source import expand_inputs
-    from llmaudit.ingest.store import identity
+    from llmaudit.ingest.store import forget_identities, identity
 
+    forget_identities()   # only this run's hashes are handed to the store's lookups
     try:
         sources = expand_inputs(paths)
     except LlmauditError:
@@ -103,7 +104,7 @@ def _inputs(paths: list[str]) -> tuple[list[Any], int] | None:
             continue
         try:
             stat = _stat(source.path)
-            head, tail, _ = identity(source.path, stat[0])
+            head, tail, _ = identity(source.path, stat[0], stat[:4], keep=True)   # for the store's lookup
         except OSError:
             return None
         found.append((source.path, *stat, head, tail))

@@ -138,6 +138,9 @@ class Keeping:
     def stored_rows(self, entry: Entry) -> Iterator[pa.Table]:
         return self.store.iter_rows(entry)
 
+    def stored_parts(self, parts: list[list[Any]]) -> Iterator[pa.Table]:
+        return self.store.iter_parts(parts)
+
     def restore(self, entry: Entry, fsum: FileSummary, ctx: ReadContext, tail: Tail | None) -> None:
         """The books of a stored file (and of its new part), its rejects replayed in line order."""
         fsum.absorb(entry)

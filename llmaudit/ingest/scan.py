@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -33,7 +34,7 @@ from llmaudit.ingest.readers.generic import check_mapping
 from llmaudit.ingest.registry import READERS, SNIFF_ORDER
 from llmaudit.ingest.rows import SHAPE_ERRORS
 from llmaudit.ingest.source import Source, expand_inputs
-from llmaudit.ingest.store import Entry, Store
+from llmaudit.ingest.store import Entry, Store, forget_identities
 from llmaudit.ingest.summary import MAX_STORED, Duplicate, FileSummary, IngestSummary, ReadContext, Reject
 from llmaudit.ingest.validation import reject_invalid
 
@@ -317,17 +318,34 @@ class Scan:
             yield from self._kept(table, which, fsums)
 
         try:
+            # Every file's books first, then its rows: the files' parts, merged where one ends where
+            # the next begins (files stored by one run lie back to back in its segment), are read in
+            # a few slices, not one per file (20,000 transcripts: 20,000 tables to join and free).
+            parts: list[list[Any]] = []
+            owners, counts = [], []   # each part's file (0-based in the run) and rows, in order
             for k in range(start, end):
                 entry = self._planned[k].stored
                 assert entry is not None
                 self._keeping.restore(entry, fsums[k - start], self._context(k), None)
-                for table in self._keeping.stored_rows(entry):
-                    tables.append(table)
-                    files.append(np.full(table.num_rows, k - start, dtype=np.int64))
-                    rows += table.num_rows
-                    if rows >= STORED_ROWS:
-                        yield from flush()
-                        rows = 0
+                for seg, first, count in entry.parts:
+                    if not count:
+                        continue
+                    owners.append(k - start)
+                    counts.append(count)
+                    if parts and parts[-1][0] == seg and parts[-1][1] + parts[-1][2] == first:
+                        parts[-1][2] += count
+                    else:
+                        parts.append([seg, first, count])
+            file_of_row = np.repeat(np.asarray(owners, dtype=np.int64), np.asarray(counts, dtype=np.int64))
+            at = 0
+            for table in self._keeping.stored_parts(parts):
+                tables.append(table)
+                files.append(file_of_row[at: at + table.num_rows])
+                at += table.num_rows
+                rows += table.num_rows
+                if rows >= STORED_ROWS:
+                    yield from flush()
+                    rows = 0
             if tables:
                 yield from flush()
         finally:
@@ -533,6 +551,7 @@ def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = N
         planned.append(_Planned(source, reader))
     if history and store is not None:
         planned.extend(_archived(paths, store, fmt, mapping))
+    forget_identities()   # hashes the remembered-answer check kept for the lookups above
     unknown = [p for p in planned if p.not_read]
     if unknown and all(p.not_read or p.reader is None for p in planned):
         for p in planned:

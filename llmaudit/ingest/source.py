@@ -325,9 +325,12 @@ def _read_up_to(stream: BinaryIO, n: int) -> bytes:
     return b"".join(parts)
 
 
-def _walk(directory: Path) -> Iterator[Path]:
+def _walk(directory: Path) -> Iterator[str]:
     for root, dirs, files in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        # Spelled once per folder as pathlib spells it (no "./", no doubled "/"), then joined as
+        # strings: a Path per file cost 0.15 s of a 20,000-transcript folder's start.
+        base = str(Path(root))
         for name in sorted(files):
             if name.startswith("."):
                 continue
@@ -335,7 +338,7 @@ def _walk(directory: Path) -> Iterator[Path]:
             if lower.endswith(".gz"):
                 lower = lower[:-3]
             if lower.endswith(_DIR_EXTENSIONS):
-                yield Path(root) / name
+                yield name if base == "." else os.path.join(base, name)
 
 
 def expand_inputs(paths: list[str]) -> list[Source]:
@@ -345,13 +348,12 @@ def expand_inputs(paths: list[str]) -> list[Source]:
     sources: list[Source] = []
     seen: set[str] = set()
 
-    def add(p: Path, *, named: bool = False) -> None:
-        key = str(p)
+    def add(key: str, *, named: bool = False) -> None:
         if key in seen:
             return
         seen.add(key)
         try:
-            st = p.stat()
+            st = os.stat(key)
         except OSError as exc:
             raise InputError(f"cannot read: {exc.strerror or exc}", path=key) from None
         if stat.S_ISREG(st.st_mode):
@@ -379,14 +381,14 @@ def expand_inputs(paths: list[str]) -> list[Source]:
             for f in found:
                 add(f)
         elif p.exists():
-            add(p, named=True)
+            add(str(p), named=True)
         elif glob.has_magic(raw):
             matches = sorted(glob.glob(os.path.expanduser(raw), recursive=True))
             files = [Path(m) for m in matches if not Path(m).is_dir()]
             if not files:
                 raise InputError("glob matched no files", path=raw)
-            for f in files:
-                add(f)
+            for match in files:
+                add(str(match))
         else:
             raise InputError("no such file or directory", path=raw)
     return sources

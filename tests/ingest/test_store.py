@@ -358,3 +358,67 @@ def test_a_deleted_log_whose_stored_copy_is_lost_is_named_as_not_read(run_cli: A
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert any("no longer on disk, and the store's copy of it could not be read" in w for w in doc["warnings"])
+
+
+def test_files_stored_by_several_runs_read_back_as_a_cold_read(run_cli: Any, tmp_path: Path) -> None:
+    """A run of hits whose rows lie in several segments, in alternating order, one file in two
+    parts (appended after it was stored): the merged slices give each row its own file."""
+    root = tmp_path / "projects" / "app"
+    root.mkdir(parents=True)
+    for f in range(6):   # every file repeats two requests of the one before: cross-file duplicates
+        (root / f"s{f}.jsonl").write_text("".join(claude_line(n, out=1 + f) for n in range(f * 8, f * 8 + 10)))
+    logs = tmp_path / "projects"
+    for f in (0, 2, 4):   # one segment holds these ...
+        assert run_cli(["ingest", str(root / f"s{f}.jsonl"), "--out", str(tmp_path / "x.parquet")]).exit_code == 0
+    assert run_cli(["ingest", str(logs), "--out", str(tmp_path / "x.parquet")]).exit_code == 0   # ... and 1, 3, 5
+    with (root / "s2.jsonl").open("a") as fh:   # s2 in two parts, in two segments
+        fh.write("".join(claude_line(n, out=9) for n in range(100, 104)))
+    assert run_cli(["ingest", str(logs), "--out", str(tmp_path / "x.parquet")]).exit_code == 0
+    entries = open_store().entries
+    assert len({p[0] for e in entries.values() for p in e.parts}) >= 3
+    assert len(entries[str(root / "s2.jsonl")].parts) == 2
+    cold = report(run_cli, logs, extra=("--no-store", "--by", "model"))
+    stored = report(run_cli, logs, extra=("--by", "model"))
+    assert json.dumps(stored, sort_keys=True) == json.dumps(cold, sort_keys=True)
+    assert stored["totals"]["requests"] == 54   # 60 lines + 4 appended, 10 repeats counted once
+
+
+def test_a_hash_taken_for_the_answer_check_is_reused_once_and_only_while_the_file_is_unchanged(
+        tmp_path: Path) -> None:
+    from llmaudit.ingest import store as store_module
+
+    log = tmp_path / "s.jsonl"
+    log.write_text("".join(claude_line(n) for n in range(3)))
+    st = os.stat(log)
+    seen = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    first = store_module.identity(str(log), st.st_size, seen, keep=True)
+    log.write_text("".join(claude_line(n, out=7) for n in range(3)))   # same size, new bytes
+    os.utime(log, ns=(st.st_atime_ns, st.st_mtime_ns))                  # mtime set back
+    now = os.stat(log)
+    again = store_module.identity(str(log), now.st_size, (now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino))
+    assert again != first   # the ctime moved: hashed afresh, the rewrite is seen
+    log.write_text("".join(claude_line(n) for n in range(3)))
+    st = os.stat(log)
+    seen = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    kept = store_module.identity(str(log), st.st_size, seen, keep=True)
+    assert store_module.identity(str(log), st.st_size, seen) == kept   # taken once ...
+    assert (str(log), st.st_size, *seen) not in store_module._IDENTITIES   # ... and then gone
+    store_module.forget_identities()
+    assert not store_module._IDENTITIES
+
+
+def test_a_commit_keeps_what_another_run_committed_after_this_one_loaded_the_index(tmp_path: Path) -> None:
+    from llmaudit.ingest.store import Store
+
+    root = tmp_path / "store"
+    one, two, three = (tmp_path / f"s{k}.jsonl" for k in (1, 2, 3))
+    for k, log in enumerate((one, two, three)):
+        log.write_text("".join(claude_line(n) for n in range(k * 10, k * 10 + 5)))
+    scan([str(one)], store=Store(root)).table()                  # an index to load
+    mine = scan([str(two)], store=Store(root))                   # loads it (one entry) ...
+    scan([str(three)], store=Store(root)).table()                # ... another run commits meanwhile ...
+    mine.table()                                                 # ... and this run's commit keeps it
+    assert sorted(Path(p).name for p in Store(root).entries) == ["s1.jsonl", "s2.jsonl", "s3.jsonl"]
+    again = Store(root)
+    assert {p: again.lookup(p, None, "")[0] for p in map(str, (one, two, three))} == dict.fromkeys(
+        map(str, (one, two, three)), "hit")
