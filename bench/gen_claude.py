@@ -39,8 +39,12 @@ def _id(rng: random.Random, prefix: str) -> str:
     return prefix + "".join(rng.choices("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0123456789", k=24))
 
 
-def generate(out: Path, target_mb: float, seed: int = 7, projects: int = 40) -> dict[str, int]:
-    """Write the corpus; returns counts (lines, messages, duplicates, synthetic, long_context)."""
+def generate(out: Path, target_mb: float, seed: int = 7, projects: int = 40, turns: tuple[int, int] = (40, 160),
+             text: int = 3500, files: int | None = None) -> dict[str, int]:
+    """Write the corpus; returns counts (lines, messages, duplicates, synthetic, long_context).
+    ``turns``: user turns per session (a range); ``text``: the longest message text, in characters.
+    Short sessions with short texts make a folder of many small files (``p9_many_files.py``);
+    ``files`` stops at that many files instead of at ``target_mb``."""
     rng = random.Random(seed)
     words = [
         "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(2, 9))) for _ in range(3000)
@@ -54,7 +58,7 @@ def generate(out: Path, target_mb: float, seed: int = 7, projects: int = 40) -> 
               "partial_usage_lines": 0}
     written = 0
     session_no = 0
-    while written < target:
+    while (written < target) if files is None else (counts["files"] < files):
         project = f"-home-dev-project{session_no % projects:02d}"
         session = str(uuid.UUID(int=rng.getrandbits(128)))
         cwd = f"/home/dev/project{session_no % projects:02d}"
@@ -69,16 +73,16 @@ def generate(out: Path, target_mb: float, seed: int = 7, projects: int = 40) -> 
         limit = 420_000 if model in LONG_CONTEXT_OK and rng.random() < 0.05 else 170_000
         lines: list[str] = []
         parent = None
-        for _turn in range(rng.randint(40, 160)):
+        for _turn in range(rng.randint(*turns)):
             t += timedelta(seconds=rng.uniform(1, 40), microseconds=rng.randint(0, 999_999))
             uid = str(uuid.UUID(int=rng.getrandbits(128)))
             start = rng.randint(0, len(pool) - 4000)
-            text = pool[start:start + rng.randint(100, 3500)]
+            said = pool[start:start + rng.randint(min(100, text), text)]
             lines.append(json.dumps({
                 "parentUuid": parent, "isSidechain": False, "userType": "external", "cwd": cwd,
                 "sessionId": session, "version": "2.0.14", "gitBranch": "main", "type": "user",
                 "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": _id(rng, "toolu_"),
-                                                         "content": text}]},
+                                                         "content": said}]},
                 "uuid": uid, "timestamp": _ts(t),
             }, separators=(",", ":")))
             parent = uid
@@ -125,7 +129,8 @@ def generate(out: Path, target_mb: float, seed: int = 7, projects: int = 40) -> 
                 if b > 0:
                     counts["duplicate_lines"] += 1
                 start = rng.randint(0, len(pool) - 2000)
-                content = ({"type": "text", "text": pool[start:start + rng.randint(50, 1500)]} if b == blocks - 1
+                content = ({"type": "text", "text": pool[start:start + rng.randint(min(50, text), min(1500, text))]}
+                           if b == blocks - 1
                            else {"type": "tool_use", "id": _id(rng, "toolu_"), "name": "Read",
                                  "input": {"file_path": f"{cwd}/src/{words[b]}.py"}})
                 uid = str(uuid.UUID(int=rng.getrandbits(128)))
@@ -151,8 +156,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True, help="CLAUDE_CONFIG_DIR to create (projects/ inside)")
     ap.add_argument("--mb", type=float, default=200.0)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--turns", default="40,160", help="user turns per session, LO,HI (default 40,160)")
+    ap.add_argument("--text", type=int, default=3500, help="longest message text in characters (default 3500)")
     args = ap.parse_args()
-    print(json.dumps(generate(args.out, args.mb, args.seed)))
+    lo, hi = (int(x) for x in args.turns.split(","))
+    print(json.dumps(generate(args.out, args.mb, args.seed, turns=(lo, hi), text=args.text)))
 
 
 if __name__ == "__main__":

@@ -116,7 +116,9 @@ class Keeping:
             return
         size = before[0]
         try:
-            head, tail, newline = identity(planned.source.path, size)
+            # Unchanged since before the read (the stat above), so the remembered-answer check's
+            # hash of it, taken under this very stat, is the hash of what was read.
+            head, tail, newline = identity(planned.source.path, size, (size, before[1], before[3], before[2]))
         except OSError:
             return
         source = planned.source

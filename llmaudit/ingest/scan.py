@@ -184,6 +184,7 @@ class Scan:
             i = end
         if self._keeping is not None:
             self._keeping.commit()
+            forget_identities()   # what the remembered-answer check hashed for the lookups and the store
         if self._pool is not None and self._pool.broken:
             self.summary.warnings.append(self._pool.broken)
         if self._store is not None and self._store.problem:
@@ -551,7 +552,6 @@ def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = N
         planned.append(_Planned(source, reader))
     if history and store is not None:
         planned.extend(_archived(paths, store, fmt, mapping))
-    forget_identities()   # hashes the remembered-answer check kept for the lookups above
     unknown = [p for p in planned if p.not_read]
     if unknown and all(p.not_read or p.reader is None for p in planned):
         for p in planned:

@@ -75,8 +75,9 @@ def identity(path: str, size: int, seen_as: tuple[int, int, int, int] | None = N
     The remembered-answer check and then the store's lookup hash every input of one run (20,000
     transcripts: 0.1 s each time): the first passes ``keep`` and the file's (size, mtime, ctime,
     inode) from a stat just taken, and the lookup, given the same stat, takes that hash instead of
-    reading the file again (once: a write in between would have moved the ctime). ``scan`` forgets
-    what was not taken once it has planned, so nothing outlives the run."""
+    reading the file again (once: a write in between would have moved the ctime); so does the store,
+    for a file read in full whose stat did not change. The scan forgets what was not taken once it
+    has committed, and the check forgets what it kept before: nothing outlives the run."""
     key = (os.path.abspath(path), size, *seen_as) if seen_as is not None else None
     if key is not None and not keep:
         kept = _IDENTITIES.pop(key, None)
