@@ -339,7 +339,7 @@ class Scan:
                         parts.append([seg, first, count])
             file_of_row = np.repeat(np.asarray(owners, dtype=np.int64), np.asarray(counts, dtype=np.int64))
             at = 0
-            for table in self._keeping.stored_parts(parts):
+            for table in self._keeping.stored_parts(parts):   # every part whole, or an InputError
                 tables.append(table)
                 files.append(file_of_row[at: at + table.num_rows])
                 at += table.num_rows

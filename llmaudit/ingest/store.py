@@ -303,6 +303,10 @@ class Store:
         except (OSError, pa.ArrowException) as exc:
             raise _damaged(self.root, parts, exc) from None
 
+    def short(self, parts: list[list[Any]]) -> InputError:
+        """The error for ``parts`` whose segment gave back fewer rows than the index says it holds."""
+        return _damaged(self.root, parts, ValueError("fewer rows than its index says"))
+
     def _iter_parts(self, parts: list[list[Any]]) -> Iterator[pa.Table]:
         for seg, first, count in parts:
             if self._file is None or self._file[0] != seg:
@@ -315,16 +319,20 @@ class Store:
                 self._file = (seg, reader, sizes)
                 self._group = None
             _, reader, sizes = self._file
-            start = 0
+            start, given = 0, 0
             for b, n in enumerate(sizes):
                 lo, hi = max(first, start), min(first + count, start + n)
                 if lo < hi:
                     if self._group is None or self._group[0] != (seg, b):
                         self._group = ((seg, b), pa.Table.from_batches([reader.get_batch(b)]))
-                    yield self._group[1].slice(lo - start, hi - lo)
+                    rows = self._group[1].slice(lo - start, hi - lo)
+                    given += rows.num_rows
+                    yield rows
                 start += n
                 if start >= first + count:
                     break
+            if given != count:   # a segment replaced or cut within its batches: never a silent loss
+                raise self.short([[seg, first, count]])
 
     def rejects(self, entry: Entry) -> Iterator[tuple[int | None, str, str]]:
         for seg, first, count in entry.rejects:

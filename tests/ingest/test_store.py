@@ -422,3 +422,18 @@ def test_a_commit_keeps_what_another_run_committed_after_this_one_loaded_the_ind
     again = Store(root)
     assert {p: again.lookup(p, None, "")[0] for p in map(str, (one, two, three))} == dict.fromkeys(
         map(str, (one, two, three)), "hit")
+
+
+def test_a_segment_replaced_by_a_shorter_one_stops_with_a_clear_error(run_cli: Any, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    logs = corpus(tmp_path)
+    assert run_cli(["ingest", str(logs), "--out", str(tmp_path / "rows.parquet")]).exit_code == 0
+    [segment] = _segments()
+    table = ipc.open_file(pa.memory_map(str(segment))).read_all()
+    with ipc.new_file(str(segment), table.schema) as writer:   # a valid file, with half the rows
+        writer.write_table(table.slice(0, table.num_rows // 2))
+    result = _spend(run_cli, logs)
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert f"error: the store's segment {segment} is damaged (fewer rows than its index says)" in result.stderr
