@@ -181,6 +181,11 @@ def split_points(path: str, size: int, parts: int) -> list[int]:
     return cuts
 
 
+def _finished(future: Future[UnitResult] | None) -> bool:
+    """A worker's result that arrived whole (not cancelled, not failed with the pool)."""
+    return future is not None and future.done() and not future.cancelled() and future.exception() is None
+
+
 class Pool:
     """Units read ahead by ``n`` forked processes, handed back in order; at most ``2 n`` in flight
     so a huge corpus never sits whole in memory."""
@@ -217,9 +222,7 @@ class Pool:
                         result = read_unit(unit)
                 else:   # a unit a worker finished before the pool broke is taken as it is
                     future = self._futures.pop(i, None)
-                    done = future is not None and future.done() and not future.cancelled() \
-                        and future.exception() is None
-                    result = future.result() if done and future is not None else read_unit(unit)
+                    result = future.result() if _finished(future) else read_unit(unit)
                 yield unit, result
         finally:
             self.close()
