@@ -181,9 +181,9 @@ def split_points(path: str, size: int, parts: int) -> list[int]:
     return cuts
 
 
-def _finished(future: Future[UnitResult] | None) -> bool:
+def _finished(future: Future[UnitResult]) -> bool:
     """A worker's result that arrived whole (not cancelled, not failed with the pool)."""
-    return future is not None and future.done() and not future.cancelled() and future.exception() is None
+    return future.done() and not future.cancelled() and future.exception() is None
 
 
 class Pool:
@@ -222,7 +222,7 @@ class Pool:
                         result = read_unit(unit)
                 else:   # a unit a worker finished before the pool broke is taken as it is
                     future = self._futures.pop(i, None)
-                    result = future.result() if _finished(future) else read_unit(unit)
+                    result = future.result() if future is not None and _finished(future) else read_unit(unit)
                 yield unit, result
         finally:
             self.close()
