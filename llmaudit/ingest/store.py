@@ -195,7 +195,7 @@ class Store:
             with open(self.root / "index.json", "rb") as fh:
                 st = os.fstat(fh.fileno())
                 doc = orjson.loads(fh.read())
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):   # no store yet (or none can be made: said by status)
             return {}
         except (OSError, orjson.JSONDecodeError, ValueError) as exc:
             # Unreadable: every file is a miss, and the next commit writes a fresh index.
@@ -440,7 +440,21 @@ class Store:
             readers[e.reader] = readers.get(e.reader, 0) + 1
         return StoreStatus(str(self.root), len(entries), sum(not os.path.exists(e.path) for e in entries.values()),
                            sum(e.rows for e in entries.values()), size, dict(sorted(readers.items())), self.stale,
-                           len(kept), self.problem)
+                           len(kept), self.problem or self._uncreatable())
+
+    def _uncreatable(self) -> str | None:
+        """Why a store that does not exist yet could not be made where it is asked for (a file in
+        its path, a folder that cannot be written): said by ``store status`` before a run finds out."""
+        if self.root.exists():
+            return None
+        above = self.root.parent
+        while not above.exists() and above != above.parent:
+            above = above.parent
+        if not above.is_dir():
+            return f"the store at {self.root} cannot be created: {above} is a file, not a folder"
+        if not os.access(above, os.W_OK):
+            return f"the store at {self.root} cannot be created: {above} cannot be written"
+        return None
 
     def clear(self) -> int:
         """Remove the store; the number of files it held."""

@@ -284,6 +284,9 @@ def test_a_store_that_cannot_be_written_is_said_and_the_report_is_unchanged(run_
     assert _figures(result.stdout) == cold
     table = _spend(run_cli, logs, "table")
     assert table.exit_code == 0 and said in table.stderr
+    status = run_cli(["store", "status"])
+    assert status.exit_code == 0
+    assert f"problem      the store at {blocked / 'store'} cannot be created: {blocked} is a file" in status.stdout
     ingested = run_cli(["ingest", str(logs), "--out", str(tmp_path / "rows.parquet")])
     assert ingested.exit_code == 0 and said in ingested.stderr
     assert pq.read_table(tmp_path / "rows.parquet").num_rows == 50
