@@ -377,7 +377,13 @@ def expand_inputs(paths: list[str]) -> list[Source]:
         try:
             st = os.stat(key)
         except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror or exc}", path=key) from None
+            if named:
+                raise InputError(f"cannot read: {exc.strerror or exc}", path=key) from None
+            # Found in a folder: a dangling symbolic link, or a file removed since the walk saw it,
+            # is listed as not read with why, and the folder's other logs are still read.
+            why = "a symbolic link to nothing" if os.path.islink(key) else f"cannot read: {exc.strerror or exc}"
+            sources.append(Source(path=key, not_read=why))
+            return
         if stat.S_ISREG(st.st_mode):
             sources.append(Source(path=key, size=st.st_size))
         elif named and (stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode)):

@@ -60,8 +60,8 @@ def _outside(n: RowsOutsideWindow) -> str:
 def _not_read(n: FilesNotRead) -> str:
     more = f" and {len(n.paths) - 3:,} more" if len(n.paths) > 3 else ""
     names = ", ".join(n.paths[:3]) + more
-    return (f"{_plural(len(n.paths), 'file')} not read ({n.reason}): "
-            f"{names}; name the format (--log-format) if one of them is a log")
+    hint = "; name the format (--log-format) if one of them is a log" if "known log format" in n.reason else ""
+    return f"{_plural(len(n.paths), 'file')} not read ({n.reason}): {names}{hint}"
 
 
 def _rejected(n: RowsRejected) -> str:

@@ -52,3 +52,24 @@ def test_a_chosen_reader_that_finds_nothing_is_an_error(run_cli: RunCli, tmp_pat
     res = run_cli(["report", "--spend", str(path), "--log-format", "openrouter"])
     assert res.exit_code == 2, (res.stdout, res.stderr)
     assert "found no openrouter records" in " ".join(res.stderr.split())
+
+
+def test_a_dangling_link_in_a_folder_is_listed_and_a_named_one_is_an_error(run_cli: RunCli, tmp_path: Path) -> None:
+    """A symbolic link to a log that was rotated away no longer aborts the folder: it is listed as
+    not read, with its own reason beside the other files' (one warning per reason)."""
+    import os
+
+    folder = _folder(tmp_path)
+    os.symlink(tmp_path / "rotated-away.jsonl", folder / "current.jsonl")
+    res = run_cli(["report", "--spend", str(folder), "--format", "json", "--no-whatif"])
+    assert res.exit_code == 0, res.stderr
+    report = json.loads(res.stdout)
+    by_path = {Path(s["path"]).name: s for s in report["sources"]}
+    assert by_path["current.jsonl"]["not_read"] == "a symbolic link to nothing"
+    assert by_path["app.jsonl"]["rows_kept"] > 0
+    said = [w for w in report["warnings"] if "not read" in w]
+    assert said == [f"1 file not read (a symbolic link to nothing): {folder / 'current.jsonl'}",
+                    f"1 file not read (not a known log format): {folder / 'settings.json'}; name the format "
+                    "(--log-format) if one of them is a log"]
+    named = run_cli(["report", "--spend", str(folder / "current.jsonl")])
+    assert named.exit_code == 2 and "current.jsonl: no such file or directory" in named.stderr

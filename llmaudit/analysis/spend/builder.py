@@ -470,9 +470,11 @@ def build_spend(
         for f in ingest_summary.files
     )
     notices = list(report.notices)
-    not_read = [f for f in sources if f.not_read]
-    if not_read:
-        notices.append(FilesNotRead(tuple(f.path for f in not_read), str(not_read[0].not_read)))
+    by_reason: dict[str, list[str]] = {}   # one notice per reason: a folder may hold a pipe and a dead link
+    for f in sources:
+        if f.not_read:
+            by_reason.setdefault(str(f.not_read), []).append(f.path)
+    notices.extend(FilesNotRead(tuple(paths), reason) for reason, paths in by_reason.items())
     rejected = sum(f.rows_rejected for f in sources)
     if rejected:
         notices.append(RowsRejected(rejected))

@@ -45,7 +45,7 @@ class RowsOutsideWindow:
 
 @dataclass(frozen=True)
 class FilesNotRead:
-    """Inputs left out whole; ``reason`` is the first one's (the reader's words)."""
+    """Inputs left out whole for one ``reason`` (the reader's words); one notice per reason."""
 
     paths: tuple[str, ...]
     reason: str
