@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from llmaudit.errors import InputError
-from llmaudit.ingest.source import Source, count_newlines
+from llmaudit.ingest.source import VANISHED, Source, VanishedError, count_newlines
 from llmaudit.ingest.summary import FileSummary, IngestSummary, ReadContext
 
 __all__ = ["MIN_BYTES", "SPLIT_MIN_WORKERS", "UNIT_BYTES", "FileBooks", "Pool", "Unit", "UnitResult", "read_unit",
@@ -86,6 +86,7 @@ class FileBooks:
     skipped: dict[str, int] = field(default_factory=dict)
     bytes_read: int = 0
     rejects: list[tuple[int | None, str, str]] = field(default_factory=list)
+    not_read: str | None = None   # the file was gone when the worker opened it (source.VANISHED)
     lines: int = 0   # newlines in a byte range (its part's line numbers start after the earlier parts')
 
 
@@ -119,10 +120,15 @@ def read_unit(unit: Unit) -> UnitResult:
         while k < n:
             reader = READERS[unit.files[k][2]]
             if reader.read_many is None:
-                sources[k].prepare(None)
-                for t in reader.read(sources[k], ctxs[k]):
-                    t, _ = reject_invalid(t, [ctxs[k]])   # the scan's one validation, here as there
-                    tables.append((t, np.full(t.num_rows, k, dtype=np.int64)))
+                try:
+                    sources[k].prepare(None)
+                    for t in reader.read(sources[k], ctxs[k]):
+                        t, _ = reject_invalid(t, [ctxs[k]])   # the scan's one validation, here as there
+                        tables.append((t, np.full(t.num_rows, k, dtype=np.int64)))
+                except VanishedError:
+                    if fsums[k].rows_read:
+                        raise
+                    fsums[k].not_read = VANISHED
                 k += 1
                 continue
             end, size = k + 1, sources[k].size or 0
@@ -131,8 +137,11 @@ def read_unit(unit: Unit) -> UnitResult:
                 if size > GROUP_BYTES:
                     break
                 end += 1
-            for source in sources[k:end]:
-                source.prepare(None)
+            for j in range(k, end):
+                try:
+                    sources[j].prepare(None)
+                except VanishedError:   # read_many meets it again and lists it as not read
+                    fsums[j].not_read = VANISHED
             items = list(zip(sources[k:end], ctxs[k:end], strict=True))
             for t, files in reader.read_many(items):
                 t, valid = reject_invalid(t, ctxs[k:end], files)
@@ -150,7 +159,7 @@ def read_unit(unit: Unit) -> UnitResult:
         for source in sources:
             source.close()
     books = [FileBooks(f.rows_read, f.rows_rejected, f.duplicates, dict(f.skipped), s.bytes_read,
-                       [(r.line, r.reason, r.raw) for r in summary.rejects])
+                       [(r.line, r.reason, r.raw) for r in summary.rejects], not_read=f.not_read)
              for f, s, summary in zip(fsums, sources, summaries, strict=True)]
     if unit.length is not None and error is None:
         books[0].lines = count_newlines(unit.files[0][0], unit.offset, unit.length)

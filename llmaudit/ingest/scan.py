@@ -33,7 +33,7 @@ from llmaudit.ingest.reader import Reader, ReadMany
 from llmaudit.ingest.readers.generic import check_mapping
 from llmaudit.ingest.registry import READERS, SNIFF_ORDER
 from llmaudit.ingest.rows import SHAPE_ERRORS
-from llmaudit.ingest.source import Source, expand_inputs
+from llmaudit.ingest.source import VANISHED, Source, VanishedError, expand_inputs
 from llmaudit.ingest.store import Entry, Store, forget_identities
 from llmaudit.ingest.summary import MAX_STORED, Duplicate, FileSummary, IngestSummary, ReadContext, Reject
 from llmaudit.ingest.validation import reject_invalid
@@ -43,6 +43,7 @@ __all__ = ["GROUP_BYTES", "Scan", "scan", "sniff"]
 # Consecutive files of a reader that reads several per call are handed to it in groups of at most
 # this many bytes (on disk): few parser calls on a corpus of small files, bounded memory on a huge one.
 GROUP_BYTES = 32 << 20
+UNKNOWN_FORMAT = "not a known log format"   # why a file no reader recognised is not read
 # Rows from the store handed on per table: few tables for a folder of small files, bounded memory.
 STORED_ROWS = 1 << 20
 
@@ -288,6 +289,10 @@ class Scan:
                 fsum.rows_kept += table.num_rows
                 if table.num_rows:
                     yield table
+        except VanishedError:
+            if fsum.rows_read:   # gone after some of it was read: not a file to list as not read
+                raise
+            fsum.not_read = VANISHED
         except OSError as exc:
             raise InputError(f"read failed: {exc}", path=source.display) from None
         except UnicodeDecodeError as exc:
@@ -535,7 +540,11 @@ def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = N
                     and store.usable(entry)):
                 planned.append(_Planned(source, known, stored=entry, mode=mode))
                 continue
-        source.prepare(progress)
+        try:
+            source.prepare(progress)
+        except VanishedError:   # listed a moment ago, gone now: said, and the rest is read
+            planned.append(_Planned(source, None, VANISHED))
+            continue
         if not source.head.strip():
             planned.append(_Planned(source, None))
             continue
@@ -547,7 +556,7 @@ def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = N
             # Left out and listed; the other files are still read (a folder of transcripts may hold
             # files of other shapes).
             source.close()
-            planned.append(_Planned(source, None, "not a known log format"))
+            planned.append(_Planned(source, None, UNKNOWN_FORMAT))
             continue
         planned.append(_Planned(source, reader))
     if history and store is not None:
@@ -556,7 +565,12 @@ def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = N
     if unknown and all(p.not_read or p.reader is None for p in planned):
         for p in planned:
             p.source.close()
-        raise _unknown(unknown[0].source)
+        unrecognised = [p for p in unknown if p.not_read == UNKNOWN_FORMAT]
+        if unrecognised:
+            raise _unknown(unrecognised[0].source)
+        # Nothing to read for another reason (a pipe met in a folder, a dangling link, a file
+        # deleted since it was listed): say that one, not "unrecognised format".
+        raise InputError(f"nothing to read: {unknown[0].not_read}", path=unknown[0].source.display)
     scanned = Scan(planned, mapping, on_reject, None if fmt == "auto" else fmt, store, progress)
     for p, f in zip(planned, scanned.summary.files, strict=True):
         f.archived = p.mode == "archived"

@@ -27,7 +27,7 @@ from typing import BinaryIO
 
 from llmaudit.errors import InputError
 
-__all__ = ["HEAD_BYTES", "Source", "count_newlines", "expand_inputs"]
+__all__ = ["HEAD_BYTES", "VANISHED", "Source", "VanishedError", "count_newlines", "expand_inputs"]
 
 HEAD_BYTES = 65_536
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -139,6 +139,21 @@ class _Prefixed(io.RawIOBase):
         super().close()
 
 
+VANISHED = "deleted while it was being read"
+
+
+class VanishedError(InputError):
+    """A file listed for this read is gone when it is opened (Claude Code deletes old transcripts
+    while it starts, a log rotated away): the scan lists it as not read, with ``VANISHED``, and
+    reads the rest, instead of ending the report."""
+
+
+def _cannot_open(exc: OSError, source: Source) -> InputError:
+    if isinstance(exc, FileNotFoundError) and not source.is_stdin:
+        return VanishedError(VANISHED, path=source.display)
+    return InputError(f"cannot open: {exc.strerror or exc}", path=source.display)
+
+
 @dataclass
 class Source:
     """One input. ``path`` is what the user sees in messages ("-" shows as "<stdin>")."""
@@ -215,11 +230,11 @@ class Source:
         try:
             fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         except OSError as exc:
-            raise InputError(f"cannot open: {exc.strerror or exc}", path=self.display) from None
+            raise _cannot_open(exc, self) from None
         try:
             head = _pread_up_to(fd, want, self.offset)
         except OSError as exc:
-            raise InputError(f"cannot read: {exc}", path=self.display) from None
+            raise InputError(f"cannot read: {exc.strerror or exc}", path=self.display) from None
         finally:
             os.close(fd)
         if head[:2] == _GZIP_MAGIC and not self.offset:
@@ -231,7 +246,7 @@ class Source:
         try:
             raw: BinaryIO = sys.stdin.buffer if self.path == "-" else open(self.path, "rb", buffering=0)
         except OSError as exc:
-            raise InputError(f"cannot open: {exc.strerror or exc}", path=self.display) from None
+            raise _cannot_open(exc, self) from None
         if self.offset or self.limit is not None:
             raw.seek(self.offset)
             if self.limit is not None:
@@ -264,7 +279,7 @@ class Source:
         try:
             fh = open(self.path, "rb", buffering=0)
         except OSError as exc:
-            raise InputError(f"cannot open: {exc.strerror or exc}", path=self.display) from None
+            raise _cannot_open(exc, self) from None
         try:
             if self.offset:
                 fh.seek(self.offset)

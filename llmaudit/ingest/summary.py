@@ -80,6 +80,8 @@ class FileSummary:
         for reason, n in books.skipped.items():
             self.skipped[reason] = self.skipped.get(reason, 0) + n
         self.bytes_read += books.bytes_read
+        if getattr(books, "not_read", None):   # a worker found the file gone (source.VANISHED)
+            self.not_read = books.not_read
 
 
 @dataclass

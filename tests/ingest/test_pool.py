@@ -94,7 +94,8 @@ def test_a_file_that_fails_in_a_worker_fails_the_scan_with_its_name(mixed: Path,
     s = scan([str(mixed)])
     victim = mixed / "projects" / "app" / "s05.jsonl"
     victim.unlink()
-    with pytest.raises(InputError, match=r"s05\.jsonl"):
+    victim.mkdir()   # a folder where the log was: it cannot be opened (a file merely deleted is listed)
+    with pytest.raises(InputError, match=r"s05\.jsonl: cannot read: Is a directory"):
         s.table()
 
 
@@ -163,3 +164,40 @@ def test_a_worker_killed_mid_read_leaves_the_rest_to_this_process(mixed: Path, m
     assert table.equals(serial)
     assert s.summary.files == books.files and s.summary.rejects == books.rejects
     assert len(s.summary.warnings) == 1 and "a worker process reading the logs was killed" in s.summary.warnings[0]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_file_deleted_after_it_was_listed_is_listed_as_not_read(mixed: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  workers: str) -> None:
+    """Claude Code deletes old transcripts when it starts: one gone between the plan and its read
+    is listed as not read, and the other files are read as they would be without it."""
+    from llmaudit.ingest.source import VANISHED
+
+    monkeypatch.setenv("LLMAUDIT_WORKERS", workers)
+    monkeypatch.setattr(scan_module, "MIN_BYTES", 0)
+    monkeypatch.setattr(scan_module, "UNIT_BYTES", 16 << 10)
+    gone = mixed / "projects" / "app" / "s04.jsonl"
+    kept = mixed / "projects" / "app" / "s04.kept"
+    shutil.copy(gone, kept)
+    s = scan([str(mixed)])            # planned with s04 in it ...
+    gone.unlink()                     # ... which is deleted before it is read
+    table = s.table()
+    by_path = {Path(f.path).name: f for f in s.summary.files}
+    assert by_path["s04.jsonl"].not_read == VANISHED and by_path["s04.jsonl"].rows_read == 0
+    kept.unlink()
+    expected, books = read([str(mixed)])   # the folder without s04 from the start
+    assert table.equals(expected)
+    assert [f for f in s.summary.files if f.path != str(gone)] == books.files
+
+
+def test_a_file_gone_between_the_walk_and_its_sniff_is_listed_as_not_read(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmaudit.ingest.source import VANISHED, Source
+
+    log = tmp_path / "a.jsonl"
+    log.write_text(claude_line(1, "s"))
+    walked = [Source(path=str(log), size=log.stat().st_size), Source(path=str(tmp_path / "b.jsonl"), size=40)]
+    monkeypatch.setattr(scan_module, "expand_inputs", lambda paths: walked)
+    s = scan([str(tmp_path)])
+    assert s.table().num_rows == 1
+    assert [f.not_read for f in s.summary.files] == [None, VANISHED]

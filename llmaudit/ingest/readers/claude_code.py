@@ -53,7 +53,7 @@ from llmaudit.ingest.rows import (
     shape_reason,
     violations,
 )
-from llmaudit.ingest.source import Source
+from llmaudit.ingest.source import VANISHED, Source, VanishedError
 from llmaudit.ingest.summary import ReadContext
 
 __all__ = ["read", "read_many", "sniff"]
@@ -383,7 +383,11 @@ def _read_many(items: list[tuple[Source, ReadContext]], groupable: list[bool],
     for k, (source, _) in enumerate(items):
         if groupable[k]:
             size = source.size or 0
-            got = source.read_into(buf[at: at + size])
+            try:
+                got = source.read_into(buf[at: at + size])
+            except VanishedError:   # deleted since it was listed: no rows, listed as not read
+                items[k][1].file.not_read = VANISHED
+                continue
             if isinstance(got, int) and got and buf[at + got - 1] == 0x0A:
                 buf[at + got: at + got + len(_SENTINEL)] = _SENTINEL
                 # Counted now, while the file is still in the CPU cache.
@@ -419,6 +423,10 @@ def _read_single(items: list[tuple[Source, ReadContext]], k: int) -> Iterator[tu
     try:
         for table in read(source, ctx):
             yield table, np.full(table.num_rows, k, dtype=np.int64)
+    except VanishedError:
+        if ctx.file.rows_read:   # gone after some of it was read: not a file to list as not read
+            raise
+        ctx.file.not_read = VANISHED
     except OSError as exc:
         raise InputError(f"read failed: {exc}", path=source.display) from None
 
