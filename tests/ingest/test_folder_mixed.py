@@ -73,3 +73,15 @@ def test_a_dangling_link_in_a_folder_is_listed_and_a_named_one_is_an_error(run_c
                     "(--log-format) if one of them is a log"]
     named = run_cli(["report", "--spend", str(folder / "current.jsonl")])
     assert named.exit_code == 2 and "current.jsonl: no such file or directory" in named.stderr
+
+
+def test_a_folder_with_nothing_to_read_says_why(run_cli: RunCli, tmp_path: Path) -> None:
+    import os
+
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    os.symlink(tmp_path / "rotated-away.jsonl", folder / "current.jsonl")
+    res = run_cli(["report", "--spend", str(folder)])
+    assert res.exit_code == 2
+    assert f"{folder / 'current.jsonl'}: nothing to read: a symbolic link to nothing" in res.stderr
+    assert "unrecognised log format" not in res.stderr
