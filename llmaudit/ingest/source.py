@@ -406,7 +406,7 @@ def expand_inputs(paths: list[str]) -> list[Source]:
         else:
             kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode)
                     else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a regular file")
-            sources.append(Source(path=key, not_read=f"{kind}: not read (name it directly to read it as a stream)"))
+            sources.append(Source(path=key, not_read=f"{kind}; name it directly to read it as a stream"))
 
     for raw in paths:
         if raw == "-":
