@@ -303,10 +303,6 @@ class Store:
         except (OSError, pa.ArrowException) as exc:
             raise _damaged(self.root, parts, exc) from None
 
-    def short(self, parts: list[list[Any]]) -> InputError:
-        """The error for ``parts`` whose segment gave back fewer rows than the index says it holds."""
-        return _damaged(self.root, parts, ValueError("fewer rows than its index says"))
-
     def _iter_parts(self, parts: list[list[Any]]) -> Iterator[pa.Table]:
         for seg, first, count in parts:
             if self._file is None or self._file[0] != seg:
@@ -332,7 +328,7 @@ class Store:
                 if start >= first + count:
                     break
             if given != count:   # a segment replaced or cut within its batches: never a silent loss
-                raise self.short([[seg, first, count]])
+                raise _damaged(self.root, [[seg, first, count]], ValueError("fewer rows than its index says"))
 
     def rejects(self, entry: Entry) -> Iterator[tuple[int | None, str, str]]:
         for seg, first, count in entry.rejects:
