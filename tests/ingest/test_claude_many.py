@@ -241,3 +241,25 @@ def test_a_kept_buffer_from_a_larger_read_changes_nothing(tmp_path: Path, monkey
     assert reused[0].equals(fresh[0])
     assert _books(reused[1]) == _books(fresh[1])
     assert reused[2:] == fresh[2:]
+
+
+def test_a_kept_buffer_too_small_for_the_next_read_is_grown_in_place(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A larger read grows the kept buffer instead of allocating a fresh one (each fresh one is a
+    page fault every 4 KiB), and reads exactly what a fresh buffer reads."""
+    big, small = tmp_path / "big" / "projects" / "p", tmp_path / "small" / "projects" / "p"
+    for k in range(3):
+        write(big / f"b{k}.jsonl", [line(f"msg_b{k}_{i}", f"req_b{k}_{i}", inp=1000 + i, out=7)
+                                    for i in range(200)])
+    write(small / "s.jsonl", [line("msg_s", "req_s", inp=3, out=2), json.dumps(USER)])
+    monkeypatch.setattr(claude_code, "_SPARE", [])
+    fresh = _read([str(big)])
+    monkeypatch.setattr(claude_code, "_SPARE", [])
+    _read([str(small)])
+    kept = claude_code._SPARE[0]
+    grown = _read([str(big)])
+    assert len(claude_code._SPARE) == 1 and claude_code._SPARE[0] is kept
+    assert len(kept) >= sum(p.stat().st_size for p in big.iterdir())
+    assert grown[0].equals(fresh[0])
+    assert _books(grown[1]) == _books(fresh[1])
+    assert grown[2:] == fresh[2:]
