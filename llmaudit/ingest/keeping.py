@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from llmaudit.errors import redact
 from llmaudit.ingest.dedup import dedup_key
-from llmaudit.ingest.source import Source, count_newlines
+from llmaudit.ingest.source import VANISHED, Source, VanishedError, count_newlines
 from llmaudit.ingest.store import Entry, Store, identity
 from llmaudit.ingest.summary import MAX_STORED, FileSummary, IngestSummary, ReadContext, Reject
 
@@ -157,15 +157,19 @@ class Keeping:
 
     def read_tail(self, i: int) -> Tail | None:
         """Read what was appended to stored file ``i``; None when it must be read in full instead
-        (it changed meanwhile, or its new lines continue a request the store already holds)."""
+        (it changed meanwhile, or its new lines continue a request the store already holds).
+        ``VanishedError`` when the file is gone before its new part could be opened."""
         planned = self.planned[i]
         entry, reader = planned.stored, planned.reader
         assert entry is not None and reader is not None
         path = planned.source.path
         before = _stat(path)
-        if before is None:
-            return None
-        offset = count_newlines(path, 0, entry.size)
+        try:
+            if before is None:
+                raise FileNotFoundError(path)
+            offset = count_newlines(path, 0, entry.size)
+        except FileNotFoundError:
+            raise VanishedError(VANISHED, path=planned.source.display) from None
         source = Source(path=path, size=before[0] - entry.size, offset=entry.size)
         books = FileSummary(path, reader.name)
         scratch = IngestSummary(files=[books])

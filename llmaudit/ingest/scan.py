@@ -367,11 +367,18 @@ class Scan:
         assert entry is not None
         try:
             if planned.mode == "append":
-                tail = self._keeping.read_tail(i)
-                if tail is None:   # the new part continues a request the store holds: read it all
-                    planned.mode, planned.stored = "read", None
-                    self._keeping.reread(i)
-                    planned.source.prepare(self._keeping.progress)
+                try:
+                    tail = self._keeping.read_tail(i)
+                    if tail is None:   # the new part continues a request the store holds: read it all
+                        planned.mode, planned.stored = "read", None
+                        self._keeping.reread(i)
+                        planned.source.prepare(self._keeping.progress)
+                except VanishedError:
+                    # Deleted since the plan, before any of it was read: listed as not read, as a
+                    # file deleted before a cold read is (its stored rows stay for --history).
+                    fsum.not_read = VANISHED
+                    return
+                if tail is None:
                     yield from self._read_one(i)
                     return
             else:

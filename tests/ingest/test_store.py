@@ -440,3 +440,28 @@ def test_a_segment_replaced_by_a_shorter_one_stops_with_a_clear_error(run_cli: A
     result = _spend(run_cli, logs)
     assert result.exit_code == 2 and "Traceback" not in result.stderr
     assert f"error: the store's segment {segment} is damaged (fewer rows than its index says)" in result.stderr
+
+
+@pytest.mark.parametrize("straddles", [False, True])
+def test_a_stored_file_deleted_before_its_new_part_is_read_is_listed_as_not_read(tmp_path: Path,
+                                                                                straddles: bool) -> None:
+    """A file the store holds, grown since, and deleted between the plan and the read of its new
+    part (Claude Code deletes old transcripts when it starts) is listed as not read, as a file
+    deleted before a cold read is; the other files are read as if it had never been listed. With
+    ``straddles``, the new part continues a stored request, so the file would have been read whole."""
+    from llmaudit.ingest.source import VANISHED
+
+    logs = corpus(tmp_path)
+    session = logs / "app" / "c.jsonl"
+    session.write_text("".join(claude_line(n) for n in range(60, 70)) + claude_line(70, out=1))
+    scan([str(logs)], store=open_store()).table()
+    with session.open("a") as fh:
+        fh.write((claude_line(70, out=99) if straddles else "") + claude_line(71))
+    s = scan([str(logs)], store=open_store())   # planned with c.jsonl to append ...
+    session.unlink()                             # ... which is deleted before it is read
+    table = s.table()
+    by_name = {Path(f.path).name: f for f in s.summary.files}
+    assert by_name["c.jsonl"].not_read == VANISHED and by_name["c.jsonl"].rows_read == 0
+    expected = scan([str(logs)])
+    assert table.equals(expected.table())
+    assert [f for f in s.summary.files if f.path != str(session)] == expected.summary.files
