@@ -9,6 +9,7 @@ named), with the file's own books, so a hit replays exactly what the read gave.
 from __future__ import annotations
 
 import os
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -21,7 +22,7 @@ import pyarrow.compute as pc
 from llmaudit.errors import redact
 from llmaudit.ingest.dedup import dedup_key
 from llmaudit.ingest.source import VANISHED, Source, VanishedError, count_newlines
-from llmaudit.ingest.store import Entry, Store, identity
+from llmaudit.ingest.store import Entry, Store, identity, settled
 from llmaudit.ingest.summary import MAX_STORED, FileSummary, IngestSummary, ReadContext, Reject
 
 if TYPE_CHECKING:
@@ -66,13 +67,17 @@ class Keeping:
         self.unstorable: set[int] = set()
         self.scan_duplicates: dict[int, int] = defaultdict(int)
         self.entries: list[Entry] = []
+        self.taken: dict[int, int] = {}   # wall clock just before each ``before`` stat (store.settled)
+        taken = time.time_ns()
         for i, p in enumerate(planned):
             if p.mode == "read" and p.reader is not None and not p.source.is_stdin:
+                self.taken[i] = taken
                 self.before[i] = _stat(p.source.path)
 
     # ------------------------------------------------------------------------- files read in full
     def reread(self, i: int) -> None:
         """Stored file ``i`` is read in full after all: keep what this read gives."""
+        self.taken[i] = time.time_ns()
         self.before[i] = _stat(self.planned[i].source.path)
 
     def on_reject(self, i: int, forward: Callable[[Reject], None] | None) -> Callable[[Reject], None]:
@@ -116,9 +121,8 @@ class Keeping:
             return
         size = before[0]
         try:
-            # Unchanged since before the read (the stat above), so the remembered-answer check's
-            # hash of it, taken under this very stat, is the hash of what was read.
-            head, tail, newline = identity(planned.source.path, size, (size, before[1], before[3], before[2]))
+            # Unchanged since before the read (the stat above): these are the ends of what was read.
+            head, tail, newline = identity(planned.source.path, size)
         except OSError:
             return
         source = planned.source
@@ -130,6 +134,7 @@ class Keeping:
             appendable=appendable, rows_read=fsum.rows_read, rows_rejected=fsum.rows_rejected,
             duplicates=fsum.duplicates - self.scan_duplicates.get(id(fsum), 0), skipped=dict(fsum.skipped),
             bytes_read=fsum.bytes_read, parts=self.parts.pop(i, []), ctime_ns=before[3],
+            settled=settled(before[1], before[3], self.taken[i]),
         )
         rejects = self.rejects.pop(i, [])
         if rejects:
@@ -163,6 +168,7 @@ class Keeping:
         entry, reader = planned.stored, planned.reader
         assert entry is not None and reader is not None
         path = planned.source.path
+        taken = time.time_ns()
         before = _stat(path)
         try:
             if before is None:
@@ -192,7 +198,7 @@ class Keeping:
             return None
         rejects = [(None if r.line is None else r.line + offset, r.reason, redact(r.raw)) for r in scratch.rejects]
         new = replace(entry, size=before[0], mtime_ns=before[1], inode=before[2], ctime_ns=before[3], head=head,
-                      tail=tail_hash,
+                      tail=tail_hash, settled=settled(before[1], before[3], taken),
                       appendable=newline, rows_read=entry.rows_read + books.rows_read,
                       rows_rejected=entry.rows_rejected + books.rows_rejected,
                       duplicates=entry.duplicates + books.duplicates,

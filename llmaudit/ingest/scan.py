@@ -34,7 +34,7 @@ from llmaudit.ingest.readers.generic import check_mapping
 from llmaudit.ingest.registry import READERS, SNIFF_ORDER
 from llmaudit.ingest.rows import SHAPE_ERRORS
 from llmaudit.ingest.source import VANISHED, Source, VanishedError, expand_inputs
-from llmaudit.ingest.store import Entry, Store, forget_identities
+from llmaudit.ingest.store import Entry, Store
 from llmaudit.ingest.summary import MAX_STORED, Duplicate, FileSummary, IngestSummary, ReadContext, Reject
 from llmaudit.ingest.validation import reject_invalid
 
@@ -185,7 +185,6 @@ class Scan:
             i = end
         if self._keeping is not None:
             self._keeping.commit()
-            forget_identities()   # what the remembered-answer check hashed for the lookups and the store
         if self._pool is not None and self._pool.broken:
             self.summary.warnings.append(self._pool.broken)
         if self._store is not None and self._store.problem:

@@ -13,8 +13,10 @@ mtime, ctime, inode and a hash of its first and last 4 KiB — plus the reader t
 the user named it (rows carry it: ``source_file``, and Claude Code's project comes from it), the
 books (rows read, rejected, duplicates within the file, skips) and where its rows are. A file is
 a *hit* when all of that matches, an *append* when it only grew and the bytes it had are
-unchanged, a *miss* otherwise. Prices are applied after the store, at query time, so a catalog
-update never invalidates it; a change to llmaudit's own code does (``_fingerprint``).
+unchanged, a *miss* otherwise. A file that had not changed for a while when it was stored is a hit
+on its stat alone (``settled``): its bytes are read only when the stat differs. Prices are
+applied after the store, at query time, so a catalog update never invalidates it; a change to
+llmaudit's own code does (``_fingerprint``).
 
 Writers take the lock and re-read the index inside it, so two runs on one store both land their
 entries; readers never lock (the index is replaced by rename, segments are written before the
@@ -46,8 +48,8 @@ if TYPE_CHECKING:
 else:   # ingest.answers fingerprints inputs with this module, and answers without pyarrow
     pa = lazy("pyarrow")
 
-__all__ = ["BLOCK", "Entry", "Segment", "Store", "StoreStatus", "fingerprint", "forget_identities", "identity",
-           "open_store"]
+__all__ = ["BLOCK", "SETTLED_NS", "Entry", "Segment", "Store", "StoreStatus", "fingerprint", "identity",
+           "open_store", "settled"]
 
 FORMAT = 1
 BLOCK = 4096   # bytes hashed at each end of a file: a rewrite in place shows at one end or the other
@@ -67,22 +69,9 @@ def fingerprint() -> str:
     return h.hexdigest()
 
 
-def identity(path: str, size: int, seen_as: tuple[int, int, int, int] | None = None, *,
-             keep: bool = False) -> tuple[str, str, bool]:
+def identity(path: str, size: int) -> tuple[str, str, bool]:
     """Hashes of the first and last ``BLOCK`` bytes of ``path`` as it is ``size`` bytes long, and
-    whether its last byte is a newline.
-
-    The remembered-answer check and then the store's lookup hash every input of one run (20,000
-    transcripts: 0.1 s each time): the first passes ``keep`` and the file's (size, mtime, ctime,
-    inode) from a stat just taken, and the lookup, given the same stat, takes that hash instead of
-    reading the file again (once: a write in between would have moved the ctime); so does the store,
-    for a file read in full whose stat did not change. The scan forgets what was not taken once it
-    has committed, and the check forgets what it kept before: nothing outlives the run."""
-    key = (os.path.abspath(path), size, *seen_as) if seen_as is not None else None
-    if key is not None and not keep:
-        kept = _IDENTITIES.pop(key, None)
-        if kept is not None:
-            return kept
+    whether its last byte is a newline."""
     with open(path, "rb", buffering=0) as fh:
         head = fh.read(min(size, BLOCK))
         if size > BLOCK:
@@ -90,19 +79,24 @@ def identity(path: str, size: int, seen_as: tuple[int, int, int, int] | None = N
             tail = fh.read(BLOCK)
         else:
             tail = head
-    found = (hashlib.blake2b(head, digest_size=12).hexdigest(),
-             hashlib.blake2b(tail, digest_size=12).hexdigest(), tail[-1:] == b"\n")
-    if key is not None and keep:
-        _IDENTITIES[key] = found
-    return found
+    return (hashlib.blake2b(head, digest_size=12).hexdigest(),
+            hashlib.blake2b(tail, digest_size=12).hexdigest(), tail[-1:] == b"\n")
 
 
-def forget_identities() -> None:
-    """Drop the hashes ``identity(..., keep=True)`` kept and no lookup took."""
-    _IDENTITIES.clear()
+# A file whose mtime and ctime were both this much older than the stat the store took of it is
+# *settled*: any later write sets its ctime to a later clock tick (no call sets a ctime back), so
+# the same size, mtime, ctime and inode mean the same bytes and the lookup trusts the stat alone.
+# A file changed shortly before it was stored is hashed at every lookup: a second write within the
+# same tick (Linux's file clock ticks every few ms, FAT's mtime every 2 s) would not move either
+# time. Git's index makes the same distinction ("racy git"). Hashing every file of a 20,000-file
+# transcript folder took 0.24 s of each daily run (bench/README.md, p9_many_files).
+SETTLED_NS = 2_000_000_000
 
 
-_IDENTITIES: dict[tuple[Any, ...], tuple[str, str, bool]] = {}
+def settled(mtime_ns: int, ctime_ns: int, taken_ns: int) -> bool:
+    """Whether a file of these times, stat'ed after ``taken_ns`` (wall clock), is settled. A file
+    system that reports no ctime (0) never is."""
+    return ctime_ns > 0 and max(mtime_ns, ctime_ns) <= taken_ns - SETTLED_NS
 
 
 @dataclass
@@ -129,6 +123,7 @@ class Entry:
     # A rewrite in place that keeps size, mtime and both end blocks still moves the ctime (no
     # utime call sets it back): such a file is read again.
     ctime_ns: int = 0
+    settled: bool = False          # mtime and ctime were old when stored (``settled``): a same stat is a hit
 
     @property
     def rows(self) -> int:
@@ -248,14 +243,16 @@ class Store:
             return "miss", None, -1
         if st.st_ino != entry.inode or st.st_size < entry.size:
             return "miss", None, st.st_size
+        same = st.st_mtime_ns == entry.mtime_ns and st.st_ctime_ns == entry.ctime_ns
+        if same and entry.settled and st.st_size == entry.size:
+            return "hit", entry, st.st_size
         try:
-            head, tail, _ = identity(path, entry.size, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+            head, tail, _ = identity(path, entry.size)
         except OSError:
             return "miss", None, st.st_size
         if head != entry.head or tail != entry.tail:
             return "miss", None, st.st_size
         if st.st_size == entry.size:
-            same = st.st_mtime_ns == entry.mtime_ns and st.st_ctime_ns == entry.ctime_ns
             return ("hit" if same else "miss"), entry, st.st_size
         return ("append" if entry.appendable else "miss"), entry, st.st_size
 

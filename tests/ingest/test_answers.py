@@ -206,7 +206,7 @@ _KILLER = textwrap.dedent("""
 def test_sigkill_while_an_answer_is_written_then_a_rerun_is_right(run_cli: Any, tmp_path: Path) -> None:
     logs = corpus(tmp_path)
     cold = spend(run_cli, logs, extra=(*NOW, "--no-store"))
-    time.sleep(1.1)   # past RECENT_NS in the child, which is not monkeypatched
+    time.sleep(2.1)   # past RECENT_NS in the child, which is not monkeypatched
     proc = subprocess.run([sys.executable, "-c", _KILLER, str(logs), "--format", "json", "--timezone", "UTC", *NOW],
                           capture_output=True, env=os.environ | {"PYTHONPATH": str(ROOT)}, timeout=120)
     assert proc.returncode == -signal.SIGKILL
@@ -217,7 +217,7 @@ def test_sigkill_while_an_answer_is_written_then_a_rerun_is_right(run_cli: Any, 
 
 def test_concurrent_runs_write_and_read_whole_answers(tmp_path: Path) -> None:
     logs = corpus(tmp_path)
-    time.sleep(1.1)   # past RECENT_NS in the children
+    time.sleep(2.1)   # past RECENT_NS in the children
     env = os.environ | {"PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "llmaudit", "report", "--spend", str(logs), "--format", "json", "--timezone", "UTC",
            *NOW]

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -386,28 +387,55 @@ def test_files_stored_by_several_runs_read_back_as_a_cold_read(run_cli: Any, tmp
     assert stored["totals"]["requests"] == 54   # 60 lines + 4 appended, 10 repeats counted once
 
 
-def test_a_hash_taken_for_the_answer_check_is_reused_once_and_only_while_the_file_is_unchanged(
-        tmp_path: Path) -> None:
+def _stored_entry(log: Path, *, later_ns: int = 0, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Store ``log`` as if its read began ``later_ns`` after now; its entry."""
+    from llmaudit.ingest import keeping
+
+    real = time.time_ns
+    monkeypatch.setattr(keeping.time, "time_ns", lambda: real() + later_ns)
+    scan([str(log)], store=open_store()).table()
+    monkeypatch.setattr(keeping.time, "time_ns", real)
+    return open_store().entries[str(log.resolve())]
+
+
+def test_a_settled_file_is_a_hit_on_its_stat_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file last changed well before it was stored is found unchanged by its stat, without
+    reading it (a daily run over 20,000 transcripts hashed every one); a rewrite still moves its
+    ctime and is a miss."""
     from llmaudit.ingest import store as store_module
 
     log = tmp_path / "s.jsonl"
     log.write_text("".join(claude_line(n) for n in range(3)))
-    st = os.stat(log)
-    seen = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-    first = store_module.identity(str(log), st.st_size, seen, keep=True)
+    entry = _stored_entry(log, later_ns=10 * store_module.SETTLED_NS, monkeypatch=monkeypatch)
+    assert entry.settled
+    hashed: list[str] = []
+    real = store_module.identity
+    monkeypatch.setattr(store_module, "identity", lambda path, size: hashed.append(path) or real(path, size))
+    assert open_store().lookup(str(log), None, "")[0] == "hit" and not hashed
+    st = log.stat()
     log.write_text("".join(claude_line(n, out=7) for n in range(3)))   # same size, new bytes
-    os.utime(log, ns=(st.st_atime_ns, st.st_mtime_ns))                  # mtime set back
-    now = os.stat(log)
-    again = store_module.identity(str(log), now.st_size, (now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino))
-    assert again != first   # the ctime moved: hashed afresh, the rewrite is seen
+    os.utime(log, ns=(st.st_atime_ns, st.st_mtime_ns))                  # mtime set back: the ctime moved
+    assert log.stat().st_size == st.st_size
+    assert open_store().lookup(str(log), None, "")[0] == "miss" and hashed == [str(log.resolve())]
+
+
+def test_a_file_changed_just_before_it_was_stored_is_hashed_at_every_lookup(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second write within the clock tick of the first leaves size, mtime and ctime as they were:
+    for a file stored that soon after a change, only its bytes tell."""
+    from llmaudit.ingest import store as store_module
+
+    log = tmp_path / "s.jsonl"
     log.write_text("".join(claude_line(n) for n in range(3)))
+    entry = _stored_entry(log, monkeypatch=monkeypatch)
+    assert not entry.settled
+    assert open_store().lookup(str(log), None, "")[0] == "hit"
     st = os.stat(log)
-    seen = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-    kept = store_module.identity(str(log), st.st_size, seen, keep=True)
-    assert store_module.identity(str(log), st.st_size, seen) == kept   # taken once ...
-    assert (str(log), st.st_size, *seen) not in store_module._IDENTITIES   # ... and then gone
-    store_module.forget_identities()
-    assert not store_module._IDENTITIES
+    log.write_text("".join(claude_line(n, out=7) for n in range(3)))   # same size, new bytes ...
+    real_stat, target = os.stat, str(log.resolve())
+    monkeypatch.setattr(store_module.os, "stat",                         # ... within the same tick
+                        lambda path, *a, **k: st if str(path) == target else real_stat(path, *a, **k))
+    assert open_store().lookup(str(log), None, "")[0] == "miss"
 
 
 def test_a_commit_keeps_what_another_run_committed_after_this_one_loaded_the_index(tmp_path: Path) -> None:
