@@ -12,7 +12,6 @@ traceback.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -73,7 +72,9 @@ class Output:
         sys.stdout.flush()
 
     def json(self, payload: Any) -> None:
-        self.data(json.dumps(payload, indent=2, sort_keys=False, default=str))
+        from llmaudit.render.jsontext import dumps
+
+        self.data(dumps(payload))   # json.dumps(payload, indent=2, default=str), at the C encoder's speed
 
     def table(self, renderable: Any) -> None:
         self.stdout.print(renderable)
