@@ -86,9 +86,10 @@ def _question_key(question: Mapping[str, Any]) -> str:
     return h.hexdigest()
 
 
-def _inputs(paths: list[str]) -> tuple[list[Any], int] | None:
-    """What ``paths`` expand to, with each file's identity, and the latest change among them (ns);
-    None when they cannot be fingerprinted (stdin, a pipe, a missing path: the read says why)."""
+def _inputs(paths: list[str]) -> tuple[list[Any], int, list[Any]] | None:
+    """What ``paths`` expand to, with each file's identity, the latest change among them (ns), and
+    the listing itself (``Source``s, for the scan); None when they cannot be fingerprinted (stdin,
+    a pipe, a missing path: the read says why)."""
     from llmaudit.ingest.source import expand_inputs
 
     try:
@@ -104,20 +105,24 @@ def _inputs(paths: list[str]) -> tuple[list[Any], int] | None:
             found.append((source.path, source.not_read))
             continue
         try:
-            stat = _stat(source.path)
+            stat = source.seen or _stat(source.path)   # the listing's stat, taken a moment ago
         except OSError:
             return None
         found.append((source.path, *stat))
         latest = max(latest, stat[1], stat[2])
-    return found, latest
+    return found, latest, sources
 
 
 class Answers:
     """The remembered answer to one question about its inputs as they are now."""
 
-    def __init__(self, folder: Path, key: str, inputs: list[Any], latest_ns: int, taken_ns: int) -> None:
+    def __init__(self, folder: Path, key: str, inputs: list[Any], latest_ns: int, taken_ns: int,
+                 listed: list[Any] | None = None) -> None:
         self.path = folder / f"{key}.bin"
         self.inputs = inputs
+        # The inputs as listed for the fingerprint: a miss is read from this very listing (one walk
+        # and one stat per file a run, not three), so the answer kept is of the files fingerprinted.
+        self.listed = listed
         self.rememberable = latest_ns < taken_ns - RECENT_NS
 
     def get(self) -> Any:
@@ -174,4 +179,4 @@ def open_answers(paths: list[str], question: Mapping[str, Any], store_root: Path
     if inputs is None:
         return None
     root = store_root or home_dir() / "store"
-    return Answers(root / FOLDER, _question_key(question), inputs[0], inputs[1], taken)
+    return Answers(root / FOLDER, _question_key(question), inputs[0], inputs[1], taken, inputs[2])

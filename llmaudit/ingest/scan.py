@@ -512,7 +512,7 @@ def _not_utf8(exc: UnicodeDecodeError, reader: Reader | None, source: Source, fi
 def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = None,
          progress: Callable[[int], None] | None = None,
          on_reject: Callable[[Reject], None] | None = None, store: Store | None = None,
-         history: bool = False) -> Scan:
+         history: bool = False, listed: list[Source] | None = None) -> Scan:
     """Plan a read of ``paths`` (files, directories, globs, ``.gz``, ``-`` for stdin).
 
     ``fmt`` is ``"auto"`` (sniff each file) or a reader name (``READERS``). ``mapping`` maps schema
@@ -533,14 +533,16 @@ def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = N
         if fmt not in ("auto", "generic"):
             raise UsageError(f"--map applies to --format generic, not {fmt}")
         check_mapping(mapping)
-    sources = expand_inputs(paths)
+    # ``listed``: what ``expand_inputs(paths)`` gave the remembered-answer check a moment ago.
+    sources = listed if listed is not None else expand_inputs(paths)
     planned: list[_Planned] = []
     for source in sources:
         if source.not_read:
             planned.append(_Planned(source, None, source.not_read))
             continue
         if store is not None and not source.is_stdin:
-            mode, entry, _ = store.lookup(source.path, None if fmt == "auto" else fmt, mapping_key(mapping))
+            mode, entry, _ = store.lookup(source.path, None if fmt == "auto" else fmt, mapping_key(mapping),
+                                          source.seen)
             known = READERS.get(entry.reader) if entry is not None else None
             if (known is not None and entry is not None and (mode == "hit" or (mode == "append" and known.appendable))
                     and store.usable(entry)):

@@ -167,6 +167,9 @@ class Source:
     offset: int = 0                          # read from this byte on (the store: an appended log's new part)
     limit: int | None = None                 # and at most this many bytes (a worker's share of a big log)
     cr_lines: bool = False                   # lines end in a lone CR: read as newlines
+    # (size, mtime, ctime, inode, device) from the listing's stat (``expand_inputs``): the
+    # remembered-answer check and the store's lookup take it instead of a stat each (20,000 files).
+    seen: tuple[int, int, int, int, int] | None = field(default=None, repr=False, compare=False)
     _stream: BinaryIO | None = field(default=None, repr=False)
     _tally: list[int] = field(default_factory=lambda: [0], repr=False)
     _progress: Callable[[int], None] | None = field(default=None, repr=False)
@@ -400,7 +403,8 @@ def expand_inputs(paths: list[str]) -> list[Source]:
             sources.append(Source(path=key, not_read=why))
             return
         if stat.S_ISREG(st.st_mode):
-            sources.append(Source(path=key, size=st.st_size))
+            sources.append(Source(path=key, size=st.st_size,
+                                  seen=(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)))
         elif named and (stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode)):
             sources.append(Source(path=key, pipe=True))
         else:

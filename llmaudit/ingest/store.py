@@ -228,33 +228,38 @@ class Store:
                         "held are read again and the index is written afresh")
         return {}
 
-    def lookup(self, display: str, reader: str | None, mapping: str) -> tuple[str, Entry | None, int]:
+    def lookup(self, display: str, reader: str | None, mapping: str,
+               seen: tuple[int, int, int, int, int] | None = None) -> tuple[str, Entry | None, int]:
         """(``"hit"``, ``"append"`` or ``"miss"``, the entry, the file's size now). ``reader`` is the
-        reader the user forced (None: any)."""
+        reader the user forced (None: any); ``seen`` the file's (size, mtime, ctime, inode, device)
+        as the listing just took it (``Source.seen``), else it is stat'ed here."""
         path = os.path.abspath(display)
         entry = self.entries.get(path)
         if entry is None or entry.display != display or entry.mapping != mapping:
             return "miss", None, -1
         if reader is not None and entry.reader != reader:
             return "miss", None, -1
-        try:
-            st = os.stat(path)
-        except OSError:
-            return "miss", None, -1
-        if st.st_ino != entry.inode or st.st_size < entry.size:
-            return "miss", None, st.st_size
-        same = st.st_mtime_ns == entry.mtime_ns and st.st_ctime_ns == entry.ctime_ns
-        if same and entry.settled and st.st_size == entry.size:
-            return "hit", entry, st.st_size
+        if seen is None:
+            try:
+                st = os.stat(path)
+            except OSError:
+                return "miss", None, -1
+            seen = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+        size, mtime_ns, ctime_ns, inode, _ = seen
+        if inode != entry.inode or size < entry.size:
+            return "miss", None, size
+        same = mtime_ns == entry.mtime_ns and ctime_ns == entry.ctime_ns
+        if same and entry.settled and size == entry.size:
+            return "hit", entry, size
         try:
             head, tail, _ = identity(path, entry.size)
         except OSError:
-            return "miss", None, st.st_size
+            return "miss", None, size
         if head != entry.head or tail != entry.tail:
-            return "miss", None, st.st_size
-        if st.st_size == entry.size:
-            return ("hit" if same else "miss"), entry, st.st_size
-        return ("append" if entry.appendable else "miss"), entry, st.st_size
+            return "miss", None, size
+        if size == entry.size:
+            return ("hit" if same else "miss"), entry, size
+        return ("append" if entry.appendable else "miss"), entry, size
 
     def usable(self, entry: Entry) -> bool:
         """Whether the segment files ``entry``'s rows and rejects are in can be opened (checked once

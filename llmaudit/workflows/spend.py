@@ -109,7 +109,8 @@ def audit_spend(options: SpendAuditOptions,
     with (progress or no_progress)() as bar:
         records = open_records_with(options.engine, paths, scheduler=options.scheduler, fmt=options.log_format,
                                     mapping=parse_map(options.mapping), progress=bar.advance, catalog=catalog,
-                                    host=options.host, store=options.store, history=options.history)
+                                    host=options.host, store=options.store, history=options.history,
+                                    listed=answers.listed if answers is not None else None)
         # The workers read while this process loads the catalog and the analysis (0.05-0.1 s).
         records.start()
         try:

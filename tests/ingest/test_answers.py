@@ -254,3 +254,27 @@ def test_only_the_newest_answers_are_kept(tmp_path: Path, monkeypatch: pytest.Mo
     assert len(answer_files()) == 3
     kept = open_answers([str(logs)], {"q": 4})
     assert kept is not None and kept.get() == {"n": 4}
+
+
+def test_a_miss_is_read_from_the_listing_the_check_made(run_cli: Any, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A daily run (one log added) walks the folder once and stats each log the store holds once:
+    the remembered-answer check's listing and stats are the scan's (20,000 transcripts were walked
+    twice and stat'ed three times), and the report is the cold run's."""
+    from llmaudit.ingest import source as source_module
+
+    logs = corpus(tmp_path)
+    spend(run_cli, logs, extra=NOW)
+    (logs / "app" / "b.jsonl").write_text(claude_line(77))
+    walks: list[str] = []
+    stats: list[str] = []
+    real_walk, real_stat = source_module._walk, os.stat
+    monkeypatch.setattr(source_module, "_walk", lambda folder: walks.append(str(folder)) or real_walk(folder))
+    monkeypatch.setattr(os, "stat", lambda path, *a, **k: (stats.append(str(path)) if str(path).startswith(
+        str(logs)) else None) or real_stat(path, *a, **k))
+    daily = spend(run_cli, logs, extra=NOW)
+    assert walks == [str(logs)]
+    kept = [str(logs / "app" / "a.jsonl"), str(logs / "openai.jsonl")]
+    assert [stats.count(p) for p in kept] == [1, 1], stats
+    monkeypatch.undo()
+    assert daily == spend(run_cli, logs, extra=(*NOW, "--no-store"))

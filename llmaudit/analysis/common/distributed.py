@@ -368,23 +368,26 @@ ENGINES = ("local", "dask")
 def open_records_with(engine: str, paths: list[str], *, scheduler: str | None = None, fmt: str = "auto",
                       mapping: dict[str, str] | None = None, progress: Callable[[int], None] | None = None,
                       on_reject: Callable[[Any], None] | None = None, catalog: Any = None,
-                      host: str | None = None, store: bool = False, history: bool = False) -> Any:
+                      host: str | None = None, store: bool = False, history: bool = False,
+                      listed: list[Any] | None = None) -> Any:
     """``--engine local|dask`` in one call: ``open_records`` or ``open_records_distributed``.
 
     Both results have ``batches()`` / ``summary`` / ``total_bytes`` and feed ``build_spend`` and
     ``write_parquet`` alike. ``scheduler`` is only meaningful with the dask engine; ``host``
     (``--host``) stamps every row read, on either engine. ``store``: both engines read through the
     local store (``ingest.store``); ``history`` (files gone from disk, from the store) is local only.
+    ``listed``: ``paths`` as already expanded (``Source``s), taken by the local engine.
     """
     from llmaudit.analysis.common.records import stamp_host
 
     return stamp_host(_open(engine, paths, scheduler=scheduler, fmt=fmt, mapping=mapping, progress=progress,
-                            on_reject=on_reject, catalog=catalog, store=store, history=history), host)
+                            on_reject=on_reject, catalog=catalog, store=store, history=history, listed=listed),
+                      host)
 
 
 def _open(engine: str, paths: list[str], *, scheduler: str | None, fmt: str, mapping: dict[str, str] | None,
           progress: Callable[[int], None] | None, on_reject: Callable[[Any], None] | None, catalog: Any,
-          store: bool = False, history: bool = False) -> Any:
+          store: bool = False, history: bool = False, listed: list[Any] | None = None) -> Any:
     if engine not in ENGINES:
         raise UsageError(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
     if engine == "local":
@@ -393,7 +396,7 @@ def _open(engine: str, paths: list[str], *, scheduler: str | None, fmt: str, map
         from llmaudit.analysis.common.records import open_records
 
         return open_records(paths, fmt=fmt, mapping=mapping, progress=progress, on_reject=on_reject, store=store,
-                            history=history)
+                            history=history, listed=listed)
     if history:
         raise UsageError("--history reads the local store; it needs --engine local")
     return open_records_distributed(paths, fmt=fmt, mapping=mapping, progress=progress, on_reject=on_reject,

@@ -148,7 +148,7 @@ def _hidden(path: Path, root: Path) -> bool:
 def open_records(paths: list[str], *, fmt: str = "auto", mapping: dict[str, str] | None = None,
                  progress: Callable[[int], None] | None = None,
                  on_reject: Callable[[Any], None] | None = None, store: bool = False,
-                 history: bool = False) -> Records:
+                 history: bool = False, listed: list[Any] | None = None) -> Records:
     """Plan a read of ``paths``; unknown formats and missing files fail here, before any reading.
     ``store``: read through the local store (files unchanged since they were last read are not
     parsed again); ``history``: also files it read under these folders that are gone since."""
@@ -167,8 +167,10 @@ def open_records(paths: list[str], *, fmt: str = "auto", mapping: dict[str, str]
         from llmaudit.ingest.store import open_store
 
         kept = open_store()
-    plan = scan(raw, fmt, mapping, progress=progress, on_reject=on_reject, store=kept,
-                history=history) if raw else None
+    # ``listed`` (the remembered-answer check's listing of ``paths``) stands for the walk when every
+    # path is a raw log; Parquet inputs are read apart, so the scan then lists its own.
+    plan = scan(raw, fmt, mapping, progress=progress, on_reject=on_reject, store=kept, history=history,
+                listed=listed if not parquet else None) if raw else None
     return Records(parquet, plan, progress, on_reject)
 
 
