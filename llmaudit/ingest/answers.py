@@ -121,7 +121,8 @@ class Answers:
         self.path = folder / f"{key}.bin"
         self.inputs = inputs
         # The inputs as listed for the fingerprint: a miss is read from this very listing (one walk
-        # and one stat per file a run, not three), so the answer kept is of the files fingerprinted.
+        # and one stat per stored file a run, where the check, the scan and the store's lookup each
+        # walked or stat'ed again), so the answer kept is of the files fingerprinted.
         self.listed = listed
         self.rememberable = latest_ns < taken_ns - RECENT_NS
 
