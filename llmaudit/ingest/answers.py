@@ -37,7 +37,7 @@ from typing import Any
 
 from llmaudit.config import data_path, home_dir
 from llmaudit.errors import LlmauditError
-from llmaudit.ingest.store import SETTLED_NS
+from llmaudit.ingest.store import CTIME_IS_CHANGE, SETTLED_NS, identity
 
 __all__ = ["FOLDER", "KEEP", "RECENT_NS", "Answers", "open_answers"]
 
@@ -108,7 +108,13 @@ def _inputs(paths: list[str]) -> tuple[list[Any], int, list[Any]] | None:
             stat = source.seen or _stat(source.path)   # the listing's stat, taken a moment ago
         except OSError:
             return None
-        found.append((source.path, *stat))
+        if CTIME_IS_CHANGE:
+            found.append((source.path, *stat))
+        else:   # Windows: no write moves st_ctime, so a rewrite that keeps size and mtime shows in the bytes only
+            try:
+                found.append((source.path, *stat, *identity(source.path, stat[0])))
+            except OSError:
+                return None
         latest = max(latest, stat[1], stat[2])
     return found, latest, sources
 

@@ -48,8 +48,8 @@ if TYPE_CHECKING:
 else:   # ingest.answers fingerprints inputs with this module, and answers without pyarrow
     pa = lazy("pyarrow")
 
-__all__ = ["BLOCK", "SETTLED_NS", "Entry", "Segment", "Store", "StoreStatus", "fingerprint", "identity",
-           "open_store", "settled"]
+__all__ = ["BLOCK", "CTIME_IS_CHANGE", "SETTLED_NS", "Entry", "Segment", "Store", "StoreStatus", "fingerprint",
+           "identity", "open_store", "settled"]
 
 FORMAT = 1
 BLOCK = 4096   # bytes hashed at each end of a file: a rewrite in place shows at one end or the other
@@ -95,8 +95,15 @@ SETTLED_NS = 2_000_000_000
 
 def settled(mtime_ns: int, ctime_ns: int, taken_ns: int) -> bool:
     """Whether a file of these times, stat'ed after ``taken_ns`` (wall clock), is settled. A file
-    system that reports no ctime (0) never is."""
-    return ctime_ns > 0 and max(mtime_ns, ctime_ns) <= taken_ns - SETTLED_NS
+    system that reports no ctime (0) never is, nor is any file on Windows, where Python's
+    ``st_ctime`` is the creation time and no write moves it. Like git, this trusts the stat a
+    network file system gives: one that caches attributes (NFS ``actimeo``) may show a file
+    changed a moment ago as unchanged for that long."""
+    return CTIME_IS_CHANGE and ctime_ns > 0 and max(mtime_ns, ctime_ns) <= taken_ns - SETTLED_NS
+
+
+# POSIX: every write, chmod or utime sets the ctime to now (Windows: creation time).
+CTIME_IS_CHANGE = os.name != "nt"
 
 
 @dataclass

@@ -278,3 +278,25 @@ def test_a_miss_is_read_from_the_listing_the_check_made(run_cli: Any, tmp_path: 
     assert [stats.count(p) for p in kept] == [1, 1], stats
     monkeypatch.undo()
     assert daily == spend(run_cli, logs, extra=(*NOW, "--no-store"))
+
+
+@pytest.mark.parametrize("ctime_is_change", [True, False])
+def test_where_no_write_moves_the_ctime_the_fingerprint_reads_the_ends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                       ctime_is_change: bool) -> None:
+    """On Windows ``st_ctime`` is the creation time: a rewrite that keeps size and mtime leaves the
+    stat as it was, so there the fingerprint also hashes both ends of each file. Elsewhere every
+    write moves the ctime and the stat alone tells (the stat is faked here as Windows gives it)."""
+    monkeypatch.setattr(answers, "CTIME_IS_CHANGE", ctime_is_change)
+    logs = corpus(tmp_path)
+    slot = open_answers([str(logs)], {"q": 1})
+    assert slot is not None
+    slot.put({"an": "answer"})
+    log = logs / "openai.jsonl"
+    st = os.stat(log)
+    log.write_text(log.read_text().replace('"completion_tokens": 50', '"completion_tokens": 70'))
+    assert os.stat(log).st_size == st.st_size
+    real = os.stat
+    monkeypatch.setattr(os, "stat", lambda path, *a, **k: st if str(path) == str(log) else real(path, *a, **k))
+    again = open_answers([str(logs)], {"q": 1})
+    assert again is not None
+    assert again.get() == ({"an": "answer"} if ctime_is_change else None)

@@ -493,3 +493,15 @@ def test_a_stored_file_deleted_before_its_new_part_is_read_is_listed_as_not_read
     expected = scan([str(logs)])
     assert table.equals(expected.table())
     assert [f for f in s.summary.files if f.path != str(session)] == expected.summary.files
+
+
+def test_the_settled_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmaudit.ingest import store as store_module
+
+    s = store_module.SETTLED_NS
+    assert store_module.settled(10, 10, 10 + s)           # both times 2 s before the stat
+    assert not store_module.settled(10, 10, 9 + s)        # changed within the window
+    assert not store_module.settled(10 + 2 * s, 10, 10 + s)   # an mtime set in the future
+    assert not store_module.settled(10, 0, 10 + s)        # a file system without a ctime
+    monkeypatch.setattr(store_module, "CTIME_IS_CHANGE", False)   # Windows: st_ctime is the creation time
+    assert not store_module.settled(10, 10, 10 + s)
