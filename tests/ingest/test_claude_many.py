@@ -225,33 +225,38 @@ def test_read_into_a_file_that_grew(tmp_path: Path) -> None:
     assert fits.read_into(memoryview(buf)) == 10 and bytes(buf[:10]) == b"0123456789"
 
 
+def _big_and_small(tmp_path: Path, files: int, lines: int) -> tuple[Path, Path]:
+    """A folder of ``files`` sessions of ``lines`` usage lines, and one of a single short session."""
+    big, small = tmp_path / "big" / "projects" / "p", tmp_path / "small" / "projects" / "p"
+    for k in range(files):
+        write(big / f"b{k}.jsonl", [line(f"msg_b{k}_{i}", f"req_b{k}_{i}", inp=1000 + i, out=7)
+                                    for i in range(lines)])
+    write(small / "s.jsonl", [line("msg_s", "req_s", inp=3, out=2), json.dumps(USER)])
+    return big, small
+
+
+def _same_read(got: Any, fresh: Any) -> None:
+    assert got[0].equals(fresh[0])
+    assert _books(got[1]) == _books(fresh[1])
+    assert got[2:] == fresh[2:]
+
+
 def test_a_kept_buffer_from_a_larger_read_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The buffer of a finished read is reused by the next; a smaller read that gets one holding
     another corpus's bytes past its own end reads exactly what a fresh buffer reads."""
-    big, small = tmp_path / "big" / "projects" / "p", tmp_path / "small" / "projects" / "p"
-    for k in range(6):
-        write(big / f"b{k}.jsonl", [line(f"msg_b{k}_{i}", f"req_b{k}_{i}", inp=1000 + i, out=7)
-                                    for i in range(300)])
-    write(small / "s.jsonl", [line("msg_s", "req_s", inp=3, out=2), json.dumps(USER)])
+    big, small = _big_and_small(tmp_path, 6, 300)
     monkeypatch.setattr(claude_code, "_SPARE", [])
     fresh = _read([str(small)])
     _read([str(big)])                               # leaves a buffer larger than the small read
     assert claude_code._SPARE and len(claude_code._SPARE[0]) > (small / "s.jsonl").stat().st_size
-    reused = _read([str(small)])
-    assert reused[0].equals(fresh[0])
-    assert _books(reused[1]) == _books(fresh[1])
-    assert reused[2:] == fresh[2:]
+    _same_read(_read([str(small)]), fresh)
 
 
 def test_a_kept_buffer_too_small_for_the_next_read_is_grown_in_place(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """A larger read grows the kept buffer instead of allocating a fresh one (each fresh one is a
     page fault every 4 KiB), and reads exactly what a fresh buffer reads."""
-    big, small = tmp_path / "big" / "projects" / "p", tmp_path / "small" / "projects" / "p"
-    for k in range(3):
-        write(big / f"b{k}.jsonl", [line(f"msg_b{k}_{i}", f"req_b{k}_{i}", inp=1000 + i, out=7)
-                                    for i in range(200)])
-    write(small / "s.jsonl", [line("msg_s", "req_s", inp=3, out=2), json.dumps(USER)])
+    big, small = _big_and_small(tmp_path, 3, 200)
     monkeypatch.setattr(claude_code, "_SPARE", [])
     fresh = _read([str(big)])
     monkeypatch.setattr(claude_code, "_SPARE", [])
@@ -260,6 +265,4 @@ def test_a_kept_buffer_too_small_for_the_next_read_is_grown_in_place(tmp_path: P
     grown = _read([str(big)])
     assert len(claude_code._SPARE) == 1 and claude_code._SPARE[0] is kept
     assert len(kept) >= sum(p.stat().st_size for p in big.iterdir())
-    assert grown[0].equals(fresh[0])
-    assert _books(grown[1]) == _books(fresh[1])
-    assert grown[2:] == fresh[2:]
+    _same_read(grown, fresh)
