@@ -136,9 +136,6 @@ class Entry:
     def rows(self) -> int:
         return sum(p[2] for p in self.parts)
 
-    def as_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
     @classmethod
     def from_json(cls, data: Any) -> Entry:
         """``Entry(**data)``; when ``data`` (a dict just parsed, owned by nobody else) has exactly the
@@ -422,7 +419,7 @@ class Store:
     def _write_index(self, entries: dict[str, Entry]) -> None:
         used = {p[0] for e in entries.values() for p in e.parts}
         doc = {"format": FORMAT, "fingerprint": self._fp,
-               "entries": entries,   # orjson writes a dataclass as its fields, as as_json() gives them
+               "entries": entries,   # orjson writes each dataclass as its fields, in order
                "segments": {k: v for k, v in self.batch_sizes.items() if k in used}}
         tmp = self.root / f".index.json.{os.getpid()}.part"
         tmp.write_bytes(orjson.dumps(doc))

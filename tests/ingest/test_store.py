@@ -505,3 +505,29 @@ def test_the_settled_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not store_module.settled(10, 0, 10 + s)        # a file system without a ctime
     monkeypatch.setattr(store_module, "CTIME_IS_CHANGE", False)   # Windows: st_ctime is the creation time
     assert not store_module.settled(10, 10, 10 + s)
+
+
+def test_the_index_reads_back_what_it_wrote_and_refuses_entries_it_did_not(tmp_path: Path) -> None:
+    """Entries are written by orjson as dataclasses and read back as their parsed dicts: the same
+    entries; one lacking a field added since (``settled``) takes its default; one with a key no
+    llmaudit wrote makes the index unreadable (said, every file read again), never a half entry."""
+    import orjson
+
+    from llmaudit.ingest.store import Entry
+
+    logs = corpus(tmp_path)
+    scan([str(logs)], store=open_store()).table()
+    written = open_store().entries
+    assert len(written) == 2 and all(type(e) is Entry for e in written.values())
+    index = Path(os.environ["LLMAUDIT_HOME"]) / "store" / "index.json"
+    doc = orjson.loads(index.read_bytes())
+    assert {k: Entry(**v) for k, v in doc["entries"].items()} == written
+    for entry in doc["entries"].values():
+        del entry["settled"]
+    index.write_bytes(orjson.dumps(doc))
+    older = open_store().entries
+    assert older.keys() == written.keys() and not any(e.settled for e in older.values())
+    next(iter(doc["entries"].values()))["shape"] = "unknown"
+    index.write_bytes(orjson.dumps(doc))
+    store = open_store()
+    assert store.entries == {} and store.problem is not None and "not one llmaudit wrote" in store.problem
