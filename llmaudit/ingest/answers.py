@@ -48,8 +48,9 @@ RECENT_NS = SETTLED_NS       # inputs changed this shortly before the fingerprin
 
 
 def _stat(path: Path | str) -> tuple[int, int, int, int, int]:
-    st = os.stat(path)
-    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+    from llmaudit.ingest.source import stat_key
+
+    return stat_key(os.stat(path))
 
 
 def _data_files() -> list[str]:

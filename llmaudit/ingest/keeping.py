@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from llmaudit.errors import redact
 from llmaudit.ingest.dedup import dedup_key
-from llmaudit.ingest.source import VANISHED, Source, VanishedError, count_newlines
+from llmaudit.ingest.source import VANISHED, Source, VanishedError, count_newlines, stat_key
 from llmaudit.ingest.store import Entry, Store, identity, settled
 from llmaudit.ingest.summary import MAX_STORED, FileSummary, IngestSummary, ReadContext, Reject
 
@@ -45,12 +45,12 @@ class Tail:
     size: int
 
 
-def _stat(path: str) -> tuple[int, int, int, int] | None:
+def _stat(path: str) -> tuple[int, int, int, int, int] | None:
+    """``stat_key`` of ``path`` now; None when it is gone."""
     try:
-        st = os.stat(path)
+        return stat_key(os.stat(path))
     except OSError:
         return None
-    return st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns
 
 
 class Keeping:
@@ -61,23 +61,22 @@ class Keeping:
         self.mapping = mapping_key(mapping)
         self.progress = progress
         self.segment = store.segment()
-        self.before: dict[int, tuple[int, int, int, int] | None] = {}
+        self.before: dict[int, tuple[int, int, int, int, int] | None] = {}
         self.parts: dict[int, list[list[Any]]] = defaultdict(list)
         self.rejects: dict[int, list[tuple[int | None, str, str]]] = defaultdict(list)
         self.unstorable: set[int] = set()
         self.scan_duplicates: dict[int, int] = defaultdict(int)
         self.entries: list[Entry] = []
-        self.taken: dict[int, int] = {}   # wall clock just before each ``before`` stat (store.settled)
-        taken = time.time_ns()
+        # The wall clock before any ``before`` stat (store.settled): a later stat (a reread) is
+        # only judged more strictly against it.
+        self.taken_ns = time.time_ns()
         for i, p in enumerate(planned):
             if p.mode == "read" and p.reader is not None and not p.source.is_stdin:
-                self.taken[i] = taken
                 self.before[i] = _stat(p.source.path)
 
     # ------------------------------------------------------------------------- files read in full
     def reread(self, i: int) -> None:
         """Stored file ``i`` is read in full after all: keep what this read gives."""
-        self.taken[i] = time.time_ns()
         self.before[i] = _stat(self.planned[i].source.path)
 
     def on_reject(self, i: int, forward: Callable[[Reject], None] | None) -> Callable[[Reject], None]:
@@ -130,11 +129,11 @@ class Keeping:
                       and source.head.lstrip()[:1] not in (b"[", b""))
         entry = Entry(
             path=os.path.abspath(source.path), display=source.path, reader=planned.reader.name,
-            mapping=self.mapping, size=size, mtime_ns=before[1], inode=before[2], head=head, tail=tail,
+            mapping=self.mapping, size=size, mtime_ns=before[1], inode=before[3], head=head, tail=tail,
             appendable=appendable, rows_read=fsum.rows_read, rows_rejected=fsum.rows_rejected,
             duplicates=fsum.duplicates - self.scan_duplicates.get(id(fsum), 0), skipped=dict(fsum.skipped),
-            bytes_read=fsum.bytes_read, parts=self.parts.pop(i, []), ctime_ns=before[3],
-            settled=settled(before[1], before[3], self.taken[i]),
+            bytes_read=fsum.bytes_read, parts=self.parts.pop(i, []), ctime_ns=before[2],
+            settled=settled(before[1], before[2], self.taken_ns),
         )
         rejects = self.rejects.pop(i, [])
         if rejects:
@@ -171,11 +170,11 @@ class Keeping:
         taken = time.time_ns()
         before = _stat(path)
         try:
-            if before is None:
-                raise FileNotFoundError(path)
-            offset = count_newlines(path, 0, entry.size)
+            offset = count_newlines(path, 0, entry.size) if before is not None else None
         except FileNotFoundError:
-            raise VanishedError(VANISHED, path=planned.source.display) from None
+            offset = None
+        if before is None or offset is None:
+            raise VanishedError(VANISHED, path=planned.source.display)
         source = Source(path=path, size=before[0] - entry.size, offset=entry.size)
         books = FileSummary(path, reader.name)
         scratch = IngestSummary(files=[books])
@@ -197,8 +196,8 @@ class Keeping:
         except OSError:
             return None
         rejects = [(None if r.line is None else r.line + offset, r.reason, redact(r.raw)) for r in scratch.rejects]
-        new = replace(entry, size=before[0], mtime_ns=before[1], inode=before[2], ctime_ns=before[3], head=head,
-                      tail=tail_hash, settled=settled(before[1], before[3], taken),
+        new = replace(entry, size=before[0], mtime_ns=before[1], inode=before[3], ctime_ns=before[2], head=head,
+                      tail=tail_hash, settled=settled(before[1], before[2], taken),
                       appendable=newline, rows_read=entry.rows_read + books.rows_read,
                       rows_rejected=entry.rows_rejected + books.rows_rejected,
                       duplicates=entry.duplicates + books.duplicates,

@@ -27,7 +27,7 @@ from typing import BinaryIO
 
 from llmaudit.errors import InputError
 
-__all__ = ["HEAD_BYTES", "VANISHED", "Source", "VanishedError", "count_newlines", "expand_inputs"]
+__all__ = ["HEAD_BYTES", "VANISHED", "Source", "VanishedError", "count_newlines", "expand_inputs", "stat_key"]
 
 HEAD_BYTES = 65_536
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -140,6 +140,12 @@ class _Prefixed(io.RawIOBase):
 
 
 VANISHED = "deleted while it was being read"
+
+
+def stat_key(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    """A file's state as the store, its lookups and the remembered answers compare it: (size,
+    mtime, ctime, inode, device)."""
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
 
 
 class VanishedError(InputError):
@@ -403,8 +409,7 @@ def expand_inputs(paths: list[str]) -> list[Source]:
             sources.append(Source(path=key, not_read=why))
             return
         if stat.S_ISREG(st.st_mode):
-            sources.append(Source(path=key, size=st.st_size,
-                                  seen=(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)))
+            sources.append(Source(path=key, size=st.st_size, seen=stat_key(st)))
         elif named and (stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode)):
             sources.append(Source(path=key, pipe=True))
         else:

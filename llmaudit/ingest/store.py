@@ -41,6 +41,7 @@ import orjson
 
 from llmaudit.config import home_dir
 from llmaudit.errors import InputError, UsageError, redact
+from llmaudit.ingest.source import stat_key
 from llmaudit.lazy import lazy
 
 if TYPE_CHECKING:
@@ -262,10 +263,9 @@ class Store:
             return "miss", None, -1
         if seen is None:
             try:
-                st = os.stat(path)
+                seen = stat_key(os.stat(path))
             except OSError:
                 return "miss", None, -1
-            seen = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
         size, mtime_ns, ctime_ns, inode, _ = seen
         if inode != entry.inode or size < entry.size:
             return "miss", None, size
