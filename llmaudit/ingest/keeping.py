@@ -71,7 +71,7 @@ class Keeping:
         # only judged more strictly against it.
         self.taken_ns = time.time_ns()
         for i, p in enumerate(planned):
-            if p.mode == "read" and p.reader is not None and not p.source.is_stdin:
+            if p.mode == "read" and (p.reader is not None or p.deferred) and not p.source.is_stdin:
                 self.before[i] = _stat(p.source.path)
 
     # ------------------------------------------------------------------------- files read in full
@@ -125,8 +125,9 @@ class Keeping:
         except OSError:
             return
         source = planned.source
-        appendable = (planned.reader.appendable and newline and not source.compressed
-                      and source.head.lstrip()[:1] not in (b"[", b""))
+        # A file a worker sniffed is known here by what the worker saw of its head.
+        shape = planned.appendable if planned.appendable is not None else source.appendable_shape
+        appendable = planned.reader.appendable and newline and shape
         entry = Entry(
             path=os.path.abspath(source.path), display=source.path, reader=planned.reader.name,
             mapping=self.mapping, size=size, mtime_ns=before[1], inode=before[3], head=head, tail=tail,

@@ -64,13 +64,14 @@ def workers() -> int:
 
 @dataclass
 class Unit:
-    """Files ``start:end`` of the scan's plan: (path, size on disk, reader name); or, for a big log
+    """Files ``start:end`` of the scan's plan: (path, size on disk, reader name, or None for a file
+    the worker sniffs); or, for a big log
     of a reader that reads each line on its own, one byte range of file ``start`` (part ``part``
     of ``parts``, from ``offset``, ``length`` bytes, starting at a line)."""
 
     start: int
     end: int
-    files: list[tuple[str, int | None, str]]
+    files: list[tuple[str, int | None, str | None]]
     mapping: dict[str, str] | None
     part: int = 0
     parts: int = 1
@@ -86,8 +87,13 @@ class FileBooks:
     skipped: dict[str, int] = field(default_factory=dict)
     bytes_read: int = 0
     rejects: list[tuple[int | None, str, str]] = field(default_factory=list)
-    not_read: str | None = None   # the file was gone when the worker opened it (source.VANISHED)
+    not_read: str | None = None   # the file was gone when the worker opened it (source.VANISHED), or
+                                  # (sniffed there) no reader knows its format (registry.UNKNOWN_FORMAT)
     lines: int = 0   # newlines in a byte range (its part's line numbers start after the earlier parts')
+    # A file the scan left unsniffed (``Unit.files`` without a reader): the reader the worker found
+    # (None: empty, or ``not_read`` says why), and ``Source.appendable_shape`` of what it saw.
+    reader: str | None = None
+    appendable_shape: bool = False
 
 
 @dataclass
@@ -98,30 +104,46 @@ class UnitResult:
 
 
 def read_unit(unit: Unit) -> UnitResult:
-    """In a worker: read ``unit``'s files as the scan would, up to its de-duplication."""
-    from llmaudit.ingest.registry import READERS
+    """In a worker: read ``unit``'s files as the scan would, up to its de-duplication. A file
+    handed over without a reader (``scan._sniffed_by_workers``) is sniffed here first; its books
+    say what was found (``FileBooks.reader``)."""
+    from llmaudit.ingest.registry import READERS, sniff_file
     from llmaudit.ingest.scan import GROUP_BYTES
     from llmaudit.ingest.validation import reject_invalid
 
     n = len(unit.files)
-    fsums = [FileSummary(path, reader) for path, _, reader in unit.files]
-    summaries = [IngestSummary(files=[f]) for f in fsums]
-    ctxs = [ReadContext(path, reader, fsums[k], summaries[k], mapping=unit.mapping)
-            for k, (path, _, reader) in enumerate(unit.files)]
     if unit.length is not None:
         path, _, _ = unit.files[0]
         sources = [Source(path=path, size=unit.length, offset=unit.offset, limit=unit.length)]
     else:
         sources = [Source(path=path, size=size) for path, size, _ in unit.files]
+    names: list[str | None] = [reader for _, _, reader in unit.files]
+    sniffed = [name is None for name in names]
+    not_read: list[str | None] = [None] * n
     tables: list[tuple[pa.Table, np.ndarray]] = []
     error = None
+    fsums = [FileSummary(path, name or "") for path, _, name in unit.files]
+    summaries = [IngestSummary(files=[f]) for f in fsums]
     k = 0
     try:
+        for j in np.flatnonzero(sniffed).tolist():
+            k = j
+            reader, not_read[j] = sniff_file(sources[j], mapping=bool(unit.mapping))
+            names[j] = reader.name if reader is not None else None
+            fsums[j].reader = names[j] or ""
+        ctxs = [ReadContext(path, names[j] or "", fsums[j], summaries[j], mapping=unit.mapping)
+                for j, (path, _, _) in enumerate(unit.files)]
+        k = 0
         while k < n:
-            reader = READERS[unit.files[k][2]]
+            name = names[k]
+            if name is None:   # sniffed here: empty, not a known format, or gone
+                k += 1
+                continue
+            reader = READERS[name]
             if reader.read_many is None:
                 try:
-                    sources[k].prepare(None)
+                    if not sniffed[k]:
+                        sources[k].prepare(None)
                     for t in reader.read(sources[k], ctxs[k]):
                         t, _ = reject_invalid(t, [ctxs[k]])   # the scan's one validation, here as there
                         tables.append((t, np.full(t.num_rows, k, dtype=np.int64)))
@@ -132,14 +154,15 @@ def read_unit(unit: Unit) -> UnitResult:
                 k += 1
                 continue
             end, size = k + 1, sources[k].size or 0
-            while end < n and unit.files[end][2] == reader.name:
+            while end < n and names[end] == name:
                 size += sources[end].size or 0
                 if size > GROUP_BYTES:
                     break
                 end += 1
             for j in range(k, end):
                 try:
-                    sources[j].prepare(None)
+                    if not sniffed[j]:
+                        sources[j].prepare(None)
                 except VanishedError:   # read_many meets it again and lists it as not read
                     fsums[j].not_read = VANISHED
             items = list(zip(sources[k:end], ctxs[k:end], strict=True))
@@ -152,15 +175,18 @@ def read_unit(unit: Unit) -> UnitResult:
     except UnicodeDecodeError as exc:   # as the scan says it in its own process (scan._not_utf8)
         from llmaudit.ingest.scan import _not_utf8
 
-        error = _not_utf8(exc, READERS.get(unit.files[min(k, n - 1)][2]), sources[min(k, n - 1)]).message
+        at = min(k, n - 1)
+        error = _not_utf8(exc, READERS.get(names[at] or ""), sources[at]).message
     except OSError as exc:
         error = InputError(f"read failed: {exc}", path=unit.files[min(k, n - 1)][0]).message
     finally:
         for source in sources:
             source.close()
     books = [FileBooks(f.rows_read, f.rows_rejected, f.duplicates, dict(f.skipped), s.bytes_read,
-                       [(r.line, r.reason, r.raw) for r in summary.rejects], not_read=f.not_read)
-             for f, s, summary in zip(fsums, sources, summaries, strict=True)]
+                       [(r.line, r.reason, r.raw) for r in summary.rejects], not_read=f.not_read or why,
+                       reader=name if was_sniffed else None, appendable_shape=was_sniffed and s.appendable_shape)
+             for f, s, summary, name, why, was_sniffed in zip(fsums, sources, summaries, names, not_read, sniffed,
+                                                              strict=True)]
     if unit.length is not None and error is None:
         books[0].lines = count_newlines(unit.files[0][0], unit.offset, unit.length)
     return UnitResult(tables, books, error)

@@ -6,6 +6,9 @@ report pages, gateway exports) are tried before the generic response-object read
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from llmaudit.ingest.reader import Reader
 from llmaudit.ingest.readers import (
     anthropic,
@@ -21,7 +24,12 @@ from llmaudit.ingest.readers import (
     parquet,
 )
 
-__all__ = ["READERS", "SNIFF_ORDER"]
+if TYPE_CHECKING:
+    from llmaudit.ingest.source import Source
+
+__all__ = ["READERS", "SNIFF_ORDER", "UNKNOWN_FORMAT", "sniff", "sniff_file"]
+
+UNKNOWN_FORMAT = "not a known log format"   # why a file no reader recognised is not read
 
 _ALL = [
     Reader("openai", "OpenAI Chat Completions / Responses request log (JSONL, bare or wrapped)",
@@ -90,3 +98,42 @@ SNIFF_ORDER = [
     "anthropic",
     "openai",
 ]
+
+
+def sniff(head: bytes, path: str, *, mapping: bool = False) -> Reader | None:
+    """The reader that recognises ``head`` (first bytes) / ``path``, or None. The scan sniffs here,
+    and so does a worker process for the files it was handed unsniffed (``ingest.pool``)."""
+    from llmaudit.ingest.rows import SHAPE_ERRORS
+
+    if mapping:
+        return READERS["generic"]
+    for name in SNIFF_ORDER:
+        reader = READERS[name]
+        try:
+            if reader.sniff(head, path):
+                return reader
+        except SHAPE_ERRORS:
+            continue   # a first record too odd for this reader's test: not recognised by it
+    return None
+
+
+def sniff_file(source: Source, *, mapping: bool = False,
+               progress: Callable[[int], None] | None = None) -> tuple[Reader | None, str | None]:
+    """Read ``source``'s head and pick its reader: ``(reader, None)``; ``(None, None)`` for a file
+    with nothing but blanks in it (listed as empty); ``(None, why)`` for one that is not read (no
+    reader recognised it, or it was deleted since it was listed). An unreadable file raises."""
+    from llmaudit.ingest.source import VANISHED, VanishedError
+
+    try:
+        source.prepare(progress)
+    except VanishedError:   # listed a moment ago, gone now: said, and the rest is read
+        return None, VANISHED
+    if source.blank:
+        return None, None
+    reader = sniff(source.head, source.path, mapping=mapping)
+    if reader is None:
+        # Left out and listed; the other files are still read (a folder of transcripts may hold
+        # files of other shapes).
+        source.close()
+        return None, UNKNOWN_FORMAT
+    return reader, None

@@ -2,9 +2,11 @@
 
 Reading is lazy: ``Scan.batches()`` reads file after file and yields Arrow tables (cost still
 null, ``price_status = "unpriced"``); ``Scan.summary`` fills in as batches are consumed. Formats
-are sniffed eagerly, in ``scan()``, each file on its own: a file no reader recognises is left out
-and listed with the reason (``FileSummary.not_read``) while the rest is read; only when no input at
-all can be read does the scan fail, before anything is read.
+are sniffed in ``scan()``, each file on its own, or for the files worker processes will read, by
+those workers (``_sniffed_by_workers``): a file no reader recognises is left out and listed with
+the reason (``FileSummary.not_read``) while the rest is read; only when no input at all can be
+read does the scan fail: in ``scan()``, before anything is read, or once the workers have sniffed
+(no row can have been handed on then: there were none).
 
 Duplicates: a request id seen earlier in the same scan (any file) is dropped and counted; the
 first occurrence wins. Rows without a request id are never treated as duplicates.
@@ -31,8 +33,7 @@ from llmaudit.ingest.lines import _is_json_document
 from llmaudit.ingest.pool import MIN_BYTES, SPLIT_MIN_WORKERS, UNIT_BYTES, Pool, Unit, UnitResult, split_points, workers
 from llmaudit.ingest.reader import Reader, ReadMany
 from llmaudit.ingest.readers.generic import check_mapping
-from llmaudit.ingest.registry import READERS, SNIFF_ORDER
-from llmaudit.ingest.rows import SHAPE_ERRORS
+from llmaudit.ingest.registry import READERS, UNKNOWN_FORMAT, sniff, sniff_file
 from llmaudit.ingest.source import VANISHED, Source, VanishedError, expand_inputs
 from llmaudit.ingest.store import Entry, Store
 from llmaudit.ingest.summary import MAX_STORED, Duplicate, FileSummary, IngestSummary, ReadContext, Reject
@@ -43,7 +44,6 @@ __all__ = ["GROUP_BYTES", "Scan", "scan", "sniff"]
 # Consecutive files of a reader that reads several per call are handed to it in groups of at most
 # this many bytes (on disk): few parser calls on a corpus of small files, bounded memory on a huge one.
 GROUP_BYTES = 32 << 20
-UNKNOWN_FORMAT = "not a known log format"   # why a file no reader recognised is not read
 # Rows from the store handed on per table: few tables for a folder of small files, bounded memory.
 STORED_ROWS = 1 << 20
 
@@ -55,20 +55,6 @@ def _splittable(planned: _Planned) -> bool:
     reader, source = planned.reader, planned.source
     return (reader is not None and reader.appendable and reader.read_many is None and not source.compressed
             and not _is_json_document(source.head))
-
-
-def sniff(head: bytes, path: str, *, mapping: bool = False) -> Reader | None:
-    """The reader that recognises ``head`` (first bytes) / ``path``, or None."""
-    if mapping:
-        return READERS["generic"]
-    for name in SNIFF_ORDER:
-        reader = READERS[name]
-        try:
-            if reader.sniff(head, path):
-                return reader
-        except SHAPE_ERRORS:
-            continue   # a first record too odd for this reader's test: not recognised by it
-    return None
 
 
 def _unknown(source: Source) -> UnknownFormatError:
@@ -89,6 +75,10 @@ class _Planned:
     stored: Entry | None = None   # the store's entry for the file: used whole, or appended to
     mode: str = "read"            # "read", "hit" (rows from the store), "append" (store + the new part),
                                   # "archived" (rows from the store: the file is gone)
+    # Handed to a worker process unsniffed (``_sniffed_by_workers``): its reader is known once the
+    # worker's books come back (``Scan._resolve``), with ``appendable`` (``Source.appendable_shape``).
+    deferred: bool = False
+    appendable: bool | None = None
 
 
 class Scan:
@@ -111,11 +101,9 @@ class Scan:
         self._started = False
         self._plan_units: list[Unit] = []
         self._pool: Pool | None = None
-        self.summary = IngestSummary(files=[
-            FileSummary(p.source.display, p.reader.name if p.reader else ("not read" if p.not_read else "empty"),
-                        not_read=p.not_read)
-            for p in planned
-        ])
+        self.summary = IngestSummary(files=[FileSummary(p.source.display, _reader_label(p), not_read=p.not_read)
+                                            for p in planned])
+        self._deferred = any(p.deferred for p in planned)   # files the workers sniff
 
     @property
     def total_bytes(self) -> int | None:
@@ -133,6 +121,14 @@ class Scan:
         self._plan_units = self._units()
         if self._plan_units:
             self._pool = Pool(self._plan_units, min(workers(), len(self._plan_units)))
+        elif self._deferred:
+            # Left to workers that will not run after all (the files make one unit): sniffed here.
+            for i, p in enumerate(self._planned):
+                if p.deferred:
+                    source = p.source
+                    reader, why = sniff_file(source, mapping=bool(self._mapping), progress=self._progress)
+                    self._resolve(i, reader, why, source.appendable_shape)
+            _check_readable(self._planned)
 
     def close(self) -> None:
         """Stop the workers of a read that was started and will not be taken (an error before it)."""
@@ -183,6 +179,8 @@ class Scan:
                 end += 1
             yield from self._read_group(i, end, many)
             i = end
+        if self._deferred:
+            _check_readable(self._planned)   # every file the workers sniffed may be unknown
         if self._keeping is not None:
             self._keeping.commit()
         if self._pool is not None and self._pool.broken:
@@ -194,13 +192,13 @@ class Scan:
     def _units(self) -> list[Unit]:
         """Runs of files to read on worker processes (``ingest.pool``): none when one process
         will do (one core, or too little to read for a pool to pay off)."""
-        eligible = [p.mode == "read" and p.reader is not None and not p.source.is_stdin
+        eligible = [p.mode == "read" and (p.reader is not None or p.deferred) and not p.source.is_stdin
                     and p.source.size is not None for p in self._planned]
         total = sum(p.source.size or 0 for p, ok in zip(self._planned, eligible, strict=True) if ok)
         n = workers()
         if n < 2 or total < MIN_BYTES:
             return []
-        share = min(UNIT_BYTES, max(1 << 20, total // (4 * n) + 1))   # about 4 units a worker
+        share = _share(total, n)
         units: list[Unit] = []
         i = 0
         while i < len(self._planned):
@@ -208,8 +206,9 @@ class Scan:
                 i += 1
                 continue
             planned = self._planned[i]
-            assert planned.reader is not None and planned.source.size is not None
+            assert planned.source.size is not None
             if planned.source.size > 2 * share and n >= SPLIT_MIN_WORKERS and _splittable(planned):
+                assert planned.reader is not None
                 cuts = split_points(planned.source.path, planned.source.size, -(-planned.source.size // share))
                 bounds = [*cuts, planned.source.size]
                 for k in range(len(cuts)):
@@ -224,10 +223,8 @@ class Scan:
                             and n >= SPLIT_MIN_WORKERS and _splittable(self._planned[end]))):
                 size += self._planned[end].source.size or 0
                 end += 1
-            files = []
-            for p in self._planned[i:end]:
-                assert p.reader is not None
-                files.append((p.source.path, p.source.size, p.reader.name))
+            files = [(p.source.path, p.source.size, p.reader.name if p.reader is not None else None)
+                     for p in self._planned[i:end]]
             units.append(Unit(i, end, files, self._mapping))
             i = end
         # One unit keeps one core busy either way: no pool, no copying rows back.
@@ -242,10 +239,14 @@ class Scan:
             self._lines_before[unit.start] = before + result.books[0].lines
         for k, books in enumerate(result.books):
             fsum = fsums[k]
+            if self._planned[unit.start + k].deferred:
+                self._resolve(unit.start + k, READERS[books.reader] if books.reader else None, books.not_read,
+                              books.appendable_shape)
             fsum.absorb(books)
-            ctx = self._context(unit.start + k)
-            for line, reason, raw in books.rejects:
-                ctx.replay(None if line is None else line + before, reason, raw)
+            if books.rejects:
+                ctx = self._context(unit.start + k)
+                for line, reason, raw in books.rejects:
+                    ctx.replay(None if line is None else line + before, reason, raw)
             if self._progress is not None and books.bytes_read:
                 self._progress(books.bytes_read)
         for table, files in result.tables:
@@ -265,6 +266,13 @@ class Scan:
             fsum.done = True
             if self._keeping is not None:
                 self._keeping.read(unit.start + k, fsum)
+
+    def _resolve(self, i: int, reader: Reader | None, not_read: str | None, appendable: bool) -> None:
+        """File ``i``, left unsniffed, was sniffed (by a worker): its reader, as ``scan()`` would have set it."""
+        planned = self._planned[i]
+        planned.reader, planned.not_read, planned.appendable, planned.deferred = reader, not_read, appendable, False
+        self.summary.files[i].reader = _reader_label(planned)
+        self.summary.files[i].not_read = not_read
 
     def _context(self, i: int) -> ReadContext:
         planned, fsum = self._planned[i], self.summary.files[i]
@@ -536,6 +544,7 @@ def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = N
     # ``listed``: what ``expand_inputs(paths)`` gave the remembered-answer check a moment ago.
     sources = listed if listed is not None else expand_inputs(paths)
     planned: list[_Planned] = []
+    todo: list[int] = []   # files to read: each sniffed here or by a worker
     for source in sources:
         if source.not_read:
             planned.append(_Planned(source, None, source.not_read))
@@ -548,27 +557,71 @@ def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = N
                     and store.usable(entry)):
                 planned.append(_Planned(source, known, stored=entry, mode=mode))
                 continue
-        try:
-            source.prepare(progress)
-        except VanishedError:   # listed a moment ago, gone now: said, and the rest is read
-            planned.append(_Planned(source, None, VANISHED))
-            continue
-        if not source.head.strip():
-            planned.append(_Planned(source, None))
-            continue
-        if fmt != "auto":
-            planned.append(_Planned(source, READERS[fmt]))
-            continue
-        reader = sniff(source.head, source.path, mapping=bool(mapping))
-        if reader is None:
-            # Left out and listed; the other files are still read (a folder of transcripts may hold
-            # files of other shapes).
-            source.close()
-            planned.append(_Planned(source, None, UNKNOWN_FORMAT))
-            continue
-        planned.append(_Planned(source, reader))
+        todo.append(len(planned))
+        planned.append(_Planned(source, None))   # sniffed below: here, or by the worker that reads it
+    deferred = _sniffed_by_workers(planned, todo) if fmt == "auto" else set()
+    for i in todo:
+        if i in deferred:
+            planned[i].deferred = True
+        else:
+            _sniff_here(planned[i], fmt, mapping, progress)
     if history and store is not None:
         planned.extend(_archived(paths, store, fmt, mapping))
+    _check_readable(planned)
+    scanned = Scan(planned, mapping, on_reject, None if fmt == "auto" else fmt, store, progress)
+    for p, f in zip(planned, scanned.summary.files, strict=True):
+        f.archived = p.mode == "archived"
+    return scanned
+
+
+def _reader_label(planned: _Planned) -> str:
+    if planned.reader is not None:
+        return planned.reader.name
+    if planned.deferred:
+        return "not sniffed yet"   # a worker sniffs it (``Scan._resolve``)
+    return "not read" if planned.not_read else "empty"
+
+
+def _share(total: int, n: int) -> int:
+    """A worker's share of ``total`` bytes per task on ``n`` workers: about 4 units a worker."""
+    return min(UNIT_BYTES, max(1 << 20, total // (4 * n) + 1))
+
+
+def _sniffed_by_workers(planned: list[_Planned], todo: list[int]) -> set[int]:
+    """The files of ``todo`` that worker processes will read, left for them to sniff: a folder of
+    20,000 transcripts took 0.2 s of this process's time to sniff before any worker could start
+    (and held every head), where each worker now sniffs its own files as it opens them. Files
+    that may be cut into byte ranges (``_units``: only with ``SPLIT_MIN_WORKERS``) are sniffed
+    here: cutting one depends on its reader."""
+    n = workers()
+    eligible = [i for i in todo if not planned[i].source.is_stdin and planned[i].source.size is not None]
+    total = sum(planned[i].source.size or 0 for i in eligible)
+    if n < 2 or total < MIN_BYTES:
+        return set()
+    most = 2 * _share(total, n)
+    return {i for i in eligible if n < SPLIT_MIN_WORKERS or (planned[i].source.size or 0) <= most}
+
+
+def _sniff_here(planned: _Planned, fmt: str, mapping: dict[str, str] | None,
+                progress: Callable[[int], None] | None) -> None:
+    """Read the file's head and set its reader (or why it is not read), as a worker would."""
+    source = planned.source
+    if fmt == "auto":
+        planned.reader, planned.not_read = sniff_file(source, mapping=bool(mapping), progress=progress)
+        return
+    try:
+        source.prepare(progress)
+    except VanishedError:
+        planned.not_read = VANISHED
+        return
+    planned.reader = None if source.blank else READERS[fmt]
+
+
+def _check_readable(planned: list[_Planned]) -> None:
+    """Fail when no input can be read at all (each file is unknown, empty or gone), naming one:
+    here, before anything is read, or after the workers sniffed what was left to them."""
+    if any(p.deferred for p in planned):
+        return   # not known yet: ``Scan.batches`` asks again once the workers have sniffed
     unknown = [p for p in planned if p.not_read]
     if unknown and all(p.not_read or p.reader is None for p in planned):
         for p in planned:
@@ -579,10 +632,6 @@ def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = N
         # Nothing to read for another reason (a pipe met in a folder, a dangling link, a file
         # deleted since it was listed): say that one, not "unrecognised format".
         raise InputError(f"nothing to read: {unknown[0].not_read}", path=unknown[0].source.display)
-    scanned = Scan(planned, mapping, on_reject, None if fmt == "auto" else fmt, store, progress)
-    for p, f in zip(planned, scanned.summary.files, strict=True):
-        f.archived = p.mode == "archived"
-    return scanned
 
 
 def _archived(paths: list[str], store: Store, fmt: str, mapping: dict[str, str] | None) -> list[_Planned]:

@@ -200,6 +200,18 @@ class Source:
             name = name[:-3]
         return os.path.splitext(name)[1]
 
+    @property
+    def blank(self) -> bool:
+        """Nothing but whitespace in the head (an empty file). ``isspace`` stops at the first other
+        byte, where ``strip`` copied every head (0.04 s on a folder of 20,000 transcripts)."""
+        return not self.head or self.head.isspace()
+
+    @property
+    def appendable_shape(self) -> bool:
+        """Lines a later run can read on from where this one ended: not compressed, not one JSON
+        document (``[`` first), not empty."""
+        return not self.compressed and self.head.lstrip()[:1] not in (b"[", b"")
+
     def prepare(self, progress: Callable[[int], None] | None = None) -> None:
         """Read the head (for sniffing). Files are closed again (a corpus may hold thousands of
         files); stdin keeps its stream, which replays the head when opened."""

@@ -201,3 +201,85 @@ def test_a_file_gone_between_the_walk_and_its_sniff_is_listed_as_not_read(tmp_pa
     s = scan([str(tmp_path)])
     assert s.table().num_rows == 1
     assert [f.not_read for f in s.summary.files] == [None, VANISHED]
+
+
+def _odd_files(root: Path) -> None:
+    """Files a worker must sniff as the scan would: empty, blank, an unknown shape, one JSON
+    document (not appendable), a gzipped log (not appendable)."""
+    import gzip
+
+    (root / "empty.jsonl").write_text("")
+    (root / "blank.jsonl").write_text("\n  \n")
+    (root / "notes.jsonl").write_text('{"hello": 1}\n')
+    (root / "spend.json").write_text((FIXTURES / "litellm_spendlogs.json").read_text())
+    with gzip.open(root / "old.jsonl.gz", "wt") as fh:
+        fh.write((EXAMPLES / "openai-app.jsonl").read_text())
+
+
+def test_workers_sniff_the_files_they_read(mixed: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The scan leaves the files its workers read unsniffed (a folder of 20,000 transcripts kept
+    it busy before any worker could start): the report, the books and the store are the same."""
+    from llmaudit.ingest.source import Source
+
+    _odd_files(mixed)
+    monkeypatch.setenv("LLMAUDIT_WORKERS", "1")
+    serial, books = read([str(mixed)], open_store(tmp_path / "serial"))
+    assert {f.reader for f in books.files} >= {"empty", "not read", "litellm", "openai", "claude-code"}
+    monkeypatch.setenv("LLMAUDIT_WORKERS", "2")
+    monkeypatch.setattr(scan_module, "MIN_BYTES", 0)
+    monkeypatch.setattr(scan_module, "UNIT_BYTES", 16 << 10)
+    heads: list[str] = []
+    real = Source.prepare
+
+    def spy(self: Source, progress: Any = None) -> None:
+        heads.append(self.path)   # in this process only: the workers' calls are not seen here
+        real(self, progress)
+
+    monkeypatch.setattr(Source, "prepare", spy)
+    s = scan([str(mixed)], store=open_store(tmp_path / "pooled"))
+    assert heads == [] and all(p.deferred for p in s._planned)
+    parallel = s.table()
+    assert heads == []
+    assert parallel.equals(serial)
+    assert s.summary.files == books.files and s.summary.rejects == books.rejects
+    index = {p: (e.reader, e.appendable, e.rows_read) for p, e in open_store(tmp_path / "pooled").entries.items()}
+    expected = open_store(tmp_path / "serial").entries
+    assert index == {p: (e.reader, e.appendable, e.rows_read) for p, e in expected.items()}
+    assert {e[1] for e in index.values()} == {True, False}   # JSON documents and the gzip are not appendable
+
+
+def test_left_to_workers_that_do_not_run_the_files_are_sniffed_here(mixed: Path, monkeypatch: pytest.MonkeyPatch
+                                                                   ) -> None:
+    _odd_files(mixed)
+    monkeypatch.setenv("LLMAUDIT_WORKERS", "1")
+    serial, books = read([str(mixed)])
+    monkeypatch.setenv("LLMAUDIT_WORKERS", "2")
+    monkeypatch.setattr(scan_module, "MIN_BYTES", 0)
+    monkeypatch.setattr(scan_module, "_share", lambda total, n: 1 << 40)   # everything in one unit: no pool
+    s = scan([str(mixed)])
+    assert all(p.deferred for p in s._planned)
+    assert s.table().equals(serial) and s._pool is None
+    assert s.summary.files == books.files and s.summary.rejects == books.rejects
+
+
+@pytest.mark.parametrize("share", [16, 1 << 40])   # a pool; one unit, so no pool
+def test_nothing_readable_fails_alike_when_the_workers_sniff(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             share: int) -> None:
+    from llmaudit.errors import UnknownFormatError
+
+    for k in range(4):
+        (tmp_path / f"n{k}.jsonl").write_text('{"hello": 1}\n')
+    (tmp_path / "empty.jsonl").write_text("")
+    monkeypatch.setenv("LLMAUDIT_WORKERS", "1")
+    with pytest.raises(UnknownFormatError) as serial:
+        scan([str(tmp_path)])
+    monkeypatch.setenv("LLMAUDIT_WORKERS", "2")
+    monkeypatch.setattr(scan_module, "MIN_BYTES", 0)
+    monkeypatch.setattr(scan_module, "_share", lambda total, n: share)
+    with pytest.raises(UnknownFormatError) as pooled:
+        scan([str(tmp_path)]).table()
+    assert str(pooled.value) == str(serial.value) and "n0.jsonl" in str(serial.value)
+    for k in range(4):
+        (tmp_path / f"n{k}.jsonl").unlink()
+    alone = scan([str(tmp_path)])   # an empty file alone is an empty read, not an error, as in one process
+    assert alone.table().num_rows == 0 and [f.reader for f in alone.summary.files] == ["empty"]

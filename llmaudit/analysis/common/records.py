@@ -149,7 +149,8 @@ def open_records(paths: list[str], *, fmt: str = "auto", mapping: dict[str, str]
                  progress: Callable[[int], None] | None = None,
                  on_reject: Callable[[Any], None] | None = None, store: bool = False,
                  history: bool = False, listed: list[Any] | None = None) -> Records:
-    """Plan a read of ``paths``; unknown formats and missing files fail here, before any reading.
+    """Plan a read of ``paths``; missing files fail here, and inputs none of which is in a known
+    format fail here too (or, where worker processes sniff them, before any row is handed on).
     ``store``: read through the local store (files unchanged since they were last read are not
     parsed again); ``history``: also files it read under these folders that are gone since."""
     from llmaudit.ingest import scan
