@@ -14,6 +14,7 @@ pool costs more than it saves on a small folder), files are read in the scan's o
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -232,7 +233,15 @@ class Pool:
         self._futures: dict[int, Future[UnitResult]] = {}
         self._next = 0
         self.broken: str | None = None   # why the workers were given up (said on stderr)
-        self._fill()   # reading starts now, not when the first result is asked for
+        # The workers are forked by the first submit. Everything this process holds by then (the
+        # plan of 20,000 files, the modules) is frozen out of their garbage collections, which
+        # would otherwise walk it all again in each worker (and write to its pages, copying them).
+        # 20,000 transcripts: 1.40 -> 1.32 s, CPU 0.94x (farm-bench -n 8, 2 cores, 2026-12-05).
+        gc.freeze()
+        try:
+            self._fill()   # reading starts now, not when the first result is asked for
+        finally:
+            gc.unfreeze()   # in this process only: the workers keep theirs frozen
 
     def _fill(self) -> None:
         while self._next < len(self._units) and len(self._futures) < self._ahead:

@@ -138,3 +138,16 @@ def test_host_only_when_the_path_is_unambiguous(path: str, host: str | None) -> 
     from llmaudit.ingest.readers.claude_code import _host
 
     assert _host(path) == host
+
+
+@pytest.mark.parametrize("path", [
+    "backups/laptop/.claude/projects/p/s.jsonl", "/home/alice/.claude/projects/p/s.jsonl", "s.jsonl", "/s.jsonl",
+    "projects/s.jsonl", "projects/p/s.jsonl", "x/projects/p/sub/s.jsonl", "x/.claude/projects", "a//b/./s.jsonl",
+    "laptop/.claude/projects/projects", "/tmp/s.jsonl", "p/",
+])
+def test_project_and_host_once_per_folder_are_those_of_the_path(path: str) -> None:
+    """Worked out once per folder, they are what the whole path gives (the file's name aside)."""
+    from llmaudit.ingest.readers.claude_code import _host, _host_of, _project, _project_of
+
+    for _ in range(2):   # the second time from the cache
+        assert (_project(path), _host(path)) == (_project_of(path), _host_of(path))

@@ -283,3 +283,20 @@ def test_nothing_readable_fails_alike_when_the_workers_sniff(tmp_path: Path, mon
         (tmp_path / f"n{k}.jsonl").unlink()
     alone = scan([str(tmp_path)])   # an empty file alone is an empty read, not an error, as in one process
     assert alone.table().num_rows == 0 and [f.reader for f in alone.summary.files] == ["empty"]
+
+
+def _frozen_in_worker(unit: Any) -> Any:
+    import gc
+
+    return gc.get_freeze_count()
+
+
+def test_workers_leave_what_they_inherit_out_of_their_garbage_collections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the scan holds when it forks (the plan of every file) is frozen in the workers, whose
+    collections would walk it all again otherwise; this process's own collections are unchanged."""
+    import gc
+
+    monkeypatch.setattr(pool, "read_unit", _frozen_in_worker)
+    units = [pool.Unit(k, k + 1, [], None) for k in range(2)]
+    counts = [frozen for _, frozen in pool.Pool(units, 2).results()]
+    assert min(counts) > 1000 and gc.get_freeze_count() == 0

@@ -20,6 +20,8 @@ line means is declared once in ``layouts.claude_code``; both paths below read th
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -74,6 +76,34 @@ def sniff(head: bytes, path: str) -> bool:
 
 
 def _project(path: str) -> str | None:
+    return _in_folder(path)[0]
+
+
+def _host(path: str) -> str | None:
+    """The machine a transcript was copied from, where its path says so without doubt: the folder
+    above ``<x>/.claude/projects/`` when that is not a home directory (``/home/alice/.claude`` is
+    alice's own). A config folder under another name (CLAUDE_CONFIG_DIR=~/.claude-work) names a
+    profile, not a host: null."""
+    return _in_folder(path)[1]
+
+
+def _in_folder(path: str) -> tuple[str | None, str | None]:
+    """(project, host) of a transcript: the same for every file of a folder, so worked out once per
+    folder (a ``PurePath`` per file took 20 µs, 0.4 s of CPU on 20,000 transcripts). The file's own
+    name counts only as a last part, unless it is ``projects`` itself."""
+    folder, name = os.path.split(path)
+    if name == "projects" or not name:
+        return _project_of(path), _host_of(path)
+    return _folder_facts(folder)
+
+
+@functools.lru_cache(maxsize=4096)
+def _folder_facts(folder: str) -> tuple[str | None, str | None]:
+    stand_in = os.path.join(folder, "f")
+    return _project_of(stand_in), _host_of(stand_in)
+
+
+def _project_of(path: str) -> str | None:
     parts = PurePath(path).parts
     if "projects" in parts:
         i = len(parts) - 1 - parts[::-1].index("projects")
@@ -87,11 +117,7 @@ def _project(path: str) -> str | None:
 _HOMES = frozenset({"home", "Users", "root"})
 
 
-def _host(path: str) -> str | None:
-    """The machine a transcript was copied from, where its path says so without doubt: the folder
-    above ``<x>/.claude/projects/`` when that is not a home directory (``/home/alice/.claude`` is
-    alice's own). A config folder under another name (CLAUDE_CONFIG_DIR=~/.claude-work) names a
-    profile, not a host: null."""
+def _host_of(path: str) -> str | None:
     parts = PurePath(path).parts
     if "projects" not in parts:
         return None
