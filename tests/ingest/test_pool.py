@@ -212,6 +212,8 @@ def _odd_files(root: Path) -> None:
     (root / "blank.jsonl").write_text("\n  \n")
     (root / "notes.jsonl").write_text('{"hello": 1}\n')
     (root / "spend.json").write_text((FIXTURES / "litellm_spendlogs.json").read_text())
+    (root / "projects" / "app" / "cr.jsonl").write_text("".join(claude_line(n, "cr") for n in range(900, 905))
+                                                         .replace("\n", "\r"))   # lines ended by a lone CR
     with gzip.open(root / "old.jsonl.gz", "wt") as fh:
         fh.write((EXAMPLES / "openai-app.jsonl").read_text())
 
@@ -300,3 +302,40 @@ def test_workers_leave_what_they_inherit_out_of_their_garbage_collections(monkey
     units = [pool.Unit(k, k + 1, [], None) for k in range(2)]
     counts = [frozen for _, frozen in pool.Pool(units, 2).results()]
     assert min(counts) > 1000 and gc.get_freeze_count() == 0
+
+
+def test_a_worker_reads_a_small_file_it_sniffed_once(mixed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The head a worker read to sniff a small file is the whole file: it is not opened again."""
+    from llmaudit.ingest import source as source_module
+
+    _odd_files(mixed)
+    monkeypatch.setenv("LLMAUDIT_WORKERS", "1")
+    serial, books = read([str(mixed)])
+    monkeypatch.setenv("LLMAUDIT_WORKERS", "2")
+    monkeypatch.setattr(scan_module, "MIN_BYTES", 0)
+    s = scan([str(mixed)])
+    opened: list[str] = []
+
+    def spy(path: str, *args: Any, **kwargs: Any) -> Any:
+        opened.append(path)
+        return open(path, *args, **kwargs)
+
+    monkeypatch.setattr(source_module, "open", spy, raising=False)
+    monkeypatch.setattr(scan_module, "Pool", _InProcessPool)   # the workers' reads, seen from here
+    assert s.table().equals(serial)
+    assert s.summary.files == books.files and s.summary.rejects == books.rejects
+    assert opened and not any(p.endswith(("s01.jsonl", "cr.jsonl")) for p in opened)   # the gzip is opened
+
+
+class _InProcessPool:
+    """``pool.Pool`` with each unit read by ``read_unit`` in this process."""
+
+    def __init__(self, units: list[Any], n: int) -> None:
+        self._units, self.broken = units, None
+
+    def results(self) -> Any:
+        for unit in self._units:
+            yield unit, pool.read_unit(unit)
+
+    def close(self) -> None:
+        pass
