@@ -119,11 +119,16 @@ class Keeping:
                 or _stat(planned.source.path) != before):
             return
         size = before[0]
-        try:
-            # Unchanged since before the read (the stat above): these are the ends of what was read.
-            head, tail, newline = identity(planned.source.path, size)
-        except OSError:
-            return
+        if planned.identity is not None and planned.identity[0] == size:
+            # Hashed by the worker from the whole file it read, after ``before`` was taken: the
+            # stat above, unchanged, says no byte changed in between.
+            _, head, tail, newline = planned.identity
+        else:
+            try:
+                # Unchanged since before the read (the stat above): these are the ends of what was read.
+                head, tail, newline = identity(planned.source.path, size)
+            except OSError:
+                return
         source = planned.source
         # A file a worker sniffed is known here by what the worker saw of its head.
         shape = planned.appendable if planned.appendable is not None else source.appendable_shape

@@ -78,6 +78,7 @@ class Unit:
     parts: int = 1
     offset: int = 0
     length: int | None = None
+    identify: bool = False   # the store keeps what is read: the files' ``store.identity`` is wanted
 
 
 @dataclass
@@ -95,6 +96,9 @@ class FileBooks:
     # (None: empty, or ``not_read`` says why), and ``Source.appendable_shape`` of what it saw.
     reader: str | None = None
     appendable_shape: bool = False
+    # ``Unit.identify``: (size, ``store.identity``) of a small file the worker read whole to sniff
+    # it, so the store's entry needs no second read of its ends (20,000 files: 0.24 s here).
+    identity: tuple[int, str, str, bool] | None = None
 
 
 @dataclass
@@ -191,6 +195,13 @@ def read_unit(unit: Unit) -> UnitResult:
                                                               strict=True)]
     if unit.length is not None and error is None:
         books[0].lines = count_newlines(unit.files[0][0], unit.offset, unit.length)
+    if unit.identify:
+        from llmaudit.ingest.store import identity_of
+
+        for b, source in zip(books, sources, strict=True):
+            if (source.head_is_recent and not source.compressed and not source.cr_lines
+                    and len(source.head) == source.size):
+                b.identity = (source.size, *identity_of(source.head))
     return UnitResult(tables, books, error)
 
 

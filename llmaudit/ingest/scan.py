@@ -79,6 +79,7 @@ class _Planned:
     # worker's books come back (``Scan._resolve``), with ``appendable`` (``Source.appendable_shape``).
     deferred: bool = False
     appendable: bool | None = None
+    identity: tuple[int, str, str, bool] | None = None   # from the worker that read it (FileBooks.identity)
 
 
 class Scan:
@@ -225,7 +226,7 @@ class Scan:
                 end += 1
             files = [(p.source.path, p.source.size, p.reader.name if p.reader is not None else None)
                      for p in self._planned[i:end]]
-            units.append(Unit(i, end, files, self._mapping))
+            units.append(Unit(i, end, files, self._mapping, identify=self._keeping is not None))
             i = end
         # One unit keeps one core busy either way: no pool, no copying rows back.
         return units if len(units) > 1 else []
@@ -242,6 +243,7 @@ class Scan:
             if self._planned[unit.start + k].deferred:
                 self._resolve(unit.start + k, READERS[books.reader] if books.reader else None, books.not_read,
                               books.appendable_shape)
+            self._planned[unit.start + k].identity = books.identity
             fsum.absorb(books)
             if books.rejects:
                 ctx = self._context(unit.start + k)

@@ -80,6 +80,15 @@ def identity(path: str, size: int) -> tuple[str, str, bool]:
             tail = fh.read(BLOCK)
         else:
             tail = head
+    return _hashes(head, tail)
+
+
+def identity_of(data: bytes) -> tuple[str, str, bool]:
+    """``identity`` of a whole file held in ``data`` (as stored: not decompressed, CRs unchanged)."""
+    return _hashes(data[:BLOCK], data[-BLOCK:] if len(data) > BLOCK else data[:BLOCK])
+
+
+def _hashes(head: bytes, tail: bytes) -> tuple[str, str, bool]:
     return (hashlib.blake2b(head, digest_size=12).hexdigest(),
             hashlib.blake2b(tail, digest_size=12).hexdigest(), tail[-1:] == b"\n")
 

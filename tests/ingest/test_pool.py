@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from llmaudit.ingest import keeping as keeping_module
 from llmaudit.ingest import pool, scan
 from llmaudit.ingest.store import open_store
 
@@ -238,15 +239,31 @@ def test_workers_sniff_the_files_they_read(mixed: Path, monkeypatch: pytest.Monk
         real(self, progress)
 
     monkeypatch.setattr(Source, "prepare", spy)
+    hashed: list[str] = []
+    real_identity = keeping_module.identity
+
+    def identity(path: str, size: int) -> Any:
+        hashed.append(path)
+        return real_identity(path, size)
+
+    monkeypatch.setattr(keeping_module, "identity", identity)
     s = scan([str(mixed)], store=open_store(tmp_path / "pooled"))
     assert heads == [] and all(p.deferred for p in s._planned)
     parallel = s.table()
     assert heads == []
+    # The store's entries: the small files were hashed by the workers that read them whole (not
+    # a file longer than its head, a gzip or one whose CRs the head turned into newlines).
+    from llmaudit.ingest.source import HEAD_BYTES
+
+    names = {Path(p).name for p in hashed}
+    assert "cr.jsonl" in names and "old.jsonl.gz" in names and "s01.jsonl" not in names
+    assert all(Path(p).stat().st_size > HEAD_BYTES for p in hashed if Path(p).name not in ("cr.jsonl", "old.jsonl.gz"))
     assert parallel.equals(serial)
     assert s.summary.files == books.files and s.summary.rejects == books.rejects
-    index = {p: (e.reader, e.appendable, e.rows_read) for p, e in open_store(tmp_path / "pooled").entries.items()}
+    index = {p: (e.reader, e.appendable, e.rows_read, e.size, e.head, e.tail)
+             for p, e in open_store(tmp_path / "pooled").entries.items()}
     expected = open_store(tmp_path / "serial").entries
-    assert index == {p: (e.reader, e.appendable, e.rows_read) for p, e in expected.items()}
+    assert index == {p: (e.reader, e.appendable, e.rows_read, e.size, e.head, e.tail) for p, e in expected.items()}
     assert {e[1] for e in index.values()} == {True, False}   # JSON documents and the gzip are not appendable
 
 
