@@ -156,3 +156,14 @@ def test_days_by_integer_division_match_the_date32_cast() -> None:
                 col = pc.cast(col, pa.timestamp(unit, "UTC"))
             want = pc.cast(pc.cast(col, pa.date32()), pa.int32()).to_numpy()
             np.testing.assert_array_equal(_days(table), want)
+
+
+@pytest.mark.parametrize("pairs", [1, 1_000, 1 << 30])   # a point per step, several, all at once
+def test_rows_off_the_plain_rates_cost_the_same_however_many_points_at_a_time(catalog, usage, pairs,
+                                                                           monkeypatch) -> None:
+    from llmaudit.pricing import table
+
+    monkeypatch.setattr(table, "_SPECIAL_PAIRS", pairs)
+    grid = rate_grid([p for e in catalog.entries[::40] for p in e.prices[-2:]])
+    assert grid.special(usage).any()
+    np.testing.assert_array_equal(grid.cost_matrix(usage, missing=np.inf), _reference_cost_matrix(grid, usage, np.inf))

@@ -118,6 +118,10 @@ class _Builder:
         self.whatif: WhatIfAccumulator | None = None
         self._worker: Any = None
         self._pending: Any = None
+        # ``Table.group_by`` imports Acero (and with it pyarrow's datasets and file systems: 12 ms)
+        # on its first call, in the last batch of a small read, after the reading: done here, while
+        # the workers read (bench P1: the run's serial end).
+        import pyarrow.acero  # noqa: F401
         if options.whatif:
             from llmaudit.analysis.routing.whatif import WhatIfAccumulator
 
