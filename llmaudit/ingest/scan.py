@@ -123,13 +123,19 @@ class Scan:
         if self._plan_units:
             self._pool = Pool(self._plan_units, min(workers(), len(self._plan_units)))
         elif self._deferred:
-            # Left to workers that will not run after all (the files make one unit): sniffed here.
-            for i, p in enumerate(self._planned):
-                if p.deferred:
-                    source = p.source
-                    reader, why = sniff_file(source, mapping=bool(self._mapping), progress=self._progress)
-                    self._resolve(i, reader, why, source.appendable_shape)
-            _check_readable(self._planned)
+            self.sniff_here()   # left to workers that will not run after all (the files make one unit)
+
+    def sniff_here(self) -> None:
+        """Sniff in this process the files left to the workers (``_sniffed_by_workers``): for a plan
+        whose readers must be known before reading (the dask engine hands files out by reader), or
+        whose pool does not start. Fails as ``scan()`` does when no input can be read."""
+        for i, p in enumerate(self._planned):
+            if p.deferred:
+                source = p.source
+                reader, why = sniff_file(source, mapping=bool(self._mapping), progress=self._progress)
+                self._resolve(i, reader, why, source.appendable_shape)
+        self._deferred = False
+        _check_readable(self._planned)
 
     def close(self) -> None:
         """Stop the workers of a read that was started and will not be taken (an error before it)."""

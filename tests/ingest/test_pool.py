@@ -356,3 +356,16 @@ class _InProcessPool:
 
     def close(self) -> None:
         pass
+
+
+def test_the_dask_plan_names_the_readers_of_files_the_workers_would_sniff(mixed: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmaudit.analysis.common.distributed import plan_partitions
+
+    _odd_files(mixed)
+    monkeypatch.setenv("LLMAUDIT_WORKERS", "1")
+    expected = plan_partitions([str(mixed)])
+    monkeypatch.setenv("LLMAUDIT_WORKERS", "2")
+    monkeypatch.setattr(scan_module, "MIN_BYTES", 0)
+    assert plan_partitions([str(mixed)]) == expected
+    assert {reader for _, _, reader in expected[0]} >= {"claude-code", "openai", "empty", "not read"}

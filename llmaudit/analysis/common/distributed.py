@@ -148,6 +148,8 @@ def plan_partitions(paths: list[str], fmt: str = "auto",
     from llmaudit.analysis.common.records import open_records
 
     plan = open_records(paths, fmt=fmt, mapping=mapping)
+    if plan.scan is not None:
+        plan.scan.sniff_here()   # the scan would leave the files its own workers read to them
     parts = [("parquet", str(p), "parquet") for p in plan.parquet]
     raw = plan.scan.summary.files if plan.scan is not None else []
     if any(f.path == "<stdin>" for f in raw):
