@@ -37,6 +37,7 @@ from typing import Any
 
 from llmaudit.config import data_path, home_dir
 from llmaudit.errors import LlmauditError
+from llmaudit.ingest.source import stat_key
 from llmaudit.ingest.store import CTIME_IS_CHANGE, SETTLED_NS, identity
 
 __all__ = ["FOLDER", "KEEP", "RECENT_NS", "Answers", "open_answers"]
@@ -48,8 +49,6 @@ RECENT_NS = SETTLED_NS       # inputs changed this shortly before the fingerprin
 
 
 def _stat(path: Path | str) -> tuple[int, int, int, int, int]:
-    from llmaudit.ingest.source import stat_key
-
     return stat_key(os.stat(path))
 
 

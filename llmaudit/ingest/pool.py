@@ -136,7 +136,6 @@ def read_unit(unit: Unit) -> UnitResult:
             reader, not_read[j] = sniff_file(sources[j], mapping=bool(unit.mapping))
             sources[j].head_is_recent = True
             names[j] = reader.name if reader is not None else None
-            fsums[j].reader = names[j] or ""
         ctxs = [ReadContext(path, names[j] or "", fsums[j], summaries[j], mapping=unit.mapping)
                 for j, (path, _, _) in enumerate(unit.files)]
         k = 0

@@ -7,7 +7,6 @@ report pages, gateway exports) are tried before the generic response-object read
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from llmaudit.ingest.reader import Reader
 from llmaudit.ingest.readers import (
@@ -23,9 +22,7 @@ from llmaudit.ingest.readers import (
     opencode,
     parquet,
 )
-
-if TYPE_CHECKING:
-    from llmaudit.ingest.source import Source
+from llmaudit.ingest.source import VANISHED, Source, VanishedError
 
 __all__ = ["READERS", "SNIFF_ORDER", "UNKNOWN_FORMAT", "sniff", "sniff_file"]
 
@@ -117,19 +114,20 @@ def sniff(head: bytes, path: str, *, mapping: bool = False) -> Reader | None:
     return None
 
 
-def sniff_file(source: Source, *, mapping: bool = False,
+def sniff_file(source: Source, *, mapping: bool = False, forced: Reader | None = None,
                progress: Callable[[int], None] | None = None) -> tuple[Reader | None, str | None]:
-    """Read ``source``'s head and pick its reader: ``(reader, None)``; ``(None, None)`` for a file
-    with nothing but blanks in it (listed as empty); ``(None, why)`` for one that is not read (no
-    reader recognised it, or it was deleted since it was listed). An unreadable file raises."""
-    from llmaudit.ingest.source import VANISHED, VanishedError
-
+    """Read ``source``'s head and pick its reader (``forced``: the one the user named):
+    ``(reader, None)``; ``(None, None)`` for a file with nothing but blanks in it (listed as empty);
+    ``(None, why)`` for one that is not read (no reader recognised it, or it was deleted since it
+    was listed). An unreadable file raises."""
     try:
         source.prepare(progress)
     except VanishedError:   # listed a moment ago, gone now: said, and the rest is read
         return None, VANISHED
     if source.blank:
         return None, None
+    if forced is not None:
+        return forced, None
     reader = sniff(source.head, source.path, mapping=mapping)
     if reader is None:
         # Left out and listed; the other files are still read (a folder of transcripts may hold

@@ -201,11 +201,10 @@ class Scan:
         will do (one core, or too little to read for a pool to pay off)."""
         eligible = [p.mode == "read" and (p.reader is not None or p.deferred) and not p.source.is_stdin
                     and p.source.size is not None for p in self._planned]
-        total = sum(p.source.size or 0 for p, ok in zip(self._planned, eligible, strict=True) if ok)
-        n = workers()
-        if n < 2 or total < MIN_BYTES:
+        pooled = _pooled(sum(p.source.size or 0 for p, ok in zip(self._planned, eligible, strict=True) if ok))
+        if pooled is None:
             return []
-        share = _share(total, n)
+        n, share = pooled
         units: list[Unit] = []
         i = 0
         while i < len(self._planned):
@@ -572,7 +571,9 @@ def scan(paths: list[str], fmt: str = "auto", mapping: dict[str, str] | None = N
         if i in deferred:
             planned[i].deferred = True
         else:
-            _sniff_here(planned[i], fmt, mapping, progress)
+            planned[i].reader, planned[i].not_read = sniff_file(
+                planned[i].source, mapping=bool(mapping), forced=None if fmt == "auto" else READERS[fmt],
+                progress=progress)
     if history and store is not None:
         planned.extend(_archived(paths, store, fmt, mapping))
     _check_readable(planned)
@@ -590,8 +591,16 @@ def _reader_label(planned: _Planned) -> str:
     return "not read" if planned.not_read else "empty"
 
 
+def _pooled(total: int) -> tuple[int, int] | None:
+    """(workers, a worker's share per task: about 4 units a worker) for ``total`` bytes to read, or
+    None when one process will do (one core, or too little to read for a pool to pay off)."""
+    n = workers()
+    if n < 2 or total < MIN_BYTES:
+        return None
+    return n, _share(total, n)
+
+
 def _share(total: int, n: int) -> int:
-    """A worker's share of ``total`` bytes per task on ``n`` workers: about 4 units a worker."""
     return min(UNIT_BYTES, max(1 << 20, total // (4 * n) + 1))
 
 
@@ -601,28 +610,13 @@ def _sniffed_by_workers(planned: list[_Planned], todo: list[int]) -> set[int]:
     (and held every head), where each worker now sniffs its own files as it opens them. Files
     that may be cut into byte ranges (``_units``: only with ``SPLIT_MIN_WORKERS``) are sniffed
     here: cutting one depends on its reader."""
-    n = workers()
     eligible = [i for i in todo if not planned[i].source.is_stdin and planned[i].source.size is not None]
-    total = sum(planned[i].source.size or 0 for i in eligible)
-    if n < 2 or total < MIN_BYTES:
+    pooled = _pooled(sum(planned[i].source.size or 0 for i in eligible))
+    if pooled is None:
         return set()
-    most = 2 * _share(total, n)
+    n, share = pooled
+    most = 2 * share
     return {i for i in eligible if n < SPLIT_MIN_WORKERS or (planned[i].source.size or 0) <= most}
-
-
-def _sniff_here(planned: _Planned, fmt: str, mapping: dict[str, str] | None,
-                progress: Callable[[int], None] | None) -> None:
-    """Read the file's head and set its reader (or why it is not read), as a worker would."""
-    source = planned.source
-    if fmt == "auto":
-        planned.reader, planned.not_read = sniff_file(source, mapping=bool(mapping), progress=progress)
-        return
-    try:
-        source.prepare(progress)
-    except VanishedError:
-        planned.not_read = VANISHED
-        return
-    planned.reader = None if source.blank else READERS[fmt]
 
 
 def _check_readable(planned: list[_Planned]) -> None:
